@@ -1,0 +1,71 @@
+#pragma once
+// The one catalogue of FortiCare errors fortisim can answer. "Where does error 14 come from?"
+// Here. Codes 10, 14 and 40 are seen on the wire (PROTOCOL.md §5); the 9xx codes are fortisim's
+// own for what is not public, kept outside the observed range, and a scenario may renumber or
+// reword any entry (scenario "protocol.errors").
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace fortisim::protocol {
+
+/// Names every error fortisim can put in a reply's `error` object.
+enum class error_id {
+  card_not_found,                ///< 10, seen
+  license_expired,               ///< 14, seen
+  activation_code_invalid,       ///< 40, seen
+  registered_to_another_device,  ///< 901, assumed
+  trial_already_used,            ///< 902, assumed
+  hardware_lock_consumed,        ///< 903, assumed
+  hardware_token_not_found,      ///< 904, assumed
+  token_not_found,               ///< 905, assumed
+  too_many_tokens,               ///< 906, assumed
+  malformed_request,             ///< 990, assumed: body is not JSON, or has no "d" object
+  unknown_type,                  ///< 991, assumed: "__type" names no operation
+  invalid_field,                 ///< 992, assumed: a field has the wrong type or format
+};
+
+/// One catalogue entry: the code and message a client sees, and where the fact comes from.
+struct error_entry {
+  error_id id;
+  std::string_view name;     ///< snake_case name used in scenario files, e.g. "license_expired"
+  int code;                  ///< e.g. 14
+  std::string_view message;  ///< e.g. "forticare license expired"
+  bool assumed;              ///< true where the code/message is fortisim's choice
+};
+
+/// All entries, in code order.
+std::span<const error_entry> error_catalogue();
+const error_entry& catalogue_entry(error_id id);
+const error_entry* find_error(int code);
+const error_entry* find_error(std::string_view name);
+
+/// The value of a reply's `error` object: {"error_code": code, "error_message": message}.
+struct error_value {
+  int code = 0;
+  std::string message;
+  friend bool operator==(const error_value&, const error_value&) = default;
+};
+
+}  // namespace fortisim::protocol
+
+namespace fortisim::protocol {
+
+/// The catalogue as a scenario sees it: every entry's code and message, some perhaps overridden
+/// ("protocol.errors" in a scenario file). Indexed by error_id; copied once per scenario load.
+class error_table {
+ public:
+  error_table();
+  const error_value& operator[](error_id id) const { return entries_[static_cast<std::size_t>(id)]; }
+  void set(error_id id, error_value v) { entries_[static_cast<std::size_t>(id)] = std::move(v); }
+  /// The value for a code: the catalogue's (possibly overridden) message, or `fallback_message`.
+  error_value for_code(int code, std::string fallback_message = {}) const;
+
+ private:
+  std::array<error_value, 12> entries_;
+};
+
+}  // namespace fortisim::protocol

@@ -1,0 +1,45 @@
+#pragma once
+// Serial numbers and codes (PROTOCOL.md §5): what they look like, how to check them, and how
+// fortisim derives new ones deterministically from a scenario seed.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fortisim::protocol {
+
+/// A licence activation code: 20 hex digits in 5 dashed groups, "DA8C-0508-1F31-4CF7-C990".
+bool is_license_activation_code(std::string_view s);
+/// The free trial's code (PROTOCOL.md §1 flow 1).
+inline constexpr std::string_view trial_activation_code = "0000-0000-0000-0000-0000";
+
+/// FTM token serial: "FTKMOB" + 10 alphanumerics (16 characters).
+bool is_mobile_token_serial(std::string_view s);
+/// Hardware token serial: "FTK200" or "FTK220" + 10 alphanumerics.
+bool is_hardware_token_serial(std::string_view s);
+/// A 16-character serial of the form prefix + digits, e.g. ("FTKMOB", key) -> "FTKMOB3814402957".
+/// The digits are derived from `key` (SHA-256), so the same key always gives the same serial.
+std::string derive_serial(std::string_view prefix, std::size_t total_length, std::string_view key);
+
+/// The 8 random bytes of a per-token activation code.
+using activation_bytes = std::array<std::uint8_t, 8>;
+/// The code mailed to the user: base32 of 0x21, 0x10 (FortiGate-issued, 60 s period) or 0x00,
+/// then the 8 bytes: 16 characters, e.g. "EEIDMRFGGM2DKNRX".
+std::string activation_code_for_user(const activation_bytes& b, bool fortigate_issued = true);
+/// What the phone sends: the 8 bytes as 16 lowercase hex digits, e.g. "0d3a4c...".
+std::string activation_code_for_phone(const activation_bytes& b);
+/// Parses the phone's 16 lowercase hex digits back into the 8 bytes.
+std::optional<activation_bytes> parse_phone_activation_code(std::string_view hex16);
+/// Parses the user's 16 base32 characters (case-insensitive) into the 8 bytes.
+std::optional<activation_bytes> parse_user_activation_code(std::string_view base32);
+
+/// RFC 4648 base32, no padding for multiples of 5 bytes.
+std::string base32_encode(std::string_view bytes);
+std::optional<std::string> base32_decode(std::string_view text);
+std::string hex_encode(std::string_view bytes);
+std::optional<std::string> hex_decode(std::string_view hex);
+bool is_lower_hex(std::string_view s, std::size_t length);
+
+}  // namespace fortisim::protocol

@@ -1,0 +1,421 @@
+#include "protocol/messages.hpp"
+
+#include <algorithm>
+
+namespace fortisim::protocol {
+namespace {
+
+constexpr std::array<std::string_view, operation_count> operation_names{
+    "activation_license", "polling", "mobile_provision", "provision", "hardware_activation"};
+
+/// Reads an optional string field; numbers are accepted and written as strings (liberal).
+std::optional<field_error> read_string(const json& d, const char* key, std::string& out,
+                                       bool required, std::string_view path = "d") {
+  auto it = d.find(key);
+  if (it == d.end() || it->is_null()) {
+    if (required) return field_error{std::string(path) + "." + key, "missing"};
+    return std::nullopt;
+  }
+  if (it->is_string()) {
+    out = it->get_ref<const std::string&>();
+  } else if (it->is_number_integer()) {
+    out = std::to_string(it->get<long long>());
+  } else {
+    return field_error{std::string(path) + "." + key, std::string("expected a string, got ") + it->type_name()};
+  }
+  return std::nullopt;
+}
+
+std::optional<field_error> read_int(const json& d, const char* key, std::int64_t& out, std::string_view path) {
+  auto it = d.find(key);
+  if (it == d.end() || it->is_null()) return std::nullopt;
+  if (it->is_number_integer()) {
+    out = it->get<std::int64_t>();
+  } else if (it->is_string()) {
+    try {
+      std::size_t used = 0;
+      out = std::stoll(it->get_ref<const std::string&>(), &used);
+      if (used != it->get_ref<const std::string&>().size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return field_error{std::string(path) + "." + key, "expected an integer"};
+    }
+  } else {
+    return field_error{std::string(path) + "." + key, std::string("expected an integer, got ") + it->type_name()};
+  }
+  return std::nullopt;
+}
+
+/// Reads `tokens: [{"token": "..."}]` into serials; also accepts plain strings in the list.
+std::optional<field_error> read_token_list(const json& d, std::vector<std::string>& out, bool required) {
+  auto it = d.find("tokens");
+  if (it == d.end() || it->is_null()) {
+    if (required) return field_error{"d.tokens", "missing"};
+    return std::nullopt;
+  }
+  if (!it->is_array()) return field_error{"d.tokens", std::string("expected an array, got ") + it->type_name()};
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& entry = (*it)[i];
+    std::string path = "d.tokens[" + std::to_string(i) + "]";
+    if (entry.is_string()) {
+      out.push_back(entry.get<std::string>());
+      continue;
+    }
+    if (!entry.is_object()) return field_error{path, "expected an object {\"token\": ...}"};
+    std::string serial;
+    if (auto e = read_string(entry, "token", serial, true, path)) return e;
+    out.push_back(std::move(serial));
+  }
+  return std::nullopt;
+}
+
+ordered_json error_json(const std::optional<error_value>& e) {
+  if (!e) return nullptr;
+  ordered_json j;
+  j["error_code"] = e->code;
+  j["error_message"] = e->message;
+  return j;
+}
+
+std::optional<error_value> error_from(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  return error_value{j.value("error_code", 0), j.value("error_message", std::string())};
+}
+
+void put_envelope(ordered_json& d, const envelope& env) {
+  d["__type"] = env.type;
+  d["__version"] = env.version;
+}
+
+void put_envelope_tail(ordered_json& d, const envelope& env) {
+  d["serial_number"] = env.serial_number;
+  d["__device_version"] = env.device_version;
+  d["__device_build"] = env.device_build;
+  ordered_json sns = ordered_json::array();
+  for (const auto& sn : env.clustered_sns) sns.push_back({{"sn", sn}});
+  d["__clustered_sns"] = std::move(sns);
+}
+
+void put_head(ordered_json& d, const reply_head& h) {
+  d["__type"] = h.type;
+  d["__version"] = h.version;
+  d["serial_number"] = h.serial_number;
+  d["__device_version"] = h.device_version;
+  d["__device_build"] = h.device_build;
+  ordered_json sns = ordered_json::array();
+  for (const auto& m : h.members) {
+    ordered_json member;
+    member["sn"] = m.sn;
+    member["error"] = error_json(m.error);
+    sns.push_back(std::move(member));
+  }
+  d["__clustered_sns"] = std::move(sns);
+}
+
+void put_tail(ordered_json& d, const std::optional<error_value>& e) {
+  d["result"] = 0;  // 0 even on error [seen]
+  d["error"] = error_json(e);
+}
+
+ordered_json wrap(ordered_json d) {
+  ordered_json out;
+  out["d"] = std::move(d);
+  return out;
+}
+
+reply_head read_head(const json& d) {
+  reply_head h;
+  envelope env;
+  decode_envelope(d, env);
+  h.type = env.type;
+  h.version = env.version;
+  h.serial_number = env.serial_number;
+  h.device_version = env.device_version;
+  h.device_build = env.device_build;
+  if (auto it = d.find("__clustered_sns"); it != d.end() && it->is_array())
+    for (const auto& m : *it)
+      if (m.is_object()) h.members.push_back({m.value("sn", std::string()), error_from(m.value("error", json()))});
+  return h;
+}
+
+std::vector<token_result> read_token_results(const json& d) {
+  std::vector<token_result> out;
+  if (auto it = d.find("tokens"); it != d.end() && it->is_array())
+    for (const auto& t : *it)
+      out.push_back({t.value("token", std::string()), t.value("seed", std::string()), error_from(t.value("error", json()))});
+  return out;
+}
+
+}  // namespace
+
+const message_names& default_message_names() {
+  static const message_names names{
+      {"SoftToken.ActivationLicenseRequest", "SoftToken.PollingRequest", "SoftToken.MobileProvisionRequest",
+       "SoftToken.ProvisionRequest", "SoftToken.HardwareActivationRequest"},
+      {"SoftToken.ActivationLicenseResponse", "SoftToken.PollingResponse", "SoftToken.MobileProvisionResponse",
+       "SoftToken.ProvisionResponse", "SoftToken.HardwareActivationResponse"}};
+  return names;
+}
+
+std::optional<operation> message_names::find(std::string_view request_type) const {
+  for (std::size_t i = 0; i < request.size(); ++i)
+    if (request[i] == request_type) return static_cast<operation>(i);
+  return std::nullopt;
+}
+
+std::string_view operation_name(operation op) { return operation_names[static_cast<std::size_t>(op)]; }
+
+std::optional<operation> operation_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < operation_names.size(); ++i)
+    if (operation_names[i] == name) return static_cast<operation>(i);
+  return std::nullopt;
+}
+
+std::string response_type_for(std::string_view request_type) {
+  std::string out(request_type);
+  if (out.ends_with("Request")) out.replace(out.size() - 7, 7, "Response");
+  else if (out.empty()) out = "SoftToken.Response";
+  return out;
+}
+
+std::optional<field_error> decode_envelope(const json& d, envelope& out) {
+  if (auto e = read_string(d, "__type", out.type, false)) return e;
+  if (auto e = read_string(d, "__version", out.version, false)) return e;
+  if (auto e = read_string(d, "serial_number", out.serial_number, false)) return e;
+  if (auto e = read_string(d, "__device_version", out.device_version, false)) return e;
+  if (auto e = read_string(d, "__device_build", out.device_build, false)) return e;
+  auto it = d.find("__clustered_sns");
+  if (it == d.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array()) return field_error{"d.__clustered_sns", std::string("expected an array, got ") + it->type_name()};
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& m = (*it)[i];
+    std::string path = "d.__clustered_sns[" + std::to_string(i) + "]";
+    if (!m.is_object()) return field_error{path, "expected an object {\"sn\": ...}"};
+    std::string sn;
+    if (auto e = read_string(m, "sn", sn, true, path)) return e;
+    out.clustered_sns.push_back(std::move(sn));
+  }
+  return std::nullopt;
+}
+
+std::variant<request, field_error> decode_request(operation op, const json& d) {
+  switch (op) {
+    case operation::activation_license: {
+      activation_license_request r;
+      if (auto e = decode_envelope(d, r.env)) return *e;
+      if (auto e = read_string(d, "license_activation_code", r.license_activation_code, true)) return *e;
+      return r;
+    }
+    case operation::polling: {
+      polling_request r;
+      if (auto e = decode_envelope(d, r.env)) return *e;
+      if (auto e = read_token_list(d, r.tokens, false)) return *e;
+      return r;
+    }
+    case operation::mobile_provision: {
+      mobile_provision_request r;
+      if (auto e = read_string(d, "__type", r.type, false)) return *e;
+      if (auto e = read_string(d, "mobile_id", r.mobile_id, true)) return *e;
+      if (auto e = read_string(d, "token_activation_code", r.token_activation_code, true)) return *e;
+      if (auto e = read_string(d, "os_ver", r.os_ver, false)) return *e;
+      if (auto e = read_string(d, "reg_id", r.reg_id, false)) return *e;
+      return r;
+    }
+    case operation::provision: {
+      provision_request r;
+      if (auto e = decode_envelope(d, r.env)) return *e;
+      auto it = d.find("tokens");
+      if (it == d.end() || !it->is_array()) return field_error{"d.tokens", "expected an array of tokens"};
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const json& t = (*it)[i];
+        std::string path = "d.tokens[" + std::to_string(i) + "]";
+        if (!t.is_object()) return field_error{path, "expected an object"};
+        provisioned_token p;
+        std::int64_t digits = p.digits, period = p.period;
+        if (auto e = read_string(t, "token", p.token, true, path)) return *e;
+        if (auto e = read_string(t, "activation_code", p.activation_code, true, path)) return *e;
+        if (auto e = read_string(t, "seed", p.seed, false, path)) return *e;
+        if (auto e = read_string(t, "algorithm", p.algorithm, false, path)) return *e;
+        if (auto e = read_int(t, "digits", digits, path)) return *e;
+        if (auto e = read_int(t, "period", period, path)) return *e;
+        if (auto e = read_int(t, "expire", p.expire, path)) return *e;
+        if (auto e = read_string(t, "issuer", p.issuer, false, path)) return *e;
+        if (digits < 6 || digits > 8) return field_error{path + ".digits", "expected 6 to 8"};
+        if (period < 1 || period > 3600) return field_error{path + ".period", "expected 1 to 3600 seconds"};
+        p.digits = static_cast<int>(digits);
+        p.period = static_cast<int>(period);
+        r.tokens.push_back(std::move(p));
+      }
+      return r;
+    }
+    case operation::hardware_activation: {
+      hardware_activation_request r;
+      if (auto e = decode_envelope(d, r.env)) return *e;
+      if (auto e = read_token_list(d, r.tokens, true)) return *e;
+      return r;
+    }
+  }
+  return field_error{"d.__type", "unknown operation"};
+}
+
+ordered_json encode(const request& r) {
+  return std::visit(
+      [](const auto& m) -> ordered_json {
+        using T = std::decay_t<decltype(m)>;
+        ordered_json d;
+        if constexpr (std::is_same_v<T, mobile_provision_request>) {
+          d["mobile_id"] = m.mobile_id;
+          d["__type"] = m.type;
+          d["token_activation_code"] = m.token_activation_code;
+          if (!m.os_ver.empty()) d["os_ver"] = m.os_ver;
+          if (!m.reg_id.empty()) d["reg_id"] = m.reg_id;
+        } else {
+          put_envelope(d, m.env);
+          if constexpr (std::is_same_v<T, activation_license_request>) {
+            d["license_activation_code"] = m.license_activation_code;
+          } else if constexpr (std::is_same_v<T, provision_request>) {
+            ordered_json list = ordered_json::array();
+            for (const auto& t : m.tokens) {
+              ordered_json e;
+              e["token"] = t.token;
+              e["activation_code"] = t.activation_code;
+              e["seed"] = t.seed;
+              e["algorithm"] = t.algorithm;
+              e["digits"] = t.digits;
+              e["period"] = t.period;
+              e["expire"] = t.expire;
+              e["issuer"] = t.issuer;
+              list.push_back(std::move(e));
+            }
+            d["tokens"] = std::move(list);
+          } else {
+            ordered_json list = ordered_json::array();
+            for (const auto& t : m.tokens) list.push_back({{"token", t}});
+            d["tokens"] = std::move(list);
+          }
+          put_envelope_tail(d, m.env);
+        }
+        return wrap(std::move(d));
+      },
+      r);
+}
+
+reply_head head_for(const envelope& env, std::string response_type) {
+  reply_head h{std::move(response_type), env.version, env.serial_number, env.device_version, env.device_build, {}};
+  h.members.reserve(env.clustered_sns.size());
+  for (const auto& sn : env.clustered_sns) h.members.push_back({sn, std::nullopt});
+  std::sort(h.members.begin(), h.members.end(),
+            [](const member_status& a, const member_status& b) { return a.sn < b.sn; });
+  return h;
+}
+
+ordered_json encode(const response& r) {
+  return std::visit(
+      [](const auto& m) -> ordered_json {
+        using T = std::decay_t<decltype(m)>;
+        ordered_json d;
+        if constexpr (std::is_same_v<T, mobile_provision_response>) {
+          d["__type"] = m.type;
+          d["__version"] = m.version;
+          d["__device_version"] = m.device_version;
+          d["__device_build"] = m.device_build;
+          d["mobile_id_hash"] = m.mobile_id_hash;
+          d["seed"] = m.seed;
+          d["token"] = m.token;
+          d["image_file"] = m.image_file;
+          d["pin_required"] = m.pin_required;
+          d["pin_require_type"] = m.pin_require_type;
+          d["pin_length"] = m.pin_length;
+          d["counter"] = m.counter;
+          d["encryption_key"] = m.encryption_key;
+          d["issuer"] = m.issuer;
+          put_tail(d, m.error);
+        } else if constexpr (std::is_same_v<T, error_response>) {
+          put_head(d, m.head);
+          put_tail(d, m.error);
+        } else {
+          put_head(d, m.head);
+          if constexpr (std::is_same_v<T, activation_license_response>) {
+            d["license_activation_code"] = m.license_activation_code;
+            d["license"] = m.license;
+            if (m.tokens) {
+              ordered_json list = ordered_json::array();
+              for (const auto& t : *m.tokens) {
+                ordered_json e;
+                e["token"] = t.token;
+                e["license"] = t.license;
+                list.push_back(std::move(e));
+              }
+              d["tokens"] = std::move(list);
+            } else {
+              d["tokens"] = nullptr;
+            }
+          } else if constexpr (std::is_same_v<T, polling_response>) {
+            ordered_json list = ordered_json::array();
+            for (const auto& t : m.tokens) {
+              ordered_json e;
+              e["token"] = t.token;
+              e["license"] = t.license;
+              e["status"] = t.status;
+              e["os_ver"] = t.os_ver;
+              e["reg_id"] = t.reg_id;
+              e["activation_expire"] = t.activation_expire;
+              list.push_back(std::move(e));
+            }
+            d["tokens"] = std::move(list);
+          } else {
+            constexpr bool with_seed = std::is_same_v<T, hardware_activation_response>;
+            ordered_json list = ordered_json::array();
+            for (const auto& t : m.tokens) {
+              ordered_json e;
+              e["token"] = t.token;
+              if (with_seed) e["seed"] = t.seed;
+              e["error"] = error_json(t.error);
+              list.push_back(std::move(e));
+            }
+            d["tokens"] = std::move(list);
+          }
+          put_tail(d, m.error);
+        }
+        return wrap(std::move(d));
+      },
+      r);
+}
+
+std::variant<response, field_error> decode_response(operation op, const json& d) {
+  if (!d.is_object()) return field_error{"d", "expected an object"};
+  auto err = error_from(d.value("error", json()));
+  switch (op) {
+    case operation::activation_license: {
+      activation_license_response r{read_head(d), d.value("license_activation_code", std::string()),
+                                    d.value("license", std::string()), std::nullopt, err};
+      if (auto it = d.find("tokens"); it != d.end() && it->is_array()) {
+        r.tokens.emplace();
+        for (const auto& t : *it) r.tokens->push_back({t.value("token", std::string()), t.value("license", std::string())});
+      }
+      return r;
+    }
+    case operation::polling: {
+      polling_response r{read_head(d), {}, err};
+      if (auto it = d.find("tokens"); it != d.end() && it->is_array())
+        for (const auto& t : *it)
+          r.tokens.push_back({t.value("token", std::string()), t.value("license", std::string()),
+                              t.value("status", std::string()), t.value("os_ver", std::string()),
+                              t.value("reg_id", std::string()), t.value("activation_expire", std::int64_t{0})});
+      return r;
+    }
+    case operation::mobile_provision: {
+      auto s = [&](const char* k) { return d.value(k, std::string()); };
+      return mobile_provision_response{s("__type"), s("__version"), s("__device_version"), s("__device_build"),
+                                       s("mobile_id_hash"), s("seed"), s("token"), s("image_file"),
+                                       s("pin_required"), s("pin_require_type"), d.value("pin_length", 0),
+                                       d.value("counter", 0), s("encryption_key"), s("issuer"), err};
+    }
+    case operation::provision:
+      return provision_response{read_head(d), read_token_results(d), err};
+    case operation::hardware_activation:
+      return hardware_activation_response{read_head(d), read_token_results(d), err};
+  }
+  return field_error{"d.__type", "unknown operation"};
+}
+
+}  // namespace fortisim::protocol

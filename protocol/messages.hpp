@@ -1,0 +1,231 @@
+#pragma once
+// The SoftToken messages (PROTOCOL.md §3, §4): envelope, requests, replies, and their JSON
+// codecs. Replies are built as ordered JSON so that field order mirrors the captures exactly.
+
+#include "protocol/errors.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace fortisim::protocol {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+/// The operations fortisim speaks. The first three are seen on the wire; provision and
+/// hardware_activation are assumed (PROTOCOL.md §4.4).
+enum class operation { activation_license, polling, mobile_provision, provision, hardware_activation };
+inline constexpr std::size_t operation_count = 5;
+
+/// The `__type` names of every operation's request and reply. The defaults are the seen names
+/// and fortisim's assumed ones; a scenario overrides any of them ("protocol.types"), so a lab that
+/// captures the real names corrects fortisim without a rebuild.
+struct message_names {
+  std::array<std::string, operation_count> request;
+  std::array<std::string, operation_count> response;
+  std::optional<operation> find(std::string_view request_type) const;
+};
+const message_names& default_message_names();
+/// "activation_license", "polling", ... as used in scenario files.
+std::string_view operation_name(operation op);
+std::optional<operation> operation_from_name(std::string_view name);
+
+/// Where and why a request's JSON does not have the expected form, e.g.
+/// {"d.license_activation_code", "expected a string"}.
+struct field_error {
+  std::string path;
+  std::string reason;
+};
+
+/// The fields every FortiGate request carries (PROTOCOL.md §3). Missing ones are empty.
+struct envelope {
+  std::string type;
+  std::string version;
+  std::string serial_number;
+  std::string device_version;
+  std::string device_build;
+  std::vector<std::string> clustered_sns;
+  friend bool operator==(const envelope&, const envelope&) = default;
+};
+
+struct activation_license_request {
+  envelope env;
+  std::string license_activation_code;
+  friend bool operator==(const activation_license_request&, const activation_license_request&) = default;
+};
+
+struct polling_request {
+  envelope env;
+  std::vector<std::string> tokens;
+  friend bool operator==(const polling_request&, const polling_request&) = default;
+};
+
+/// The phone's request: no envelope fields [seen].
+struct mobile_provision_request {
+  std::string type;
+  std::string mobile_id;
+  std::string token_activation_code;
+  std::string os_ver;  ///< optional [assumed]: the phone's OS, shown by polling once activated
+  std::string reg_id;  ///< optional [assumed]: the phone's push registration id
+  friend bool operator==(const mobile_provision_request&, const mobile_provision_request&) = default;
+};
+
+/// One token a FortiGate uploads before mailing its activation code [assumed shape, §4.4].
+struct provisioned_token {
+  std::string token;
+  std::string activation_code;  ///< 16 lowercase hex: the 8 code bytes
+  std::string seed;             ///< 40 lowercase hex: the 20-byte secret
+  std::string algorithm = "totp";
+  int digits = 6;
+  int period = 60;
+  std::int64_t expire = 0;  ///< unix time after which the activation code is refused
+  std::string issuer;
+  friend bool operator==(const provisioned_token&, const provisioned_token&) = default;
+};
+
+struct provision_request {
+  envelope env;
+  std::vector<provisioned_token> tokens;
+  friend bool operator==(const provision_request&, const provision_request&) = default;
+};
+
+struct hardware_activation_request {
+  envelope env;
+  std::vector<std::string> tokens;
+  friend bool operator==(const hardware_activation_request&, const hardware_activation_request&) = default;
+};
+
+using request = std::variant<activation_license_request, polling_request, mobile_provision_request,
+                             provision_request, hardware_activation_request>;
+
+/// The envelope fields of `d`, liberal: absent fields stay empty, numbers are taken as strings.
+std::optional<field_error> decode_envelope(const json& d, envelope& out);
+/// Decodes `d` as the request of `op`; a wrong type or a missing required field is an error.
+std::variant<request, field_error> decode_request(operation op, const json& d);
+/// {"d": {...}} for a request, fields in the order a FortiGate sends them.
+ordered_json encode(const request& r);
+
+// ---- replies ----
+
+/// One HA member in a reply's `__clustered_sns`: {"sn": ..., "error": null | {...}}.
+struct member_status {
+  std::string sn;
+  std::optional<error_value> error;
+  friend bool operator==(const member_status&, const member_status&) = default;
+};
+
+/// The envelope echo that starts every FortiGate reply.
+struct reply_head {
+  std::string type;
+  std::string version;
+  std::string serial_number;
+  std::string device_version;
+  std::string device_build;
+  std::vector<member_status> members;
+  friend bool operator==(const reply_head&, const reply_head&) = default;
+};
+/// The echo of `env` under `response_type`; members sorted by serial, ascending [seen once].
+reply_head head_for(const envelope& env, std::string response_type);
+
+/// One entry of a licence's `tokens` [assumed shape: {"token", "license"}].
+struct license_token {
+  std::string token;
+  std::string license;
+  friend bool operator==(const license_token&, const license_token&) = default;
+};
+
+struct activation_license_response {
+  reply_head head;
+  std::string license_activation_code;
+  std::string license;                               ///< "" on error
+  std::optional<std::vector<license_token>> tokens;  ///< null on error
+  std::optional<error_value> error;
+  friend bool operator==(const activation_license_response&, const activation_license_response&) = default;
+};
+
+/// A token in a polling reply; fields after `license` are assumed (§4.2).
+struct polled_token {
+  std::string token;
+  std::string license;
+  std::string status;  ///< "new", "pending", "provisioned", "provision timeout"
+  std::string os_ver;
+  std::string reg_id;
+  std::int64_t activation_expire = 0;
+  friend bool operator==(const polled_token&, const polled_token&) = default;
+};
+
+struct polling_response {
+  reply_head head;
+  std::vector<polled_token> tokens;
+  std::optional<error_value> error;
+  friend bool operator==(const polling_response&, const polling_response&) = default;
+};
+
+/// The phone's reply, every field of §4.3 in the real service's order.
+struct mobile_provision_response {
+  std::string type;
+  std::string version;
+  std::string device_version;
+  std::string device_build;
+  std::string mobile_id_hash;
+  std::string seed;
+  std::string token;
+  std::string image_file;
+  std::string pin_required;
+  std::string pin_require_type;
+  int pin_length = 0;
+  int counter = 0;
+  std::string encryption_key;
+  std::string issuer;
+  std::optional<error_value> error;
+  friend bool operator==(const mobile_provision_response&, const mobile_provision_response&) = default;
+};
+
+struct token_result {
+  std::string token;
+  std::string seed;  ///< hardware activation only: 40 hex digits, "" when refused
+  std::optional<error_value> error;
+  friend bool operator==(const token_result&, const token_result&) = default;
+};
+
+struct provision_response {
+  reply_head head;
+  std::vector<token_result> tokens;
+  std::optional<error_value> error;
+  friend bool operator==(const provision_response&, const provision_response&) = default;
+};
+
+struct hardware_activation_response {
+  reply_head head;
+  std::vector<token_result> tokens;
+  std::optional<error_value> error;
+  friend bool operator==(const hardware_activation_response&, const hardware_activation_response&) = default;
+};
+
+/// A reply carrying only the envelope echo and an error: for malformed bodies and unknown types.
+struct error_response {
+  reply_head head;
+  error_value error;
+  friend bool operator==(const error_response&, const error_response&) = default;
+};
+
+using response = std::variant<activation_license_response, polling_response, mobile_provision_response,
+                              provision_response, hardware_activation_response, error_response>;
+
+/// {"d": {...}} in the captured field order, `result` 0 even on error [seen, KB 241195].
+ordered_json encode(const response& r);
+/// Decodes a reply of `op` (what a client of fortisim reads); used by tests and tools.
+std::variant<response, field_error> decode_response(operation op, const json& d);
+
+/// The reply `__type` for a request `__type`: "…Request" becomes "…Response" [assumed for
+/// unknown types; seen for the known ones].
+std::string response_type_for(std::string_view request_type);
+
+}  // namespace fortisim::protocol

@@ -1,0 +1,8 @@
+#!/bin/sh
+# Installs what is missing, then configures and builds fortisim into build/ (or $FORTISIM_BUILD).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${FORTISIM_BUILD:-$root/build}
+sh "$root/scripts/install-deps.sh"
+cmake -S "$root" -B "$build" ${FORTISIM_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j "$(nproc)"

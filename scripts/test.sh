@@ -1,0 +1,7 @@
+#!/bin/sh
+# Quick start, command 2: install what is missing, build, and run every test (ctest).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+sh "$root/scripts/build.sh"
+cd "${FORTISIM_BUILD:-$root/build}"
+exec ctest --output-on-failure --timeout 300 -j "$(nproc)"

@@ -1,0 +1,96 @@
+#pragma once
+// The engine: one value that answers every question the network layer asks — what to do with a
+// new connection, with a ClientHello, with an HTTP request — from the loaded scenario's rules and
+// the FortiCare model, journaling each answer. No Asio here: the network layer executes.
+
+#include "server/core/journal.hpp"
+#include "server/core/model.hpp"
+#include "server/core/rules.hpp"
+#include "server/core/scenario.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fortisim::core {
+
+/// The two endpoints (PROTOCOL.md §2).
+inline constexpr std::string_view process_path = "/SoftToken/Provisioning.asmx/Process";
+inline constexpr std::string_view mobile_path = "/SoftToken/Provisioning.asmx/Mobile";
+
+/// What the network layer must do at the connection or TLS stage.
+struct stage_verdict {
+  action act;              ///< kind pass: carry on normally
+  std::uint64_t connection = 0;
+  std::string rule;
+};
+
+/// An HTTP request as the network layer read it.
+struct http_request {
+  std::string_view method;
+  std::string_view target;
+  std::string_view body;
+  std::string_view client_address;
+  std::string_view sni;
+  std::uint64_t connection = 0;
+};
+
+/// What to send back, and how (the HTTP-stage faults are executed by the network layer).
+struct http_outcome {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+  std::string allow;              ///< an Allow header value, for 405
+  std::int64_t delay_ms = 0;      ///< wait before anything is sent
+  action_kind fault = action_kind::pass;  ///< close, truncate, garbage, dribble, lie_length or pass
+  std::uint64_t bytes = 0;        ///< truncate/garbage: byte count; dribble: bytes per second
+  std::uint64_t content_length = 0;  ///< lie_length: the claimed length
+  std::uint64_t garbage_seed = 0;
+};
+
+struct engine_options {
+  std::optional<std::string> state_path;  ///< --state FILE
+  std::size_t journal_size = 1000;
+};
+
+class engine {
+ public:
+  explicit engine(std::shared_ptr<const scenario> s, engine_options opts = {});
+
+  /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state.
+  void reload(std::shared_ptr<const scenario> s);
+  std::shared_ptr<const scenario> current_scenario() const;
+
+  stage_verdict on_connection(std::string_view client_address);
+  bool has_tls_rules() const;
+  stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
+  http_outcome handle(const http_request& r);
+  /// Milliseconds to refuse connections from a (re)load: the scenario's "refuse first_ms".
+  std::int64_t refuse_first_ms() const;
+  /// Journals a connection that the network layer could not complete (TLS failure and so on).
+  void note(std::string stage, std::uint64_t connection, std::string client_address, std::string what);
+
+  core::model& world() { return model_; }
+  const core::model& world() const { return model_; }
+  core::journal& log() { return journal_; }
+  /// The loaded scenario's counters and rules, for the control API.
+  protocol::json status() const;
+
+ private:
+  struct loaded {
+    std::shared_ptr<const scenario> s;
+    rule_book rules;
+    std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::uint64_t> requests{0};
+    loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
+  };
+  std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
+
+  std::atomic<std::shared_ptr<loaded>> current_;
+  core::model model_;
+  core::journal journal_;
+};
+
+}  // namespace fortisim::core

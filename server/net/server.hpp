@@ -1,0 +1,66 @@
+#pragma once
+// The fortisim server: listeners on every thread (SO_REUSEPORT, one io_context each, as nginx),
+// TLS, HTTP sessions that execute the engine's verdicts, the control API, signals. The Asio
+// machinery stays behind this interface, so main.cpp and tests compile without it.
+
+#include "server/core/engine.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace fortisim::net {
+
+/// Everything `fortisim serve` is told on its command line, parsed once.
+struct server_config {
+  std::string listen = "0.0.0.0:443";        ///< ADDR:PORT; port 0 picks a free port
+  std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
+  std::string scenario_path;                 ///< for reloads (SIGHUP, POST /reload)
+  std::optional<std::string> cert, key;      ///< PEM files; without them the lab CA's
+  std::string data_dir;                      ///< where the lab CA and certificates live
+  int threads = 1;
+  std::size_t body_limit = 1 << 20;          ///< bytes; larger bodies get 413
+  std::int64_t handshake_timeout_ms = 10'000;
+  std::int64_t idle_timeout_ms = 60'000;     ///< waiting for (the rest of) a request
+  std::int64_t write_timeout_ms = 30'000;
+  bool handle_signals = false;               ///< SIGINT/SIGTERM stop, SIGHUP reloads (the binary)
+};
+
+/// A start-up failure: one line naming the cause and how to fix it.
+struct startup_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class server {
+ public:
+  /// Loads certificates and binds every listener. Throws startup_error.
+  server(server_config cfg, std::shared_ptr<core::engine> engine);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// The bound addresses, e.g. "127.0.0.1:40123".
+  std::string listen_address() const;
+  std::optional<std::string> admin_address() const;
+  std::uint16_t port() const;
+  /// The CA certificate clients should trust ("" with a user-supplied --cert).
+  std::string ca_path() const;
+
+  /// Starts the threads and returns at once.
+  void start();
+  /// Blocks until stop() or SIGINT/SIGTERM.
+  void wait();
+  void stop();
+  /// Reloads the scenario file (as SIGHUP does); returns the problems ("" when it took).
+  std::string reload();
+
+  struct impl;  ///< the Asio side, in server_impl.hpp
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fortisim::net
