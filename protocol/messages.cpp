@@ -8,9 +8,10 @@ namespace {
 constexpr std::array<std::string_view, operation_count> operation_names{
     "activation_license", "polling", "mobile_provision", "provision", "hardware_activation"};
 
-/// Reads an optional string field; numbers are accepted and written as strings (liberal).
+/// Reads a string field. `lenient`: integers are accepted as their text (for the version and build
+/// echoes, which newer FortiOS might send as numbers [assumed]).
 std::optional<field_error> read_string(const json& d, const char* key, std::string& out,
-                                       bool required, std::string_view path = "d") {
+                                       bool required, std::string_view path = "d", bool lenient = false) {
   auto it = d.find(key);
   if (it == d.end() || it->is_null()) {
     if (required) return field_error{std::string(path) + "." + key, "missing"};
@@ -18,7 +19,7 @@ std::optional<field_error> read_string(const json& d, const char* key, std::stri
   }
   if (it->is_string()) {
     out = it->get_ref<const std::string&>();
-  } else if (it->is_number_integer()) {
+  } else if (lenient && it->is_number_integer()) {
     out = std::to_string(it->get<long long>());
   } else {
     return field_error{std::string(path) + "." + key, std::string("expected a string, got ") + it->type_name()};
@@ -179,10 +180,10 @@ std::string response_type_for(std::string_view request_type) {
 
 std::optional<field_error> decode_envelope(const json& d, envelope& out) {
   if (auto e = read_string(d, "__type", out.type, false)) return e;
-  if (auto e = read_string(d, "__version", out.version, false)) return e;
+  if (auto e = read_string(d, "__version", out.version, false, "d", true)) return e;
   if (auto e = read_string(d, "serial_number", out.serial_number, false)) return e;
-  if (auto e = read_string(d, "__device_version", out.device_version, false)) return e;
-  if (auto e = read_string(d, "__device_build", out.device_build, false)) return e;
+  if (auto e = read_string(d, "__device_version", out.device_version, false, "d", true)) return e;
+  if (auto e = read_string(d, "__device_build", out.device_build, false, "d", true)) return e;
   auto it = d.find("__clustered_sns");
   if (it == d.end() || it->is_null()) return std::nullopt;
   if (!it->is_array()) return field_error{"d.__clustered_sns", std::string("expected an array, got ") + it->type_name()};

@@ -1,0 +1,3 @@
+// The real binary as a subprocess.
+#include "support.hpp"
+#include <doctest/doctest.h>

@@ -1,0 +1,245 @@
+// fortisim over real TLS on 127.0.0.1:0: certificates, keep-alive, malformed input, the control
+// API, and the whole activation story end to end.
+#include "support.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
+#include "server/net/certs.hpp"
+
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <future>
+
+using namespace fortisim;
+using protocol::json;
+using namespace fortisim::test;
+
+namespace {
+std::string shipped(const std::string& name) { return read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
+}  // namespace
+
+TEST_SUITE("server") {
+
+TEST_CASE("the captured import over TLS yields the captured reply, for every lab host name, verified by the lab CA") {
+  test_server srv(shipped("expired-license.json"));
+  REQUIRE_FALSE(srv.ca().empty());
+  for (const auto& name : net::lab_host_names()) {
+    CAPTURE(name);
+    client_options o;
+    o.ca = srv.ca();
+    o.sni = name == "127.0.0.1" || name == "::1" ? "" : name;
+    o.verify_name = name;
+    client c(srv.port(), o);
+    REQUIRE_MESSAGE(c.ok(), c.connected().detail);
+    CHECK(c.connected().verify_result == X509_V_OK);
+    auto r = c.post(captured_request);
+    CHECK(r.what == outcome::kind::ok);
+    CHECK(r.status == 200);
+    CHECK(r.headers["content-type"] == "application/json; charset=utf-8");
+    CHECK(r.body == captured_reply);
+  }
+}
+
+TEST_CASE("TLS 1.2 and 1.3 are both served") {
+  test_server srv(shipped("default.json"));
+  client_options o;
+  o.ca = srv.ca();
+  o.max_tls = TLS1_2_VERSION;
+  client c12(srv.port(), o);
+  REQUIRE(c12.ok());
+  CHECK(c12.connected().tls_version == "TLSv1.2");
+  o.max_tls = 0;
+  client c13(srv.port(), o);
+  REQUIRE(c13.ok());
+  CHECK(c13.connected().tls_version == "TLSv1.3");
+}
+
+TEST_CASE("keep-alive: malformed bodies get 9xx replies and the same connection keeps working") {
+  test_server srv(shipped("default.json"));
+  client c(srv.port());
+  REQUIRE(c.ok());
+  for (const char* body : {"{{{", "{\"d\": 1}", R"({"d": {"__type": "SoftToken.NoSuchRequest"}})",
+                           R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": []}})"}) {
+    CAPTURE(body);
+    auto r = c.post(body);
+    REQUIRE(r.what == outcome::kind::ok);
+    CHECK(r.status == 200);
+    CHECK(json::parse(r.body)["d"]["error"]["error_code"].get<int>() >= 990);
+  }
+  auto good = c.post(import_request("1111-2222-3333-4444-5555"));
+  REQUIRE(good.what == outcome::kind::ok);
+  CHECK(json::parse(good.body)["d"]["tokens"].size() == 5);
+  auto card = c.post(import_request("1111-2222-3333-4444-0010"));
+  CHECK(json::parse(card.body)["d"]["error"]["error_code"] == 10);
+  CHECK(c.request("GET", "/SoftToken/Provisioning.asmx/Process", "").status == 405);
+  CHECK(c.request("POST", "/index.html", "{}").status == 404);
+  CHECK(c.post(captured_request).status == 200);  // still the same connection
+}
+
+TEST_CASE("an oversized body gets 413 and a broken request 400, and the server keeps serving") {
+  test_server srv(shipped("default.json"));
+  {
+    // Refused on its announced length, before any of the body is read.
+    client c(srv.port());
+    auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n");
+    CHECK(r.status == 413);
+  }
+  {
+    client c(srv.port());
+    auto r = c.raw_exchange("NOT HTTP AT ALL\r\n\r\n");
+    CHECK(r.status == 400);
+  }
+  CHECK(post_once(srv.port(), captured_request).status == 200);
+  auto journal = json::parse(control(srv.admin_port(), "GET", "/journal").second);
+  int bad = 0;
+  for (const auto& e : journal)
+    if (e["action"].get<std::string>().starts_with("bad request")) ++bad;
+  CHECK(bad == 2);
+}
+
+TEST_CASE("several worker threads share the port") {
+  test_server srv(shipped("default.json"), 2);
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 8; ++i)
+    results.push_back(std::async(std::launch::async, [&] { return post_once(srv.port(), captured_request).status; }));
+  for (auto& r : results) {
+    REQUIRE(r.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(r.get() == 200);
+  }
+}
+
+TEST_CASE("end to end: import, provision, phone activation, polling, and the same OTP on both sides") {
+  test_server srv(shipped("default.json"));
+  // 1. The FortiGate imports a licence.
+  auto lic = json::parse(post_once(srv.port(), import_request("ABCD-0000-1111-2222-3333", "FG100F0000000001")).body)["d"];
+  REQUIRE(lic["error"].is_null());
+  std::string token = lic["tokens"][0]["token"];
+
+  // 2. It provisions the token: a fresh secret and activation code of its own.
+  std::string secret = protocol::derive_secret(2024, "e2e");
+  protocol::activation_bytes code{1, 2, 3, 4, 5, 6, 7, 8};
+  json prov{{"d", {{"__type", "SoftToken.ProvisionRequest"}, {"__version", "4"}, {"serial_number", "FG100F0000000001"},
+                   {"tokens", {{{"token", token}, {"activation_code", protocol::activation_code_for_phone(code)},
+                                {"seed", protocol::hex_encode(secret)}, {"algorithm", "totp"}, {"digits", 6},
+                                {"period", 60}, {"expire", 0}, {"issuer", "lab"}}}}}}};
+  auto pr = json::parse(post_once(srv.port(), prov.dump()).body)["d"];
+  REQUIRE(pr["tokens"][0]["error"].is_null());
+  client_options fg;
+  auto poll = [&] {
+    json p{{"d", {{"__type", "SoftToken.PollingRequest"}, {"__version", "4"}, {"serial_number", "FG100F0000000001"},
+                  {"tokens", {{{"token", token}}}}}}};
+    return json::parse(post_once(srv.port(), p.dump(), fg).body)["d"]["tokens"][0];
+  };
+  CHECK(poll()["status"] == "pending");
+
+  // 3. The phone trades the code for the seed, on the app's endpoint and host.
+  std::string mobile_id = "7f3a9c0e5b2d4681";
+  json m{{"d", {{"mobile_id", mobile_id}, {"__type", "SoftToken.MobileProvisionRequest"},
+                {"token_activation_code", protocol::activation_code_for_phone(code)}, {"os_ver", "17.1_IOS"}}}};
+  client_options app;
+  app.sni = "globalftm.fortinet.net";
+  app.ca = srv.ca();
+  client phone(srv.port(), app);
+  REQUIRE(phone.ok());
+  auto reply = phone.post(m.dump(), "/SoftToken/Provisioning.asmx/Mobile");
+  auto d = json::parse(reply.body)["d"];
+  REQUIRE(d["error"].is_null());
+  CHECK(d["token"] == token);
+
+  // Decrypt the seed independently, from the reply alone: AES-128-CBC, key mobile_id, IV fortitokenmobile.
+  auto cipher = protocol::base64_decode(d["seed"].get<std::string>());
+  REQUIRE(cipher.has_value());
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, reinterpret_cast<const unsigned char*>(mobile_id.data()),
+                     reinterpret_cast<const unsigned char*>("fortitokenmobile"));
+  EVP_CIPHER_CTX_set_padding(ctx, 0);
+  unsigned char plain[64];
+  int n = 0, tail = 0;
+  EVP_DecryptUpdate(ctx, plain, &n, reinterpret_cast<const unsigned char*>(cipher->data()), static_cast<int>(cipher->size()));
+  EVP_DecryptFinal_ex(ctx, plain + n, &tail);
+  EVP_CIPHER_CTX_free(ctx);
+  std::string hex(reinterpret_cast<char*>(plain), 40);
+  auto decrypted = protocol::hex_decode(hex);
+  REQUIRE(decrypted.has_value());
+  CHECK(*decrypted == secret);
+
+  // 4. Polling shows the phone.
+  auto polled = poll();
+  CHECK(polled["status"] == "provisioned");
+  CHECK(polled["os_ver"] == "17.1_IOS");
+
+  // 5. The user's OTP, from the decrypted seed, equals fortisim's (retry once across a period edge).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto [status, body] = control(srv.admin_port(), "GET", "/tokens/" + token + "/otp");
+    REQUIRE(status == 200);
+    auto server_otp = json::parse(body);
+    auto clock = json::parse(control(srv.admin_port(), "GET", "/clock").second);
+    auto mine = protocol::totp(*decrypted, clock["now_s"].get<std::int64_t>(), 60, 6);
+    if (mine == server_otp["otp"] || attempt == 1) {
+      CHECK(mine == server_otp["otp"].get<std::string>());
+      break;
+    }
+  }
+}
+
+TEST_CASE("a token provisioned through the control API, without a FortiGate, activates on the phone") {
+  test_server srv(shipped("default.json"));
+  auto [status, body] = control(srv.admin_port(), "POST", "/tokens", "{}");
+  REQUIRE(status == 200);
+  auto made = json::parse(body);
+  json m{{"d", {{"mobile_id", "0123456789abcdef"}, {"__type", "SoftToken.MobileProvisionRequest"},
+                {"token_activation_code", made["token_activation_code"]}}}};
+  auto d = json::parse(post_once(srv.port(), m.dump()).body)["d"];
+  CHECK(d["error"].is_null());
+  CHECK(d["token"] == made["token"]);
+  // A second phone is refused with error 40.
+  m["d"]["mobile_id"] = "fedcba9876543210";
+  CHECK(json::parse(post_once(srv.port(), m.dump()).body)["d"]["error"]["error_code"] == 40);
+}
+
+TEST_CASE("of concurrent hardware activations of one serial over TLS, exactly one gets the seed") {
+  test_server srv(shipped("default.json"), 2);
+  std::string body = R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4", "serial_number": "FG1",
+                             "tokens": [{"token": "FTK2001234567890"}]}})";
+  std::vector<std::future<json>> results;
+  for (int i = 0; i < 12; ++i)
+    results.push_back(std::async(std::launch::async, [&] { return json::parse(post_once(srv.port(), body).body); }));
+  int seeds = 0, locked = 0;
+  for (auto& r : results) {
+    REQUIRE(r.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    auto t = r.get()["d"]["tokens"][0];
+    if (!t["seed"].get<std::string>().empty()) ++seeds;
+    if (t["error"].is_object() && t["error"]["error_code"] == 903) ++locked;
+  }
+  CHECK(seeds == 1);
+  CHECK(locked == 11);
+  // A control call releases the lock: one more chance.
+  CHECK(control(srv.admin_port(), "POST", "/hardware/FTK2001234567890/release").first == 200);
+  CHECK(json::parse(post_once(srv.port(), body).body)["d"]["tokens"][0]["seed"].get<std::string>().size() == 40);
+}
+
+TEST_CASE("the control API: status, journal, state, clock, and clear errors") {
+  test_server srv(shipped("expired-license.json"));
+  post_once(srv.port(), captured_request);
+  auto status = json::parse(control(srv.admin_port(), "GET", "/status").second);
+  CHECK(status["scenario"] == "expired-license");
+  CHECK(status["requests"] == 1);
+  auto journal = json::parse(control(srv.admin_port(), "GET", "/journal").second);
+  REQUIRE(journal.size() == 1);
+  CHECK(journal[0]["error_code"] == 14);
+  CHECK(journal[0]["sni"] == "directregistration.fortinet.com");
+  CHECK(control(srv.admin_port(), "DELETE", "/journal").first == 200);
+  CHECK(json::parse(control(srv.admin_port(), "GET", "/journal").second).empty());
+  auto before = json::parse(control(srv.admin_port(), "GET", "/clock").second)["now_s"].get<std::int64_t>();
+  auto after = json::parse(control(srv.admin_port(), "POST", "/clock", R"({"advance_s": 86400})").second)["now_s"].get<std::int64_t>();
+  CHECK(after - before >= 86400);
+  CHECK(control(srv.admin_port(), "POST", "/clock", "{}").first == 400);
+  CHECK(control(srv.admin_port(), "GET", "/nope").first == 404);
+  CHECK(control(srv.admin_port(), "POST", "/clock", "not json").first == 400);
+  CHECK(json::parse(control(srv.admin_port(), "GET", "/state").second)["format"] == 1);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,283 @@
+#include "support.hpp"
+
+#include "server/net/certs.hpp"
+
+#include <doctest/doctest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace fortisim::test {
+
+const std::string captured_request =
+    R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","__version":"4","license_activation_code":"DA8C-0508-1F31-4CF7-C990","serial_number":"FG4H0ETB20900993","__device_version":"6.0","__device_build":"6325","__clustered_sns":[{"sn":"FG4H0ETB20900993"},{"sn":"FG4H0E5819900260"}]}})";
+const std::string captured_reply =
+    R"({"d":{"__type":"SoftToken.ActivationLicenseResponse","__version":"4","serial_number":"FG4H0ETB20900993","__device_version":"6.0","__device_build":"6325","__clustered_sns":[{"sn":"FG4H0E5819900260","error":null},{"sn":"FG4H0ETB20900993","error":null}],"license_activation_code":"DA8C-0508-1F31-4CF7-C990","license":"","tokens":null,"result":0,"error":{"error_code":14,"error_message":"forticare license expired"}}})";
+
+std::shared_ptr<const core::scenario> scenario_from(const std::string& json_text) {
+  auto r = core::parse_scenario(json_text, "test scenario");
+  INFO(r.describe());
+  REQUIRE(r.value.has_value());
+  return std::make_shared<const core::scenario>(std::move(*r.value));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::string& test_data_dir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/fortisim-test-XXXXXX";
+    std::string d = ::mkdtemp(tmpl);
+    net::ensure_lab_certs(d);
+    return d;
+  }();
+  return dir;
+}
+
+test_server::test_server(const std::string& scenario_json, int threads, std::optional<std::string> state_path) {
+  core::engine_options opts;
+  opts.state_path = std::move(state_path);
+  engine_ = std::make_shared<core::engine>(scenario_from(scenario_json), opts);
+  net::server_config cfg;
+  cfg.listen = "127.0.0.1:0";
+  cfg.admin = "127.0.0.1:0";
+  cfg.data_dir = test_data_dir();
+  cfg.threads = threads;
+  cfg.idle_timeout_ms = 5000;
+  server_ = std::make_unique<net::server>(cfg, engine_);
+  server_->start();
+}
+
+test_server::~test_server() { server_.reset(); }
+
+std::uint16_t test_server::admin_port() const {
+  auto a = server_->admin_address();
+  return static_cast<std::uint16_t>(std::stoi(a->substr(a->rfind(':') + 1)));
+}
+
+const char* to_string(outcome::kind k) {
+  switch (k) {
+    case outcome::kind::ok: return "ok";
+    case outcome::kind::refused: return "refused";
+    case outcome::kind::reset: return "reset";
+    case outcome::kind::eof: return "eof";
+    case outcome::kind::timeout: return "timeout";
+    case outcome::kind::tls_error: return "tls_error";
+  }
+  return "?";
+}
+
+namespace {
+
+/// Connects to 127.0.0.1:port within `timeout`; the socket, or -errno.
+int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  int err = 0;
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) err = ETIMEDOUT;
+    else {
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+  } else if (rc != 0) {
+    err = errno;
+  }
+  if (err != 0) {
+    ::close(fd);
+    return -err;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+outcome::kind classify_errno(int e) {
+  if (e == ECONNRESET || e == EPIPE) return outcome::kind::reset;
+  if (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT) return outcome::kind::timeout;
+  if (e == ECONNREFUSED) return outcome::kind::refused;
+  return outcome::kind::eof;
+}
+
+std::string ssl_reason() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out;
+}
+
+/// Parses a complete response out of `raw`; false if it is not complete yet.
+bool parse_response(const std::string& raw, outcome& o) {
+  auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  std::istringstream head(raw.substr(0, end));
+  std::string line;
+  std::getline(head, line);
+  if (line.size() < 12) return false;
+  o.status = std::stoi(line.substr(9, 3));
+  o.headers.clear();
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    o.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+  }
+  std::size_t length = o.headers.contains("content-length") ? std::stoul(o.headers["content-length"]) : 0;
+  if (raw.size() < end + 4 + length) return false;
+  o.body = raw.substr(end + 4, length);
+  return true;
+}
+
+}  // namespace
+
+int tcp_connect_errno(std::uint16_t port) {
+  int fd = connect_loopback(port, std::chrono::milliseconds(2000));
+  if (fd < 0) return -fd;
+  ::close(fd);
+  return 0;
+}
+
+client::client(std::uint16_t port, client_options opts) : opts_(std::move(opts)) {
+  fd_ = connect_loopback(port, opts_.timeout);
+  if (fd_ < 0) {
+    connect_.what = classify_errno(-fd_);
+    connect_.detail = std::strerror(-fd_);
+    return;
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ssl_ctx_ = ctx;
+  if (opts_.max_tls) SSL_CTX_set_max_proto_version(ctx, opts_.max_tls);
+  if (!opts_.ca.empty()) {
+    SSL_CTX_load_verify_locations(ctx, opts_.ca.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  SSL* ssl = SSL_new(ctx);
+  ssl_ = ssl;
+  if (!opts_.sni.empty()) SSL_set_tlsext_host_name(ssl, opts_.sni.c_str());
+  if (!opts_.ca.empty()) SSL_set1_host(ssl, (opts_.verify_name.empty() ? opts_.sni : opts_.verify_name).c_str());
+  SSL_set_fd(ssl, fd_);
+  ERR_clear_error();
+  errno = 0;
+  int rc = SSL_connect(ssl);
+  if (rc != 1) {
+    int err = SSL_get_error(ssl, rc);
+    int saved = errno;
+    connect_.detail = ssl_reason();
+    connect_.verify_result = SSL_get_verify_result(ssl);
+    if (err == SSL_ERROR_SYSCALL && saved != 0) connect_.what = classify_errno(saved);
+    else if (err == SSL_ERROR_SYSCALL) connect_.what = connect_.detail.empty() ? outcome::kind::eof : outcome::kind::tls_error;
+    else connect_.what = outcome::kind::tls_error;
+    if (connect_.detail.empty()) connect_.detail = std::strerror(saved);
+    return;
+  }
+  connect_.tls_version = SSL_get_version(ssl);
+  connect_.verify_result = SSL_get_verify_result(ssl);
+}
+
+client::~client() {
+  if (ssl_) SSL_free(static_cast<SSL*>(ssl_));
+  if (ssl_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+outcome client::request(const std::string& method, const std::string& target, const std::string& body,
+                        const std::string& extra_headers) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + opts_.sni +
+                    "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n" + extra_headers + "\r\n" + body;
+  return raw_exchange(req);
+}
+
+outcome client::raw_exchange(const std::string& bytes) {
+  if (!ok()) return connect_;
+  outcome o;
+  auto* ssl = static_cast<SSL*>(ssl_);
+  if (!bytes.empty() && SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())) <= 0) {
+    o.what = classify_errno(errno);
+    o.detail = ssl_reason();
+    return o;
+  }
+  char buf[16384];
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int n = SSL_read(ssl, buf, sizeof buf);
+    if (n > 0) {
+      o.raw.append(buf, static_cast<std::size_t>(n));
+      if (parse_response(o.raw, o)) return o;
+      continue;
+    }
+    int err = SSL_get_error(ssl, n);
+    int saved = errno;
+    if (err == SSL_ERROR_ZERO_RETURN) o.what = outcome::kind::eof;
+    else if (err == SSL_ERROR_SYSCALL && saved != 0) o.what = classify_errno(saved);
+    else o.what = outcome::kind::eof;  // EOF without close_notify, or garbage the TLS layer refused
+    o.detail = ssl_reason();
+    parse_response(o.raw, o);  // what arrived before the end, if anything
+    return o;
+  }
+}
+
+outcome post_once(std::uint16_t port, const std::string& body, client_options opts) {
+  client c(port, std::move(opts));
+  return c.post(body);
+}
+
+std::pair<int, std::string> control(std::uint16_t admin_port, const std::string& method, const std::string& target,
+                                    const std::string& body) {
+  int fd = connect_loopback(admin_port, std::chrono::milliseconds(5000));
+  REQUIRE_MESSAGE(fd >= 0, "cannot reach the control API");
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  outcome o;
+  REQUIRE_MESSAGE(parse_response(raw, o), "no complete response from the control API: " << raw);
+  return {o.status, o.body};
+}
+
+std::string import_request(const std::string& code, const std::string& serial, std::vector<std::string> members) {
+  protocol::json d{{"__type", "SoftToken.ActivationLicenseRequest"}, {"__version", "4"},
+                   {"license_activation_code", code}, {"serial_number", serial},
+                   {"__device_version", "7.2"}, {"__device_build", "1234"}};
+  auto sns = protocol::json::array();
+  for (const auto& m : members) sns.push_back({{"sn", m}});
+  d["__clustered_sns"] = sns;
+  return protocol::json{{"d", d}}.dump();
+}
+
+}  // namespace fortisim::test

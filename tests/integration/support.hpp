@@ -1,0 +1,110 @@
+#pragma once
+// Test support: an in-process fortisim on 127.0.0.1:0 (joined in its destructor), and a small
+// blocking TLS/HTTP client built on OpenSSL and POSIX sockets, so that a test sees exactly what a
+// FortiGate would: a refused connect, a reset, a TLS alert, a short body. Every wait is bounded.
+
+#include "server/core/engine.hpp"
+#include "server/net/server.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fortisim::test {
+
+/// The captured licence-import request of PROTOCOL.md §4.1 and its captured error-14 reply.
+extern const std::string captured_request;
+extern const std::string captured_reply;
+
+/// A scenario from text, failing the test if it does not load.
+std::shared_ptr<const core::scenario> scenario_from(const std::string& json_text);
+std::string read_file(const std::string& path);
+/// The lab certificates every test shares, generated once per test run in a temporary folder.
+const std::string& test_data_dir();
+
+/// fortisim serving `scenario` on 127.0.0.1:0 with its control API on 127.0.0.1:0.
+class test_server {
+ public:
+  explicit test_server(const std::string& scenario_json, int threads = 1,
+                       std::optional<std::string> state_path = std::nullopt);
+  ~test_server();
+  std::uint16_t port() const { return server_->port(); }
+  std::uint16_t admin_port() const;
+  std::string ca() const { return server_->ca_path(); }
+  core::engine& engine() { return *engine_; }
+  net::server& server() { return *server_; }
+
+ private:
+  std::shared_ptr<core::engine> engine_;
+  std::unique_ptr<net::server> server_;
+};
+
+/// What a client saw of one attempt.
+struct outcome {
+  enum class kind {
+    ok,            ///< a complete HTTP response
+    refused,       ///< ECONNREFUSED on connect
+    reset,         ///< ECONNRESET
+    eof,           ///< the server closed (no or partial response)
+    timeout,       ///< nothing within the deadline
+    tls_error,     ///< the handshake failed (alert or verification)
+  };
+  kind what = kind::ok;
+  int status = 0;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;
+  std::string raw;      ///< every byte received after the handshake
+  std::string detail;   ///< OpenSSL's reason, errno text
+  long verify_result = 0;  ///< X509_V_OK or the verification error
+  std::string tls_version;
+};
+const char* to_string(outcome::kind k);
+
+struct client_options {
+  std::string sni = "directregistration.fortinet.com";
+  std::string ca;       ///< verify against this CA (PEM path); empty: do not verify
+  std::string verify_name;  ///< host name to check, defaults to sni
+  int max_tls = 0;      ///< e.g. TLS1_2_VERSION
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// A keep-alive connection: connect, handshake, then any number of requests.
+class client {
+ public:
+  explicit client(std::uint16_t port, client_options opts = {});
+  ~client();
+  client(const client&) = delete;
+  /// The result of connecting and the TLS handshake.
+  const outcome& connected() const { return connect_; }
+  bool ok() const { return connect_.what == outcome::kind::ok; }
+  outcome request(const std::string& method, const std::string& target, const std::string& body,
+                  const std::string& extra_headers = "");
+  outcome post(const std::string& body, const std::string& target = "/SoftToken/Provisioning.asmx/Process") {
+    return request("POST", target, body);
+  }
+  /// Sends raw bytes over TLS and reads until close or timeout.
+  outcome raw_exchange(const std::string& bytes);
+
+ private:
+  int fd_ = -1;
+  void* ssl_ctx_ = nullptr;
+  void* ssl_ = nullptr;
+  outcome connect_;
+  client_options opts_;
+};
+
+/// One request on a new connection.
+outcome post_once(std::uint16_t port, const std::string& body, client_options opts = {});
+/// A plain-HTTP call to the control API; returns {status, body}.
+std::pair<int, std::string> control(std::uint16_t admin_port, const std::string& method, const std::string& target,
+                                    const std::string& body = "");
+/// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
+int tcp_connect_errno(std::uint16_t port);
+
+/// An activation request body for `code` from `serial` (and optional HA members).
+std::string import_request(const std::string& code, const std::string& serial = "FG4H0ETB20900993",
+                           std::vector<std::string> members = {});
+
+}  // namespace fortisim::test

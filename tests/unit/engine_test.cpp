@@ -1,0 +1,172 @@
+// server/core/engine: what a client gets for a request, without sockets.
+#include "server/core/engine.hpp"
+
+#include "protocol/formats.hpp"
+
+#include "../integration/support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace fortisim;
+using protocol::json;
+using test::scenario_from;
+
+namespace {
+
+std::string shipped(const std::string& name) { return test::read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
+
+core::http_outcome post(core::engine& e, const std::string& body, std::string_view target = core::process_path) {
+  return e.handle({"POST", target, body, "127.0.0.1", "directregistration.fortinet.com", 1});
+}
+
+json d_of(const core::http_outcome& o) { return json::parse(o.body)["d"]; }
+
+}  // namespace
+
+TEST_SUITE("engine") {
+
+TEST_CASE("the captured request under expired-license.json yields the captured reply, byte for byte") {
+  core::engine e(scenario_from(shipped("expired-license.json")));
+  auto o = post(e, test::captured_request);
+  CHECK(o.status == 200);
+  CHECK(o.content_type == "application/json; charset=utf-8");
+  CHECK(o.body == test::captured_reply);
+  CHECK(json::parse(o.body) == json::parse(test::captured_reply));
+}
+
+TEST_CASE("default.json: any code is a licence with tokens, the same on re-import; -0010 and -0014 fail") {
+  core::engine e(scenario_from(shipped("default.json")));
+  auto d = d_of(post(e, test::import_request("1234-5678-9ABC-DEF0-1234")));
+  CHECK(d["error"].is_null());
+  CHECK(d["result"] == 0);
+  CHECK(d["license"].get<std::string>().starts_with("EFTM"));
+  REQUIRE(d["tokens"].size() == 5);
+  for (const auto& t : d["tokens"]) CHECK(protocol::is_mobile_token_serial(t["token"].get<std::string>()));
+  CHECK(d_of(post(e, test::import_request("1234-5678-9ABC-DEF0-1234")))["tokens"] == d["tokens"]);
+
+  auto ten = d_of(post(e, test::import_request("1234-5678-9ABC-DEF0-0010")));
+  CHECK(ten["error"] == json{{"error_code", 10}, {"error_message", "forticare license card not found"}});
+  CHECK(ten["tokens"].is_null());
+  CHECK(ten["license_activation_code"] == "1234-5678-9ABC-DEF0-0010");
+  CHECK(d_of(post(e, test::import_request("1234-5678-9ABC-DEF0-0014")))["error"]["error_code"] == 14);
+
+  auto trial = d_of(post(e, test::import_request("0000-0000-0000-0000-0000")));
+  CHECK(trial["license"].get<std::string>().starts_with("FTMTRIAL"));
+  REQUIRE(trial["tokens"].size() == 2);
+  CHECK(trial["tokens"][0]["token"].get<std::string>().starts_with("FTKMOB"));
+}
+
+TEST_CASE("card-not-found.json answers error 10") {
+  core::engine e(scenario_from(shipped("card-not-found.json")));
+  CHECK(d_of(post(e, test::captured_request))["error"]["error_code"] == 10);
+}
+
+TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misuse gets HTTP statuses") {
+  core::engine e(scenario_from(shipped("default.json")));
+  struct row {
+    std::string body;
+    int code;
+    std::string words;
+  };
+  for (const auto& [body, code, words] : std::vector<row>{
+           {"not json", 990, "body is not JSON"},
+           {"", 990, "body is not JSON"},
+           {"[1,2]", 990, "expected {\"d\""},
+           {R"({"d": 5})", 990, "expected {\"d\""},
+           {R"({"d": {"serial_number": "FG1"}})", 991, "d.__type is missing"},
+           {R"({"d": {"__type": "SoftToken.FooRequest"}})", 991, "SoftToken.FooRequest"},
+           {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest"}})", 992, "d.license_activation_code: missing"},
+           {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": 5}})", 992, "expected a string"},
+           {R"({"d": {"__type": "SoftToken.PollingRequest", "tokens": 5}})", 992, "d.tokens"},
+       }) {
+    CAPTURE(body);
+    auto o = post(e, body);
+    CHECK(o.status == 200);
+    auto d = d_of(o);
+    CHECK(d["result"] == 0);
+    CHECK(d["error"]["error_code"] == code);
+    CHECK(d["error"]["error_message"].get<std::string>().find(words) != std::string::npos);
+    CHECK(d.contains("__clustered_sns"));
+  }
+  auto unknown = d_of(post(e, R"({"d": {"__type": "SoftToken.FooRequest", "serial_number": "FG1"}})"));
+  CHECK(unknown["__type"] == "SoftToken.FooResponse");
+  CHECK(unknown["serial_number"] == "FG1");
+  CHECK(e.handle({"GET", core::process_path, "", "", "", 1}).status == 405);
+  CHECK(e.handle({"GET", core::process_path, "", "", "", 1}).allow == "POST");
+  CHECK(post(e, "{}", "/elsewhere").status == 404);
+  // The phone's endpoint: its own reply shape even for a bad body.
+  auto phone = d_of(post(e, R"({"d": {"__type": "SoftToken.MobileProvisionRequest"}})", core::mobile_path));
+  CHECK(phone["error"]["error_code"] == 992);
+  CHECK(phone.contains("mobile_id_hash"));
+}
+
+TEST_CASE("protocol-stage actions: error by code or name, member errors, reply override, malformed JSON, status") {
+  core::engine e(scenario_from(R"({
+    "unknown_codes": {"answer": "accept"},
+    "rules": [
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0001"}, "then": {"action": "error", "code": 14}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0002"}, "then": {"action": "error", "code": 4242, "message": "custom trouble"}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0003"}, "then": {"action": "error", "members": {"FG2": "license_expired"}}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0004"},
+       "then": {"action": "reply", "body": {"d": {"__type": "Custom", "echo": "{{d.serial_number}}", "sns": "{{d.__clustered_sns}}", "text": "sn={{d.serial_number}}!"}}}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0005"}, "then": {"action": "malformed_json"}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0006"}, "then": {"action": "status", "status": 503, "body": "busy"}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0007"}, "then": {"action": "delay", "ms": 250}}
+    ]})"));
+  auto req = [](const char* code) { return test::import_request(code, "FG1", {"FG1", "FG2"}); };
+  CHECK(d_of(post(e, req("AAAA-0000-0000-0000-0001")))["error"]["error_message"] == "forticare license expired");
+  CHECK(d_of(post(e, req("AAAA-0000-0000-0000-0002")))["error"] == json{{"error_code", 4242}, {"error_message", "custom trouble"}});
+  auto members = d_of(post(e, req("AAAA-0000-0000-0000-0003")));
+  CHECK(members["error"].is_null());
+  CHECK(members["tokens"].size() == 5);
+  CHECK(members["__clustered_sns"][0] == json{{"sn", "FG1"}, {"error", nullptr}});
+  CHECK(members["__clustered_sns"][1]["error"]["error_code"] == 14);
+  auto custom = d_of(post(e, req("AAAA-0000-0000-0000-0004")));
+  CHECK(custom["echo"] == "FG1");
+  CHECK(custom["sns"] == json::array({{{"sn", "FG1"}}, {{"sn", "FG2"}}}));
+  CHECK(custom["text"] == "sn=FG1!");
+  auto bad = post(e, req("AAAA-0000-0000-0000-0005"));
+  CHECK(bad.status == 200);
+  CHECK(json::parse(bad.body, nullptr, false).is_discarded());
+  auto busy = post(e, req("AAAA-0000-0000-0000-0006"));
+  CHECK(busy.status == 503);
+  CHECK(busy.body == "busy");
+  auto slow = post(e, req("AAAA-0000-0000-0000-0007"));
+  CHECK(slow.delay_ms == 250);
+  CHECK(d_of(slow)["error"].is_null());
+}
+
+TEST_CASE("every exchange is journaled with the rule, the action and the seed") {
+  core::engine e(scenario_from(R"({"seed": 77, "rules": [{"name": "no", "when": {"request": 2}, "then": {"action": "close"}}]})"));
+  post(e, "garbage");
+  post(e, test::captured_request);
+  auto j = e.log().to_json();
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["error_code"] == 990);
+  CHECK(j[0]["request_body"] == "garbage");
+  CHECK(j[0]["seed"] == 77);
+  CHECK(j[1]["rule"] == "no");
+  CHECK(j[1]["action"] == "close");
+  CHECK(j[1]["type"] == "SoftToken.ActivationLicenseRequest");
+  CHECK(e.log().to_json(1).size() == 1);
+}
+
+TEST_CASE("a reload swaps rules and keeps the model's state") {
+  core::engine e(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
+  auto first = d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001")));
+  e.reload(scenario_from(R"({"unknown_codes": {"answer": "accept"}, "rules": [{"when": {"license_activation_code": "AAAA-0000-0000-0000-0002"}, "then": {"action": "error", "code": 10}}]})"));
+  CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001")))["tokens"] == first["tokens"]);
+  CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001", "FG999")))["error"]["error_code"] == 901);
+  CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0002")))["error"]["error_code"] == 10);
+}
+
+TEST_CASE("renamed message types are dispatched under their new names") {
+  core::engine e(scenario_from(R"({"unknown_hardware": "accept", "protocol": {"types": {"hardware_activation":
+      {"request": "SoftToken.FTKActivateRequest", "response": "SoftToken.FTKActivateResponse"}}}})"));
+  auto d = d_of(post(e, R"({"d": {"__type": "SoftToken.FTKActivateRequest", "tokens": [{"token": "FTK2000000000001"}]}})"));
+  CHECK(d["__type"] == "SoftToken.FTKActivateResponse");
+  CHECK(d["tokens"][0]["seed"].get<std::string>().size() == 40);
+  CHECK(d_of(post(e, R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "tokens": []}})"))["error"]["error_code"] == 991);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,215 @@
+// server/core/model: the FortiCare story, without sockets.
+#include "server/core/model.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
+#include "server/core/state_file.hpp"
+
+#include "../integration/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+
+using namespace fortisim;
+using namespace fortisim::protocol;
+using core::model;
+using test::scenario_from;
+
+namespace {
+
+envelope device(const std::string& serial, std::vector<std::string> members = {}) {
+  return envelope{"", "4", serial, "7.2", "1234", std::move(members)};
+}
+
+activation_license_response import(model& m, const std::string& code, const envelope& env) {
+  return m.import_license({env, code});
+}
+
+const char* world = R"({
+  "seed": 9,
+  "clock": {"now": "2026-01-01T00:00:00Z", "rate": 0},
+  "licenses": [
+    {"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "license": "EFTM000000000001", "token_count": 3},
+    {"activation_code": "AAAA-BBBB-CCCC-DDDD-0002", "valid_until": "2025-12-31", "token_count": 2},
+    {"activation_code": "AAAA-BBBB-CCCC-DDDD-0003", "valid_until": "2026-01-02", "token_count": 2},
+    {"activation_code": "AAAA-BBBB-CCCC-DDDD-0004", "bound_to": ["FGVM0000000000OT"]}
+  ],
+  "unknown_codes": {"answer": "card_not_found"},
+  "hardware_tokens": [
+    {"token": "FTK2000000000001"},
+    {"token": "FTK2000000000002", "lock": "consumed", "activated_by": "FGVM0000000000OT"}
+  ]
+})";
+
+}  // namespace
+
+TEST_SUITE("model") {
+
+TEST_CASE("a licence binds to the first device; a re-import returns the same tokens; others are refused") {
+  model m(scenario_from(world));
+  auto first = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG100F0000000001"));
+  REQUIRE_FALSE(first.error.has_value());
+  CHECK(first.license == "EFTM000000000001");
+  REQUIRE(first.tokens->size() == 3);
+  for (const auto& t : *first.tokens) {
+    CHECK(is_mobile_token_serial(t.token));
+    CHECK(t.license == "EFTM000000000001");
+  }
+  auto again = import(m, "aaaa-bbbb-cccc-dddd-0001", device("FG100F0000000001"));
+  CHECK(again.tokens == first.tokens);
+  auto other = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG100F0000000009"));
+  CHECK(other.error->code == 901);
+  CHECK_FALSE(other.tokens.has_value());
+  CHECK(other.license.empty());
+  // A pre-bound licence: only its device.
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0004", device("FG100F0000000001")).error->code == 901);
+  CHECK_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0004", device("FGVM0000000000OT")).error.has_value());
+}
+
+TEST_CASE("an HA cluster is one device: any member may re-import") {
+  model m(scenario_from(world));
+  auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));
+  REQUIRE_FALSE(a.error.has_value());
+  auto b = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG2", {"FG2", "FG1"}));
+  CHECK_FALSE(b.error.has_value());
+  CHECK(b.tokens == a.tokens);
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG2")).tokens == a.tokens);
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG3")).error->code == 901);
+}
+
+TEST_CASE("an unredeemed code past its date is expired; a redeemed one stays usable; unknown codes are not found") {
+  model m(scenario_from(world));
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0002", device("FG1")).error->code == 14);
+  CHECK_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0003", device("FG1")).error.has_value());
+  m.advance_clock(3LL * 86400 * 1000);  // now past 0003's date
+  CHECK_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0003", device("FG1")).error.has_value());
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-9999", device("FG1")).error->code == 10);
+  CHECK(import(m, "not a code", device("FG1")).error->code == 10);
+}
+
+TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence") {
+  model m(scenario_from(world));
+  auto a = import(m, std::string(trial_activation_code), device("FG1"));
+  REQUIRE_FALSE(a.error.has_value());
+  CHECK(a.license.starts_with("FTMTRIAL"));
+  CHECK(a.license.size() == 16);
+  REQUIRE(a.tokens->size() == 2);
+  CHECK(import(m, std::string(trial_activation_code), device("FG1")).tokens == a.tokens);
+  auto b = import(m, std::string(trial_activation_code), device("FG2"));
+  CHECK(b.tokens != a.tokens);
+  model off(scenario_from(R"({"trial": {"available": false}})"));
+  CHECK(import(off, std::string(trial_activation_code), device("FG1")).error->code == 902);
+}
+
+TEST_CASE("provision, phone activation, polling and OTP tell one consistent story") {
+  model m(scenario_from(world));
+  auto lic = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  std::string token = (*lic.tokens)[0].token;
+  auto polled = m.poll({device("FG1"), {token}});
+  CHECK(polled.tokens[0].status == "new");
+
+  std::string secret = derive_secret(123, "mine");
+  provisioned_token p{token, "0011223344556677", hex_encode(secret), "totp", 6, 60, 0, "ACME"};
+  auto prov = m.provision({device("FG1"), {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret)}}});
+  CHECK_FALSE(prov.tokens[0].error.has_value());
+  CHECK(prov.tokens[1].error->code == 905);
+  polled = m.poll({device("FG1"), {token}});
+  CHECK(polled.tokens[0].status == "pending");
+  CHECK(polled.tokens[0].activation_expire == m.clock().now_s() + 3 * 24 * 3600);
+
+  auto phone = m.mobile_provision({"", "PHONE00000000001", "0011223344556677", "5.4.2_IOS", "reg-1"});
+  REQUIRE_FALSE(phone.error.has_value());
+  CHECK(phone.token == token);
+  CHECK(phone.issuer == "ACME");
+  CHECK(decrypt_seed_from_phone(phone.seed, "PHONE00000000001") == secret);
+  // The same phone may fetch again; another phone may not.
+  CHECK_FALSE(m.mobile_provision({"", "PHONE00000000001", "0011223344556677", "", ""}).error.has_value());
+  CHECK(m.mobile_provision({"", "PHONE00000000002", "0011223344556677", "", ""}).error->code == 40);
+  CHECK(m.mobile_provision({"", "PHONE00000000001", "ffffffffffffffff", "", ""}).error->code == 40);
+
+  polled = m.poll({device("FG1"), {token, "FTKMOB0000000000"}});
+  CHECK(polled.tokens[0].status == "provisioned");
+  CHECK(polled.tokens[0].os_ver == "5.4.2_IOS");
+  CHECK(polled.tokens[0].reg_id == "reg-1");
+  CHECK(polled.tokens[1].status == "not found");
+
+  auto otp = m.otp(token);
+  REQUIRE(otp.has_value());
+  CHECK(otp->code == totp(secret, m.clock().now_s(), 60, 6));
+}
+
+TEST_CASE("an activation code expires on the virtual clock: 40 for the phone, 'provision timeout' for polling") {
+  model m(scenario_from(world));
+  auto p = m.provision_for_test("");
+  REQUIRE(std::holds_alternative<core::provisioned_for_test>(p));
+  auto made = std::get<core::provisioned_for_test>(p);
+  CHECK(parse_user_activation_code(made.user_activation_code) == parse_phone_activation_code(made.phone_activation_code));
+  m.advance_clock((3LL * 24 * 3600 + 1) * 1000);
+  CHECK(m.mobile_provision({"", "PHONE00000000001", made.phone_activation_code, "", ""}).error->code == 40);
+  CHECK(m.poll({device("FG1"), {made.token}}).tokens[0].status == "provision timeout");
+}
+
+TEST_CASE("a hardware token's lock is consumed once; unknown serials and consumed locks get their own errors") {
+  model m(scenario_from(world));
+  auto r = m.activate_hardware({device("FG1"), {"FTK2000000000001", "FTK2000000000002", "FTK2009999999999"}});
+  REQUIRE(r.tokens.size() == 3);
+  CHECK(r.tokens[0].seed.size() == 40);
+  CHECK_FALSE(r.tokens[0].error.has_value());
+  CHECK(r.tokens[1].error->code == 903);
+  CHECK(r.tokens[1].seed.empty());
+  CHECK(r.tokens[2].error->code == 904);
+  auto again = m.activate_hardware({device("FG1"), {"FTK2000000000001"}});
+  CHECK(again.tokens[0].error->code == 903);
+  CHECK(again.tokens[0].seed.empty());
+  CHECK(m.release_lock("FTK2000000000001"));
+  CHECK(m.activate_hardware({device("FG2"), {"FTK2000000000001"}}).tokens[0].seed == r.tokens[0].seed);
+  CHECK_FALSE(m.release_lock("FTK2009999999999"));
+  hardware_activation_request many{device("FG1"), std::vector<std::string>(21, "FTK2000000000001")};
+  CHECK(m.activate_hardware(many).error->code == 906);
+  auto otp = m.otp("FTK2000000000002");
+  REQUIRE(otp.has_value());
+  CHECK(otp->code.size() == 6);
+}
+
+TEST_CASE("of many concurrent activations of one serial, exactly one wins") {
+  model m(scenario_from(world));
+  std::atomic<int> seeds{0}, locked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t)
+    threads.emplace_back([&, t] {
+      auto r = m.activate_hardware({device("FG" + std::to_string(t)), {"FTK2000000000001"}});
+      if (!r.tokens[0].seed.empty()) ++seeds;
+      if (r.tokens[0].error && r.tokens[0].error->code == 903) ++locked;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(seeds == 1);
+  CHECK(locked == 15);
+}
+
+TEST_CASE("with a state file, a new model resumes where the old one stopped") {
+  auto dir = std::filesystem::temp_directory_path() / ("fortisim-state-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "state.json").string();
+  std::filesystem::remove(path);
+  std::string first_token;
+  {
+    model m(scenario_from(world), path);
+    first_token = (*import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).tokens)[0].token;
+    m.activate_hardware({device("FG1"), {"FTK2000000000001"}});
+    m.advance_clock(1000 * 3600);
+  }
+  CHECK(std::filesystem::status(path).permissions() == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  model again(scenario_from(world), path);
+  CHECK(import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG9")).error->code == 901);
+  CHECK((*import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).tokens)[0].token == first_token);
+  CHECK(again.activate_hardware({device("FG1"), {"FTK2000000000001"}}).tokens[0].error->code == 903);
+  CHECK(again.clock().now_s() == 1767225600 + 3600);
+  // A damaged file is refused with its name, not silently replaced.
+  core::write_file_atomically(path, "{half");
+  CHECK_THROWS_WITH_AS(model(scenario_from(world), path), doctest::Contains("state.json"), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,181 @@
+// protocol/: codecs round-trip, replies mirror the captured shapes, one error catalogue.
+#include "protocol/errors.hpp"
+#include "protocol/formats.hpp"
+#include "protocol/messages.hpp"
+
+#include "../integration/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+using namespace fortisim::protocol;
+
+TEST_SUITE("protocol") {
+
+TEST_CASE("the catalogue carries the seen codes with their exact messages, and its own codes apart") {
+  CHECK(find_error(10)->message == "forticare license card not found");
+  CHECK(find_error(14)->message == "forticare license expired");
+  CHECK(find_error(40)->message == "FTM token Activation Code is invalid");
+  std::set<int> codes;
+  std::set<std::string_view> names;
+  for (const auto& e : error_catalogue()) {
+    CHECK(codes.insert(e.code).second);
+    CHECK(names.insert(e.name).second);
+    CHECK((e.assumed ? e.code >= 900 : e.code < 100));
+    CHECK(&catalogue_entry(e.id) == &e);
+    CHECK(find_error(e.name) == &e);
+  }
+  error_table t;
+  t.set(error_id::hardware_lock_consumed, {23, "locked"});
+  CHECK(t[error_id::hardware_lock_consumed] == error_value{23, "locked"});
+  CHECK(t.for_code(23) == error_value{23, "locked"});
+  CHECK(t.for_code(14) == error_value{14, "forticare license expired"});
+  CHECK(t.for_code(12345, "custom") == error_value{12345, "custom"});
+}
+
+TEST_CASE("the captured request decodes, and encodes back to the same bytes") {
+  json d = json::parse(fortisim::test::captured_request)["d"];
+  auto op = default_message_names().find(d["__type"].get<std::string>());
+  REQUIRE(op == operation::activation_license);
+  auto decoded = decode_request(*op, d);
+  REQUIRE(std::holds_alternative<request>(decoded));
+  const auto& r = std::get<activation_license_request>(std::get<request>(decoded));
+  CHECK(r.license_activation_code == "DA8C-0508-1F31-4CF7-C990");
+  CHECK(r.env.serial_number == "FG4H0ETB20900993");
+  CHECK(r.env.clustered_sns == std::vector<std::string>{"FG4H0ETB20900993", "FG4H0E5819900260"});
+  CHECK(encode(request{r}).dump() == fortisim::test::captured_request);
+}
+
+TEST_CASE("an error-14 reply encodes to the captured reply, field order included") {
+  envelope env{"SoftToken.ActivationLicenseRequest", "4", "FG4H0ETB20900993", "6.0", "6325",
+               {"FG4H0ETB20900993", "FG4H0E5819900260"}};
+  activation_license_response r{head_for(env, "SoftToken.ActivationLicenseResponse"), "DA8C-0508-1F31-4CF7-C990", "",
+                                std::nullopt, error_value{14, "forticare license expired"}};
+  CHECK(encode(response{r}).dump() == fortisim::test::captured_reply);
+}
+
+TEST_CASE("members are echoed sorted by serial") {
+  envelope env;
+  env.clustered_sns = {"FGB", "FGC", "FGA"};
+  auto h = head_for(env, "X");
+  REQUIRE(h.members.size() == 3);
+  CHECK(h.members[0].sn == "FGA");
+  CHECK(h.members[2].sn == "FGC");
+}
+
+TEST_CASE("every request round-trips through JSON") {
+  envelope env{"", "4", "FG100F0000000001", "7.2", "1234", {"FG100F0000000001", "FG100F0000000002"}};
+  auto with_type = [&](operation op) {
+    envelope e = env;
+    e.type = default_message_names().request[static_cast<std::size_t>(op)];
+    return e;
+  };
+  std::vector<request> requests{
+      activation_license_request{with_type(operation::activation_license), "DA8C-0508-1F31-4CF7-C990"},
+      polling_request{with_type(operation::polling), {"FTKMOB0000000001", "FTKMOB0000000002"}},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "", ""},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "5.4.2_IOS", "r1"},
+      provision_request{with_type(operation::provision),
+                        {{"FTKMOB0000000001", "00112233445566ff", std::string(40, 'a'), "totp", 6, 60, 1700000000, "FortiGate"}}},
+      hardware_activation_request{with_type(operation::hardware_activation), {"FTK2000000000001"}},
+  };
+  for (const auto& r : requests) {
+    json d = json::parse(encode(r).dump())["d"];
+    auto op = default_message_names().find(d["__type"].get<std::string>());
+    REQUIRE(op.has_value());
+    auto back = decode_request(*op, d);
+    REQUIRE(std::holds_alternative<request>(back));
+    CHECK(std::get<request>(back) == r);
+  }
+}
+
+TEST_CASE("every reply round-trips through JSON") {
+  envelope env{"", "4", "FG100F0000000001", "7.2", "1234", {"FG100F0000000002", "FG100F0000000001"}};
+  auto head = head_for(env, "SoftToken.XResponse");
+  head.members[1].error = error_value{14, "forticare license expired"};
+  std::vector<std::pair<operation, response>> replies{
+      {operation::activation_license,
+       activation_license_response{head, "DA8C-0508-1F31-4CF7-C990", "EFTM000000000001",
+                                   std::vector<license_token>{{"FTKMOB0000000001", "EFTM000000000001"}}, std::nullopt}},
+      {operation::polling, polling_response{head, {{"FTKMOB0000000001", "EFTM000000000001", "provisioned", "5.4.2_IOS", "r", 0}}, std::nullopt}},
+      {operation::mobile_provision,
+       mobile_provision_response{"SoftToken.MobileProvisionResponse", "", "", "", "h", "s", "FTKMOB0000000001", "", "0", "", 0, 0, "", "i", std::nullopt}},
+      {operation::provision, provision_response{head, {{"FTKMOB0000000001", "", error_value{905, "token not found"}}}, std::nullopt}},
+      {operation::hardware_activation, hardware_activation_response{head, {{"FTK2000000000001", std::string(40, 'b'), std::nullopt}}, std::nullopt}},
+  };
+  for (const auto& [op, r] : replies) {
+    json d = json::parse(encode(r).dump())["d"];
+    CHECK(d["result"] == 0);
+    auto back = decode_response(op, d);
+    REQUIRE(std::holds_alternative<response>(back));
+    CHECK(std::get<response>(back) == r);
+  }
+}
+
+TEST_CASE("the phone's reply carries every field of §4.3 in the real order") {
+  mobile_provision_response r;
+  r.type = "SoftToken.MobileProvisionResponse";
+  r.error = error_value{40, "FTM token Activation Code is invalid"};
+  std::string expected =
+      R"({"d":{"__type":"SoftToken.MobileProvisionResponse","__version":"","__device_version":"","__device_build":"","mobile_id_hash":"","seed":"","token":"","image_file":"","pin_required":"","pin_require_type":"","pin_length":0,"counter":0,"encryption_key":"","issuer":"","result":0,"error":{"error_code":40,"error_message":"FTM token Activation Code is invalid"}}})";
+  CHECK(encode(response{r}).dump() == expected);
+}
+
+TEST_CASE("wrong field types are reported with their path") {
+  struct row {
+    operation op;
+    const char* d;
+    const char* path;
+  };
+  for (const auto& [op, d, path] : std::vector<row>{
+           {operation::activation_license, R"({"license_activation_code": 5})", "d.license_activation_code"},
+           {operation::activation_license, R"({})", "d.license_activation_code"},
+           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": {}})", "d.__clustered_sns"},
+           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": [{"sn": 1}]})", "d.__clustered_sns[0].sn"},
+           {operation::polling, R"({"tokens": [{"token": []}]})", "d.tokens[0].token"},
+           {operation::mobile_provision, R"({"mobile_id": "x"})", "d.token_activation_code"},
+           {operation::provision, R"({"tokens": [{"token": "FTKMOB0000000001", "activation_code": "a", "digits": 12}]})", "d.tokens[0].digits"},
+           {operation::hardware_activation, R"({"tokens": "FTK"})", "d.tokens"},
+       }) {
+    CAPTURE(d);
+    auto r = decode_request(op, json::parse(d));
+    REQUIRE(std::holds_alternative<field_error>(r));
+    CHECK(std::get<field_error>(r).path == path);
+  }
+}
+
+TEST_CASE("formats: codes and serials") {
+  CHECK(is_license_activation_code("DA8C-0508-1F31-4CF7-C990"));
+  CHECK(is_license_activation_code("da8c-0508-1f31-4cf7-c990"));
+  CHECK_FALSE(is_license_activation_code("DA8C-0508-1F31-4CF7-C99"));
+  CHECK_FALSE(is_license_activation_code("DA8C05081F314CF7C990XXXX"));
+  CHECK_FALSE(is_license_activation_code("GA8C-0508-1F31-4CF7-C990"));
+  CHECK(is_mobile_token_serial("FTKMOB1234567890"));
+  CHECK_FALSE(is_mobile_token_serial("FTKMOB123456789"));
+  CHECK(is_hardware_token_serial("FTK2001234567890"));
+  CHECK(is_hardware_token_serial("FTK2201234567890"));
+  CHECK_FALSE(is_hardware_token_serial("FTKMOB1234567890"));
+  auto a = derive_serial("FTKMOB", 16, "k");
+  CHECK(a == derive_serial("FTKMOB", 16, "k"));
+  CHECK(a != derive_serial("FTKMOB", 16, "k2"));
+  CHECK(is_mobile_token_serial(a));
+  CHECK(derive_serial("EFTM", 16, "x").size() == 16);
+}
+
+TEST_CASE("activation codes: base32 for the user, hex for the phone, the same 8 bytes") {
+  activation_bytes b{0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33};
+  std::string user = activation_code_for_user(b);
+  CHECK(user.size() == 16);
+  CHECK(user.starts_with("EEI"));  // 0x21 0x10 ...
+  CHECK(base32_decode(user)->substr(0, 2) == std::string("\x21\x10", 2));
+  CHECK(parse_user_activation_code(user) == b);
+  std::string phone = activation_code_for_phone(b);
+  CHECK(phone == "deadbeef00112233");
+  CHECK(parse_phone_activation_code(phone) == b);
+  CHECK_FALSE(parse_phone_activation_code("DEADBEEF00112233").has_value());
+  CHECK(base32_encode("foobar") == "MZXW6YTBOI");  // RFC 4648 §10, without padding
+  CHECK(base32_decode("MZXW6YTBOI") == "foobar");
+}
+
+}  // TEST_SUITE

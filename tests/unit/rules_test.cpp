@@ -1,0 +1,146 @@
+// server/core/rules: matching, sequences, times, cycles, seeded probability, atomic counters.
+#include "server/core/rules.hpp"
+
+#include "../integration/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <thread>
+
+using namespace fortisim::core;
+using fortisim::test::scenario_from;
+
+namespace {
+
+/// The action names a rule book plays for `n` HTTP requests with these facts.
+std::vector<std::string> play(rule_book& book, int n, const exchange_facts& f = {}) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    auto hit = book.first_match(stage::http, f);
+    out.emplace_back(hit ? action_name(hit->a->kind) : "-");
+  }
+  return out;
+}
+
+rule_book book_of(const std::string& json) {
+  auto s = scenario_from(json);
+  return rule_book(s->rules, s->seed);
+}
+
+}  // namespace
+
+TEST_SUITE("rules") {
+
+TEST_CASE("a list plays in order and its last entry repeats; cycle repeats the list; times caps it") {
+  struct row {
+    const char* rule;
+    std::vector<std::string> expected;
+  };
+  for (const auto& [rule, expected] : std::vector<row>{
+           {R"({"then": [{"action": "close"}, {"action": "close"}, {"action": "pass"}]})",
+            {"close", "close", "pass", "pass", "pass"}},
+           {R"({"cycle": true, "then": [{"action": "close"}, {"action": "pass"}]})",
+            {"close", "pass", "close", "pass", "close"}},
+           {R"({"times": 2, "then": {"action": "close"}})", {"close", "close", "-", "-", "-"}},
+           {R"({"times": 3, "then": [{"action": "close"}, {"action": "malformed_json"}]})",
+            {"close", "malformed_json", "malformed_json", "-", "-"}},
+       }) {
+    CAPTURE(rule);
+    auto book = book_of(std::string(R"({"rules": [)") + rule + "]}");
+    CHECK(play(book, 5) == expected);
+  }
+}
+
+TEST_CASE("the first matching rule wins") {
+  auto book = book_of(R"({"rules": [
+    {"name": "a", "when": {"serial_number": "FG1"}, "then": {"action": "close"}},
+    {"name": "b", "then": {"action": "malformed_json"}}]})");
+  auto d = fortisim::protocol::json::parse(R"({"serial_number": "FG1"})");
+  exchange_facts f;
+  f.d = &d;
+  CHECK(book.first_match(stage::http, f)->r->name == "a");
+  auto other = fortisim::protocol::json::parse(R"({"serial_number": "FG2"})");
+  f.d = &other;
+  CHECK(book.first_match(stage::http, f)->r->name == "b");
+}
+
+TEST_CASE("matchers and ordinals") {
+  struct row {
+    const char* when;
+    const char* d;
+    std::uint64_t request;
+    bool match;
+  };
+  for (const auto& [when, d, request, match] : std::vector<row>{
+           {R"({"license_activation_code": {"suffix": "-0010"}})", R"({"license_activation_code": "A-0010"})", 1, true},
+           {R"({"license_activation_code": {"suffix": "-0010"}})", R"({"license_activation_code": "A-0014"})", 1, false},
+           {R"({"serial_number": {"prefix": "FG4H"}})", R"({"serial_number": "FG4H0E"})", 1, true},
+           {R"({"serial_number": {"regex": "^FG[0-9]+$"}})", R"({"serial_number": "FG100"})", 1, true},
+           {R"({"serial_number": {"any_of": ["A", "B"]}})", R"({"serial_number": "B"})", 1, true},
+           {R"({"serial_number": {"contains": "0E5"}})", R"({"serial_number": "FG4H0E5819"})", 1, true},
+           {R"({"cluster_member": "FG2"})", R"({"__clustered_sns": [{"sn": "FG1"}, {"sn": "FG2"}]})", 1, true},
+           {R"({"cluster_member": "FG3"})", R"({"__clustered_sns": [{"sn": "FG1"}, {"sn": "FG2"}]})", 1, false},
+           {R"({"token": "FTKMOB0000000002"})", R"({"tokens": [{"token": "FTKMOB0000000002"}]})", 1, true},
+           {R"({"mobile_id": "m1"})", R"({"mobile_id": "m1"})", 1, true},
+           {R"({"missing_field": "x"})", R"({})", 1, false},
+           {R"({"request": 2})", R"({})", 2, true},
+           {R"({"request": 2})", R"({})", 3, false},
+           {R"({"request": {"min": 2, "max": 4}})", R"({})", 4, true},
+           {R"({"request": {"every": 3}})", R"({})", 6, true},
+           {R"({"request": {"every": 3}})", R"({})", 7, false},
+       }) {
+    CAPTURE(when);
+    CAPTURE(d);
+    auto book = book_of(std::string(R"({"rules": [{"when": )") + when + R"(, "then": {"action": "close"}}]})");
+    auto dj = fortisim::protocol::json::parse(d);
+    exchange_facts f;
+    f.d = &dj;
+    f.request = request;
+    CHECK(book.first_match(stage::http, f).has_value() == match);
+  }
+}
+
+TEST_CASE("the same seed gives the same probabilistic sequence; another seed another one") {
+  auto make = [](int seed) {
+    return book_of(R"({"seed": )" + std::to_string(seed) + R"(, "rules": [{"probability": 0.5, "then": {"action": "close"}}]})");
+  };
+  auto a = make(7), b = make(7), c = make(8);
+  auto sa = play(a, 64), sb = play(b, 64), sc = play(c, 64);
+  CHECK(sa == sb);
+  CHECK(sa != sc);
+  auto closes = std::count(sa.begin(), sa.end(), "close");
+  CHECK(closes > 16);  // about half of 64
+  CHECK(closes < 48);
+}
+
+TEST_CASE("times holds exactly under concurrency") {
+  auto book = book_of(R"({"rules": [{"times": 5, "then": {"action": "close"}}]})");
+  std::atomic<int> fired{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        if (book.first_match(stage::http, {})) ++fired;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(fired == 5);
+  CHECK(book.fired_counts()[0] == 5);
+}
+
+TEST_CASE("rules are filed by stage; refuse with first_ms applies from the start only") {
+  auto book = book_of(R"({"rules": [
+    {"then": {"action": "refuse", "first_ms": 500}},
+    {"when": {"connection": 1}, "then": {"action": "reset"}},
+    {"when": {"sni": "fds1.fortinet.com"}, "then": {"action": "tls_alert"}}]})");
+  CHECK(book.refuse_first_ms() == 500);
+  exchange_facts f;
+  f.connection = 1;
+  CHECK(action_name(book.first_match(stage::connection, f)->a->kind) == "reset");
+  f.connection = 2;
+  CHECK_FALSE(book.first_match(stage::connection, f).has_value());
+  f.sni = "fds1.fortinet.com";
+  CHECK(action_name(book.first_match(stage::tls, f)->a->kind) == "tls_alert");
+  CHECK_FALSE(book.has(stage::http));
+}
+
+}  // TEST_SUITE

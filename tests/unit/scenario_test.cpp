@@ -1,0 +1,116 @@
+// server/core/scenario: every shipped scenario loads; a bad one is refused with the file, the
+// JSON path and the reason, every problem at once.
+#include "server/core/scenario.hpp"
+
+#include "../integration/support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+using namespace fortisim::core;
+
+namespace {
+
+std::vector<problem> problems_of(const std::string& text) {
+  auto r = parse_scenario(text, "bad.json");
+  CHECK_FALSE(r.value.has_value());
+  return r.problems;
+}
+
+bool has_problem(const std::vector<problem>& ps, const std::string& path, const std::string& words) {
+  for (const auto& p : ps)
+    if (p.path == path && p.reason.find(words) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("scenario") {
+
+TEST_CASE("every shipped scenario loads") {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(FORTISIM_SOURCE_DIR) + "/scenarios")) {
+    if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
+    auto r = load_scenario_file(entry.path().string());
+    INFO(r.describe());
+    CHECK(r.value.has_value());
+    ++count;
+  }
+  CHECK(count >= 3);
+}
+
+TEST_CASE("comments are allowed and the name defaults to the file's") {
+  auto r = parse_scenario("// a comment\n{ /* inline */ \"seed\": 7 }", "dir/my-lab.json");
+  REQUIRE(r.value.has_value());
+  CHECK(r.value->name == "my-lab");
+  CHECK(r.value->seed == 7);
+}
+
+TEST_CASE("a bad scenario names the JSON path and the reason of every problem") {
+  auto ps = problems_of(R"({
+    "sede": 1,
+    "licenses": [
+      {"activation_code": "DA8C-0508-1F31-4CF7-C990", "valid_until": "yesterday"},
+      {"activation_code": "nope", "tokens": ["FTKMOB1"]}
+    ],
+    "clock": {"rate": -1},
+    "rules": [
+      {"then": {"action": "explode"}},
+      {"when": {"serial_number": "FG1"}, "then": {"action": "reset"}},
+      {"then": [{"action": "reset"}, {"action": "delay", "ms": 5}]},
+      {"then": {"action": "error", "code": 777}},
+      {"when": {"sni": {"regex": "("}}, "then": {"action": "tls_alert"}}
+    ],
+    "protocol": {"errors": {"no_such_error": {"code": 1}}}
+  })");
+  CHECK(has_problem(ps, "$.sede", "unknown key"));
+  CHECK(has_problem(ps, "$.licenses[0].valid_until", "expected a date"));
+  CHECK(has_problem(ps, "$.licenses[1].activation_code", "20 hex digits"));
+  CHECK(has_problem(ps, "$.licenses[1].tokens[0]", "FTKMOB"));
+  CHECK(has_problem(ps, "$.clock.rate", "expected a number"));
+  CHECK(has_problem(ps, "$.rules[0].then.action", "unknown action"));
+  CHECK(has_problem(ps, "$.rules[1].when.serial_number", "not known yet at the connection stage"));
+  CHECK(has_problem(ps, "$.rules[2].then", "mixes actions"));
+  CHECK(has_problem(ps, "$.rules[3].then.code", "not in the catalogue"));
+  CHECK(has_problem(ps, "$.rules[4].when.sni.regex", "regular expression"));
+  CHECK(has_problem(ps, "$.protocol.errors.no_such_error", "unknown error name"));
+  CHECK(ps.size() == 11);
+}
+
+TEST_CASE("invalid JSON is refused with its position") {
+  auto ps = problems_of("{\n  \"seed\": 1,\n}");
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].path == "$");
+  CHECK(ps[0].reason.find("line 3") != std::string::npos);
+  auto r = parse_scenario("{", "x.json");
+  CHECK(r.describe().starts_with("x.json: $: not valid JSON"));
+}
+
+TEST_CASE("a missing file is refused with the file") {
+  auto r = load_scenario_file("/nonexistent/scenario.json");
+  CHECK(r.describe().find("/nonexistent/scenario.json: $: cannot read") == 0);
+}
+
+TEST_CASE("protocol overrides renumber errors and rename messages") {
+  auto r = parse_scenario(R"({"protocol": {
+      "errors": {"hardware_lock_consumed": {"code": 23, "message": "seed already delivered"}},
+      "types": {"hardware_activation": {"request": "SoftToken.FTKActivateRequest", "response": "SoftToken.FTKActivateResponse"}}},
+    "rules": [{"then": {"action": "error", "code": "hardware_lock_consumed"}}]})", "x");
+  REQUIRE(r.value.has_value());
+  const auto& s = *r.value;
+  CHECK(s.errors[fortisim::protocol::error_id::hardware_lock_consumed].code == 23);
+  CHECK(s.names.find("SoftToken.FTKActivateRequest") == fortisim::protocol::operation::hardware_activation);
+  CHECK_FALSE(s.names.find("SoftToken.HardwareActivationRequest").has_value());
+  CHECK(s.rules[0].then[0].error->code == 23);  // rules resolve against the overridden table
+}
+
+TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
+  using fortisim::protocol::json;
+  CHECK(parse_time(json("1970-01-02")) == 86400);
+  CHECK(parse_time(json("2020-01-01T00:00:10Z")) == 1577836810);
+  CHECK(parse_time(json(5)) == 5);
+  CHECK_FALSE(parse_time(json("2020-01-01 00:00")).has_value());
+}
+
+}  // TEST_SUITE
