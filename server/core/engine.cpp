@@ -235,7 +235,9 @@ http_outcome engine::handle(const http_request& r) {
     out.delay_ms = act->delay_ms;
   }
   auto finish = [&](http_outcome& o) -> http_outcome {
-    entry.status = o.fault == action_kind::close || o.fault == action_kind::garbage ? 0 : o.status;
+    bool no_reply = o.fault == action_kind::close || o.fault == action_kind::garbage || o.fault == action_kind::reset ||
+                    o.fault == action_kind::hang;
+    entry.status = no_reply ? 0 : o.status;
     journal_.add(std::move(entry));
     return std::move(o);
   };
@@ -248,9 +250,12 @@ http_outcome engine::handle(const http_request& r) {
         out.body = act->body;
         return finish(out);
       case action_kind::close:
+      case action_kind::reset:
+      case action_kind::hang:
       case action_kind::garbage:
         out.fault = act->kind;
         out.bytes = act->bytes;
+        out.for_ms = act->for_ms;
         out.garbage_seed = s.seed ^ entry.request;
         return finish(out);
       case action_kind::reply:

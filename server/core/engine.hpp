@@ -44,7 +44,8 @@ struct http_outcome {
   std::string body;
   std::string allow;              ///< an Allow header value, for 405
   std::int64_t delay_ms = 0;      ///< wait before anything is sent
-  action_kind fault = action_kind::pass;  ///< close, truncate, garbage, dribble, lie_length or pass
+  action_kind fault = action_kind::pass;  ///< close, reset, hang, truncate, garbage, dribble, lie_length or pass
+  std::int64_t for_ms = 0;        ///< hang: how long (0: until the client gives up)
   std::uint64_t bytes = 0;        ///< truncate/garbage: byte count; dribble: bytes per second
   std::uint64_t content_length = 0;  ///< lie_length: the claimed length
   std::uint64_t garbage_seed = 0;
@@ -67,7 +68,7 @@ class engine {
   bool has_tls_rules() const;
   stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
   http_outcome handle(const http_request& r);
-  /// Milliseconds to refuse connections from a (re)load: the scenario's "refuse first_ms".
+  /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
   /// Journals a connection that the network layer could not complete (TLS failure and so on).
   void note(std::string stage, std::uint64_t connection, std::string client_address, std::string what);

@@ -59,9 +59,12 @@ rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
       fired_(new std::atomic<std::uint64_t>[rules_.size()]()) {
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
-    bool startup_only = !r.then.empty() && r.then.front().kind == action_kind::refuse && r.then.front().first_ms > 0;
-    if (startup_only) {
-      refuse_first_ms_ = std::max(refuse_first_ms_, r.then.front().first_ms);
+    // A refuse with first_ms, or with no duration and no `when`, holds from the start.
+    const action* a = r.then.empty() ? nullptr : &r.then.front();
+    bool from_start = a && a->kind == action_kind::refuse && (a->first_ms > 0 || (a->for_ms == 0 && r.when.empty()));
+    if (from_start) {
+      if (a->first_ms == 0 || refuse_first_ms_ == -1) refuse_first_ms_ = -1;
+      else refuse_first_ms_ = std::max(refuse_first_ms_, a->first_ms);
       continue;
     }
     by_stage_[static_cast<int>(r.stage)].push_back(i);

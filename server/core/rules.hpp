@@ -41,7 +41,8 @@ class rule_book {
   };
   std::optional<hit> first_match(stage at, const exchange_facts& f);
   bool has(stage at) const { return !by_stage_[static_cast<int>(at)].empty(); }
-  /// The longest "refuse for the first N ms" of the scenario (0: none).
+  /// How long the scenario refuses connections from its start: 0 none, -1 until told otherwise
+  /// (the control API's /listener/open, or a reload), else milliseconds.
   std::int64_t refuse_first_ms() const { return refuse_first_ms_; }
   const std::vector<rule>& rules() const { return rules_; }
   /// How often each rule fired, in file order.

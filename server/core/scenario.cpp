@@ -364,61 +364,63 @@ class checker {
     } else if (auto a = parse_action(*then, path + ".then", s.errors)) {
       r.then.push_back(*a);
     }
-    // The stage is that of the actions; `pass` and `delay` fit any HTTP list.
-    std::set<stage> stages;
-    for (const auto& a : r.then)
-      if (a.kind != action_kind::pass) stages.insert(stage_of(a.kind));
-    if (stages.size() > 1) fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
-    if (!stages.empty()) r.stage = *stages.begin();
-
+    // What the `when` needs to know decides the earliest stage it can be tested at.
+    stage needed = stage::connection;
+    std::vector<std::pair<std::string, stage>> keys_needing;
     if (auto w = j.find("when"); w != j.end() && is_object(*w, path + ".when")) {
       std::string wp = path + ".when";
       for (const auto& [key, value] : w->items()) {
         std::string kp = wp + "." + key;
-        auto need_stage = [&](stage at_most_early) {
-          // Connection-stage rules know only the peer; TLS-stage rules also the SNI.
-          if (static_cast<int>(r.stage) < static_cast<int>(at_most_early))
-            fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
-                         " stage of this rule's action");
-        };
+        stage key_stage = stage::http;
         if (key == "connection") {
+          key_stage = stage::connection;
           r.when.connection = parse_range(value, kp);
         } else if (key == "client_address") {
+          key_stage = stage::connection;
           r.when.client_address = parse_matcher(value, kp);
         } else if (key == "sni") {
-          need_stage(stage::tls);
+          key_stage = stage::tls;
           r.when.sni = parse_matcher(value, kp);
         } else if (key == "request") {
-          need_stage(stage::http);
           r.when.request = parse_range(value, kp);
         } else if (key == "endpoint") {
-          need_stage(stage::http);
           if (value == "process") r.when.endpoint = matcher{matcher::kind::equals, "/SoftToken/Provisioning.asmx/Process", {}, {}};
           else if (value == "mobile") r.when.endpoint = matcher{matcher::kind::equals, "/SoftToken/Provisioning.asmx/Mobile", {}, {}};
           else r.when.endpoint = parse_matcher(value, kp);
         } else if (key == "type") {
-          need_stage(stage::http);
           if (auto m = parse_matcher(value, kp)) {
             if (m->how == matcher::kind::equals && m->value.find('.') == std::string::npos) m->value = "SoftToken." + m->value;
             r.when.type = *m;
           }
         } else if (key == "operation") {
-          need_stage(stage::http);
           auto op = value.is_string() ? protocol::operation_from_name(value.get<std::string>()) : std::nullopt;
           if (!op) fail(kp, "expected activation_license, polling, mobile_provision, provision or hardware_activation");
           r.when.operation = op;
         } else if (key == "cluster_member") {
-          need_stage(stage::http);
           r.when.cluster_member = parse_matcher(value, kp);
         } else if (key == "token") {
-          need_stage(stage::http);
           r.when.token = parse_matcher(value, kp);
-        } else {
-          need_stage(stage::http);
-          if (auto m = parse_matcher(value, kp)) r.when.fields.emplace_back(key, *m);
+        } else if (auto m = parse_matcher(value, kp)) {
+          r.when.fields.emplace_back(key, *m);
         }
+        keys_needing.emplace_back(kp, key_stage);
+        needed = std::max(needed, key_stage);
       }
     }
+    // The stage is that of the actions. `pass` and `delay` are HTTP-stage; `reset` and `hang`
+    // act at whatever stage the `when` needs (on accept, after the ClientHello, or after reading
+    // the request).
+    std::set<stage> stages;
+    for (const auto& a : r.then) {
+      if (a.kind == action_kind::reset || a.kind == action_kind::hang) stages.insert(needed);
+      else if (a.kind != action_kind::pass) stages.insert(stage_of(a.kind));
+    }
+    if (stages.size() > 1) fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
+    if (!stages.empty()) r.stage = *stages.begin();
+    for (const auto& [kp, key_stage] : keys_needing)
+      if (key_stage > r.stage)
+        fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
+                     " stage of this rule's action");
     for (const auto& a : r.then)
       if (a.kind == action_kind::refuse && a.first_ms && j.contains("when"))
         fail(path + ".when", "a refuse with first_ms applies from the start and takes no \"when\"");

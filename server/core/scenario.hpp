@@ -41,9 +41,9 @@ enum class stage { connection, tls, http };
 enum class action_kind {
   pass,            ///< answer from the FortiCare model, as if no rule matched
   delay,           ///< wait delay_ms, then answer from the model
-  refuse,          ///< stop listening: clients get ECONNREFUSED (for_ms, first_ms, or until reload)
-  reset,           ///< accept, then reset the connection (RST)
-  hang,            ///< accept and never answer (for_ms, or until the client gives up)
+  refuse,          ///< stop listening: clients get ECONNREFUSED (for_ms, first_ms, or until told)
+  reset,           ///< reset the connection (RST): on accept, after the ClientHello, or after the request
+  hang,            ///< never answer (for_ms, or until the client gives up), at any stage like reset
   tls_alert,       ///< answer the ClientHello with a fatal TLS alert
   tls_stall,       ///< read the ClientHello, never answer it
   tls_cert,        ///< handshake with a bad certificate: wrong_name, expired, unknown_ca
@@ -98,6 +98,10 @@ struct rule_when {
   std::optional<matcher> client_address;  ///< the peer's IP address
   std::optional<ordinal_range> connection;  ///< the connection's ordinal since the scenario loaded
   std::optional<ordinal_range> request;     ///< the request's ordinal since the scenario loaded
+  bool empty() const {
+    return !endpoint && !type && !operation && fields.empty() && !cluster_member && !token && !sni &&
+           !client_address && !connection && !request;
+  }
 };
 
 /// One fault rule: first match wins; `then` is played in order, the last repeating (or cycling).

@@ -27,12 +27,14 @@ std::string openssl_reason() {
   return buf;
 }
 
-/// Binds (without listening) to `ep`, with the options every fortisim socket shares.
-void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option) {
+/// Binds (without listening) to `ep`. With `shared`, SO_REUSEPORT lets our own workers' sockets
+/// share the port; the first bind of a port is never shared, so another server holding it is an
+/// error rather than a silent split of the traffic.
+void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option, bool shared) {
   boost::system::error_code ec;
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) a.set_option(reuse_port(true), ec);
+  if (!ec && shared) a.set_option(reuse_port(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) return;
   std::string where = endpoint_text(ep);
@@ -120,22 +122,26 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : cfg(std::
 void server::impl::bind_all() {
   // A placeholder socket first: it learns the port when 0 was asked, and holds it while refusing.
   auto& w0 = *workers.front();
-  tcp::acceptor probe(w0.ioc);
-  bind_socket(probe, endpoint, "--listen");
-  endpoint = probe.local_endpoint();
+  {
+    tcp::acceptor probe(w0.ioc);
+    bind_socket(probe, endpoint, "--listen", false);
+    endpoint = probe.local_endpoint();
+  }
+  tcp::acceptor holder(w0.ioc);
+  bind_socket(holder, endpoint, "--listen", true);
   placeholder.emplace(w0.ioc);
-  placeholder->assign(endpoint.protocol(), probe.release());
+  placeholder->assign(endpoint.protocol(), holder.release());
   if (admin_endpoint) {
     admin_acceptor.emplace(w0.ioc);
-    bind_socket(*admin_acceptor, *admin_endpoint, "--admin");
+    bind_socket(*admin_acceptor, *admin_endpoint, "--admin", false);
     admin_acceptor->listen();
     admin_endpoint = admin_acceptor->local_endpoint();
   }
   // Listeners now, unless the scenario refuses from the start.
   std::lock_guard lock(listen_mutex);
-  if (engine->refuse_first_ms() > 0) {
+  if (auto ms = engine->refuse_first_ms(); ms != 0) {
     ++refuse_generation;
-    schedule_reopen_locked(engine->refuse_first_ms());
+    if (ms > 0) schedule_reopen_locked(ms);
     return;
   }
   for (auto& w : workers) open_on(*w);
@@ -145,7 +151,7 @@ void server::impl::bind_all() {
 
 void server::impl::open_on(worker& w) {
   w.acceptor.emplace(w.ioc);
-  bind_socket(*w.acceptor, endpoint, "--listen");
+  bind_socket(*w.acceptor, endpoint, "--listen", true);
   w.acceptor->listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(w.ioc, accept_loop(this, &w, &*w.acceptor), [](std::exception_ptr e) { log_failure(e, "accept loop"); });
 }
@@ -211,7 +217,8 @@ std::string server::impl::reload() {
 }
 
 void server::impl::apply_refuse_first() {
-  if (auto ms = engine->refuse_first_ms(); ms > 0) refuse(ms);
+  auto ms = engine->refuse_first_ms();
+  if (ms != 0) refuse(ms > 0 ? ms : 0);
   else open();  // a reload ends a "refuse until told otherwise"
 }
 
@@ -227,6 +234,19 @@ const cert_and_key& server::impl::fault_cert(const std::string& name) {
   else if (name == "expired") made = make_server_cert(*lab_ca, lab_host_names(), -30 * 86400, -86400);
   else made = make_server_cert(make_ca("fortisim unknown CA", 1), lab_host_names(), -3600, 86400);
   return fault_certs.emplace(name, std::move(made)).first->second;
+}
+
+/// SIGHUP reloads the scenario; SIGINT and SIGTERM stop the server.
+asio::awaitable<void> signal_loop(server* srv, server::impl* s) {
+  for (;;) {
+    auto [ec, sig] = co_await s->signals->async_wait(use_nothrow);
+    if (ec) co_return;
+    if (sig != SIGHUP) {
+      srv->stop();
+      co_return;
+    }
+    s->reload();
+  }
 }
 
 server::server(server_config cfg, std::shared_ptr<core::engine> engine)
@@ -252,18 +272,7 @@ void server::start() {
     asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()), [](std::exception_ptr e) { log_failure(e, "control API"); });
   if (impl_->cfg.handle_signals) {
     impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
-    auto* s = impl_.get();
-    std::function<void(boost::system::error_code, int)> on_signal;
-    on_signal = [s, this, on_signal](boost::system::error_code ec, int sig) mutable {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        s->reload();
-        s->signals->async_wait(on_signal);
-      } else {
-        stop();
-      }
-    };
-    impl_->signals->async_wait(on_signal);
+    asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()), [](std::exception_ptr e) { log_failure(e, "signal handling"); });
   }
   for (auto& w : impl_->workers) {
     auto* wp = w.get();

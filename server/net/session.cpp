@@ -112,8 +112,9 @@ struct session_state {
   std::string sni;
 };
 
-/// Serves requests on an established TLS stream until the client or a fault ends it.
-asio::awaitable<void> serve_http(tls_stream& stream, session_state& st) {
+/// Serves requests on an established TLS stream until the client or a fault ends it. Returns
+/// whether the TLS session may be shut down cleanly (not after a reset or a hang).
+asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st) {
   const auto& cfg = st.s->cfg;
   auto& engine = *st.s->engine;
   auto& tcp = beast::get_lowest_layer(stream);
@@ -127,7 +128,7 @@ asio::awaitable<void> serve_http(tls_stream& stream, session_state& st) {
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
     if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
         ec == asio::error::eof || ec == asio::error::connection_reset)
-      co_return;
+      co_return true;
     if (ec) {
       // A request that cannot be parsed gets an HTTP error, is journaled, and ends the connection.
       bool too_big = ec == http::error::body_limit || ec == http::error::header_limit;
@@ -140,30 +141,32 @@ asio::awaitable<void> serve_http(tls_stream& stream, session_state& st) {
       res.prepare_payload();
       tcp.expires_after(milliseconds(cfg.write_timeout_ms));
       co_await http::async_write(stream, res, use_nothrow);
-      co_return;
+      co_return true;
     }
     auto& req = parser.get();
     core::http_outcome o = engine.handle({req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection});
     if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
     tcp.expires_after(milliseconds(cfg.write_timeout_ms));
     switch (o.fault) {
-      case core::action_kind::close: co_return;
+      case core::action_kind::close: co_return true;
+      case core::action_kind::reset: reset(tcp.socket()); co_return false;
+      case core::action_kind::hang: co_await hold_silently(tcp.socket(), o.for_ms); co_return false;
       case core::action_kind::garbage: {
         std::mt19937_64 rng(o.garbage_seed);
         std::string junk(o.bytes, '\0');
         for (auto& c : junk) c = static_cast<char>(rng() & 0xff);
         co_await asio::async_write(stream, asio::buffer(junk), use_nothrow);
-        co_return;
+        co_return true;
       }
       case core::action_kind::truncate: {
         std::string raw = raw_response(o, o.body.size()) + o.body.substr(0, std::min<std::size_t>(o.bytes, o.body.size()));
         co_await asio::async_write(stream, asio::buffer(raw), use_nothrow);
-        co_return;
+        co_return true;
       }
       case core::action_kind::lie_length: {
         std::string raw = raw_response(o, o.content_length) + o.body;
         co_await asio::async_write(stream, asio::buffer(raw), use_nothrow);
-        co_return;
+        co_return true;
       }
       case core::action_kind::dribble: {
         std::string raw = raw_response(o, o.body.size()) + o.body;
@@ -173,7 +176,7 @@ asio::awaitable<void> serve_http(tls_stream& stream, session_state& st) {
         for (std::size_t at = 0; at < raw.size(); at += chunk) {
           tcp.expires_after(milliseconds(cfg.write_timeout_ms));
           auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(raw.data() + at, std::min(chunk, raw.size() - at)), use_nothrow);
-          if (wec) co_return;
+          if (wec) co_return false;
           if (at + chunk < raw.size()) co_await sleep_for(pause);
         }
         break;
@@ -188,10 +191,10 @@ asio::awaitable<void> serve_http(tls_stream& stream, session_state& st) {
         res.keep_alive(req.keep_alive());
         res.prepare_payload();
         auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
-        if (wec) co_return;
+        if (wec) co_return false;
       }
     }
-    if (!req.keep_alive()) co_return;
+    if (!req.keep_alive()) co_return true;
   }
 }
 
@@ -257,6 +260,8 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
         co_await tcp.async_read_some(asio::buffer(sink), use_nothrow);  // let the client close first
         co_return;
       }
+      case core::action_kind::reset: reset(tcp.socket()); co_return;
+      case core::action_kind::hang:
       case core::action_kind::tls_stall:
         consume(tcp.socket(), hello.record_bytes);
         co_await hold_silently(tcp.socket(), tls_verdict.act.for_ms);
@@ -293,8 +298,7 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
   if (st.sni.empty())
     if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) st.sni = name;
 
-  co_await serve_http(stream, st);
-
+  if (!co_await serve_http(stream, st)) co_return;
   beast::get_lowest_layer(stream).expires_after(milliseconds(2000));
   co_await stream.async_shutdown(use_nothrow);
 }

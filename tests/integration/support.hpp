@@ -100,6 +100,9 @@ outcome post_once(std::uint16_t port, const std::string& body, client_options op
 /// A plain-HTTP call to the control API; returns {status, body}.
 std::pair<int, std::string> control(std::uint16_t admin_port, const std::string& method, const std::string& target,
                                     const std::string& body = "");
+/// The same without assertions (safe on any thread): nothing if it could not be reached.
+std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port, const std::string& method,
+                                                       const std::string& target, const std::string& body = "");
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
 

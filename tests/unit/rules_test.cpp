@@ -127,6 +127,22 @@ TEST_CASE("times holds exactly under concurrency") {
   CHECK(book.fired_counts()[0] == 5);
 }
 
+TEST_CASE("reset and hang act at the stage their `when` needs") {
+  auto book = book_of(R"({"rules": [
+    {"name": "on accept", "when": {"connection": 1}, "then": {"action": "reset"}},
+    {"name": "after hello", "when": {"sni": "fds1.fortinet.com"}, "then": {"action": "hang"}},
+    {"name": "after request", "when": {"operation": "activation_license"}, "then": {"action": "reset"}}]})");
+  CHECK(book.rules()[0].stage == stage::connection);
+  CHECK(book.rules()[1].stage == stage::tls);
+  CHECK(book.rules()[2].stage == stage::http);
+}
+
+TEST_CASE("a refuse with no duration and no `when` holds from the start until told otherwise") {
+  CHECK(book_of(R"({"rules": [{"then": {"action": "refuse"}}]})").refuse_first_ms() == -1);
+  CHECK(book_of(R"({"rules": [{"when": {"connection": 3}, "then": {"action": "refuse"}}]})").refuse_first_ms() == 0);
+  CHECK(book_of(R"({"rules": []})").refuse_first_ms() == 0);
+}
+
 TEST_CASE("rules are filed by stage; refuse with first_ms applies from the start only") {
   auto book = book_of(R"({"rules": [
     {"then": {"action": "refuse", "first_ms": 500}},

@@ -57,7 +57,7 @@ TEST_CASE("a bad scenario names the JSON path and the reason of every problem") 
     "clock": {"rate": -1},
     "rules": [
       {"then": {"action": "explode"}},
-      {"when": {"serial_number": "FG1"}, "then": {"action": "reset"}},
+      {"when": {"serial_number": "FG1"}, "then": {"action": "tls_alert"}},
       {"then": [{"action": "reset"}, {"action": "delay", "ms": 5}]},
       {"then": {"action": "error", "code": 777}},
       {"when": {"sni": {"regex": "("}}, "then": {"action": "tls_alert"}}
@@ -70,7 +70,7 @@ TEST_CASE("a bad scenario names the JSON path and the reason of every problem") 
   CHECK(has_problem(ps, "$.licenses[1].tokens[0]", "FTKMOB"));
   CHECK(has_problem(ps, "$.clock.rate", "expected a number"));
   CHECK(has_problem(ps, "$.rules[0].then.action", "unknown action"));
-  CHECK(has_problem(ps, "$.rules[1].when.serial_number", "not known yet at the connection stage"));
+  CHECK(has_problem(ps, "$.rules[1].when.serial_number", "not known yet at the TLS stage"));
   CHECK(has_problem(ps, "$.rules[2].then", "mixes actions"));
   CHECK(has_problem(ps, "$.rules[3].then.code", "not in the catalogue"));
   CHECK(has_problem(ps, "$.rules[4].when.sni.regex", "regular expression"));
