@@ -194,7 +194,8 @@ client::client(std::uint16_t port, client_options opts) : opts_(std::move(opts))
     int saved = errno;
     connect_.detail = ssl_reason();
     connect_.verify_result = SSL_get_verify_result(ssl);
-    if (err == SSL_ERROR_SYSCALL && saved != 0) connect_.what = classify_errno(saved);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) connect_.what = outcome::kind::timeout;  // SO_RCVTIMEO
+    else if (err == SSL_ERROR_SYSCALL && saved != 0) connect_.what = classify_errno(saved);
     else if (err == SSL_ERROR_SYSCALL) connect_.what = connect_.detail.empty() ? outcome::kind::eof : outcome::kind::tls_error;
     else connect_.what = outcome::kind::tls_error;
     if (connect_.detail.empty()) connect_.detail = std::strerror(saved);
@@ -240,6 +241,7 @@ outcome client::raw_exchange(const std::string& bytes) {
     int err = SSL_get_error(ssl, n);
     int saved = errno;
     if (err == SSL_ERROR_ZERO_RETURN) o.what = outcome::kind::eof;
+    else if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) o.what = outcome::kind::timeout;  // SO_RCVTIMEO
     else if (err == SSL_ERROR_SYSCALL && saved != 0) o.what = classify_errno(saved);
     else o.what = outcome::kind::eof;  // EOF without close_notify, or garbage the TLS layer refused
     o.detail = ssl_reason();
