@@ -133,51 +133,40 @@ std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_fi
 
 bool engine::has_tls_rules() const { return current()->rules.has(stage::tls); }
 
-stage_verdict engine::on_connection(std::string_view client_address) {
-  auto L = current();
+stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
   stage_verdict v;
-  v.connection = L->connections.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (!L->rules.has(stage::connection)) return v;
-  exchange_facts f;
-  f.client_address = client_address;
-  f.connection = v.connection;
-  if (auto hit = L->rules.first_match(stage::connection, f)) {
-    v.act = *hit->a;
-    v.rule = hit->r->name;
-    journal_entry e;
-    e.stage = "connection";
-    e.connection = v.connection;
-    e.client_address = std::string(client_address);
-    e.rule = v.rule;
-    e.action = std::string(action_name(v.act.kind));
-    e.seed = L->s->seed;
-    journal_.add(std::move(e));
-  }
+  v.connection = f.connection;
+  auto hit = L.rules.first_match(at, f);
+  if (!hit) return v;
+  v.act = *hit->a;
+  v.rule = hit->r->name;
+  journal_entry e;
+  e.stage = at == stage::connection ? "connection" : "tls";
+  e.connection = f.connection;
+  e.client_address = std::string(f.client_address);
+  e.sni = std::string(f.sni);
+  e.rule = v.rule;
+  e.action = std::string(action_name(v.act.kind));
+  e.seed = L.s->seed;
+  journal_.add(std::move(e));
   return v;
 }
 
-stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
+stage_verdict engine::on_connection(std::string_view client_address) {
   auto L = current();
-  stage_verdict v;
-  v.connection = connection;
+  exchange_facts f;
+  f.client_address = client_address;
+  f.connection = L->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!L->rules.has(stage::connection)) return stage_verdict{{}, f.connection, {}};
+  return decide(*L, stage::connection, f);
+}
+
+stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
   exchange_facts f;
   f.client_address = client_address;
   f.connection = connection;
   f.sni = sni;
-  if (auto hit = L->rules.first_match(stage::tls, f)) {
-    v.act = *hit->a;
-    v.rule = hit->r->name;
-    journal_entry e;
-    e.stage = "tls";
-    e.connection = connection;
-    e.client_address = std::string(client_address);
-    e.sni = std::string(sni);
-    e.rule = v.rule;
-    e.action = std::string(action_name(v.act.kind));
-    e.seed = L->s->seed;
-    journal_.add(std::move(e));
-  }
-  return v;
+  return decide(*current(), stage::tls, f);
 }
 
 void engine::note(std::string stage, std::uint64_t connection, std::string client_address, std::string what) {

@@ -88,6 +88,8 @@ class engine {
     loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
   };
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
+  /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
+  stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
 
   std::atomic<std::shared_ptr<loaded>> current_;
   core::model model_;

@@ -278,4 +278,84 @@ TEST_CASE("kill -9 during a burst of changes never leaves a state file that does
   std::filesystem::remove_all(data);
 }
 
+TEST_CASE("each shipped scenario, served by the binary, shows curl and openssl s_client the symptom its README promises") {
+  std::string data = temp_dir("shipped");
+  { std::ofstream(data + "/import.json") << test::captured_request; }
+  { std::ofstream(data + "/hw.json") << R"({"d":{"__type":"SoftToken.HardwareActivationRequest","__version":"4","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})"; }
+  struct served {
+    std::unique_ptr<process> p;
+    std::string port;
+  };
+  auto serve = [&](const std::string& scenario) {
+    served s{std::make_unique<process>(std::vector<std::string>{FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario",
+                                                                source + "/scenarios/" + scenario, "--data", data}), ""};
+    auto ready = start_ready(*s.p);
+    s.port = ready["listen"].get<std::string>().substr(10);
+    return s;
+  };
+  // curl as a FortiGate would call: host name by --resolve, the lab CA trusted. Prints the body,
+  // then "exit=<curl's exit code>".
+  auto curl = [&](const served& s, const std::string& host, const std::string& body_file) {
+    return run("curl -sS --max-time 10 -w '\\ntime=%{time_total}' --cacert " + data + "/ca.pem --resolve " + host + ":" + s.port +
+               ":127.0.0.1 --data-binary @" + data + "/" + body_file + " https://" + host + ":" + s.port +
+               "/SoftToken/Provisioning.asmx/Process 2>&1; echo \"\nexit=$?\"");
+  };
+  const std::string fg = "directregistration.fortinet.com";
+
+  SUBCASE("default.json") {
+    auto s = serve("default.json");
+    CHECK(curl(s, fg, "import.json").find("\"tokens\":[{\"token\":\"FTKMOB") != std::string::npos);
+  }
+  SUBCASE("card-not-found.json") {
+    auto s = serve("card-not-found.json");
+    CHECK(curl(s, fg, "import.json").find("\"error_code\":10,\"error_message\":\"forticare license card not found\"") != std::string::npos);
+  }
+  SUBCASE("refused.json") {
+    auto s = serve("refused.json");
+    auto out = curl(s, fg, "import.json");
+    CHECK(out.find("Couldn't connect to server") != std::string::npos);  // curl 7.88s words for ECONNREFUSED
+    CHECK(out.find("exit=7") != std::string::npos);
+  }
+  SUBCASE("flaky.json") {
+    auto s = serve("flaky.json");
+    for (int i = 0; i < 2; ++i) {
+      auto out = curl(s, fg, "import.json");
+      CAPTURE(out);
+      CHECK(out.find("Connection reset by peer") != std::string::npos);
+      CHECK(out.find("exit=56") != std::string::npos);
+    }
+    CHECK(curl(s, fg, "import.json").find("\"tokens\":[{") != std::string::npos);
+  }
+  SUBCASE("slow.json") {
+    auto s = serve("slow.json");
+    auto out = curl(s, fg, "import.json");
+    auto t = std::stod(out.substr(out.find("time=") + 5));
+    CHECK(t >= 3.0);
+    CHECK(out.find("exit=0") != std::string::npos);
+  }
+  SUBCASE("tls-broken.json") {
+    auto s = serve("tls-broken.json");
+    auto expired = curl(s, "fds1.fortinet.com", "import.json");
+    CHECK(expired.find("certificate has expired") != std::string::npos);
+    CHECK(expired.find("exit=60") != std::string::npos);
+    auto unknown = curl(s, "globalftm.fortinet.net", "import.json");
+    CHECK(unknown.find("exit=60") != std::string::npos);
+    auto wrong = curl(s, "fortitokenmobile.fortinet.com", "import.json");
+    CHECK(wrong.find("exit=60") != std::string::npos);
+    auto alert = run("openssl s_client -connect 127.0.0.1:" + s.port + " -servername " + fg + " </dev/null 2>&1");
+    CHECK(alert.find("handshake failure") != std::string::npos);
+    auto version = run("openssl s_client -tls1_2 -connect 127.0.0.1:" + s.port + " -servername push.fortinet.com </dev/null 2>&1");
+    CHECK(version.find("protocol version") != std::string::npos);
+    auto fine = run("curl -sS --max-time 10 --cacert " + data + "/ca.pem --data-binary @" + data + "/import.json https://localhost:" +
+                    s.port + "/SoftToken/Provisioning.asmx/Process 2>&1");
+    CHECK(fine.find("\"tokens\":[{") != std::string::npos);
+  }
+  SUBCASE("lock-consumed.json") {
+    auto s = serve("lock-consumed.json");
+    auto out = curl(s, fg, "hw.json");
+    CHECK(out.find("\"seed\":\"\",\"error\":{\"error_code\":903,\"error_message\":\"token already activated, and seed won't be returned\"}") != std::string::npos);
+  }
+  std::filesystem::remove_all(data);
+}
+
 }  // TEST_SUITE

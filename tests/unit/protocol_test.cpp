@@ -174,6 +174,10 @@ TEST_CASE("activation codes: base32 for the user, hex for the phone, the same 8 
   CHECK(phone == "deadbeef00112233");
   CHECK(parse_phone_activation_code(phone) == b);
   CHECK_FALSE(parse_phone_activation_code("DEADBEEF00112233").has_value());
+  // A real user code from the public FortiToken Mobile registration script's README (0x21 0x00 …).
+  auto real = parse_user_activation_code("EEAEVVEYZSERRHEM");
+  REQUIRE(real.has_value());
+  CHECK(activation_code_for_user(*real, false) == "EEAEVVEYZSERRHEM");
   CHECK(base32_encode("foobar") == "MZXW6YTBOI");  // RFC 4648 §10, without padding
   CHECK(base32_decode("MZXW6YTBOI") == "foobar");
 }
