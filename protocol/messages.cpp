@@ -69,14 +69,6 @@ std::optional<field_error> read_token_list(const json& d, std::vector<std::strin
   return std::nullopt;
 }
 
-ordered_json error_json(const std::optional<error_value>& e) {
-  if (!e) return nullptr;
-  ordered_json j;
-  j["error_code"] = e->code;
-  j["error_message"] = e->message;
-  return j;
-}
-
 std::optional<error_value> error_from(const json& j) {
   if (!j.is_object()) return std::nullopt;
   return error_value{j.value("error_code", 0), j.value("error_message", std::string())};
@@ -94,27 +86,6 @@ void put_envelope_tail(ordered_json& d, const envelope& env) {
   ordered_json sns = ordered_json::array();
   for (const auto& sn : env.clustered_sns) sns.push_back({{"sn", sn}});
   d["__clustered_sns"] = std::move(sns);
-}
-
-void put_head(ordered_json& d, const reply_head& h) {
-  d["__type"] = h.type;
-  d["__version"] = h.version;
-  d["serial_number"] = h.serial_number;
-  d["__device_version"] = h.device_version;
-  d["__device_build"] = h.device_build;
-  ordered_json sns = ordered_json::array();
-  for (const auto& m : h.members) {
-    ordered_json member;
-    member["sn"] = m.sn;
-    member["error"] = error_json(m.error);
-    sns.push_back(std::move(member));
-  }
-  d["__clustered_sns"] = std::move(sns);
-}
-
-void put_tail(ordered_json& d, const std::optional<error_value>& e) {
-  d["result"] = 0;  // 0 even on error [seen]
-  d["error"] = error_json(e);
 }
 
 ordered_json wrap(ordered_json d) {
@@ -309,77 +280,171 @@ reply_head head_for(const envelope& env, std::string response_type) {
   return h;
 }
 
-ordered_json encode(const response& r) {
-  return std::visit(
-      [](const auto& m) -> ordered_json {
+namespace {
+
+/// Writes JSON straight into a string: the reply path builds no tree (it is the per-request path
+/// measured against nginx). Strings are escaped as RFC 8259 requires; bytes >= 0x80 pass through.
+class json_writer {
+ public:
+  explicit json_writer(std::string& out) : out_(out) {}
+  json_writer& open() { return put('{'); }
+  json_writer& close() {
+    out_ += '}';
+    first_ = false;
+    return *this;
+  }
+  json_writer& open_array(std::string_view k) {
+    key(k);
+    out_ += '[';
+    first_ = true;
+    return *this;
+  }
+  json_writer& close_array() {
+    out_ += ']';
+    first_ = false;
+    return *this;
+  }
+  json_writer& key(std::string_view k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    quoted(k);
+    out_ += ':';
+    return *this;
+  }
+  json_writer& str(std::string_view k, std::string_view v) {
+    key(k);
+    quoted(v);
+    return *this;
+  }
+  json_writer& num(std::string_view k, std::int64_t v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  json_writer& null(std::string_view k) {
+    key(k);
+    out_ += "null";
+    return *this;
+  }
+  json_writer& error(std::string_view k, const std::optional<error_value>& e) {
+    if (!e) return null(k);
+    key(k);
+    first_ = true;
+    open();
+    num("error_code", e->code).str("error_message", e->message);
+    return close();
+  }
+  /// Opens an object as an array element or as the value of `k`.
+  json_writer& element() { return put('{'); }
+  json_writer& object(std::string_view k) {
+    key(k);
+    out_ += '{';
+    first_ = true;
+    return *this;
+  }
+
+ private:
+  json_writer& put(char c) {
+    if (!first_) out_ += ',';
+    out_ += c;
+    first_ = true;
+    return *this;
+  }
+  void quoted(std::string_view v) {
+    out_ += '"';
+    for (char c : v) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out_ += "\\u00";
+            out_ += hex[(c >> 4) & 0xf];
+            out_ += hex[c & 0xf];
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+void write_head(json_writer& w, const reply_head& h) {
+  w.str("__type", h.type).str("__version", h.version).str("serial_number", h.serial_number);
+  w.str("__device_version", h.device_version).str("__device_build", h.device_build);
+  w.open_array("__clustered_sns");
+  for (const auto& m : h.members) w.element().str("sn", m.sn).error("error", m.error).close();
+  w.close_array();
+}
+
+void write_tail(json_writer& w, const std::optional<error_value>& e) {
+  w.num("result", 0).error("error", e);  // result 0 even on error [seen]
+}
+
+}  // namespace
+
+void encode_to(const response& r, std::string& out) {
+  json_writer w(out);
+  w.open().object("d");
+  std::visit(
+      [&w](const auto& m) {
         using T = std::decay_t<decltype(m)>;
-        ordered_json d;
         if constexpr (std::is_same_v<T, mobile_provision_response>) {
-          d["__type"] = m.type;
-          d["__version"] = m.version;
-          d["__device_version"] = m.device_version;
-          d["__device_build"] = m.device_build;
-          d["mobile_id_hash"] = m.mobile_id_hash;
-          d["seed"] = m.seed;
-          d["token"] = m.token;
-          d["image_file"] = m.image_file;
-          d["pin_required"] = m.pin_required;
-          d["pin_require_type"] = m.pin_require_type;
-          d["pin_length"] = m.pin_length;
-          d["counter"] = m.counter;
-          d["encryption_key"] = m.encryption_key;
-          d["issuer"] = m.issuer;
-          put_tail(d, m.error);
+          w.str("__type", m.type).str("__version", m.version).str("__device_version", m.device_version);
+          w.str("__device_build", m.device_build).str("mobile_id_hash", m.mobile_id_hash).str("seed", m.seed);
+          w.str("token", m.token).str("image_file", m.image_file).str("pin_required", m.pin_required);
+          w.str("pin_require_type", m.pin_require_type).num("pin_length", m.pin_length).num("counter", m.counter);
+          w.str("encryption_key", m.encryption_key).str("issuer", m.issuer);
+          write_tail(w, m.error);
         } else if constexpr (std::is_same_v<T, error_response>) {
-          put_head(d, m.head);
-          put_tail(d, m.error);
+          write_head(w, m.head);
+          write_tail(w, m.error);
         } else {
-          put_head(d, m.head);
+          write_head(w, m.head);
           if constexpr (std::is_same_v<T, activation_license_response>) {
-            d["license_activation_code"] = m.license_activation_code;
-            d["license"] = m.license;
+            w.str("license_activation_code", m.license_activation_code).str("license", m.license);
             if (m.tokens) {
-              ordered_json list = ordered_json::array();
-              for (const auto& t : *m.tokens) {
-                ordered_json e;
-                e["token"] = t.token;
-                e["license"] = t.license;
-                list.push_back(std::move(e));
-              }
-              d["tokens"] = std::move(list);
+              w.open_array("tokens");
+              for (const auto& t : *m.tokens) w.element().str("token", t.token).str("license", t.license).close();
+              w.close_array();
             } else {
-              d["tokens"] = nullptr;
+              w.null("tokens");
             }
           } else if constexpr (std::is_same_v<T, polling_response>) {
-            ordered_json list = ordered_json::array();
+            w.open_array("tokens");
             for (const auto& t : m.tokens) {
-              ordered_json e;
-              e["token"] = t.token;
-              e["license"] = t.license;
-              e["status"] = t.status;
-              e["os_ver"] = t.os_ver;
-              e["reg_id"] = t.reg_id;
-              e["activation_expire"] = t.activation_expire;
-              list.push_back(std::move(e));
+              w.element().str("token", t.token).str("license", t.license).str("status", t.status);
+              w.str("os_ver", t.os_ver).str("reg_id", t.reg_id).num("activation_expire", t.activation_expire).close();
             }
-            d["tokens"] = std::move(list);
+            w.close_array();
           } else {
             constexpr bool with_seed = std::is_same_v<T, hardware_activation_response>;
-            ordered_json list = ordered_json::array();
+            w.open_array("tokens");
             for (const auto& t : m.tokens) {
-              ordered_json e;
-              e["token"] = t.token;
-              if (with_seed) e["seed"] = t.seed;
-              e["error"] = error_json(t.error);
-              list.push_back(std::move(e));
+              w.element().str("token", t.token);
+              if (with_seed) w.str("seed", t.seed);
+              w.error("error", t.error).close();
             }
-            d["tokens"] = std::move(list);
+            w.close_array();
           }
-          put_tail(d, m.error);
+          write_tail(w, m.error);
         }
-        return wrap(std::move(d));
       },
       r);
+  w.close().close();
+}
+
+ordered_json encode(const response& r) {
+  std::string text;
+  encode_to(r, text);
+  return ordered_json::parse(text);
 }
 
 std::variant<response, field_error> decode_response(operation op, const json& d) {

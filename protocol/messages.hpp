@@ -219,7 +219,10 @@ struct error_response {
 using response = std::variant<activation_license_response, polling_response, mobile_provision_response,
                               provision_response, hardware_activation_response, error_response>;
 
-/// {"d": {...}} in the captured field order, `result` 0 even on error [seen, KB 241195].
+/// Appends {"d": {...}} to `out`, compact, in the captured field order, `result` 0 even on error
+/// [seen, KB 241195]. Writes the text directly: no JSON tree on the per-request path.
+void encode_to(const response& r, std::string& out);
+/// The same as a JSON value (for tests and tools).
 ordered_json encode(const response& r);
 /// Decodes a reply of `op` (what a client of fortisim reads); used by tests and tools.
 std::variant<response, field_error> decode_response(operation op, const json& d);

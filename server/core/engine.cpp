@@ -140,15 +140,15 @@ stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
   if (!hit) return v;
   v.act = *hit->a;
   v.rule = hit->r->name;
-  journal_entry e;
-  e.stage = at == stage::connection ? "connection" : "tls";
-  e.connection = f.connection;
-  e.client_address = std::string(f.client_address);
-  e.sni = std::string(f.sni);
-  e.rule = v.rule;
-  e.action = std::string(action_name(v.act.kind));
-  e.seed = L.s->seed;
-  journal_.add(std::move(e));
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(at == stage::connection ? "connection" : "tls");
+    e.connection = f.connection;
+    e.client_address.assign(f.client_address);
+    e.sni.assign(f.sni);
+    e.rule.assign(v.rule);
+    e.action.assign(action_name(v.act.kind));
+    e.seed = L.s->seed;
+  });
   return v;
 }
 
@@ -169,30 +169,27 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
   return decide(*current(), stage::tls, f);
 }
 
-void engine::note(std::string stage, std::uint64_t connection, std::string client_address, std::string what) {
-  journal_entry e;
-  e.stage = std::move(stage);
-  e.connection = connection;
-  e.client_address = std::move(client_address);
-  e.action = std::move(what);
-  e.seed = current()->s->seed;
-  journal_.add(std::move(e));
+void engine::note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what) {
+  auto seed = current()->s->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage);
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.action.assign(what);
+    e.seed = seed;
+  });
 }
 
 http_outcome engine::handle(const http_request& r) {
   auto L = current();
   const scenario& s = *L->s;
   http_outcome out;
-  journal_entry entry;
-  entry.stage = "http";
-  entry.connection = r.connection;
-  entry.request = L->requests.fetch_add(1, std::memory_order_relaxed) + 1;
-  entry.client_address = std::string(r.client_address);
-  entry.sni = std::string(r.sni);
-  entry.method = std::string(r.method);
-  entry.target = std::string(r.target);
-  entry.request_body = std::string(r.body.substr(0, 4096));
-  entry.seed = s.seed;
+  // What the journal will say of this exchange, recorded once at the end.
+  struct {
+    std::uint64_t request;
+    std::string_view type, rule, action;
+    int status = 0, error_code = 0;
+  } entry{L->requests.fetch_add(1, std::memory_order_relaxed) + 1, {}, {}, {}};
 
   std::string_view path = r.target.substr(0, r.target.find('?'));
   bool known_path = path == process_path || path == mobile_path;
@@ -205,7 +202,7 @@ http_outcome engine::handle(const http_request& r) {
     if (auto it = d->find("__type"); it != d->end() && it->is_string()) type = it->get_ref<const std::string&>();
   std::optional<operation> op = s.names.find(type);
   if (!op && d && type.empty() && path == mobile_path) op = operation::mobile_provision;  // the app's endpoint
-  entry.type = std::string(type);
+  entry.type = type;
 
   exchange_facts f;
   f.client_address = r.client_address;
@@ -220,14 +217,29 @@ http_outcome engine::handle(const http_request& r) {
   const action* act = hit ? hit->a : nullptr;
   if (hit) {
     entry.rule = hit->r->name;
-    entry.action = std::string(action_name(act->kind));
+    entry.action = action_name(act->kind);
     out.delay_ms = act->delay_ms;
   }
   auto finish = [&](http_outcome& o) -> http_outcome {
     bool no_reply = o.fault == action_kind::close || o.fault == action_kind::garbage || o.fault == action_kind::reset ||
                     o.fault == action_kind::hang;
     entry.status = no_reply ? 0 : o.status;
-    journal_.add(std::move(entry));
+    journal_.record([&](journal_entry& e) {
+      e.stage.assign("http");
+      e.connection = r.connection;
+      e.request = entry.request;
+      e.client_address.assign(r.client_address);
+      e.sni.assign(r.sni);
+      e.method.assign(r.method);
+      e.target.assign(r.target);
+      e.type.assign(entry.type);
+      e.rule.assign(entry.rule);
+      e.action.assign(entry.action);
+      e.status = entry.status;
+      e.error_code = entry.error_code;
+      e.seed = s.seed;
+      e.request_body.assign(r.body.substr(0, 4096));
+    });
     return std::move(o);
   };
 
@@ -310,7 +322,8 @@ http_outcome engine::handle(const http_request& r) {
   }
   if (act && act->kind == action_kind::error && !act->members.empty()) apply_member_errors(*reply, act->members);
   entry.error_code = error_code_of(*reply);
-  out.body = encode(*reply).dump();
+  out.body.reserve(768);
+  encode_to(*reply, out.body);
 
   if (act) {
     switch (act->kind) {

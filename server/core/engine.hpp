@@ -71,7 +71,7 @@ class engine {
   /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
   /// Journals a connection that the network layer could not complete (TLS failure and so on).
-  void note(std::string stage, std::uint64_t connection, std::string client_address, std::string what);
+  void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what);
 
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }

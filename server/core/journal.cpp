@@ -4,21 +4,23 @@
 
 namespace fortisim::core {
 
-void journal::add(journal_entry e) {
-  if (capacity_ == 0) return;
-  e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (e.request_body.size() > 4096) e.request_body.resize(4096);
-  std::lock_guard lock(mutex_);
-  e.seq = next_++;
-  if (entries_.size() == capacity_) entries_.pop_front();
-  entries_.push_back(std::move(e));
+std::int64_t journal::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void journal::reset(journal_entry& e) {
+  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action, &e.request_body})
+    s->clear();
+  e.connection = e.request = e.seed = 0;
+  e.status = e.error_code = 0;
 }
 
 protocol::json journal::to_json(std::uint64_t after) const {
   std::lock_guard lock(mutex_);
   auto out = protocol::json::array();
-  for (const auto& e : entries_) {
-    if (e.seq <= after) continue;
+  std::uint64_t first = std::max({after + 1, cleared_before_, next_ > slots_.size() ? next_ - slots_.size() : 1});
+  for (std::uint64_t seq = first; seq < next_; ++seq) {
+    const auto& e = slots_[(seq - 1) % slots_.size()];
     out.push_back({{"seq", e.seq}, {"time_ms", e.time_ms}, {"stage", e.stage}, {"connection", e.connection},
                    {"request", e.request}, {"client_address", e.client_address}, {"sni", e.sni},
                    {"method", e.method}, {"target", e.target}, {"type", e.type}, {"rule", e.rule},
@@ -30,7 +32,7 @@ protocol::json journal::to_json(std::uint64_t after) const {
 
 void journal::clear() {
   std::lock_guard lock(mutex_);
-  entries_.clear();
+  cleared_before_ = next_;
 }
 
 }  // namespace fortisim::core

@@ -1,13 +1,14 @@
 #pragma once
 // The request journal: a bounded ring of what happened to every connection and request, with the
 // rule that fired and the seed in force, so a test can assert on it and a run can be replayed.
+// Slots are reused in place, so after warm-up recording an exchange allocates nothing.
 
 #include "protocol/messages.hpp"
 
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace fortisim::core {
 
@@ -33,17 +34,33 @@ struct journal_entry {
 
 class journal {
  public:
-  explicit journal(std::size_t capacity = 1000) : capacity_(capacity) {}
-  void add(journal_entry e);
+  /// Keeps the last `capacity` exchanges (0: keeps none).
+  explicit journal(std::size_t capacity = 1000) : slots_(capacity) {}
+  /// Records one exchange: `fill` sets the fields of a recycled slot (strings keep their capacity:
+  /// assign to them rather than replacing them).
+  template <class Fill>
+  void record(Fill&& fill) {
+    if (slots_.empty()) return;
+    auto now = now_ms();
+    std::lock_guard lock(mutex_);
+    journal_entry& e = slots_[(next_ - 1) % slots_.size()];
+    reset(e);
+    e.seq = next_++;
+    e.time_ms = now;
+    fill(e);
+    if (e.request_body.size() > 4096) e.request_body.resize(4096);
+  }
   /// Entries with seq > `after`, oldest first, as JSON.
   protocol::json to_json(std::uint64_t after = 0) const;
   void clear();
 
  private:
+  static std::int64_t now_ms();
+  static void reset(journal_entry& e);
   mutable std::mutex mutex_;
-  std::deque<journal_entry> entries_;
-  std::size_t capacity_;
+  std::vector<journal_entry> slots_;
   std::uint64_t next_ = 1;
+  std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared
 };
 
 }  // namespace fortisim::core

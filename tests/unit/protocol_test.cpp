@@ -113,6 +113,20 @@ TEST_CASE("every reply round-trips through JSON") {
   }
 }
 
+TEST_CASE("reply strings are escaped: quotes, backslashes, control characters, UTF-8") {
+  std::string tricky = "a\"b\\c\nd\te\x01" "f é ✓";
+  mobile_provision_response r;
+  r.type = tricky;
+  r.issuer = "\x1f";
+  std::string text;
+  encode_to(response{r}, text);
+  auto d = json::parse(text)["d"];
+  CHECK(d["__type"] == tricky);
+  CHECK(d["issuer"] == "\x1f");
+  CHECK(text.find("\\u0001") != std::string::npos);
+  CHECK(encode(response{r}).dump() == text);
+}
+
 TEST_CASE("the phone's reply carries every field of §4.3 in the real order") {
   mobile_provision_response r;
   r.type = "SoftToken.MobileProvisionResponse";
