@@ -244,8 +244,14 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   bool changed = t.mobile_id != r.mobile_id || t.status != token_status::provisioned;
   t.mobile_id = r.mobile_id;
   t.status = token_status::provisioned;
-  if (!r.os_ver.empty()) t.os_ver = r.os_ver, changed = true;
-  if (!r.reg_id.empty()) t.reg_id = r.reg_id, changed = true;
+  if (!r.os_ver.empty() && r.os_ver != t.os_ver) {
+    t.os_ver = r.os_ver;
+    changed = true;
+  }
+  if (!r.reg_id.empty() && r.reg_id != t.reg_id) {
+    t.reg_id = r.reg_id;
+    changed = true;
+  }
   out.mobile_id_hash = sha1_hex(r.mobile_id);
   out.seed = *seed;
   out.token = t.serial;

@@ -33,19 +33,43 @@ asio::awaitable<void> sleep_for(std::int64_t ms) {
   co_await t.async_wait(use_nothrow);
 }
 
+/// Cancels a socket's pending operations after a deadline, for waits that a stream's own expiry
+/// does not cover. Safe when the timer's handler is already queued as the owner goes away: the
+/// shared state tells it not to touch the socket.
+class socket_deadline {
+ public:
+  socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms)
+      : timer_(ex, milliseconds(ms)), state_(std::make_shared<state>()) {
+    timer_.async_wait([&socket, st = state_](boost::system::error_code ec) {
+      if (ec || st->done) return;
+      st->expired = true;
+      socket.cancel();
+    });
+  }
+  ~socket_deadline() {
+    state_->done = true;
+    timer_.cancel();
+  }
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct state {
+    bool done = false;
+    bool expired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<state> state_;
+};
+
 /// Holds a connection open without answering until `ms` pass (0: a day) or the peer closes;
 /// whatever the peer sends is read and dropped.
 asio::awaitable<void> hold_silently(tcp::socket& socket, std::int64_t ms) {
-  asio::steady_timer deadline(co_await asio::this_coro::executor, milliseconds(ms > 0 ? ms : 24LL * 3600 * 1000));
-  deadline.async_wait([&socket](boost::system::error_code ec) {
-    if (!ec) socket.cancel();
-  });
+  socket_deadline deadline(co_await asio::this_coro::executor, socket, ms > 0 ? ms : 24LL * 3600 * 1000);
   char sink[4096];
   for (;;) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
     if (ec) break;
   }
-  deadline.cancel();
 }
 
 void reset(tcp::socket& socket) {
@@ -69,14 +93,14 @@ int tls_version_number(const std::string& v) {
   return TLS1_3_VERSION;
 }
 
-/// Peeks at the ClientHello without consuming it (the handshake reads it again).
+/// Peeks at the ClientHello without consuming it (the handshake reads it again), within
+/// `timeout_ms`.
 asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std::int64_t timeout_ms) {
   auto& socket = tcp.socket();
   std::string buf(16 * 1024 + 5, '\0');
   client_hello_info info;
-  auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
-  while (info.status == client_hello_info::state::need_more && std::chrono::steady_clock::now() < deadline) {
-    tcp.expires_at(deadline);
+  socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
+  while (info.status == client_hello_info::state::need_more && !deadline.expired()) {
     auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
     if (ec) break;
     boost::system::error_code rec;
@@ -85,7 +109,6 @@ asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std
     info = parse_client_hello(std::string_view(buf.data(), n));
     if (info.status == client_hello_info::state::need_more) co_await sleep_for(5);  // the rest is on its way
   }
-  tcp.expires_never();
   co_return info;
 }
 

@@ -183,6 +183,16 @@ TEST_CASE("tls-broken.json: each host name fails its own way") {
   CHECK(attempt("localhost").what == outcome::kind::ok);
 }
 
+TEST_CASE("a client that connects and never speaks is dropped after the handshake timeout, with or without TLS rules") {
+  for (const char* scenario : {"{}", R"({"rules": [{"when": {"sni": "x"}, "then": {"action": "tls_alert"}}]})"}) {
+    CAPTURE(scenario);
+    test_server srv(scenario);  // handshake timeout 1.5 s in tests
+    auto closed = ms_until_closed(srv.port(), 6s);
+    REQUIRE(closed.has_value());
+    CHECK(*closed >= 1000);
+  }
+}
+
 // ---- HTTP stage ----
 
 TEST_CASE("delay: the reply comes at least that much later, and is the model's") {

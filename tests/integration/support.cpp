@@ -60,6 +60,7 @@ test_server::test_server(const std::string& scenario_json, int threads, std::opt
   cfg.data_dir = test_data_dir();
   cfg.threads = threads;
   cfg.idle_timeout_ms = 5000;
+  cfg.handshake_timeout_ms = 1500;
   server_ = std::make_unique<net::server>(cfg, engine_);
   server_->start();
 }
@@ -159,6 +160,18 @@ bool parse_response(const std::string& raw, outcome& o) {
 }
 
 }  // namespace
+
+std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within) {
+  auto start = std::chrono::steady_clock::now();
+  int fd = connect_loopback(port, within);
+  if (fd < 0) return std::nullopt;
+  char c;
+  ssize_t n = ::recv(fd, &c, 1, 0);  // bounded by SO_RCVTIMEO = within
+  int e = errno;
+  ::close(fd);
+  if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK)) return std::nullopt;
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+}
 
 int tcp_connect_errno(std::uint16_t port) {
   int fd = connect_loopback(port, std::chrono::milliseconds(2000));

@@ -103,6 +103,9 @@ std::pair<int, std::string> control(std::uint16_t admin_port, const std::string&
 /// The same without assertions (safe on any thread): nothing if it could not be reached.
 std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port, const std::string& method,
                                                        const std::string& target, const std::string& body = "");
+/// Connects, sends nothing, and waits for the server to close: the milliseconds that took, or
+/// nothing if it was still open after `within`.
+std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
 
