@@ -133,7 +133,9 @@ class checker {
       fail(path, "expected a string, or one of {\"prefix\"|\"suffix\"|\"contains\"|\"regex\"|\"any_of\": ...}");
       return std::nullopt;
     }
-    const auto& [key, value] = *j.items().begin();
+    auto only = j.begin();  // iterators, not items(): its proxy must not outlive this statement
+    const std::string& key = only.key();
+    const json& value = only.value();
     if (key == "any_of") {
       if (!value.is_array() || value.empty() ||
           !std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); })) {

@@ -112,7 +112,7 @@ TEST_CASE("provision, phone activation, polling and OTP tell one consistent stor
 
   std::string secret = derive_secret(123, "mine");
   provisioned_token p{token, "0011223344556677", hex_encode(secret), "totp", 6, 60, 0, "ACME"};
-  auto prov = m.provision({device("FG1"), {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret)}}});
+  auto prov = m.provision({device("FG1"), {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret), "totp", 6, 60, 0, ""}}});
   CHECK_FALSE(prov.tokens[0].error.has_value());
   CHECK(prov.tokens[1].error->code == 905);
   polled = m.poll({device("FG1"), {token}});
