@@ -153,7 +153,7 @@ void server::impl::open_on(worker& w) {
   w.acceptor.emplace(w.ioc);
   bind_socket(*w.acceptor, endpoint, "--listen", true);
   w.acceptor->listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(w.ioc, accept_loop(this, &w, &*w.acceptor), [](std::exception_ptr e) { log_failure(e, "accept loop"); });
+  asio::co_spawn(w.ioc, accept_loop(this, &*w.acceptor), [](std::exception_ptr e) { log_failure(e, "accept loop"); });
 }
 
 void server::impl::refuse(std::int64_t ms) {

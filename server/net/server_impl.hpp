@@ -72,7 +72,7 @@ struct server::impl : core::listener_control {
   const cert_and_key& fault_cert(const std::string& name);
 };
 
-asio::awaitable<void> accept_loop(server::impl* s, worker* w, tcp::acceptor* acceptor);
+asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor);
 asio::awaitable<void> run_session(tcp::socket socket, server::impl* s);
 asio::awaitable<void> admin_accept_loop(server::impl* s);
 /// Logs a coroutine's escaping exception once (a bug: sessions handle their own errors).

@@ -223,8 +223,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st) {
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(server::impl* s, worker* w, tcp::acceptor* acceptor) {
-  (void)w;
+asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // refusing or stopping
