@@ -281,13 +281,18 @@ http_outcome engine::handle(const http_request& r) {
     return finish(out);
   }
 
-  envelope env;
-  if (d) decode_envelope(*d, env);  // best effort for the echo; field errors are reported below
+  // The envelope echo of an error reply, decoded only on that path (best effort: field errors
+  // are reported by decode_request).
+  auto echo = [d] {
+    envelope env;
+    if (d) decode_envelope(*d, env);
+    return env;
+  };
   std::optional<response> reply;
   auto fail = [&](error_id id, std::string detail) {
     error_value e = s.errors[id];
     if (!detail.empty()) e.message += ": " + detail;
-    reply = error_shaped(op, env, d, s.names, std::move(e));
+    reply = error_shaped(op, echo(), d, s.names, std::move(e));
   };
   if (parsed.is_discarded()) {
     fail(error_id::malformed_request, "body is not JSON");
@@ -296,7 +301,7 @@ http_outcome engine::handle(const http_request& r) {
   } else if (!op) {
     fail(error_id::unknown_type, type.empty() ? std::string("d.__type is missing") : "\"" + std::string(type) + "\"");
   } else if (act && act->kind == action_kind::error && act->error) {
-    reply = error_shaped(op, env, d, s.names, *act->error);
+    reply = error_shaped(op, echo(), d, s.names, *act->error);
   } else {
     auto decoded = decode_request(*op, *d);
     if (auto* fe = std::get_if<field_error>(&decoded)) {
