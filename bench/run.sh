@@ -75,7 +75,7 @@ echo "| server | keep-alive req/s | p50 ms | p99 ms | CPU µs/req | errors | new
 echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 
 "$build/fortisim" serve --listen 127.0.0.1:0 --admin off --scenario "$root/scenarios/expired-license.json" \
-  --cert "$cert" --key "$key" --threads "$(nproc)" --journal-size 1000 >"$work/ready" 2>"$work/fortisim.log" &
+  --cert "$cert" --key "$key" --threads "$(nproc)" --journal-size 1000 --quiet >"$work/ready" 2>"$work/fortisim.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.05; done
 port=$(sed -n 's/.*"listen":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/ready")

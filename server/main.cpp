@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   std::string scenario_path = "scenarios/default.json";
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::size_t journal_size = 1000;
+  bool quiet = false;
 
   auto* serve = app.add_subcommand("serve", "Serve the SoftToken protocol over HTTPS from a scenario file");
   serve->add_option("--listen", cfg.listen, "ADDR:PORT to listen on; port 0 picks a free port")->capture_default_str();
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
   serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")->capture_default_str();
   serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
   serve->add_option("--journal-size", journal_size, "Exchanges kept in the request journal")->capture_default_str();
+  serve->add_flag("--quiet", quiet, "Do not log every exchange on stderr");
 
   std::vector<std::string> files;
   auto* validate = app.add_subcommand("validate", "Check scenario files; report every problem with its JSON path");
@@ -121,6 +123,14 @@ int main(int argc, char** argv) {
     if (!state.empty()) opts.state_path = state;
     opts.journal_size = journal_size;
     auto engine = std::make_shared<core::engine>(scenario, opts);
+    if (!quiet && journal_size > 0) {
+      // One JSON line per exchange on stderr: what the device sent and what it got.
+      engine->log().set_observer([](const core::journal_entry& e) {
+        auto line = core::journal::to_json(e);
+        line["event"] = "exchange";
+        std::cerr << line.dump(-1, ' ', false, protocol::json::error_handler_t::replace) << '\n' << std::flush;
+      });
+    }
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();

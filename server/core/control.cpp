@@ -8,7 +8,8 @@ using protocol::json;
 
 namespace {
 
-control_reply ok(const json& j) { return {200, j.dump()}; }
+/// Request bodies in the journal may hold any bytes: invalid UTF-8 is replaced, never thrown on.
+control_reply ok(const json& j) { return {200, j.dump(-1, ' ', false, json::error_handler_t::replace)}; }
 control_reply fail(int status, std::string why) { return {status, json{{"error", std::move(why)}}.dump()}; }
 
 std::uint64_t query_number(std::string_view query, std::string_view key) {

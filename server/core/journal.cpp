@@ -20,14 +20,17 @@ protocol::json journal::to_json(std::uint64_t after) const {
   auto out = protocol::json::array();
   std::uint64_t first = std::max({after + 1, cleared_before_, next_ > slots_.size() ? next_ - slots_.size() : 1});
   for (std::uint64_t seq = first; seq < next_; ++seq) {
-    const auto& e = slots_[(seq - 1) % slots_.size()];
-    out.push_back({{"seq", e.seq}, {"time_ms", e.time_ms}, {"stage", e.stage}, {"connection", e.connection},
-                   {"request", e.request}, {"client_address", e.client_address}, {"sni", e.sni},
-                   {"method", e.method}, {"target", e.target}, {"type", e.type}, {"rule", e.rule},
-                   {"action", e.action}, {"status", e.status}, {"error_code", e.error_code}, {"seed", e.seed},
-                   {"request_body", e.request_body}});
+    out.push_back(to_json(slots_[(seq - 1) % slots_.size()]));
   }
   return out;
+}
+
+protocol::json journal::to_json(const journal_entry& e) {
+  return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"stage", e.stage}, {"connection", e.connection},
+          {"request", e.request}, {"client_address", e.client_address}, {"sni", e.sni},
+          {"method", e.method}, {"target", e.target}, {"type", e.type}, {"rule", e.rule},
+          {"action", e.action}, {"status", e.status}, {"error_code", e.error_code}, {"seed", e.seed},
+          {"request_body", e.request_body}};
 }
 
 void journal::clear() {

@@ -6,6 +6,7 @@
 #include "protocol/messages.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -49,7 +50,12 @@ class journal {
     e.time_ms = now;
     fill(e);
     if (e.request_body.size() > 4096) e.request_body.resize(4096);
+    if (observer_) observer_(e);  // under the lock: observers see entries one at a time, in order
   }
+  /// Called with every entry as it is recorded (e.g. to log it); set before serving starts.
+  void set_observer(std::function<void(const journal_entry&)> f) { observer_ = std::move(f); }
+  /// One entry as JSON: what the control API and the logs show.
+  static protocol::json to_json(const journal_entry& e);
   /// Entries with seq > `after`, oldest first, as JSON.
   protocol::json to_json(std::uint64_t after = 0) const;
   void clear();
@@ -61,6 +67,7 @@ class journal {
   std::vector<journal_entry> slots_;
   std::uint64_t next_ = 1;
   std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared
+  std::function<void(const journal_entry&)> observer_;
 };
 
 }  // namespace fortisim::core

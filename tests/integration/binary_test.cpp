@@ -151,6 +151,15 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
                         port + ":127.0.0.1 --data-binary @" + req + " https://directregistration.fortinet.com:" + port +
                         "/SoftToken/Provisioning.asmx/Process 2>&1");
   CHECK(out == test::captured_reply);
+  // Every exchange is logged on stderr as one JSON line.
+  std::string logged;
+  for (std::string l; !(l = p.read_stderr(300ms)).empty();) logged += l;
+  auto at = logged.find("{\"action\"");
+  REQUIRE(at != std::string::npos);
+  auto entry = json::parse(logged.substr(at, logged.find('\n', at) - at));
+  CHECK(entry["event"] == "exchange");
+  CHECK(entry["error_code"] == 14);
+  CHECK(entry["request_body"] == test::captured_request);
 
   p.signal(SIGTERM);
   CHECK(p.wait_exit(10s) == 0);

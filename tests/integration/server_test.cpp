@@ -100,6 +100,15 @@ TEST_CASE("an oversized body gets 413 and a broken request 400, and the server k
   CHECK(bad == 2);
 }
 
+TEST_CASE("a body of invalid UTF-8 gets error 990, and the journal still shows it") {
+  test_server srv(shipped("default.json"));
+  auto r = post_once(srv.port(), "{\"d\": \"\xff\xfe\"}");
+  CHECK(json::parse(r.body)["d"]["error"]["error_code"] == 990);
+  auto [status, body] = control(srv.admin_port(), "GET", "/journal");
+  CHECK(status == 200);
+  CHECK(json::parse(body)[0]["error_code"] == 990);
+}
+
 TEST_CASE("several worker threads share the port") {
   test_server srv(shipped("default.json"), 2);
   std::vector<std::future<int>> results;
