@@ -154,13 +154,16 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st) {
       co_return true;
     if (ec) {
       // A request that cannot be parsed gets an HTTP error, is journaled, and ends the connection.
-      bool too_big = ec == http::error::body_limit || ec == http::error::header_limit;
+      bool too_big = ec == http::error::body_limit;
+      bool headers_too_big = ec == http::error::header_limit;
       engine.note("http", st.connection, st.client, std::string("bad request: ") + ec.message());
       res = {};
-      res.result(too_big ? http::status::payload_too_large : http::status::bad_request);
+      res.result(too_big ? http::status::payload_too_large
+                 : headers_too_big ? http::status::request_header_fields_too_large
+                                   : http::status::bad_request);
       res.set(http::field::content_type, "text/plain; charset=utf-8");
       res.set(http::field::connection, "close");
-      res.body() = std::string(too_big ? "request too large: " : "bad request: ") + ec.message() + "\n";
+      res.body() = std::string(too_big || headers_too_big ? "request too large: " : "bad request: ") + ec.message() + "\n";
       res.prepare_payload();
       tcp.expires_after(milliseconds(cfg.write_timeout_ms));
       co_await http::async_write(stream, res, use_nothrow);

@@ -79,7 +79,7 @@ TEST_CASE("keep-alive: malformed bodies get 9xx replies and the same connection 
   CHECK(c.post(captured_request).status == 200);  // still the same connection
 }
 
-TEST_CASE("an oversized body gets 413 and a broken request 400, and the server keeps serving") {
+TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 400, and the server keeps serving") {
   test_server srv(shipped("default.json"));
   {
     // Refused on its announced length, before any of the body is read.
@@ -92,12 +92,17 @@ TEST_CASE("an oversized body gets 413 and a broken request 400, and the server k
     auto r = c.raw_exchange("NOT HTTP AT ALL\r\n\r\n");
     CHECK(r.status == 400);
   }
+  {
+    client c(srv.port());
+    auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+    CHECK(r.status == 431);
+  }
   CHECK(post_once(srv.port(), captured_request).status == 200);
   auto journal = json::parse(control(srv.admin_port(), "GET", "/journal").second);
   int bad = 0;
   for (const auto& e : journal)
     if (e["action"].get<std::string>().starts_with("bad request")) ++bad;
-  CHECK(bad == 2);
+  CHECK(bad == 3);
 }
 
 TEST_CASE("a body of invalid UTF-8 gets error 990, and the journal still shows it") {
