@@ -8,6 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -148,7 +149,17 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st) {
     parser.body_limit(cfg.body_limit);
     parser.header_limit(16 * 1024);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
+    // 1 KiB) waits for our go-ahead before it sends the body, as IIS gives it.
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+    if (!ec && !parser.is_done()) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(go_ahead), use_nothrow);
+        ec = wec;
+      }
+      if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    }
     if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
         ec == asio::error::eof || ec == asio::error::connection_reset)
       co_return true;

@@ -79,6 +79,20 @@ TEST_CASE("keep-alive: malformed bodies get 9xx replies and the same connection 
   CHECK(c.post(captured_request).status == 200);  // still the same connection
 }
 
+TEST_CASE("Expect: 100-continue gets its go-ahead, then the reply") {
+  test_server srv(shipped("default.json"));
+  client c(srv.port());
+  REQUIRE(c.ok());
+  auto body = import_request("1234-1234-1234-1234-1234");
+  auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n");
+  // Only the interim response came: the server waits for the body.
+  CHECK(r.raw.starts_with("HTTP/1.1 100 Continue\r\n\r\n"));
+  auto rest = c.raw_exchange(body);
+  CHECK(rest.status == 200);
+  CHECK(json::parse(rest.body)["d"]["tokens"].size() == 5);
+}
+
 TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 400, and the server keeps serving") {
   test_server srv(shipped("default.json"));
   {
