@@ -50,6 +50,15 @@ int error_code_of(const response& r) {
       r);
 }
 
+/// Hands an HTTP-stage fault and its parameters to the network layer, which executes it.
+void carry_fault(http_outcome& out, const action& a, std::uint64_t garbage_seed) {
+  out.fault = a.kind;
+  out.bytes = a.bytes;
+  out.for_ms = a.for_ms;
+  out.content_length = a.content_length;
+  out.garbage_seed = garbage_seed;
+}
+
 /// Sets the errors of the named HA members in a reply (the `members` of an error action).
 void apply_member_errors(response& r, const std::vector<member_error>& members) {
   std::visit(
@@ -254,10 +263,7 @@ http_outcome engine::handle(const http_request& r) {
       case action_kind::reset:
       case action_kind::hang:
       case action_kind::garbage:
-        out.fault = act->kind;
-        out.bytes = act->bytes;
-        out.for_ms = act->for_ms;
-        out.garbage_seed = s.seed ^ entry.request;
+        carry_fault(out, *act, s.seed ^ entry.request);
         return finish(out);
       case action_kind::reply:
         out.body = render(act->reply, d, model_.clock().now_s()).dump();
@@ -334,11 +340,7 @@ http_outcome engine::handle(const http_request& r) {
     switch (act->kind) {
       case action_kind::truncate:
       case action_kind::dribble:
-      case action_kind::lie_length:
-        out.fault = act->kind;
-        out.bytes = act->bytes;
-        out.content_length = act->content_length;
-        break;
+      case action_kind::lie_length: carry_fault(out, *act, 0); break;
       case action_kind::malformed_json: out.body.resize(out.body.size() / 2); break;
       default: break;
     }
