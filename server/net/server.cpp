@@ -194,10 +194,19 @@ void server::impl::open() {
   std::lock_guard lock(listen_mutex);
   ++refuse_generation;
   if (listening) return;
+  // At runtime a failed re-bind (another process took the port meanwhile) is logged, not thrown:
+  // nothing but a bug may escape io_context::run(), and the control API stays up to retry.
+  auto reopen = [this](worker& w) {
+    try {
+      open_on(w);
+    } catch (const std::exception& e) {
+      std::cerr << "fortisim: cannot listen again: " << e.what() << std::endl;
+    }
+  };
   for (auto& w : workers) {
     auto* wp = w.get();
-    if (wp->ioc.get_executor().running_in_this_thread() || threads.empty()) open_on(*wp);
-    else asio::post(wp->ioc, [this, wp] { open_on(*wp); });
+    if (wp->ioc.get_executor().running_in_this_thread() || threads.empty()) reopen(*wp);
+    else asio::post(wp->ioc, [reopen, wp] { reopen(*wp); });
   }
   listening = true;
   placeholder.reset();
