@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -252,6 +253,40 @@ TEST_CASE("SIGHUP reloads the scenario; a bad edit is refused and the last good 
   std::string err;
   for (std::string l; !(l = p.read_stderr(300ms)).empty();) err += l;
   CHECK(err.find("$.unknown_codes.answer") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("the control API reloads the scenario (422 with the problems for a bad one) and refuses for a while") {
+  std::string data = temp_dir("control");
+  std::string file = data + "/lab.json";
+  { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", data, "--quiet"});
+  auto ready = start_ready(p);
+  auto port = static_cast<std::uint16_t>(std::stoi(ready["listen"].get<std::string>().substr(10)));
+  auto admin = static_cast<std::uint16_t>(std::stoi(ready["admin"].get<std::string>().substr(10)));
+  auto code = [&] { return json::parse(test::post_once(port, test::captured_request).body)["d"]["error"]["error_code"]; };
+  CHECK(code() == 10);
+
+  { std::ofstream(file) << R"({"unknown_codes": {"answer": "accept", "valid_until": "2000-01-01"}})"; }
+  auto [ok_status, ok_body] = test::control(admin, "POST", "/reload");
+  CHECK(ok_status == 200);
+  CHECK(code() == 14);
+
+  { std::ofstream(file) << R"({"licenses": [{"activation_code": "nope"}]})"; }
+  auto [bad_status, bad_body] = test::control(admin, "POST", "/reload");
+  CHECK(bad_status == 422);
+  CHECK(bad_body.find("$.licenses[0].activation_code") != std::string::npos);
+  CHECK(code() == 14);  // the last good scenario stays live
+
+  CHECK(test::control(admin, "POST", "/listener/refuse", R"({"for_ms": 500})").first == 200);
+  CHECK(test::tcp_connect_errno(port) == ECONNREFUSED);
+  bool back = false;
+  for (int i = 0; i < 250 && !back; ++i) {
+    back = test::tcp_connect_errno(port) == 0;
+    if (!back) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(back);
+  CHECK(code() == 14);
   std::filesystem::remove_all(data);
 }
 
