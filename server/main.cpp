@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
     if (!quiet && journal_size > 0) {
       // One JSON line per exchange on stderr: what the device sent and what it got.
       engine->log().set_observer([](const core::journal_entry& e) {
-        auto line = core::journal::to_json(e);
-        line["event"] = "exchange";
+        protocol::json line{{"event", "exchange"}};
+        line.update(core::journal::to_json(e));
         std::cerr << line.dump(-1, ' ', false, protocol::json::error_handler_t::replace) << '\n' << std::flush;
       });
     }

@@ -155,7 +155,7 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
   // Every exchange is logged on stderr as one JSON line.
   std::string logged;
   for (std::string l; !(l = p.read_stderr(300ms)).empty();) logged += l;
-  auto at = logged.find("{\"action\"");
+  auto at = logged.find("{\"event\":\"exchange\"");
   REQUIRE(at != std::string::npos);
   auto entry = json::parse(logged.substr(at, logged.find('\n', at) - at));
   CHECK(entry["event"] == "exchange");
