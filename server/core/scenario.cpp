@@ -651,7 +651,7 @@ load_result parse_scenario(std::string_view text, std::string file_label) {
     try {
       json again = json::parse(text, nullptr, true, true);
       (void)again;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       result.problems.push_back({"$", std::string("not valid JSON: ") + e.what()});
     }
     return result;

@@ -72,6 +72,7 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misu
            {"not json", 990, "body is not JSON"},
            {"", 990, "body is not JSON"},
            {"[1,2]", 990, "expected {\"d\""},
+           {R"({"d": {"__type": "SoftToken.PollingRequest", "x": 1e999}})", 990, "body is not JSON"},
            {R"({"d": 5})", 990, "expected {\"d\""},
            {R"({"d": {"serial_number": "FG1"}})", 991, "d.__type is missing"},
            {R"({"d": {"__type": "SoftToken.FooRequest"}})", 991, "SoftToken.FooRequest"},

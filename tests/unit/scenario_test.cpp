@@ -87,6 +87,12 @@ TEST_CASE("invalid JSON is refused with its position") {
   CHECK(r.describe().starts_with("x.json: $: not valid JSON"));
 }
 
+TEST_CASE("a number out of range is refused like any invalid JSON (found by fuzzing)") {
+  auto ps = problems_of(R"({"seed": 1e999})");
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].reason.find("number overflow") != std::string::npos);
+}
+
 TEST_CASE("a missing file is refused with the file") {
   auto r = load_scenario_file("/nonexistent/scenario.json");
   CHECK(r.describe().find("/nonexistent/scenario.json: $: cannot read") == 0);
