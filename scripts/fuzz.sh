@@ -1,11 +1,21 @@
 #!/bin/sh
 # Builds the libFuzzer targets (tests/fuzz/) with clang, AddressSanitizer and UBSan into
-# build-fuzz/, and runs each for FUZZ_SECONDS (default 30) from its seed corpus. A crash, a leak,
-# undefined behaviour or a malformed reply fails the run and leaves the input in build-fuzz/.
+# build-fuzz/, and runs each from its seed corpus: for FUZZ_SECONDS (default 30) of open-ended
+# exploration, or, with FUZZ_RUNS=N, exactly N inputs from seed FUZZ_SEED (default 1), the same
+# inputs on every machine (what CI does, so a commit passes or fails CI the same way every time).
+# A crash, a leak, undefined behaviour or a malformed reply fails the run and leaves the input in
+# build-fuzz/; add it to tests/fuzz/corpus/ with the fix.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FORTISIM_FUZZ_BUILD:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  budget="-runs=$FUZZ_RUNS -seed=${FUZZ_SEED:-1}"
+  what="$FUZZ_RUNS inputs (seed ${FUZZ_SEED:-1})"
+else
+  budget="-max_total_time=$seconds"
+  what="${seconds}s"
+fi
 sh "$root/scripts/install-deps.sh"
 if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'install ok'; then
   export DEBIAN_FRONTEND=noninteractive
@@ -15,10 +25,12 @@ CXX=clang++ cmake -S "$root" -B "$build" -DFORTISIM_FUZZ=ON -DFORTISIM_TESTS=OFF
 cmake --build "$build" -j "$(nproc)" --target fortisim_fuzz_request fortisim_fuzz_scenario
 cd "$build"
 for target in request scenario; do
+  rm -rf "corpus-$target"
   mkdir -p "corpus-$target"
-  echo "fuzzing $target for ${seconds}s"
+  echo "fuzzing $target: $what"
   status=0
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" -max_total_time="$seconds" -max_len=8192 \
+  # shellcheck disable=SC2086
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" $budget -max_len=8192 \
     -timeout=10 -print_final_stats=1 "corpus-$target" "$root/tests/fuzz/corpus/$target" >"fuzz-$target.log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
     tail -n 60 "fuzz-$target.log"
