@@ -26,6 +26,7 @@ asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
     if (ec) co_return;
     auto& req = parser.get();
     auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
+    co_await listeners_settled(s);  // a refusal or an opening holds on every worker before we answer
     http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = std::move(reply.body);

@@ -153,7 +153,14 @@ void server::impl::open_on(worker& w) {
   w.acceptor.emplace(w.ioc);
   bind_socket(*w.acceptor, endpoint, "--listen", true);
   w.acceptor->listen(asio::socket_base::max_listen_connections);
+  ++open_listeners;
   asio::co_spawn(w.ioc, accept_loop(this, &*w.acceptor), [](std::exception_ptr e) { log_failure(e, "accept loop"); });
+}
+
+void server::impl::close_on(worker& w) {
+  if (!w.acceptor) return;
+  w.acceptor.reset();
+  --open_listeners;
 }
 
 void server::impl::refuse(std::int64_t ms) {
@@ -169,8 +176,8 @@ void server::impl::refuse(std::int64_t ms) {
     placeholder->bind(endpoint, ec);
     for (auto& w : workers) {
       auto* wp = w.get();
-      if (wp->ioc.get_executor().running_in_this_thread()) wp->acceptor.reset();
-      else asio::post(wp->ioc, [wp] { wp->acceptor.reset(); });
+      if (wp->ioc.get_executor().running_in_this_thread()) close_on(*wp);
+      else asio::post(wp->ioc, [this, wp] { close_on(*wp); });
     }
     listening = false;
   }

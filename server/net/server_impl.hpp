@@ -55,6 +55,7 @@ struct server::impl : core::listener_control {
   std::uint64_t refuse_generation = 0;
   std::optional<tcp::socket> placeholder;
   std::optional<asio::steady_timer> reopen_timer;
+  std::atomic<int> open_listeners{0};  ///< workers whose acceptor listens right now
 
   // The tls_cert fault's certificates, made on first use.
   std::mutex fault_mutex;
@@ -64,6 +65,7 @@ struct server::impl : core::listener_control {
   impl(server_config c, std::shared_ptr<core::engine> e);
   void bind_all();
   void open_on(worker& w);
+  void close_on(worker& w);
   void refuse(std::int64_t ms) override;
   void open() override;
   std::string reload() override;
@@ -75,6 +77,9 @@ struct server::impl : core::listener_control {
 asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor);
 asio::awaitable<void> run_session(tcp::socket socket, server::impl* s);
 asio::awaitable<void> admin_accept_loop(server::impl* s);
+/// Waits (up to 2 s, without blocking the thread) until every worker's listener is in the state
+/// last asked for: after a refusal, no worker still accepts; after open(), all do.
+asio::awaitable<void> listeners_settled(server::impl* s);
 /// Logs a coroutine's escaping exception once (a bug: sessions handle their own errors).
 void log_failure(std::exception_ptr e, const char* what);
 /// "ADDR:PORT" or "[v6]:PORT" into an endpoint. Throws startup_error.

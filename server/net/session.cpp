@@ -237,6 +237,18 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st) {
 
 }  // namespace
 
+asio::awaitable<void> listeners_settled(server::impl* s) {
+  for (int waited = 0; waited < 2000; ++waited) {
+    int want = 0;
+    {
+      std::lock_guard lock(s->listen_mutex);
+      want = s->listening ? static_cast<int>(s->workers.size()) : 0;
+    }
+    if (s->open_listeners.load() == want) co_return;
+    co_await sleep_for(1);
+  }
+}
+
 asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
@@ -266,8 +278,10 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
     case core::action_kind::reset: reset(socket); co_return;
     case core::action_kind::hang: co_await hold_silently(socket, verdict.act.for_ms); co_return;
     case core::action_kind::refuse:
-      // Later connections are refused; this one, already accepted, is reset.
+      // Later connections are refused (once every worker stopped listening); this one, already
+      // accepted, is reset.
       s->refuse(verdict.act.for_ms);
+      co_await listeners_settled(s);
       reset(socket);
       co_return;
     default: break;
