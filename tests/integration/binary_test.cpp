@@ -177,7 +177,8 @@ TEST_CASE("start-up failures print one line naming the cause and exit non-zero")
   };
   // A port another socket holds.
   test::test_server holder(R"({})");
-  std::string taken = "127.0.0.1:" + std::to_string(holder.admin_port());
+  // The main listener of another fortisim, bound with SO_REUSEPORT: it must still refuse us.
+  std::string taken = "127.0.0.1:" + std::to_string(holder.port());
   for (auto& [args, words] : std::vector<row>{
            {{"--scenario", bad}, "bad scenario " + bad + ": $.licenses[0].valid_until: expected a date"},
            {{"--scenario", data + "/missing.json"}, "cannot read the file"},
