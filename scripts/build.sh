@@ -5,4 +5,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FORTISIM_BUILD:-$root/build}
 sh "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" ${FORTISIM_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "$(nproc)"
+# Progress goes to stderr: stdout carries only what fortisim prints (its ready line first).
+cmake --build "$build" -j "$(nproc)" >&2
