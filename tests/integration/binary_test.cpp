@@ -120,6 +120,17 @@ std::string temp_dir(const std::string& name) {
   return d.string();
 }
 
+/// The port of "listen" or "admin" in a ready line ("127.0.0.1:40123").
+std::uint16_t port_of(const json& ready, const char* key) {
+  const std::string& a = ready[key].get_ref<const std::string&>();
+  return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+}
+
+/// The FortiCare error code the captured licence import gets on `port`.
+json import_error_code(std::uint16_t port) {
+  return json::parse(test::post_once(port, test::captured_request).body)["d"]["error"]["error_code"];
+}
+
 json start_ready(process& p) {
   auto line = p.read_line(10s);
   INFO("stderr: " << (line.empty() ? p.read_stderr(100ms) : ""));
@@ -239,8 +250,8 @@ TEST_CASE("SIGHUP reloads the scenario; a bad edit is refused and the last good 
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }
   process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", data});
   auto ready = start_ready(p);
-  auto port = static_cast<std::uint16_t>(std::stoi(ready["listen"].get<std::string>().substr(10)));
-  auto code = [&] { return json::parse(test::post_once(port, test::captured_request).body)["d"]["error"]["error_code"]; };
+  auto port = port_of(ready, "listen");
+  auto code = [&] { return import_error_code(port); };
   CHECK(code() == 10);
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "accept", "valid_until": "2000-01-01"}})"; }
   p.signal(SIGHUP);
@@ -263,9 +274,9 @@ TEST_CASE("the control API reloads the scenario (422 with the problems for a bad
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }
   process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", data, "--quiet"});
   auto ready = start_ready(p);
-  auto port = static_cast<std::uint16_t>(std::stoi(ready["listen"].get<std::string>().substr(10)));
-  auto admin = static_cast<std::uint16_t>(std::stoi(ready["admin"].get<std::string>().substr(10)));
-  auto code = [&] { return json::parse(test::post_once(port, test::captured_request).body)["d"]["error"]["error_code"]; };
+  auto port = port_of(ready, "listen");
+  auto admin = port_of(ready, "admin");
+  auto code = [&] { return import_error_code(port); };
   CHECK(code() == 10);
 
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "accept", "valid_until": "2000-01-01"}})"; }
@@ -300,7 +311,7 @@ TEST_CASE("kill -9 during a burst of changes never leaves a state file that does
     process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
                "--data", data, "--state", state});
     auto ready = start_ready(p);
-    auto admin = static_cast<std::uint16_t>(std::stoi(ready["admin"].get<std::string>().substr(10)));
+    auto admin = port_of(ready, "admin");
     // The previous round's tokens are all there.
     auto before = json::parse(test::control(admin, "GET", "/state").second);
     CHECK(before["tokens"].size() >= last_tokens);
