@@ -1,18 +1,17 @@
 #pragma once
 // The one catalogue of FortiCare errors fortisim can answer. "Where does error 14 come from?"
-// Here. Codes 10, 14 and 40 are seen on the wire (PROTOCOL.md §5); the 9xx codes are fortisim's
-// own for what is not public, kept outside the observed range, and a scenario may renumber or
-// reword any entry (scenario "protocol.errors").
+// Here. Codes 10, 14 and 40 are seen on the wire (docs/protocol.md §5); the 9xx codes are
+// fortisim's own for what is not public, kept outside the observed range, and a scenario may
+// renumber or reword any entry (scenario "protocol.errors").
 
 #include <array>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace fortisim::protocol {
 
-/// Names every error fortisim can put in a reply's `error` object.
+/// Names every error fortisim can put in a reply's `error` object, in catalogue order.
 enum class error_id {
   card_not_found,                ///< 10, seen
   license_expired,               ///< 14, seen
@@ -37,7 +36,37 @@ struct error_entry {
   bool assumed;              ///< true where the code/message is fortisim's choice
 };
 
-/// All entries, in code order.
+/// The catalogue, in code order. Messages of 10, 14, 40 are byte for byte those of the captures
+/// (KB "Troubleshooting FortiToken activation", the FTM app's failure reply). The 9xx messages
+/// reuse FortiOS's own status texts where one exists (`diag fortitoken info`).
+inline constexpr std::array catalogue{
+    error_entry{error_id::card_not_found, "card_not_found", 10, "forticare license card not found", false},
+    error_entry{error_id::license_expired, "license_expired", 14, "forticare license expired", false},
+    error_entry{error_id::activation_code_invalid, "activation_code_invalid", 40,
+                "FTM token Activation Code is invalid", false},
+    error_entry{error_id::registered_to_another_device, "registered_to_another_device", 901,
+                "forticare license already registered to another device", true},
+    error_entry{error_id::trial_already_used, "trial_already_used", 902,
+                "forticare trial license already used by this device", true},
+    error_entry{error_id::hardware_lock_consumed, "hardware_lock_consumed", 903,
+                "token already activated, and seed won't be returned", true},
+    error_entry{error_id::hardware_token_not_found, "hardware_token_not_found", 904,
+                "activation error (token not exist in FortiGuard)", true},
+    error_entry{error_id::token_not_found, "token_not_found", 905, "token not found", true},
+    error_entry{error_id::too_many_tokens, "too_many_tokens", 906, "too many tokens in one request", true},
+    error_entry{error_id::malformed_request, "malformed_request", 990, "malformed request", true},
+    error_entry{error_id::unknown_type, "unknown_type", 991, "unknown request type", true},
+    error_entry{error_id::invalid_field, "invalid_field", 992, "invalid request field", true},
+};
+
+/// Every entry sits at the index of its id, so a table indexed by error_id needs no search.
+consteval bool catalogue_in_id_order() {
+  for (std::size_t i = 0; i < catalogue.size(); ++i)
+    if (static_cast<std::size_t>(catalogue[i].id) != i) return false;
+  return true;
+}
+static_assert(catalogue_in_id_order());
+
 std::span<const error_entry> error_catalogue();
 const error_entry& catalogue_entry(error_id id);
 const error_entry* find_error(int code);
@@ -50,10 +79,6 @@ struct error_value {
   friend bool operator==(const error_value&, const error_value&) = default;
 };
 
-}  // namespace fortisim::protocol
-
-namespace fortisim::protocol {
-
 /// The catalogue as a scenario sees it: every entry's code and message, some perhaps overridden
 /// ("protocol.errors" in a scenario file). Indexed by error_id; copied once per scenario load.
 class error_table {
@@ -65,7 +90,7 @@ class error_table {
   error_value for_code(int code, std::string fallback_message = {}) const;
 
  private:
-  std::array<error_value, 12> entries_;
+  std::array<error_value, catalogue.size()> entries_;
 };
 
 }  // namespace fortisim::protocol

@@ -114,6 +114,12 @@ std::optional<std::string> base32_decode(std::string_view text) {
   return out;
 }
 
+std::string upper_case(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string hex_encode(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

@@ -1,5 +1,5 @@
 #pragma once
-// Serial numbers and codes (PROTOCOL.md §5): what they look like, how to check them, and how
+// Serial numbers and codes (docs/protocol.md §5): what they look like, how to check them, and how
 // fortisim derives new ones deterministically from a scenario seed.
 
 #include <array>
@@ -12,7 +12,9 @@ namespace fortisim::protocol {
 
 /// A licence activation code: 20 hex digits in 5 dashed groups, "DA8C-0508-1F31-4CF7-C990".
 bool is_license_activation_code(std::string_view s);
-/// The free trial's code (PROTOCOL.md §1 flow 1).
+/// Codes are case-insensitive: FortiCare keys them in upper case.
+std::string upper_case(std::string_view s);
+/// The free trial's code (docs/protocol.md §1 flow 1).
 inline constexpr std::string_view trial_activation_code = "0000-0000-0000-0000-0000";
 
 /// FTM token serial: "FTKMOB" + 10 alphanumerics (16 characters).

@@ -1,6 +1,6 @@
 #pragma once
-// The SoftToken messages (PROTOCOL.md §3, §4): envelope, requests, replies, and their JSON
-// codecs. Replies are built as ordered JSON so that field order mirrors the captures exactly.
+// The SoftToken messages (docs/protocol.md §3, §4): envelope, requests, replies, and their JSON
+// codecs (requests.cpp, replies.cpp). Replies are written in the captured field order.
 
 #include "protocol/errors.hpp"
 
@@ -16,14 +16,17 @@
 
 namespace fortisim::protocol {
 
-/// Objects keep their members in a vector, in document order: fewer allocations than std::map
-/// on the per-request parse (engine_bench: 6.4-7.9 -> 4.9 us), and replies, scenarios and logs
-/// keep the order they were written in.
+/// fortisim's one JSON type. Objects keep their members in a vector, in document order: fewer
+/// allocations than std::map on the per-request parse (engine_bench: 6.4-7.9 -> 4.9 us), and
+/// replies, scenarios and logs keep the order they were written in.
 using json = nlohmann::ordered_json;
-using ordered_json = nlohmann::ordered_json;
+
+/// The two endpoints (docs/protocol.md §2): the FortiGate's, and the phone app's.
+inline constexpr std::string_view process_path = "/SoftToken/Provisioning.asmx/Process";
+inline constexpr std::string_view mobile_path = "/SoftToken/Provisioning.asmx/Mobile";
 
 /// The operations fortisim speaks. The first three are seen on the wire; provision and
-/// hardware_activation are assumed (PROTOCOL.md §4.4).
+/// hardware_activation are assumed (docs/protocol.md §4.4).
 enum class operation { activation_license, polling, mobile_provision, provision, hardware_activation };
 inline constexpr std::size_t operation_count = 5;
 
@@ -47,7 +50,7 @@ struct field_error {
   std::string reason;
 };
 
-/// The fields every FortiGate request carries (PROTOCOL.md §3). Missing ones are empty.
+/// The fields every FortiGate request carries (docs/protocol.md §3). Missing ones are empty.
 struct envelope {
   std::string type;
   std::string version;
@@ -113,7 +116,7 @@ std::optional<field_error> decode_envelope(const json& d, envelope& out);
 /// Decodes `d` as the request of `op`; a wrong type or a missing required field is an error.
 std::variant<request, field_error> decode_request(operation op, const json& d);
 /// {"d": {...}} for a request, fields in the order a FortiGate sends them.
-ordered_json encode(const request& r);
+json encode(const request& r);
 
 // ---- replies ----
 
@@ -226,7 +229,7 @@ using response = std::variant<activation_license_response, polling_response, mob
 /// [seen, KB 241195]. Writes the text directly: no JSON tree on the per-request path.
 void encode_to(const response& r, std::string& out);
 /// The same as a JSON value (for tests and tools).
-ordered_json encode(const response& r);
+json encode(const response& r);
 /// Decodes a reply of `op` (what a client of fortisim reads); used by tests and tools.
 std::variant<response, field_error> decode_response(operation op, const json& d);
 

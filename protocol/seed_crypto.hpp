@@ -1,5 +1,5 @@
 #pragma once
-// Seed crypto (PROTOCOL.md §5): the seed sent to the phone, RFC 4226/6238 one-time passwords,
+// Seed crypto (docs/protocol.md §5): the seed sent to the phone, RFC 4226/6238 one-time passwords,
 // and deterministic secrets derived from a scenario seed. OpenSSL does the primitives.
 
 #include <cstdint>

@@ -11,6 +11,10 @@ namespace {
 /// Request bodies in the journal may hold any bytes: invalid UTF-8 is replaced, never thrown on.
 control_reply ok(const json& j) { return {200, j.dump(-1, ' ', false, json::error_handler_t::replace)}; }
 control_reply fail(int status, std::string why) { return {status, json{{"error", std::move(why)}}.dump()}; }
+control_reply listeners_follow(control_reply r) {
+  r.listeners_changed = true;
+  return r;
+}
 
 std::uint64_t query_number(std::string_view query, std::string_view key) {
   auto pos = query.find(std::string(key) + "=");
@@ -42,7 +46,7 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
   if (path == "/reload" && post) {
     std::string problems = l.reload();
     if (!problems.empty()) return fail(422, problems);
-    return ok(e.status());
+    return listeners_follow(ok(e.status()));
   }
   if (path == "/clock" && (get || post)) {
     if (post) {
@@ -85,11 +89,11 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
     std::int64_t ms = in.value("for_ms", std::int64_t{0});
     if (ms < 0) return fail(400, "for_ms: expected >= 0");
     l.refuse(ms);
-    return ok({{"listening", false}, {"for_ms", ms}});
+    return listeners_follow(ok({{"listening", false}, {"for_ms", ms}}));
   }
   if (path == "/listener/open" && post) {
     l.open();
-    return ok({{"listening", true}});
+    return listeners_follow(ok({{"listening", true}}));
   }
   return fail(404, "no such control endpoint: " + std::string(method) + " " + std::string(path));
 }

@@ -24,6 +24,7 @@ class listener_control {
 struct control_reply {
   int status = 200;
   std::string body;  ///< JSON
+  bool listeners_changed = false;  ///< the network layer confirms the listeners followed before answering
 };
 
 control_reply handle_control(engine& e, listener_control& l, std::string_view method, std::string_view target,

@@ -16,13 +16,9 @@
 
 namespace fortisim::core {
 
-/// The two endpoints (PROTOCOL.md §2).
-inline constexpr std::string_view process_path = "/SoftToken/Provisioning.asmx/Process";
-inline constexpr std::string_view mobile_path = "/SoftToken/Provisioning.asmx/Mobile";
-
 /// What the network layer must do at the connection or TLS stage.
 struct stage_verdict {
-  action act;              ///< kind pass: carry on normally
+  action act;  ///< faults::pass: carry on normally
   std::uint64_t connection = 0;
   std::string rule;
 };
@@ -37,17 +33,14 @@ struct http_request {
   std::uint64_t connection = 0;
 };
 
-/// What to send back, and how (the HTTP-stage faults are executed by the network layer).
+/// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
 struct http_outcome {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
-  std::string allow;              ///< an Allow header value, for 405
-  std::int64_t delay_ms = 0;      ///< wait before anything is sent
-  action_kind fault = action_kind::pass;  ///< close, reset, hang, truncate, garbage, dribble, lie_length or pass
-  std::int64_t for_ms = 0;        ///< hang: how long (0: until the client gives up)
-  std::uint64_t bytes = 0;        ///< truncate/garbage: byte count; dribble: bytes per second
-  std::uint64_t content_length = 0;  ///< lie_length: the claimed length
+  std::string allow;            ///< an Allow header value, for 405
+  std::int64_t delay_ms = 0;    ///< wait before anything is sent
+  fault act = faults::pass{};   ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
 };
 
@@ -87,9 +80,16 @@ class engine {
     std::atomic<std::uint64_t> requests{0};
     loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
   };
+  struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
   /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
+  // The steps of handle(), in order.
+  exchange classify(loaded& L, const http_request& r);
+  void match_rules(exchange& x);
+  bool http_misuse(exchange& x);
+  void answer(exchange& x);
+  void record(const exchange& x);
 
   std::atomic<std::shared_ptr<loaded>> current_;
   core::model model_;

@@ -17,7 +17,7 @@
 
 namespace fortisim::core {
 
-/// A token's life as polling reports it (PROTOCOL.md §4.2, assumed values).
+/// A token's life as polling reports it (docs/protocol.md §4.2, assumed values).
 enum class token_status { fresh, pending, provisioned, timed_out };
 std::string_view status_text(token_status s);  ///< "new", "pending", "provisioned", "provision timeout"
 
@@ -47,6 +47,8 @@ class model {
   /// Adopts a reloaded scenario: new definitions are added, runtime state is kept.
   void adopt(std::shared_ptr<const scenario> s);
 
+  /// The model's answer to a well-formed request of any operation.
+  protocol::response answer(const protocol::request& r);
   protocol::activation_license_response import_license(const protocol::activation_license_request& r);
   protocol::provision_response provision(const protocol::provision_request& r);
   protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r);

@@ -1,14 +1,17 @@
 #include "server/core/rules.hpp"
 
+#include <algorithm>
+
 namespace fortisim::core {
 
 namespace {
 
-std::string field_text(const protocol::json& v) {
+/// A scalar field as text; nothing for arrays and objects, which a matcher never tests (and which
+/// are never walked: nothing recurses over client data).
+std::optional<std::string> field_text(const protocol::json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<long long>());
-  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  return v.dump();
+  if (v.is_structured()) return std::nullopt;
+  return v.dump();  // a number, true, false or null: one token
 }
 
 /// True if any entry of d[list][].key (or a plain string entry) satisfies m.
@@ -39,7 +42,9 @@ bool matches(const rule_when& w, const exchange_facts& f) {
   for (const auto& [key, m] : w.fields) {
     if (!f.d) return false;
     auto it = f.d->find(key);
-    if (it == f.d->end() || !m.matches(field_text(*it))) return false;
+    if (it == f.d->end()) return false;
+    auto text = field_text(*it);
+    if (!text || !m.matches(*text)) return false;
   }
   return true;
 }
@@ -60,8 +65,8 @@ rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
     // A refuse with first_ms, or with no duration and no `when`, holds from the start.
-    const action* a = r.then.empty() ? nullptr : &r.then.front();
-    bool from_start = a && a->kind == action_kind::refuse && (a->first_ms > 0 || (a->for_ms == 0 && r.when.empty()));
+    const auto* a = r.then.empty() ? nullptr : std::get_if<faults::refuse>(&r.then.front().what);
+    bool from_start = a && (a->first_ms > 0 || (a->for_ms == 0 && r.when.empty()));
     if (from_start) {
       if (a->first_ms == 0 || refuse_first_ms_ == -1) refuse_first_ms_ = -1;
       else refuse_first_ms_ = std::max(refuse_first_ms_, a->first_ms);

@@ -1,90 +1,22 @@
 #pragma once
 // A scenario: the world fortisim answers from (licences, tokens, locks, the clock) and the rules
-// that inject faults. Loaded and validated once into this plain value; the engine compiles it.
-// The file format is documented in scenarios/README.md and scenarios/schema.json.
+// that inject faults. Loaded and validated once into this plain value (scenario_load.cpp for the
+// world, rule_parse.cpp for rules, fault_parse.cpp for their faults, protocol_parse.cpp for the
+// protocol table); the engine compiles it. The file format is documented in scenarios/README.md
+// and scenarios/schema.json.
 
 #include "protocol/errors.hpp"
 #include "protocol/messages.hpp"
+#include "server/core/faults.hpp"
+#include "server/core/matcher.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 namespace fortisim::core {
-
-/// A string test in a rule: "exact", {"prefix": "FG"}, {"suffix": "-0010"}, {"contains": ..},
-/// {"regex": "^FG4H"}, or {"any_of": ["a", "b"]}.
-struct matcher {
-  enum class kind { equals, prefix, suffix, contains, regex, any_of };
-  kind how = kind::equals;
-  std::string value;
-  std::vector<std::string> values;
-  std::shared_ptr<const std::regex> re;
-  bool matches(std::string_view s) const;
-};
-
-/// An ordinal test, 1-based: 3, or {"min": 1, "max": 2}, or {"every": 3} (3rd, 6th, ...).
-struct ordinal_range {
-  std::uint64_t min = 1;
-  std::uint64_t max = UINT64_MAX;
-  std::uint64_t every = 0;
-  bool contains(std::uint64_t n) const;
-};
-
-/// When a fault happens: the layer a rule acts at, fixed by its actions.
-enum class stage { connection, tls, http };
-
-/// Every action a rule can take. Names are the scenario file's "action" values.
-enum class action_kind {
-  pass,            ///< answer from the FortiCare model, as if no rule matched
-  delay,           ///< wait delay_ms, then answer from the model
-  refuse,          ///< stop listening: clients get ECONNREFUSED (for_ms, first_ms, or until told)
-  reset,           ///< reset the connection (RST): on accept, after the ClientHello, or after the request
-  hang,            ///< never answer (for_ms, or until the client gives up), at any stage like reset
-  tls_alert,       ///< answer the ClientHello with a fatal TLS alert
-  tls_stall,       ///< read the ClientHello, never answer it
-  tls_cert,        ///< handshake with a bad certificate: wrong_name, expired, unknown_ca
-  tls_version,     ///< offer only the listed TLS versions
-  status,          ///< any HTTP status with a body
-  close,           ///< read the request, close without a reply
-  truncate,        ///< the reply's headers, part of its body, then close
-  garbage,         ///< random bytes, then close
-  dribble,         ///< the reply at bytes_per_second
-  lie_length,      ///< a Content-Length that is not the body's length, then close
-  malformed_json,  ///< a well-framed 200 whose JSON body is cut short
-  error,           ///< the operation's reply carrying a FortiCare error (and/or member errors)
-  reply,           ///< a whole reply body given in the scenario, echoing request fields
-};
-std::string_view action_name(action_kind k);
-stage stage_of(action_kind k);
-
-/// One error for one HA member of the request's __clustered_sns.
-struct member_error {
-  std::string sn;
-  protocol::error_value error;
-};
-
-/// What a rule does. Only the fields of its kind are meaningful.
-struct action {
-  action_kind kind = action_kind::pass;
-  std::int64_t delay_ms = 0;     ///< any HTTP-stage action: wait this long first
-  std::int64_t for_ms = 0;       ///< refuse, hang, tls_stall: how long (0: indefinitely)
-  std::int64_t first_ms = 0;     ///< refuse: from the scenario's start, for this long
-  std::string alert = "handshake_failure";  ///< tls_alert
-  std::string cert;              ///< tls_cert: "wrong_name", "expired", "unknown_ca"
-  std::vector<std::string> versions;        ///< tls_version: e.g. ["1.3"]
-  int status = 200;              ///< status
-  std::string body;              ///< status
-  std::string content_type = "text/html; charset=utf-8";  ///< status
-  std::uint64_t bytes = 0;       ///< truncate: body bytes sent; garbage: byte count; dribble: bytes/s
-  std::uint64_t content_length = 0;  ///< lie_length
-  std::optional<protocol::error_value> error;  ///< error: the top-level error
-  std::vector<member_error> members;           ///< error: per-member errors
-  protocol::ordered_json reply;                ///< reply: the body, "{{d.field}}" echoes the request
-};
 
 /// What a rule matches. Every present test must hold; absent tests match anything.
 struct rule_when {
@@ -115,7 +47,7 @@ struct rule {
   core::stage stage = core::stage::http;
 };
 
-/// A licence the scenario declares (PROTOCOL.md §1 flow 1).
+/// A licence the scenario declares (docs/protocol.md §1 flow 1).
 struct license_spec {
   std::string activation_code;
   std::string license;                    ///< "EFTM" + 12 digits; derived from the code if absent

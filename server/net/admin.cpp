@@ -1,5 +1,6 @@
 // The control API's listener: plain HTTP/1.1 on loopback (--admin), carrying core::handle_control.
 
+#include "server/net/deadline.hpp"
 #include "server/net/server_impl.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -26,7 +27,12 @@ asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
     if (ec) co_return;
     auto& req = parser.get();
     auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
-    co_await listeners_settled(s);  // a refusal or an opening holds on every worker before we answer
+    if (reply.listeners_changed) {
+      // A refusal or an opening holds on every worker before we answer; if one could not be
+      // carried out (the port was taken meanwhile), the caller learns why.
+      if (auto failure = co_await s->listeners->settled(); !failure.empty())
+        reply = {503, protocol::json{{"error", failure}}.dump()};
+    }
     http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
     res.set(http::field::content_type, "application/json");
     res.body() = std::move(reply.body);
@@ -43,7 +49,10 @@ asio::awaitable<void> admin_accept_loop(server::impl* s) {
   for (;;) {
     auto [ec, socket] = co_await s->admin_acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;
+    if (ec) {
+      co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
+      continue;
+    }
     asio::co_spawn(s->admin_acceptor->get_executor(), admin_session(std::move(socket), s),
                    [](std::exception_ptr e) { log_failure(e, "control session"); });
   }

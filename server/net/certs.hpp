@@ -1,6 +1,6 @@
 #pragma once
 // Lab certificates, made with OpenSSL's API: a lab CA and an ECDSA P-256 server certificate whose
-// names cover every Fortinet host a FortiGate or the app may ask for (PROTOCOL.md §6), plus
+// names cover every Fortinet host a FortiGate or the app may ask for (docs/protocol.md §6), plus
 // localhost. Also the deliberately bad certificates of the tls_cert fault. None of this is, or
 // imitates, a Fortinet certificate: the subject says "fortisim lab".
 

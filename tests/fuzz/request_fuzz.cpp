@@ -32,9 +32,9 @@ core::engine& the_engine() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto& e = the_engine();
-  for (auto path : {core::process_path, core::mobile_path}) {
+  for (auto path : {protocol::process_path, protocol::mobile_path}) {
     auto out = e.handle({"POST", path, body, "127.0.0.1", "fds1.fortinet.com", 1});
-    if (out.fault == core::action_kind::pass && out.status == 200 && out.content_type.starts_with("application/json") &&
+    if (std::holds_alternative<core::faults::pass>(out.act) && out.status == 200 && out.content_type.starts_with("application/json") &&
         protocol::json::parse(out.body, nullptr, false).is_discarded())
       std::abort();  // a reply we wrote must parse
   }

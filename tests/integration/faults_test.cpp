@@ -17,7 +17,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::string shipped(const std::string& name) { return read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
 
 std::string with_rule(const std::string& rule) {
   return R"({"seed": 3, "unknown_codes": {"answer": "accept"}, "rules": [)" + rule + "]}";

@@ -17,10 +17,6 @@ using namespace fortisim;
 using protocol::json;
 using namespace fortisim::test;
 
-namespace {
-std::string shipped(const std::string& name) { return read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
-}  // namespace
-
 TEST_SUITE("server") {
 
 TEST_CASE("the captured import over TLS yields the captured reply, for every lab host name, verified by the lab CA") {

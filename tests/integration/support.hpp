@@ -3,6 +3,7 @@
 // blocking TLS/HTTP client built on OpenSSL and POSIX sockets, so that a test sees exactly what a
 // FortiGate would: a refused connect, a reset, a TLS alert, a short body. Every wait is bounded.
 
+#include "../support/fixtures.hpp"
 #include "server/core/engine.hpp"
 #include "server/net/server.hpp"
 
@@ -14,13 +15,6 @@
 
 namespace fortisim::test {
 
-/// The captured licence-import request of PROTOCOL.md §4.1 and its captured error-14 reply.
-extern const std::string captured_request;
-extern const std::string captured_reply;
-
-/// A scenario from text, failing the test if it does not load.
-std::shared_ptr<const core::scenario> scenario_from(const std::string& json_text);
-std::string read_file(const std::string& path);
 /// The lab certificates every test shares, generated once per test run in a temporary folder.
 const std::string& test_data_dir();
 
@@ -108,9 +102,5 @@ std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port,
 std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
-
-/// An activation request body for `code` from `serial` (and optional HA members).
-std::string import_request(const std::string& code, const std::string& serial = "FG4H0ETB20900993",
-                           std::vector<std::string> members = {});
 
 }  // namespace fortisim::test

@@ -3,19 +3,19 @@
 
 #include "protocol/formats.hpp"
 
-#include "../integration/support.hpp"
+#include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace fortisim;
 using protocol::json;
 using test::scenario_from;
+using test::shipped;
 
 namespace {
 
-std::string shipped(const std::string& name) { return test::read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
 
-core::http_outcome post(core::engine& e, const std::string& body, std::string_view target = core::process_path) {
+core::http_outcome post(core::engine& e, const std::string& body, std::string_view target = protocol::process_path) {
   return e.handle({"POST", target, body, "127.0.0.1", "directregistration.fortinet.com", 1});
 }
 
@@ -92,11 +92,11 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misu
   auto unknown = d_of(post(e, R"({"d": {"__type": "SoftToken.FooRequest", "serial_number": "FG1"}})"));
   CHECK(unknown["__type"] == "SoftToken.FooResponse");
   CHECK(unknown["serial_number"] == "FG1");
-  CHECK(e.handle({"GET", core::process_path, "", "", "", 1}).status == 405);
-  CHECK(e.handle({"GET", core::process_path, "", "", "", 1}).allow == "POST");
+  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1}).status == 405);
+  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1}).allow == "POST");
   CHECK(post(e, "{}", "/elsewhere").status == 404);
   // The phone's endpoint: its own reply shape even for a bad body.
-  auto phone = d_of(post(e, R"({"d": {"__type": "SoftToken.MobileProvisionRequest"}})", core::mobile_path));
+  auto phone = d_of(post(e, R"({"d": {"__type": "SoftToken.MobileProvisionRequest"}})", protocol::mobile_path));
   CHECK(phone["error"]["error_code"] == 992);
   CHECK(phone.contains("mobile_id_hash"));
 }

@@ -5,7 +5,7 @@
 #include "protocol/seed_crypto.hpp"
 #include "server/core/state_file.hpp"
 
-#include "../integration/support.hpp"
+#include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 

@@ -3,7 +3,7 @@
 #include "protocol/formats.hpp"
 #include "protocol/messages.hpp"
 
-#include "../integration/support.hpp"
+#include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 

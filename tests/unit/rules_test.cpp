@@ -1,7 +1,7 @@
 // server/core/rules: matching, sequences, times, cycles, seeded probability, atomic counters.
 #include "server/core/rules.hpp"
 
-#include "../integration/support.hpp"
+#include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -17,7 +17,7 @@ std::vector<std::string> play(rule_book& book, int n, const exchange_facts& f = 
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
     auto hit = book.first_match(stage::http, f);
-    out.emplace_back(hit ? action_name(hit->a->kind) : "-");
+    out.emplace_back(hit ? fault_name(hit->a->what) : "-");
   }
   return out;
 }
@@ -151,11 +151,11 @@ TEST_CASE("rules are filed by stage; refuse with first_ms applies from the start
   CHECK(book.refuse_first_ms() == 500);
   exchange_facts f;
   f.connection = 1;
-  CHECK(action_name(book.first_match(stage::connection, f)->a->kind) == "reset");
+  CHECK(fault_name(book.first_match(stage::connection, f)->a->what) == "reset");
   f.connection = 2;
   CHECK_FALSE(book.first_match(stage::connection, f).has_value());
   f.sni = "fds1.fortinet.com";
-  CHECK(action_name(book.first_match(stage::tls, f)->a->kind) == "tls_alert");
+  CHECK(fault_name(book.first_match(stage::tls, f)->a->what) == "tls_alert");
   CHECK_FALSE(book.has(stage::http));
 }
 

@@ -2,7 +2,7 @@
 // JSON path and the reason, every problem at once.
 #include "server/core/scenario.hpp"
 
-#include "../integration/support.hpp"
+#include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -108,7 +108,7 @@ TEST_CASE("protocol overrides renumber errors and rename messages") {
   CHECK(s.errors[fortisim::protocol::error_id::hardware_lock_consumed].code == 23);
   CHECK(s.names.find("SoftToken.FTKActivateRequest") == fortisim::protocol::operation::hardware_activation);
   CHECK_FALSE(s.names.find("SoftToken.HardwareActivationRequest").has_value());
-  CHECK(s.rules[0].then[0].error->code == 23);  // rules resolve against the overridden table
+  CHECK(std::get<fortisim::core::faults::error>(s.rules[0].then[0].what).top->code == 23);  // rules resolve against the overridden table
 }
 
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {

@@ -1,0 +1,184 @@
+#pragma once
+// Every fault a rule can inject, one type each, held in one std::variant. A fault is its struct
+// here, its parser (fault_parse.cpp), its executor (server/net/faults.cpp for what happens on the
+// wire; engine_reply.cpp for what shapes the reply), its entry in scenarios/schema.json, and its
+// test. Nothing else names it.
+
+#include "protocol/errors.hpp"
+#include "protocol/messages.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace fortisim::core {
+
+/// When a fault happens: on accept, after the ClientHello, or after the request is read.
+enum class stage { connection, tls, http };
+std::string_view stage_name(stage s);  ///< "connection", "tls", "http"
+
+/// Where a fault may act: one stage, or (reset, hang) whichever stage its rule's `when` needs.
+enum class acts_at { connection, tls, http, any };
+
+/// One error for one HA member of the request's __clustered_sns.
+struct member_error {
+  std::string sn;
+  protocol::error_value error;
+};
+
+/// A TLS alert by name and number (RFC 8446 §6).
+struct tls_alert_name {
+  std::string_view name;
+  std::uint8_t code;
+};
+inline constexpr std::array<tls_alert_name, 8> tls_alerts{{{"handshake_failure", 40},
+                                                           {"protocol_version", 70},
+                                                           {"internal_error", 80},
+                                                           {"unrecognized_name", 112},
+                                                           {"access_denied", 49},
+                                                           {"insufficient_security", 71},
+                                                           {"decode_error", 50},
+                                                           {"illegal_parameter", 47}}};
+
+namespace faults {
+
+constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
+
+/// Answer from the FortiCare model, as if no rule matched. {"action": "pass"}
+struct pass {
+  static constexpr std::string_view name = "pass";
+  static constexpr acts_at at = acts_at::http;
+};
+/// Wait, then answer from the model. {"action": "delay", "ms": 3000}
+struct delay {
+  static constexpr std::string_view name = "delay";
+  static constexpr acts_at at = acts_at::http;
+};
+/// Stop listening: clients get ECONNREFUSED. {"action": "refuse", "for_ms": 5000}; with
+/// "first_ms" from the scenario's start; with neither, until POST /listener/open or a reload.
+struct refuse {
+  static constexpr std::string_view name = "refuse";
+  static constexpr acts_at at = acts_at::connection;
+  std::int64_t for_ms = 0;
+  std::int64_t first_ms = 0;
+};
+/// Reset the connection (RST): on accept, after the ClientHello, or after the request.
+struct reset {
+  static constexpr std::string_view name = "reset";
+  static constexpr acts_at at = acts_at::any;
+};
+/// Never answer, for for_ms (0: until the client gives up), at any stage like reset.
+struct hang {
+  static constexpr std::string_view name = "hang";
+  static constexpr acts_at at = acts_at::any;
+  std::int64_t for_ms = 0;
+};
+/// Answer the ClientHello with a fatal alert. {"action": "tls_alert", "alert": "access_denied"}
+struct tls_alert {
+  static constexpr std::string_view name = "tls_alert";
+  static constexpr acts_at at = acts_at::tls;
+  tls_alert_name alert = tls_alerts[0];
+};
+/// Read the ClientHello, never answer it (for for_ms, 0: until the client gives up).
+struct tls_stall {
+  static constexpr std::string_view name = "tls_stall";
+  static constexpr acts_at at = acts_at::tls;
+  std::int64_t for_ms = 0;
+};
+/// Handshake with a bad certificate. {"action": "tls_cert", "cert": "expired"}
+struct tls_cert {
+  static constexpr std::string_view name = "tls_cert";
+  static constexpr acts_at at = acts_at::tls;
+  static constexpr std::array<std::string_view, 3> kinds{"wrong_name", "expired", "unknown_ca"};
+  std::string cert;
+};
+/// Offer only these TLS versions. {"action": "tls_version", "versions": ["1.3"]}
+struct tls_version {
+  static constexpr std::string_view name = "tls_version";
+  static constexpr acts_at at = acts_at::tls;
+  std::vector<std::string> versions;
+};
+/// Any HTTP status with a body. {"action": "status", "status": 503, "body": "..."}
+struct status {
+  static constexpr std::string_view name = "status";
+  static constexpr acts_at at = acts_at::http;
+  int code = 200;
+  std::string body;
+  std::string content_type = "text/html; charset=utf-8";
+};
+/// Read the request, close without a reply.
+struct close {
+  static constexpr std::string_view name = "close";
+  static constexpr acts_at at = acts_at::http;
+};
+/// The reply's headers and the first `bytes` of its body, then close.
+struct truncate {
+  static constexpr std::string_view name = "truncate";
+  static constexpr acts_at at = acts_at::http;
+  std::uint64_t bytes = 10;
+};
+/// `bytes` seeded random bytes instead of a reply, then close.
+struct garbage {
+  static constexpr std::string_view name = "garbage";
+  static constexpr acts_at at = acts_at::http;
+  std::uint64_t bytes = 64;
+};
+/// The whole reply at bytes_per_second.
+struct dribble {
+  static constexpr std::string_view name = "dribble";
+  static constexpr acts_at at = acts_at::http;
+  std::uint64_t bytes_per_second = 1;
+};
+/// A Content-Length that is not the body's length, then close.
+struct lie_length {
+  static constexpr std::string_view name = "lie_length";
+  static constexpr acts_at at = acts_at::http;
+  std::uint64_t content_length = 0;
+};
+/// A well-framed 200 whose JSON body is cut in half.
+struct malformed_json {
+  static constexpr std::string_view name = "malformed_json";
+  static constexpr acts_at at = acts_at::http;
+};
+/// The operation's reply carrying a FortiCare error and/or per-member errors.
+/// {"action": "error", "code": 14} or {"action": "error", "members": {"FG…": "Product is not registered"}}
+struct error {
+  static constexpr std::string_view name = "error";
+  static constexpr acts_at at = acts_at::http;
+  std::optional<protocol::error_value> top;
+  std::vector<member_error> members;
+};
+/// A whole reply body given in the scenario; "{{d.field}}" echoes the request.
+struct reply {
+  static constexpr std::string_view name = "reply";
+  static constexpr acts_at at = acts_at::http;
+  protocol::json body;
+};
+
+}  // namespace faults
+
+/// One fault, as a rule's action plays it.
+using fault = std::variant<faults::pass, faults::delay, faults::refuse, faults::reset, faults::hang, faults::tls_alert,
+                           faults::tls_stall, faults::tls_cert, faults::tls_version, faults::status, faults::close,
+                           faults::truncate, faults::garbage, faults::dribble, faults::lie_length,
+                           faults::malformed_json, faults::error, faults::reply>;
+
+/// What a rule does: a fault, and (HTTP stage) how long to wait before it.
+struct action {
+  fault what;
+  std::int64_t delay_ms = 0;
+};
+
+/// The scenario file's name of a fault ("refuse", "tls_alert", ...).
+std::string_view fault_name(const fault& f);
+acts_at where_it_acts(const fault& f);
+template <class F>
+bool holds(const action& a) {
+  return std::holds_alternative<F>(a.what);
+}
+
+}  // namespace fortisim::core

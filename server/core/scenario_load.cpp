@@ -1,0 +1,213 @@
+// Loading a scenario: the file, its JSON, and the world it declares (licences, tokens, locks, the
+// clock, policies). Rules and the protocol table have their own parsers (rule_parse.cpp,
+// protocol_parse.cpp); every problem is collected with its JSON path.
+#include "protocol/formats.hpp"
+#include "server/core/scenario_parse.hpp"
+
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+namespace fortisim::core {
+
+namespace parse {
+namespace {
+
+void clock(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.clock")) return;
+  c.only_keys(j, "$.clock", {"now", "rate"});
+  if (auto t = c.time_at(j, "now", "$.clock")) s.clock_start_ms = *t * 1000;
+  if (auto r = c.number_at(j, "rate", "$.clock", 0.0, 1e6)) s.clock_rate = *r;
+}
+
+void policies(checker& c, const json& root, scenario& s) {
+  if (auto v = c.int_at(root, "activation_expiry_hours", "$", 1, 168)) s.activation_expiry_s = *v * 3600;
+  if (auto u = root.find("unknown_codes"); u != root.end() && c.is_object(*u, "$.unknown_codes")) {
+    c.only_keys(*u, "$.unknown_codes", {"answer", "token_count", "valid_until"});
+    s.unknown_codes.valid_until = c.time_at(*u, "valid_until", "$.unknown_codes");
+    if (auto a = c.string_at(*u, "answer", "$.unknown_codes")) {
+      if (*a == "accept") s.unknown_codes.accept = true;
+      else if (*a == "card_not_found") s.unknown_codes.accept = false;
+      else c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"");
+    }
+    if (auto n = c.int_at(*u, "token_count", "$.unknown_codes", 1, 1000)) s.unknown_codes.token_count = static_cast<int>(*n);
+  }
+  if (auto t = root.find("trial"); t != root.end() && c.is_object(*t, "$.trial")) {
+    c.only_keys(*t, "$.trial", {"available", "token_count"});
+    if (auto a = c.bool_at(*t, "available", "$.trial")) s.trial_available = *a;
+    if (auto n = c.int_at(*t, "token_count", "$.trial", 1, 100)) s.trial_token_count = static_cast<int>(*n);
+  }
+  if (auto h = root.find("unknown_hardware"); h != root.end()) {
+    if (*h == "accept") s.accept_unknown_hardware = true;
+    else if (*h == "not_found") s.accept_unknown_hardware = false;
+    else c.fail("$.unknown_hardware", "expected \"accept\" or \"not_found\"");
+  }
+}
+
+void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path, {"activation_code", "license", "tokens", "token_count", "valid_until", "bound_to", "comment"});
+  license_spec l;
+  if (auto code = c.string_at(j, "activation_code", path, true)) {
+    if (!protocol::is_license_activation_code(*code))
+      c.fail(path + ".activation_code", "expected 20 hex digits in 5 dashed groups, e.g. \"DA8C-0508-1F31-4CF7-C990\"");
+    else if (!codes.insert(*code).second)
+      c.fail(path + ".activation_code", "declared twice");
+    l.activation_code = *code;
+  }
+  if (auto v = c.string_at(j, "license", path)) {
+    if (v->empty() || v->size() > 31) c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
+    l.license = *v;
+  }
+  if (auto it = j.find("tokens"); it != j.end()) {
+    if (!it->is_array()) c.fail(path + ".tokens", "expected an array of \"FTKMOB…\" serials");
+    else
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const auto& t = (*it)[i];
+        if (!t.is_string() || !protocol::is_mobile_token_serial(t.get<std::string>()))
+          c.fail(path + ".tokens[" + std::to_string(i) + "]", "expected \"FTKMOB\" + 10 letters or digits");
+        else l.tokens.push_back(t.get<std::string>());
+      }
+  }
+  if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
+  l.valid_until = c.time_at(j, "valid_until", path);
+  if (auto v = c.strings_at(j, "bound_to", path)) l.bound_to = *v;
+  s.licenses.push_back(std::move(l));
+}
+
+void mobile_token(checker& c, const json& j, const std::string& path, scenario& s) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path, {"token", "license", "activation_code", "secret", "digits", "period", "expire", "issuer",
+                        "mobile_id", "comment"});
+  mobile_token_spec t;
+  if (auto v = c.string_at(j, "token", path, true)) {
+    if (!protocol::is_mobile_token_serial(*v)) c.fail(path + ".token", "expected \"FTKMOB\" + 10 letters or digits");
+    t.token = *v;
+  }
+  t.license = c.string_at(j, "license", path).value_or("");
+  if (auto v = c.string_at(j, "activation_code", path)) {
+    if (!protocol::parse_user_activation_code(*v))
+      c.fail(path + ".activation_code", "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+    t.activation_code = *v;
+  }
+  t.secret = c.secret_at(j, "secret", path);
+  if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
+  if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
+  t.expire = c.time_at(j, "expire", path);
+  t.issuer = c.string_at(j, "issuer", path).value_or("");
+  if (auto v = c.string_at(j, "mobile_id", path)) {
+    if (v->size() != 16) c.fail(path + ".mobile_id", "expected 16 characters");
+    t.mobile_id = *v;
+  }
+  s.mobile_tokens.push_back(std::move(t));
+}
+
+void hardware_token(checker& c, const json& j, const std::string& path, scenario& s) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path, {"token", "secret", "lock", "activated_by", "comment"});
+  hardware_token_spec h;
+  if (auto v = c.string_at(j, "token", path, true)) {
+    if (!protocol::is_hardware_token_serial(*v))
+      c.fail(path + ".token", "expected \"FTK200\" or \"FTK220\" + 10 letters or digits");
+    h.token = *v;
+  }
+  h.secret = c.secret_at(j, "secret", path);
+  if (auto v = c.string_at(j, "lock", path)) {
+    if (*v != "available" && *v != "consumed") c.fail(path + ".lock", "expected \"available\" or \"consumed\"");
+    h.lock_consumed = *v == "consumed";
+  }
+  h.activated_by = c.string_at(j, "activated_by", path).value_or("");
+  s.hardware_tokens.push_back(std::move(h));
+}
+
+}  // namespace
+
+void world(checker& c, const json& root, scenario& s) {
+  if (!c.is_object(root, "$")) return;
+  c.only_keys(root, "$", {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
+                          "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules",
+                          "protocol"});
+  s.name = c.string_at(root, "name", "$").value_or("");
+  s.description = c.string_at(root, "description", "$").value_or("");
+  if (auto it = root.find("seed"); it != root.end()) {
+    if (!it->is_number_unsigned()) c.fail("$.seed", "expected a non-negative integer");
+    else s.seed = it->get<std::uint64_t>();
+  }
+  // protocol first: error codes elsewhere resolve against its overrides.
+  if (auto p = root.find("protocol"); p != root.end()) protocol_table(c, *p, "$.protocol", s);
+  if (auto k = root.find("clock"); k != root.end()) clock(c, *k, s);
+  policies(c, root, s);
+  std::set<std::string> codes;
+  c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });
+  c.each(root, "mobile_tokens", "$", [&](const json& j, const std::string& path) { mobile_token(c, j, path, s); });
+  c.each(root, "hardware_tokens", "$", [&](const json& j, const std::string& path) { hardware_token(c, j, path, s); });
+  c.each(root, "rules", "$", [&](const json& j, const std::string& path) { rule_at(c, j, path, s); });
+}
+
+}  // namespace parse
+
+std::optional<std::int64_t> parse_time(const protocol::json& j) {
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  if (!j.is_string()) return std::nullopt;
+  const std::string& s = j.get_ref<const std::string&>();
+  std::tm tm{};
+  std::istringstream in(s);
+  if (s.size() == 10) in >> std::get_time(&tm, "%Y-%m-%d");
+  else if (s.size() == 20 && s.back() == 'Z') in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  else return std::nullopt;
+  if (in.fail()) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string load_result::describe() const {
+  std::string out;
+  for (const auto& p : problems) out += file + ": " + p.path + ": " + p.reason + "\n";
+  return out;
+}
+
+load_result parse_scenario(std::string_view text, std::string file_label) {
+  load_result result;
+  result.file = std::move(file_label);
+  protocol::json root = protocol::json::parse(text, nullptr, false, /*ignore_comments=*/true);
+  if (root.is_discarded()) {
+    // Parse again with exceptions for the position and reason.
+    try {
+      (void)protocol::json::parse(text, nullptr, true, true);
+    } catch (const protocol::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
+      result.problems.push_back({"$", std::string("not valid JSON: ") + e.what()});
+    }
+    return result;
+  }
+  parse::checker c;
+  scenario s;
+  parse::world(c, root, s);
+  if (!c.problems.empty()) {
+    result.problems = std::move(c.problems);
+    return result;
+  }
+  s.file = result.file;
+  if (s.name.empty()) {
+    auto slash = result.file.find_last_of('/');
+    s.name = result.file.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (s.name.ends_with(".json")) s.name.resize(s.name.size() - 5);
+  }
+  result.value = std::move(s);
+  return result;
+}
+
+load_result load_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    load_result r;
+    r.file = path;
+    r.problems.push_back({"$", "cannot read the file (does it exist, and may fortisim read it?)"});
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_scenario(text.str(), path);
+}
+
+}  // namespace fortisim::core

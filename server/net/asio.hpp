@@ -1,0 +1,23 @@
+#pragma once
+// Private to server/net: the Asio names every file of the network layer uses. (Asio, Asio-SSL and
+// Beast are compiled once, in asio_impl.cpp.)
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace fortisim::net {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+/// For results we expect (end of stream, timeouts): errors as values, not exceptions.
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+}  // namespace fortisim::net

@@ -1,0 +1,36 @@
+#pragma once
+// Timed waits of the network layer: a coroutine sleep, and a deadline that cancels a socket's
+// pending operations (for waits that a stream's own expiry does not cover).
+
+#include "server/net/asio.hpp"
+
+#include <memory>
+
+namespace fortisim::net {
+
+asio::awaitable<void> sleep_for(std::int64_t ms);
+
+/// Cancels `socket`'s pending operations after `ms`. Safe when the timer's handler is already
+/// queued as the owner goes away: the shared state tells it not to touch the socket.
+class socket_deadline {
+ public:
+  socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms);
+  ~socket_deadline();
+  socket_deadline(const socket_deadline&) = delete;
+  socket_deadline& operator=(const socket_deadline&) = delete;
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct state {
+    bool done = false;
+    bool expired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<state> state_;
+};
+
+/// Holds a connection open without answering until `ms` pass (0: a day) or the peer closes;
+/// whatever the peer sends is read and dropped.
+asio::awaitable<void> hold_silently(tcp::socket& socket, std::int64_t ms);
+
+}  // namespace fortisim::net

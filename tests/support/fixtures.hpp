@@ -1,0 +1,28 @@
+#pragma once
+// Test support without sockets: the captures, scenarios from text, files, request bodies. Unit
+// tests use only this (they build against core and protocol); integration support adds a server
+// and a client (tests/integration/support.hpp).
+
+#include "server/core/scenario.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fortisim::test {
+
+/// The captured licence-import request of docs/protocol.md §4.1 and its captured error-14 reply.
+extern const std::string captured_request;
+extern const std::string captured_reply;
+
+/// A scenario from text, failing the test if it does not load.
+std::shared_ptr<const core::scenario> scenario_from(const std::string& json_text);
+std::string read_file(const std::string& path);
+/// A shipped scenario file's text (scenarios/NAME).
+std::string shipped(const std::string& name);
+
+/// An activation request body for `code` from `serial` (and optional HA members).
+std::string import_request(const std::string& code, const std::string& serial = "FG4H0ETB20900993",
+                           std::vector<std::string> members = {});
+
+}  // namespace fortisim::test
