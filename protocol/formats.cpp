@@ -150,9 +150,8 @@ std::optional<std::string> hex_decode(std::string_view hex) {
 }
 
 bool is_lower_hex(std::string_view s, std::size_t length) {
-  return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == length &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace fortisim::protocol

@@ -108,8 +108,8 @@ struct hardware_activation_request {
   friend bool operator==(const hardware_activation_request&, const hardware_activation_request&) = default;
 };
 
-using request = std::variant<activation_license_request, polling_request, mobile_provision_request,
-                             provision_request, hardware_activation_request>;
+using request = std::variant<activation_license_request, polling_request, mobile_provision_request, provision_request,
+                             hardware_activation_request>;
 
 /// The envelope fields of `d`, liberal: absent fields stay empty, numbers are taken as strings.
 std::optional<field_error> decode_envelope(const json& d, envelope& out);

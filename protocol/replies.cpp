@@ -32,7 +32,8 @@ std::vector<token_result> read_token_results(const json& d) {
   std::vector<token_result> out;
   if (auto it = d.find("tokens"); it != d.end() && it->is_array())
     for (const auto& t : *it)
-      out.push_back({t.value("token", std::string()), t.value("seed", std::string()), error_from(t.value("error", json()))});
+      out.push_back(
+          {t.value("token", std::string()), t.value("seed", std::string()), error_from(t.value("error", json()))});
   return out;
 }
 
@@ -125,7 +126,8 @@ std::variant<response, field_error> decode_response(operation op, const json& d)
                                     d.value("license", std::string()), std::nullopt, err};
       if (auto it = d.find("tokens"); it != d.end() && it->is_array()) {
         r.tokens.emplace();
-        for (const auto& t : *it) r.tokens->push_back({t.value("token", std::string()), t.value("license", std::string())});
+        for (const auto& t : *it)
+          r.tokens->push_back({t.value("token", std::string()), t.value("license", std::string())});
       }
       return r;
     }
@@ -140,15 +142,24 @@ std::variant<response, field_error> decode_response(operation op, const json& d)
     }
     case operation::mobile_provision: {
       auto s = [&](const char* k) { return d.value(k, std::string()); };
-      return mobile_provision_response{s("__type"), s("__version"), s("__device_version"), s("__device_build"),
-                                       s("mobile_id_hash"), s("seed"), s("token"), s("image_file"),
-                                       s("pin_required"), s("pin_require_type"), d.value("pin_length", 0),
-                                       d.value("counter", 0), s("encryption_key"), s("issuer"), err};
+      return mobile_provision_response{s("__type"),
+                                       s("__version"),
+                                       s("__device_version"),
+                                       s("__device_build"),
+                                       s("mobile_id_hash"),
+                                       s("seed"),
+                                       s("token"),
+                                       s("image_file"),
+                                       s("pin_required"),
+                                       s("pin_require_type"),
+                                       d.value("pin_length", 0),
+                                       d.value("counter", 0),
+                                       s("encryption_key"),
+                                       s("issuer"),
+                                       err};
     }
-    case operation::provision:
-      return provision_response{read_head(d), read_token_results(d), err};
-    case operation::hardware_activation:
-      return hardware_activation_response{read_head(d), read_token_results(d), err};
+    case operation::provision: return provision_response{read_head(d), read_token_results(d), err};
+    case operation::hardware_activation: return hardware_activation_response{read_head(d), read_token_results(d), err};
   }
   return field_error{"d.__type", "unknown operation"};
 }

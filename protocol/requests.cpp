@@ -12,8 +12,8 @@ constexpr std::array<std::string_view, operation_count> operation_names{
 
 /// Reads a string field. `lenient`: integers are accepted as their text (for the version and build
 /// echoes, which newer FortiOS might send as numbers [assumed]).
-std::optional<field_error> read_string(const json& d, const char* key, std::string& out,
-                                       bool required, std::string_view path = "d", bool lenient = false) {
+std::optional<field_error> read_string(const json& d, const char* key, std::string& out, bool required,
+                                       std::string_view path = "d", bool lenient = false) {
   auto it = d.find(key);
   if (it == d.end() || it->is_null()) {
     if (required) return field_error{std::string(path) + "." + key, "missing"};
@@ -118,8 +118,10 @@ std::optional<operation> operation_from_name(std::string_view name) {
 
 std::string response_type_for(std::string_view request_type) {
   std::string out(request_type);
-  if (out.ends_with("Request")) out.replace(out.size() - 7, 7, "Response");
-  else if (out.empty()) out = "SoftToken.Response";
+  if (out.ends_with("Request"))
+    out.replace(out.size() - 7, 7, "Response");
+  else if (out.empty())
+    out = "SoftToken.Response";
   return out;
 }
 
@@ -131,7 +133,8 @@ std::optional<field_error> decode_envelope(const json& d, envelope& out) {
   if (auto e = read_string(d, "__device_build", out.device_build, false, "d", true)) return e;
   auto it = d.find("__clustered_sns");
   if (it == d.end() || it->is_null()) return std::nullopt;
-  if (!it->is_array()) return field_error{"d.__clustered_sns", std::string("expected an array, got ") + it->type_name()};
+  if (!it->is_array())
+    return field_error{"d.__clustered_sns", std::string("expected an array, got ") + it->type_name()};
   for (std::size_t i = 0; i < it->size(); ++i) {
     const json& m = (*it)[i];
     std::string path = "d.__clustered_sns[" + std::to_string(i) + "]";

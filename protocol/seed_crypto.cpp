@@ -84,8 +84,8 @@ std::string derive_bytes(std::uint64_t seed, std::string_view name, std::size_t 
     msg += std::to_string(block);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &mac_len);
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+         msg.size(), mac, &mac_len);
     out.append(reinterpret_cast<const char*>(mac), mac_len);
   }
   out.resize(count);

@@ -32,9 +32,9 @@ std::string quoted(const std::string& s) { return protocol::json(s).dump(); }
 /// Logs every fault knob of the scenario at start-up, so a run's log says what it was told.
 void describe(const core::scenario& s) {
   std::cerr << "fortisim: scenario " << quoted(s.name) << " from " << s.file << ", seed " << s.seed << ", "
-            << s.licenses.size() << " licence(s), unknown codes: "
-            << (s.unknown_codes.accept ? "accepted" : "card not found") << ", " << s.hardware_tokens.size()
-            << " hardware token(s), " << s.rules.size() << " rule(s)\n";
+            << s.licenses.size()
+            << " licence(s), unknown codes: " << (s.unknown_codes.accept ? "accepted" : "card not found") << ", "
+            << s.hardware_tokens.size() << " hardware token(s), " << s.rules.size() << " rule(s)\n";
   for (const auto& r : s.rules) {
     std::cerr << "fortisim:   rule " << quoted(r.name) << ":";
     for (const auto& a : r.then) std::cerr << " " << core::fault_name(a.what);
@@ -64,7 +64,8 @@ CLI::App* add_serve(CLI::App& app, options& o) {
       ->capture_default_str();
   serve->add_option("--data", cfg.data_dir, "Folder for the generated lab CA and certificates")->capture_default_str();
   serve->add_option("--state", o.state, "Persist the FortiCare model in FILE (crash-safe) and resume from it");
-  serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")->capture_default_str();
+  serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str();
   serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
   serve->add_option("--journal-size", o.journal_size, "Exchanges kept in the request journal")->capture_default_str();
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
@@ -130,8 +131,10 @@ int run_serve(options& o) {
   cfg.scenario_path = o.scenario_path;
   if (!o.cert.empty()) cfg.cert = o.cert;
   if (!o.key.empty()) cfg.key = o.key;
-  if (o.admin == "off" || o.admin.empty()) cfg.admin.reset();
-  else cfg.admin = o.admin;
+  if (o.admin == "off" || o.admin.empty())
+    cfg.admin.reset();
+  else
+    cfg.admin = o.admin;
   cfg.handle_signals = true;
   try {
     auto scenario = std::make_shared<const core::scenario>(std::move(*loaded.value));

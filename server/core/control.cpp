@@ -70,15 +70,20 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
     auto r = e.world().provision_for_test(token);
     if (auto* why = std::get_if<std::string>(&r)) return fail(400, *why);
     const auto& p = std::get<provisioned_for_test>(r);
-    return ok({{"token", p.token}, {"activation_code", p.user_activation_code},
-               {"token_activation_code", p.phone_activation_code}, {"expire", p.expire}});
+    return ok({{"token", p.token},
+               {"activation_code", p.user_activation_code},
+               {"token_activation_code", p.phone_activation_code},
+               {"expire", p.expire}});
   }
   if (path.starts_with("/tokens/") && path.ends_with("/otp") && get) {
     auto serial = path.substr(8, path.size() - 8 - 4);
     auto otp = e.world().otp(serial);
     if (!otp) return fail(404, "no token " + std::string(serial) + " with a seed");
-    return ok({{"token", otp->token}, {"otp", otp->code}, {"valid_for_s", otp->valid_for_s},
-               {"digits", otp->digits}, {"period", otp->period}});
+    return ok({{"token", otp->token},
+               {"otp", otp->code},
+               {"valid_for_s", otp->valid_for_s},
+               {"digits", otp->digits},
+               {"period", otp->period}});
   }
   if (path.starts_with("/hardware/") && path.ends_with("/release") && post) {
     auto serial = path.substr(10, path.size() - 10 - 8);

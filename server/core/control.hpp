@@ -23,7 +23,7 @@ class listener_control {
 
 struct control_reply {
   int status = 200;
-  std::string body;  ///< JSON
+  std::string body;                ///< JSON
   bool listeners_changed = false;  ///< the network layer confirms the listeners followed before answering
 };
 

@@ -9,17 +9,18 @@ using namespace protocol;
 /// One HTTP exchange on its way through handle(): what the request is, which rule fired, and the
 /// outcome being built.
 struct engine::exchange {
+  exchange(loaded& l, const http_request& req) : L(l), r(req) {}
   loaded& L;
   const http_request& r;
   std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
   std::string_view path;      ///< the target without its query
   json parsed;
-  const json* d = nullptr;    ///< the request's "d" object, if the body had one
-  std::string_view type;      ///< d.__type
+  const json* d = nullptr;  ///< the request's "d" object, if the body had one
+  std::string_view type;    ///< d.__type
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
   http_outcome out;
-  int error_code = 0;         ///< the FortiCare error in the reply, for the journal
+  int error_code = 0;  ///< the FortiCare error in the reply, for the journal
 };
 
 namespace {
@@ -27,8 +28,8 @@ namespace {
 /// An IIS-like page for HTTP-level errors, as the ASP.NET front end would answer [assumed].
 std::string http_error_page(int status, std::string_view title) {
   std::string code = std::to_string(status);
-  return "<!DOCTYPE html><html><head><title>" + code + " - " + std::string(title) + "</title></head><body><h1>" +
-         code + " - " + std::string(title) + "</h1></body></html>\r\n";
+  return "<!DOCTYPE html><html><head><title>" + code + " - " + std::string(title) + "</title></head><body><h1>" + code +
+         " - " + std::string(title) + "</h1></body></html>\r\n";
 }
 
 /// The reply of `op` carrying only `err`: the shape a client of that operation expects.
@@ -40,7 +41,8 @@ response error_shaped(std::optional<operation> op, const envelope& env, const js
     case operation::activation_license: {
       std::string code;  // echoed, as in the captured error reply
       if (d)
-        if (auto it = d->find("license_activation_code"); it != d->end() && it->is_string()) code = it->get<std::string>();
+        if (auto it = d->find("license_activation_code"); it != d->end() && it->is_string())
+          code = it->get<std::string>();
       return activation_license_response{head_for(env, type), std::move(code), "", std::nullopt, std::move(err)};
     }
     case operation::polling: return polling_response{head_for(env, type), {}, std::move(err)};
@@ -59,8 +61,10 @@ response error_shaped(std::optional<operation> op, const envelope& env, const js
 int error_code_of(const response& r) {
   return std::visit(
       [](const auto& m) -> int {
-        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, error_response>) return m.error.code;
-        else return m.error ? m.error->code : 0;
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, error_response>)
+          return m.error.code;
+        else
+          return m.error ? m.error->code : 0;
       },
       r);
 }
@@ -145,7 +149,7 @@ http_outcome engine::handle(const http_request& r) {
 }
 
 engine::exchange engine::classify(loaded& L, const http_request& r) {
-  exchange x{L, r};
+  exchange x(L, r);
   x.request = L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
   x.path = r.target.substr(0, r.target.find('?'));
   x.parsed = json::parse(r.body, nullptr, false);
@@ -154,7 +158,8 @@ engine::exchange engine::classify(loaded& L, const http_request& r) {
   if (x.d)
     if (auto it = x.d->find("__type"); it != x.d->end() && it->is_string()) x.type = it->get_ref<const std::string&>();
   x.op = L.s->names.find(x.type);
-  if (!x.op && x.d && x.type.empty() && x.path == mobile_path) x.op = operation::mobile_provision;  // the app's endpoint
+  if (!x.op && x.d && x.type.empty() && x.path == mobile_path)
+    x.op = operation::mobile_provision;  // the app's endpoint
   return x;
 }
 
@@ -213,7 +218,8 @@ void engine::answer(exchange& x) {
   } else if (!x.d) {
     reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
   } else if (!x.op) {
-    reply = fail(error_id::unknown_type, x.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(x.type) + "\"");
+    reply = fail(error_id::unknown_type,
+                 x.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(x.type) + "\"");
   } else if (auto e = replacement_error(x.out.act)) {
     reply = error_shaped(x.op, echo(), x.d, s.names, *e);
   } else {
@@ -267,9 +273,13 @@ protocol::json engine::status() const {
   auto counts = L->rules.fired_counts();
   for (std::size_t i = 0; i < L->rules.rules().size(); ++i)
     rules.push_back({{"name", L->rules.rules()[i].name}, {"fired", counts[i]}});
-  return {{"scenario", L->s->name}, {"file", L->s->file},  {"seed", L->s->seed},
-          {"connections", L->connections.load()},         {"requests", L->requests.load()},
-          {"clock_ms", model_.clock().now_ms()},           {"rules", rules}};
+  return {{"scenario", L->s->name},
+          {"file", L->s->file},
+          {"seed", L->s->seed},
+          {"connections", L->connections.load()},
+          {"requests", L->requests.load()},
+          {"clock_ms", model_.clock().now_ms()},
+          {"rules", rules}};
 }
 
 }  // namespace fortisim::core

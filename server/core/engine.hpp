@@ -38,9 +38,9 @@ struct http_outcome {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
-  std::string allow;            ///< an Allow header value, for 405
-  std::int64_t delay_ms = 0;    ///< wait before anything is sent
-  fault act = faults::pass{};   ///< the rule's fault; pass when the model answered plainly
+  std::string allow;           ///< an Allow header value, for 405
+  std::int64_t delay_ms = 0;   ///< wait before anything is sent
+  fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
 };
 

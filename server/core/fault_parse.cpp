@@ -91,8 +91,10 @@ faults::tls_alert read(as<faults::tls_alert>, input& in) {
   faults::tls_alert f;
   if (auto v = in.c.string_at(in.j, "alert", in.path)) {
     auto it = std::find_if(tls_alerts.begin(), tls_alerts.end(), [&](const auto& a) { return a.name == *v; });
-    if (it == tls_alerts.end()) in.c.fail(in.path + ".alert", "unknown TLS alert \"" + *v + "\"");
-    else f.alert = *it;
+    if (it == tls_alerts.end())
+      in.c.fail(in.path + ".alert", "unknown TLS alert \"" + *v + "\"");
+    else
+      f.alert = *it;
   }
   return f;
 }
@@ -126,7 +128,8 @@ faults::tls_version read(as<faults::tls_version>, input& in) {
     const auto& v = (*it)[i];
     if (!v.is_string() || (v != "1.0" && v != "1.1" && v != "1.2" && v != "1.3"))
       in.c.fail(in.path + ".versions[" + std::to_string(i) + "]", "expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
-    else f.versions.push_back(v.get<std::string>());
+    else
+      f.versions.push_back(v.get<std::string>());
   }
   return f;
 }
@@ -186,19 +189,23 @@ faults::error read(as<faults::error>, input& in) {
   if (auto it = in.j.find("code"); it != in.j.end()) {
     json ref = *it;
     if (auto m = in.j.find("message"); m != in.j.end()) {
-      if (!it->is_number_integer()) in.c.fail(in.path + ".message", "a custom message goes with a numeric code");
-      else ref = json{{"code", *it}, {"message", *m}};
+      if (!it->is_number_integer())
+        in.c.fail(in.path + ".message", "a custom message goes with a numeric code");
+      else
+        ref = json{{"code", *it}, {"message", *m}};
     }
     f.top = error_ref(in.c, ref, in.path + ".code", in.errors);
   }
   if (auto it = in.j.find("members"); it != in.j.end()) {
-    if (!it->is_object()) in.c.fail(in.path + ".members", "expected an object {\"<serial>\": <error>}");
+    if (!it->is_object())
+      in.c.fail(in.path + ".members", "expected an object {\"<serial>\": <error>}");
     else
       for (auto m = it->begin(); m != it->end(); ++m)
         if (auto e = error_ref(in.c, m.value(), in.path + ".members." + m.key(), in.errors))
           f.members.push_back({m.key(), *e});
   }
-  if (!in.j.contains("code") && !in.j.contains("members")) in.c.fail(in.path, "an error action needs \"code\" or \"members\"");
+  if (!in.j.contains("code") && !in.j.contains("members"))
+    in.c.fail(in.path, "an error action needs \"code\" or \"members\"");
   return f;
 }
 
@@ -206,8 +213,10 @@ faults::reply read(as<faults::reply>, input& in) {
   in.keys<faults::reply>({"body"});
   faults::reply f;
   auto it = in.j.find("body");
-  if (it == in.j.end() || !it->is_object()) in.c.fail(in.path + ".body", "expected the reply as a JSON object");
-  else f.body = *it;
+  if (it == in.j.end() || !it->is_object())
+    in.c.fail(in.path + ".body", "expected the reply as a JSON object");
+  else
+    f.body = *it;
   return f;
 }
 
@@ -230,7 +239,8 @@ std::vector<std::string_view> all_names(std::index_sequence<I...>) {
 
 }  // namespace
 
-std::optional<action> action_at(checker& c, const json& j, const std::string& path, const protocol::error_table& errors) {
+std::optional<action> action_at(checker& c, const json& j, const std::string& path,
+                                const protocol::error_table& errors) {
   if (!c.is_object(j, path)) return std::nullopt;
   auto name = c.string_at(j, "action", path, true);
   if (!name) return std::nullopt;

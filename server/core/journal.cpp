@@ -5,11 +5,13 @@
 namespace fortisim::core {
 
 std::int64_t journal::now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void journal::reset(journal_entry& e) {
-  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action, &e.request_body})
+  for (auto* s :
+       {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action, &e.request_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;
@@ -26,11 +28,14 @@ protocol::json journal::to_json(std::uint64_t after) const {
 }
 
 protocol::json journal::to_json(const journal_entry& e) {
-  return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"stage", e.stage}, {"connection", e.connection},
-          {"request", e.request}, {"client_address", e.client_address}, {"sni", e.sni},
-          {"method", e.method}, {"target", e.target}, {"type", e.type}, {"rule", e.rule},
-          {"action", e.action}, {"status", e.status}, {"error_code", e.error_code}, {"seed", e.seed},
-          {"request_body", e.request_body}};
+  return {{"seq", e.seq},         {"time_ms", e.time_ms},
+          {"stage", e.stage},     {"connection", e.connection},
+          {"request", e.request}, {"client_address", e.client_address},
+          {"sni", e.sni},         {"method", e.method},
+          {"target", e.target},   {"type", e.type},
+          {"rule", e.rule},       {"action", e.action},
+          {"status", e.status},   {"error_code", e.error_code},
+          {"seed", e.seed},       {"request_body", e.request_body}};
 }
 
 void journal::clear() {

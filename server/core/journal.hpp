@@ -16,21 +16,21 @@ namespace fortisim::core {
 /// One exchange: a connection-stage or TLS-stage event, or an HTTP request and its outcome.
 struct journal_entry {
   std::uint64_t seq = 0;
-  std::int64_t time_ms = 0;      ///< real wall-clock time
-  std::string stage;             ///< "connection", "tls", "http"
+  std::int64_t time_ms = 0;  ///< real wall-clock time
+  std::string stage;         ///< "connection", "tls", "http"
   std::uint64_t connection = 0;
   std::uint64_t request = 0;
   std::string client_address;
   std::string sni;
   std::string method;
   std::string target;
-  std::string type;              ///< the request's __type
-  std::string rule;              ///< the rule that fired, "" for none
-  std::string action;            ///< the action played, "" when answered by the model
-  int status = 0;                ///< HTTP status, 0 where none was sent
-  int error_code = 0;            ///< the FortiCare error code in the reply, 0 for none
+  std::string type;    ///< the request's __type
+  std::string rule;    ///< the rule that fired, "" for none
+  std::string action;  ///< the action played, "" when answered by the model
+  int status = 0;      ///< HTTP status, 0 where none was sent
+  int error_code = 0;  ///< the FortiCare error code in the reply, 0 for none
   std::uint64_t seed = 0;
-  std::string request_body;      ///< the first 4 KiB
+  std::string request_body;  ///< the first 4 KiB
 };
 
 class journal {

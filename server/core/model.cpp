@@ -14,7 +14,9 @@ namespace fortisim::core {
 using namespace protocol;
 
 model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state_path)
-    : scenario_(std::move(s)), clock_(scenario_->clock_start_ms, scenario_->clock_rate), state_path_(std::move(state_path)) {
+    : scenario_(std::move(s)),
+      clock_(scenario_->clock_start_ms, scenario_->clock_rate),
+      state_path_(std::move(state_path)) {
   std::lock_guard lock(mutex_);
   add_definitions_locked(*scenario_);
   if (state_path_) {
@@ -67,7 +69,8 @@ void model::add_definitions_locked(const scenario& s) {
   }
   for (const auto& h : s.hardware_tokens) {
     if (hardware_.contains(h.token)) continue;
-    hardware_[h.token] = {h.token, h.secret.empty() ? derive_secret(s.seed, h.token) : h.secret, h.lock_consumed, h.activated_by};
+    hardware_[h.token] = {h.token, h.secret.empty() ? derive_secret(s.seed, h.token) : h.secret, h.lock_consumed,
+                          h.activated_by};
   }
 }
 
@@ -79,7 +82,8 @@ model::licence& model::ensure_licence_locked(const std::string& code, const std:
   l.code = code;
   // Serials derive from the code, so a re-import (even after a restart) gives the same ones.
   l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + code) : serial;
-  for (int i = 0; i < count; ++i) l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + code + "#" + std::to_string(i)));
+  for (int i = 0; i < count; ++i)
+    l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + code + "#" + std::to_string(i)));
   l.valid_until = valid_until;
   return licences_.emplace(code, std::move(l)).first->second;
 }
@@ -96,7 +100,8 @@ model::mobile_token& model::ensure_token_locked(const std::string& serial, const
 }
 
 void model::refresh_status_locked(mobile_token& t) const {
-  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire) t.status = token_status::timed_out;
+  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire)
+    t.status = token_status::timed_out;
 }
 
 reply_head model::head_locked(const envelope& env, operation op) const {
@@ -107,11 +112,16 @@ response model::answer(const request& r) {
   return std::visit(
       [this](const auto& q) -> response {
         using T = std::decay_t<decltype(q)>;
-        if constexpr (std::is_same_v<T, activation_license_request>) return import_license(q);
-        else if constexpr (std::is_same_v<T, polling_request>) return poll(q);
-        else if constexpr (std::is_same_v<T, mobile_provision_request>) return mobile_provision(q);
-        else if constexpr (std::is_same_v<T, provision_request>) return provision(q);
-        else return activate_hardware(q);
+        if constexpr (std::is_same_v<T, activation_license_request>)
+          return import_license(q);
+        else if constexpr (std::is_same_v<T, polling_request>)
+          return poll(q);
+        else if constexpr (std::is_same_v<T, mobile_provision_request>)
+          return mobile_provision(q);
+        else if constexpr (std::is_same_v<T, provision_request>)
+          return provision(q);
+        else
+          return activate_hardware(q);
       },
       r);
 }

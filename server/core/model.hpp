@@ -110,10 +110,10 @@ class model {
   std::shared_ptr<const scenario> scenario_;
   virtual_clock clock_;
   std::optional<std::string> state_path_;
-  std::map<std::string, licence, std::less<>> licences_;        // by activation code (upper case)
-  std::map<std::string, mobile_token, std::less<>> tokens_;     // by serial
+  std::map<std::string, licence, std::less<>> licences_;           // by activation code (upper case)
+  std::map<std::string, mobile_token, std::less<>> tokens_;        // by serial
   std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> serial
-  std::map<std::string, hardware_token, std::less<>> hardware_;  // by serial
+  std::map<std::string, hardware_token, std::less<>> hardware_;    // by serial
   std::uint64_t test_tokens_ = 0;
 };
 

@@ -22,7 +22,8 @@ std::vector<std::string> identity_of(const envelope& env) {
 }
 
 bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  return std::any_of(a.begin(), a.end(), [&](const std::string& x) { return std::binary_search(b.begin(), b.end(), x); });
+  return std::any_of(a.begin(), a.end(),
+                     [&](const std::string& x) { return std::binary_search(b.begin(), b.end(), x); });
 }
 
 }  // namespace
@@ -30,7 +31,8 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 activation_license_response model::import_license(const activation_license_request& r) {
   std::lock_guard lock(mutex_);
   const auto& s = *scenario_;
-  activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "", std::nullopt, std::nullopt};
+  activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
+                                  std::nullopt, std::nullopt};
   auto fail = [&](error_id id) {
     out.error = s.errors[id];
     return out;

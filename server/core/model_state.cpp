@@ -31,15 +31,25 @@ json model::snapshot_locked() const {
   }
   j["tokens"] = json::array();
   for (const auto& [serial, t] : tokens_) {
-    j["tokens"].push_back({{"token", t.serial}, {"license", t.license}, {"status", status_text(t.status)},
-                           {"activation", t.activation}, {"secret", hex_encode(t.secret)}, {"digits", t.digits},
-                           {"period", t.period}, {"expire", t.expire}, {"issuer", t.issuer},
-                           {"mobile_id", t.mobile_id}, {"os_ver", t.os_ver}, {"reg_id", t.reg_id}});
+    j["tokens"].push_back({{"token", t.serial},
+                           {"license", t.license},
+                           {"status", status_text(t.status)},
+                           {"activation", t.activation},
+                           {"secret", hex_encode(t.secret)},
+                           {"digits", t.digits},
+                           {"period", t.period},
+                           {"expire", t.expire},
+                           {"issuer", t.issuer},
+                           {"mobile_id", t.mobile_id},
+                           {"os_ver", t.os_ver},
+                           {"reg_id", t.reg_id}});
   }
   j["hardware_tokens"] = json::array();
   for (const auto& [serial, h] : hardware_) {
-    j["hardware_tokens"].push_back({{"token", h.serial}, {"secret", hex_encode(h.secret)},
-                                    {"lock", h.consumed ? "consumed" : "available"}, {"activated_by", h.activated_by}});
+    j["hardware_tokens"].push_back({{"token", h.serial},
+                                    {"secret", hex_encode(h.secret)},
+                                    {"lock", h.consumed ? "consumed" : "available"},
+                                    {"activated_by", h.activated_by}});
   }
   return j;
 }
@@ -58,7 +68,8 @@ void model::restore_locked(const json& j) {
     l.serial = e.value("license", "");
     l.tokens = e.value("tokens", std::vector<std::string>{});
     l.bound_to = e.value("bound_to", std::vector<std::string>{});
-    if (e.contains("valid_until") && e["valid_until"].is_number_integer()) l.valid_until = e["valid_until"].get<std::int64_t>();
+    if (e.contains("valid_until") && e["valid_until"].is_number_integer())
+      l.valid_until = e["valid_until"].get<std::int64_t>();
     licences_[l.code] = std::move(l);
   }
   for (const auto& e : j.value("tokens", json::array())) {

@@ -18,12 +18,14 @@ provision_response model::provision(const provision_request& r) {
   for (const auto& p : r.tokens) {
     token_result res{p.token, "", std::nullopt};
     auto it = tokens_.find(p.token);
-    std::optional<std::string> secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
+    std::optional<std::string> secret =
+        p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
     if (it == tokens_.end()) {
       res.error = s.errors[error_id::token_not_found];
     } else if (!is_lower_hex(p.activation_code, 16) || !secret || secret->size() != 20) {
       res.error = s.errors[error_id::invalid_field];
-      res.error->message += !is_lower_hex(p.activation_code, 16) ? ": activation_code (16 lowercase hex)" : ": seed (40 hex)";
+      res.error->message +=
+          !is_lower_hex(p.activation_code, 16) ? ": activation_code (16 lowercase hex)" : ": seed (40 hex)";
     } else {
       auto& t = it->second;
       if (!t.activation.empty()) by_activation_.erase(t.activation);
@@ -107,7 +109,9 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
   std::lock_guard lock(mutex_);
   const auto& s = *scenario_;
   if (token.empty()) {
-    do token = derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
+    do
+      token =
+          derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
     while (tokens_.contains(token));
   } else if (!is_mobile_token_serial(token)) {
     return std::string("token: expected \"FTKMOB\" + 10 letters or digits");

@@ -82,9 +82,12 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
   if (key == "request") {
     w.request = range_at(c, value, kp);
   } else if (key == "endpoint") {
-    if (value == "process") w.endpoint = matcher::equals(std::string(protocol::process_path));
-    else if (value == "mobile") w.endpoint = matcher::equals(std::string(protocol::mobile_path));
-    else w.endpoint = matcher_at(c, value, kp);
+    if (value == "process")
+      w.endpoint = matcher::equals(std::string(protocol::process_path));
+    else if (value == "mobile")
+      w.endpoint = matcher::equals(std::string(protocol::mobile_path));
+    else
+      w.endpoint = matcher_at(c, value, kp);
   } else if (key == "type") {
     if (auto m = matcher_at(c, value, kp)) {
       if (m->how() == matcher::kind::equals && m->value().find('.') == std::string::npos)
@@ -120,7 +123,8 @@ stage stage_of_actions(checker& c, const rule& r, stage needed, const std::strin
         break;
     }
   }
-  if (stages.size() > 1) c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
+  if (stages.size() > 1)
+    c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
   return stages.empty() ? stage::http : *stages.begin();
 }
 
@@ -136,7 +140,8 @@ void then_at(checker& c, const json& j, const std::string& path, rule& r, const 
   }
   if (then->empty()) c.fail(path + ".then", "expected at least one action");
   for (std::size_t i = 0; i < then->size(); ++i)
-    if (auto a = action_at(c, (*then)[i], path + ".then[" + std::to_string(i) + "]", errors)) r.then.push_back(std::move(*a));
+    if (auto a = action_at(c, (*then)[i], path + ".then[" + std::to_string(i) + "]", errors))
+      r.then.push_back(std::move(*a));
 }
 
 }  // namespace
@@ -163,8 +168,9 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   }
   r.stage = stage_of_actions(c, r, needed, path);
   for (const auto& [kp, at] : known_at)
-    if (at > r.stage) c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
-                                     " stage of this rule's action");
+    if (at > r.stage)
+      c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
+                     " stage of this rule's action");
   for (const auto& a : r.then)
     if (auto* f = std::get_if<faults::refuse>(&a.what); f && f->first_ms && j.contains("when"))
       c.fail(path + ".when", "a refuse with first_ms applies from the start and takes no \"when\"");

@@ -22,7 +22,8 @@ bool any_in_list(const protocol::json* d, const char* list, const char* key, con
   for (const auto& e : *it) {
     if (e.is_string() && m.matches(e.get_ref<const std::string&>())) return true;
     if (e.is_object())
-      if (auto v = e.find(key); v != e.end() && v->is_string() && m.matches(v->get_ref<const std::string&>())) return true;
+      if (auto v = e.find(key); v != e.end() && v->is_string() && m.matches(v->get_ref<const std::string&>()))
+        return true;
   }
   return false;
 }
@@ -68,8 +69,10 @@ rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
     const auto* a = r.then.empty() ? nullptr : std::get_if<faults::refuse>(&r.then.front().what);
     bool from_start = a && (a->first_ms > 0 || (a->for_ms == 0 && r.when.empty()));
     if (from_start) {
-      if (a->first_ms == 0 || refuse_first_ms_ == -1) refuse_first_ms_ = -1;
-      else refuse_first_ms_ = std::max(refuse_first_ms_, a->first_ms);
+      if (a->first_ms == 0 || refuse_first_ms_ == -1)
+        refuse_first_ms_ = -1;
+      else
+        refuse_first_ms_ = std::max(refuse_first_ms_, a->first_ms);
       continue;
     }
     by_stage_[static_cast<int>(r.stage)].push_back(i);

@@ -20,10 +20,10 @@ struct exchange_facts {
   std::string_view client_address;
   std::uint64_t connection = 0;  ///< 1-based ordinal since the scenario loaded
   std::string_view sni;
-  std::string_view target;       ///< the HTTP path
-  std::uint64_t request = 0;     ///< 1-based ordinal since the scenario loaded
+  std::string_view target;            ///< the HTTP path
+  std::uint64_t request = 0;          ///< 1-based ordinal since the scenario loaded
   const protocol::json* d = nullptr;  ///< the request's "d" object, if the body had one
-  std::string_view type;         ///< d.__type
+  std::string_view type;              ///< d.__type
   std::optional<protocol::operation> operation;
 };
 

@@ -20,19 +20,19 @@ namespace fortisim::core {
 
 /// What a rule matches. Every present test must hold; absent tests match anything.
 struct rule_when {
-  std::optional<matcher> endpoint;        ///< "process", "mobile", or a path matcher
-  std::optional<matcher> type;            ///< the request's __type ("ActivationLicenseRequest" or full)
-  std::optional<protocol::operation> operation;  ///< "activation_license", "polling", ...
+  std::optional<matcher> endpoint;                      ///< "process", "mobile", or a path matcher
+  std::optional<matcher> type;                          ///< the request's __type ("ActivationLicenseRequest" or full)
+  std::optional<protocol::operation> operation;         ///< "activation_license", "polling", ...
   std::vector<std::pair<std::string, matcher>> fields;  ///< any other key: a field of "d"
-  std::optional<matcher> cluster_member;  ///< any __clustered_sns[].sn
-  std::optional<matcher> token;           ///< any tokens[].token
-  std::optional<matcher> sni;             ///< the TLS server name
-  std::optional<matcher> client_address;  ///< the peer's IP address
-  std::optional<ordinal_range> connection;  ///< the connection's ordinal since the scenario loaded
-  std::optional<ordinal_range> request;     ///< the request's ordinal since the scenario loaded
+  std::optional<matcher> cluster_member;                ///< any __clustered_sns[].sn
+  std::optional<matcher> token;                         ///< any tokens[].token
+  std::optional<matcher> sni;                           ///< the TLS server name
+  std::optional<matcher> client_address;                ///< the peer's IP address
+  std::optional<ordinal_range> connection;              ///< the connection's ordinal since the scenario loaded
+  std::optional<ordinal_range> request;                 ///< the request's ordinal since the scenario loaded
   bool empty() const {
-    return !endpoint && !type && !operation && fields.empty() && !cluster_member && !token && !sni &&
-           !client_address && !connection && !request;
+    return !endpoint && !type && !operation && fields.empty() && !cluster_member && !token && !sni && !client_address &&
+           !connection && !request;
   }
 };
 
@@ -50,16 +50,16 @@ struct rule {
 /// A licence the scenario declares (docs/protocol.md §1 flow 1).
 struct license_spec {
   std::string activation_code;
-  std::string license;                    ///< "EFTM" + 12 digits; derived from the code if absent
-  std::vector<std::string> tokens;        ///< explicit token serials, or
-  int token_count = 5;                    ///< this many derived "FTKMOB…" serials
+  std::string license;                      ///< "EFTM" + 12 digits; derived from the code if absent
+  std::vector<std::string> tokens;          ///< explicit token serials, or
+  int token_count = 5;                      ///< this many derived "FTKMOB…" serials
   std::optional<std::int64_t> valid_until;  ///< unix seconds; past it an unredeemed code gets 14
-  std::vector<std::string> bound_to;      ///< device or HA cluster serials it is already bound to
+  std::vector<std::string> bound_to;        ///< device or HA cluster serials it is already bound to
 };
 
 /// What an unknown but well-formed licence code gets.
 struct unknown_code_policy {
-  bool accept = false;          ///< true: a new licence; false: error 10 (card not found)
+  bool accept = false;  ///< true: a new licence; false: error 10 (card not found)
   int token_count = 5;
   std::optional<std::int64_t> valid_until;  ///< of those new licences (in the past: error 14)
 };
@@ -74,13 +74,13 @@ struct mobile_token_spec {
   int period = 60;
   std::optional<std::int64_t> expire;  ///< unix seconds; default now + activation_expiry
   std::string issuer;
-  std::string mobile_id;        ///< already bound to this phone
+  std::string mobile_id;  ///< already bound to this phone
 };
 
 /// A hardware token (FortiToken-200) and its one-time activation lock (flow 5).
 struct hardware_token_spec {
   std::string token;
-  std::string secret;       ///< raw 20 bytes (given as 40 hex); derived if absent
+  std::string secret;  ///< raw 20 bytes (given as 40 hex); derived if absent
   bool lock_consumed = false;
   std::string activated_by;  ///< the device that consumed it, for the journal
 };

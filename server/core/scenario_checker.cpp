@@ -77,7 +77,7 @@ std::optional<std::int64_t> checker::int_at(const json& j, const char* key, cons
   // An unsigned value above INT64_MAX is out of every range we accept.
   if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX)) {
     fail(path + "." + key, it->is_number_integer() ? "expected " + std::to_string(min) + " to " + std::to_string(max)
-                                                    : std::string("expected an integer, got ") + it->type_name());
+                                                   : std::string("expected an integer, got ") + it->type_name());
     return std::nullopt;
   }
   auto v = it->get<std::int64_t>();

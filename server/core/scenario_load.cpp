@@ -28,11 +28,15 @@ void policies(checker& c, const json& root, scenario& s) {
     c.only_keys(*u, "$.unknown_codes", {"answer", "token_count", "valid_until"});
     s.unknown_codes.valid_until = c.time_at(*u, "valid_until", "$.unknown_codes");
     if (auto a = c.string_at(*u, "answer", "$.unknown_codes")) {
-      if (*a == "accept") s.unknown_codes.accept = true;
-      else if (*a == "card_not_found") s.unknown_codes.accept = false;
-      else c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"");
+      if (*a == "accept")
+        s.unknown_codes.accept = true;
+      else if (*a == "card_not_found")
+        s.unknown_codes.accept = false;
+      else
+        c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"");
     }
-    if (auto n = c.int_at(*u, "token_count", "$.unknown_codes", 1, 1000)) s.unknown_codes.token_count = static_cast<int>(*n);
+    if (auto n = c.int_at(*u, "token_count", "$.unknown_codes", 1, 1000))
+      s.unknown_codes.token_count = static_cast<int>(*n);
   }
   if (auto t = root.find("trial"); t != root.end() && c.is_object(*t, "$.trial")) {
     c.only_keys(*t, "$.trial", {"available", "token_count"});
@@ -40,9 +44,12 @@ void policies(checker& c, const json& root, scenario& s) {
     if (auto n = c.int_at(*t, "token_count", "$.trial", 1, 100)) s.trial_token_count = static_cast<int>(*n);
   }
   if (auto h = root.find("unknown_hardware"); h != root.end()) {
-    if (*h == "accept") s.accept_unknown_hardware = true;
-    else if (*h == "not_found") s.accept_unknown_hardware = false;
-    else c.fail("$.unknown_hardware", "expected \"accept\" or \"not_found\"");
+    if (*h == "accept")
+      s.accept_unknown_hardware = true;
+    else if (*h == "not_found")
+      s.accept_unknown_hardware = false;
+    else
+      c.fail("$.unknown_hardware", "expected \"accept\" or \"not_found\"");
   }
 }
 
@@ -58,17 +65,20 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, st
     l.activation_code = *code;
   }
   if (auto v = c.string_at(j, "license", path)) {
-    if (v->empty() || v->size() > 31) c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
+    if (v->empty() || v->size() > 31)
+      c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
     l.license = *v;
   }
   if (auto it = j.find("tokens"); it != j.end()) {
-    if (!it->is_array()) c.fail(path + ".tokens", "expected an array of \"FTKMOB…\" serials");
+    if (!it->is_array())
+      c.fail(path + ".tokens", "expected an array of \"FTKMOB…\" serials");
     else
       for (std::size_t i = 0; i < it->size(); ++i) {
         const auto& t = (*it)[i];
         if (!t.is_string() || !protocol::is_mobile_token_serial(t.get<std::string>()))
           c.fail(path + ".tokens[" + std::to_string(i) + "]", "expected \"FTKMOB\" + 10 letters or digits");
-        else l.tokens.push_back(t.get<std::string>());
+        else
+          l.tokens.push_back(t.get<std::string>());
       }
   }
   if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
@@ -79,8 +89,9 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, st
 
 void mobile_token(checker& c, const json& j, const std::string& path, scenario& s) {
   if (!c.is_object(j, path)) return;
-  c.only_keys(j, path, {"token", "license", "activation_code", "secret", "digits", "period", "expire", "issuer",
-                        "mobile_id", "comment"});
+  c.only_keys(j, path,
+              {"token", "license", "activation_code", "secret", "digits", "period", "expire", "issuer", "mobile_id",
+               "comment"});
   mobile_token_spec t;
   if (auto v = c.string_at(j, "token", path, true)) {
     if (!protocol::is_mobile_token_serial(*v)) c.fail(path + ".token", "expected \"FTKMOB\" + 10 letters or digits");
@@ -89,7 +100,8 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
   t.license = c.string_at(j, "license", path).value_or("");
   if (auto v = c.string_at(j, "activation_code", path)) {
     if (!protocol::parse_user_activation_code(*v))
-      c.fail(path + ".activation_code", "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+      c.fail(path + ".activation_code",
+             "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
     t.activation_code = *v;
   }
   t.secret = c.secret_at(j, "secret", path);
@@ -126,14 +138,16 @@ void hardware_token(checker& c, const json& j, const std::string& path, scenario
 
 void world(checker& c, const json& root, scenario& s) {
   if (!c.is_object(root, "$")) return;
-  c.only_keys(root, "$", {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
-                          "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules",
-                          "protocol"});
+  c.only_keys(root, "$",
+              {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
+               "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol"});
   s.name = c.string_at(root, "name", "$").value_or("");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
-    if (!it->is_number_unsigned()) c.fail("$.seed", "expected a non-negative integer");
-    else s.seed = it->get<std::uint64_t>();
+    if (!it->is_number_unsigned())
+      c.fail("$.seed", "expected a non-negative integer");
+    else
+      s.seed = it->get<std::uint64_t>();
   }
   // protocol first: error codes elsewhere resolve against its overrides.
   if (auto p = root.find("protocol"); p != root.end()) protocol_table(c, *p, "$.protocol", s);
@@ -154,9 +168,12 @@ std::optional<std::int64_t> parse_time(const protocol::json& j) {
   const std::string& s = j.get_ref<const std::string&>();
   std::tm tm{};
   std::istringstream in(s);
-  if (s.size() == 10) in >> std::get_time(&tm, "%Y-%m-%d");
-  else if (s.size() == 20 && s.back() == 'Z') in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  else return std::nullopt;
+  if (s.size() == 10)
+    in >> std::get_time(&tm, "%Y-%m-%d");
+  else if (s.size() == 20 && s.back() == 'Z')
+    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  else
+    return std::nullopt;
   if (in.fail()) return std::nullopt;
   return static_cast<std::int64_t>(timegm(&tm));
 }
@@ -174,7 +191,7 @@ load_result parse_scenario(std::string_view text, std::string file_label) {
   if (root.is_discarded()) {
     // Parse again with exceptions for the position and reason.
     try {
-      (void)protocol::json::parse(text, nullptr, true, true);
+      [[maybe_unused]] auto again = protocol::json::parse(text, nullptr, true, true);
     } catch (const protocol::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       result.problems.push_back({"$", std::string("not valid JSON: ") + e.what()});
     }

@@ -52,13 +52,13 @@ class checker {
 std::optional<std::string_view> closest(std::string_view key, const std::vector<std::string_view>& known);
 
 // The parts of a scenario, each in its own file.
-void world(checker& c, const json& root, scenario& s);                                  // scenario_load.cpp
-void rule_at(checker& c, const json& j, const std::string& path, scenario& s);           // rule_parse.cpp
+void world(checker& c, const json& root, scenario& s);                          // scenario_load.cpp
+void rule_at(checker& c, const json& j, const std::string& path, scenario& s);  // rule_parse.cpp
 std::optional<action> action_at(checker& c, const json& j, const std::string& path,
-                                const protocol::error_table& errors);                   // fault_parse.cpp
-void protocol_table(checker& c, const json& j, const std::string& path, scenario& s);   // protocol_parse.cpp
+                                const protocol::error_table& errors);                  // fault_parse.cpp
+void protocol_table(checker& c, const json& j, const std::string& path, scenario& s);  // protocol_parse.cpp
 /// An error given as a code, a catalogue name, or {"code": N, "message": "..."}.
 std::optional<protocol::error_value> error_ref(checker& c, const json& j, const std::string& path,
-                                               const protocol::error_table& errors);    // protocol_parse.cpp
+                                               const protocol::error_table& errors);  // protocol_parse.cpp
 
 }  // namespace fortisim::core::parse

@@ -7,15 +7,15 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <stdexcept>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 
 namespace fortisim::net {
 
@@ -41,7 +41,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509_EXTENSION_free(ext);
 }
 
-std::shared_ptr<X509> new_cert(EVP_PKEY* key, const std::string& cn, std::int64_t not_before_s, std::int64_t not_after_s) {
+std::shared_ptr<X509> new_cert(EVP_PKEY* key, const std::string& cn, std::int64_t not_before_s,
+                               std::int64_t not_after_s) {
   std::shared_ptr<X509> cert(X509_new(), X509_free);
   X509_set_version(cert.get(), 2);
   // A random 128-bit serial: every generated certificate is distinct.
@@ -55,7 +56,8 @@ std::shared_ptr<X509> new_cert(EVP_PKEY* key, const std::string& cn, std::int64_
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(not_after_s));
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("fortisim lab (not Fortinet)"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("fortisim lab (not Fortinet)"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   return cert;
 }
@@ -77,10 +79,16 @@ void write_file(const fs::path& path, const std::string& text, mode_t mode) {
 }  // namespace
 
 const std::vector<std::string>& lab_host_names() {
-  static const std::vector<std::string> names{
-      "directregistration.fortinet.com", "fds1.fortinet.com", "globalftm.fortinet.net",
-      "fortitokenmobile.fortinet.com", "update.fortiguard.net", "globalupdate.fortinet.net",
-      "push.fortinet.com", "localhost", "127.0.0.1", "::1"};
+  static const std::vector<std::string> names{"directregistration.fortinet.com",
+                                              "fds1.fortinet.com",
+                                              "globalftm.fortinet.net",
+                                              "fortitokenmobile.fortinet.com",
+                                              "update.fortiguard.net",
+                                              "globalupdate.fortinet.net",
+                                              "push.fortinet.com",
+                                              "localhost",
+                                              "127.0.0.1",
+                                              "::1"};
   return names;
 }
 
@@ -128,7 +136,8 @@ cert_and_key make_server_cert(const cert_and_key& issuer, const std::vector<std:
   add_ext(cert.get(), issuer.cert.get(), NID_ext_key_usage, "serverAuth");
   add_ext(cert.get(), issuer.cert.get(), NID_subject_alt_name, san);
   add_ext(cert.get(), issuer.cert.get(), NID_authority_key_identifier, "keyid:always");
-  if (!X509_sign(cert.get(), issuer.key.get(), EVP_sha256())) throw std::runtime_error("cannot sign the server certificate");
+  if (!X509_sign(cert.get(), issuer.key.get(), EVP_sha256()))
+    throw std::runtime_error("cannot sign the server certificate");
   return {cert, key};
 }
 
@@ -136,7 +145,8 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, bool force) {
   fs::path d(dir);
   lab_cert_paths p{(d / "ca.pem").string(), (d / "server.pem").string(), (d / "server-key.pem").string()};
   fs::path ca_key = d / "ca-key.pem";
-  if (!force && fs::exists(p.ca_cert) && fs::exists(ca_key) && fs::exists(p.server_cert) && fs::exists(p.server_key)) return p;
+  if (!force && fs::exists(p.ca_cert) && fs::exists(ca_key) && fs::exists(p.server_cert) && fs::exists(p.server_key))
+    return p;
   std::error_code ec;
   fs::create_directories(d, ec);
   if (ec) throw std::runtime_error("cannot create the data folder " + dir + ": " + ec.message());

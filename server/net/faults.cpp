@@ -33,9 +33,12 @@ const cert_and_key& fault_certificates::get(const std::string& kind) {
     lab_ca_ = load_cert_and_key(paths.ca_cert, data_dir_ + "/ca-key.pem");
   }
   cert_and_key made;
-  if (kind == "wrong_name") made = make_server_cert(*lab_ca_, {"wrong-name.fortisim.invalid"}, -3600, 86400);
-  else if (kind == "expired") made = make_server_cert(*lab_ca_, lab_host_names(), -30 * 86400, -86400);
-  else made = make_server_cert(make_ca("fortisim unknown CA", 1), lab_host_names(), -3600, 86400);
+  if (kind == "wrong_name")
+    made = make_server_cert(*lab_ca_, {"wrong-name.fortisim.invalid"}, -3600, 86400);
+  else if (kind == "expired")
+    made = make_server_cert(*lab_ca_, lab_host_names(), -30 * 86400, -86400);
+  else
+    made = make_server_cert(make_ca("fortisim unknown CA", 1), lab_host_names(), -3600, 86400);
   return made_.emplace(kind, std::move(made)).first->second;
 }
 

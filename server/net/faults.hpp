@@ -45,8 +45,8 @@ struct wire {
   class listener_set& listeners;
   fault_certificates& certs;
   std::int64_t write_timeout_ms;
-  std::size_t hello_bytes = 0;             ///< TLS stage: the peeked ClientHello's bytes
-  core::http_outcome* outcome = nullptr;   ///< HTTP stage: the reply being sent
+  std::size_t hello_bytes = 0;            ///< TLS stage: the peeked ClientHello's bytes
+  core::http_outcome* outcome = nullptr;  ///< HTTP stage: the reply being sent
 };
 
 /// Executes `f`'s wire part.

@@ -33,12 +33,15 @@ void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option, 
   if (!ec) return;
   std::string where = endpoint_text(ep);
   if (ec == boost::system::errc::permission_denied)
-    throw startup_error("cannot listen on " + where + ": permission denied. Ports below 1024 need root or "
+    throw startup_error("cannot listen on " + where +
+                        ": permission denied. Ports below 1024 need root or "
                         "CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep <path to fortisim>); or pass " +
                         option + " with a port of 1024 or more (0 picks a free one)");
   if (ec == boost::system::errc::address_in_use)
-    throw startup_error("cannot listen on " + where + ": the address is already in use. Stop the other server, or "
-                        "pass " + option + " with another port (0 picks a free one)");
+    throw startup_error("cannot listen on " + where +
+                        ": the address is already in use. Stop the other server, or "
+                        "pass " +
+                        option + " with another port (0 picks a free one)");
   if (ec == boost::system::errc::address_not_available)
     throw startup_error("cannot listen on " + where + ": no interface has that address; pass " + option +
                         " with an address of this machine, e.g. 127.0.0.1:8443");
@@ -69,8 +72,10 @@ listener_set::listener_set(std::vector<asio::io_context*> loops, tcp::endpoint w
 listener_set::~listener_set() = default;
 
 void listener_set::begin(std::int64_t refuse_ms) {
-  if (refuse_ms != 0) refuse(refuse_ms > 0 ? refuse_ms : 0);
-  else open();
+  if (refuse_ms != 0)
+    refuse(refuse_ms > 0 ? refuse_ms : 0);
+  else
+    open();
 }
 
 void listener_set::threads_started() {
@@ -84,8 +89,10 @@ void listener_set::on_loop(std::size_t i, std::function<void()> f) {
     std::lock_guard lock(mutex_);
     threads = threads_;
   }
-  if (threads) asio::post(*slots_[i].loop, std::move(f));
-  else f();
+  if (threads)
+    asio::post(*slots_[i].loop, std::move(f));
+  else
+    f();
 }
 
 void listener_set::refuse(std::int64_t ms) { change(false, ms); }

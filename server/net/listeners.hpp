@@ -64,8 +64,8 @@ class listener_set {
   bool listening_ = false;
   bool threads_ = false;
   std::uint64_t generation_ = 0;
-  std::optional<tcp::acceptor> placeholder_;   ///< holds the port while refusing
-  std::optional<asio::steady_timer> reopen_;   ///< on loop 0 only
+  std::optional<tcp::acceptor> placeholder_;  ///< holds the port while refusing
+  std::optional<asio::steady_timer> reopen_;  ///< on loop 0 only
   std::vector<std::shared_ptr<waiter>> waiters_;
 };
 

@@ -72,7 +72,8 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   std::vector<asio::io_context*> loops;
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
   listeners.emplace(loops, endpoint, [this](tcp::acceptor& a) {
-    asio::co_spawn(a.get_executor(), accept_loop(this, &a), [](std::exception_ptr e) { log_failure(e, "accept loop"); });
+    asio::co_spawn(a.get_executor(), accept_loop(this, &a),
+                   [](std::exception_ptr e) { log_failure(e, "accept loop"); });
   });
   if (admin_endpoint) {
     admin_acceptor.emplace(workers.front()->ioc);

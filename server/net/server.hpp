@@ -16,17 +16,17 @@ namespace fortisim::net {
 
 /// Everything `fortisim serve` is told on its command line, parsed once.
 struct server_config {
-  std::string listen = "0.0.0.0:443";        ///< ADDR:PORT; port 0 picks a free port
+  std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port
   std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
-  std::string scenario_path;                 ///< for reloads (SIGHUP, POST /reload)
-  std::optional<std::string> cert, key;      ///< PEM files; without them the lab CA's
-  std::string data_dir;                      ///< where the lab CA and certificates live
+  std::string scenario_path;                         ///< for reloads (SIGHUP, POST /reload)
+  std::optional<std::string> cert, key;              ///< PEM files; without them the lab CA's
+  std::string data_dir;                              ///< where the lab CA and certificates live
   int threads = 1;
-  std::size_t body_limit = 1 << 20;          ///< bytes; larger bodies get 413
+  std::size_t body_limit = 1 << 20;  ///< bytes; larger bodies get 413
   std::int64_t handshake_timeout_ms = 10'000;
-  std::int64_t idle_timeout_ms = 60'000;     ///< waiting for (the rest of) a request
+  std::int64_t idle_timeout_ms = 60'000;  ///< waiting for (the rest of) a request
   std::int64_t write_timeout_ms = 30'000;
-  bool handle_signals = false;               ///< SIGINT/SIGTERM stop, SIGHUP reloads (the binary)
+  bool handle_signals = false;  ///< SIGINT/SIGTERM stop, SIGHUP reloads (the binary)
 };
 
 /// A start-up failure: one line naming the cause and how to fix it.

@@ -20,7 +20,8 @@ core::engine& the_engine() {
         {"when": {"license_activation_code": {"suffix": "-0010"}}, "then": {"action": "error", "code": 10}},
         {"when": {"serial_number": {"regex": "^FG9"}}, "then": {"action": "error", "members": {"FG2": 14}}},
         {"when": {"serial_number": "ECHO"}, "then": {"action": "reply", "body": {"d": {"x": "{{d.tokens}}", "y": "a{{d.__type}}b"}}}}
-      ]})", "fuzz");
+      ]})",
+                                  "fuzz");
     if (!r.value) std::abort();
     return core::engine(std::make_shared<const core::scenario>(std::move(*r.value)), core::engine_options{{}, 64});
   }();
@@ -34,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& e = the_engine();
   for (auto path : {protocol::process_path, protocol::mobile_path}) {
     auto out = e.handle({"POST", path, body, "127.0.0.1", "fds1.fortinet.com", 1});
-    if (std::holds_alternative<core::faults::pass>(out.act) && out.status == 200 && out.content_type.starts_with("application/json") &&
+    if (std::holds_alternative<core::faults::pass>(out.act) && out.status == 200 &&
+        out.content_type.starts_with("application/json") &&
         protocol::json::parse(out.body, nullptr, false).is_discarded())
       std::abort();  // a reply we wrote must parse
   }

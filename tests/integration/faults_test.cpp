@@ -17,7 +17,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-
 std::string with_rule(const std::string& rule) {
   return R"({"seed": 3, "unknown_codes": {"answer": "accept"}, "rules": [)" + rule + "]}";
 }
@@ -127,8 +126,9 @@ TEST_CASE("tls_cert: wrong name, expired, unknown CA, each failing verification 
     const char* cert;
     long verify;
   };
-  for (auto [cert, verify] : {row{"wrong_name", X509_V_ERR_HOSTNAME_MISMATCH}, row{"expired", X509_V_ERR_CERT_HAS_EXPIRED},
-                              row{"unknown_ca", X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY}}) {
+  for (auto [cert, verify] :
+       {row{"wrong_name", X509_V_ERR_HOSTNAME_MISMATCH}, row{"expired", X509_V_ERR_CERT_HAS_EXPIRED},
+        row{"unknown_ca", X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY}}) {
     CAPTURE(cert);
     test_server srv(with_rule(std::string(R"({"then": {"action": "tls_cert", "cert": ")") + cert + R"("}})"));
     client_options o;
@@ -143,7 +143,8 @@ TEST_CASE("tls_cert: wrong name, expired, unknown CA, each failing verification 
 }
 
 TEST_CASE("tls_version: only the listed versions are offered") {
-  test_server srv(with_rule(R"({"when": {"sni": "push.fortinet.com"}, "then": {"action": "tls_version", "versions": ["1.3"]}})"));
+  test_server srv(
+      with_rule(R"({"when": {"sni": "push.fortinet.com"}, "then": {"action": "tls_version", "versions": ["1.3"]}})"));
   client_options o;
   o.sni = "push.fortinet.com";
   o.max_tls = TLS1_2_VERSION;
@@ -205,7 +206,8 @@ TEST_CASE("delay: the reply comes at least that much later, and is the model's")
 }
 
 TEST_CASE("status: any status and body, e.g. an IIS-style 503") {
-  test_server srv(with_rule(R"({"then": {"action": "status", "status": 503, "body": "<h1>Service Unavailable</h1>", "delay_ms": 50}})"));
+  test_server srv(with_rule(
+      R"({"then": {"action": "status", "status": 503, "body": "<h1>Service Unavailable</h1>", "delay_ms": 50}})"));
   auto r = post_once(srv.port(), captured_request);
   CHECK(r.status == 503);
   CHECK(r.body == "<h1>Service Unavailable</h1>");
@@ -226,7 +228,8 @@ TEST_CASE("truncate: headers with the full length, part of the body, then close"
   auto body_at = r.raw.find("\r\n\r\n");
   REQUIRE(body_at != std::string::npos);
   CHECK(r.raw.substr(body_at + 4) == captured_reply.substr(0, 25).substr(0, 25));
-  CHECK(r.raw.find("Content-Length: " + std::to_string(json::parse(captured_reply).dump().size())) == std::string::npos);
+  CHECK(r.raw.find("Content-Length: " + std::to_string(json::parse(captured_reply).dump().size())) ==
+        std::string::npos);
   CHECK(r.raw.find("Content-Length: ") != std::string::npos);
   CHECK(std::stoul(r.raw.substr(r.raw.find("Content-Length: ") + 16)) > 25);
 }
@@ -239,8 +242,10 @@ TEST_CASE("garbage: random bytes instead of HTTP, then close; the same bytes for
     CHECK(r.what == outcome::kind::eof);
     CHECK(r.raw.size() == 64);
     CHECK_FALSE(r.raw.starts_with("HTTP/"));
-    if (run == 0) first = r.raw;
-    else CHECK(r.raw == first);
+    if (run == 0)
+      first = r.raw;
+    else
+      CHECK(r.raw == first);
   }
 }
 
@@ -314,21 +319,24 @@ TEST_CASE("slow.json: imports take at least 3 s and other replies are dribbled")
 // ---- protocol stage ----
 
 TEST_CASE("protocol errors over TLS: by code, custom, and for single cluster members") {
-  test_server srv(with_rule(R"({"when": {"serial_number": "FG1"}, "then": {"action": "error", "code": "license_expired"}},
+  test_server srv(
+      with_rule(R"({"when": {"serial_number": "FG1"}, "then": {"action": "error", "code": "license_expired"}},
                                {"when": {"serial_number": "FG2"}, "then": {"action": "error", "code": 4242, "message": "maintenance"}},
                                {"when": {"serial_number": "FG3"}, "then": {"action": "error", "members": {"FG4": 10}}})"));
   auto d1 = json::parse(post_once(srv.port(), import_request("1234-1234-1234-1234-1234", "FG1")).body)["d"];
   CHECK(d1["error"]["error_code"] == 14);
   auto d2 = json::parse(post_once(srv.port(), import_request("1234-1234-1234-1234-1234", "FG2")).body)["d"];
   CHECK(d2["error"] == json{{"error_code", 4242}, {"error_message", "maintenance"}});
-  auto d3 = json::parse(post_once(srv.port(), import_request("1234-1234-1234-1234-1234", "FG3", {"FG3", "FG4"})).body)["d"];
+  auto d3 =
+      json::parse(post_once(srv.port(), import_request("1234-1234-1234-1234-1234", "FG3", {"FG3", "FG4"})).body)["d"];
   CHECK(d3["error"].is_null());
   CHECK(d3["__clustered_sns"][0]["error"].is_null());
   CHECK(d3["__clustered_sns"][1]["error"]["error_code"] == 10);
 }
 
 TEST_CASE("a full reply override echoes request fields") {
-  test_server srv(with_rule(R"({"then": {"action": "reply", "body": {"d": {"__type": "SoftToken.ActivationLicenseResponse",
+  test_server srv(
+      with_rule(R"({"then": {"action": "reply", "body": {"d": {"__type": "SoftToken.ActivationLicenseResponse",
       "serial_number": "{{d.serial_number}}", "note": "code {{d.license_activation_code}}", "result": 0, "error": null}}}})"));
   auto d = json::parse(post_once(srv.port(), captured_request).body)["d"];
   CHECK(d["serial_number"] == "FG4H0ETB20900993");
@@ -338,8 +346,11 @@ TEST_CASE("a full reply override echoes request fields") {
 TEST_CASE("lock-consumed.json: 903 without a seed, one seed then 903, 904 for strangers") {
   test_server srv(shipped("lock-consumed.json"));
   auto activate = [&](const std::string& serial) {
-    return json::parse(post_once(srv.port(), R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4",
-        "serial_number": "FG1", "tokens": [{"token": ")" + serial + R"("}]}})").body)["d"]["tokens"][0];
+    return json::parse(
+        post_once(srv.port(), R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4",
+        "serial_number": "FG1", "tokens": [{"token": ")" +
+                                  serial + R"("}]}})")
+            .body)["d"]["tokens"][0];
   };
   auto consumed = activate("FTK2000000000001");
   CHECK(consumed["error"]["error_code"] == 903);

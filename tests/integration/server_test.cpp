@@ -57,8 +57,9 @@ TEST_CASE("keep-alive: malformed bodies get 9xx replies and the same connection 
   test_server srv(shipped("default.json"));
   client c(srv.port());
   REQUIRE(c.ok());
-  for (const char* body : {"{{{", "{\"d\": 1}", R"({"d": {"__type": "SoftToken.NoSuchRequest"}})",
-                           R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": []}})"}) {
+  for (const char* body :
+       {"{{{", "{\"d\": 1}", R"({"d": {"__type": "SoftToken.NoSuchRequest"}})",
+        R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": []}})"}) {
     CAPTURE(body);
     auto r = c.post(body);
     REQUIRE(r.what == outcome::kind::ok);
@@ -80,8 +81,9 @@ TEST_CASE("Expect: 100-continue gets its go-ahead, then the reply") {
   client c(srv.port());
   REQUIRE(c.ok());
   auto body = import_request("1234-1234-1234-1234-1234");
-  auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n");
+  auto r = c.raw_exchange(
+      "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   // Only the interim response came: the server waits for the body.
   CHECK(r.raw.starts_with("HTTP/1.1 100 Continue\r\n\r\n"));
   auto rest = c.raw_exchange(body);
@@ -94,7 +96,8 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
   {
     // Refused on its announced length, before any of the body is read.
     client c(srv.port());
-    auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n");
+    auto r = c.raw_exchange(
+        "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n");
     CHECK(r.status == 413);
   }
   {
@@ -104,7 +107,8 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
   }
   {
     client c(srv.port());
-    auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+    auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') +
+                            "\r\n\r\n");
     CHECK(r.status == 431);
   }
   CHECK(post_once(srv.port(), captured_request).status == 200);
@@ -138,31 +142,47 @@ TEST_CASE("several worker threads share the port") {
 TEST_CASE("end to end: import, provision, phone activation, polling, and the same OTP on both sides") {
   test_server srv(shipped("default.json"));
   // 1. The FortiGate imports a licence.
-  auto lic = json::parse(post_once(srv.port(), import_request("ABCD-0000-1111-2222-3333", "FG100F0000000001")).body)["d"];
+  auto lic =
+      json::parse(post_once(srv.port(), import_request("ABCD-0000-1111-2222-3333", "FG100F0000000001")).body)["d"];
   REQUIRE(lic["error"].is_null());
   std::string token = lic["tokens"][0]["token"];
 
   // 2. It provisions the token: a fresh secret and activation code of its own.
   std::string secret = protocol::derive_secret(2024, "e2e");
   protocol::activation_bytes code{1, 2, 3, 4, 5, 6, 7, 8};
-  json prov{{"d", {{"__type", "SoftToken.ProvisionRequest"}, {"__version", "4"}, {"serial_number", "FG100F0000000001"},
-                   {"tokens", {{{"token", token}, {"activation_code", protocol::activation_code_for_phone(code)},
-                                {"seed", protocol::hex_encode(secret)}, {"algorithm", "totp"}, {"digits", 6},
-                                {"period", 60}, {"expire", 0}, {"issuer", "lab"}}}}}}};
+  json prov{{"d",
+             {{"__type", "SoftToken.ProvisionRequest"},
+              {"__version", "4"},
+              {"serial_number", "FG100F0000000001"},
+              {"tokens",
+               {{{"token", token},
+                 {"activation_code", protocol::activation_code_for_phone(code)},
+                 {"seed", protocol::hex_encode(secret)},
+                 {"algorithm", "totp"},
+                 {"digits", 6},
+                 {"period", 60},
+                 {"expire", 0},
+                 {"issuer", "lab"}}}}}}};
   auto pr = json::parse(post_once(srv.port(), prov.dump()).body)["d"];
   REQUIRE(pr["tokens"][0]["error"].is_null());
   client_options fg;
   auto poll = [&] {
-    json p{{"d", {{"__type", "SoftToken.PollingRequest"}, {"__version", "4"}, {"serial_number", "FG100F0000000001"},
-                  {"tokens", {{{"token", token}}}}}}};
+    json p{{"d",
+            {{"__type", "SoftToken.PollingRequest"},
+             {"__version", "4"},
+             {"serial_number", "FG100F0000000001"},
+             {"tokens", {{{"token", token}}}}}}};
     return json::parse(post_once(srv.port(), p.dump(), fg).body)["d"]["tokens"][0];
   };
   CHECK(poll()["status"] == "pending");
 
   // 3. The phone trades the code for the seed, on the app's endpoint and host.
   std::string mobile_id = "7f3a9c0e5b2d4681";
-  json m{{"d", {{"mobile_id", mobile_id}, {"__type", "SoftToken.MobileProvisionRequest"},
-                {"token_activation_code", protocol::activation_code_for_phone(code)}, {"os_ver", "17.1_IOS"}}}};
+  json m{{"d",
+          {{"mobile_id", mobile_id},
+           {"__type", "SoftToken.MobileProvisionRequest"},
+           {"token_activation_code", protocol::activation_code_for_phone(code)},
+           {"os_ver", "17.1_IOS"}}}};
   client_options app;
   app.sni = "globalftm.fortinet.net";
   app.ca = srv.ca();
@@ -182,7 +202,8 @@ TEST_CASE("end to end: import, provision, phone activation, polling, and the sam
   EVP_CIPHER_CTX_set_padding(ctx, 0);
   unsigned char plain[64];
   int n = 0, tail = 0;
-  EVP_DecryptUpdate(ctx, plain, &n, reinterpret_cast<const unsigned char*>(cipher->data()), static_cast<int>(cipher->size()));
+  EVP_DecryptUpdate(ctx, plain, &n, reinterpret_cast<const unsigned char*>(cipher->data()),
+                    static_cast<int>(cipher->size()));
   EVP_DecryptFinal_ex(ctx, plain + n, &tail);
   EVP_CIPHER_CTX_free(ctx);
   std::string hex(reinterpret_cast<char*>(plain), 40);
@@ -214,8 +235,10 @@ TEST_CASE("a token provisioned through the control API, without a FortiGate, act
   auto [status, body] = control(srv.admin_port(), "POST", "/tokens", "{}");
   REQUIRE(status == 200);
   auto made = json::parse(body);
-  json m{{"d", {{"mobile_id", "0123456789abcdef"}, {"__type", "SoftToken.MobileProvisionRequest"},
-                {"token_activation_code", made["token_activation_code"]}}}};
+  json m{{"d",
+          {{"mobile_id", "0123456789abcdef"},
+           {"__type", "SoftToken.MobileProvisionRequest"},
+           {"token_activation_code", made["token_activation_code"]}}}};
   auto d = json::parse(post_once(srv.port(), m.dump()).body)["d"];
   CHECK(d["error"].is_null());
   CHECK(d["token"] == made["token"]);
@@ -226,7 +249,8 @@ TEST_CASE("a token provisioned through the control API, without a FortiGate, act
 
 TEST_CASE("of concurrent hardware activations of one serial over TLS, exactly one gets the seed") {
   test_server srv(shipped("default.json"), 2);
-  std::string body = R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4", "serial_number": "FG1",
+  std::string body =
+      R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4", "serial_number": "FG1",
                              "tokens": [{"token": "FTK2001234567890"}]}})";
   std::vector<std::future<json>> results;
   for (int i = 0; i < 12; ++i)
@@ -258,7 +282,8 @@ TEST_CASE("the control API: status, journal, state, clock, and clear errors") {
   CHECK(control(srv.admin_port(), "DELETE", "/journal").first == 200);
   CHECK(json::parse(control(srv.admin_port(), "GET", "/journal").second).empty());
   auto before = json::parse(control(srv.admin_port(), "GET", "/clock").second)["now_s"].get<std::int64_t>();
-  auto after = json::parse(control(srv.admin_port(), "POST", "/clock", R"({"advance_s": 86400})").second)["now_s"].get<std::int64_t>();
+  auto after = json::parse(control(srv.admin_port(), "POST", "/clock", R"({"advance_s": 86400})").second)["now_s"]
+                   .get<std::int64_t>();
   CHECK(after - before >= 86400);
   CHECK(control(srv.admin_port(), "POST", "/clock", "{}").first == 400);
   CHECK(control(srv.admin_port(), "GET", "/nope").first == 404);

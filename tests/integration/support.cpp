@@ -7,16 +7,16 @@
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace fortisim::test {
 
@@ -77,7 +77,8 @@ int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
   int err = 0;
   if (rc != 0 && errno == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) err = ETIMEDOUT;
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+      err = ETIMEDOUT;
     else {
       socklen_t len = sizeof err;
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -150,7 +151,8 @@ std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::millisecond
   int e = errno;
   ::close(fd);
   if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK)) return std::nullopt;
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
 }
 
 int tcp_connect_errno(std::uint16_t port) {
@@ -187,10 +189,14 @@ client::client(std::uint16_t port, client_options opts) : opts_(std::move(opts))
     int saved = errno;
     connect_.detail = ssl_reason();
     connect_.verify_result = SSL_get_verify_result(ssl);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) connect_.what = outcome::kind::timeout;  // SO_RCVTIMEO
-    else if (err == SSL_ERROR_SYSCALL && saved != 0) connect_.what = classify_errno(saved);
-    else if (err == SSL_ERROR_SYSCALL) connect_.what = connect_.detail.empty() ? outcome::kind::eof : outcome::kind::tls_error;
-    else connect_.what = outcome::kind::tls_error;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+      connect_.what = outcome::kind::timeout;  // SO_RCVTIMEO
+    else if (err == SSL_ERROR_SYSCALL && saved != 0)
+      connect_.what = classify_errno(saved);
+    else if (err == SSL_ERROR_SYSCALL)
+      connect_.what = connect_.detail.empty() ? outcome::kind::eof : outcome::kind::tls_error;
+    else
+      connect_.what = outcome::kind::tls_error;
     if (connect_.detail.empty()) connect_.detail = std::strerror(saved);
     return;
   }
@@ -206,9 +212,10 @@ client::~client() {
 
 outcome client::request(const std::string& method, const std::string& target, const std::string& body,
                         const std::string& extra_headers) {
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + opts_.sni +
-                    "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\n" + extra_headers + "\r\n" + body;
+  std::string req =
+      method + " " + target + " HTTP/1.1\r\nHost: " + opts_.sni +
+      "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+      extra_headers + "\r\n" + body;
   return raw_exchange(req);
 }
 
@@ -233,10 +240,14 @@ outcome client::raw_exchange(const std::string& bytes) {
     }
     int err = SSL_get_error(ssl, n);
     int saved = errno;
-    if (err == SSL_ERROR_ZERO_RETURN) o.what = outcome::kind::eof;
-    else if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) o.what = outcome::kind::timeout;  // SO_RCVTIMEO
-    else if (err == SSL_ERROR_SYSCALL && saved != 0) o.what = classify_errno(saved);
-    else o.what = outcome::kind::eof;  // EOF without close_notify, or garbage the TLS layer refused
+    if (err == SSL_ERROR_ZERO_RETURN)
+      o.what = outcome::kind::eof;
+    else if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+      o.what = outcome::kind::timeout;  // SO_RCVTIMEO
+    else if (err == SSL_ERROR_SYSCALL && saved != 0)
+      o.what = classify_errno(saved);
+    else
+      o.what = outcome::kind::eof;  // EOF without close_notify, or garbage the TLS layer refused
     o.detail = ssl_reason();
     parse_response(o.raw, o);  // what arrived before the end, if anything
     return o;
@@ -270,6 +281,54 @@ std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port,
   outcome o;
   if (!parse_response(raw, o)) return std::nullopt;
   return std::pair<int, std::string>{o.status, o.body};
+}
+
+control_connection::control_connection(std::uint16_t admin_port) {
+  fd_ = connect_loopback(admin_port, std::chrono::milliseconds(5000));
+  if (fd_ < 0) fd_ = -1;
+}
+
+control_connection::~control_connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void control_connection::send(const std::string& method, const std::string& target, const std::string& body) {
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                    body;
+  ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL);
+}
+
+std::optional<std::pair<int, std::string>> control_connection::receive(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto head_end = buffer_.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      auto cl = buffer_.find("Content-Length: ");
+      std::size_t length = cl == std::string::npos || cl > head_end ? 0 : std::stoul(buffer_.substr(cl + 16));
+      if (buffer_.size() >= head_end + 4 + length) {
+        outcome o;
+        std::string raw = buffer_.substr(0, head_end + 4 + length);
+        buffer_.erase(0, raw.size());
+        if (!parse_response(raw, o)) return std::nullopt;
+        return std::pair<int, std::string>{o.status, o.body};
+      }
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+    char chunk[16384];
+    auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return std::nullopt;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::pair<int, std::string>> control_connection::call(const std::string& method,
+                                                                    const std::string& target, const std::string& body,
+                                                                    std::chrono::milliseconds timeout) {
+  send(method, target, body);
+  return receive(timeout);
 }
 
 }  // namespace fortisim::test

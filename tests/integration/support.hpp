@@ -38,19 +38,19 @@ class test_server {
 /// What a client saw of one attempt.
 struct outcome {
   enum class kind {
-    ok,            ///< a complete HTTP response
-    refused,       ///< ECONNREFUSED on connect
-    reset,         ///< ECONNRESET
-    eof,           ///< the server closed (no or partial response)
-    timeout,       ///< nothing within the deadline
-    tls_error,     ///< the handshake failed (alert or verification)
+    ok,         ///< a complete HTTP response
+    refused,    ///< ECONNREFUSED on connect
+    reset,      ///< ECONNRESET
+    eof,        ///< the server closed (no or partial response)
+    timeout,    ///< nothing within the deadline
+    tls_error,  ///< the handshake failed (alert or verification)
   };
   kind what = kind::ok;
   int status = 0;
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::string body;
-  std::string raw;      ///< every byte received after the handshake
-  std::string detail;   ///< OpenSSL's reason, errno text
+  std::string raw;         ///< every byte received after the handshake
+  std::string detail;      ///< OpenSSL's reason, errno text
   long verify_result = 0;  ///< X509_V_OK or the verification error
   std::string tls_version;
 };
@@ -58,9 +58,9 @@ const char* to_string(outcome::kind k);
 
 struct client_options {
   std::string sni = "directregistration.fortinet.com";
-  std::string ca;       ///< verify against this CA (PEM path); empty: do not verify
+  std::string ca;           ///< verify against this CA (PEM path); empty: do not verify
   std::string verify_name;  ///< host name to check, defaults to sni
-  int max_tls = 0;      ///< e.g. TLS1_2_VERSION
+  int max_tls = 0;          ///< e.g. TLS1_2_VERSION
   std::chrono::milliseconds timeout{5000};
 };
 
@@ -97,6 +97,27 @@ std::pair<int, std::string> control(std::uint16_t admin_port, const std::string&
 /// The same without assertions (safe on any thread): nothing if it could not be reached.
 std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port, const std::string& method,
                                                        const std::string& target, const std::string& body = "");
+/// A keep-alive connection to the control API: one socket, any number of calls.
+class control_connection {
+ public:
+  explicit control_connection(std::uint16_t admin_port);
+  ~control_connection();
+  control_connection(const control_connection&) = delete;
+  control_connection& operator=(const control_connection&) = delete;
+  bool connected() const { return fd_ >= 0; }
+  /// Sends one request; the reply's {status, body}, or nothing if none came within `timeout`.
+  std::optional<std::pair<int, std::string>> call(const std::string& method, const std::string& target,
+                                                  const std::string& body = "",
+                                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Sends a request without waiting for its reply; `receive` reads it later.
+  void send(const std::string& method, const std::string& target, const std::string& body = "");
+  std::optional<std::pair<int, std::string>> receive(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
 /// Connects, sends nothing, and waits for the server to close: the milliseconds that took, or
 /// nothing if it was still open after `within`.
 std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);

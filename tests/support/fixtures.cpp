@@ -27,12 +27,17 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-std::string shipped(const std::string& name) { return read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name); }
+std::string shipped(const std::string& name) {
+  return read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name);
+}
 
 std::string import_request(const std::string& code, const std::string& serial, std::vector<std::string> members) {
-  protocol::json d{{"__type", "SoftToken.ActivationLicenseRequest"}, {"__version", "4"},
-                   {"license_activation_code", code}, {"serial_number", serial},
-                   {"__device_version", "7.2"}, {"__device_build", "1234"}};
+  protocol::json d{{"__type", "SoftToken.ActivationLicenseRequest"},
+                   {"__version", "4"},
+                   {"license_activation_code", code},
+                   {"serial_number", serial},
+                   {"__device_version", "7.2"},
+                   {"__device_build", "1234"}};
   auto sns = protocol::json::array();
   for (const auto& m : members) sns.push_back({{"sn", m}});
   d["__clustered_sns"] = sns;

@@ -14,7 +14,6 @@ using test::shipped;
 
 namespace {
 
-
 core::http_outcome post(core::engine& e, const std::string& body, std::string_view target = protocol::process_path) {
   return e.handle({"POST", target, body, "127.0.0.1", "directregistration.fortinet.com", 1});
 }
@@ -77,7 +76,8 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misu
            {R"({"d": {"serial_number": "FG1"}})", 991, "d.__type is missing"},
            {R"({"d": {"__type": "SoftToken.FooRequest"}})", 991, "SoftToken.FooRequest"},
            {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest"}})", 992, "d.license_activation_code: missing"},
-           {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": 5}})", 992, "expected a string"},
+           {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": 5}})", 992,
+            "expected a string"},
            {R"({"d": {"__type": "SoftToken.PollingRequest", "tokens": 5}})", 992, "d.tokens"},
        }) {
     CAPTURE(body);
@@ -116,7 +116,8 @@ TEST_CASE("protocol-stage actions: error by code or name, member errors, reply o
     ]})"));
   auto req = [](const char* code) { return test::import_request(code, "FG1", {"FG1", "FG2"}); };
   CHECK(d_of(post(e, req("AAAA-0000-0000-0000-0001")))["error"]["error_message"] == "forticare license expired");
-  CHECK(d_of(post(e, req("AAAA-0000-0000-0000-0002")))["error"] == json{{"error_code", 4242}, {"error_message", "custom trouble"}});
+  CHECK(d_of(post(e, req("AAAA-0000-0000-0000-0002")))["error"] ==
+        json{{"error_code", 4242}, {"error_message", "custom trouble"}});
   auto members = d_of(post(e, req("AAAA-0000-0000-0000-0003")));
   CHECK(members["error"].is_null());
   CHECK(members["tokens"].size() == 5);
@@ -138,7 +139,8 @@ TEST_CASE("protocol-stage actions: error by code or name, member errors, reply o
 }
 
 TEST_CASE("every exchange is journaled with the rule, the action and the seed") {
-  core::engine e(scenario_from(R"({"seed": 77, "rules": [{"name": "no", "when": {"request": 2}, "then": {"action": "close"}}]})"));
+  core::engine e(
+      scenario_from(R"({"seed": 77, "rules": [{"name": "no", "when": {"request": 2}, "then": {"action": "close"}}]})"));
   post(e, "garbage");
   post(e, test::captured_request);
   auto j = e.log().to_json();
@@ -155,7 +157,8 @@ TEST_CASE("every exchange is journaled with the rule, the action and the seed") 
 TEST_CASE("a reload swaps rules and keeps the model's state") {
   core::engine e(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
   auto first = d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001")));
-  e.reload(scenario_from(R"({"unknown_codes": {"answer": "accept"}, "rules": [{"when": {"license_activation_code": "AAAA-0000-0000-0000-0002"}, "then": {"action": "error", "code": 10}}]})"));
+  e.reload(scenario_from(
+      R"({"unknown_codes": {"answer": "accept"}, "rules": [{"when": {"license_activation_code": "AAAA-0000-0000-0000-0002"}, "then": {"action": "error", "code": 10}}]})"));
   CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001")))["tokens"] == first["tokens"]);
   CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001", "FG999")))["error"]["error_code"] == 901);
   CHECK(d_of(post(e, test::import_request("AAAA-0000-0000-0000-0002")))["error"]["error_code"] == 10);
@@ -164,10 +167,13 @@ TEST_CASE("a reload swaps rules and keeps the model's state") {
 TEST_CASE("renamed message types are dispatched under their new names") {
   core::engine e(scenario_from(R"({"unknown_hardware": "accept", "protocol": {"types": {"hardware_activation":
       {"request": "SoftToken.FTKActivateRequest", "response": "SoftToken.FTKActivateResponse"}}}})"));
-  auto d = d_of(post(e, R"({"d": {"__type": "SoftToken.FTKActivateRequest", "tokens": [{"token": "FTK2000000000001"}]}})"));
+  auto d =
+      d_of(post(e, R"({"d": {"__type": "SoftToken.FTKActivateRequest", "tokens": [{"token": "FTK2000000000001"}]}})"));
   CHECK(d["__type"] == "SoftToken.FTKActivateResponse");
   CHECK(d["tokens"][0]["seed"].get<std::string>().size() == 40);
-  CHECK(d_of(post(e, R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "tokens": []}})"))["error"]["error_code"] == 991);
+  CHECK(d_of(post(
+            e, R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "tokens": []}})"))["error"]["error_code"] ==
+        991);
 }
 
 }  // TEST_SUITE

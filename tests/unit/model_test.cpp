@@ -112,7 +112,9 @@ TEST_CASE("provision, phone activation, polling and OTP tell one consistent stor
 
   std::string secret = derive_secret(123, "mine");
   provisioned_token p{token, "0011223344556677", hex_encode(secret), "totp", 6, 60, 0, "ACME"};
-  auto prov = m.provision({device("FG1"), {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret), "totp", 6, 60, 0, ""}}});
+  auto prov = m.provision(
+      {device("FG1"),
+       {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret), "totp", 6, 60, 0, ""}}});
   CHECK_FALSE(prov.tokens[0].error.has_value());
   CHECK(prov.tokens[1].error->code == 905);
   polled = m.poll({device("FG1"), {token}});
@@ -145,7 +147,8 @@ TEST_CASE("an activation code expires on the virtual clock: 40 for the phone, 'p
   auto p = m.provision_for_test("");
   REQUIRE(std::holds_alternative<core::provisioned_for_test>(p));
   auto made = std::get<core::provisioned_for_test>(p);
-  CHECK(parse_user_activation_code(made.user_activation_code) == parse_phone_activation_code(made.phone_activation_code));
+  CHECK(parse_user_activation_code(made.user_activation_code) ==
+        parse_phone_activation_code(made.phone_activation_code));
   m.advance_clock((3LL * 24 * 3600 + 1) * 1000);
   CHECK(m.mobile_provision({"", "PHONE00000000001", made.phone_activation_code, "", ""}).error->code == 40);
   CHECK(m.poll({device("FG1"), {made.token}}).tokens[0].status == "provision timeout");
@@ -200,7 +203,8 @@ TEST_CASE("with a state file, a new model resumes where the old one stopped") {
     m.activate_hardware({device("FG1"), {"FTK2000000000001"}});
     m.advance_clock(1000 * 3600);
   }
-  CHECK(std::filesystem::status(path).permissions() == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(std::filesystem::status(path).permissions() ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   model again(scenario_from(world), path);
   CHECK(import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG9")).error->code == 901);
   CHECK((*import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).tokens)[0].token == first_token);

@@ -48,7 +48,7 @@ TEST_CASE("the captured request decodes, and encodes back to the same bytes") {
 }
 
 TEST_CASE("an error-14 reply encodes to the captured reply, field order included") {
-  envelope env{"SoftToken.ActivationLicenseRequest", "4", "FG4H0ETB20900993", "6.0", "6325",
+  envelope env{"SoftToken.ActivationLicenseRequest",    "4", "FG4H0ETB20900993", "6.0", "6325",
                {"FG4H0ETB20900993", "FG4H0E5819900260"}};
   activation_license_response r{head_for(env, "SoftToken.ActivationLicenseResponse"), "DA8C-0508-1F31-4CF7-C990", "",
                                 std::nullopt, error_value{14, "forticare license expired"}};
@@ -75,9 +75,11 @@ TEST_CASE("every request round-trips through JSON") {
       activation_license_request{with_type(operation::activation_license), "DA8C-0508-1F31-4CF7-C990"},
       polling_request{with_type(operation::polling), {"FTKMOB0000000001", "FTKMOB0000000002"}},
       mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "", ""},
-      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "5.4.2_IOS", "r1"},
-      provision_request{with_type(operation::provision),
-                        {{"FTKMOB0000000001", "00112233445566ff", std::string(40, 'a'), "totp", 6, 60, 1700000000, "FortiGate"}}},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "5.4.2_IOS",
+                               "r1"},
+      provision_request{
+          with_type(operation::provision),
+          {{"FTKMOB0000000001", "00112233445566ff", std::string(40, 'a'), "totp", 6, 60, 1700000000, "FortiGate"}}},
       hardware_activation_request{with_type(operation::hardware_activation), {"FTK2000000000001"}},
   };
   for (const auto& r : requests) {
@@ -98,11 +100,16 @@ TEST_CASE("every reply round-trips through JSON") {
       {operation::activation_license,
        activation_license_response{head, "DA8C-0508-1F31-4CF7-C990", "EFTM000000000001",
                                    std::vector<license_token>{{"FTKMOB0000000001", "EFTM000000000001"}}, std::nullopt}},
-      {operation::polling, polling_response{head, {{"FTKMOB0000000001", "EFTM000000000001", "provisioned", "5.4.2_IOS", "r", 0}}, std::nullopt}},
+      {operation::polling,
+       polling_response{
+           head, {{"FTKMOB0000000001", "EFTM000000000001", "provisioned", "5.4.2_IOS", "r", 0}}, std::nullopt}},
       {operation::mobile_provision,
-       mobile_provision_response{"SoftToken.MobileProvisionResponse", "", "", "", "h", "s", "FTKMOB0000000001", "", "0", "", 0, 0, "", "i", std::nullopt}},
-      {operation::provision, provision_response{head, {{"FTKMOB0000000001", "", error_value{905, "token not found"}}}, std::nullopt}},
-      {operation::hardware_activation, hardware_activation_response{head, {{"FTK2000000000001", std::string(40, 'b'), std::nullopt}}, std::nullopt}},
+       mobile_provision_response{"SoftToken.MobileProvisionResponse", "", "", "", "h", "s", "FTKMOB0000000001", "", "0",
+                                 "", 0, 0, "", "i", std::nullopt}},
+      {operation::provision,
+       provision_response{head, {{"FTKMOB0000000001", "", error_value{905, "token not found"}}}, std::nullopt}},
+      {operation::hardware_activation,
+       hardware_activation_response{head, {{"FTK2000000000001", std::string(40, 'b'), std::nullopt}}, std::nullopt}},
   };
   for (const auto& [op, r] : replies) {
     json d = json::parse(encode(r).dump())["d"];
@@ -114,7 +121,9 @@ TEST_CASE("every reply round-trips through JSON") {
 }
 
 TEST_CASE("reply strings are escaped: quotes, backslashes, control characters, UTF-8") {
-  std::string tricky = "a\"b\\c\nd\te\x01" "f é ✓";
+  std::string tricky =
+      "a\"b\\c\nd\te\x01"
+      "f é ✓";
   mobile_provision_response r;
   r.type = tricky;
   r.issuer = "\x1f";
@@ -145,11 +154,15 @@ TEST_CASE("wrong field types are reported with their path") {
   for (const auto& [op, d, path] : std::vector<row>{
            {operation::activation_license, R"({"license_activation_code": 5})", "d.license_activation_code"},
            {operation::activation_license, R"({})", "d.license_activation_code"},
-           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": {}})", "d.__clustered_sns"},
-           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": [{"sn": 1}]})", "d.__clustered_sns[0].sn"},
+           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": {}})",
+            "d.__clustered_sns"},
+           {operation::activation_license, R"({"license_activation_code": "x", "__clustered_sns": [{"sn": 1}]})",
+            "d.__clustered_sns[0].sn"},
            {operation::polling, R"({"tokens": [{"token": []}]})", "d.tokens[0].token"},
            {operation::mobile_provision, R"({"mobile_id": "x"})", "d.token_activation_code"},
-           {operation::provision, R"({"tokens": [{"token": "FTKMOB0000000001", "activation_code": "a", "digits": 12}]})", "d.tokens[0].digits"},
+           {operation::provision,
+            R"({"tokens": [{"token": "FTKMOB0000000001", "activation_code": "a", "digits": 12}]})",
+            "d.tokens[0].digits"},
            {operation::hardware_activation, R"({"tokens": "FTK"})", "d.tokens"},
        }) {
     CAPTURE(d);

@@ -73,7 +73,8 @@ TEST_CASE("matchers and ordinals") {
   };
   for (const auto& [when, d, request, match] : std::vector<row>{
            {R"({"license_activation_code": {"suffix": "-0010"}})", R"({"license_activation_code": "A-0010"})", 1, true},
-           {R"({"license_activation_code": {"suffix": "-0010"}})", R"({"license_activation_code": "A-0014"})", 1, false},
+           {R"({"license_activation_code": {"suffix": "-0010"}})", R"({"license_activation_code": "A-0014"})", 1,
+            false},
            {R"({"serial_number": {"prefix": "FG4H"}})", R"({"serial_number": "FG4H0E"})", 1, true},
            {R"({"serial_number": {"regex": "^FG[0-9]+$"}})", R"({"serial_number": "FG100"})", 1, true},
            {R"({"serial_number": {"any_of": ["A", "B"]}})", R"({"serial_number": "B"})", 1, true},
@@ -102,7 +103,8 @@ TEST_CASE("matchers and ordinals") {
 
 TEST_CASE("the same seed gives the same probabilistic sequence; another seed another one") {
   auto make = [](int seed) {
-    return book_of(R"({"seed": )" + std::to_string(seed) + R"(, "rules": [{"probability": 0.5, "then": {"action": "close"}}]})");
+    return book_of(R"({"seed": )" + std::to_string(seed) +
+                   R"(, "rules": [{"probability": 0.5, "then": {"action": "close"}}]})");
   };
   auto a = make(7), b = make(7), c = make(8);
   auto sa = play(a, 64), sb = play(b, 64), sc = play(c, 64);

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
 
 using namespace fortisim::core;
 
@@ -102,13 +103,15 @@ TEST_CASE("protocol overrides renumber errors and rename messages") {
   auto r = parse_scenario(R"({"protocol": {
       "errors": {"hardware_lock_consumed": {"code": 23, "message": "seed already delivered"}},
       "types": {"hardware_activation": {"request": "SoftToken.FTKActivateRequest", "response": "SoftToken.FTKActivateResponse"}}},
-    "rules": [{"then": {"action": "error", "code": "hardware_lock_consumed"}}]})", "x");
+    "rules": [{"then": {"action": "error", "code": "hardware_lock_consumed"}}]})",
+                          "x");
   REQUIRE(r.value.has_value());
   const auto& s = *r.value;
   CHECK(s.errors[fortisim::protocol::error_id::hardware_lock_consumed].code == 23);
   CHECK(s.names.find("SoftToken.FTKActivateRequest") == fortisim::protocol::operation::hardware_activation);
   CHECK_FALSE(s.names.find("SoftToken.HardwareActivationRequest").has_value());
-  CHECK(std::get<fortisim::core::faults::error>(s.rules[0].then[0].what).top->code == 23);  // rules resolve against the overridden table
+  CHECK(std::get<fortisim::core::faults::error>(s.rules[0].then[0].what).top->code ==
+        23);  // rules resolve against the overridden table
 }
 
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
@@ -117,6 +120,24 @@ TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
   CHECK(parse_time(json("2020-01-01T00:00:10Z")) == 1577836810);
   CHECK(parse_time(json(5)) == 5);
   CHECK_FALSE(parse_time(json("2020-01-01 00:00")).has_value());
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("scenario") {
+
+TEST_CASE("the published schema has one entry per fault, and no other") {
+  auto schema = fortisim::protocol::json::parse(
+      fortisim::test::read_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/schema.json"));
+  std::set<std::string> in_schema, in_code;
+  for (const auto& [key, value] : schema["definitions"].items())
+    if (key.starts_with("fault_")) in_schema.insert(key.substr(6));
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (in_code.insert(std::string(std::variant_alternative_t<I, fault>::name)), ...);
+  }
+  (std::make_index_sequence<std::variant_size_v<fault>>{});
+  CHECK(in_schema == in_code);
+  CHECK(schema["definitions"]["action"]["oneOf"].size() == in_code.size());
 }
 
 }  // TEST_SUITE

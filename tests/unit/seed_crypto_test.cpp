@@ -1,7 +1,7 @@
 // protocol/seed_crypto: RFC 4226 and RFC 6238 test vectors; the phone's seed, checked against
 // an independent decryption with OpenSSL's EVP API.
-#include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
+#include "protocol/formats.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>

@@ -1,0 +1,123 @@
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+extern char** environ;
+
+namespace fortisim::test {
+
+using protocol::json;
+using namespace std::chrono_literals;
+
+process::process(std::vector<std::string> args) {
+  int out[2], err[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  REQUIRE(::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  ::close(err[1]);
+  out_ = out[0];
+  err_ = err[0];
+}
+
+process::~process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait_exit(5s);
+  }
+  ::close(out_);
+  ::close(err_);
+}
+
+std::string process::read_stderr(std::chrono::milliseconds timeout) {
+  std::string all;
+  for (std::string l; !(l = line_from(err_, err_buf_, timeout)).empty();) all += l + "\n";
+  return all + err_buf_;
+}
+
+int process::wait_exit(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return -1;
+}
+
+void process::signal(int sig) { ::kill(pid_, sig); }
+
+std::string process::line_from(int fd, std::string& buf, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (auto nl = buf.find('\n'); nl != std::string::npos) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return "";
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+    char chunk[4096];
+    auto n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) return "";
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string temp_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("fortisim-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+
+std::uint16_t port_of(const json& ready, const char* key) {
+  const std::string& a = ready[key].get_ref<const std::string&>();
+  return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+}
+
+json import_error_code(std::uint16_t port) {
+  return json::parse(post_once(port, captured_request).body)["d"]["error"]["error_code"];
+}
+
+json start_ready(process& p) {
+  auto line = p.read_line(10s);
+  INFO("stderr: " << (line.empty() ? p.read_stderr(100ms) : ""));
+  REQUIRE_FALSE(line.empty());
+  return json::parse(line);
+}
+
+}  // namespace fortisim::test

@@ -1,0 +1,49 @@
+#pragma once
+// Test support for driving the real binary: a child process with its output on pipes, shell
+// commands, temporary folders, and the ready line.
+
+#include "support.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace fortisim::test {
+
+/// A child process with its stdout and stderr on pipes; killed and reaped in the destructor.
+class process {
+ public:
+  explicit process(std::vector<std::string> args);
+  ~process();
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+  /// One line of stdout, or "" if none came within `timeout`.
+  std::string read_line(std::chrono::milliseconds timeout) { return line_from(out_, out_buf_, timeout); }
+  /// Everything on stderr until it closes (or `timeout`).
+  std::string read_stderr(std::chrono::milliseconds timeout);
+  /// The exit status, or -1 if it did not exit within `timeout`.
+  int wait_exit(std::chrono::milliseconds timeout);
+  void signal(int sig);
+  pid_t pid() const { return pid_; }
+
+ private:
+  static std::string line_from(int fd, std::string& buf, std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  std::string out_buf_, err_buf_;
+};
+
+/// A shell command's stdout.
+std::string run(const std::string& cmd);
+/// A new empty folder under the temporary directory.
+std::string temp_dir(const std::string& name);
+/// The port of "listen" or "admin" in a ready line ("127.0.0.1:40123").
+std::uint16_t port_of(const protocol::json& ready, const char* key);
+/// The FortiCare error code the captured licence import gets on `port`.
+protocol::json import_error_code(std::uint16_t port);
+/// The ready line of a starting fortisim (the test fails if none comes within 10 s).
+protocol::json start_ready(process& p);
+
+}  // namespace fortisim::test
