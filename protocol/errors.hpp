@@ -1,6 +1,6 @@
 #pragma once
 // The one catalogue of FortiCare errors fortisim can answer. "Where does error 14 come from?"
-// Here. Codes 10, 14 and 40 are seen on the wire (docs/protocol.md §5); the 9xx codes are
+// Here. Codes 10, 14, 17, 31 and 40 are seen on the wire (docs/protocol.md §5); the 9xx codes are
 // fortisim's own for what is not public, kept outside the observed range, and a scenario may
 // renumber or reword any entry (scenario "protocol.errors").
 
@@ -15,12 +15,13 @@ namespace fortisim::protocol {
 enum class error_id {
   card_not_found,                ///< 10, seen
   license_expired,               ///< 14, seen
+  no_valid_token,                ///< 17, seen: no token of a ProvisionRequest succeeded
+  token_not_owned,               ///< 31, seen: a token unknown, or not the requester's
   activation_code_invalid,       ///< 40, seen
   registered_to_another_device,  ///< 901, assumed
   trial_already_used,            ///< 902, assumed
   hardware_lock_consumed,        ///< 903, assumed
   hardware_token_not_found,      ///< 904, assumed
-  token_not_found,               ///< 905, assumed
   too_many_tokens,               ///< 906, assumed
   malformed_request,             ///< 990, assumed: body is not JSON, or has no "d" object
   unknown_type,                  ///< 991, assumed: "__type" names no operation
@@ -36,12 +37,14 @@ struct error_entry {
   bool assumed;              ///< true where the code/message is fortisim's choice
 };
 
-/// The catalogue, in code order. Messages of 10, 14, 40 are byte for byte those of the captures
-/// (KB "Troubleshooting FortiToken activation", the FTM app's failure reply). The 9xx messages
-/// reuse FortiOS's own status texts where one exists (`diag fortitoken info`).
+/// The catalogue, in code order. Messages of 10, 14, 17, 31 and 40 are byte for byte those of the
+/// captures (KB "Troubleshooting FortiToken activation", KB 308115, the FTM app's failure reply).
+/// The 9xx messages reuse FortiOS's own status texts where one exists (`diag fortitoken info`).
 inline constexpr std::array catalogue{
     error_entry{error_id::card_not_found, "card_not_found", 10, "forticare license card not found", false},
     error_entry{error_id::license_expired, "license_expired", 14, "forticare license expired", false},
+    error_entry{error_id::no_valid_token, "no_valid_token", 17, "no valid token found", false},
+    error_entry{error_id::token_not_owned, "token_not_owned", 31, "token does not belong to product", false},
     error_entry{error_id::activation_code_invalid, "activation_code_invalid", 40,
                 "FTM token Activation Code is invalid", false},
     error_entry{error_id::registered_to_another_device, "registered_to_another_device", 901,
@@ -52,7 +55,6 @@ inline constexpr std::array catalogue{
                 "token already activated, and seed won't be returned", true},
     error_entry{error_id::hardware_token_not_found, "hardware_token_not_found", 904,
                 "activation error (token not exist in FortiGuard)", true},
-    error_entry{error_id::token_not_found, "token_not_found", 905, "token not found", true},
     error_entry{error_id::too_many_tokens, "too_many_tokens", 906, "too many tokens in one request", true},
     error_entry{error_id::malformed_request, "malformed_request", 990, "malformed request", true},
     error_entry{error_id::unknown_type, "unknown_type", 991, "unknown request type", true},
@@ -71,6 +73,9 @@ std::span<const error_entry> error_catalogue();
 const error_entry& catalogue_entry(error_id id);
 const error_entry* find_error(int code);
 const error_entry* find_error(std::string_view name);
+
+/// What a reply says of an HA member that FortiCare does not know as registered [seen: KB 308115].
+inline constexpr std::string_view member_not_registered = "Product is not registered";
 
 /// The value of a reply's `error` object: {"error_code": code, "error_message": message}.
 struct error_value {

@@ -56,6 +56,10 @@ class json_writer {
     out_ += "null";
     return *this;
   }
+  json_writer& str_or_null(std::string_view k, const std::optional<std::string>& v) { return v ? str(k, *v) : null(k); }
+  json_writer& num_or_null(std::string_view k, const std::optional<std::int64_t>& v) {
+    return v ? num(k, *v) : null(k);
+  }
   json_writer& error(std::string_view k, const std::optional<error_value>& e) {
     if (!e) return null(k);
     key(k);

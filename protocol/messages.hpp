@@ -73,26 +73,29 @@ struct polling_request {
   friend bool operator==(const polling_request&, const polling_request&) = default;
 };
 
-/// The phone's request: no envelope fields [seen].
+/// The phone's request: no FortiGate envelope [seen]. Newer apps add the push id and their own
+/// version and build [seen: a public tool imitating the iOS app].
 struct mobile_provision_request {
   std::string type;
-  std::string mobile_id;
-  std::string token_activation_code;
-  std::string os_ver;  ///< optional [assumed]: the phone's OS, shown by polling once activated
-  std::string reg_id;  ///< optional [assumed]: the phone's push registration id
+  std::string version;                ///< `__version`, "5" from newer apps
+  std::string mobile_id;              ///< 16 characters, or a 36-character UUID on iOS
+  std::string token_activation_code;  ///< the 8 code bytes as 16 lowercase hex digits
+  std::string registration_id;        ///< the push id; polling shows it as reg_id ("reg_id" also read)
+  std::string device_version;         ///< e.g. "4.9.9_IOS"; polling shows it as os_ver ("os_ver" also read)
+  std::string device_build;
   friend bool operator==(const mobile_provision_request&, const mobile_provision_request&) = default;
 };
 
-/// One token a FortiGate uploads before mailing its activation code [assumed shape, §4.4].
+/// One token a FortiGate uploads (docs/protocol.md §4.4, as FortiOS 7.4.10 sent it [seen]): the
+/// FortiGate makes the seed; FortiCare makes the activation code.
 struct provisioned_token {
   std::string token;
-  std::string activation_code;  ///< 16 lowercase hex: the 8 code bytes
-  std::string seed;             ///< 40 lowercase hex: the 20-byte secret
-  std::string algorithm = "totp";
-  int digits = 6;
+  std::string seed;              ///< 40 hex digits (either case): the 20-byte secret; "": FortiCare derives one
+  std::int64_t code_expire = 0;  ///< minutes the activation code lasts; 0 when absent
+  std::string type = "totp";
   int period = 60;
-  std::int64_t expire = 0;  ///< unix time after which the activation code is refused
-  std::string issuer;
+  int digits = 6;
+  std::string activation_code;  ///< optional: a code the client chose (16 lowercase hex) [assumed]
   friend bool operator==(const provisioned_token&, const provisioned_token&) = default;
 };
 
@@ -120,10 +123,11 @@ json encode(const request& r);
 
 // ---- replies ----
 
-/// One HA member in a reply's `__clustered_sns`: {"sn": ..., "error": null | {...}}.
+/// One HA member in a reply's `__clustered_sns`: {"sn": ..., "error": null | "Product is not
+/// registered"} — a plain string, not an error object [seen: KB 308115].
 struct member_status {
   std::string sn;
-  std::optional<error_value> error;
+  std::optional<std::string> error;
   friend bool operator==(const member_status&, const member_status&) = default;
 };
 
@@ -194,18 +198,33 @@ struct mobile_provision_response {
   friend bool operator==(const mobile_provision_response&, const mobile_provision_response&) = default;
 };
 
-struct token_result {
+/// One token of a provisioning reply, fields in the captured order [seen]. A token that failed
+/// has every field but `token` and `error` null.
+struct provisioned_result {
   std::string token;
-  std::string seed;  ///< hardware activation only: 40 hex digits, "" when refused
+  std::optional<std::string> license;
+  std::optional<std::string> token_activation_code;  ///< the user's 16 base32 characters
+  std::optional<std::string> qr_code;                ///< base64 PNG of a QR code of that code
+  std::optional<std::int64_t> code_expire;           ///< minutes, as the FortiGate sent it
   std::optional<error_value> error;
-  friend bool operator==(const token_result&, const token_result&) = default;
+  friend bool operator==(const provisioned_result&, const provisioned_result&) = default;
 };
 
+/// `result` is 2 when tokens were provisioned, 0 on error [seen: the FortiOS 7.4.10 log, KB 308115].
 struct provision_response {
   reply_head head;
-  std::vector<token_result> tokens;
+  std::vector<provisioned_result> tokens;
+  int result = 0;
   std::optional<error_value> error;
   friend bool operator==(const provision_response&, const provision_response&) = default;
+};
+
+/// One token of a hardware activation reply [assumed shape, §4.5].
+struct token_result {
+  std::string token;
+  std::string seed;  ///< 40 hex digits, "" when refused
+  std::optional<error_value> error;
+  friend bool operator==(const token_result&, const token_result&) = default;
 };
 
 struct hardware_activation_response {
@@ -226,7 +245,7 @@ using response = std::variant<activation_license_response, polling_response, mob
                               provision_response, hardware_activation_response, error_response>;
 
 /// Appends {"d": {...}} to `out`, compact, in the captured field order, `result` 0 even on error
-/// [seen, KB 241195]. Writes the text directly: no JSON tree on the per-request path.
+/// [seen, KB 241195] (2 for a successful provisioning). Writes the text directly: no JSON tree on the per-request path.
 void encode_to(const response& r, std::string& out);
 /// The same as a JSON value (for tests and tools).
 json encode(const response& r);

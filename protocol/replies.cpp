@@ -8,6 +8,92 @@
 namespace fortisim::protocol {
 namespace {
 
+// ---- writing ----
+
+void write_head(json_writer& w, const reply_head& h) {
+  w.str("__type", h.type).str("__version", h.version).str("serial_number", h.serial_number);
+  w.str("__device_version", h.device_version).str("__device_build", h.device_build);
+  w.open_array("__clustered_sns");
+  for (const auto& m : h.members) w.element().str("sn", m.sn).str_or_null("error", m.error).close();
+  w.close_array();
+}
+
+/// `result` is 0 even on error [seen, KB 241195].
+void write_tail(json_writer& w, const std::optional<error_value>& e, int result = 0) {
+  w.num("result", result).error("error", e);
+}
+
+void write(json_writer& w, const activation_license_response& m) {
+  write_head(w, m.head);
+  w.str("license_activation_code", m.license_activation_code).str("license", m.license);
+  if (m.tokens) {
+    w.open_array("tokens");
+    for (const auto& t : *m.tokens) w.element().str("token", t.token).str("license", t.license).close();
+    w.close_array();
+  } else {
+    w.null("tokens");
+  }
+  write_tail(w, m.error);
+}
+
+void write(json_writer& w, const polling_response& m) {
+  write_head(w, m.head);
+  w.open_array("tokens");
+  for (const auto& t : m.tokens) {
+    w.element().str("token", t.token).str("license", t.license).str("status", t.status);
+    w.str("os_ver", t.os_ver).str("reg_id", t.reg_id).num("activation_expire", t.activation_expire).close();
+  }
+  w.close_array();
+  write_tail(w, m.error);
+}
+
+void write(json_writer& w, const mobile_provision_response& m) {
+  w.str("__type", m.type).str("__version", m.version).str("__device_version", m.device_version);
+  w.str("__device_build", m.device_build).str("mobile_id_hash", m.mobile_id_hash).str("seed", m.seed);
+  w.str("token", m.token).str("image_file", m.image_file).str("pin_required", m.pin_required);
+  w.str("pin_require_type", m.pin_require_type).num("pin_length", m.pin_length).num("counter", m.counter);
+  w.str("encryption_key", m.encryption_key).str("issuer", m.issuer);
+  write_tail(w, m.error);
+}
+
+void write(json_writer& w, const provision_response& m) {
+  write_head(w, m.head);
+  w.open_array("tokens");
+  for (const auto& t : m.tokens) {
+    w.element().str("token", t.token).str_or_null("license", t.license);
+    w.str_or_null("token_activation_code", t.token_activation_code).str_or_null("qr_code", t.qr_code);
+    w.num_or_null("code_expire", t.code_expire).error("error", t.error).close();
+  }
+  w.close_array();
+  write_tail(w, m.error, m.result);
+}
+
+void write(json_writer& w, const hardware_activation_response& m) {
+  write_head(w, m.head);
+  w.open_array("tokens");
+  for (const auto& t : m.tokens) w.element().str("token", t.token).str("seed", t.seed).error("error", t.error).close();
+  w.close_array();
+  write_tail(w, m.error);
+}
+
+void write(json_writer& w, const error_response& m) {
+  write_head(w, m.head);
+  write_tail(w, m.error);
+}
+
+// ---- reading ----
+
+std::string text(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<std::string> text_or_null(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
 std::optional<error_value> error_from(const json& j) {
   if (!j.is_object()) return std::nullopt;
   return error_value{j.value("error_code", 0), j.value("error_message", std::string())};
@@ -24,29 +110,47 @@ reply_head read_head(const json& d) {
   h.device_build = env.device_build;
   if (auto it = d.find("__clustered_sns"); it != d.end() && it->is_array())
     for (const auto& m : *it)
-      if (m.is_object()) h.members.push_back({m.value("sn", std::string()), error_from(m.value("error", json()))});
+      if (m.is_object()) h.members.push_back({text(m, "sn"), text_or_null(m, "error")});
   return h;
 }
 
 std::vector<token_result> read_token_results(const json& d) {
   std::vector<token_result> out;
   if (auto it = d.find("tokens"); it != d.end() && it->is_array())
-    for (const auto& t : *it)
-      out.push_back(
-          {t.value("token", std::string()), t.value("seed", std::string()), error_from(t.value("error", json()))});
+    for (const auto& t : *it) out.push_back({text(t, "token"), text(t, "seed"), error_from(t.value("error", json()))});
   return out;
 }
 
-void write_head(json_writer& w, const reply_head& h) {
-  w.str("__type", h.type).str("__version", h.version).str("serial_number", h.serial_number);
-  w.str("__device_version", h.device_version).str("__device_build", h.device_build);
-  w.open_array("__clustered_sns");
-  for (const auto& m : h.members) w.element().str("sn", m.sn).error("error", m.error).close();
-  w.close_array();
+provision_response read_provision(const json& d) {
+  provision_response r{read_head(d), {}, d.value("result", 0), error_from(d.value("error", json()))};
+  if (auto it = d.find("tokens"); it != d.end() && it->is_array())
+    for (const auto& t : *it) {
+      std::optional<std::int64_t> expire;
+      if (auto e = t.find("code_expire"); e != t.end() && e->is_number_integer()) expire = e->get<std::int64_t>();
+      r.tokens.push_back({text(t, "token"), text_or_null(t, "license"), text_or_null(t, "token_activation_code"),
+                          text_or_null(t, "qr_code"), expire, error_from(t.value("error", json()))});
+    }
+  return r;
 }
 
-void write_tail(json_writer& w, const std::optional<error_value>& e) {
-  w.num("result", 0).error("error", e);  // result 0 even on error [seen]
+mobile_provision_response read_mobile(const json& d, std::optional<error_value> err) {
+  mobile_provision_response r;
+  r.type = text(d, "__type");
+  r.version = text(d, "__version");
+  r.device_version = text(d, "__device_version");
+  r.device_build = text(d, "__device_build");
+  r.mobile_id_hash = text(d, "mobile_id_hash");
+  r.seed = text(d, "seed");
+  r.token = text(d, "token");
+  r.image_file = text(d, "image_file");
+  r.pin_required = text(d, "pin_required");
+  r.pin_require_type = text(d, "pin_require_type");
+  r.pin_length = d.value("pin_length", 0);
+  r.counter = d.value("counter", 0);
+  r.encryption_key = text(d, "encryption_key");
+  r.issuer = text(d, "issuer");
+  r.error = std::move(err);
+  return r;
 }
 
 }  // namespace
@@ -63,51 +167,7 @@ reply_head head_for(const envelope& env, std::string response_type) {
 void encode_to(const response& r, std::string& out) {
   json_writer w(out);
   w.open().object("d");
-  std::visit(
-      [&w](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, mobile_provision_response>) {
-          w.str("__type", m.type).str("__version", m.version).str("__device_version", m.device_version);
-          w.str("__device_build", m.device_build).str("mobile_id_hash", m.mobile_id_hash).str("seed", m.seed);
-          w.str("token", m.token).str("image_file", m.image_file).str("pin_required", m.pin_required);
-          w.str("pin_require_type", m.pin_require_type).num("pin_length", m.pin_length).num("counter", m.counter);
-          w.str("encryption_key", m.encryption_key).str("issuer", m.issuer);
-          write_tail(w, m.error);
-        } else if constexpr (std::is_same_v<T, error_response>) {
-          write_head(w, m.head);
-          write_tail(w, m.error);
-        } else {
-          write_head(w, m.head);
-          if constexpr (std::is_same_v<T, activation_license_response>) {
-            w.str("license_activation_code", m.license_activation_code).str("license", m.license);
-            if (m.tokens) {
-              w.open_array("tokens");
-              for (const auto& t : *m.tokens) w.element().str("token", t.token).str("license", t.license).close();
-              w.close_array();
-            } else {
-              w.null("tokens");
-            }
-          } else if constexpr (std::is_same_v<T, polling_response>) {
-            w.open_array("tokens");
-            for (const auto& t : m.tokens) {
-              w.element().str("token", t.token).str("license", t.license).str("status", t.status);
-              w.str("os_ver", t.os_ver).str("reg_id", t.reg_id).num("activation_expire", t.activation_expire).close();
-            }
-            w.close_array();
-          } else {
-            constexpr bool with_seed = std::is_same_v<T, hardware_activation_response>;
-            w.open_array("tokens");
-            for (const auto& t : m.tokens) {
-              w.element().str("token", t.token);
-              if (with_seed) w.str("seed", t.seed);
-              w.error("error", t.error).close();
-            }
-            w.close_array();
-          }
-          write_tail(w, m.error);
-        }
-      },
-      r);
+  std::visit([&w](const auto& m) { write(w, m); }, r);
   w.close().close();
 }
 
@@ -122,12 +182,11 @@ std::variant<response, field_error> decode_response(operation op, const json& d)
   auto err = error_from(d.value("error", json()));
   switch (op) {
     case operation::activation_license: {
-      activation_license_response r{read_head(d), d.value("license_activation_code", std::string()),
-                                    d.value("license", std::string()), std::nullopt, err};
+      activation_license_response r{read_head(d), text(d, "license_activation_code"), text(d, "license"), std::nullopt,
+                                    err};
       if (auto it = d.find("tokens"); it != d.end() && it->is_array()) {
         r.tokens.emplace();
-        for (const auto& t : *it)
-          r.tokens->push_back({t.value("token", std::string()), t.value("license", std::string())});
+        for (const auto& t : *it) r.tokens->push_back({text(t, "token"), text(t, "license")});
       }
       return r;
     }
@@ -135,30 +194,12 @@ std::variant<response, field_error> decode_response(operation op, const json& d)
       polling_response r{read_head(d), {}, err};
       if (auto it = d.find("tokens"); it != d.end() && it->is_array())
         for (const auto& t : *it)
-          r.tokens.push_back({t.value("token", std::string()), t.value("license", std::string()),
-                              t.value("status", std::string()), t.value("os_ver", std::string()),
-                              t.value("reg_id", std::string()), t.value("activation_expire", std::int64_t{0})});
+          r.tokens.push_back({text(t, "token"), text(t, "license"), text(t, "status"), text(t, "os_ver"),
+                              text(t, "reg_id"), t.value("activation_expire", std::int64_t{0})});
       return r;
     }
-    case operation::mobile_provision: {
-      auto s = [&](const char* k) { return d.value(k, std::string()); };
-      return mobile_provision_response{s("__type"),
-                                       s("__version"),
-                                       s("__device_version"),
-                                       s("__device_build"),
-                                       s("mobile_id_hash"),
-                                       s("seed"),
-                                       s("token"),
-                                       s("image_file"),
-                                       s("pin_required"),
-                                       s("pin_require_type"),
-                                       d.value("pin_length", 0),
-                                       d.value("counter", 0),
-                                       s("encryption_key"),
-                                       s("issuer"),
-                                       err};
-    }
-    case operation::provision: return provision_response{read_head(d), read_token_results(d), err};
+    case operation::mobile_provision: return read_mobile(d, err);
+    case operation::provision: return read_provision(d);
     case operation::hardware_activation: return hardware_activation_response{read_head(d), read_token_results(d), err};
   }
   return field_error{"d.__type", "unknown operation"};

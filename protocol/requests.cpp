@@ -146,6 +146,61 @@ std::optional<field_error> decode_envelope(const json& d, envelope& out) {
   return std::nullopt;
 }
 
+namespace {
+
+std::variant<request, field_error> decode_mobile(const json& d) {
+  mobile_provision_request r;
+  if (auto e = read_string(d, "__type", r.type, false)) return *e;
+  if (auto e = read_string(d, "__version", r.version, false, "d", true)) return *e;
+  if (auto e = read_string(d, "mobile_id", r.mobile_id, true)) return *e;
+  if (auto e = read_string(d, "token_activation_code", r.token_activation_code, true)) return *e;
+  // Newer apps' names [seen], then fortisim's earlier assumed ones.
+  for (const char* key : {"registration_id", "reg_id"})
+    if (r.registration_id.empty())
+      if (auto e = read_string(d, key, r.registration_id, false)) return *e;
+  for (const char* key : {"__device_version", "os_ver"})
+    if (r.device_version.empty())
+      if (auto e = read_string(d, key, r.device_version, false, "d", true)) return *e;
+  if (auto e = read_string(d, "__device_build", r.device_build, false, "d", true)) return *e;
+  return r;
+}
+
+/// One token of a ProvisionRequest, as FortiOS 7.4.10 sends it [seen]; unknown fields ignored.
+std::variant<provisioned_token, field_error> decode_provisioned(const json& t, const std::string& path) {
+  if (!t.is_object()) return field_error{path, "expected an object"};
+  provisioned_token p;
+  std::int64_t digits = p.digits, period = p.period;
+  if (auto e = read_string(t, "token", p.token, true, path)) return *e;
+  if (auto e = read_string(t, "seed", p.seed, false, path)) return *e;
+  if (auto e = read_int(t, "code_expire", p.code_expire, path)) return *e;
+  if (auto e = read_string(t, "type", p.type, false, path)) return *e;
+  if (auto e = read_int(t, "period", period, path)) return *e;
+  if (auto e = read_int(t, "digits", digits, path)) return *e;
+  if (auto e = read_string(t, "activation_code", p.activation_code, false, path)) return *e;
+  if (digits < 6 || digits > 8) return field_error{path + ".digits", "expected 6 to 8"};
+  if (period < 1 || period > 3600) return field_error{path + ".period", "expected 1 to 3600 seconds"};
+  if (p.code_expire < 0 || p.code_expire > 366LL * 24 * 60)
+    return field_error{path + ".code_expire", "expected 0 to 527040 minutes"};
+  p.digits = static_cast<int>(digits);
+  p.period = static_cast<int>(period);
+  return p;
+}
+
+std::variant<request, field_error> decode_provision(const json& d) {
+  provision_request r;
+  if (auto e = decode_envelope(d, r.env)) return *e;
+  auto it = d.find("tokens");
+  if (it == d.end() || !it->is_array()) return field_error{"d.tokens", "expected an array of tokens"};
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    auto t = decode_provisioned((*it)[i], "d.tokens[" + std::to_string(i) + "]");
+    if (auto* e = std::get_if<field_error>(&t)) return *e;
+    r.tokens.push_back(std::get<provisioned_token>(std::move(t)));
+  }
+  return r;
+}
+
+}  // namespace
+
 std::variant<request, field_error> decode_request(operation op, const json& d) {
   switch (op) {
     case operation::activation_license: {
@@ -160,42 +215,8 @@ std::variant<request, field_error> decode_request(operation op, const json& d) {
       if (auto e = read_token_list(d, r.tokens, false)) return *e;
       return r;
     }
-    case operation::mobile_provision: {
-      mobile_provision_request r;
-      if (auto e = read_string(d, "__type", r.type, false)) return *e;
-      if (auto e = read_string(d, "mobile_id", r.mobile_id, true)) return *e;
-      if (auto e = read_string(d, "token_activation_code", r.token_activation_code, true)) return *e;
-      if (auto e = read_string(d, "os_ver", r.os_ver, false)) return *e;
-      if (auto e = read_string(d, "reg_id", r.reg_id, false)) return *e;
-      return r;
-    }
-    case operation::provision: {
-      provision_request r;
-      if (auto e = decode_envelope(d, r.env)) return *e;
-      auto it = d.find("tokens");
-      if (it == d.end() || !it->is_array()) return field_error{"d.tokens", "expected an array of tokens"};
-      for (std::size_t i = 0; i < it->size(); ++i) {
-        const json& t = (*it)[i];
-        std::string path = "d.tokens[" + std::to_string(i) + "]";
-        if (!t.is_object()) return field_error{path, "expected an object"};
-        provisioned_token p;
-        std::int64_t digits = p.digits, period = p.period;
-        if (auto e = read_string(t, "token", p.token, true, path)) return *e;
-        if (auto e = read_string(t, "activation_code", p.activation_code, true, path)) return *e;
-        if (auto e = read_string(t, "seed", p.seed, false, path)) return *e;
-        if (auto e = read_string(t, "algorithm", p.algorithm, false, path)) return *e;
-        if (auto e = read_int(t, "digits", digits, path)) return *e;
-        if (auto e = read_int(t, "period", period, path)) return *e;
-        if (auto e = read_int(t, "expire", p.expire, path)) return *e;
-        if (auto e = read_string(t, "issuer", p.issuer, false, path)) return *e;
-        if (digits < 6 || digits > 8) return field_error{path + ".digits", "expected 6 to 8"};
-        if (period < 1 || period > 3600) return field_error{path + ".period", "expected 1 to 3600 seconds"};
-        p.digits = static_cast<int>(digits);
-        p.period = static_cast<int>(period);
-        r.tokens.push_back(std::move(p));
-      }
-      return r;
-    }
+    case operation::mobile_provision: return decode_mobile(d);
+    case operation::provision: return decode_provision(d);
     case operation::hardware_activation: {
       hardware_activation_request r;
       if (auto e = decode_envelope(d, r.env)) return *e;
@@ -206,44 +227,70 @@ std::variant<request, field_error> decode_request(operation op, const json& d) {
   return field_error{"d.__type", "unknown operation"};
 }
 
+namespace {
+
+json encode_mobile(const mobile_provision_request& m) {
+  json d;
+  d["mobile_id"] = m.mobile_id;
+  d["__type"] = m.type;
+  d["token_activation_code"] = m.token_activation_code;
+  if (!m.version.empty()) d["__version"] = m.version;
+  if (!m.registration_id.empty()) d["registration_id"] = m.registration_id;
+  if (!m.device_version.empty()) d["__device_version"] = m.device_version;
+  if (!m.device_build.empty()) d["__device_build"] = m.device_build;
+  return d;
+}
+
+/// In the order FortiOS 7.4.10 sends it [seen].
+json encode_provision(const provision_request& m) {
+  json d;
+  d["__type"] = m.env.type;
+  d["__version"] = m.env.version;
+  d["__device_version"] = m.env.device_version;
+  d["__device_build"] = m.env.device_build;
+  d["serial_number"] = m.env.serial_number;
+  json sns = json::array();
+  for (const auto& sn : m.env.clustered_sns) sns.push_back({{"sn", sn}});
+  d["__clustered_sns"] = std::move(sns);
+  json list = json::array();
+  for (const auto& t : m.tokens) {
+    json e;
+    e["token"] = t.token;
+    e["seed"] = t.seed;
+    e["code_expire"] = t.code_expire;
+    e["type"] = t.type;
+    e["period"] = t.period;
+    e["digits"] = t.digits;
+    if (!t.activation_code.empty()) e["activation_code"] = t.activation_code;
+    list.push_back(std::move(e));
+  }
+  d["tokens"] = std::move(list);
+  return d;
+}
+
+}  // namespace
+
 json encode(const request& r) {
   return std::visit(
       [](const auto& m) -> json {
         using T = std::decay_t<decltype(m)>;
-        json d;
         if constexpr (std::is_same_v<T, mobile_provision_request>) {
-          d["mobile_id"] = m.mobile_id;
-          d["__type"] = m.type;
-          d["token_activation_code"] = m.token_activation_code;
-          if (!m.os_ver.empty()) d["os_ver"] = m.os_ver;
-          if (!m.reg_id.empty()) d["reg_id"] = m.reg_id;
+          return wrap(encode_mobile(m));
+        } else if constexpr (std::is_same_v<T, provision_request>) {
+          return wrap(encode_provision(m));
         } else {
+          json d;
           put_envelope(d, m.env);
           if constexpr (std::is_same_v<T, activation_license_request>) {
             d["license_activation_code"] = m.license_activation_code;
-          } else if constexpr (std::is_same_v<T, provision_request>) {
-            json list = json::array();
-            for (const auto& t : m.tokens) {
-              json e;
-              e["token"] = t.token;
-              e["activation_code"] = t.activation_code;
-              e["seed"] = t.seed;
-              e["algorithm"] = t.algorithm;
-              e["digits"] = t.digits;
-              e["period"] = t.period;
-              e["expire"] = t.expire;
-              e["issuer"] = t.issuer;
-              list.push_back(std::move(e));
-            }
-            d["tokens"] = std::move(list);
           } else {
             json list = json::array();
             for (const auto& t : m.tokens) list.push_back({{"token", t}});
             d["tokens"] = std::move(list);
           }
           put_envelope_tail(d, m.env);
+          return wrap(std::move(d));
         }
-        return wrap(std::move(d));
       },
       r);
 }

@@ -52,7 +52,7 @@ response error_shaped(std::optional<operation> op, const envelope& env, const js
       r.error = std::move(err);
       return r;
     }
-    case operation::provision: return provision_response{head_for(env, type), {}, std::move(err)};
+    case operation::provision: return provision_response{head_for(env, type), {}, 0, std::move(err)};
     case operation::hardware_activation: return hardware_activation_response{head_for(env, type), {}, std::move(err)};
   }
   return error_response{head_for(env, type), std::move(err)};

@@ -197,12 +197,17 @@ faults::error read(as<faults::error>, input& in) {
     f.top = error_ref(in.c, ref, in.path + ".code", in.errors);
   }
   if (auto it = in.j.find("members"); it != in.j.end()) {
-    if (!it->is_object())
-      in.c.fail(in.path + ".members", "expected an object {\"<serial>\": <error>}");
-    else
-      for (auto m = it->begin(); m != it->end(); ++m)
-        if (auto e = error_ref(in.c, m.value(), in.path + ".members." + m.key(), in.errors))
-          f.members.push_back({m.key(), *e});
+    if (!it->is_object()) {
+      in.c.fail(in.path + ".members", "expected an object {\"<serial>\": \"<what the reply says of it>\"}");
+    } else {
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (m.value().is_string() && !protocol::find_error(m.value().get<std::string>())) {
+          f.members.push_back({m.key(), m.value().get<std::string>()});  // the text itself
+        } else if (auto e = error_ref(in.c, m.value(), in.path + ".members." + m.key(), in.errors)) {
+          f.members.push_back({m.key(), e->message});
+        }
+      }
+    }
   }
   if (!in.j.contains("code") && !in.j.contains("members"))
     in.c.fail(in.path, "an error action needs \"code\" or \"members\"");

@@ -24,10 +24,11 @@ std::string_view stage_name(stage s);  ///< "connection", "tls", "http"
 /// Where a fault may act: one stage, or (reset, hang) whichever stage its rule's `when` needs.
 enum class acts_at { connection, tls, http, any };
 
-/// One error for one HA member of the request's __clustered_sns.
+/// What a reply says of one HA member of the request's __clustered_sns: a plain string such as
+/// "Product is not registered" [seen].
 struct member_error {
   std::string sn;
-  protocol::error_value error;
+  std::string error;
 };
 
 /// A TLS alert by name and number (RFC 8446 §6).
@@ -146,6 +147,7 @@ struct malformed_json {
 };
 /// The operation's reply carrying a FortiCare error and/or per-member errors.
 /// {"action": "error", "code": 14} or {"action": "error", "members": {"FG…": "Product is not registered"}}
+/// (a member's error is its text; a code or catalogue name stands for its message)
 struct error {
   static constexpr std::string_view name = "error";
   static constexpr acts_at at = acts_at::http;

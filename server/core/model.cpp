@@ -7,6 +7,7 @@
 #include "protocol/seed_crypto.hpp"
 #include "server/core/state_file.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace fortisim::core {
@@ -44,8 +45,14 @@ void model::add_definitions_locked(const scenario& s) {
     if (lic.bound_to.empty() && !l.bound_to.empty()) {
       lic.bound_to = l.bound_to;
       std::sort(lic.bound_to.begin(), lic.bound_to.end());
+      lic.registered_to = l.registered_to;
     }
+    // A licence the scenario says is redeemed already has its tokens at FortiCare.
+    if (!lic.bound_to.empty())
+      for (const auto& serial : lic.tokens) ensure_token_locked(serial, lic.serial);
   }
+  pinned_.clear();
+  for (const auto& p : s.pinned_codes) pinned_[p.token] = p.activation_code;
   std::int64_t now = clock_.now_s();
   for (const auto& m : s.mobile_tokens) {
     if (tokens_.contains(m.token)) continue;
@@ -85,6 +92,7 @@ model::licence& model::ensure_licence_locked(const std::string& code, const std:
   for (int i = 0; i < count; ++i)
     l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + code + "#" + std::to_string(i)));
   l.valid_until = valid_until;
+  licence_codes_[l.serial] = code;
   return licences_.emplace(code, std::move(l)).first->second;
 }
 
@@ -105,7 +113,11 @@ void model::refresh_status_locked(mobile_token& t) const {
 }
 
 reply_head model::head_locked(const envelope& env, operation op) const {
-  return head_for(env, scenario_->names.response[static_cast<std::size_t>(op)]);
+  auto head = head_for(env, scenario_->names.response[static_cast<std::size_t>(op)]);
+  const auto& unknown = scenario_->clusters.not_registered;
+  for (auto& m : head.members)
+    if (std::find(unknown.begin(), unknown.end(), m.sn) != unknown.end()) m.error = std::string(member_not_registered);
+  return head;
 }
 
 response model::answer(const request& r) {

@@ -8,6 +8,8 @@
 #include "server/core/clock.hpp"
 #include "server/core/scenario.hpp"
 
+#include "protocol/formats.hpp"
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,6 +76,7 @@ class model {
     std::vector<std::string> tokens;
     std::optional<std::int64_t> valid_until;
     std::vector<std::string> bound_to;  ///< sorted; empty: not yet redeemed
+    std::string registered_to;          ///< the serial of the device that redeemed it
   };
   struct mobile_token {
     std::string serial;
@@ -85,9 +88,10 @@ class model {
     int period = 60;
     std::int64_t expire = 0;
     std::string issuer;
-    std::string mobile_id;
+    std::string mobile_id;  ///< the phone's key: the first 16 bytes of its mobile_id
     std::string os_ver;
     std::string reg_id;
+    std::uint64_t provisions = 0;  ///< how often a FortiGate provisioned it (new codes replay by count)
   };
   struct hardware_token {
     std::string serial;
@@ -101,6 +105,14 @@ class model {
                                  std::optional<std::int64_t> valid_until);
   mobile_token& ensure_token_locked(const std::string& serial, const std::string& license);
   void refresh_status_locked(mobile_token& t) const;
+  /// Whether the requester (or its cluster, as the scenario says) may provision `t`.
+  bool owns_locked(const mobile_token& t, const protocol::envelope& env) const;
+  protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
+                                                    bool& changed);
+  /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client, or
+  /// derived from the seed, the token and its provisioning count (and never one in use).
+  std::optional<protocol::activation_bytes> next_code_locked(const mobile_token& t,
+                                                             const std::string& client_code) const;
   void persist_locked();
   protocol::json snapshot_locked() const;
   void restore_locked(const protocol::json& j);
@@ -114,6 +126,8 @@ class model {
   std::map<std::string, mobile_token, std::less<>> tokens_;        // by serial
   std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> serial
   std::map<std::string, hardware_token, std::less<>> hardware_;    // by serial
+  std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
+  std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
 };
 

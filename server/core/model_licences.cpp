@@ -52,6 +52,7 @@ activation_license_response model::import_license(const activation_license_reque
       l.serial = derive_serial("FTMTRIAL", 16, "trial:" + device);
       for (int i = 0; i < s.trial_token_count; ++i)
         l.tokens.push_back(derive_serial("FTKMOB", 16, "trial-token:" + device + "#" + std::to_string(i)));
+      licence_codes_[l.serial] = key;
       it = licences_.emplace(key, std::move(l)).first;
     }
     lic = &it->second;
@@ -75,6 +76,8 @@ activation_license_response model::import_license(const activation_license_reque
   std::sort(merged.begin(), merged.end());
   merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
   bool changed = merged != lic->bound_to;
+  if (lic->bound_to.empty() && !ids.empty())
+    lic->registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
   lic->bound_to = std::move(merged);
   out.license = lic->serial;
   out.tokens.emplace();

@@ -25,7 +25,11 @@ json model::snapshot_locked() const {
   j["clock_ms"] = clock_.now_ms();
   j["licenses"] = json::array();
   for (const auto& [code, l] : licences_) {
-    json e{{"activation_code", l.code}, {"license", l.serial}, {"tokens", l.tokens}, {"bound_to", l.bound_to}};
+    json e{{"activation_code", l.code},
+           {"license", l.serial},
+           {"tokens", l.tokens},
+           {"bound_to", l.bound_to},
+           {"registered_to", l.registered_to}};
     e["valid_until"] = l.valid_until ? json(*l.valid_until) : json(nullptr);
     j["licenses"].push_back(std::move(e));
   }
@@ -42,7 +46,8 @@ json model::snapshot_locked() const {
                            {"issuer", t.issuer},
                            {"mobile_id", t.mobile_id},
                            {"os_ver", t.os_ver},
-                           {"reg_id", t.reg_id}});
+                           {"reg_id", t.reg_id},
+                           {"provisions", t.provisions}});
   }
   j["hardware_tokens"] = json::array();
   for (const auto& [serial, h] : hardware_) {
@@ -68,8 +73,10 @@ void model::restore_locked(const json& j) {
     l.serial = e.value("license", "");
     l.tokens = e.value("tokens", std::vector<std::string>{});
     l.bound_to = e.value("bound_to", std::vector<std::string>{});
+    l.registered_to = e.value("registered_to", "");
     if (e.contains("valid_until") && e["valid_until"].is_number_integer())
       l.valid_until = e["valid_until"].get<std::int64_t>();
+    licence_codes_[l.serial] = l.code;
     licences_[l.code] = std::move(l);
   }
   for (const auto& e : j.value("tokens", json::array())) {
@@ -88,6 +95,7 @@ void model::restore_locked(const json& j) {
     t.mobile_id = e.value("mobile_id", "");
     t.os_ver = e.value("os_ver", "");
     t.reg_id = e.value("reg_id", "");
+    t.provisions = e.value("provisions", std::uint64_t{0});
     if (!t.activation.empty()) by_activation_[t.activation] = t.serial;
     tokens_[t.serial] = std::move(t);
   }

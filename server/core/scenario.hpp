@@ -55,6 +55,23 @@ struct license_spec {
   int token_count = 5;                      ///< this many derived "FTKMOB…" serials
   std::optional<std::int64_t> valid_until;  ///< unix seconds; past it an unredeemed code gets 14
   std::vector<std::string> bound_to;        ///< device or HA cluster serials it is already bound to
+  std::string registered_to;                ///< the serial it is registered to (default: bound_to's first)
+};
+
+/// A token's activation code fixed by the scenario ({"token": …, "activation_code": "EE…"} in a
+/// licence's tokens): every provisioning of the token answers it, so a capture can be replayed.
+struct pinned_code {
+  std::string token;
+  std::string activation_code;  ///< the user's 16 base32 characters
+};
+
+/// How FortiCare treats HA clusters (docs/protocol.md §4.4).
+struct cluster_policy {
+  /// true: only the serial a licence is registered to may provision its tokens (FortiOS 7.4.9,
+  /// KB 424201); false: any member of the cluster it is bound to.
+  bool registered_serial_only = false;
+  /// Serials FortiCare does not know as registered: their member entry says "Product is not registered".
+  std::vector<std::string> not_registered;
 };
 
 /// What an unknown but well-formed licence code gets.
@@ -94,6 +111,11 @@ struct scenario {
   std::optional<std::int64_t> clock_start_ms;  ///< virtual "now" at load; absent: the real time
   double clock_rate = 1.0;
   std::vector<license_spec> licenses;
+  std::vector<pinned_code> pinned_codes;
+  cluster_policy clusters;
+  /// A phone's mobile_id longer than 16 bytes (iOS sends a 36-character UUID): keyed by its first
+  /// 16 bytes (true, assumed), or refused with error 40.
+  bool long_mobile_id_first_16 = true;
   unknown_code_policy unknown_codes;
   bool trial_available = true;
   int trial_token_count = 2;

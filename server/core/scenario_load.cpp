@@ -53,9 +53,59 @@ void policies(checker& c, const json& root, scenario& s) {
   }
 }
 
+bool user_code(checker& c, const json& j, const char* key, const std::string& path, std::string& out) {
+  auto v = c.string_at(j, key, path);
+  if (!v) return false;
+  if (!protocol::parse_user_activation_code(*v)) {
+    c.fail(path + "." + key, "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+    return false;
+  }
+  out = protocol::upper_case(*v);
+  return true;
+}
+
+/// A licence's token: "FTKMOB…", or {"token": "FTKMOB…", "activation_code": "EE…"} to pin its code.
+void licence_token(checker& c, const json& t, const std::string& path, license_spec& l, scenario& s) {
+  std::string serial;
+  if (t.is_object()) {
+    c.only_keys(t, path, {"token", "activation_code"});
+    serial = c.string_at(t, "token", path, true).value_or("");
+    if (pinned_code pin{serial, {}}; user_code(c, t, "activation_code", path, pin.activation_code))
+      s.pinned_codes.push_back(std::move(pin));
+  } else if (t.is_string()) {
+    serial = t.get<std::string>();
+  }
+  if (!protocol::is_mobile_token_serial(serial))
+    c.fail(t.is_object() ? path + ".token" : path, "expected \"FTKMOB\" + 10 letters or digits");
+  else
+    l.tokens.push_back(serial);
+}
+
+void clusters(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.clusters")) return;
+  c.only_keys(j, "$.clusters", {"licence_use", "not_registered"});
+  if (auto v = c.string_at(j, "licence_use", "$.clusters")) {
+    if (*v != "any_member" && *v != "registered_serial")
+      c.fail("$.clusters.licence_use", "expected \"any_member\" or \"registered_serial\"");
+    s.clusters.registered_serial_only = *v == "registered_serial";
+  }
+  if (auto v = c.strings_at(j, "not_registered", "$.clusters")) s.clusters.not_registered = *v;
+}
+
+void phone(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.phone")) return;
+  c.only_keys(j, "$.phone", {"long_mobile_id"});
+  if (auto v = c.string_at(j, "long_mobile_id", "$.phone")) {
+    if (*v != "first_16" && *v != "reject") c.fail("$.phone.long_mobile_id", "expected \"first_16\" or \"reject\"");
+    s.long_mobile_id_first_16 = *v != "reject";
+  }
+}
+
 void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
   if (!c.is_object(j, path)) return;
-  c.only_keys(j, path, {"activation_code", "license", "tokens", "token_count", "valid_until", "bound_to", "comment"});
+  c.only_keys(
+      j, path,
+      {"activation_code", "license", "tokens", "token_count", "valid_until", "bound_to", "registered_to", "comment"});
   license_spec l;
   if (auto code = c.string_at(j, "activation_code", path, true)) {
     if (!protocol::is_license_activation_code(*code))
@@ -69,21 +119,11 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, st
       c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
     l.license = *v;
   }
-  if (auto it = j.find("tokens"); it != j.end()) {
-    if (!it->is_array())
-      c.fail(path + ".tokens", "expected an array of \"FTKMOB…\" serials");
-    else
-      for (std::size_t i = 0; i < it->size(); ++i) {
-        const auto& t = (*it)[i];
-        if (!t.is_string() || !protocol::is_mobile_token_serial(t.get<std::string>()))
-          c.fail(path + ".tokens[" + std::to_string(i) + "]", "expected \"FTKMOB\" + 10 letters or digits");
-        else
-          l.tokens.push_back(t.get<std::string>());
-      }
-  }
+  c.each(j, "tokens", path, [&](const json& t, const std::string& tp) { licence_token(c, t, tp, l, s); });
   if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
   l.valid_until = c.time_at(j, "valid_until", path);
   if (auto v = c.strings_at(j, "bound_to", path)) l.bound_to = *v;
+  l.registered_to = c.string_at(j, "registered_to", path).value_or(l.bound_to.empty() ? "" : l.bound_to.front());
   s.licenses.push_back(std::move(l));
 }
 
@@ -98,20 +138,15 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
     t.token = *v;
   }
   t.license = c.string_at(j, "license", path).value_or("");
-  if (auto v = c.string_at(j, "activation_code", path)) {
-    if (!protocol::parse_user_activation_code(*v))
-      c.fail(path + ".activation_code",
-             "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
-    t.activation_code = *v;
-  }
+  user_code(c, j, "activation_code", path, t.activation_code);
   t.secret = c.secret_at(j, "secret", path);
   if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
   if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
   t.expire = c.time_at(j, "expire", path);
   t.issuer = c.string_at(j, "issuer", path).value_or("");
   if (auto v = c.string_at(j, "mobile_id", path)) {
-    if (v->size() != 16) c.fail(path + ".mobile_id", "expected 16 characters");
-    t.mobile_id = *v;
+    if (v->size() < 16) c.fail(path + ".mobile_id", "expected 16 characters or more (the first 16 are the key)");
+    t.mobile_id = v->substr(0, 16);
   }
   s.mobile_tokens.push_back(std::move(t));
 }
@@ -140,7 +175,8 @@ void world(checker& c, const json& root, scenario& s) {
   if (!c.is_object(root, "$")) return;
   c.only_keys(root, "$",
               {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
-               "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol"});
+               "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
+               "clusters", "phone"});
   s.name = c.string_at(root, "name", "$").value_or("");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
@@ -152,6 +188,8 @@ void world(checker& c, const json& root, scenario& s) {
   // protocol first: error codes elsewhere resolve against its overrides.
   if (auto p = root.find("protocol"); p != root.end()) protocol_table(c, *p, "$.protocol", s);
   if (auto k = root.find("clock"); k != root.end()) clock(c, *k, s);
+  if (auto k = root.find("clusters"); k != root.end()) clusters(c, *k, s);
+  if (auto k = root.find("phone"); k != root.end()) phone(c, *k, s);
   policies(c, root, s);
   std::set<std::string> codes;
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });

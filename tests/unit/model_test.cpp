@@ -110,26 +110,32 @@ TEST_CASE("provision, phone activation, polling and OTP tell one consistent stor
   auto polled = m.poll({device("FG1"), {token}});
   CHECK(polled.tokens[0].status == "new");
 
+  // The FortiGate makes the seed; FortiCare makes the activation code (docs/protocol.md §4.4).
   std::string secret = derive_secret(123, "mine");
-  provisioned_token p{token, "0011223344556677", hex_encode(secret), "totp", 6, 60, 0, "ACME"};
+  provisioned_token p{token, hex_encode(secret), 4320, "totp", 60, 6, ""};
   auto prov = m.provision(
-      {device("FG1"),
-       {p, provisioned_token{"FTKMOB9999999999", "0011223344556688", hex_encode(secret), "totp", 6, 60, 0, ""}}});
-  CHECK_FALSE(prov.tokens[0].error.has_value());
-  CHECK(prov.tokens[1].error->code == 905);
+      {device("FG1"), {p, provisioned_token{"FTKMOB9999999999", hex_encode(secret), 0, "totp", 60, 6, ""}}});
+  REQUIRE_FALSE(prov.tokens[0].error.has_value());
+  CHECK(prov.result == 2);
+  CHECK(prov.tokens[0].license == "EFTM000000000001");
+  CHECK(prov.tokens[0].code_expire == 4320);
+  auto code = parse_user_activation_code(prov.tokens[0].token_activation_code.value_or(""));
+  REQUIRE(code.has_value());
+  std::string phone_code = activation_code_for_phone(*code);
+  CHECK(prov.tokens[1].error->code == 31);
+  CHECK_FALSE(prov.tokens[1].license.has_value());
   polled = m.poll({device("FG1"), {token}});
   CHECK(polled.tokens[0].status == "pending");
   CHECK(polled.tokens[0].activation_expire == m.clock().now_s() + 3 * 24 * 3600);
 
-  auto phone = m.mobile_provision({"", "PHONE00000000001", "0011223344556677", "5.4.2_IOS", "reg-1"});
+  auto phone = m.mobile_provision({"", "5", "PHONE00000000001", phone_code, "reg-1", "5.4.2_IOS", ""});
   REQUIRE_FALSE(phone.error.has_value());
   CHECK(phone.token == token);
-  CHECK(phone.issuer == "ACME");
   CHECK(decrypt_seed_from_phone(phone.seed, "PHONE00000000001") == secret);
   // The same phone may fetch again; another phone may not.
-  CHECK_FALSE(m.mobile_provision({"", "PHONE00000000001", "0011223344556677", "", ""}).error.has_value());
-  CHECK(m.mobile_provision({"", "PHONE00000000002", "0011223344556677", "", ""}).error->code == 40);
-  CHECK(m.mobile_provision({"", "PHONE00000000001", "ffffffffffffffff", "", ""}).error->code == 40);
+  CHECK_FALSE(m.mobile_provision({"", "", "PHONE00000000001", phone_code, "", "", ""}).error.has_value());
+  CHECK(m.mobile_provision({"", "", "PHONE00000000002", phone_code, "", "", ""}).error->code == 40);
+  CHECK(m.mobile_provision({"", "", "PHONE00000000001", "ffffffffffffffff", "", "", ""}).error->code == 40);
 
   polled = m.poll({device("FG1"), {token, "FTKMOB0000000000"}});
   CHECK(polled.tokens[0].status == "provisioned");
@@ -150,7 +156,7 @@ TEST_CASE("an activation code expires on the virtual clock: 40 for the phone, 'p
   CHECK(parse_user_activation_code(made.user_activation_code) ==
         parse_phone_activation_code(made.phone_activation_code));
   m.advance_clock((3LL * 24 * 3600 + 1) * 1000);
-  CHECK(m.mobile_provision({"", "PHONE00000000001", made.phone_activation_code, "", ""}).error->code == 40);
+  CHECK(m.mobile_provision({"", "", "PHONE00000000001", made.phone_activation_code, "", "", ""}).error->code == 40);
   CHECK(m.poll({device("FG1"), {made.token}}).tokens[0].status == "provision timeout");
 }
 

@@ -74,12 +74,13 @@ TEST_CASE("every request round-trips through JSON") {
   std::vector<request> requests{
       activation_license_request{with_type(operation::activation_license), "DA8C-0508-1F31-4CF7-C990"},
       polling_request{with_type(operation::polling), {"FTKMOB0000000001", "FTKMOB0000000002"}},
-      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "", ""},
-      mobile_provision_request{"SoftToken.MobileProvisionRequest", "0123456789abcdef", "00112233445566ff", "5.4.2_IOS",
-                               "r1"},
-      provision_request{
-          with_type(operation::provision),
-          {{"FTKMOB0000000001", "00112233445566ff", std::string(40, 'a'), "totp", 6, 60, 1700000000, "FortiGate"}}},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "", "0123456789abcdef", "00112233445566ff", "", "",
+                               ""},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "5", "0123456789abcdef", "00112233445566ff", "r1",
+                               "4.9.9_IOS", "1234"},
+      provision_request{with_type(operation::provision),
+                        {{"FTKMOB0000000001", std::string(40, 'A'), 4320, "totp", 60, 6, ""},
+                         {"FTKMOB0000000002", std::string(40, 'a'), 60, "totp", 30, 8, "00112233445566ff"}}},
       hardware_activation_request{with_type(operation::hardware_activation), {"FTK2000000000001"}},
   };
   for (const auto& r : requests) {
@@ -95,7 +96,7 @@ TEST_CASE("every request round-trips through JSON") {
 TEST_CASE("every reply round-trips through JSON") {
   envelope env{"", "4", "FG100F0000000001", "7.2", "1234", {"FG100F0000000002", "FG100F0000000001"}};
   auto head = head_for(env, "SoftToken.XResponse");
-  head.members[1].error = error_value{14, "forticare license expired"};
+  head.members[1].error = "Product is not registered";
   std::vector<std::pair<operation, response>> replies{
       {operation::activation_license,
        activation_license_response{head, "DA8C-0508-1F31-4CF7-C990", "EFTM000000000001",
@@ -106,8 +107,11 @@ TEST_CASE("every reply round-trips through JSON") {
       {operation::mobile_provision,
        mobile_provision_response{"SoftToken.MobileProvisionResponse", "", "", "", "h", "s", "FTKMOB0000000001", "", "0",
                                  "", 0, 0, "", "i", std::nullopt}},
-      {operation::provision,
-       provision_response{head, {{"FTKMOB0000000001", "", error_value{905, "token not found"}}}, std::nullopt}},
+      {operation::provision, provision_response{head,
+                                                {{"FTKMOB0000000001", std::nullopt, std::nullopt, std::nullopt,
+                                                  std::nullopt, error_value{31, "token does not belong to product"}}},
+                                                0,
+                                                error_value{17, "no valid token found"}}},
       {operation::hardware_activation,
        hardware_activation_response{head, {{"FTK2000000000001", std::string(40, 'b'), std::nullopt}}, std::nullopt}},
   };
