@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   for (int round = 0; round < 3; ++round) {
     auto t = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i)
-      bytes +=
-          e.handle({"POST", core::process_path, body, "127.0.0.1", "directregistration.fortinet.com", 1}).body.size();
+      bytes += e.handle({"POST", protocol::process_path, body, "127.0.0.1", "directregistration.fortinet.com", 1, {}})
+                   .body.size();
     auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count() / n;
     std::printf("engine::handle: %.2f us per request (%d requests)\n", us, n);
   }

@@ -263,6 +263,7 @@ void engine::record(const exchange& x) {
     e.status = status;
     e.error_code = x.error_code;
     e.seed = x.L.s->seed;
+    e.request_headers.assign(x.r.headers.substr(0, 4096));
     e.request_body.assign(x.r.body.substr(0, 4096));
   });
 }

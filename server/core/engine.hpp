@@ -31,6 +31,7 @@ struct http_request {
   std::string_view client_address;
   std::string_view sni;
   std::uint64_t connection = 0;
+  std::string_view headers;  ///< "Name: value" lines, as received (journaled)
 };
 
 /// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).

@@ -10,8 +10,8 @@ std::int64_t journal::now_ms() {
 }
 
 void journal::reset(journal_entry& e) {
-  for (auto* s :
-       {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action, &e.request_body})
+  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action,
+                  &e.request_headers, &e.request_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;
@@ -28,14 +28,23 @@ protocol::json journal::to_json(std::uint64_t after) const {
 }
 
 protocol::json journal::to_json(const journal_entry& e) {
-  return {{"seq", e.seq},         {"time_ms", e.time_ms},
-          {"stage", e.stage},     {"connection", e.connection},
-          {"request", e.request}, {"client_address", e.client_address},
-          {"sni", e.sni},         {"method", e.method},
-          {"target", e.target},   {"type", e.type},
-          {"rule", e.rule},       {"action", e.action},
-          {"status", e.status},   {"error_code", e.error_code},
-          {"seed", e.seed},       {"request_body", e.request_body}};
+  return {{"seq", e.seq},
+          {"time_ms", e.time_ms},
+          {"stage", e.stage},
+          {"connection", e.connection},
+          {"request", e.request},
+          {"client_address", e.client_address},
+          {"sni", e.sni},
+          {"method", e.method},
+          {"target", e.target},
+          {"type", e.type},
+          {"rule", e.rule},
+          {"action", e.action},
+          {"status", e.status},
+          {"error_code", e.error_code},
+          {"seed", e.seed},
+          {"request_headers", e.request_headers},
+          {"request_body", e.request_body}};
 }
 
 void journal::clear() {

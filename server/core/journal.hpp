@@ -30,7 +30,8 @@ struct journal_entry {
   int status = 0;      ///< HTTP status, 0 where none was sent
   int error_code = 0;  ///< the FortiCare error code in the reply, 0 for none
   std::uint64_t seed = 0;
-  std::string request_body;  ///< the first 4 KiB
+  std::string request_headers;  ///< the first 4 KiB of "Name: value" lines
+  std::string request_body;     ///< the first 4 KiB
 };
 
 class journal {

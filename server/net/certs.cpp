@@ -86,6 +86,7 @@ const std::vector<std::string>& lab_host_names() {
                                               "update.fortiguard.net",
                                               "globalupdate.fortinet.net",
                                               "push.fortinet.com",
+                                              "fortinet-ca2.fortinet.com",
                                               "localhost",
                                               "127.0.0.1",
                                               "::1"};
@@ -141,16 +142,37 @@ cert_and_key make_server_cert(const cert_and_key& issuer, const std::vector<std:
   return {cert, key};
 }
 
+namespace {
+
+/// Whether the certificate in `path` names every lab host (a data folder made by an older
+/// fortisim may lack a name added since, such as fortinet-ca2.fortinet.com).
+bool names_every_lab_host(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) return false;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!cert) return false;
+  for (const auto& n : lab_host_names()) {
+    bool ip = n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
+    if ((ip ? X509_check_ip_asc(cert.get(), n.c_str(), 0)
+            : X509_check_host(cert.get(), n.data(), n.size(), 0, nullptr)) != 1)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 lab_cert_paths ensure_lab_certs(const std::string& dir, bool force) {
   fs::path d(dir);
   lab_cert_paths p{(d / "ca.pem").string(), (d / "server.pem").string(), (d / "server-key.pem").string()};
   fs::path ca_key = d / "ca-key.pem";
-  if (!force && fs::exists(p.ca_cert) && fs::exists(ca_key) && fs::exists(p.server_cert) && fs::exists(p.server_key))
-    return p;
+  bool have_ca = fs::exists(p.ca_cert) && fs::exists(ca_key);
+  if (!force && have_ca && fs::exists(p.server_key) && names_every_lab_host(p.server_cert)) return p;
   std::error_code ec;
   fs::create_directories(d, ec);
   if (ec) throw std::runtime_error("cannot create the data folder " + dir + ": " + ec.message());
-  auto ca = make_ca("fortisim lab CA", 3650);
+  // Keep a CA that clients already trust; only --force makes a new one.
+  auto ca = !force && have_ca ? load_cert_and_key(p.ca_cert, ca_key.string()) : make_ca("fortisim lab CA", 3650);
   auto server = make_server_cert(ca, lab_host_names(), -3600, 825LL * 86400);
   write_file(ca_key, ca.key_pem(), 0600);
   write_file(p.server_key, server.key_pem(), 0600);

@@ -108,6 +108,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
   const auto& cfg = st.s->cfg;
   auto& tcp = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
+  std::string headers;  // reused: the journal's copy of each request's header lines
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(cfg.body_limit);
@@ -120,8 +121,10 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
       co_return true;
     }
     auto& req = parser.get();
-    core::http_outcome o =
-        st.s->engine->handle({req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection});
+    headers.clear();
+    for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
+    core::http_outcome o = st.s->engine->handle(
+        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers});
     if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
     tcp.expires_after(milliseconds(cfg.write_timeout_ms));
     w.outcome = &o;

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto& e = the_engine();
   for (auto path : {protocol::process_path, protocol::mobile_path}) {
-    auto out = e.handle({"POST", path, body, "127.0.0.1", "fds1.fortinet.com", 1});
+    auto out = e.handle({"POST", path, body, "127.0.0.1", "fds1.fortinet.com", 1, {}});
     if (std::holds_alternative<core::faults::pass>(out.act) && out.status == 200 &&
         out.content_type.starts_with("application/json") &&
         protocol::json::parse(out.body, nullptr, false).is_discarded())

@@ -8,9 +8,15 @@
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 using namespace fortisim;
@@ -139,97 +145,6 @@ TEST_CASE("several worker threads share the port") {
   }
 }
 
-TEST_CASE("end to end: import, provision, phone activation, polling, and the same OTP on both sides") {
-  test_server srv(shipped("default.json"));
-  // 1. The FortiGate imports a licence.
-  auto lic =
-      json::parse(post_once(srv.port(), import_request("ABCD-0000-1111-2222-3333", "FG100F0000000001")).body)["d"];
-  REQUIRE(lic["error"].is_null());
-  std::string token = lic["tokens"][0]["token"];
-
-  // 2. It provisions the token: a fresh secret and activation code of its own.
-  std::string secret = protocol::derive_secret(2024, "e2e");
-  protocol::activation_bytes code{1, 2, 3, 4, 5, 6, 7, 8};
-  json prov{{"d",
-             {{"__type", "SoftToken.ProvisionRequest"},
-              {"__version", "4"},
-              {"serial_number", "FG100F0000000001"},
-              {"tokens",
-               {{{"token", token},
-                 {"activation_code", protocol::activation_code_for_phone(code)},
-                 {"seed", protocol::hex_encode(secret)},
-                 {"algorithm", "totp"},
-                 {"digits", 6},
-                 {"period", 60},
-                 {"expire", 0},
-                 {"issuer", "lab"}}}}}}};
-  auto pr = json::parse(post_once(srv.port(), prov.dump()).body)["d"];
-  REQUIRE(pr["tokens"][0]["error"].is_null());
-  client_options fg;
-  auto poll = [&] {
-    json p{{"d",
-            {{"__type", "SoftToken.PollingRequest"},
-             {"__version", "4"},
-             {"serial_number", "FG100F0000000001"},
-             {"tokens", {{{"token", token}}}}}}};
-    return json::parse(post_once(srv.port(), p.dump(), fg).body)["d"]["tokens"][0];
-  };
-  CHECK(poll()["status"] == "pending");
-
-  // 3. The phone trades the code for the seed, on the app's endpoint and host.
-  std::string mobile_id = "7f3a9c0e5b2d4681";
-  json m{{"d",
-          {{"mobile_id", mobile_id},
-           {"__type", "SoftToken.MobileProvisionRequest"},
-           {"token_activation_code", protocol::activation_code_for_phone(code)},
-           {"os_ver", "17.1_IOS"}}}};
-  client_options app;
-  app.sni = "globalftm.fortinet.net";
-  app.ca = srv.ca();
-  client phone(srv.port(), app);
-  REQUIRE(phone.ok());
-  auto reply = phone.post(m.dump(), "/SoftToken/Provisioning.asmx/Mobile");
-  auto d = json::parse(reply.body)["d"];
-  REQUIRE(d["error"].is_null());
-  CHECK(d["token"] == token);
-
-  // Decrypt the seed independently, from the reply alone: AES-128-CBC, key mobile_id, IV fortitokenmobile.
-  auto cipher = protocol::base64_decode(d["seed"].get<std::string>());
-  REQUIRE(cipher.has_value());
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, reinterpret_cast<const unsigned char*>(mobile_id.data()),
-                     reinterpret_cast<const unsigned char*>("fortitokenmobile"));
-  EVP_CIPHER_CTX_set_padding(ctx, 0);
-  unsigned char plain[64];
-  int n = 0, tail = 0;
-  EVP_DecryptUpdate(ctx, plain, &n, reinterpret_cast<const unsigned char*>(cipher->data()),
-                    static_cast<int>(cipher->size()));
-  EVP_DecryptFinal_ex(ctx, plain + n, &tail);
-  EVP_CIPHER_CTX_free(ctx);
-  std::string hex(reinterpret_cast<char*>(plain), 40);
-  auto decrypted = protocol::hex_decode(hex);
-  REQUIRE(decrypted.has_value());
-  CHECK(*decrypted == secret);
-
-  // 4. Polling shows the phone.
-  auto polled = poll();
-  CHECK(polled["status"] == "provisioned");
-  CHECK(polled["os_ver"] == "17.1_IOS");
-
-  // 5. The user's OTP, from the decrypted seed, equals fortisim's (retry once across a period edge).
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto [status, body] = control(srv.admin_port(), "GET", "/tokens/" + token + "/otp");
-    REQUIRE(status == 200);
-    auto server_otp = json::parse(body);
-    auto clock = json::parse(control(srv.admin_port(), "GET", "/clock").second);
-    auto mine = protocol::totp(*decrypted, clock["now_s"].get<std::int64_t>(), 60, 6);
-    if (mine == server_otp["otp"] || attempt == 1) {
-      CHECK(mine == server_otp["otp"].get<std::string>());
-      break;
-    }
-  }
-}
-
 TEST_CASE("a token provisioned through the control API, without a FortiGate, activates on the phone") {
   test_server srv(shipped("default.json"));
   auto [status, body] = control(srv.admin_port(), "POST", "/tokens", "{}");
@@ -289,6 +204,30 @@ TEST_CASE("the control API: status, journal, state, clock, and clear errors") {
   CHECK(control(srv.admin_port(), "GET", "/nope").first == 404);
   CHECK(control(srv.admin_port(), "POST", "/clock", "not json").first == 400);
   CHECK(json::parse(control(srv.admin_port(), "GET", "/state").second)["format"] == 1);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("server") {
+
+TEST_CASE("a data folder whose server certificate lacks a lab name gets a new one from the same CA") {
+  auto dir = std::filesystem::temp_directory_path() / ("fortisim-oldcerts-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto first = net::ensure_lab_certs(dir.string());
+  auto ca_before = read_file(first.ca_cert);
+  // An older fortisim's certificate: every name but fortinet-ca2.fortinet.com.
+  auto ca = net::load_cert_and_key(first.ca_cert, (dir / "ca-key.pem").string());
+  std::vector<std::string> old_names;
+  for (const auto& n : net::lab_host_names())
+    if (n != "fortinet-ca2.fortinet.com") old_names.push_back(n);
+  { std::ofstream(first.server_cert) << net::make_server_cert(ca, old_names, -60, 86400).cert_pem() << ca.cert_pem(); }
+  auto again = net::ensure_lab_certs(dir.string());
+  CHECK(read_file(again.ca_cert) == ca_before);  // clients keep trusting it
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(again.server_cert.c_str(), "r"), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  REQUIRE(cert);
+  CHECK(X509_check_host(cert.get(), "fortinet-ca2.fortinet.com", 0, 0, nullptr) == 1);
+  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

@@ -15,6 +15,16 @@ namespace fortisim::test {
 extern const std::string captured_request;
 extern const std::string captured_reply;
 
+/// FortiOS 7.4.10's captured request headers (docs/protocol.md §2), for a body of `length` bytes.
+std::string fortigate_headers(std::size_t length);
+/// The ProvisionRequest of the FortiOS 7.4.10 debug log, and its reply with "qr_code" replaced by
+/// "QR" (the PNG is FortiCare's; ours decodes to the same code).
+extern const std::string provision_7410_request;
+extern const std::string provision_7410_reply;
+/// KB 308115's ProvisionRequest, and its reply (a token that is not the requester's).
+extern const std::string kb308115_request;
+extern const std::string kb308115_reply;
+
 /// A scenario from text, failing the test if it does not load.
 std::shared_ptr<const core::scenario> scenario_from(const std::string& json_text);
 std::string read_file(const std::string& path);

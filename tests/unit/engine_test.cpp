@@ -15,7 +15,7 @@ using test::shipped;
 namespace {
 
 core::http_outcome post(core::engine& e, const std::string& body, std::string_view target = protocol::process_path) {
-  return e.handle({"POST", target, body, "127.0.0.1", "directregistration.fortinet.com", 1});
+  return e.handle({"POST", target, body, "127.0.0.1", "directregistration.fortinet.com", 1, {}});
 }
 
 json d_of(const core::http_outcome& o) { return json::parse(o.body)["d"]; }
@@ -92,8 +92,8 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misu
   auto unknown = d_of(post(e, R"({"d": {"__type": "SoftToken.FooRequest", "serial_number": "FG1"}})"));
   CHECK(unknown["__type"] == "SoftToken.FooResponse");
   CHECK(unknown["serial_number"] == "FG1");
-  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1}).status == 405);
-  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1}).allow == "POST");
+  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1, {}}).status == 405);
+  CHECK(e.handle({"GET", protocol::process_path, "", "", "", 1, {}}).allow == "POST");
   CHECK(post(e, "{}", "/elsewhere").status == 404);
   // The phone's endpoint: its own reply shape even for a bad body.
   auto phone = d_of(post(e, R"({"d": {"__type": "SoftToken.MobileProvisionRequest"}})", protocol::mobile_path));

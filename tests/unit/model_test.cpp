@@ -223,3 +223,109 @@ TEST_CASE("with a state file, a new model resumes where the old one stopped") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("model") {
+
+namespace {
+
+provision_request provision_of(const envelope& env, const std::string& token, const std::string& seed_hex) {
+  return {env, {provisioned_token{token, seed_hex, 4320, "totp", 60, 6, ""}}};
+}
+
+const char* cluster_world(const char* policy) {
+  static std::string text;
+  text = std::string(R"({"clusters": {"licence_use": ")") + policy + R"(", "not_registered": ["FG9"]},
+    "licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "tokens": ["FTKMOB0000000001", "FTKMOB0000000002"]}]})";
+  return text.c_str();
+}
+
+}  // namespace
+
+TEST_CASE("who may provision: the licence's cluster, or (7.4.9, KB 424201) only the serial it is registered to") {
+  std::string seed = hex_encode(derive_secret(1, "s"));
+  for (const char* policy : {"any_member", "registered_serial"}) {
+    CAPTURE(policy);
+    model m(scenario_from(cluster_world(policy)));
+    REQUIRE_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"})).error.has_value());
+    auto by_member = m.provision(provision_of(device("FG2", {"FG1", "FG2"}), "FTKMOB0000000001", seed));
+    bool any = std::string(policy) == "any_member";
+    CHECK(by_member.result == (any ? 2 : 0));
+    CHECK(by_member.tokens[0].error.has_value() == !any);
+    auto by_registered = m.provision(provision_of(device("FG1", {"FG1", "FG2"}), "FTKMOB0000000002", seed));
+    CHECK(by_registered.result == 2);
+    auto stranger = m.provision(provision_of(device("FG3", {"FG3", "FG9"}), "FTKMOB0000000001", seed));
+    CHECK(stranger.result == 0);
+    CHECK(stranger.error->code == 17);
+    CHECK(stranger.tokens[0].error->code == 31);
+    REQUIRE(stranger.head.members.size() == 2);
+    CHECK(stranger.head.members[1].error == "Product is not registered");  // FG9, listed as not registered
+    CHECK_FALSE(stranger.head.members[0].error.has_value());
+  }
+}
+
+TEST_CASE("provisioning: some tokens fail and the others still succeed; a bad seed is 992; a new code each time") {
+  model m(scenario_from(world));
+  auto lic = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  std::string a = (*lic.tokens)[0].token, b = (*lic.tokens)[1].token;
+  auto mixed = m.provision({device("FG1"),
+                            {provisioned_token{a, hex_encode(derive_secret(1, "a")), 60, "totp", 60, 6, ""},
+                             provisioned_token{b, "not hex", 60, "totp", 60, 6, ""}}});
+  CHECK(mixed.result == 2);
+  CHECK_FALSE(mixed.error.has_value());
+  CHECK(mixed.tokens[1].error->code == 992);
+  CHECK(mixed.tokens[1].error->message.find("seed") != std::string::npos);
+  auto first = *mixed.tokens[0].token_activation_code;
+  auto again = m.provision(provision_of(device("FG1"), a, hex_encode(derive_secret(1, "a2"))));
+  auto second = *again.tokens[0].token_activation_code;
+  CHECK(second != first);
+  auto phone_code = [](const std::string& user) {
+    return activation_code_for_phone(*parse_user_activation_code(user));
+  };
+  CHECK(m.mobile_provision({"", "", "PHONE00000000001", phone_code(first), "", "", ""}).error->code == 40);
+  CHECK_FALSE(m.mobile_provision({"", "", "PHONE00000000001", phone_code(second), "", "", ""}).error.has_value());
+  // The same scenario and requests give the same codes on every run.
+  model replay(scenario_from(world));
+  import(replay, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  CHECK(replay
+            .provision(provision_of(device("FG1"), a, "00"))  // a bad seed does not count
+            .tokens[0]
+            .error.has_value());
+  CHECK(*replay.provision(provision_of(device("FG1"), a, hex_encode(derive_secret(1, "x"))))
+             .tokens[0]
+             .token_activation_code == first);
+}
+
+TEST_CASE("an iOS phone's 36-character mobile_id is keyed by its first 16 bytes, unless the scenario refuses it") {
+  std::string uuid = "5C2E0A4B-9F1D-4E7A-8B3C-2D6F1A0E9B47";
+  for (const char* policy : {"first_16", "reject"}) {
+    CAPTURE(policy);
+    model m(scenario_from(std::string(R"({"phone": {"long_mobile_id": ")") + policy + R"("},
+      "licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "tokens": ["FTKMOB0000000001"]}]})"));
+    import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+    std::string secret = derive_secret(5, "ios");
+    auto code = *m.provision(provision_of(device("FG1"), "FTKMOB0000000001", hex_encode(secret)))
+                     .tokens[0]
+                     .token_activation_code;
+    auto r = m.mobile_provision(
+        {"", "5", uuid, activation_code_for_phone(*parse_user_activation_code(code)), "", "4.9.9_IOS", ""});
+    if (std::string(policy) == "reject") {
+      CHECK(r.error->code == 40);
+      continue;
+    }
+    REQUIRE_FALSE(r.error.has_value());
+    CHECK(decrypt_seed_from_phone(r.seed, uuid.substr(0, 16)) == secret);
+    CHECK(r.version == "5");
+    CHECK(r.device_version == "4.9.9_IOS");
+  }
+}
+
+TEST_CASE("a scenario pins a token's activation code: every provisioning answers it") {
+  model m(scenario_from(R"({"licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"],
+    "tokens": [{"token": "FTKMOB5CA3C29179", "activation_code": "EEIAI6ZLEYIRKOYV"}]}]})"));
+  for (int i = 0; i < 2; ++i) {
+    auto r = m.provision(provision_of(device("FG1"), "FTKMOB5CA3C29179", hex_encode(derive_secret(1, "p"))));
+    CHECK(r.tokens[0].token_activation_code == "EEIAI6ZLEYIRKOYV");
+  }
+}
+
+}  // TEST_SUITE

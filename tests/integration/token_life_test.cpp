@@ -1,0 +1,155 @@
+// A token's life as captured FortiGates and phones live it, over real TLS: the public captures
+// replayed byte for byte, and import -> provision (the FortiGate's seed) -> the phone -> polling
+// -> the OTP, in one story.
+#include "process.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
+
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+
+namespace {
+
+constexpr const char* fortigate_host = "fortinet-ca2.fortinet.com";
+
+/// What an independent reader (zbar) reads in a base64 PNG.
+std::string qr_text(const std::string& png_base64) {
+  auto png = protocol::base64_decode(png_base64);
+  REQUIRE(png.has_value());
+  std::string dir = temp_dir("qr");
+  { std::ofstream(dir + "/qr.png", std::ios::binary) << *png; }
+  std::string out = run("zbarimg --raw -q " + dir + "/qr.png 2>/dev/null");  // stderr: D-Bus noise
+  std::filesystem::remove_all(dir);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+/// The secret in the phone's seed, decrypted here with OpenSSL alone: AES-128-CBC, key = the 16
+/// bytes of mobile_id, IV "fortitokenmobile", the 40 hex digits of the secret zero-padded.
+std::string decrypt_independently(const std::string& seed_b64, const std::string& key16) {
+  auto cipher = protocol::base64_decode(seed_b64);
+  REQUIRE(cipher.has_value());
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, reinterpret_cast<const unsigned char*>(key16.data()),
+                     reinterpret_cast<const unsigned char*>("fortitokenmobile"));
+  EVP_CIPHER_CTX_set_padding(ctx, 0);
+  unsigned char plain[64];
+  int n = 0, tail = 0;
+  EVP_DecryptUpdate(ctx, plain, &n, reinterpret_cast<const unsigned char*>(cipher->data()),
+                    static_cast<int>(cipher->size()));
+  EVP_DecryptFinal_ex(ctx, plain + n, &tail);
+  EVP_CIPHER_CTX_free(ctx);
+  return protocol::hex_decode(std::string(reinterpret_cast<char*>(plain), 40)).value_or("");
+}
+
+/// A FortiGate as FortiOS 7.4 calls: SNI and Host fortinet-ca2.fortinet.com, the lab CA verified,
+/// the captured header block, keep-alive.
+class fortigate {
+ public:
+  explicit fortigate(test_server& srv) : c_(srv.port(), client_options{fortigate_host, srv.ca(), "", 0, {}}) {
+    REQUIRE(c_.ok());
+    CHECK(c_.connected().verify_result == 0);  // the lab certificate names fortinet-ca2.fortinet.com
+  }
+  outcome send(const std::string& body) { return c_.raw_exchange(fortigate_headers(body.size()) + body); }
+  json d(const std::string& body) { return json::parse(send(body).body)["d"]; }
+
+ private:
+  client c_;
+};
+
+json request(const std::string& type, json fields) {
+  json d{{"__type", "SoftToken." + type},       {"__version", "4"},
+         {"__device_version", "7.0"},           {"__device_build", "5309"},
+         {"serial_number", "FGT40FHA25099UXR"}, {"__clustered_sns", {{{"sn", "FGT40FHA25099UXR"}}}}};
+  d.update(fields);
+  return json{{"d", d}};
+}
+
+}  // namespace
+
+TEST_SUITE("token life") {
+
+TEST_CASE("KB 308115: the captured request gets the captured reply, byte for byte") {
+  test_server srv(shipped("token-not-owned.json"));
+  fortigate fg(srv);
+  auto o = fg.send(kb308115_request);
+  CHECK(o.status == 200);
+  CHECK(o.body == kb308115_reply);
+  // The FortiGate's headers are journaled with the exchange.
+  auto entry = srv.engine().log().to_json().back();
+  CHECK(entry["request_headers"].get<std::string>().find("User-Agent: Mozilla/5.0 (compatible; MSIE 9.0") !=
+        std::string::npos);
+  CHECK(entry["error_code"] == 17);
+}
+
+TEST_CASE("FortiOS 7.4.10: the captured request gets the captured reply field for field, and a QR code of its code") {
+  test_server srv(shipped("provision-7.4.10.json"));
+  fortigate fg(srv);
+  auto o = fg.send(provision_7410_request);
+  REQUIRE(o.status == 200);
+  auto reply = json::parse(o.body);
+  auto& token = reply["d"]["tokens"][0];
+  std::string qr = token["qr_code"];
+  token["qr_code"] = "QR";
+  CHECK(reply.dump() == provision_7410_reply);  // every field, in the captured order
+  CHECK(o.body.find(R"("qr_code":")" + qr + R"(","code_expire":4320)") != std::string::npos);
+  CHECK(qr_text(qr) == "EEIAI6ZLEYIRKOYV");
+  auto png = *protocol::base64_decode(qr);
+  CHECK(png.substr(1, 3) == "PNG");
+  CHECK(png[24] == 1);  // bit depth 1
+  CHECK(png[25] == 0);  // grayscale, as captured
+}
+
+TEST_CASE("the whole token life with the FortiGate's seed: import, provision, phone, polling, OTP") {
+  test_server srv(R"({"seed": 7, "unknown_codes": {"answer": "accept"},
+                      "clock": {"now": "2026-06-01T12:00:00Z", "rate": 0}})");
+  fortigate fg(srv);
+  auto lic =
+      fg.d(request("ActivationLicenseRequest", {{"license_activation_code", "ABCD-0000-1111-2222-3333"}}).dump());
+  REQUIRE(lic["error"].is_null());
+  std::string token = lic["tokens"][0]["token"];
+
+  std::string seed = protocol::hex_encode(protocol::derive_secret(2026, "the FortiGate's own"));
+  json t{{"token", token},      {"seed", protocol::upper_case(seed)},
+         {"code_expire", 4320}, {"type", "totp"},
+         {"period", 60},        {"digits", 6}};
+  auto prov = fg.d(request("ProvisionRequest", {{"tokens", {t}}}).dump(1));
+  REQUIRE(prov["result"] == 2);
+  std::string user_code = prov["tokens"][0]["token_activation_code"];
+  CHECK(qr_text(prov["tokens"][0]["qr_code"]) == user_code);
+  auto polled = [&] { return fg.d(request("PollingRequest", {{"tokens", {{{"token", token}}}}}).dump())["tokens"][0]; };
+  CHECK(polled()["status"] == "pending");
+
+  // The phone, on the app's host: the code's 8 bytes as hex, a 16-character mobile_id.
+  std::string mobile_id = "7f3a9c0e5b2d4681";
+  client phone(srv.port(), client_options{"globalftm.fortinet.net", srv.ca(), "", 0, {}});
+  json m{{"d",
+          {{"mobile_id", mobile_id},
+           {"__type", "SoftToken.MobileProvisionRequest"},
+           {"token_activation_code",
+            protocol::activation_code_for_phone(*protocol::parse_user_activation_code(user_code))},
+           {"registration_id", "push-id-1"},
+           {"__device_version", "4.9.9_IOS"},
+           {"__device_build", "409"},
+           {"__version", "5"}}}};
+  auto got = json::parse(phone.post(m.dump(), "/SoftToken/Provisioning.asmx/Mobile").body)["d"];
+  REQUIRE(got["error"].is_null());
+  auto secret = decrypt_independently(got["seed"], mobile_id);
+  CHECK(protocol::hex_encode(secret) == seed);  // the FortiGate's seed, unchanged
+
+  CHECK(polled()["status"] == "provisioned");
+  CHECK(polled()["reg_id"] == "push-id-1");
+  CHECK(polled()["os_ver"] == "4.9.9_IOS");
+  auto otp = json::parse(control(srv.admin_port(), "GET", "/tokens/" + token + "/otp").second);
+  CHECK(otp["otp"] == protocol::totp(secret, 1780315200, 60, 6));  // 2026-06-01T12:00:00Z, frozen
+}
+
+}  // TEST_SUITE
