@@ -1,5 +1,7 @@
 #include "server/core/control.hpp"
 
+#include "protocol/bounded_json.hpp"
+
 #include <charconv>
 
 namespace fortisim::core {
@@ -32,8 +34,13 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  json in = body.empty() ? json::object() : json::parse(body, nullptr, false);
-  if (in.is_discarded() || !in.is_object()) return fail(400, "the body must be a JSON object");
+  json in = json::object();
+  if (!body.empty()) {
+    auto parsed = protocol::parse_bounded(body);
+    if (auto* why = std::get_if<std::string>(&parsed)) return fail(400, "the body is not JSON: " + *why);
+    in = std::get<json>(std::move(parsed));
+  }
+  if (!in.is_object()) return fail(400, "the body must be a JSON object");
   bool get = method == "GET", post = method == "POST";
 
   if (path == "/status" && get) return ok(e.status());

@@ -1,5 +1,6 @@
 #include "server/core/engine.hpp"
 
+#include "protocol/bounded_json.hpp"
 #include "server/core/reply_faults.hpp"
 
 namespace fortisim::core {
@@ -15,6 +16,7 @@ struct engine::exchange {
   std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
   std::string_view path;      ///< the target without its query
   json parsed;
+  std::string unparsable;   ///< why the body is not JSON fortisim reads, "" if it is
   const json* d = nullptr;  ///< the request's "d" object, if the body had one
   std::string_view type;    ///< d.__type
   std::optional<operation> op;
@@ -152,8 +154,12 @@ engine::exchange engine::classify(loaded& L, const http_request& r) {
   exchange x(L, r);
   x.request = L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
   x.path = r.target.substr(0, r.target.find('?'));
-  x.parsed = json::parse(r.body, nullptr, false);
-  if (!x.parsed.is_discarded() && x.parsed.is_object())
+  auto parsed = parse_bounded(r.body);
+  if (auto* why = std::get_if<std::string>(&parsed))
+    x.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
+  else
+    x.parsed = std::get<json>(std::move(parsed));
+  if (x.unparsable.empty() && x.parsed.is_object())
     if (auto it = x.parsed.find("d"); it != x.parsed.end() && it->is_object()) x.d = &*it;
   if (x.d)
     if (auto it = x.d->find("__type"); it != x.d->end() && it->is_string()) x.type = it->get_ref<const std::string&>();
@@ -213,8 +219,8 @@ void engine::answer(exchange& x) {
     return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
   };
   std::optional<response> reply;
-  if (x.parsed.is_discarded()) {
-    reply = fail(error_id::malformed_request, "body is not JSON");
+  if (!x.unparsable.empty()) {
+    reply = fail(error_id::malformed_request, x.unparsable);
   } else if (!x.d) {
     reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
   } else if (!x.op) {
@@ -229,11 +235,10 @@ void engine::answer(exchange& x) {
     } else {
       try {
         reply = model_.answer(std::get<request>(decoded));
-      } catch (const std::exception& e) {
-        // Only the state file can fail here (a full disk): the client gets a 500, nothing is lost silently.
-        x.out.status = 500;
-        x.out.content_type = "text/plain; charset=utf-8";
-        x.out.body = std::string("fortisim: ") + e.what() + "\n";
+      } catch (const storage_error& e) {
+        // Not durable, so not done: the model is unchanged and the client is told so.
+        x.out.status = 503;
+        x.out.body = json{{"error", e.what()}}.dump();
         return;
       }
     }

@@ -1,115 +1,99 @@
-// The FortiCare model: its world built from a scenario, and the calls that do not belong to one
-// operation (OTPs, the clock). The operations have their own files: model_licences.cpp,
-// model_tokens.cpp, model_hardware.cpp; persistence is model_state.cpp.
+// The FortiCare model: its world built from a scenario (and the stored state), how a change
+// becomes durable and then visible, and the calls that do not belong to one operation (OTPs, the
+// clock, the snapshot). The operations have their own files: model_licences.cpp,
+// model_tokens.cpp, model_hardware.cpp.
 #include "server/core/model.hpp"
 
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
-#include "server/core/state_file.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace fortisim::core {
 
 using namespace protocol;
 
+namespace {
+
+std::int64_t real_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string describe(const std::string& file, const std::vector<problem>& problems) {
+  std::string out = file + ": the stored state does not read back exactly; fortisim will not start on it:";
+  for (const auto& p : problems) out += "\n" + file + ": " + p.path + ": " + p.reason;
+  return out;
+}
+
+}  // namespace
+
 model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state_path)
-    : scenario_(std::move(s)),
-      clock_(scenario_->clock_start_ms, scenario_->clock_rate),
-      state_path_(std::move(state_path)) {
+    : scenario_(std::move(s)), clock_(scenario_->clock_start_ms, scenario_->clock_rate) {
   std::lock_guard lock(mutex_);
-  add_definitions_locked(*scenario_);
-  if (state_path_) {
-    if (auto text = read_whole_file(*state_path_)) {
-      json j = json::parse(*text, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || j.value("format", 0) != 1)
-        throw std::runtime_error(*state_path_ + ": not a fortisim state file (delete it to start clean)");
-      restore_locked(j);
-    }
-    persist_locked();
+  if (state_path) {
+    store_.emplace(*state_path);
+    auto loaded = store_->load();
+    if (auto* problems = std::get_if<std::vector<problem>>(&loaded))
+      throw std::runtime_error(describe(*state_path, *problems));
+    auto& stored = std::get<store::contents>(loaded);
+    for (const auto& l : stored.licences) apply_locked(l);
+    for (const auto& t : stored.tokens) apply_locked(t);
+    for (const auto& h : stored.hardware) hardware_[h.serial] = h;
+    if (stored.clock_ms)
+      clock_.set(*stored.clock_ms +
+                 static_cast<std::int64_t>(static_cast<double>(real_now_ms() - stored.clock_real_ms) * clock_.rate()));
   }
+  commit_locked(definitions_locked(*scenario_));
+  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
 }
 
 void model::adopt(std::shared_ptr<const scenario> s) {
   std::lock_guard lock(mutex_);
+  commit_locked(definitions_locked(*s));  // throws before anything switches
   scenario_ = std::move(s);
-  add_definitions_locked(*scenario_);
-  persist_locked();
-}
-
-void model::add_definitions_locked(const scenario& s) {
-  for (const auto& l : s.licenses) {
-    auto& lic = ensure_licence_locked(upper_case(l.activation_code), l.license, l.token_count, l.valid_until);
-    if (!l.tokens.empty() && lic.bound_to.empty()) lic.tokens = l.tokens;
-    if (lic.bound_to.empty() && !l.bound_to.empty()) {
-      lic.bound_to = l.bound_to;
-      std::sort(lic.bound_to.begin(), lic.bound_to.end());
-      lic.registered_to = l.registered_to;
-    }
-    // A licence the scenario says is redeemed already has its tokens at FortiCare.
-    if (!lic.bound_to.empty())
-      for (const auto& serial : lic.tokens) ensure_token_locked(serial, lic.serial);
-  }
   pinned_.clear();
-  for (const auto& p : s.pinned_codes) pinned_[p.token] = p.activation_code;
-  std::int64_t now = clock_.now_s();
-  for (const auto& m : s.mobile_tokens) {
-    if (tokens_.contains(m.token)) continue;
-    auto& t = ensure_token_locked(m.token, m.license);
-    activation_bytes bytes{};
-    if (!m.activation_code.empty()) {
-      bytes = *parse_user_activation_code(m.activation_code);
-    } else {
-      auto raw = derive_bytes(s.seed, "activation:" + m.token, 8);
-      std::copy(raw.begin(), raw.end(), bytes.begin());
-    }
-    t.activation = activation_code_for_phone(bytes);
-    t.secret = m.secret.empty() ? derive_secret(s.seed, m.token) : m.secret;
-    t.digits = m.digits;
-    t.period = m.period;
-    t.expire = m.expire.value_or(now + s.activation_expiry_s);
-    t.issuer = m.issuer;
-    t.mobile_id = m.mobile_id;
-    t.status = m.mobile_id.empty() ? token_status::pending : token_status::provisioned;
-    by_activation_[t.activation] = t.serial;
-  }
-  for (const auto& h : s.hardware_tokens) {
-    if (hardware_.contains(h.token)) continue;
-    hardware_[h.token] = {h.token, h.secret.empty() ? derive_secret(s.seed, h.token) : h.secret, h.lock_consumed,
-                          h.activated_by};
-  }
+  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
 }
 
-model::licence& model::ensure_licence_locked(const std::string& code, const std::string& serial, int count,
-                                             std::optional<std::int64_t> valid_until) {
-  auto it = licences_.find(code);
-  if (it != licences_.end()) return it->second;
-  licence l;
+void model::commit_locked(const change& c) {
+  if (c.empty()) return;
+  if (store_) store_->write(c);  // durable first (throws storage_error, nothing applied)
+  for (const auto& l : c.licences) apply_locked(l);
+  for (const auto& t : c.tokens) apply_locked(t);
+  for (const auto& h : c.hardware) hardware_[h.serial] = h;
+  if (c.clock_ms) clock_.set(*c.clock_ms);
+}
+
+void model::apply_locked(const licence_record& l) {
+  licence_codes_[l.serial] = l.code;
+  licences_[l.code] = l;
+}
+
+void model::apply_locked(const token_record& t) {
+  if (auto old = tokens_.find(t.serial); old != tokens_.end() && !old->second.activation.empty())
+    by_activation_.erase(old->second.activation);
+  if (!t.activation.empty()) by_activation_[t.activation] = t.serial;
+  tokens_[t.serial] = t;
+}
+
+licence_record model::new_licence(const std::string& code, const std::string& serial, int count,
+                                  std::optional<std::int64_t> valid_until) const {
+  licence_record l;
   l.code = code;
   // Serials derive from the code, so a re-import (even after a restart) gives the same ones.
   l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + code) : serial;
   for (int i = 0; i < count; ++i)
     l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + code + "#" + std::to_string(i)));
   l.valid_until = valid_until;
-  licence_codes_[l.serial] = code;
-  return licences_.emplace(code, std::move(l)).first->second;
+  return l;
 }
 
-model::mobile_token& model::ensure_token_locked(const std::string& serial, const std::string& license) {
-  auto [it, inserted] = tokens_.try_emplace(serial);
-  if (inserted) {
-    it->second.serial = serial;
-    it->second.license = license;
-  } else if (it->second.license.empty()) {
-    it->second.license = license;
-  }
-  return it->second;
-}
-
-void model::refresh_status_locked(mobile_token& t) const {
-  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire)
-    t.status = token_status::timed_out;
+token_status model::status_now_locked(const token_record& t) const {
+  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire) return token_status::timed_out;
+  return t.status;
 }
 
 reply_head model::head_locked(const envelope& env, operation op) const {
@@ -153,13 +137,9 @@ std::optional<otp_value> model::otp(std::string_view token) const {
 
 void model::advance_clock(std::int64_t ms) {
   std::lock_guard lock(mutex_);
-  clock_.advance(ms);
-  persist_locked();
-}
-
-json model::snapshot() const {
-  std::lock_guard lock(mutex_);
-  return snapshot_locked();
+  change c;
+  c.clock_ms = clock_.now_ms() + ms;
+  commit_locked(c);
 }
 
 }  // namespace fortisim::core

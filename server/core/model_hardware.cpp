@@ -18,26 +18,28 @@ hardware_activation_response model::activate_hardware(const hardware_activation_
     out.error = s.errors[error_id::too_many_tokens];
     return out;
   }
-  bool changed = false;
-  std::string device = r.env.serial_number;
+  change c;
   for (const auto& serial : r.tokens) {
     token_result res{serial, "", std::nullopt};
-    auto it = hardware_.find(serial);
-    if (it == hardware_.end() && s.accept_unknown_hardware && is_hardware_token_serial(serial))
-      it = hardware_.emplace(serial, hardware_token{serial, derive_secret(s.seed, serial), false, ""}).first;
-    if (it == hardware_.end()) {
+    std::optional<hardware_record> h;
+    if (auto it = hardware_.find(serial); it != hardware_.end())
+      h = it->second;
+    else if (s.accept_unknown_hardware && is_hardware_token_serial(serial))
+      h = hardware_record{serial, derive_secret(s.seed, serial), false, ""};
+    bool listed_twice = std::any_of(c.hardware.begin(), c.hardware.end(), [&](auto& x) { return x.serial == serial; });
+    if (!h) {
       res.error = s.errors[error_id::hardware_token_not_found];
-    } else if (it->second.consumed) {
+    } else if (h->consumed || listed_twice) {
       res.error = s.errors[error_id::hardware_lock_consumed];  // and no seed [KB 232153]
     } else {
-      it->second.consumed = true;  // the one-time lock, consumed under the model's mutex
-      it->second.activated_by = device;
-      res.seed = hex_encode(it->second.secret);
-      changed = true;
+      h->consumed = true;  // the one-time lock, consumed under the model's mutex
+      h->activated_by = r.env.serial_number;
+      res.seed = hex_encode(h->secret);
+      c.hardware.push_back(*h);
     }
     out.tokens.push_back(std::move(res));
   }
-  if (changed) persist_locked();
+  commit_locked(c);  // the seed leaves only once the lock's consumption is on disk
   return out;
 }
 
@@ -45,9 +47,11 @@ bool model::release_lock(std::string_view token) {
   std::lock_guard lock(mutex_);
   auto it = hardware_.find(token);
   if (it == hardware_.end()) return false;
-  it->second.consumed = false;
-  it->second.activated_by.clear();
-  persist_locked();
+  change c;
+  c.hardware.push_back(it->second);
+  c.hardware.back().consumed = false;
+  c.hardware.back().activated_by.clear();
+  commit_locked(c);
   return true;
 }
 

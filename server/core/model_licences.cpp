@@ -2,7 +2,6 @@
 #include "server/core/model.hpp"
 
 #include "protocol/formats.hpp"
-#include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
 
@@ -12,7 +11,7 @@ using namespace protocol;
 
 namespace {
 
-/// The device identity of a request: its HA members, or the device alone (docs/protocol.md §3).
+/// The device identity of a request: its HA members and the device itself, sorted (§3).
 std::vector<std::string> identity_of(const envelope& env) {
   std::vector<std::string> ids = env.clustered_sns;
   if (!env.serial_number.empty()) ids.push_back(env.serial_number);
@@ -28,65 +27,60 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 
 }  // namespace
 
-activation_license_response model::import_license(const activation_license_request& r) {
-  std::lock_guard lock(mutex_);
+std::optional<licence_record> model::licence_for_locked(const std::string& code, const envelope& env,
+                                                        error_id& refusal) const {
   const auto& s = *scenario_;
-  activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
-                                  std::nullopt, std::nullopt};
-  auto fail = [&](error_id id) {
-    out.error = s.errors[id];
-    return out;
-  };
-  auto ids = identity_of(r.env);
-  std::string code = upper_case(r.license_activation_code);
-  licence* lic = nullptr;
   if (code == trial_activation_code) {
     // One trial licence per device (or cluster), the same again on a re-import.
-    if (!s.trial_available) return fail(error_id::trial_already_used);
+    if (!s.trial_available) return refusal = error_id::trial_already_used, std::nullopt;
+    auto ids = identity_of(env);
     std::string device = ids.empty() ? std::string("unknown") : ids.front();
-    std::string key = "TRIAL:" + device;
-    auto it = licences_.find(key);
-    if (it == licences_.end()) {
-      licence l;
-      l.code = key;
-      l.serial = derive_serial("FTMTRIAL", 16, "trial:" + device);
-      for (int i = 0; i < s.trial_token_count; ++i)
-        l.tokens.push_back(derive_serial("FTKMOB", 16, "trial-token:" + device + "#" + std::to_string(i)));
-      licence_codes_[l.serial] = key;
-      it = licences_.emplace(key, std::move(l)).first;
-    }
-    lic = &it->second;
-  } else {
-    auto it = licences_.find(code);
-    if (it == licences_.end()) {
-      if (!is_license_activation_code(code) || !s.unknown_codes.accept) return fail(error_id::card_not_found);
-      lic = &ensure_licence_locked(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until);
-    } else {
-      lic = &it->second;
-    }
+    if (auto it = licences_.find("TRIAL:" + device); it != licences_.end()) return it->second;
+    licence_record l;
+    l.code = "TRIAL:" + device;
+    l.serial = derive_serial("FTMTRIAL", 16, "trial:" + device);
+    for (int i = 0; i < s.trial_token_count; ++i)
+      l.tokens.push_back(derive_serial("FTKMOB", 16, "trial-token:" + device + "#" + std::to_string(i)));
+    return l;
   }
-  if (lic->bound_to.empty()) {
+  if (auto it = licences_.find(code); it != licences_.end()) return it->second;
+  if (!is_license_activation_code(code) || !s.unknown_codes.accept)
+    return refusal = error_id::card_not_found, std::nullopt;
+  return new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until);
+}
+
+activation_license_response model::import_license(const activation_license_request& r) {
+  std::lock_guard lock(mutex_);
+  activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
+                                  std::nullopt, std::nullopt};
+  auto refuse = [&](error_id id) {
+    out.error = scenario_->errors[id];
+    return out;
+  };
+  error_id refusal{};
+  auto found = licence_for_locked(upper_case(r.license_activation_code), r.env, refusal);
+  if (!found) return refuse(refusal);
+  licence_record l = std::move(*found);
+  auto ids = identity_of(r.env);
+  if (l.bound_to.empty()) {
     // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
-    if (lic->valid_until && clock_.now_s() > *lic->valid_until) return fail(error_id::license_expired);
-  } else if (!overlaps(lic->bound_to, ids)) {
-    return fail(error_id::registered_to_another_device);
+    if (l.valid_until && clock_.now_s() > *l.valid_until) return refuse(error_id::license_expired);
+    if (!ids.empty()) l.registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
+  } else if (!overlaps(l.bound_to, ids)) {
+    return refuse(error_id::registered_to_another_device);
   }
-  std::vector<std::string> merged = lic->bound_to;
-  merged.insert(merged.end(), ids.begin(), ids.end());
-  std::sort(merged.begin(), merged.end());
-  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-  bool changed = merged != lic->bound_to;
-  if (lic->bound_to.empty() && !ids.empty())
-    lic->registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
-  lic->bound_to = std::move(merged);
-  out.license = lic->serial;
+  l.bound_to.insert(l.bound_to.end(), ids.begin(), ids.end());
+  std::sort(l.bound_to.begin(), l.bound_to.end());
+  l.bound_to.erase(std::unique(l.bound_to.begin(), l.bound_to.end()), l.bound_to.end());
+  change c;
+  if (auto it = licences_.find(l.code); it == licences_.end() || it->second != l) c.licences.push_back(l);
+  out.license = l.serial;
   out.tokens.emplace();
-  for (const auto& serial : lic->tokens) {
-    if (!tokens_.contains(serial)) changed = true;
-    ensure_token_locked(serial, lic->serial);
-    out.tokens->push_back({serial, lic->serial});
+  for (const auto& serial : l.tokens) {
+    if (!tokens_.contains(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
+    out.tokens->push_back({serial, l.serial});
   }
-  if (changed) persist_locked();
+  commit_locked(c);  // durable before the reply says so
   return out;
 }
 

@@ -14,7 +14,7 @@ using namespace protocol;
 
 namespace {
 
-/// The device identity of a request: its HA members and the device itself.
+/// Whether the requester or any member of its cluster is among `bound` (sorted).
 bool in_identity(const envelope& env, const std::vector<std::string>& bound) {
   auto has = [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); };
   return has(env.serial_number) || std::any_of(env.clustered_sns.begin(), env.clustered_sns.end(), has);
@@ -24,9 +24,19 @@ provisioned_result failed(const std::string& token, error_value e) {
   return {token, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::move(e)};
 }
 
+/// A token that starts afresh for a new phone.
+void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
+  t.activation = activation_code_for_phone(code);
+  t.expire = expire;
+  t.mobile_id.clear();
+  t.os_ver.clear();
+  t.reg_id.clear();
+  t.status = token_status::pending;
+}
+
 }  // namespace
 
-bool model::owns_locked(const mobile_token& t, const envelope& env) const {
+bool model::owns_locked(const token_record& t, const envelope& env) const {
   auto code = licence_codes_.find(t.license);
   if (code == licence_codes_.end()) return false;
   const auto& lic = licences_.at(code->second);
@@ -36,24 +46,28 @@ bool model::owns_locked(const mobile_token& t, const envelope& env) const {
   return in_identity(env, lic.bound_to);
 }
 
-std::optional<activation_bytes> model::next_code_locked(const mobile_token& t, const std::string& client_code) const {
+std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
+                                                        const change& c) const {
   if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) return parse_user_activation_code(pin->second);
   if (!client_code.empty()) return parse_phone_activation_code(client_code);
+  auto taken = [&](const std::string& hex) {
+    auto in_use = by_activation_.find(hex);
+    return (in_use != by_activation_.end() && in_use->second != t.serial) ||
+           std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.activation == hex; });
+  };
   activation_bytes bytes{};
   for (std::uint64_t n = t.provisions;; ++n) {
     auto raw = derive_bytes(scenario_->seed, "activation:" + t.serial + "#" + std::to_string(n), 8);
     std::copy(raw.begin(), raw.end(), bytes.begin());
-    auto in_use = by_activation_.find(activation_code_for_phone(bytes));
-    if (in_use == by_activation_.end() || in_use->second == t.serial) return bytes;
+    if (!taken(activation_code_for_phone(bytes))) return bytes;
   }
 }
 
-provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, bool& changed) {
+provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, change& c) {
   const auto& s = *scenario_;
   auto it = tokens_.find(p.token);
   // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
   if (it == tokens_.end() || !owns_locked(it->second, env)) return failed(p.token, s.errors[error_id::token_not_owned]);
-  auto& t = it->second;
   auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
   auto invalid = [&](const char* what) {
     auto e = s.errors[error_id::invalid_field];
@@ -61,22 +75,16 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
     return failed(p.token, std::move(e));
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
-  auto code = next_code_locked(t, p.activation_code);
+  auto code = next_code_locked(it->second, p.activation_code, c);
   if (!code) return invalid("activation_code (16 lowercase hex digits)");
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
-  if (!t.activation.empty()) by_activation_.erase(t.activation);
-  t.activation = activation_code_for_phone(*code);
+  token_record t = it->second;
+  reissue(t, *code, clock_.now_s() + minutes * 60);
   t.secret = *secret;
   t.digits = p.digits;
   t.period = p.period;
-  t.expire = clock_.now_s() + minutes * 60;
-  t.mobile_id.clear();
-  t.os_ver.clear();
-  t.reg_id.clear();
-  t.status = token_status::pending;
   ++t.provisions;
-  by_activation_[t.activation] = t.serial;
-  changed = true;
+  c.tokens.push_back(t);
   std::string user_code = activation_code_for_user(*code);
   return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
 }
@@ -84,13 +92,13 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
 provision_response model::provision(const provision_request& r) {
   std::lock_guard lock(mutex_);
   provision_response out{head_locked(r.env, operation::provision), {}, 0, std::nullopt};
-  bool changed = false;
-  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, changed));
+  change c;
+  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c));
   bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
   // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
   out.result = any ? 2 : 0;
   if (!any) out.error = scenario_->errors[error_id::no_valid_token];
-  if (changed) persist_locked();
+  commit_locked(c);
   return out;
 }
 
@@ -112,26 +120,23 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   // Unknown, expired, or bound to another phone: all one error 40 [seen].
   auto code = by_activation_.find(r.token_activation_code);
   if (code == by_activation_.end()) return refuse();
-  auto& t = tokens_.at(code->second);
-  refresh_status_locked(t);
-  if (t.status == token_status::timed_out) return refuse();
+  token_record t = tokens_.at(code->second);
+  if (status_now_locked(t) == token_status::timed_out) return refuse();
   if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse();
   auto seed = encrypt_seed_for_phone(t.secret, phone);
   if (!seed) return refuse();
-  bool changed = t.mobile_id != phone || t.status != token_status::provisioned;
   t.mobile_id = phone;
   t.status = token_status::provisioned;
-  for (auto [field, value] : {std::pair{&t.os_ver, &r.device_version}, std::pair{&t.reg_id, &r.registration_id}}) {
-    if (value->empty() || *value == *field) continue;
-    *field = *value;
-    changed = true;
-  }
+  if (!r.device_version.empty()) t.os_ver = r.device_version;
+  if (!r.registration_id.empty()) t.reg_id = r.registration_id;
+  change c;
+  if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
+  commit_locked(c);  // bound to this phone on disk before the seed leaves
   out.mobile_id_hash = sha1_hex(r.mobile_id);
   out.seed = *seed;
   out.token = t.serial;
   out.pin_required = "0";
   out.issuer = t.issuer;
-  if (changed) persist_locked();
   return out;
 }
 
@@ -144,10 +149,10 @@ polling_response model::poll(const polling_request& r) {
       out.tokens.push_back({serial, "", "not found", "", "", 0});
       continue;
     }
-    auto& t = it->second;
-    refresh_status_locked(t);
-    out.tokens.push_back({t.serial, t.license, std::string(status_text(t.status)), t.os_ver, t.reg_id,
-                          t.status == token_status::pending ? t.expire : 0});
+    const auto& t = it->second;
+    auto status = status_now_locked(t);
+    out.tokens.push_back({t.serial, t.license, std::string(status_text(status)), t.os_ver, t.reg_id,
+                          status == token_status::pending ? t.expire : 0});
   }
   return out;
 }
@@ -163,20 +168,17 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
   } else if (!is_mobile_token_serial(token)) {
     return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
   }
-  auto& t = ensure_token_locked(token, "");
+  token_record t = tokens_.contains(token) ? tokens_.at(token) : fresh_token(token, "");
   activation_bytes bytes{};
   std::string raw;
   do raw = derive_bytes(s.seed, "activation:" + token + "#" + std::to_string(test_tokens_++), 8);
   while (by_activation_.contains(hex_encode(raw)));
   std::copy(raw.begin(), raw.end(), bytes.begin());
-  if (!t.activation.empty()) by_activation_.erase(t.activation);
-  t.activation = activation_code_for_phone(bytes);
+  reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
   if (t.secret.empty()) t.secret = derive_secret(s.seed, token);
-  t.expire = clock_.now_s() + s.activation_expiry_s;
-  t.status = token_status::pending;
-  t.mobile_id.clear();
-  by_activation_[t.activation] = t.serial;
-  persist_locked();
+  change c;
+  c.tokens.push_back(t);
+  commit_locked(c);
   return provisioned_for_test{t.serial, activation_code_for_user(bytes), t.activation, t.expire};
 }
 

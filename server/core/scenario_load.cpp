@@ -1,6 +1,7 @@
 // Loading a scenario: the file, its JSON, and the world it declares (licences, tokens, locks, the
 // clock, policies). Rules and the protocol table have their own parsers (rule_parse.cpp,
 // protocol_parse.cpp); every problem is collected with its JSON path.
+#include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
 #include "server/core/scenario_parse.hpp"
 
@@ -225,16 +226,12 @@ std::string load_result::describe() const {
 load_result parse_scenario(std::string_view text, std::string file_label) {
   load_result result;
   result.file = std::move(file_label);
-  protocol::json root = protocol::json::parse(text, nullptr, false, /*ignore_comments=*/true);
-  if (root.is_discarded()) {
-    // Parse again with exceptions for the position and reason.
-    try {
-      [[maybe_unused]] auto again = protocol::json::parse(text, nullptr, true, true);
-    } catch (const protocol::json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-      result.problems.push_back({"$", std::string("not valid JSON: ") + e.what()});
-    }
+  auto parsed = protocol::parse_bounded(text, /*comments=*/true);
+  if (auto* why = std::get_if<std::string>(&parsed)) {
+    result.problems.push_back({"$", "not valid JSON: " + *why});
     return result;
   }
+  const auto& root = std::get<protocol::json>(parsed);
   parse::checker c;
   scenario s;
   parse::world(c, root, s);

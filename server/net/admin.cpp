@@ -18,9 +18,10 @@ namespace {
 
 asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer(16 * 1024 + 4096);  // headers and trailers stay within the header limit
   for (;;) {
     http::request_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
     parser.body_limit(4 << 20);
     stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);

@@ -30,6 +30,23 @@ asio::awaitable<void> signal_loop(server* srv, server::impl* s) {
   }
 }
 
+/// Runs a worker's loop until it is stopped. Sessions catch what they can throw; anything that
+/// still escapes a handler is a bug: it is logged and the loop runs on, so one request can never
+/// take the server down.
+void run_guarded(asio::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      std::cerr << "fortisim: bug: a handler threw out of the event loop (the loop goes on): " << e.what() << std::endl;
+    } catch (...) {
+      std::cerr << "fortisim: bug: a handler threw a non-standard exception out of the event loop (the loop goes on)"
+                << std::endl;
+    }
+  }
+}
+
 }  // namespace
 
 void log_failure(std::exception_ptr e, const char* what) {
@@ -158,7 +175,7 @@ void server::start() {
     impl_->threads.emplace_back([wp] {
       // Keep running while refusing: timers and the control API still need the loop.
       auto guard = asio::make_work_guard(wp->ioc);
-      wp->ioc.run();
+      run_guarded(wp->ioc);
     });
   }
 }

@@ -23,6 +23,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
+/// The most bytes of request headers (and of chunk extensions and trailers): more gets 431.
+constexpr std::uint32_t header_limit = 16 * 1024;
+
 struct session_state {
   server::impl* s;
   std::string client;
@@ -69,7 +72,9 @@ asio::awaitable<boost::system::error_code> read_request(tls_stream& stream, beas
 /// A request that cannot be parsed gets an HTTP error and is journaled; the connection then ends.
 asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boost::system::error_code ec) {
   bool too_big = ec == http::error::body_limit;
-  bool headers_too_big = ec == http::error::header_limit;
+  // Headers, chunk extensions and trailers all count against the header limit: the read buffer
+  // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
+  bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
   st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message());
   http::response<http::string_body> res;
   res.result(too_big           ? http::status::payload_too_large
@@ -107,12 +112,13 @@ bool client_left(boost::system::error_code ec) {
 asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   const auto& cfg = st.s->cfg;
   auto& tcp = beast::get_lowest_layer(stream);
-  beast::flat_buffer buffer;
+  // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
+  beast::flat_buffer buffer(header_limit + 4096);
   std::string headers;  // reused: the journal's copy of each request's header lines
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(cfg.body_limit);
-    parser.header_limit(16 * 1024);
+    parser.header_limit(header_limit);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
     if (client_left(ec)) co_return true;

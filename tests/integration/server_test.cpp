@@ -203,7 +203,7 @@ TEST_CASE("the control API: status, journal, state, clock, and clear errors") {
   CHECK(control(srv.admin_port(), "POST", "/clock", "{}").first == 400);
   CHECK(control(srv.admin_port(), "GET", "/nope").first == 404);
   CHECK(control(srv.admin_port(), "POST", "/clock", "not json").first == 400);
-  CHECK(json::parse(control(srv.admin_port(), "GET", "/state").second)["format"] == 1);
+  CHECK(json::parse(control(srv.admin_port(), "GET", "/state").second)["licenses"].is_array());
 }
 
 }  // TEST_SUITE

@@ -200,7 +200,7 @@ TEST_CASE("of many concurrent activations of one serial, exactly one wins") {
 TEST_CASE("with a state file, a new model resumes where the old one stopped") {
   auto dir = std::filesystem::temp_directory_path() / ("fortisim-state-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  std::string path = (dir / "state.json").string();
+  std::string path = (dir / "state.db").string();
   std::filesystem::remove(path);
   std::string first_token;
   {
@@ -218,7 +218,7 @@ TEST_CASE("with a state file, a new model resumes where the old one stopped") {
   CHECK(again.clock().now_s() == 1767225600 + 3600);
   // A damaged file is refused with its name, not silently replaced.
   core::write_file_atomically(path, "{half");
-  CHECK_THROWS_WITH_AS(model(scenario_from(world), path), doctest::Contains("state.json"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(model(scenario_from(world), path), doctest::Contains("state.db"), std::runtime_error);
   std::filesystem::remove_all(dir);
 }
 
