@@ -46,7 +46,32 @@ class json_writer {
     quoted(v);
     return *this;
   }
+  /// A string of any bytes (a request body as received): bytes that are not UTF-8 become U+FFFD,
+  /// so the document stays valid JSON.
+  json_writer& bytes(std::string_view k, std::string_view v) {
+    key(k);
+    out_ += '"';
+    std::size_t valid_from = 0;
+    for (std::size_t i = 0; i < v.size();) {
+      if (auto n = utf8_length(v.substr(i)); n > 0) {
+        i += n;
+        continue;
+      }
+      escape_into(v.substr(valid_from, i - valid_from));
+      out_ += "\xEF\xBF\xBD";
+      valid_from = ++i;
+    }
+    escape_into(v.substr(valid_from));
+    out_ += '"';
+    return *this;
+  }
+  json_writer& num(std::string_view k, int v) { return num(k, static_cast<std::int64_t>(v)); }
   json_writer& num(std::string_view k, std::int64_t v) {
+    key(k);
+    out_ += std::to_string(v);
+    return *this;
+  }
+  json_writer& num(std::string_view k, std::uint64_t v) {
     key(k);
     out_ += std::to_string(v);
     return *this;
@@ -84,8 +109,31 @@ class json_writer {
     first_ = true;
     return *this;
   }
+  /// The length of the valid UTF-8 sequence `v` starts with (1 for ASCII), or 0 if it is none.
+  static std::size_t utf8_length(std::string_view v) {
+    auto b = [&](std::size_t i) { return static_cast<unsigned char>(v[i]); };
+    auto cont = [&](std::size_t i) { return i < v.size() && (b(i) & 0xc0) == 0x80; };
+    unsigned char c = b(0);
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+      if (!cont(1) || !cont(2)) return 0;
+      if ((c == 0xe0 && b(1) < 0xa0) || (c == 0xed && b(1) > 0x9f)) return 0;  // overlong, surrogates
+      return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+      if (!cont(1) || !cont(2) || !cont(3)) return 0;
+      if ((c == 0xf0 && b(1) < 0x90) || (c == 0xf4 && b(1) > 0x8f)) return 0;
+      return 4;
+    }
+    return 0;
+  }
   void quoted(std::string_view v) {
     out_ += '"';
+    escape_into(v);
+    out_ += '"';
+  }
+  void escape_into(std::string_view v) {
     std::size_t run = 0;  // start of the pending run of characters that need no escape
     for (std::size_t i = 0; i < v.size(); ++i) {
       auto c = static_cast<unsigned char>(v[i]);
@@ -107,7 +155,6 @@ class json_writer {
       }
     }
     out_.append(v, run, v.size() - run);
-    out_ += '"';
   }
   std::string& out_;
   bool first_ = true;

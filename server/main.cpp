@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -68,6 +69,9 @@ CLI::App* add_serve(CLI::App& app, options& o) {
       ->capture_default_str();
   serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
   serve->add_option("--journal-size", o.journal_size, "Exchanges kept in the request journal")->capture_default_str();
+  serve->add_option("--drain-ms", cfg.drain_ms, "On SIGTERM/SIGINT, how long exchanges in flight may take to finish")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600'000));
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
   return serve;
 }
@@ -109,16 +113,10 @@ void print_ready(const net::server& srv, const core::scenario& s) {
   std::cout << ready.dump() << std::endl;
 }
 
-/// One JSON line per exchange on stderr: what the device sent and what it got.
-void log_exchanges(core::engine& engine) {
-  engine.log().set_observer([](const core::journal_entry& e) {
-    protocol::json line{{"event", "exchange"}};
-    line.update(core::journal::to_json(e));
-    std::cerr << line.dump(-1, ' ', false, protocol::json::error_handler_t::replace) << '\n' << std::flush;
-  });
-}
-
 int run_serve(options& o) {
+  // A write to a closed stderr or a full disk is an error to handle, not a signal that kills us.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   auto loaded = core::load_scenario_file(o.scenario_path);
   if (!loaded.value) {
     const auto& first = loaded.problems.front();
@@ -141,14 +139,15 @@ int run_serve(options& o) {
     core::engine_options opts;
     if (!o.state.empty()) opts.state_path = o.state;
     opts.journal_size = o.journal_size;
+    opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
+    opts.log_exchanges = !o.quiet;
     auto engine = std::make_shared<core::engine>(scenario, opts);
-    if (!o.quiet && o.journal_size > 0) log_exchanges(*engine);
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();
     print_ready(srv, *scenario);
     srv.wait();
-    std::cerr << "fortisim: stopped" << std::endl;
+    engine->notice("stopped");
     return 0;
   } catch (const std::exception& e) {  // startup_error: one line with the cause and the fix
     return fail(e.what());

@@ -80,7 +80,25 @@ bool sends_no_reply(const fault& f) {
 }  // namespace
 
 engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
-    : current_(std::make_shared<loaded>(s)), model_(s, opts.state_path), journal_(opts.journal_size) {}
+    : current_(std::make_shared<loaded>(s)),
+      model_(s, opts.state_path),
+      log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
+      journal_(opts.journal_size) {
+  if (log_ && opts.log_exchanges)
+    journal_.set_observer([sink = log_.get()](const journal_entry& e) {
+      thread_local std::string line;  // formatted without a tree, in storage reused line after line
+      line.clear();
+      journal::write_line(e, line);
+      sink->write(line);
+    });
+}
+
+void engine::notice(std::string_view event, json fields) {
+  if (!log_) return;
+  json line{{"event", event}};
+  line.update(fields);
+  log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 void engine::reload(std::shared_ptr<const scenario> s) {
   model_.adopt(s);
@@ -279,8 +297,10 @@ protocol::json engine::status() const {
   auto counts = L->rules.fired_counts();
   for (std::size_t i = 0; i < L->rules.rules().size(); ++i)
     rules.push_back({{"name", L->rules.rules()[i].name}, {"fired", counts[i]}});
+  json log = log_ ? json{{"written", log_->written()}, {"dropped", log_->dropped()}} : json(nullptr);
   return {{"scenario", L->s->name},
           {"file", L->s->file},
+          {"log", log},
           {"seed", L->s->seed},
           {"connections", L->connections.load()},
           {"requests", L->requests.load()},

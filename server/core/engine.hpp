@@ -4,6 +4,7 @@
 // the FortiCare model, journaling each answer. No Asio here: the network layer executes.
 
 #include "server/core/journal.hpp"
+#include "server/core/log_sink.hpp"
 #include "server/core/model.hpp"
 #include "server/core/rules.hpp"
 #include "server/core/scenario.hpp"
@@ -48,6 +49,8 @@ struct http_outcome {
 struct engine_options {
   std::optional<std::string> state_path;  ///< --state FILE
   std::size_t journal_size = 1000;
+  int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
+  bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
 };
 
 class engine {
@@ -66,6 +69,8 @@ class engine {
   std::int64_t refuse_first_ms() const;
   /// Journals a connection that the network layer could not complete (TLS failure and so on).
   void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what);
+  /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
+  void notice(std::string_view event, protocol::json fields = protocol::json::object());
 
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
@@ -94,6 +99,7 @@ class engine {
 
   std::atomic<std::shared_ptr<loaded>> current_;
   core::model model_;
+  std::unique_ptr<log_sink> log_;  // before the journal, whose observer writes to it
   core::journal journal_;
 };
 

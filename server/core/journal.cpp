@@ -1,5 +1,7 @@
 #include "server/core/journal.hpp"
 
+#include "protocol/json_writer.hpp"
+
 #include <chrono>
 
 namespace fortisim::core {
@@ -45,6 +47,17 @@ protocol::json journal::to_json(const journal_entry& e) {
           {"seed", e.seed},
           {"request_headers", e.request_headers},
           {"request_body", e.request_body}};
+}
+
+void journal::write_line(const journal_entry& e, std::string& out) {
+  protocol::json_writer w(out);
+  w.open().str("event", "exchange").num("seq", e.seq).num("time_ms", e.time_ms);
+  w.str("stage", e.stage).num("connection", e.connection);
+  w.num("request", e.request).str("client_address", e.client_address).str("sni", e.sni);
+  w.str("method", e.method).bytes("target", e.target).str("type", e.type).str("rule", e.rule);
+  w.str("action", e.action).num("status", e.status).num("error_code", e.error_code);
+  w.num("seed", e.seed).bytes("request_headers", e.request_headers);
+  w.bytes("request_body", e.request_body).close();
 }
 
 void journal::clear() {

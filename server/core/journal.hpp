@@ -38,25 +38,31 @@ class journal {
  public:
   /// Keeps the last `capacity` exchanges (0: keeps none).
   explicit journal(std::size_t capacity = 1000) : slots_(capacity) {}
-  /// Records one exchange: `fill` sets the fields of a recycled slot (strings keep their capacity:
-  /// assign to them rather than replacing them).
+  /// Records one exchange: `fill` sets the fields of a per-thread entry (strings keep their
+  /// capacity: assign to them rather than replacing them), which is then copied into the ring
+  /// under the lock and handed to the observer outside it.
   template <class Fill>
   void record(Fill&& fill) {
-    if (slots_.empty()) return;
-    auto now = now_ms();
-    std::lock_guard lock(mutex_);
-    journal_entry& e = slots_[(next_ - 1) % slots_.size()];
+    if (slots_.empty() && !observer_) return;
+    thread_local journal_entry e;
     reset(e);
-    e.seq = next_++;
-    e.time_ms = now;
+    e.time_ms = now_ms();
     fill(e);
+    if (e.request_headers.size() > 4096) e.request_headers.resize(4096);
     if (e.request_body.size() > 4096) e.request_body.resize(4096);
-    if (observer_) observer_(e);  // under the lock: observers see entries one at a time, in order
+    {
+      std::lock_guard lock(mutex_);
+      e.seq = next_++;
+      if (!slots_.empty()) slots_[(e.seq - 1) % slots_.size()] = e;  // reuses the slot's storage
+    }
+    if (observer_) observer_(e);
   }
   /// Called with every entry as it is recorded (e.g. to log it); set before serving starts.
   void set_observer(std::function<void(const journal_entry&)> f) { observer_ = std::move(f); }
-  /// One entry as JSON: what the control API and the logs show.
+  /// One entry as JSON: what the control API shows.
   static protocol::json to_json(const journal_entry& e);
+  /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
+  static void write_line(const journal_entry& e, std::string& out);
   /// Entries with seq > `after`, oldest first, as JSON.
   protocol::json to_json(std::uint64_t after = 0) const;
   void clear();

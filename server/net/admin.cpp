@@ -55,7 +55,7 @@ asio::awaitable<void> admin_accept_loop(server::impl* s) {
       continue;
     }
     asio::co_spawn(s->admin_acceptor->get_executor(), admin_session(std::move(socket), s),
-                   [](std::exception_ptr e) { log_failure(e, "control session"); });
+                   [s](std::exception_ptr e) { log_failure(*s->engine, e, "control session"); });
   }
 }
 

@@ -3,8 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <iostream>
-
 namespace fortisim::net {
 
 namespace {
@@ -23,38 +21,44 @@ asio::awaitable<void> signal_loop(server* srv, server::impl* s) {
     auto [ec, sig] = co_await s->signals->async_wait(use_nothrow);
     if (ec) co_return;
     if (sig != SIGHUP) {
-      srv->stop();
+      srv->drain();
       co_return;
     }
-    s->reload();
+    try {
+      s->reload();  // a failed reload changes nothing, and signals are still handled after it
+    } catch (const std::exception& e) {
+      s->engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+    }
   }
 }
 
 /// Runs a worker's loop until it is stopped. Sessions catch what they can throw; anything that
 /// still escapes a handler is a bug: it is logged and the loop runs on, so one request can never
 /// take the server down.
-void run_guarded(asio::io_context& ioc) {
+void run_guarded(asio::io_context& ioc, core::engine& engine) {
   for (;;) {
     try {
       ioc.run();
       return;
     } catch (const std::exception& e) {
-      std::cerr << "fortisim: bug: a handler threw out of the event loop (the loop goes on): " << e.what() << std::endl;
+      engine.notice("bug", {{"what", "a handler threw out of the event loop; the loop goes on"}, {"error", e.what()}});
     } catch (...) {
-      std::cerr << "fortisim: bug: a handler threw a non-standard exception out of the event loop (the loop goes on)"
-                << std::endl;
+      engine.notice("bug",
+                    {{"what", "a handler threw a non-standard exception out of the event loop; the loop goes on"}});
     }
   }
 }
 
 }  // namespace
 
-void log_failure(std::exception_ptr e, const char* what) {
+void log_failure(core::engine& engine, std::exception_ptr e, const char* what) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    std::cerr << "fortisim: " << what << " failed: " << ex.what() << std::endl;
+    engine.notice("bug", {{"what", std::string(what) + " ended with an exception"}, {"error", ex.what()}});
+  } catch (...) {
+    engine.notice("bug", {{"what", std::string(what) + " ended with a non-standard exception"}});
   }
 }
 
@@ -90,7 +94,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
   listeners.emplace(loops, endpoint, [this](tcp::acceptor& a) {
     asio::co_spawn(a.get_executor(), accept_loop(this, &a),
-                   [](std::exception_ptr e) { log_failure(e, "accept loop"); });
+                   [this](std::exception_ptr e) { log_failure(*engine, e, "accept loop"); });
   });
   if (admin_endpoint) {
     admin_acceptor.emplace(workers.front()->ioc);
@@ -133,12 +137,23 @@ std::string server::impl::reload() {
   auto loaded = core::load_scenario_file(cfg.scenario_path);
   if (!loaded.value) {
     std::string problems = loaded.describe();
-    std::cerr << "fortisim: reload refused, the last good scenario stays live:\n" << problems << std::flush;
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", false},
+                              {"problems", problems},
+                              {"what", "refused: the last good scenario stays live"}});
     return problems;
   }
-  engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)));
-  std::cerr << "fortisim: reloaded " << cfg.scenario_path << " (seed " << engine->current_scenario()->seed << ")"
-            << std::endl;
+  try {
+    engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)));
+  } catch (const std::exception& e) {  // its definitions could not be stored: nothing switched
+    std::string problem = cfg.scenario_path + ": " + e.what() + "\n";
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", false},
+                              {"problems", problem},
+                              {"what", "refused: the last good scenario stays live"}});
+    return problem;
+  }
+  engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", true}, {"seed", engine->current_scenario()->seed}});
   listeners->begin(engine->refuse_first_ms());  // a reload ends a "refuse until told otherwise"
   return {};
 }
@@ -163,19 +178,20 @@ std::string server::reload() { return impl_->reload(); }
 void server::start() {
   auto& w0 = *impl_->workers.front();
   if (impl_->admin_acceptor)
-    asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()), [](std::exception_ptr e) { log_failure(e, "control API"); });
+    asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()),
+                   [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "control API"); });
   if (impl_->cfg.handle_signals) {
     impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()),
-                   [](std::exception_ptr e) { log_failure(e, "signal handling"); });
+                   [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "signal handling"); });
   }
   impl_->listeners->threads_started();
   for (auto& w : impl_->workers) {
     auto* wp = w.get();
-    impl_->threads.emplace_back([wp] {
+    impl_->threads.emplace_back([wp, engine = impl_->engine] {
       // Keep running while refusing: timers and the control API still need the loop.
       auto guard = asio::make_work_guard(wp->ioc);
-      run_guarded(wp->ioc);
+      run_guarded(wp->ioc, *engine);
     });
   }
 }
@@ -186,8 +202,26 @@ void server::wait() {
   impl_->threads.clear();
 }
 
-void server::stop() {
-  for (auto& w : impl_->workers) w->ioc.stop();
+void server::stop() { impl_->stop_loops(); }
+
+void server::drain() { impl_->drain(); }
+
+void server::impl::stop_loops() {
+  for (auto& w : workers) w->ioc.stop();
+}
+
+void server::impl::drain() {
+  if (draining.exchange(true)) return;
+  engine->notice("stopping", {{"in_flight", in_flight.load()}, {"drain_ms", cfg.drain_ms}});
+  listeners->refuse(0);  // new connections are refused from here on
+  if (in_flight.load() == 0) return stop_loops();
+  // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
+  asio::post(workers.front()->ioc, [this] {
+    drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));
+    drain_deadline->async_wait([this](boost::system::error_code ec) {
+      if (!ec) stop_loops();
+    });
+  });
 }
 
 }  // namespace fortisim::net

@@ -26,7 +26,8 @@ struct server_config {
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;  ///< waiting for (the rest of) a request
   std::int64_t write_timeout_ms = 30'000;
-  bool handle_signals = false;  ///< SIGINT/SIGTERM stop, SIGHUP reloads (the binary)
+  bool handle_signals = false;   ///< SIGINT/SIGTERM drain and stop, SIGHUP reloads (the binary)
+  std::int64_t drain_ms = 5000;  ///< on SIGTERM/SIGINT: how long exchanges in flight may take to finish
 };
 
 /// A start-up failure: one line naming the cause and how to fix it.
@@ -53,7 +54,10 @@ class server {
   void start();
   /// Blocks until stop() or SIGINT/SIGTERM.
   void wait();
+  /// Stops at once: exchanges in flight are cut.
   void stop();
+  /// Stops accepting, lets exchanges in flight finish (within drain_ms), then stops (SIGTERM).
+  void drain();
   /// Reloads the scenario file (as SIGHUP does); returns the problems ("" when it took).
   std::string reload();
 

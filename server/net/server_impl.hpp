@@ -9,6 +9,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -34,6 +35,13 @@ struct server::impl : core::listener_control {
   std::optional<tcp::endpoint> admin_endpoint;
   std::optional<asio::signal_set> signals;
 
+  // Draining (SIGTERM): requests being answered, and whether no new one may start.
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::optional<asio::steady_timer> drain_deadline;
+  void drain();
+  void stop_loops();
+
   impl(server_config c, std::shared_ptr<core::engine> e);
   void load_certificates();
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
@@ -45,7 +53,7 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor);
 asio::awaitable<void> run_session(tcp::socket socket, server::impl* s);
 asio::awaitable<void> admin_accept_loop(server::impl* s);
 /// Logs a coroutine's escaping exception once (a bug: sessions handle their own errors).
-void log_failure(std::exception_ptr e, const char* what);
+void log_failure(core::engine& engine, std::exception_ptr e, const char* what);
 /// "ADDR:PORT" or "[v6]:PORT" into an endpoint. Throws startup_error.
 tcp::endpoint parse_endpoint(const std::string& text, const char* option);
 

@@ -52,6 +52,21 @@ asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std
   co_return info;
 }
 
+/// Counts a request from the moment it is read until its answer is out; when the server drains,
+/// the last one to finish stops the loops.
+class in_flight {
+ public:
+  explicit in_flight(server::impl& s) : s_(s) { s_.in_flight.fetch_add(1, std::memory_order_relaxed); }
+  ~in_flight() {
+    if (s_.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 && s_.draining) s_.stop_loops();
+  }
+  in_flight(const in_flight&) = delete;
+  in_flight& operator=(const in_flight&) = delete;
+
+ private:
+  server::impl& s_;
+};
+
 /// Reads one request (answering "Expect: 100-continue" before its body, as IIS does).
 asio::awaitable<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer,
                                                         http::request_parser<http::string_body>& parser) {
@@ -126,6 +141,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
       co_await refuse_request(stream, st, ec);
       co_return true;
     }
+    in_flight guard(*st.s);
     auto& req = parser.get();
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
@@ -138,11 +154,11 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
       case after_fault::reply:
-        if (!co_await send_reply(stream, o, req.version(), req.keep_alive())) co_return false;
+        if (!co_await send_reply(stream, o, req.version(), req.keep_alive() && !st.s->draining)) co_return false;
         break;
       case after_fault::carry_on: break;
     }
-    if (!req.keep_alive()) co_return true;
+    if (!req.keep_alive() || st.s->draining) co_return true;
   }
 }
 
@@ -176,7 +192,7 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
       continue;
     }
     asio::co_spawn(acceptor->get_executor(), run_session(std::move(socket), s),
-                   [](std::exception_ptr e) { log_failure(e, "session"); });
+                   [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }
 }
 

@@ -1,0 +1,47 @@
+#pragma once
+// The exchange log's writer: lines go into a bounded queue and one thread of its own writes them
+// to a file descriptor (stderr). A worker never waits for the log: when the queue is full (stderr
+// is slow or not read at all) the line is dropped and counted, and /status says how many.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace fortisim::core {
+
+class log_sink {
+ public:
+  /// Writes to `fd` (not closed here), holding at most `capacity` lines not yet written.
+  explicit log_sink(int fd, std::size_t capacity = 4096);
+  /// Writes what is queued (for at most a second), then stops the thread.
+  ~log_sink();
+  log_sink(const log_sink&) = delete;
+  log_sink& operator=(const log_sink&) = delete;
+
+  /// Queues one line (without its newline). Never blocks on the descriptor; once warm, never
+  /// allocates (queued lines reuse their slots' storage).
+  void write(std::string_view line);
+  /// Waits (at most `ms`) until every queued line is written.
+  void flush(int ms);
+  std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  int fd_;
+  std::mutex mutex_;
+  std::condition_variable wake_, drained_;
+  std::vector<std::string> slots_;  // a ring of lines
+  std::size_t head_ = 0, count_ = 0;
+  bool stopping_ = false;
+  bool writing_ = false;
+  std::atomic<std::uint64_t> written_{0}, dropped_{0};
+  std::thread thread_;
+};
+
+}  // namespace fortisim::core
