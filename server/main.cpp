@@ -63,6 +63,9 @@ CLI::App* add_serve(CLI::App& app, options& o) {
       ->check(CLI::Range(1, 256));
   serve->add_option("--admin", o.admin, "ADDR:PORT of the control API (plain HTTP; keep it on loopback), or \"off\"")
       ->capture_default_str();
+  serve->add_option("--admin-token", cfg.admin_token,
+                    "A token every control call must carry (Authorization: Bearer TOKEN); needed when --admin is "
+                    "beyond loopback");
   serve->add_option("--data", cfg.data_dir, "Folder for the generated lab CA and certificates")->capture_default_str();
   serve->add_option("--state", o.state, "Persist the FortiCare model in FILE (crash-safe) and resume from it");
   serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")

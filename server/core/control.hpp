@@ -1,7 +1,9 @@
 #pragma once
-// The control API's logic (the admin listener only carries it): status, the journal, the model's
-// state, the clock, OTPs, test provisioning, hardware locks, the listener, reloads. JSON in and
-// out; documented in README.md ("Control API").
+// The control API's logic (the admin listener only carries it): health and status, the journal
+// (filtered, counted), the model's state and resets, the clock, OTPs, test provisioning, hardware
+// locks, the listener, reloads, rules at runtime, metrics. JSON in and out, strict: an unknown
+// parameter or key, or a value of the wrong type or range, gets 400 with the reason. Documented in
+// README.md ("Control API").
 
 #include "server/core/engine.hpp"
 
@@ -19,12 +21,18 @@ class listener_control {
   virtual void open() = 0;
   /// Reload the scenario file; the problems found, or "" when it took.
   virtual std::string reload() = 0;
+  /// Whether every worker listens now.
+  virtual bool listening() const = 0;
 };
 
 struct control_reply {
+  control_reply() = default;
+  control_reply(int s, std::string b) : status(s), body(std::move(b)) {}
   int status = 200;
-  std::string body;                ///< JSON
+  std::string body;  ///< JSON, unless content_type says otherwise
+  std::string content_type = "application/json";
   bool listeners_changed = false;  ///< the network layer confirms the listeners followed before answering
+  std::string allow;               ///< for 405: the methods the path takes
 };
 
 control_reply handle_control(engine& e, listener_control& l, std::string_view method, std::string_view target,

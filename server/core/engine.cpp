@@ -21,6 +21,8 @@ struct engine::exchange {
   std::string_view type;    ///< d.__type
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
+  std::shared_ptr<runtime_rules> runtime;  ///< alive while `hit` may point into it
+  std::string reason;                      ///< why this answer, in protocol terms
   http_outcome out;
   int error_code = 0;  ///< the FortiCare error in the reply, for the journal
 };
@@ -71,6 +73,30 @@ int error_code_of(const response& r) {
       r);
 }
 
+/// What the journal records of a request's "d" so a test can find it: the device and its HA
+/// members, the tokens named, and the licence or phone activation code.
+void request_facts(const json* d, journal_entry& e) {
+  if (!d) return;
+  auto text = [&](const json& j, const char* key) -> std::string_view {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+  };
+  auto add = [](std::string& list, std::string_view word) {
+    if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
+  };
+  add(e.serials, text(*d, "serial_number"));
+  if (auto it = d->find("__clustered_sns"); it != d->end() && it->is_array())
+    for (const auto& m : *it)
+      if (m.is_object()) add(e.serials, text(m, "sn"));
+  if (auto it = d->find("tokens"); it != d->end() && it->is_array())
+    for (const auto& t : *it)
+      add(e.tokens, t.is_string()   ? std::string_view(t.get_ref<const std::string&>())
+                    : t.is_object() ? text(t, "token")
+                                    : "");
+  e.code.assign(text(*d, "license_activation_code"));
+  if (e.code.empty()) e.code.assign(text(*d, "token_activation_code"));
+}
+
 /// True for the faults after which no HTTP reply is sent (the journal then says status 0).
 bool sends_no_reply(const fault& f) {
   return std::holds_alternative<faults::close>(f) || std::holds_alternative<faults::garbage>(f) ||
@@ -93,28 +119,28 @@ engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
     });
 }
 
-void engine::notice(std::string_view event, json fields) {
-  if (!log_) return;
-  json line{{"event", event}};
-  line.update(fields);
-  log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
-void engine::reload(std::shared_ptr<const scenario> s) {
-  model_.adopt(s);
-  current_.store(std::make_shared<loaded>(std::move(s)), std::memory_order_release);
-}
-
 std::shared_ptr<const scenario> engine::current_scenario() const { return current()->s; }
 
 std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
 
-bool engine::has_tls_rules() const { return current()->rules.has(stage::tls); }
+bool engine::has_tls_rules() const {
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
+}
+
+std::optional<rule_book::hit> engine::first_match(loaded& L, stage at, const exchange_facts& f,
+                                                  std::shared_ptr<runtime_rules>& keep) {
+  keep = runtime_.load(std::memory_order_acquire);  // kept alive while the hit, which points into it, is used
+  if (keep)
+    if (auto hit = keep->book.first_match(at, f)) return hit;
+  return L.rules.first_match(at, f);
+}
 
 stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
   stage_verdict v;
   v.connection = f.connection;
-  auto hit = L.rules.first_match(at, f);
+  std::shared_ptr<runtime_rules> keep;
+  auto hit = first_match(L, at, f, keep);
   if (!hit) return v;
   v.act = *hit->a;
   v.rule = hit->r->name;
@@ -135,7 +161,10 @@ stage_verdict engine::on_connection(std::string_view client_address) {
   exchange_facts f;
   f.client_address = client_address;
   f.connection = L->connections.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (!L->rules.has(stage::connection)) return stage_verdict{{}, f.connection, {}};
+  metrics_.connection_opened();
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  if (!L->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
+    return stage_verdict{{}, f.connection, {}};
   return decide(*L, stage::connection, f);
 }
 
@@ -150,6 +179,7 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
 void engine::note(std::string_view stage, std::uint64_t connection, std::string_view client_address,
                   std::string_view what) {
   auto seed = current()->s->seed;
+  if (stage == "tls") metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
     e.stage.assign(stage);
     e.connection = connection;
@@ -197,9 +227,10 @@ void engine::match_rules(exchange& x) {
   f.d = x.d;
   f.type = x.type;
   f.operation = x.op;
-  x.hit = x.L.rules.first_match(stage::http, f);
+  x.hit = first_match(x.L, stage::http, f, x.runtime);
   if (!x.hit) return;
   x.out.act = x.hit->a->what;
+  x.reason = "rule \"" + x.hit->r->name + "\" played " + std::string(fault_name(x.hit->a->what));
   x.out.delay_ms = x.hit->a->delay_ms;
   x.out.garbage_seed = x.L.s->seed ^ x.request;
 }
@@ -207,12 +238,14 @@ void engine::match_rules(exchange& x) {
 bool engine::http_misuse(exchange& x) {
   // HTTP errors for what is not an ASMX call.
   if (x.path != process_path && x.path != mobile_path) {
+    x.reason = "no such path: the service answers " + std::string(process_path) + " and " + std::string(mobile_path);
     x.out.status = 404;
     x.out.content_type = "text/html; charset=utf-8";
     x.out.body = http_error_page(404, "File or directory not found.");
     return true;
   }
   if (x.r.method != "POST") {
+    x.reason = "the service answers POST only";
     x.out.status = 405;
     x.out.allow = "POST";
     x.out.content_type = "text/html; charset=utf-8";
@@ -234,6 +267,7 @@ void engine::answer(exchange& x) {
   auto fail = [&](error_id id, std::string detail) {
     error_value e = s.errors[id];
     if (!detail.empty()) e.message += ": " + detail;
+    x.reason.append(x.reason.empty() ? "" : "; ").append(e.message);
     return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
   };
   std::optional<response> reply;
@@ -252,7 +286,9 @@ void engine::answer(exchange& x) {
       reply = fail(error_id::invalid_field, fe->path + ": " + fe->reason);
     } else {
       try {
-        reply = model_.answer(std::get<request>(decoded));
+        thread_local std::string why;
+        reply = model_.answer(std::get<request>(decoded), &why);
+        x.reason.append(x.reason.empty() ? "" : "; ").append(why);
       } catch (const storage_error& e) {
         // Not durable, so not done: the model is unchanged and the client is told so.
         x.out.status = 503;
@@ -270,6 +306,9 @@ void engine::answer(exchange& x) {
 
 void engine::record(const exchange& x) {
   int status = sends_no_reply(x.out.act) ? 0 : x.out.status;
+  std::string_view operation = x.op ? operation_name(*x.op) : std::string_view();
+  std::string_view endpoint = x.path == process_path ? "process" : x.path == mobile_path ? "mobile" : "other";
+  metrics_.request(endpoint, operation, x.error_code, status);
   journal_.record([&](journal_entry& e) {
     e.stage.assign("http");
     e.connection = x.r.connection;
@@ -279,33 +318,19 @@ void engine::record(const exchange& x) {
     e.method.assign(x.r.method);
     e.target.assign(x.r.target);
     e.type.assign(x.type);
+    e.operation.assign(operation);
+    request_facts(x.d, e);
     if (x.hit) {
       e.rule.assign(x.hit->r->name);
       e.action.assign(fault_name(x.hit->a->what));
     }
+    e.reason.assign(x.reason);
     e.status = status;
     e.error_code = x.error_code;
     e.seed = x.L.s->seed;
     e.request_headers.assign(x.r.headers.substr(0, 4096));
     e.request_body.assign(x.r.body.substr(0, 4096));
   });
-}
-
-protocol::json engine::status() const {
-  auto L = current();
-  json rules = json::array();
-  auto counts = L->rules.fired_counts();
-  for (std::size_t i = 0; i < L->rules.rules().size(); ++i)
-    rules.push_back({{"name", L->rules.rules()[i].name}, {"fired", counts[i]}});
-  json log = log_ ? json{{"written", log_->written()}, {"dropped", log_->dropped()}} : json(nullptr);
-  return {{"scenario", L->s->name},
-          {"file", L->s->file},
-          {"log", log},
-          {"seed", L->s->seed},
-          {"connections", L->connections.load()},
-          {"requests", L->requests.load()},
-          {"clock_ms", model_.clock().now_ms()},
-          {"rules", rules}};
 }
 
 }  // namespace fortisim::core

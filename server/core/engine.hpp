@@ -5,6 +5,7 @@
 
 #include "server/core/journal.hpp"
 #include "server/core/log_sink.hpp"
+#include "server/core/metrics.hpp"
 #include "server/core/model.hpp"
 #include "server/core/rules.hpp"
 #include "server/core/scenario.hpp"
@@ -75,8 +76,22 @@ class engine {
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
   core::journal& log() { return journal_; }
+  core::metrics& counters() { return metrics_; }
   /// The loaded scenario's counters and rules, for the control API.
   protocol::json status() const;
+  /// GET /metrics: Prometheus text format.
+  std::string metrics_text() const;
+
+  /// Back to the scenario's start (POST /reset): the model (bindings, tokens, locks, clock), rule
+  /// counters, runtime rules and the journal. Throws storage_error.
+  void reset();
+  /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset.
+  /// The problems (each with its JSON path), or none when it took.
+  std::vector<problem> add_rule(const protocol::json& j);
+  /// Deletes a runtime rule; false if none has that name.
+  bool remove_rule(std::string_view name);
+  /// Every rule in the order they are tried: runtime rules, then the scenario's (GET /rules).
+  protocol::json rules() const;
 
  private:
   struct loaded {
@@ -86,8 +101,17 @@ class engine {
     std::atomic<std::uint64_t> requests{0};
     loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
   };
+  /// Rules added at runtime, tried before the scenario's; replaced whole on every change.
+  struct runtime_rules {
+    std::vector<rule> list;
+    rule_book book;
+    runtime_rules(std::vector<rule> l, std::uint64_t seed) : list(l), book(std::move(l), seed) {}
+  };
   struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
+  /// The first rule of `at` that fires: a runtime rule, else one of the scenario's.
+  std::optional<rule_book::hit> first_match(loaded& L, stage at, const exchange_facts& f,
+                                            std::shared_ptr<runtime_rules>& keep);
   /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
   // The steps of handle(), in order.
@@ -98,6 +122,9 @@ class engine {
   void record(const exchange& x);
 
   std::atomic<std::shared_ptr<loaded>> current_;
+  std::atomic<std::shared_ptr<runtime_rules>> runtime_;
+  std::mutex runtime_mutex_;  // one change of the runtime rules at a time
+  core::metrics metrics_;
   core::model model_;
   std::unique_ptr<log_sink> log_;  // before the journal, whose observer writes to it
   core::journal journal_;

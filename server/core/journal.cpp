@@ -2,9 +2,36 @@
 
 #include "protocol/json_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 
 namespace fortisim::core {
+
+namespace {
+
+/// Whether the space-separated `list` holds `word`.
+bool holds_word(const std::string& list, const std::string& word) {
+  std::istringstream in(list);
+  for (std::string w; in >> w;)
+    if (w == word) return true;
+  return false;
+}
+
+}  // namespace
+
+bool journal_filter::matches(const journal_entry& e) const {
+  if (e.seq <= after) return false;
+  if (type && e.type != *type && e.type != "SoftToken." + *type) return false;
+  if (operation && e.operation != *operation) return false;
+  if (serial && !holds_word(e.serials, *serial)) return false;
+  if (token && !holds_word(e.tokens, *token)) return false;
+  if (code && e.code != *code) return false;
+  if (rule && e.rule != *rule) return false;
+  if (stage && e.stage != *stage) return false;
+  if (error_code && e.error_code != *error_code) return false;
+  return true;
+}
 
 std::int64_t journal::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -12,20 +39,42 @@ std::int64_t journal::now_ms() {
 }
 
 void journal::reset(journal_entry& e) {
-  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.rule, &e.action,
-                  &e.request_headers, &e.request_body})
+  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials,
+                  &e.tokens, &e.code, &e.rule, &e.action, &e.reason, &e.request_headers, &e.request_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;
 }
 
-protocol::json journal::to_json(std::uint64_t after) const {
+template <class F>
+void journal::each_locked(std::uint64_t after, F&& f) const {
+  if (slots_.empty()) return;
+  std::uint64_t first = std::max({after + 1, cleared_before_, next_ > slots_.size() ? next_ - slots_.size() : 1});
+  for (std::uint64_t seq = first; seq < next_; ++seq)
+    if (!f(slots_[(seq - 1) % slots_.size()])) return;
+}
+
+protocol::json journal::select(const journal_filter& f) const {
   std::lock_guard lock(mutex_);
   auto out = protocol::json::array();
-  std::uint64_t first = std::max({after + 1, cleared_before_, next_ > slots_.size() ? next_ - slots_.size() : 1});
-  for (std::uint64_t seq = first; seq < next_; ++seq) {
-    out.push_back(to_json(slots_[(seq - 1) % slots_.size()]));
-  }
+  each_locked(f.after, [&](const journal_entry& e) {
+    if (f.matches(e)) out.push_back(to_json(e));
+    return !f.limit || out.size() < *f.limit;
+  });
+  return out;
+}
+
+std::size_t journal::count(const journal_filter& f) const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  each_locked(f.after, [&](const journal_entry& e) { return n += f.matches(e), true; });
+  return n;
+}
+
+std::vector<journal_entry> journal::since(std::uint64_t after) const {
+  std::lock_guard lock(mutex_);
+  std::vector<journal_entry> out;
+  each_locked(after, [&](const journal_entry& e) { return out.push_back(e), true; });
   return out;
 }
 
@@ -40,8 +89,13 @@ protocol::json journal::to_json(const journal_entry& e) {
           {"method", e.method},
           {"target", e.target},
           {"type", e.type},
+          {"operation", e.operation},
+          {"serials", e.serials},
+          {"tokens", e.tokens},
+          {"code", e.code},
           {"rule", e.rule},
           {"action", e.action},
+          {"reason", e.reason},
           {"status", e.status},
           {"error_code", e.error_code},
           {"seed", e.seed},
@@ -52,12 +106,12 @@ protocol::json journal::to_json(const journal_entry& e) {
 void journal::write_line(const journal_entry& e, std::string& out) {
   protocol::json_writer w(out);
   w.open().str("event", "exchange").num("seq", e.seq).num("time_ms", e.time_ms);
-  w.str("stage", e.stage).num("connection", e.connection);
-  w.num("request", e.request).str("client_address", e.client_address).str("sni", e.sni);
-  w.str("method", e.method).bytes("target", e.target).str("type", e.type).str("rule", e.rule);
-  w.str("action", e.action).num("status", e.status).num("error_code", e.error_code);
-  w.num("seed", e.seed).bytes("request_headers", e.request_headers);
-  w.bytes("request_body", e.request_body).close();
+  w.str("stage", e.stage).num("connection", e.connection).num("request", e.request);
+  w.str("client_address", e.client_address).str("sni", e.sni).str("method", e.method).bytes("target", e.target);
+  w.str("type", e.type).str("operation", e.operation).str("serials", e.serials).str("tokens", e.tokens);
+  w.str("code", e.code).str("rule", e.rule).str("action", e.action).str("reason", e.reason);
+  w.num("status", e.status).num("error_code", e.error_code).num("seed", e.seed);
+  w.bytes("request_headers", e.request_headers).bytes("request_body", e.request_body).close();
 }
 
 void journal::clear() {

@@ -1,37 +1,53 @@
 #pragma once
 // The request journal: a bounded ring of what happened to every connection and request, with the
-// rule that fired and the seed in force, so a test can assert on it and a run can be replayed.
-// Slots are reused in place, so after warm-up recording an exchange allocates nothing.
+// rule that fired or the model's reason, and the seed in force, so a test can assert on it (and
+// count) and a run can be replayed. Slots are reused in place, so after warm-up recording an
+// exchange allocates nothing.
 
 #include "protocol/messages.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace fortisim::core {
 
-/// One exchange: a connection-stage or TLS-stage event, or an HTTP request and its outcome.
+/// One exchange: a connection-stage, TLS-stage or DNS event, or an HTTP request and its outcome.
 struct journal_entry {
   std::uint64_t seq = 0;
   std::int64_t time_ms = 0;  ///< real wall-clock time
-  std::string stage;         ///< "connection", "tls", "http"
+  std::string stage;         ///< "connection", "tls", "http", "dns"
   std::uint64_t connection = 0;
   std::uint64_t request = 0;
   std::string client_address;
   std::string sni;
   std::string method;
   std::string target;
-  std::string type;    ///< the request's __type
-  std::string rule;    ///< the rule that fired, "" for none
-  std::string action;  ///< the action played, "" when answered by the model
-  int status = 0;      ///< HTTP status, 0 where none was sent
-  int error_code = 0;  ///< the FortiCare error code in the reply, 0 for none
+  std::string type;       ///< the request's __type
+  std::string operation;  ///< "activation_license", "polling", … ("" when none)
+  std::string serials;    ///< the device and its HA members, space-separated
+  std::string tokens;     ///< the token serials the request names, space-separated
+  std::string code;       ///< the licence activation code, or the phone's activation code
+  std::string rule;       ///< the rule that fired, "" for none
+  std::string action;     ///< the action played, "" when answered by the model
+  std::string reason;     ///< why this answer, in protocol terms
+  int status = 0;         ///< HTTP status, 0 where none was sent
+  int error_code = 0;     ///< the FortiCare error code in the reply, 0 for none
   std::uint64_t seed = 0;
   std::string request_headers;  ///< the first 4 KiB of "Name: value" lines
   std::string request_body;     ///< the first 4 KiB
+};
+
+/// Which entries a journal query wants (GET /journal?…); absent fields match anything.
+struct journal_filter {
+  std::optional<std::string> type, operation, serial, token, code, rule, stage;
+  std::optional<int> error_code;
+  std::uint64_t after = 0;           ///< only entries with a greater seq
+  std::optional<std::size_t> limit;  ///< at most this many, the oldest first
+  bool matches(const journal_entry& e) const;
 };
 
 class journal {
@@ -63,11 +79,17 @@ class journal {
   static protocol::json to_json(const journal_entry& e);
   /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
   static void write_line(const journal_entry& e, std::string& out);
-  /// Entries with seq > `after`, oldest first, as JSON.
-  protocol::json to_json(std::uint64_t after = 0) const;
+  /// The entries `f` selects, oldest first, as JSON.
+  protocol::json select(const journal_filter& f = {}) const;
+  /// How many entries `f` selects (limit aside).
+  std::size_t count(const journal_filter& f) const;
+  /// The newest entries, newest last (for a live view).
+  std::vector<journal_entry> since(std::uint64_t after) const;
   void clear();
 
  private:
+  template <class F>
+  void each_locked(std::uint64_t after, F&& f) const;
   static std::int64_t now_ms();
   static void reset(journal_entry& e);
   mutable std::mutex mutex_;

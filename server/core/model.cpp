@@ -61,6 +61,24 @@ void model::adopt(std::shared_ptr<const scenario> s) {
 void model::commit_locked(const change& c) {
   if (c.empty()) return;
   if (store_) store_->write(c);  // durable first (throws storage_error, nothing applied)
+  if (c.wipe) {
+    licences_.clear();
+    tokens_.clear();
+    hardware_.clear();
+    by_activation_.clear();
+    licence_codes_.clear();
+  }
+  for (const auto& code : c.dropped_licences)
+    if (auto it = licences_.find(code); it != licences_.end()) {
+      licence_codes_.erase(it->second.serial);
+      licences_.erase(it);
+    }
+  for (const auto& serial : c.dropped_tokens)
+    if (auto it = tokens_.find(serial); it != tokens_.end()) {
+      by_activation_.erase(it->second.activation);
+      tokens_.erase(it);
+    }
+  for (const auto& serial : c.dropped_hardware) hardware_.erase(serial);
   for (const auto& l : c.licences) apply_locked(l);
   for (const auto& t : c.tokens) apply_locked(t);
   for (const auto& h : c.hardware) hardware_[h.serial] = h;
@@ -104,20 +122,20 @@ reply_head model::head_locked(const envelope& env, operation op) const {
   return head;
 }
 
-response model::answer(const request& r) {
+response model::answer(const request& r, std::string* why) {
   return std::visit(
-      [this](const auto& q) -> response {
+      [this, why](const auto& q) -> response {
         using T = std::decay_t<decltype(q)>;
         if constexpr (std::is_same_v<T, activation_license_request>)
-          return import_license(q);
+          return import_license(q, why);
         else if constexpr (std::is_same_v<T, polling_request>)
-          return poll(q);
+          return poll(q, why);
         else if constexpr (std::is_same_v<T, mobile_provision_request>)
-          return mobile_provision(q);
+          return mobile_provision(q, why);
         else if constexpr (std::is_same_v<T, provision_request>)
-          return provision(q);
+          return provision(q, why);
         else
-          return activate_hardware(q);
+          return activate_hardware(q, why);
       },
       r);
 }

@@ -38,6 +38,22 @@ struct provisioned_for_test {
   std::int64_t expire = 0;
 };
 
+/// The reason an answer is being built with: appends clauses ("a; b") to a string, if one was given.
+class reason {
+ public:
+  explicit reason(std::string* out) : out_(out) {
+    if (out_) out_->clear();
+  }
+  reason& operator()(std::string_view clause) {
+    if (out_) out_->append(out_->empty() ? "" : "; ").append(clause);
+    return *this;
+  }
+  bool wanted() const { return out_ != nullptr; }
+
+ private:
+  std::string* out_;
+};
+
 class model {
  public:
   /// Builds the world of `s`; with `state_path`, resumes from that database (store.hpp). Throws
@@ -48,13 +64,18 @@ class model {
   /// storage_error (and keeps the old scenario) if the new definitions cannot be stored.
   void adopt(std::shared_ptr<const scenario> s);
 
-  /// The model's answer to a well-formed request of any operation. Throws storage_error.
-  protocol::response answer(const protocol::request& r);
-  protocol::activation_license_response import_license(const protocol::activation_license_request& r);
-  protocol::provision_response provision(const protocol::provision_request& r);
-  protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r);
-  protocol::polling_response poll(const protocol::polling_request& r);
-  protocol::hardware_activation_response activate_hardware(const protocol::hardware_activation_request& r);
+  /// The model's answer to a well-formed request of any operation, and in `why` (if given) the
+  /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its
+  /// cluster"). Throws storage_error.
+  protocol::response answer(const protocol::request& r, std::string* why = nullptr);
+  protocol::activation_license_response import_license(const protocol::activation_license_request& r,
+                                                       std::string* why = nullptr);
+  protocol::provision_response provision(const protocol::provision_request& r, std::string* why = nullptr);
+  protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
+                                                       std::string* why = nullptr);
+  protocol::polling_response poll(const protocol::polling_request& r, std::string* why = nullptr);
+  protocol::hardware_activation_response activate_hardware(const protocol::hardware_activation_request& r,
+                                                           std::string* why = nullptr);
 
   // ---- control calls ----
   std::optional<otp_value> otp(std::string_view token) const;
@@ -63,6 +84,13 @@ class model {
   /// Provisions an FTM token as a FortiGate would (a new serial if `token` is empty).
   std::variant<provisioned_for_test, std::string> provision_for_test(std::string token);
   const virtual_clock& clock() const { return clock_; }
+  /// Back to the scenario's start: every binding, token, lock and the clock. Throws storage_error.
+  void reset();
+  /// What POST /reset can reset one of.
+  enum class reset_target { licence, token, device, hardware };
+  /// Puts one licence (by activation code), token, device (its bindings) or hardware token back
+  /// as the scenario starts it; false if fortisim knows no such thing. Throws storage_error.
+  bool reset_one(reset_target what, const std::string& key);
   void advance_clock(std::int64_t ms);
   /// The whole world as JSON, as the control API shows it.
   protocol::json snapshot() const;
@@ -72,17 +100,24 @@ class model {
   void commit_locked(const change& c);
   void apply_locked(const licence_record& l);
   void apply_locked(const token_record& t);
-  change definitions_locked(const scenario& s) const;
+  /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).
+  change definitions_locked(const scenario& s, bool from_scratch = false) const;
+  /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
+  void reset_licence_locked(const std::string& code, const change& start, change& c) const;
   licence_record new_licence(const std::string& code, const std::string& serial, int count,
                              std::optional<std::int64_t> valid_until) const;
   /// The licence `code` names: stored, or new (trial, or an unknown code the scenario accepts).
   std::optional<licence_record> licence_for_locked(const std::string& code, const protocol::envelope& env,
                                                    protocol::error_id& refusal) const;
   token_status status_now_locked(const token_record& t) const;
+  /// Whether `t` belongs to a licence some device redeemed (so a reset token starts fresh, not gone).
+  bool owns_token_of_redeemed_licence_locked(const token_record& t) const;
   /// Whether the requester (or its cluster, as the scenario says) may provision `t`.
   bool owns_locked(const token_record& t, const protocol::envelope& env) const;
+  /// Why a requester that does not own `t` does not (for the journal).
+  std::string ownership_locked(const token_record& t) const;
   protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
-                                                    change& c);
+                                                    change& c, reason& why);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client, or
   /// derived from the seed, the token and its provisioning count (and never one in use).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,

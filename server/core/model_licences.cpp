@@ -20,6 +20,12 @@ std::vector<std::string> identity_of(const envelope& env) {
   return ids;
 }
 
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out.empty() ? "no device" : out;
+}
+
 bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return std::any_of(a.begin(), a.end(),
                      [&](const std::string& x) { return std::binary_search(b.begin(), b.end(), x); });
@@ -49,25 +55,37 @@ std::optional<licence_record> model::licence_for_locked(const std::string& code,
   return new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until);
 }
 
-activation_license_response model::import_license(const activation_license_request& r) {
+activation_license_response model::import_license(const activation_license_request& r, std::string* why_out) {
   std::lock_guard lock(mutex_);
+  reason why(why_out);
   activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
                                   std::nullopt, std::nullopt};
-  auto refuse = [&](error_id id) {
+  auto refuse = [&](error_id id, const std::string& because) {
     out.error = scenario_->errors[id];
+    why(because);
     return out;
   };
+  std::string code = upper_case(r.license_activation_code);
   error_id refusal{};
-  auto found = licence_for_locked(upper_case(r.license_activation_code), r.env, refusal);
-  if (!found) return refuse(refusal);
+  auto found = licence_for_locked(code, r.env, refusal);
+  if (!found)
+    return refuse(refusal, refusal == error_id::trial_already_used ? "the scenario has no trial (trial.available)"
+                           : is_license_activation_code(code)      ? "FortiCare knows no licence card " + code
+                                                              : "\"" + code + "\" is not a licence activation code");
   licence_record l = std::move(*found);
   auto ids = identity_of(r.env);
   if (l.bound_to.empty()) {
     // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
-    if (l.valid_until && clock_.now_s() > *l.valid_until) return refuse(error_id::license_expired);
+    if (l.valid_until && clock_.now_s() > *l.valid_until)
+      return refuse(error_id::license_expired, "licence code " + code + " was never redeemed and expired at unix " +
+                                                   std::to_string(*l.valid_until));
     if (!ids.empty()) l.registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
+    why("first import: licence " + l.serial + " now bound to " + joined(ids));
   } else if (!overlaps(l.bound_to, ids)) {
-    return refuse(error_id::registered_to_another_device);
+    return refuse(error_id::registered_to_another_device, "licence " + code + " is bound to " + joined(l.bound_to) +
+                                                              "; " + joined(ids) + " is not in its cluster");
+  } else {
+    why("re-import: licence " + l.serial + " is bound to " + joined(l.bound_to));
   }
   l.bound_to.insert(l.bound_to.end(), ids.begin(), ids.end());
   std::sort(l.bound_to.begin(), l.bound_to.end());
@@ -81,6 +99,7 @@ activation_license_response model::import_license(const activation_license_reque
     out.tokens->push_back({serial, l.serial});
   }
   commit_locked(c);  // durable before the reply says so
+  why(std::to_string(l.tokens.size()) + " tokens");
   return out;
 }
 

@@ -36,6 +36,19 @@ void reissue(token_record& t, const activation_bytes& code, std::int64_t expire)
 
 }  // namespace
 
+std::string model::ownership_locked(const token_record& t) const {
+  auto code = licence_codes_.find(t.license);
+  if (code == licence_codes_.end()) return "it belongs to no licence FortiCare knows";
+  const auto& lic = licences_.at(code->second);
+  if (lic.bound_to.empty()) return "its licence " + lic.serial + " was never imported";
+  if (scenario_->clusters.registered_serial_only)
+    return "its licence " + lic.serial + " is registered to " + lic.registered_to +
+           " and clusters.licence_use is registered_serial";
+  std::string bound;
+  for (const auto& sn : lic.bound_to) bound += (bound.empty() ? "" : ", ") + sn;
+  return "its licence " + lic.serial + " is bound to " + bound + ", not to this device or cluster";
+}
+
 bool model::owns_locked(const token_record& t, const envelope& env) const {
   auto code = licence_codes_.find(t.license);
   if (code == licence_codes_.end()) return false;
@@ -63,15 +76,24 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
   }
 }
 
-provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, change& c) {
+provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, change& c,
+                                               reason& why) {
   const auto& s = *scenario_;
   auto it = tokens_.find(p.token);
   // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
-  if (it == tokens_.end() || !owns_locked(it->second, env)) return failed(p.token, s.errors[error_id::token_not_owned]);
+  if (it == tokens_.end()) {
+    why(p.token + ": unknown to FortiCare");
+    return failed(p.token, s.errors[error_id::token_not_owned]);
+  }
+  if (!owns_locked(it->second, env)) {
+    why(p.token + ": " + ownership_locked(it->second));
+    return failed(p.token, s.errors[error_id::token_not_owned]);
+  }
   auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
   auto invalid = [&](const char* what) {
     auto e = s.errors[error_id::invalid_field];
     e.message += std::string(": ") + what;
+    why(p.token + ": not " + what);
     return failed(p.token, std::move(e));
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
@@ -86,14 +108,16 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   ++t.provisions;
   c.tokens.push_back(t);
   std::string user_code = activation_code_for_user(*code);
+  why(t.serial + ": provisioned with the FortiGate's seed, activation code " + user_code);
   return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
 }
 
-provision_response model::provision(const provision_request& r) {
+provision_response model::provision(const provision_request& r, std::string* why_out) {
   std::lock_guard lock(mutex_);
+  reason why(why_out);
   provision_response out{head_locked(r.env, operation::provision), {}, 0, std::nullopt};
   change c;
-  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c));
+  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c, why));
   bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
   // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
   out.result = any ? 2 : 0;
@@ -102,29 +126,34 @@ provision_response model::provision(const provision_request& r) {
   return out;
 }
 
-mobile_provision_response model::mobile_provision(const mobile_provision_request& r) {
+mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why_out) {
   std::lock_guard lock(mutex_);
+  reason why(why_out);
   const auto& s = *scenario_;
   mobile_provision_response out;
   out.type = s.names.response[static_cast<std::size_t>(operation::mobile_provision)];
   out.version = r.version;  // the app's own version and build, echoed [assumed]
   out.device_version = r.device_version;
   out.device_build = r.device_build;
-  auto refuse = [&] {
+  auto refuse = [&](const std::string& because) {
     out.error = s.errors[error_id::activation_code_invalid];
+    why(because);
     return out;
   };
   // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
-  if (r.mobile_id.size() < 16 || (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)) return refuse();
+  if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
+  if (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)
+    return refuse("mobile_id is longer than 16 bytes and phone.long_mobile_id is reject");
   std::string phone = r.mobile_id.substr(0, 16);
   // Unknown, expired, or bound to another phone: all one error 40 [seen].
   auto code = by_activation_.find(r.token_activation_code);
-  if (code == by_activation_.end()) return refuse();
+  if (code == by_activation_.end()) return refuse("no token has activation code " + r.token_activation_code);
   token_record t = tokens_.at(code->second);
-  if (status_now_locked(t) == token_status::timed_out) return refuse();
-  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse();
+  if (status_now_locked(t) == token_status::timed_out)
+    return refuse(t.serial + ": its activation code expired at unix " + std::to_string(t.expire));
+  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial + ": bound to another phone");
   auto seed = encrypt_seed_for_phone(t.secret, phone);
-  if (!seed) return refuse();
+  if (!seed) return refuse(t.serial + ": has no seed to send");
   t.mobile_id = phone;
   t.status = token_status::provisioned;
   if (!r.device_version.empty()) t.os_ver = r.device_version;
@@ -132,6 +161,7 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   change c;
   if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
   commit_locked(c);  // bound to this phone on disk before the seed leaves
+  why(t.serial + ": seed sent to phone " + phone);
   out.mobile_id_hash = sha1_hex(r.mobile_id);
   out.seed = *seed;
   out.token = t.serial;
@@ -140,17 +170,20 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   return out;
 }
 
-polling_response model::poll(const polling_request& r) {
+polling_response model::poll(const polling_request& r, std::string* why_out) {
   std::lock_guard lock(mutex_);
+  reason why(why_out);
   polling_response out{head_locked(r.env, operation::polling), {}, std::nullopt};
   for (const auto& serial : r.tokens) {
     auto it = tokens_.find(serial);
     if (it == tokens_.end()) {
       out.tokens.push_back({serial, "", "not found", "", "", 0});
+      why(serial + " not found");
       continue;
     }
     const auto& t = it->second;
     auto status = status_now_locked(t);
+    if (why.wanted()) why(t.serial + " " + std::string(status_text(status)));
     out.tokens.push_back({t.serial, t.license, std::string(status_text(status)), t.os_ver, t.reg_id,
                           status == token_status::pending ? t.expire : 0});
   }

@@ -25,15 +25,15 @@ std::optional<token_status> status_from_text(std::string_view text) {
   return std::nullopt;
 }
 
-change model::definitions_locked(const scenario& s) const {
+change model::definitions_locked(const scenario& s, bool from_scratch) const {
   change c;
   auto token_known = [&](const std::string& serial) {
-    return tokens_.contains(serial) ||
+    return (!from_scratch && tokens_.contains(serial)) ||
            std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& t) { return t.serial == serial; });
   };
   for (const auto& spec : s.licenses) {
     std::string code = upper_case(spec.activation_code);
-    auto it = licences_.find(code);
+    auto it = from_scratch ? licences_.end() : licences_.find(code);
     licence_record l =
         it != licences_.end() ? it->second : new_licence(code, spec.license, spec.token_count, spec.valid_until);
     if (l.bound_to.empty()) {
@@ -70,7 +70,7 @@ change model::definitions_locked(const scenario& s) const {
     c.tokens.push_back(std::move(t));
   }
   for (const auto& h : s.hardware_tokens)
-    if (!hardware_.contains(h.token))
+    if (from_scratch || !hardware_.contains(h.token))
       c.hardware.push_back(
           {h.token, h.secret.empty() ? derive_secret(s.seed, h.token) : h.secret, h.lock_consumed, h.activated_by});
   return c;

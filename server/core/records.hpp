@@ -59,13 +59,20 @@ struct hardware_record {
   friend bool operator==(const hardware_record&, const hardware_record&) = default;
 };
 
-/// One change to the world: the records it writes (whole), and the clock if it moved.
+/// One change to the world: the records it writes (whole) or removes, and the clock if it moved.
 struct change {
+  bool wipe = false;  ///< everything goes first (a reset), then what follows is written
   std::vector<licence_record> licences;
   std::vector<token_record> tokens;
   std::vector<hardware_record> hardware;
+  std::vector<std::string> dropped_licences;  ///< by code
+  std::vector<std::string> dropped_tokens;    ///< by serial
+  std::vector<std::string> dropped_hardware;  ///< by serial
   std::optional<std::int64_t> clock_ms;
-  bool empty() const { return licences.empty() && tokens.empty() && hardware.empty() && !clock_ms; }
+  bool empty() const {
+    return !wipe && licences.empty() && tokens.empty() && hardware.empty() && dropped_licences.empty() &&
+           dropped_tokens.empty() && dropped_hardware.empty() && !clock_ms;
+  }
 };
 
 }  // namespace fortisim::core

@@ -150,7 +150,9 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   if (!c.is_object(j, path)) return;
   c.only_keys(j, path, {"name", "when", "then", "times", "probability", "cycle", "comment"});
   rule r;
-  r.name = c.string_at(j, "name", path).value_or("rule " + path.substr(path.find('[')));
+  r.source = j;
+  auto at = path.find('[');
+  r.name = c.string_at(j, "name", path).value_or("rule " + (at == std::string::npos ? path : path.substr(at)));
   if (auto v = c.int_at(j, "times", path, 1, INT64_MAX)) r.times = static_cast<std::uint64_t>(*v);
   if (auto v = c.bool_at(j, "cycle", path)) r.cycle = *v;
   if (auto v = c.number_at(j, "probability", path, 0.0, 1.0)) r.probability = *v;
@@ -178,3 +180,17 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
 }
 
 }  // namespace fortisim::core::parse
+
+namespace fortisim::core {
+
+std::variant<rule, std::vector<problem>> parse_rule(const protocol::json& j, const scenario& s) {
+  parse::checker c;
+  scenario holder;
+  holder.errors = s.errors;
+  holder.names = s.names;
+  parse::rule_at(c, j, "$", holder);
+  if (!c.problems.empty()) return std::move(c.problems);
+  return std::move(holder.rules.front());
+}
+
+}  // namespace fortisim::core

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace fortisim::core {
@@ -45,6 +46,7 @@ struct rule {
   std::optional<std::uint64_t> times;  ///< the rule fires at most this many times
   double probability = 1.0;            ///< chance to fire on a match, drawn from the seeded generator
   core::stage stage = core::stage::http;
+  protocol::json source;  ///< the rule as written (GET /rules shows it)
 };
 
 /// A licence the scenario declares (docs/protocol.md §1 flow 1).
@@ -146,6 +148,9 @@ struct load_result {
 load_result parse_scenario(std::string_view text, std::string file_label);
 /// Reads and parses a scenario file.
 load_result load_scenario_file(const std::string& path);
+/// Parses one rule as a scenario's `rules[]` entry would be, against `s`'s protocol table (for
+/// rules added at runtime): the rule, or every problem with its JSON path.
+std::variant<rule, std::vector<problem>> parse_rule(const protocol::json& j, const scenario& s);
 /// Parses "2026-01-31" or "2026-01-31T12:00:00Z" (or a unix number) into unix seconds.
 std::optional<std::int64_t> parse_time(const protocol::json& j);
 

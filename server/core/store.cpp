@@ -89,6 +89,14 @@ void store::write(const change& c) {
   if (c.empty()) return;
   try {
     exec("BEGIN IMMEDIATE");
+    if (c.wipe) exec("DELETE FROM licences; DELETE FROM tokens; DELETE FROM hardware; DELETE FROM clock;");
+    auto drop = [&](const char* sql, const std::vector<std::string>& keys) {
+      statement st(db_, sql);
+      for (const auto& k : keys) st.bind(1, k).run();
+    };
+    drop("DELETE FROM licences WHERE code = ?1", c.dropped_licences);
+    drop("DELETE FROM tokens WHERE serial = ?1", c.dropped_tokens);
+    drop("DELETE FROM hardware WHERE serial = ?1", c.dropped_hardware);
     statement lic(db_, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     for (const auto& l : c.licences)
       lic.bind(1, l.code)

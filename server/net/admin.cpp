@@ -1,5 +1,7 @@
-// The control API's listener: plain HTTP/1.1 on loopback (--admin), carrying core::handle_control.
+// The control API's listener: plain HTTP/1.1 (--admin, loopback by default), carrying
+// core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA.
 
+#include "server/net/admin_access.hpp"
 #include "server/net/deadline.hpp"
 #include "server/net/server_impl.hpp"
 
@@ -9,6 +11,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <fstream>
+#include <sstream>
+
 namespace fortisim::net {
 
 namespace beast = boost::beast;
@@ -16,31 +21,72 @@ namespace http = beast::http;
 
 namespace {
 
+constexpr std::uint32_t header_limit = 16 * 1024;
+
+core::control_reply json_reply(int status, const std::string& why) {
+  return {status, protocol::json{{"error", why}}.dump()};
+}
+
+/// GET /ca: the CA certificate clients should trust, as PEM (pebble serves its roots the same way).
+core::control_reply ca_certificate(const server::impl& s) {
+  std::ifstream in(s.ca_path, std::ios::binary);
+  if (s.ca_path.empty() || !in) return json_reply(404, "no lab CA: fortisim serves the certificate given with --cert");
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  core::control_reply r{200, pem.str()};
+  r.content_type = "application/x-pem-file";
+  return r;
+}
+
+asio::awaitable<core::control_reply> answer(server::impl* s, const http::request<http::string_body>& req) {
+  if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
+  if (req.target() == "/ca" && req.method() == http::verb::get) co_return ca_certificate(*s);
+  auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
+  if (reply.listeners_changed) {
+    // A refusal or an opening holds on every worker before we answer; if one could not be
+    // carried out (the port was taken meanwhile), the caller learns why.
+    if (auto failure = co_await s->listeners->settled(); !failure.empty()) reply = json_reply(503, failure);
+  }
+  co_return reply;
+}
+
+asio::awaitable<bool> send(beast::tcp_stream& stream, core::control_reply reply, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+  res.set(http::field::content_type, reply.content_type);
+  if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
+  if (reply.status == 401) res.set(http::field::www_authenticate, "Bearer");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(reply.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(30));
+  auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+  co_return !ec && keep_alive;
+}
+
 asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer(16 * 1024 + 4096);  // headers and trailers stay within the header limit
+  beast::flat_buffer buffer(header_limit + 4096);  // headers and trailers stay within the header limit
   for (;;) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
+    parser.header_limit(header_limit);
     parser.body_limit(4 << 20);
     stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-    if (ec) co_return;
-    auto& req = parser.get();
-    auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
-    if (reply.listeners_changed) {
-      // A refusal or an opening holds on every worker before we answer; if one could not be
-      // carried out (the port was taken meanwhile), the caller learns why.
-      if (auto failure = co_await s->listeners->settled(); !failure.empty())
-        reply = {503, protocol::json{{"error", failure}}.dump()};
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset)
+      co_return;
+    if (ec) {
+      // A request that cannot be read gets a reason, and the connection ends.
+      int status = ec == http::error::body_limit                                           ? 413
+                   : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
+                                                                                           : 400;
+      co_await send(stream, json_reply(status, "cannot read the request: " + ec.message()), 11, false);
+      co_return;
     }
-    http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
-    res.set(http::field::content_type, "application/json");
-    res.body() = std::move(reply.body);
-    res.keep_alive(req.keep_alive());
-    res.prepare_payload();
-    auto [wec, wn] = co_await http::async_write(stream, res, use_nothrow);
-    if (wec || !req.keep_alive()) co_return;
+    auto& req = parser.get();
+    auto reply = co_await answer(s, req);
+    if (!co_await send(stream, std::move(reply), req.version(), req.keep_alive())) co_return;
   }
 }
 

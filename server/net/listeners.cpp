@@ -97,6 +97,11 @@ void listener_set::on_loop(std::size_t i, std::function<void()> f) {
 
 void listener_set::refuse(std::int64_t ms) { change(false, ms); }
 
+bool listener_set::listening() const {
+  std::lock_guard lock(mutex_);
+  return listening_;
+}
+
 void listener_set::open() { change(true, 0); }
 
 void listener_set::change(bool listen, std::int64_t reopen_after_ms) {

@@ -38,6 +38,8 @@ class listener_set {
   void refuse(std::int64_t ms);
   /// Listens again on every worker.
   void open();
+  /// Whether every worker has been asked to listen (and is not refusing).
+  bool listening() const;
   /// Completes once every worker has carried out the last refuse() or open(): "" if all did, else
   /// why not (e.g. "cannot listen on 0.0.0.0:443: the address is already in use").
   asio::awaitable<std::string> settled();

@@ -1,3 +1,4 @@
+#include "server/net/admin_access.hpp"
 #include "server/net/server_impl.hpp"
 
 #include <openssl/err.h>
@@ -87,7 +88,10 @@ tcp::endpoint parse_endpoint(const std::string& text, const char* option) {
 server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir) {
   auto endpoint = parse_endpoint(cfg.listen, "--listen");
-  if (cfg.admin && !cfg.admin->empty()) admin_endpoint = parse_endpoint(*cfg.admin, "--admin");
+  if (cfg.admin && !cfg.admin->empty()) {
+    admin_endpoint = parse_endpoint(*cfg.admin, "--admin");
+    check_admin_exposure(*cfg.admin, admin_endpoint->address().is_loopback(), cfg.admin_token);
+  }
   if (cfg.threads < 1) cfg.threads = 1;
   load_certificates();
   std::vector<asio::io_context*> loops;

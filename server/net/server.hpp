@@ -18,9 +18,10 @@ namespace fortisim::net {
 struct server_config {
   std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port
   std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
-  std::string scenario_path;                         ///< for reloads (SIGHUP, POST /reload)
-  std::optional<std::string> cert, key;              ///< PEM files; without them the lab CA's
-  std::string data_dir;                              ///< where the lab CA and certificates live
+  std::string admin_token;    ///< required as a bearer token when set; needed when `admin` is beyond loopback
+  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload)
+  std::optional<std::string> cert, key;  ///< PEM files; without them the lab CA's
+  std::string data_dir;                  ///< where the lab CA and certificates live
   int threads = 1;
   std::size_t body_limit = 1 << 20;  ///< bytes; larger bodies get 413
   std::int64_t handshake_timeout_ms = 10'000;

@@ -46,6 +46,7 @@ struct server::impl : core::listener_control {
   void load_certificates();
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }
+  bool listening() const override { return listeners->listening(); }
   std::string reload() override;
 };
 

@@ -270,8 +270,9 @@ std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port,
                                                        const std::string& target, const std::string& body) {
   int fd = connect_loopback(admin_port, std::chrono::milliseconds(5000));
   if (fd < 0) return std::nullopt;
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
+                    (body.empty() ? "" : "Content-Type: application/json\r\n") +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string raw;
   char buf[16384];
@@ -293,9 +294,9 @@ control_connection::~control_connection() {
 }
 
 void control_connection::send(const std::string& method, const std::string& target, const std::string& body) {
-  std::string req = method + " " + target +
-                    " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                    body;
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" +
+                    (body.empty() ? "" : "Content-Type: application/json\r\n") +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL);
 }
 
