@@ -127,13 +127,14 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
       continue;
     }
     try {
+      std::string segment = percent_decoded(wildcard);  // a rule name may hold spaces: /rules/my%20rule
       call c{e,
              l,
              method,
              path,
              parse_query(q == std::string_view::npos ? "" : target.substr(q + 1)),
              parse_body(body),
-             wildcard};
+             segment};
       return r.handler(c);
     } catch (const bad_call& why) {
       return refusal(why.status, why.what());

@@ -142,6 +142,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
       co_return true;
     }
     in_flight guard(*st.s);
+    auto started = std::chrono::steady_clock::now();
     auto& req = parser.get();
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
@@ -158,6 +159,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
         break;
       case after_fault::carry_on: break;
     }
+    st.s->engine->counters().latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!req.keep_alive() || st.s->draining) co_return true;
   }
 }
@@ -208,6 +210,10 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
   auto& engine = *s->engine;
 
   auto verdict = engine.on_connection(st.client);
+  struct closed {
+    core::metrics& m;
+    ~closed() { m.connection_closed(); }
+  } counted{engine.counters()};
   st.connection = verdict.connection;
   if (co_await execute(verdict.act.what, w) != after_fault::carry_on) co_return;
   if (!co_await tls_stage(stream, st, w)) co_return;

@@ -30,7 +30,8 @@ const std::string& test_data_dir() {
   return dir;
 }
 
-test_server::test_server(const std::string& scenario_json, int threads, std::optional<std::string> state_path) {
+test_server::test_server(const std::string& scenario_json, int threads, std::optional<std::string> state_path,
+                         std::function<void(net::server_config&)> configure) {
   core::engine_options opts;
   opts.state_path = std::move(state_path);
   engine_ = std::make_shared<core::engine>(scenario_from(scenario_json), opts);
@@ -41,6 +42,7 @@ test_server::test_server(const std::string& scenario_json, int threads, std::opt
   cfg.threads = threads;
   cfg.idle_timeout_ms = 5000;
   cfg.handshake_timeout_ms = 1500;
+  if (configure) configure(cfg);
   server_ = std::make_unique<net::server>(cfg, engine_);
   server_->start();
 }
@@ -268,11 +270,14 @@ std::pair<int, std::string> control(std::uint16_t admin_port, const std::string&
 
 std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port, const std::string& method,
                                                        const std::string& target, const std::string& body) {
+  return control_raw(admin_port, method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
+                                     (body.empty() ? "" : "Content-Type: application/json\r\n") +
+                                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+std::optional<std::pair<int, std::string>> control_raw(std::uint16_t admin_port, const std::string& req) {
   int fd = connect_loopback(admin_port, std::chrono::milliseconds(5000));
   if (fd < 0) return std::nullopt;
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
-                    (body.empty() ? "" : "Content-Type: application/json\r\n") +
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string raw;
   char buf[16384];

@@ -8,6 +8,7 @@
 #include "server/net/server.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,7 +23,8 @@ const std::string& test_data_dir();
 class test_server {
  public:
   explicit test_server(const std::string& scenario_json, int threads = 1,
-                       std::optional<std::string> state_path = std::nullopt);
+                       std::optional<std::string> state_path = std::nullopt,
+                       std::function<void(net::server_config&)> configure = {});
   ~test_server();
   std::uint16_t port() const { return server_->port(); }
   std::uint16_t admin_port() const;
@@ -94,6 +96,8 @@ outcome post_once(std::uint16_t port, const std::string& body, client_options op
 /// A plain-HTTP call to the control API; returns {status, body}.
 std::pair<int, std::string> control(std::uint16_t admin_port, const std::string& method, const std::string& target,
                                     const std::string& body = "");
+/// Sends `request` (whole, headers and body) to the control API on a new connection: {status, body}.
+std::optional<std::pair<int, std::string>> control_raw(std::uint16_t admin_port, const std::string& request);
 /// The same without assertions (safe on any thread): nothing if it could not be reached.
 std::optional<std::pair<int, std::string>> try_control(std::uint16_t admin_port, const std::string& method,
                                                        const std::string& target, const std::string& body = "");

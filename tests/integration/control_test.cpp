@@ -1,0 +1,192 @@
+// The control API as a test harness uses it: strict answers to bad input, access rules, reset,
+// journal filters and counts, runtime rules, metrics, health, the CA.
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* world = R"({"seed": 4, "unknown_codes": {"answer": "accept"}, "unknown_hardware": "accept",
+  "licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "license": "EFTM000000000001", "token_count": 2}]})";
+
+int status_of(std::uint16_t admin, const std::string& method, const std::string& target, const std::string& body = "") {
+  return control(admin, method, target, body).first;
+}
+
+std::string error_of(std::uint16_t admin, const std::string& method, const std::string& target,
+                     const std::string& body = "") {
+  return json::parse(control(admin, method, target, body).second).value("error", "");
+}
+
+/// A request with headers of our choosing, as a browser or another tool would send it.
+int raw_status(std::uint16_t admin, const std::string& head, const std::string& body = "") {
+  auto r = control_raw(
+      admin, head + "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  REQUIRE(r.has_value());
+  return r->first;
+}
+
+json d_of(const outcome& o) { return json::parse(o.body)["d"]; }
+
+}  // namespace
+
+TEST_SUITE("control API") {
+
+TEST_CASE("bad input gets 400 with the reason, never silence") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  CHECK(error_of(admin, "GET", "/journal?after=abc").find("after: expected an integer") != std::string::npos);
+  CHECK(error_of(admin, "GET", "/journal?typ=x").find("unknown parameter \"typ\"") != std::string::npos);
+  CHECK(error_of(admin, "POST", "/listener/refuse", R"({"for_ms": "10"})").find("for_ms: expected an integer") !=
+        std::string::npos);
+  CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 9223372036854775807})") == 400);
+  CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 1, "advance_ms": 1})") == 400);
+  CHECK(error_of(admin, "POST", "/tokens", R"({"tokn": "x"})").find("unknown key \"tokn\"") != std::string::npos);
+  CHECK(status_of(admin, "POST", "/tokens", "{\"token\": \"\xff\"}") == 400);  // not UTF-8: not JSON
+  CHECK(status_of(admin, "POST", "/tokens", "[1]") == 400);
+  CHECK(status_of(admin, "GET", "/journal?error_code=1e3") == 400);
+  auto wrong_method = control(admin, "DELETE", "/status");
+  CHECK(wrong_method.first == 405);
+  CHECK(status_of(admin, "GET", "/no/such/call") == 404);
+  CHECK(status_of(admin, "GET", "/health") == 200);  // and it still answers
+}
+
+TEST_CASE("browsers and strangers are refused; a token, when set, is required") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  // A web page's cross-origin "simple" POST (text/plain, no preflight) and a DNS-rebinding Host.
+  CHECK(raw_status(admin,
+                   "POST /listener/refuse HTTP/1.1\r\nHost: localhost\r\nOrigin: http://evil.example\r\n"
+                   "Content-Type: text/plain\r\n",
+                   "{}") == 403);
+  CHECK(raw_status(admin, "POST /listener/refuse HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n", "{}") ==
+        415);
+  CHECK(raw_status(admin, "GET /state HTTP/1.1\r\nHost: evil.example:" + std::to_string(admin) + "\r\n") == 403);
+  CHECK(raw_status(admin, "GET /state HTTP/1.1\r\nHost: 127.0.0.1.evil.example\r\n") == 403);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(admin) +
+                              "\r\nOrigin: http://127.0.0.1:" + std::to_string(admin) + "\r\n") == 200);
+  CHECK(tcp_connect_errno(srv.port()) == 0);  // nothing was refused
+
+  test_server guarded(world, 1, std::nullopt, [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
+  CHECK(raw_status(guarded.admin_port(), "GET /status HTTP/1.1\r\nHost: lab-host\r\n") == 401);
+  CHECK(raw_status(guarded.admin_port(), "GET /status HTTP/1.1\r\nHost: lab-host\r\nAuthorization: Bearer nope\r\n") ==
+        401);
+  CHECK(raw_status(guarded.admin_port(),
+                   "GET /status HTTP/1.1\r\nHost: lab-host\r\nAuthorization: Bearer s3cret\r\n") == 200);
+}
+
+TEST_CASE("reset: everything back to the scenario's start, or one licence, token, device or hardware token") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  auto import = [&](const std::string& code, const std::string& serial) {
+    return d_of(post_once(srv.port(), import_request(code, serial)));
+  };
+  CHECK(import("AAAA-0000-0000-0000-0001", "FG1")["error"].is_null());
+  CHECK(import("AAAA-0000-0000-0000-0001", "FG2")["error"]["error_code"] == 901);
+  CHECK(status_of(admin, "POST", "/reset", R"({"license": "AAAA-0000-0000-0000-0001"})") == 200);
+  CHECK(import("AAAA-0000-0000-0000-0001", "FG2")["error"].is_null());  // free again, now FG2's
+  CHECK(status_of(admin, "POST", "/reset", R"({"serial": "FG2"})") == 200);
+  CHECK(import("AAAA-0000-0000-0000-0001", "FG3")["error"].is_null());
+  CHECK(status_of(admin, "POST", "/reset", R"({"license": "FFFF-0000-0000-0000-0009"})") == 404);
+  CHECK(status_of(admin, "POST", "/reset", R"({"license": "x", "token": "y"})") == 400);
+
+  std::string hw =
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000077"}]}})";
+  CHECK(d_of(post_once(srv.port(), hw))["tokens"][0]["error"].is_null());
+  CHECK(d_of(post_once(srv.port(), hw))["tokens"][0]["error"]["error_code"] == 903);
+  CHECK(status_of(admin, "POST", "/reset", R"({"hardware": "FTK2000000000077"})") == 200);
+  CHECK(d_of(post_once(srv.port(), hw))["tokens"][0]["error"].is_null());
+
+  CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 3600})") == 200);
+  CHECK(status_of(admin, "POST", "/rules", R"({"name": "x", "then": {"action": "close"}})") == 200);
+  CHECK(status_of(admin, "POST", "/reset", "{}") == 200);
+  auto state = json::parse(control(admin, "GET", "/state").second);
+  CHECK(state["tokens"].empty());
+  CHECK(state["hardware_tokens"].empty());
+  CHECK(json::parse(control(admin, "GET", "/journal").second).empty());
+  CHECK(json::parse(control(admin, "GET", "/rules").second).empty());
+  CHECK(import("AAAA-0000-0000-0000-0001", "FG9")["error"].is_null());
+}
+
+TEST_CASE("the journal filters and counts, and says why each exchange got its answer") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG1", {"FG1", "FG2"}));
+  post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG7"));
+  post_once(srv.port(), "not json");
+  auto count = [&](const std::string& query) {
+    return json::parse(control(admin, "GET", "/journal/count?" + query).second)["count"].get<int>();
+  };
+  CHECK(count("operation=activation_license") == 2);
+  CHECK(count("serial=FG2") == 1);
+  CHECK(count("error_code=901") == 1);
+  CHECK(count("error_code=990") == 1);
+  CHECK(count("code=AAAA-0000-0000-0000-0001&serial=FG7") == 1);
+  CHECK(count("type=ActivationLicenseRequest") == 2);
+  CHECK(count("stage=tls") == 0);
+  auto refused = json::parse(control(admin, "GET", "/journal?error_code=901").second);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["reason"].get<std::string>().find("is bound to FG1, FG2; FG7 is not in its cluster") !=
+        std::string::npos);
+  auto first = json::parse(control(admin, "GET", "/journal?limit=1").second);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0]["serials"] == "FG1 FG1 FG2");
+  auto later = json::parse(control(admin, "GET", "/journal?after=" + first[0]["seq"].dump()).second);
+  CHECK(later.size() == 2);
+}
+
+TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept across a reload, deleted by name") {
+  std::string dir = temp_dir("runtime-rules");
+  std::string file = dir + "/lab.json";
+  { std::ofstream(file) << world; }
+  test_server srv(world, 1, std::nullopt, [&](net::server_config& cfg) { cfg.scenario_path = file; });
+  auto admin = srv.admin_port();
+  auto rule =
+      R"({"name": "expired for FG5", "when": {"serial_number": "FG5"}, "then": {"action": "error", "code": 14}})";
+  CHECK(status_of(admin, "POST", "/rules", rule) == 200);
+  CHECK(status_of(admin, "POST", "/rules", rule) == 422);  // the name is taken
+  auto bad = control(admin, "POST", "/rules", R"({"name": "typo", "then": {"action": "explode"}})");
+  CHECK(bad.first == 422);
+  CHECK(bad.second.find("$.then.action") != std::string::npos);
+  auto code = [&] { return d_of(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG5")))["error"]; };
+  CHECK(code()["error_code"] == 14);
+  CHECK(status_of(admin, "POST", "/reload") == 200);
+  CHECK(code()["error_code"] == 14);  // still there after a reload of the file
+  auto rules = json::parse(control(admin, "GET", "/rules").second);
+  REQUIRE_FALSE(rules.empty());
+  CHECK(rules[0]["source"] == "runtime");
+  CHECK(rules[0]["fired"] == 2);
+  CHECK(rules[0]["rule"]["when"]["serial_number"] == "FG5");
+  CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 200);
+  CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 404);
+  CHECK(code().is_null());  // the licence answers from the model again
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("metrics, health and the CA") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG1"));
+  post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG2"));
+  auto metrics = control(admin, "GET", "/metrics").second;
+  CHECK(
+      metrics.find(
+          R"(fortisim_requests_total{endpoint="process",operation="activation_license",error_code="901",status="200"} 1)") !=
+      std::string::npos);
+  CHECK(metrics.find("fortisim_request_duration_seconds_count") != std::string::npos);
+  CHECK(metrics.find("fortisim_connections_total 2") != std::string::npos);
+  CHECK(json::parse(control(admin, "GET", "/health").second)["status"] == "ok");
+  auto ca = control(admin, "GET", "/ca");
+  CHECK(ca.first == 200);
+  CHECK(ca.second == read_file(srv.ca()));
+}
+
+}  // TEST_SUITE
