@@ -43,6 +43,22 @@ const message_names& default_message_names();
 std::string_view operation_name(operation op);
 std::optional<operation> operation_from_name(std::string_view name);
 
+/// Every field of `d` the requests of docs/protocol.md carry: what a scenario rule may test by
+/// name (a rule's `when` refuses other names, the commonest typo; `when.fields` takes any).
+inline constexpr std::array<std::string_view, 13> request_field_names{"__type",
+                                                                      "__version",
+                                                                      "serial_number",
+                                                                      "__device_version",
+                                                                      "__device_build",
+                                                                      "__clustered_sns",
+                                                                      "license_activation_code",
+                                                                      "tokens",
+                                                                      "mobile_id",
+                                                                      "token_activation_code",
+                                                                      "registration_id",
+                                                                      "os_ver",
+                                                                      "reg_id"};
+
 /// Where and why a request's JSON does not have the expected form, e.g.
 /// {"d.license_activation_code", "expected a string"}.
 struct field_error {

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -68,6 +69,9 @@ CLI::App* add_serve(CLI::App& app, options& o) {
                     "beyond loopback");
   serve->add_option("--data", cfg.data_dir, "Folder for the generated lab CA and certificates")->capture_default_str();
   serve->add_option("--state", o.state, "Persist the FortiCare model in FILE (crash-safe) and resume from it");
+  serve->add_option("--max-connections", cfg.max_connections, "Connections served at once (more are closed on accept)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
   serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")
       ->capture_default_str();
   serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
@@ -79,9 +83,23 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   return serve;
 }
 
+/// Whether `file` is a JSON Schema (scenarios/schema.json sits among the scenarios it describes).
+bool is_json_schema(const std::string& file) {
+  auto r = core::load_scenario_file(file);
+  if (r.value) return false;
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto j = protocol::json::parse(text, nullptr, false, true);
+  return j.is_object() && j.value("$schema", "").find("json-schema.org") != std::string::npos;
+}
+
 int run_validate(const options& o) {
   bool all_good = true;
   for (const auto& f : o.files) {
+    if (is_json_schema(f)) {
+      std::cout << f << ": skipped (a JSON Schema, not a scenario)\n";
+      continue;
+    }
     auto r = core::load_scenario_file(f);
     if (r.value) {
       std::cout << f << ": ok\n";

@@ -21,7 +21,9 @@ class metrics {
 
   void request(std::string_view endpoint, std::string_view operation, int error_code, int status);
   void connection_opened() { connections_total_.fetch_add(1, std::memory_order_relaxed), ++open_; }
-  void connection_closed() { --open_; }
+  /// The connections still open after this one closed.
+  std::int64_t connection_closed() { return --open_; }
+  std::int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }
   void tls_failure(std::string_view reason);
   /// From a request read to its answer written.
   void latency(double seconds);

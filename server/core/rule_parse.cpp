@@ -65,6 +65,11 @@ std::optional<ordinal_range> range_at(checker& c, const json& j, const std::stri
   return r;
 }
 
+/// The tests a `when` may hold besides the fields of d.
+constexpr std::array<std::string_view, 10> when_keys{"connection", "client_address", "sni",       "request",
+                                                     "endpoint",   "type",           "operation", "cluster_member",
+                                                     "token",      "fields"};
+
 /// One `when` test: fills its slot of `w` and returns the earliest stage that knows it.
 stage when_key(checker& c, const std::string& key, const json& value, const std::string& kp, rule_when& w) {
   if (key == "connection") {
@@ -102,8 +107,20 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
     w.cluster_member = matcher_at(c, value, kp);
   } else if (key == "token") {
     w.token = matcher_at(c, value, kp);
-  } else if (auto m = matcher_at(c, value, kp)) {
-    w.fields.emplace_back(key, std::move(*m));
+  } else if (key == "fields") {
+    // Any field of d by its exact name, for fields fortisim does not know.
+    if (c.is_object(value, kp))
+      for (auto it = value.begin(); it != value.end(); ++it)
+        if (auto m = matcher_at(c, it.value(), kp + "." + it.key())) w.fields.emplace_back(it.key(), std::move(*m));
+  } else if (std::find(protocol::request_field_names.begin(), protocol::request_field_names.end(), key) !=
+             protocol::request_field_names.end()) {
+    if (auto m = matcher_at(c, value, kp)) w.fields.emplace_back(key, std::move(*m));
+  } else {
+    std::vector<std::string_view> known(when_keys.begin(), when_keys.end());
+    known.insert(known.end(), protocol::request_field_names.begin(), protocol::request_field_names.end());
+    auto near = closest(key, known);
+    c.fail(kp, "unknown key" + (near ? "; did you mean \"" + std::string(*near) + "\"?" : std::string()) +
+                   " (a field of d fortisim does not know goes in \"fields\": {\"" + key + "\": …})");
   }
   return stage::http;
 }

@@ -14,6 +14,7 @@ client_hello_info parse_client_hello(std::string_view b) {
     return info;
   }
   std::size_t record_len = u16(3);
+  info.bytes_needed = 5 + record_len;
   if (b.size() < 5 + record_len) return info;
   info.record_bytes = 5 + record_len;
   info.status = client_hello_info::state::complete;

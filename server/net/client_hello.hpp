@@ -12,6 +12,7 @@ struct client_hello_info {
   enum class state { need_more, complete, not_tls };
   state status = state::need_more;
   std::size_t record_bytes = 0;  ///< the bytes of the ClientHello's record(s), to consume
+  std::size_t bytes_needed = 5;  ///< need_more: how many bytes the whole record takes
   std::string sni;               ///< "" when the client sent none
 };
 

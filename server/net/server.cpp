@@ -1,6 +1,8 @@
 #include "server/net/admin_access.hpp"
 #include "server/net/server_impl.hpp"
 
+#include <sys/resource.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -93,6 +95,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     check_admin_exposure(*cfg.admin, admin_endpoint->address().is_loopback(), cfg.admin_token);
   }
   if (cfg.threads < 1) cfg.threads = 1;
+  raise_descriptor_limit();
   load_certificates();
   std::vector<asio::io_context*> loops;
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
@@ -109,10 +112,31 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
 }
 
+void server::impl::raise_descriptor_limit() {
+  // Each connection takes a descriptor: use what the system allows (as nginx's
+  // worker_rlimit_nofile), and never promise more connections than descriptors.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t reserve = 64;  // listeners, the control API, the state, the log, TLS internals
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > reserve && cfg.max_connections > limit.rlim_cur - reserve) {
+    engine->notice("limit", {{"what", "--max-connections lowered to what the descriptor limit allows"},
+                             {"max_connections", limit.rlim_cur - reserve},
+                             {"asked", cfg.max_connections}});
+    cfg.max_connections = limit.rlim_cur - reserve;
+  }
+}
+
 void server::impl::load_certificates() {
   // TLS 1.2 and 1.3, the server's preference, session resumption (OpenSSL's server cache).
   tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+  // An idle connection keeps no TLS record buffers (about 34 KiB each): 1,000 idle connections stay small.
+  SSL_CTX_set_mode(tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   std::string cert = cfg.cert.value_or(""), key = cfg.key.value_or("");
   if (cfg.cert.has_value() != cfg.key.has_value())
     throw startup_error("--cert and --key go together: give both, or neither to use the lab CA's certificate");

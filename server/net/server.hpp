@@ -23,7 +23,8 @@ struct server_config {
   std::optional<std::string> cert, key;  ///< PEM files; without them the lab CA's
   std::string data_dir;                  ///< where the lab CA and certificates live
   int threads = 1;
-  std::size_t body_limit = 1 << 20;  ///< bytes; larger bodies get 413
+  std::size_t body_limit = 1 << 20;    ///< bytes; larger bodies get 413
+  std::size_t max_connections = 4096;  ///< more are closed on accept (and journaled)
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;  ///< waiting for (the rest of) a request
   std::int64_t write_timeout_ms = 30'000;

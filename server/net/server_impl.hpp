@@ -44,6 +44,7 @@ struct server::impl : core::listener_control {
 
   impl(server_config c, std::shared_ptr<core::engine> e);
   void load_certificates();
+  void raise_descriptor_limit();
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }
   bool listening() const override { return listeners->listening(); }

@@ -15,6 +15,10 @@
 
 #include <openssl/ssl.h>
 
+#include <malloc.h>
+
+#include <atomic>
+
 namespace fortisim::net {
 
 namespace beast = boost::beast;
@@ -34,12 +38,14 @@ struct session_state {
 };
 
 /// Peeks at the ClientHello without consuming it (the handshake reads it again), within
-/// `timeout_ms`.
+/// `timeout_ms`. Waits for readability only: once the record's length is known, SO_RCVLOWAT makes
+/// the socket readable when the whole record is there (no polling while a slow client sends it).
 asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std::int64_t timeout_ms) {
   auto& socket = tcp.socket();
   std::string buf(16 * 1024 + 5, '\0');
   client_hello_info info;
   socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
+  int low_water = 1;
   while (info.status == client_hello_info::state::need_more && !deadline.expired()) {
     auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
     if (ec) break;
@@ -47,9 +53,27 @@ asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std
     std::size_t n = socket.receive(asio::buffer(buf), tcp::socket::message_peek, rec);
     if (rec || n == 0) break;
     info = parse_client_hello(std::string_view(buf.data(), n));
-    if (info.status == client_hello_info::state::need_more) co_await sleep_for(5);  // the rest is on its way
+    if (info.status != client_hello_info::state::need_more) break;
+    int want = static_cast<int>(std::min(info.bytes_needed, buf.size()));
+    if (want <= static_cast<int>(n)) break;  // a record larger than we peek: take it as it is
+    low_water = want;
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
+  }
+  if (low_water != 1) {
+    low_water = 1;
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
   }
   co_return info;
+}
+
+/// When the last connection closes, hands the memory its buffers took back to the system (glibc
+/// keeps freed pages otherwise), at most once a second.
+void give_memory_back() {
+  static std::atomic<std::int64_t> last_ms{0};
+  auto now = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto last = last_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  ::malloc_trim(0);
 }
 
 /// Counts a request from the moment it is read until its answer is out; when the server drains,
@@ -193,6 +217,15 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
       co_await sleep_for(50);
       continue;
     }
+    if (s->engine->counters().open_connections() >= static_cast<std::int64_t>(s->cfg.max_connections)) {
+      // Over the limit: closed at once (the client sees the connection end before TLS), journaled.
+      boost::system::error_code peer_ec;
+      auto peer = socket.remote_endpoint(peer_ec);
+      s->engine->note("connection", 0, peer_ec ? "" : peer.address().to_string(),
+                      "closed: " + std::to_string(s->cfg.max_connections) + " connections open (--max-connections)");
+      socket.close(peer_ec);
+      continue;
+    }
     asio::co_spawn(acceptor->get_executor(), run_session(std::move(socket), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }
@@ -212,7 +245,9 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
   auto verdict = engine.on_connection(st.client);
   struct closed {
     core::metrics& m;
-    ~closed() { m.connection_closed(); }
+    ~closed() {
+      if (m.connection_closed() == 0) give_memory_back();
+    }
   } counted{engine.counters()};
   st.connection = verdict.connection;
   if (co_await execute(verdict.act.what, w) != after_fault::carry_on) co_return;

@@ -141,3 +141,20 @@ TEST_CASE("the published schema has one entry per fault, and no other") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("scenario") {
+
+TEST_CASE("a misspelt key anywhere, `when` included, is a problem that names the closest known key") {
+  auto ps = problems_of(R"({"rules": [
+    {"when": {"licence_activation_code": "X", "opration": "polling"}, "then": {"action": "close"}},
+    {"when": {"fields": {"anything": "goes"}}, "then": {"actoin": "close"}},
+    {"when": {"sni": "a"}, "then": {"action": "tls_alrt"}}],
+    "licenses": [{"activation_code": "DA8C-0508-1F31-4CF7-C990", "valid_untill": "2026-01-01"}]})");
+  CHECK(has_problem(ps, "$.rules[0].when.licence_activation_code", "did you mean \"license_activation_code\""));
+  CHECK(has_problem(ps, "$.rules[0].when.opration", "did you mean \"operation\""));
+  CHECK(has_problem(ps, "$.rules[1].then.action", "missing"));
+  CHECK(has_problem(ps, "$.rules[2].then.action", "did you mean \"tls_alert\""));
+  CHECK(has_problem(ps, "$.licenses[0].valid_untill", "did you mean \"valid_until\""));
+}
+
+}  // TEST_SUITE
