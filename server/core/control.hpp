@@ -23,6 +23,8 @@ class listener_control {
   virtual std::string reload() = 0;
   /// Whether every worker listens now.
   virtual bool listening() const = 0;
+  /// Each worker's counters: [{"accepted": N}, …].
+  virtual protocol::json worker_counts() const = 0;
 };
 
 struct control_reply {

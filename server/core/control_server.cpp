@@ -44,6 +44,7 @@ control_reply status(call& c) {
   c.only_query({});
   auto s = c.e.status();
   s["listening"] = c.l.listening();
+  s["workers"] = c.l.worker_counts();
   return ok(s);
 }
 

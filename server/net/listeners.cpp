@@ -148,7 +148,7 @@ void listener_set::apply(std::size_t i) {
       s.acceptor.emplace(*s.loop);
       bind_socket(*s.acceptor, endpoint_, "--listen", true);
       s.acceptor->listen(asio::socket_base::max_listen_connections);
-      start_(*s.acceptor);
+      start_(*s.acceptor, i);
     } catch (const std::exception& e) {
       // At runtime a failed re-bind (another process took the port meanwhile) is reported by
       // settled(), never thrown: nothing but a bug may escape io_context::run().

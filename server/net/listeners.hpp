@@ -20,7 +20,7 @@ namespace fortisim::net {
 class listener_set {
  public:
   /// Starts the accept loop of one worker's new acceptor, on that worker's thread.
-  using start_accepting = std::function<void(tcp::acceptor&)>;
+  using start_accepting = std::function<void(tcp::acceptor&, std::size_t worker)>;
 
   /// Binds `where` (port 0 picks one) on every worker's loop: the first bind is exclusive, so a
   /// port another server holds is a startup_error, not a silent split of its traffic.

@@ -99,8 +99,9 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   load_certificates();
   std::vector<asio::io_context*> loops;
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
-  listeners.emplace(loops, endpoint, [this](tcp::acceptor& a) {
-    asio::co_spawn(a.get_executor(), accept_loop(this, &a),
+  accepted = std::vector<std::atomic<std::uint64_t>>(loops.size());
+  listeners.emplace(loops, endpoint, [this](tcp::acceptor& a, std::size_t worker) {
+    asio::co_spawn(a.get_executor(), accept_loop(this, &a, &accepted[worker]),
                    [this](std::exception_ptr e) { log_failure(*engine, e, "accept loop"); });
   });
   if (admin_endpoint) {

@@ -48,10 +48,16 @@ struct server::impl : core::listener_control {
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }
   bool listening() const override { return listeners->listening(); }
+  protocol::json worker_counts() const override {
+    auto out = protocol::json::array();
+    for (const auto& n : accepted) out.push_back({{"accepted", n.load()}});
+    return out;
+  }
+  std::vector<std::atomic<std::uint64_t>> accepted;  ///< connections each worker's listener accepted
   std::string reload() override;
 };
 
-asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor);
+asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted);
 asio::awaitable<void> run_session(tcp::socket socket, server::impl* s);
 asio::awaitable<void> admin_accept_loop(server::impl* s);
 /// Logs a coroutine's escaping exception once (a bug: sessions handle their own errors).

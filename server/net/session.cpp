@@ -208,7 +208,7 @@ asio::awaitable<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) 
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
+asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // refusing or stopping
@@ -226,6 +226,7 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor) {
       socket.close(peer_ec);
       continue;
     }
+    accepted->fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(acceptor->get_executor(), run_session(std::move(socket), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }

@@ -53,6 +53,18 @@ std::string process::read_stderr(std::chrono::milliseconds timeout) {
   return all + err_buf_;
 }
 
+json process::next_event(const std::string& event, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return nullptr;
+    auto line = line_from(err_, err_buf_, left);
+    if (line.empty()) return nullptr;
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("event", "") == event) return j;
+  }
+}
+
 int process::wait_exit(std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
