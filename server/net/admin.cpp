@@ -3,6 +3,7 @@
 
 #include "server/net/admin_access.hpp"
 #include "server/net/deadline.hpp"
+#include "server/net/linger.hpp"
 #include "server/net/server_impl.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,6 +83,7 @@ asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
                    : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
                                                                                            : 400;
       co_await send(stream, json_reply(status, "cannot read the request: " + ec.message()), 11, false);
+      co_await linger(stream);
       co_return;
     }
     auto& req = parser.get();

@@ -4,6 +4,7 @@
 
 #include "server/net/client_hello.hpp"
 #include "server/net/deadline.hpp"
+#include "server/net/linger.hpp"
 #include "server/net/server_impl.hpp"
 
 #include <boost/asio/write.hpp>
@@ -125,6 +126,7 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
   res.prepare_payload();
   beast::get_lowest_layer(stream).expires_after(milliseconds(st.s->cfg.write_timeout_ms));
   co_await http::async_write(stream, res, use_nothrow);
+  co_await linger(stream);
 }
 
 /// Sends the engine's reply; false if the client went away.

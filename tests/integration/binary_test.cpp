@@ -135,7 +135,7 @@ TEST_CASE("fortisim validate reports every problem with its path and exits non-z
   std::filesystem::remove_all(data);
 }
 
-TEST_CASE("SIGHUP reloads the scenario; a bad edit is refused, the last good one stays live, signals still work") {
+TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good one stays live, signals still work") {
   std::string data = temp_dir("reload");
   std::string file = data + "/lab.json";
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }

@@ -59,7 +59,7 @@ TEST_CASE("bad input gets 400 with the reason, never silence") {
   CHECK(status_of(admin, "GET", "/health") == 200);  // and it still answers
 }
 
-TEST_CASE("browsers and strangers are refused; a token, when set, is required") {
+TEST_CASE("browsers and strangers are refused — a token, when set, is required") {
   test_server srv(world);
   auto admin = srv.admin_port();
   // A web page's cross-origin "simple" POST (text/plain, no preflight) and a DNS-rebinding Host.

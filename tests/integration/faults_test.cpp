@@ -93,7 +93,7 @@ TEST_CASE("hang on accept: no answer within the client's deadline") {
 
 // ---- TLS stage ----
 
-TEST_CASE("tls_alert for one SNI: a handshake_failure alert; other names handshake normally") {
+TEST_CASE("tls_alert for one SNI: a handshake_failure alert — other names handshake normally") {
   test_server srv(with_rule(R"({"when": {"sni": "fds1.fortinet.com"}, "then": {"action": "tls_alert"}})"));
   client_options o;
   o.sni = "fds1.fortinet.com";
@@ -235,7 +235,7 @@ TEST_CASE("truncate: headers with the full length, part of the body, then close"
   CHECK(r.raw.find("Content-Length: " + std::to_string(full.size()) + "\r\n") != std::string::npos);
 }
 
-TEST_CASE("garbage: random bytes instead of HTTP, then close; the same bytes for the same seed") {
+TEST_CASE("garbage: random bytes instead of HTTP, then close — the same bytes for the same seed") {
   std::string first;
   for (int run = 0; run < 2; ++run) {
     test_server srv(with_rule(R"({"then": {"action": "garbage", "bytes": 64}})"));
@@ -364,7 +364,7 @@ TEST_CASE("lock-consumed.json: 903 without a seed, one seed then 903, 904 for st
 
 // ---- determinism ----
 
-TEST_CASE("two runs with the same seed give the same sequence of outcomes; the seed is journaled") {
+TEST_CASE("two runs with the same seed give the same sequence of outcomes — the seed is journaled") {
   auto run = [](int seed) {
     test_server srv(R"({"seed": )" + std::to_string(seed) + R"(, "unknown_codes": {"answer": "accept"}, "rules": [
         {"probability": 0.5, "when": {"operation": "activation_license"}, "then": {"action": "close"}}]})");

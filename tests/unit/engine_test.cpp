@@ -33,7 +33,7 @@ TEST_CASE("the captured request under expired-license.json yields the captured r
   CHECK(json::parse(o.body) == json::parse(test::captured_reply));
 }
 
-TEST_CASE("default.json: any code is a licence with tokens, the same on re-import; -0010 and -0014 fail") {
+TEST_CASE("default.json: any code is a licence with tokens, the same on re-import — -0010 and -0014 fail") {
   core::engine e(scenario_from(shipped("default.json")));
   auto d = d_of(post(e, test::import_request("1234-5678-9ABC-DEF0-1234")));
   CHECK(d["error"].is_null());
@@ -60,7 +60,7 @@ TEST_CASE("card-not-found.json answers error 10") {
   CHECK(d_of(post(e, test::captured_request))["error"]["error_code"] == 10);
 }
 
-TEST_CASE("malformed requests get well-formed replies with 9xx errors; HTTP misuse gets HTTP statuses") {
+TEST_CASE("malformed requests get well-formed replies with 9xx errors — HTTP misuse gets HTTP statuses") {
   core::engine e(scenario_from(shipped("default.json")));
   struct row {
     std::string body;

@@ -47,7 +47,7 @@ const char* world = R"({
 
 TEST_SUITE("model") {
 
-TEST_CASE("a licence binds to the first device; a re-import returns the same tokens; others are refused") {
+TEST_CASE("a licence binds to the first device — a re-import returns the same tokens — others are refused") {
   model m(scenario_from(world));
   auto first = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG100F0000000001"));
   REQUIRE_FALSE(first.error.has_value());
@@ -79,7 +79,7 @@ TEST_CASE("an HA cluster is one device: any member may re-import") {
   CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG3")).error->code == 901);
 }
 
-TEST_CASE("an unredeemed code past its date is expired; a redeemed one stays usable; unknown codes are not found") {
+TEST_CASE("an unredeemed code past its date is expired — a redeemed one stays usable — unknown codes are not found") {
   model m(scenario_from(world));
   CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0002", device("FG1")).error->code == 14);
   CHECK_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0003", device("FG1")).error.has_value());
@@ -160,7 +160,7 @@ TEST_CASE("an activation code expires on the virtual clock: 40 for the phone, 'p
   CHECK(m.poll({device("FG1"), {made.token}}).tokens[0].status == "provision timeout");
 }
 
-TEST_CASE("a hardware token's lock is consumed once; unknown serials and consumed locks get their own errors") {
+TEST_CASE("a hardware token's lock is consumed once — unknown serials and consumed locks get their own errors") {
   model m(scenario_from(world));
   auto r = m.activate_hardware({device("FG1"), {"FTK2000000000001", "FTK2000000000002", "FTK2009999999999"}});
   REQUIRE(r.tokens.size() == 3);
@@ -263,7 +263,7 @@ TEST_CASE("who may provision: the licence's cluster, or (7.4.9, KB 424201) only 
   }
 }
 
-TEST_CASE("provisioning: some tokens fail and the others still succeed; a bad seed is 992; a new code each time") {
+TEST_CASE("provisioning: some tokens fail and the others still succeed — a bad seed is 992 — a new code each time") {
   model m(scenario_from(world));
   auto lic = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
   std::string a = (*lic.tokens)[0].token, b = (*lic.tokens)[1].token;

@@ -31,7 +31,7 @@ rule_book book_of(const std::string& json) {
 
 TEST_SUITE("rules") {
 
-TEST_CASE("a list plays in order and its last entry repeats; cycle repeats the list; times caps it") {
+TEST_CASE("a list plays in order and its last entry repeats — cycle repeats the list — times caps it") {
   struct row {
     const char* rule;
     std::vector<std::string> expected;
@@ -102,7 +102,7 @@ TEST_CASE("matchers and ordinals") {
   }
 }
 
-TEST_CASE("the same seed gives the same probabilistic sequence; another seed another one") {
+TEST_CASE("the same seed gives the same probabilistic sequence — another seed another one") {
   auto make = [](int seed) {
     return book_of(R"({"seed": )" + std::to_string(seed) +
                    R"(, "rules": [{"probability": 0.5, "then": {"action": "close"}}]})");
@@ -146,7 +146,7 @@ TEST_CASE("a refuse with no duration and no `when` holds from the start until to
   CHECK(book_of(R"({"rules": []})").refuse_first_ms() == 0);
 }
 
-TEST_CASE("rules are filed by stage; refuse with first_ms applies from the start only") {
+TEST_CASE("rules are filed by stage — refuse with first_ms applies from the start only") {
   auto book = book_of(R"({"rules": [
     {"then": {"action": "refuse", "first_ms": 500}},
     {"when": {"connection": 1}, "then": {"action": "reset"}},

@@ -1,0 +1,162 @@
+// Abuse, bounded: every input that once took fortisim down, slow and crowded clients, and limits
+// reached. After each, the server must still answer correctly.
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string source = FORTISIM_SOURCE_DIR;
+
+/// The server still answers the captured import correctly.
+void still_serves(std::uint16_t port) {
+  auto r = post_once(port, captured_request);
+  REQUIRE(r.what == outcome::kind::ok);
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body)["d"]["license_activation_code"] == "DA8C-0508-1F31-4CF7-C990");
+}
+
+std::string chunked_with_trailer(const std::string& target, std::size_t trailer_bytes) {
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Big: " +
+         std::string(trailer_bytes, 'a') + "\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_SUITE("abuse") {
+
+TEST_CASE("a chunked body with a 64 KiB trailer field gets 431, on the TLS port and on the control API") {
+  test_server srv(shipped("default.json"));
+  client c(srv.port());
+  REQUIRE(c.ok());
+  auto r = c.raw_exchange(chunked_with_trailer("/SoftToken/Provisioning.asmx/Process", 65534));
+  CHECK(r.status == 431);
+  auto admin = control_raw(srv.admin_port(), chunked_with_trailer("/status", 70000));
+  REQUIRE(admin.has_value());
+  CHECK(admin->first == 431);
+  still_serves(srv.port());
+  CHECK(control(srv.admin_port(), "GET", "/health").first == 200);
+}
+
+TEST_CASE("a body nested 70,000 deep gets error 990 (it once overflowed the stack)") {
+  test_server srv(shipped("default.json"));
+  std::string deep = R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":)" +
+                     std::string(70000, '[') + std::string(70000, ']') + "}}";
+  auto r = post_once(srv.port(), deep);
+  REQUIRE(r.status == 200);
+  auto d = json::parse(r.body)["d"];
+  CHECK(d["error"]["error_code"] == 990);
+  CHECK(d["error"]["error_message"].get<std::string>().find("nesting deeper than 64") != std::string::npos);
+  still_serves(srv.port());
+}
+
+TEST_CASE("patterns run in linear time: a 40,000-character serial and a catastrophic pattern are answered") {
+  test_server srv(R"({"unknown_codes": {"answer": "accept"}, "rules": [
+    {"when": {"serial_number": {"regex": "^(a|aa)*$"}}, "then": {"action": "error", "code": 14}}]})");
+  auto code_for = [&](const std::string& serial) {
+    auto r = post_once(srv.port(), import_request("DA8C-0508-1F31-4CF7-C990", serial));
+    REQUIRE(r.what == outcome::kind::ok);
+    return json::parse(r.body)["d"]["error"];
+  };
+  CHECK(code_for(std::string(37, 'a') + "b").is_null());         // std::regex took 1.8 s on this
+  CHECK(code_for(std::string(40000, 'a'))["error_code"] == 14);  // and crashed on this (it reads 4 KiB)
+  still_serves(srv.port());
+}
+
+TEST_CASE("a scenario nested too deep is refused by validate and by a reload, and the server goes on") {
+  std::string dir = temp_dir("deep-scenario");
+  std::string file = dir + "/deep.json";
+  {
+    std::ofstream(file) << R"({"rules": [{"then": {"action": "reply", "body": {"d": )" << std::string(5000, '[')
+                        << std::string(5000, ']') << "}}}]}";
+  }
+  auto out = run(std::string(FORTISIM_BINARY) + " validate " + file + "; echo \"exit=$?\"");
+  CHECK(out.find("nesting deeper than 64 levels") != std::string::npos);
+  CHECK(out.find("exit=1") != std::string::npos);
+  std::string good = dir + "/lab.json";
+  { std::ofstream(good) << R"({"unknown_codes": {"answer": "accept"}})"; }
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", good, "--data", dir, "--quiet"});
+  auto port = port_of(start_ready(p), "listen");
+  std::filesystem::copy_file(file, good, std::filesystem::copy_options::overwrite_existing);
+  p.signal(SIGHUP);
+  auto refused = p.next_event("reload", 5s);
+  CHECK_FALSE(refused.value("ok", true));
+  still_serves(port);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("--max-connections: one more is closed on accept and journaled — then it serves again") {
+  test_server srv(shipped("default.json"), 1, std::nullopt, [](net::server_config& cfg) { cfg.max_connections = 3; });
+  std::vector<std::unique_ptr<client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<client>(srv.port()));
+    REQUIRE(held.back()->ok());
+  }
+  client extra(srv.port());
+  CHECK_FALSE(extra.ok());
+  core::journal_filter f;
+  f.stage = "connection";
+  auto journal = srv.engine().log().select(f);
+  REQUIRE_FALSE(journal.empty());
+  CHECK(journal.back()["action"].get<std::string>().find("3 connections open (--max-connections)") !=
+        std::string::npos);
+  held.clear();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {  // the server sees the closes a moment after us
+    served = post_once(srv.port(), captured_request).status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(served);
+}
+
+TEST_CASE("slow and crowded: 2,000 idle connections and a slowloris do not stop a real client") {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  std::size_t crowd = std::min<std::size_t>(2000, limit.rlim_cur > 300 ? limit.rlim_cur - 300 : 0);
+  std::string data = temp_dir("crowd");
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
+             "--data", data, "--quiet", "--threads", "2", "--idle-timeout-ms", "60000"});
+  auto ready = start_ready(p);
+  auto port = port_of(ready, "listen");
+  std::vector<int> fds;
+  for (std::size_t i = 0; i < crowd; ++i) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      break;
+    }
+    if (i % 2 == 0) ::send(fd, "\x16\x03\x01\x00", 4, MSG_NOSIGNAL);  // half a record header, then nothing
+    fds.push_back(fd);
+  }
+  CHECK(fds.size() == crowd);
+  still_serves(port);
+  auto status = json::parse(control(port_of(ready, "admin"), "GET", "/status").second);
+  CHECK(status["listening"] == true);
+  for (int fd : fds) ::close(fd);
+  std::filesystem::remove_all(data);
+}
+
+}  // TEST_SUITE
