@@ -17,14 +17,14 @@ namespace fortisim::core {
 struct journal_entry {
   std::uint64_t seq = 0;
   std::int64_t time_ms = 0;  ///< real wall-clock time
-  std::string stage;         ///< "connection", "tls", "http"
+  std::string stage;         ///< "connection", "tls", "http", "dns"
   std::uint64_t connection = 0;
   std::uint64_t request = 0;
   std::string client_address;
   std::string sni;
   std::string method;
   std::string target;
-  std::string type;    ///< the request's __type
+  std::string type;    ///< the request's __type (a DNS query's type)
   std::string rule;    ///< the rule that fired, "" for none
   std::string action;  ///< the action played, "" when answered by the model
   int status = 0;      ///< HTTP status, 0 where none was sent
