@@ -91,9 +91,10 @@ void dns_responder::start() {
   auto names = protocol::fortinet_host_names();
   const auto& extra = engine_->current_scenario()->dns_names;
   names.insert(names.end(), extra.begin(), extra.end());
+  auto address = [](const std::string& a) { return a.empty() ? protocol::json(nullptr) : protocol::json(a); };
   engine_->notice("dns", {{"listen", endpoint_text(endpoint_)},
-                          {"a", settings_.answers.v4},
-                          {"aaaa", settings_.answers.v6},
+                          {"a", address(settings_.answers.v4)},
+                          {"aaaa", address(settings_.answers.v6)},
                           {"upstream", settings_.upstream ? endpoint_text(*settings_.upstream) : "none (NXDOMAIN)"},
                           {"names", names}});
 }
