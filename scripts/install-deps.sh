@@ -3,7 +3,8 @@
 # Runs on a bare Debian (as root, or with sudo present); a second run installs nothing.
 set -eu
 packages="g++ cmake make libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libcli11-dev \
-doctest-dev libre2-dev libqrencode-dev libpng-dev libsqlite3-dev pkg-config curl ca-certificates python3 python3-jsonschema zbar-tools"
+doctest-dev libre2-dev libqrencode-dev libpng-dev libsqlite3-dev libldns-dev pkg-config curl \
+ca-certificates python3 python3-jsonschema zbar-tools dnsutils"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -1,5 +1,5 @@
 // fortisim: parse the command line into one config value, run, exit.
-//   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] ...
+//   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
 //   fortisim certs    [--data DIR] [--force]
 
@@ -23,6 +23,7 @@ struct options {
   net::server_config server;
   std::string scenario_path = "scenarios/default.json";
   std::string cert, key, admin = "127.0.0.1:0", state;
+  std::string dns, dns_upstream;  ///< "": off / none
   std::size_t journal_size = 1000;
   bool quiet = false;
   std::vector<std::string> files;  ///< validate
@@ -79,6 +80,16 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--drain-ms", cfg.drain_ms, "On SIGTERM/SIGINT, how long exchanges in flight may take to finish")
       ->capture_default_str()
       ->check(CLI::Range(0, 600'000));
+  serve->add_option("--dns", o.dns,
+                    "ADDR:PORT of a DNS responder (UDP and TCP) answering the Fortinet names with fortisim's "
+                    "address, e.g. 0.0.0.0:53; port 0 picks a free one (off by default)");
+  serve
+      ->add_option("--dns-answer", cfg.dns_answers,
+                   "The address DNS answers give: one IPv4 (A) and/or one IPv6 (AAAA), the option once for each; "
+                   "default: the --listen address, or this host's own when that is a wildcard")
+      ->allow_extra_args(false);
+  serve->add_option("--dns-upstream", o.dns_upstream,
+                    "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
   return serve;
 }
@@ -129,6 +140,7 @@ void print_ready(const net::server& srv, const core::scenario& s) {
   ready["scenario"] = s.name;
   ready["ca"] = srv.ca_path().empty() ? protocol::json(nullptr) : protocol::json(srv.ca_path());
   ready["admin"] = srv.admin_address() ? protocol::json(*srv.admin_address()) : protocol::json(nullptr);
+  ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
   ready["pid"] = ::getpid();
   std::cout << ready.dump() << std::endl;
@@ -154,6 +166,8 @@ int run_serve(options& o) {
     cfg.admin.reset();
   else
     cfg.admin = o.admin;
+  if (!o.dns.empty() && o.dns != "off") cfg.dns = o.dns;
+  if (!o.dns_upstream.empty()) cfg.dns_upstream = o.dns_upstream;
   cfg.handle_signals = true;
   try {
     auto scenario = std::make_shared<const core::scenario>(std::move(*loaded.value));

@@ -189,6 +189,19 @@ void engine::note(std::string_view stage, std::uint64_t connection, std::string_
   });
 }
 
+void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
+                      std::string_view answer) {
+  auto seed = current()->s->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("dns");
+    e.client_address.assign(client_address);
+    e.target.assign(name);
+    e.type.assign(type);
+    e.action.assign(answer);
+    e.seed = seed;
+  });
+}
+
 http_outcome engine::handle(const http_request& r) {
   auto L = current();
   exchange x = classify(*L, r);

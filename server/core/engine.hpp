@@ -70,6 +70,10 @@ class engine {
   std::int64_t refuse_first_ms() const;
   /// Journals a connection that the network layer could not complete (TLS failure and so on).
   void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what);
+  /// Journals one DNS query (stage "dns"): who asked, the name (as `target`), the query type (as
+  /// `type`: "A", "AAAA", "MX", …) and what was answered (as `action`: "A 192.0.2.10", "NXDOMAIN",
+  /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns.cpp).
+  void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer);
   /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
   void notice(std::string_view event, protocol::json fields = protocol::json::object());
 

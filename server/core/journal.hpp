@@ -26,7 +26,7 @@ struct journal_entry {
   std::string sni;
   std::string method;
   std::string target;
-  std::string type;       ///< the request's __type
+  std::string type;       ///< the request's __type (a DNS query's type)
   std::string operation;  ///< "activation_license", "polling", … ("" when none)
   std::string serials;    ///< the device and its HA members, space-separated
   std::string tokens;     ///< the token serials the request names, space-separated

@@ -125,6 +125,9 @@ struct scenario {
   std::vector<mobile_token_spec> mobile_tokens;
   std::vector<hardware_token_spec> hardware_tokens;
   bool accept_unknown_hardware = false;
+  /// Names the DNS responder (--dns) answers besides the Fortinet ones ("dns": {"names": […]}),
+  /// canonical: lower case, no trailing dot, e.g. "lab.example.net".
+  std::vector<std::string> dns_names;
   std::vector<rule> rules;
   protocol::message_names names = protocol::default_message_names();
   protocol::error_table errors;

@@ -3,6 +3,7 @@
 // protocol_parse.cpp); every problem is collected with its JSON path.
 #include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
+#include "protocol/hosts.hpp"
 #include "server/core/scenario_parse.hpp"
 
 #include <ctime>
@@ -102,6 +103,18 @@ void phone(checker& c, const json& j, scenario& s) {
   }
 }
 
+/// "dns": {"names": ["lab.example.net", …]}: more names for the DNS responder to answer.
+void dns(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.dns")) return;
+  c.only_keys(j, "$.dns", {"names"});
+  c.each(j, "names", "$.dns", [&](const json& n, const std::string& path) {
+    if (!n.is_string() || !protocol::is_host_name(n.get_ref<const std::string&>()))
+      c.fail(path, "expected a host name, e.g. \"lab.example.net\"");
+    else
+      s.dns_names.push_back(protocol::canonical_host_name(n.get_ref<const std::string&>()));
+  });
+}
+
 void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
   if (!c.is_object(j, path)) return;
   c.only_keys(
@@ -177,7 +190,7 @@ void world(checker& c, const json& root, scenario& s) {
   c.only_keys(root, "$",
               {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
                "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
-               "clusters", "phone"});
+               "clusters", "phone", "dns"});
   s.name = c.string_at(root, "name", "$").value_or("");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
@@ -191,6 +204,7 @@ void world(checker& c, const json& root, scenario& s) {
   if (auto k = root.find("clock"); k != root.end()) clock(c, *k, s);
   if (auto k = root.find("clusters"); k != root.end()) clusters(c, *k, s);
   if (auto k = root.find("phone"); k != root.end()) phone(c, *k, s);
+  if (auto k = root.find("dns"); k != root.end()) dns(c, *k, s);
   policies(c, root, s);
   std::set<std::string> codes;
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });

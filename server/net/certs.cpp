@@ -1,5 +1,7 @@
 #include "server/net/certs.hpp"
 
+#include "protocol/hosts.hpp"
+
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -79,17 +81,11 @@ void write_file(const fs::path& path, const std::string& text, mode_t mode) {
 }  // namespace
 
 const std::vector<std::string>& lab_host_names() {
-  static const std::vector<std::string> names{"directregistration.fortinet.com",
-                                              "fds1.fortinet.com",
-                                              "globalftm.fortinet.net",
-                                              "fortitokenmobile.fortinet.com",
-                                              "update.fortiguard.net",
-                                              "globalupdate.fortinet.net",
-                                              "push.fortinet.com",
-                                              "fortinet-ca2.fortinet.com",
-                                              "localhost",
-                                              "127.0.0.1",
-                                              "::1"};
+  static const std::vector<std::string> names = [] {
+    auto all = protocol::fortinet_host_names();
+    all.insert(all.end(), {"localhost", "127.0.0.1", "::1"});
+    return all;
+  }();
   return names;
 }
 

@@ -15,7 +15,8 @@ typedef struct evp_pkey_st EVP_PKEY;
 
 namespace fortisim::net {
 
-/// The host names (and addresses) the lab server certificate carries.
+/// The host names (and addresses) the lab server certificate carries: every Fortinet name
+/// (protocol::fortinet_host_names()), then localhost, 127.0.0.1 and ::1.
 const std::vector<std::string>& lab_host_names();
 
 /// A certificate and its private key, in memory.

@@ -7,13 +7,24 @@ asio::awaitable<void> sleep_for(std::int64_t ms) {
   co_await t.async_wait(use_nothrow);
 }
 
-socket_deadline::socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms)
-    : timer_(ex, std::chrono::milliseconds(ms)), state_(std::make_shared<state>()) {
+template <class Socket>
+void socket_deadline::arm(Socket& socket) {
   timer_.async_wait([&socket, st = state_](boost::system::error_code ec) {
     if (ec || st->done) return;
     st->expired = true;
-    socket.cancel();
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
   });
+}
+
+socket_deadline::socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms)
+    : timer_(ex, std::chrono::milliseconds(ms)), state_(std::make_shared<state>()) {
+  arm(socket);
+}
+
+socket_deadline::socket_deadline(const asio::any_io_executor& ex, udp::socket& socket, std::int64_t ms)
+    : timer_(ex, std::chrono::milliseconds(ms)), state_(std::make_shared<state>()) {
+  arm(socket);
 }
 
 socket_deadline::~socket_deadline() {

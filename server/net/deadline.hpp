@@ -15,6 +15,8 @@ asio::awaitable<void> sleep_for(std::int64_t ms);
 class socket_deadline {
  public:
   socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms);
+  /// The same for a datagram socket (the DNS responder's question to its upstream).
+  socket_deadline(const asio::any_io_executor& ex, udp::socket& socket, std::int64_t ms);
   ~socket_deadline();
   socket_deadline(const socket_deadline&) = delete;
   socket_deadline& operator=(const socket_deadline&) = delete;
@@ -25,6 +27,8 @@ class socket_deadline {
     bool done = false;
     bool expired = false;
   };
+  template <class Socket>
+  void arm(Socket& socket);
   asio::steady_timer timer_;
   std::shared_ptr<state> state_;
 };

@@ -24,28 +24,30 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
+std::string bind_failure(const boost::system::error_code& ec, const std::string& where, const char* option) {
+  if (ec == boost::system::errc::permission_denied)
+    return "cannot listen on " + where +
+           ": permission denied. Ports below 1024 need root or "
+           "CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep <path to fortisim>); or pass " +
+           option + " with a port of 1024 or more (0 picks a free one)";
+  if (ec == boost::system::errc::address_in_use)
+    return "cannot listen on " + where +
+           ": the address is already in use. Stop the other server, or "
+           "pass " +
+           option + " with another port (0 picks a free one)";
+  if (ec == boost::system::errc::address_not_available)
+    return "cannot listen on " + where + ": no interface has that address; pass " + option +
+           " with an address of this machine, e.g. 127.0.0.1:8443";
+  return "cannot listen on " + where + ": " + ec.message();
+}
+
 void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option, bool shared) {
   boost::system::error_code ec;
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec && shared) a.set_option(reuse_port(true), ec);
   if (!ec) a.bind(ep, ec);
-  if (!ec) return;
-  std::string where = endpoint_text(ep);
-  if (ec == boost::system::errc::permission_denied)
-    throw startup_error("cannot listen on " + where +
-                        ": permission denied. Ports below 1024 need root or "
-                        "CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep <path to fortisim>); or pass " +
-                        option + " with a port of 1024 or more (0 picks a free one)");
-  if (ec == boost::system::errc::address_in_use)
-    throw startup_error("cannot listen on " + where +
-                        ": the address is already in use. Stop the other server, or "
-                        "pass " +
-                        option + " with another port (0 picks a free one)");
-  if (ec == boost::system::errc::address_not_available)
-    throw startup_error("cannot listen on " + where + ": no interface has that address; pass " + option +
-                        " with an address of this machine, e.g. 127.0.0.1:8443");
-  throw startup_error("cannot listen on " + where + ": " + ec.message());
+  if (ec) throw startup_error(bind_failure(ec, endpoint_text(ep), option));
 }
 
 /// A coroutine waiting in settled(): woken by cancelling its timer on its own executor.

@@ -74,6 +74,8 @@ class listener_set {
 /// Binds (without listening) to `ep`. With `shared`, SO_REUSEPORT lets our own workers' sockets
 /// share the port. Throws startup_error naming `option` and the fix.
 void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option, bool shared);
+/// Why binding `where` failed, and the fix, in one line naming `option` ("--listen", "--dns").
+std::string bind_failure(const boost::system::error_code& ec, const std::string& where, const char* option);
 /// "127.0.0.1:443" or "[::1]:443".
 std::string endpoint_text(const tcp::endpoint& ep);
 

@@ -94,6 +94,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     admin_endpoint = parse_endpoint(*cfg.admin, "--admin");
     check_admin_exposure(*cfg.admin, admin_endpoint->address().is_loopback(), cfg.admin_token);
   }
+  auto dns_options = dns_settings_of(cfg, endpoint);
   if (cfg.threads < 1) cfg.threads = 1;
   raise_descriptor_limit();
   load_certificates();
@@ -110,6 +111,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     admin_acceptor->listen();
     admin_endpoint = admin_acceptor->local_endpoint();
   }
+  if (dns_options) dns.emplace(workers.front()->ioc, std::move(*dns_options), engine);
   listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
 }
 
@@ -200,6 +202,10 @@ std::optional<std::string> server::admin_address() const {
   if (!impl_->admin_endpoint) return std::nullopt;
   return endpoint_text(*impl_->admin_endpoint);
 }
+std::optional<std::string> server::dns_address() const {
+  if (!impl_->dns) return std::nullopt;
+  return endpoint_text(impl_->dns->endpoint());
+}
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
 std::string server::ca_path() const { return impl_->ca_path; }
 std::string server::reload() { return impl_->reload(); }
@@ -209,6 +215,7 @@ void server::start() {
   if (impl_->admin_acceptor)
     asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()),
                    [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "control API"); });
+  if (impl_->dns) impl_->dns->start();
   if (impl_->cfg.handle_signals) {
     impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()),

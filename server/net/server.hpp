@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace fortisim::net {
 
@@ -30,6 +31,14 @@ struct server_config {
   std::int64_t write_timeout_ms = 30'000;
   bool handle_signals = false;   ///< SIGINT/SIGTERM drain and stop, SIGHUP reloads (the binary)
   std::int64_t drain_ms = 5000;  ///< on SIGTERM/SIGINT: how long exchanges in flight may take to finish
+  /// The DNS responder (server/net/dns.hpp): ADDR:PORT for UDP and TCP, e.g. "0.0.0.0:53" or
+  /// "127.0.0.1:0" (a free port); none: off.
+  std::optional<std::string> dns;
+  /// The addresses it answers with: at most one IPv4 (A) and one IPv6 (AAAA), e.g. {"192.0.2.10"};
+  /// empty: the --listen address, or this host's own when that is a wildcard.
+  std::vector<std::string> dns_answers;
+  /// Where it sends names it does not answer, "192.0.2.53" or "192.0.2.53:5353"; none: NXDOMAIN.
+  std::optional<std::string> dns_upstream;
 };
 
 /// A start-up failure: one line naming the cause and how to fix it.
@@ -48,6 +57,8 @@ class server {
   /// The bound addresses, e.g. "127.0.0.1:40123".
   std::string listen_address() const;
   std::optional<std::string> admin_address() const;
+  /// Where the DNS responder answers (UDP and TCP), e.g. "127.0.0.1:40125"; none when it is off.
+  std::optional<std::string> dns_address() const;
   std::uint16_t port() const;
   /// The CA certificate clients should trust ("" with a user-supplied --cert).
   std::string ca_path() const;

@@ -3,6 +3,7 @@
 
 #include "server/core/control.hpp"
 #include "server/net/asio.hpp"
+#include "server/net/dns.hpp"
 #include "server/net/faults.hpp"
 #include "server/net/listeners.hpp"
 #include "server/net/server.hpp"
@@ -34,6 +35,7 @@ struct server::impl : core::listener_control {
   std::optional<tcp::acceptor> admin_acceptor;
   std::optional<tcp::endpoint> admin_endpoint;
   std::optional<asio::signal_set> signals;
+  std::optional<dns_responder> dns;  ///< on worker 0's loop, when --dns is given
 
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
   std::atomic<int> in_flight{0};

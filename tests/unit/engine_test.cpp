@@ -156,6 +156,21 @@ TEST_CASE("every exchange is journaled with the rule, the action and the seed") 
   CHECK(e.log().select(after_first).size() == 1);
 }
 
+TEST_CASE("a DNS query is journaled with its name, type and answer, and counts as no request") {
+  core::engine e(scenario_from(R"({"seed": 5})"));
+  e.note_dns("127.0.0.1", "fds1.fortinet.com", "A", "A 192.0.2.10");
+  auto j = e.log().select();
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["stage"] == "dns");
+  CHECK(j[0]["client_address"] == "127.0.0.1");
+  CHECK(j[0]["target"] == "fds1.fortinet.com");
+  CHECK(j[0]["type"] == "A");
+  CHECK(j[0]["action"] == "A 192.0.2.10");
+  CHECK(j[0]["seed"] == 5);
+  CHECK(j[0]["connection"] == 0);
+  CHECK(e.status()["requests"] == 0);
+}
+
 TEST_CASE("a reload swaps rules and keeps the model's state") {
   core::engine e(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
   auto first = d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001")));

@@ -1,6 +1,7 @@
 // protocol/: codecs round-trip, replies mirror the captured shapes, one error catalogue.
 #include "protocol/errors.hpp"
 #include "protocol/formats.hpp"
+#include "protocol/hosts.hpp"
 #include "protocol/messages.hpp"
 
 #include "../support/fixtures.hpp"
@@ -211,6 +212,48 @@ TEST_CASE("activation codes: base32 for the user, hex for the phone, the same 8 
   CHECK(activation_code_for_user(*real, false) == "EEAEVVEYZSERRHEM");
   CHECK(base32_encode("foobar") == "MZXW6YTBOI");  // RFC 4648 §10, without padding
   CHECK(base32_decode("MZXW6YTBOI") == "foobar");
+}
+
+TEST_CASE("host names: the Fortinet list, matched case-insensitively with or without the trailing dot") {
+  const auto& names = fortinet_host_names();
+  CHECK(names.size() == 8);
+  for (const auto& n : names) {
+    CAPTURE(n);
+    CHECK(n == canonical_host_name(n));
+    CHECK(is_host_name(n));
+    CHECK(is_known_host_name(n));
+    CHECK(is_known_host_name(n + "."));
+    CHECK(is_known_host_name(upper_case(n)));
+  }
+  CHECK(is_known_host_name("Fortinet-CA2.FORTINET.com."));
+  CHECK(canonical_host_name("FDS1.Fortinet.COM.") == "fds1.fortinet.com");
+  CHECK(canonical_host_name(".").empty());
+  // Exact names only: no suffix, no prefix, no subdomain, no near miss.
+  for (std::string_view other :
+       {"fortinet.com", "x.fds1.fortinet.com", "fds1.fortinet.co", "fds1.fortinet.com..", "fds2.fortinet.com", "", "."})
+    CHECK_FALSE(is_known_host_name(other));
+  // A scenario's names extend the list.
+  std::vector<std::string> extra{"lab.example.net"};
+  CHECK(is_known_host_name("LAB.example.NET.", extra));
+  CHECK_FALSE(is_known_host_name("lab.example.net"));
+  CHECK(same_host_name("A.b", "a.B."));
+  CHECK_FALSE(same_host_name("a.b", "a.bc"));
+}
+
+TEST_CASE("host names a scenario may list") {
+  for (std::string_view good : {"lab.example.net", "lab.example.net.", "a", "x-1.y_2.z", "a.b"})
+    CHECK(is_host_name(good));
+  std::string long_label(64, 'a');
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefghi.";
+  for (std::string_view bad : {"", ".", "a..b", ".a", "*.example.net", "lab example",
+                               "l\xc3\xa4"
+                               "b.de",
+                               "a/b"})
+    CHECK_FALSE(is_host_name(bad));
+  CHECK_FALSE(is_host_name(long_label + ".net"));
+  CHECK(is_host_name(std::string(63, 'a') + ".net"));
+  CHECK_FALSE(is_host_name(long_name + "x"));
 }
 
 }  // TEST_SUITE

@@ -79,6 +79,21 @@ TEST_CASE("a bad scenario names the JSON path and the reason of every problem") 
   CHECK(ps.size() == 11);
 }
 
+TEST_CASE("dns.names extends the DNS responder's names, canonical, and a bad one is refused with its path") {
+  auto r = parse_scenario(R"({"dns": {"names": ["Lab.Example.NET.", "other.lab"]}})", "lab.json");
+  REQUIRE(r.value.has_value());
+  CHECK(r.value->dns_names == std::vector<std::string>{"lab.example.net", "other.lab"});
+  CHECK(parse_scenario("{}", "none.json").value->dns_names.empty());
+  auto ps = problems_of(R"({"dns": {"names": ["ok.lab", 7, "a..b", "*.lab"], "ttl": 60}})");
+  CHECK(has_problem(ps, "$.dns.names[1]", "expected a host name"));
+  CHECK(has_problem(ps, "$.dns.names[2]", "expected a host name"));
+  CHECK(has_problem(ps, "$.dns.names[3]", "expected a host name"));
+  CHECK(has_problem(ps, "$.dns.ttl", "unknown key"));
+  CHECK(ps.size() == 4);
+  CHECK(has_problem(problems_of(R"({"dns": {"names": "lab.example.net"}})"), "$.dns.names", "expected an array"));
+  CHECK(has_problem(problems_of(R"({"dns": ["lab.example.net"]})"), "$.dns", "expected an object"));
+}
+
 TEST_CASE("invalid JSON is refused with its position") {
   auto ps = problems_of("{\n  \"seed\": 1,\n}");
   REQUIRE(ps.size() == 1);

@@ -1,0 +1,360 @@
+// The DNS responder (--dns): the real binary asked by dig over UDP and TCP on loopback, forwarding
+// to a second fortisim, the journal, start-up failures, garbage; and the message logic alone,
+// without sockets, under seeded mutations of a query.
+#include "process.hpp"
+#include "protocol/hosts.hpp"
+#include "server/net/dns_message.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string source = FORTISIM_SOURCE_DIR;
+
+/// A fortisim serving `scenario_json` with the DNS responder on 127.0.0.1:0 and `more` options.
+struct dns_server {
+  std::string data;
+  std::unique_ptr<process> p;
+  json ready;
+  dns_server(const std::string& name, const std::string& scenario_json, std::vector<std::string> more = {}) {
+    data = temp_dir("dns-" + name);
+    { std::ofstream(data + "/lab.json") << scenario_json; }
+    std::vector<std::string> argv{FORTISIM_BINARY,    "serve",  "--dns", "127.0.0.1:0", "--scenario",
+                                  data + "/lab.json", "--data", data,    "--threads",   "1"};
+    if (std::find(more.begin(), more.end(), "--listen") == more.end())
+      more.insert(more.end(), {"--listen", "127.0.0.1:0"});
+    argv.insert(argv.end(), more.begin(), more.end());
+    p = std::make_unique<process>(argv);
+    ready = start_ready(*p);
+  }
+  ~dns_server() {
+    p.reset();
+    std::filesystem::remove_all(data);
+  }
+  std::uint16_t port() const { return port_of(ready, "dns"); }
+  std::uint16_t admin() const { return port_of(ready, "admin"); }
+  /// dig's output for `args` (bounded: one try of 3 s, and `timeout` around it).
+  std::string dig(const std::string& args) const {
+    return run("timeout 10 dig @127.0.0.1 -p " + std::to_string(port()) + " +time=3 +tries=1 " + args + " 2>&1");
+  }
+  /// The journal's DNS entries.
+  std::vector<json> journal() const {
+    std::vector<json> out;
+    for (auto& e : json::parse(control(admin(), "GET", "/journal").second))
+      if (e["stage"] == "dns") out.push_back(e);
+    return out;
+  }
+};
+
+/// The status dig reports ("NOERROR", "NXDOMAIN", …), from `+noall +comments`.
+std::string status_of(const std::string& dig_output) {
+  auto at = dig_output.find("status: ");
+  if (at == std::string::npos) return "no status in: " + dig_output;
+  at += 8;
+  return dig_output.substr(at, dig_output.find(',', at) - at);
+}
+
+/// A query as a client sends it: header (id, RD), one question.
+std::vector<std::uint8_t> query_bytes(std::uint16_t id, const std::string& name, std::uint16_t type) {
+  std::vector<std::uint8_t> q{
+      static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  std::size_t start = 0;
+  while (start < name.size()) {
+    auto dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    q.push_back(static_cast<std::uint8_t>(dot - start));
+    q.insert(q.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    start = dot + 1;
+  }
+  for (std::uint8_t b :
+       {std::uint8_t{0}, std::uint8_t(type >> 8), std::uint8_t(type), std::uint8_t{0}, std::uint8_t{1}})
+    q.push_back(b);
+  return q;
+}
+
+/// A UDP socket on 127.0.0.1 with a free port; closed in the destructor.
+struct udp_socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  std::uint16_t port = 0;
+  udp_socket() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~udp_socket() { ::close(fd); }
+  void send_to(std::uint16_t to, const std::vector<std::uint8_t>& bytes) const {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(to);
+    ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+};
+
+/// Connects over TCP, sends `bytes`, and reads until the server closes (3 s at most).
+void tcp_send(std::uint16_t port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  timeval limit{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  CHECK(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+  char sink[512];
+  while (::recv(fd, sink, sizeof sink, 0) > 0) {
+  }
+  ::close(fd);
+}
+
+/// The first line of `text` ("" if none).
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+TEST_SUITE("dns") {
+
+TEST_CASE("dig gets every Fortinet name's A and AAAA over UDP and TCP, other names NXDOMAIN, each query journaled") {
+  dns_server srv("answers", R"({"dns": {"names": ["lab.example.net"]}})",
+                 {"--dns-answer", "192.0.2.10", "--dns-answer", "2001:db8::10"});
+  REQUIRE(srv.ready["dns"].get<std::string>().starts_with("127.0.0.1:"));
+  for (const auto& name : protocol::fortinet_host_names()) {
+    CAPTURE(name);
+    CHECK(srv.dig(name + " A +short") == "192.0.2.10\n");
+    CHECK(srv.dig(name + " A +short +tcp") == "192.0.2.10\n");
+    CHECK(srv.dig(name + " AAAA +short") == "2001:db8::10\n");
+  }
+  CHECK(srv.dig("FDS1.Fortinet.COM. A +short") == "192.0.2.10\n");    // case-insensitive, absolute
+  CHECK(srv.dig("Lab.Example.Net A +short +tcp") == "192.0.2.10\n");  // the scenario's name
+  CHECK(srv.dig("fds1.fortinet.com A +noall +answer").find("\t60\tIN\tA\t192.0.2.10") != std::string::npos);
+  CHECK(status_of(srv.dig("example.com A +noall +comments")) == "NXDOMAIN");
+  CHECK(status_of(srv.dig("x.fds1.fortinet.com A +noall +comments +tcp")) == "NXDOMAIN");
+  auto mx = srv.dig("fds1.fortinet.com MX +noall +comments +answer");
+  CHECK(status_of(mx) == "NOERROR");
+  CHECK(mx.find("ANSWER: 0") != std::string::npos);
+
+  auto entries = srv.journal();
+  REQUIRE(entries.size() == 3 * protocol::fortinet_host_names().size() + 6);
+  CHECK(entries[0]["client_address"] == "127.0.0.1");
+  CHECK(entries[0]["target"] == protocol::fortinet_host_names()[0]);
+  CHECK(entries[0]["type"] == "A");
+  CHECK(entries[0]["action"] == "A 192.0.2.10");
+  CHECK(entries[2]["type"] == "AAAA");
+  CHECK(entries[2]["action"] == "AAAA 2001:db8::10");
+  auto& nx = entries[entries.size() - 3];
+  CHECK(nx["target"] == "example.com");
+  CHECK(nx["action"] == "NXDOMAIN");
+  CHECK(entries.back()["type"] == "MX");
+  CHECK(entries.back()["action"] == "NOERROR: no MX record");
+}
+
+TEST_CASE("by default the answer is the --listen address, and AAAA without an IPv6 answer is NOERROR and empty") {
+  dns_server srv("default", "{}");
+  CHECK(srv.dig("directregistration.fortinet.com +short") == "127.0.0.1\n");
+  auto aaaa = srv.dig("directregistration.fortinet.com AAAA +noall +comments +answer");
+  CHECK(status_of(aaaa) == "NOERROR");
+  CHECK(aaaa.find("ANSWER: 0") != std::string::npos);
+  CHECK(srv.journal().back()["action"] == "NOERROR: no AAAA record");
+  // The ready line says null when the responder is off.
+  process off({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
+               "--data", srv.data, "--threads", "1"});
+  CHECK(start_ready(off)["dns"].is_null());
+}
+
+TEST_CASE("listening on a wildcard, the answer is this host's own address") {
+  dns_server srv("wildcard", "{}", {"--listen", "0.0.0.0:0"});
+  auto got = first_line(srv.dig("fds1.fortinet.com +short"));
+  in_addr parsed{};
+  CHECK(::inet_pton(AF_INET, got.c_str(), &parsed) == 1);
+  // The address a route to a documentation address leaves from, as fortisim finds it.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in probe{};
+  probe.sin_family = AF_INET;
+  probe.sin_port = htons(53);
+  ::inet_pton(AF_INET, "192.0.2.1", &probe.sin_addr);
+  std::string expected = "127.0.0.1";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&probe), sizeof probe) == 0) {
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    char text[INET_ADDRSTRLEN] = "";
+    ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text);
+    expected = text;
+  }
+  ::close(fd);
+  CHECK(got == expected);
+}
+
+TEST_CASE("a reload takes the scenario's new dns.names") {
+  dns_server srv("reload", R"({"dns": {"names": ["one.lab"]}})", {"--dns-answer", "192.0.2.10"});
+  CHECK(srv.dig("one.lab +short") == "192.0.2.10\n");
+  CHECK(status_of(srv.dig("two.lab +noall +comments")) == "NXDOMAIN");
+  { std::ofstream(srv.data + "/lab.json") << R"({"dns": {"names": ["two.lab"]}})"; }
+  CHECK(control(srv.admin(), "POST", "/reload").first == 200);
+  CHECK(srv.dig("two.lab +short") == "192.0.2.10\n");
+  CHECK(status_of(srv.dig("one.lab +noall +comments")) == "NXDOMAIN");
+  { std::ofstream(srv.data + "/lab.json") << R"({"dns": {"names": ["three.lab"]}})"; }
+  srv.p->signal(SIGHUP);
+  std::string got;
+  for (int i = 0; i < 100 && (got = srv.dig("three.lab +short")) != "192.0.2.10\n"; ++i)
+    std::this_thread::sleep_for(20ms);
+  CHECK(got == "192.0.2.10\n");
+}
+
+TEST_CASE("other names go to --dns-upstream over the same transport, and come back with its answer") {
+  // The upstream: a second fortisim that knows lab.example.net, and answers with another address.
+  dns_server upstream("upstream", R"({"dns": {"names": ["lab.example.net"]}})", {"--dns-answer", "192.0.2.20"});
+  dns_server srv("forwarder", "{}",
+                 {"--dns-answer", "192.0.2.10", "--dns-upstream", "127.0.0.1:" + std::to_string(upstream.port())});
+  CHECK(srv.dig("lab.example.net +short") == "192.0.2.20\n");
+  CHECK(srv.dig("lab.example.net +short +tcp") == "192.0.2.20\n");
+  CHECK(srv.dig("fds1.fortinet.com +short") == "192.0.2.10\n");                 // its own names stay its own
+  CHECK(status_of(srv.dig("nowhere.example +noall +comments")) == "NXDOMAIN");  // the upstream's NXDOMAIN
+  // With an upstream, fortisim offers recursion (RA): dig does not warn.
+  auto flags = srv.dig("fds1.fortinet.com +noall +comments");
+  CHECK(flags.find("recursion requested but not available") == std::string::npos);
+
+  auto mine = srv.journal();
+  REQUIRE(mine.size() == 5);
+  CHECK(mine[0]["target"] == "lab.example.net");
+  CHECK(mine[0]["action"] == "forwarded: NOERROR");
+  CHECK(mine[1]["action"] == "forwarded: NOERROR");
+  CHECK(mine[2]["action"] == "A 192.0.2.10");
+  CHECK(mine[3]["action"] == "forwarded: NXDOMAIN");
+  CHECK(mine[4]["action"] == "A 192.0.2.10");
+  auto theirs = upstream.journal();
+  REQUIRE(theirs.size() == 3);
+  CHECK(theirs[0]["action"] == "A 192.0.2.20");
+  CHECK(theirs[2]["action"] == "NXDOMAIN");
+}
+
+TEST_CASE("an upstream that does not answer: SERVFAIL after 2 s, one that refuses: SERVFAIL at once") {
+  udp_socket silent;  // bound, never answers; nothing listens on its port over TCP
+  dns_server srv("silent", "{}", {"--dns-upstream", "127.0.0.1:" + std::to_string(silent.port)});
+  auto started = std::chrono::steady_clock::now();
+  CHECK(status_of(srv.dig("example.com +noall +comments")) == "SERVFAIL");
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took >= 1900ms);
+  CHECK(took < 3000ms);
+  CHECK(status_of(srv.dig("example.com +noall +comments +tcp")) == "SERVFAIL");
+  auto entries = srv.journal();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0]["action"] == "SERVFAIL: upstream did not answer within 2000 ms");
+  CHECK(entries[1]["action"].get<std::string>().starts_with("SERVFAIL: upstream refused"));
+}
+
+TEST_CASE("garbage over UDP and TCP gets FORMERR or nothing, and the responder goes on answering") {
+  dns_server srv("garbage", "{}", {"--dns-answer", "192.0.2.10", "--quiet"});
+  udp_socket client;
+  std::mt19937 rng(2024);
+  for (int i = 0; i < 500; ++i) {
+    std::vector<std::uint8_t> junk(rng() % 200);
+    for (auto& b : junk) b = static_cast<std::uint8_t>(rng());
+    if (!junk.empty()) client.send_to(srv.port(), junk);
+  }
+  // A query ldns cannot parse, whose header still allows a reply: FORMERR.
+  auto torn = query_bytes(0x4242, "fds1.fortinet.com", 1);
+  torn.resize(torn.size() - 3);
+  client.send_to(srv.port(), torn);
+  // Over TCP: a length over the limit ("ju" is 27253 bytes), then a length of 0.
+  tcp_send(srv.port(), "junkjunkjunk");
+  tcp_send(srv.port(), std::string("\0\0", 2));
+  CHECK(srv.dig("fds1.fortinet.com +short") == "192.0.2.10\n");
+  CHECK(srv.dig("fds1.fortinet.com +short +tcp") == "192.0.2.10\n");
+  int formerr = 0, too_large = 0;
+  for (const auto& e : srv.journal()) {
+    formerr += e["action"].get<std::string>().starts_with("FORMERR");
+    too_large += e["action"] == "dropped: a TCP message of 0 or over 4096 bytes";
+  }
+  CHECK(formerr > 0);
+  CHECK(too_large == 2);
+}
+
+TEST_CASE("start-up failures of the DNS options print one line naming the cause and exit 2") {
+  std::string data = temp_dir("dns-fail");
+  udp_socket holder;  // a UDP port another program holds
+  for (auto& [args, words] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--dns", "nonsense"}, "--dns nonsense: expected ADDR:PORT"},
+           {{"--dns", "127.0.0.1:" + std::to_string(holder.port)}, "already in use"},
+           {{"--dns", "127.0.0.1:0", "--dns-answer", "banana"}, "--dns-answer banana: expected the IP address"},
+           {{"--dns", "127.0.0.1:0", "--dns-answer", "192.0.2.1", "--dns-answer", "192.0.2.2"}, "a second IPv4"},
+           {{"--dns", "127.0.0.1:0", "--dns-upstream", "dns.example"}, "--dns-upstream dns.example: expected"},
+           {{"--dns-upstream", "192.0.2.53"}, "give it an address too"},
+       }) {
+    std::vector<std::string> argv{FORTISIM_BINARY, "serve",       "--data",     data,
+                                  "--listen",      "127.0.0.1:0", "--scenario", source + "/scenarios/default.json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process p(argv);
+    CHECK(p.wait_exit(10s) == 2);
+    std::string err = p.read_stderr(1s);
+    CAPTURE(err);
+    CHECK(err.find(words) != std::string::npos);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK(p.read_line(100ms).empty());  // no ready line
+  }
+  std::filesystem::remove_all(data);
+}
+
+TEST_CASE("the message logic: answers, FORMERR, and no crash on 20,000 seeded mutations of a query") {
+  net::dns::answer_addresses a{"192.0.2.10", "2001:db8::10"};
+  std::vector<std::string> extra{"lab.example.net"};
+  auto q = query_bytes(0x1234, "fds1.fortinet.com", 1);
+  auto r = net::dns::resolve(q, extra, a, false);
+  CHECK(r.next == net::dns::resolution::step::reply);
+  CHECK(r.name == "fds1.fortinet.com");
+  CHECK(r.type == "A");
+  CHECK(r.action == "A 192.0.2.10");
+  CHECK(net::dns::answer_rcode(r.wire, 0x1234) == "NOERROR");
+  CHECK_FALSE(net::dns::answer_rcode(r.wire, 0x1235).has_value());  // another query's id
+  CHECK(net::dns::resolve(query_bytes(1, "LAB.example.net", 255), extra, a, false).action ==
+        "A 192.0.2.10, AAAA 2001:db8::10");
+  auto nx = net::dns::resolve(query_bytes(7, "example.com", 1), extra, a, false);
+  CHECK(net::dns::answer_rcode(nx.wire, 7) == "NXDOMAIN");
+  CHECK(net::dns::resolve(query_bytes(7, "example.com", 1), extra, a, true).next ==
+        net::dns::resolution::step::forward);
+  CHECK(net::dns::answer_rcode(net::dns::servfail(q), 0x1234) == "SERVFAIL");
+  CHECK(net::dns::resolve(r.wire, extra, a, false).action == "dropped: a response, not a query");
+  CHECK(net::dns::resolve(std::vector<std::uint8_t>(5, 0), extra, a, false).next == net::dns::resolution::step::drop);
+
+  std::mt19937 rng(42);
+  int replies = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto m = q;
+    for (int k = rng() % 4; k >= 0; --k) m[rng() % m.size()] = static_cast<std::uint8_t>(rng());
+    if (rng() % 5 == 0) m.resize(rng() % (m.size() + 1));
+    if (rng() % 7 == 0)
+      for (int k = rng() % 40; k > 0; --k) m.push_back(static_cast<std::uint8_t>(rng()));
+    auto got = net::dns::resolve(m, extra, a, rng() % 2 == 0);
+    if (got.next == net::dns::resolution::step::forward) continue;  // the upstream's answer decides
+    if (got.action.empty()) FAIL_CHECK("no action for a message that is not forwarded");
+    if (got.next != net::dns::resolution::step::reply) continue;
+    ++replies;
+    // Every reply is a well-formed response to that query's id.
+    if (!net::dns::answer_rcode(got.wire, net::dns::message_id(m))) FAIL_CHECK("not a response: " << got.action);
+  }
+  CHECK(replies > 10'000);
+}
+
+}  // TEST_SUITE
