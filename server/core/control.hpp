@@ -25,6 +25,8 @@ class listener_control {
   virtual bool listening() const = 0;
   /// Each worker's counters: [{"accepted": N}, …].
   virtual protocol::json worker_counts() const = 0;
+  /// Requests read and not yet answered, now.
+  virtual std::int64_t in_flight() const = 0;
 };
 
 struct control_reply {

@@ -45,6 +45,7 @@ control_reply status(call& c) {
   auto s = c.e.status();
   s["listening"] = c.l.listening();
   s["workers"] = c.l.worker_counts();
+  s["in_flight"] = c.l.in_flight();
   return ok(s);
 }
 

@@ -248,9 +248,9 @@ void server::impl::stop_loops() {
 
 void server::impl::drain() {
   if (draining.exchange(true)) return;
-  engine->notice("stopping", {{"in_flight", in_flight.load()}, {"drain_ms", cfg.drain_ms}});
+  engine->notice("stopping", {{"in_flight", in_flight_count.load()}, {"drain_ms", cfg.drain_ms}});
   listeners->refuse(0);  // new connections are refused from here on
-  if (in_flight.load() == 0) return stop_loops();
+  if (in_flight_count.load() == 0) return stop_loops();
   // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
   asio::post(workers.front()->ioc, [this] {
     drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));

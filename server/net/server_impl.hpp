@@ -38,7 +38,7 @@ struct server::impl : core::listener_control {
   std::optional<dns_responder> dns;  ///< on worker 0's loop, when --dns is given
 
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
-  std::atomic<int> in_flight{0};
+  std::atomic<int> in_flight_count{0};
   std::atomic<bool> draining{false};
   std::optional<asio::steady_timer> drain_deadline;
   void drain();
@@ -56,6 +56,7 @@ struct server::impl : core::listener_control {
     return out;
   }
   std::vector<std::atomic<std::uint64_t>> accepted;  ///< connections each worker's listener accepted
+  std::int64_t in_flight() const override { return in_flight_count.load(); }
   std::string reload() override;
 };
 

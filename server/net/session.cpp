@@ -81,9 +81,9 @@ void give_memory_back() {
 /// the last one to finish stops the loops.
 class in_flight {
  public:
-  explicit in_flight(server::impl& s) : s_(s) { s_.in_flight.fetch_add(1, std::memory_order_relaxed); }
+  explicit in_flight(server::impl& s) : s_(s) { s_.in_flight_count.fetch_add(1, std::memory_order_relaxed); }
   ~in_flight() {
-    if (s_.in_flight.fetch_sub(1, std::memory_order_acq_rel) == 1 && s_.draining) s_.stop_loops();
+    if (s_.in_flight_count.fetch_sub(1, std::memory_order_acq_rel) == 1 && s_.draining) s_.stop_loops();
   }
   in_flight(const in_flight&) = delete;
   in_flight& operator=(const in_flight&) = delete;

@@ -105,23 +105,6 @@ TEST_CASE("start-up failures print one line naming the cause and exit non-zero")
   std::filesystem::remove_all(data);
 }
 
-TEST_CASE("a port below 1024 without privilege says how to fix it") {
-  if (::geteuid() == 0) {
-    // Root may bind anything; drop to nobody for this check when we can.
-    std::string out = run("command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups " +
-                          std::string(FORTISIM_BINARY) + " serve --listen 127.0.0.1:443 --data /tmp --scenario " +
-                          source + "/scenarios/default.json 2>&1; echo \"exit=$?\"");
-    if (out.find("exit=") == 0) return;  // no setpriv here
-    CHECK(out.find("permission denied") != std::string::npos);
-    CHECK(out.find("CAP_NET_BIND_SERVICE") != std::string::npos);
-    CHECK(out.find("exit=2") != std::string::npos);
-    return;
-  }
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:443", "--scenario", source + "/scenarios/default.json"});
-  CHECK(p.wait_exit(10s) == 2);
-  CHECK(p.read_stderr(1s).find("CAP_NET_BIND_SERVICE") != std::string::npos);
-}
-
 TEST_CASE("fortisim validate reports every problem with its path and exits non-zero") {
   std::string data = temp_dir("validate");
   std::string bad = data + "/bad.json";

@@ -1,0 +1,162 @@
+// What the binary does when the world around it fails: a full disk, a stderr nobody reads, a
+// SIGTERM while requests are in flight, a privileged port. Nothing acknowledged is lost and
+// nothing is done that the client was told failed.
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string source = FORTISIM_SOURCE_DIR;
+const std::string hw =
+    R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})";
+
+std::string lab_scenario(const std::string& dir) {
+  std::string file = dir + "/lab.json";
+  std::ofstream(file)
+      << R"({"unknown_codes": {"answer": "accept"}, "hardware_tokens": [{"token": "FTK2000000000001"}]})";
+  return file;
+}
+
+std::string code(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "AAAA-0000-0000-%04X-0000", i);
+  return buf;
+}
+
+}  // namespace
+
+TEST_SUITE("reliability") {
+
+TEST_CASE("a full disk: the client is told 503, and nothing it was told failed happens") {
+  std::string dir = temp_dir("full-disk");
+  std::string state = dir + "/state.db";
+  auto scenario = lab_scenario(dir);
+  int failed_at = -1;
+  {
+    // Files may not grow past 96 KiB (SIGXFSZ is ignored: writes fail with EFBIG).
+    process p({"/bin/sh", "-c",
+               "ulimit -f 192 && exec " + std::string(FORTISIM_BINARY) + " serve --listen 127.0.0.1:0 --quiet " +
+                   "--data " + dir + " --scenario " + scenario + " --state " + state});
+    auto port = port_of(start_ready(p), "listen");
+    for (int i = 0; i < 400 && failed_at < 0; ++i) {
+      auto r = post_once(port, import_request(code(i), "FG1"));
+      REQUIRE(r.what == outcome::kind::ok);
+      if (r.status == 503)
+        failed_at = i;
+      else
+        CHECK(r.status == 200);
+    }
+    REQUIRE(failed_at >= 0);
+    auto lock = post_once(port, hw);
+    CHECK(lock.status == 503);
+    CHECK(json::parse(lock.body)["error"].get<std::string>().find("cannot write the state") != std::string::npos);
+    p.signal(SIGTERM);
+    CHECK(p.wait_exit(10s) == 0);
+  }
+  process again({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--quiet", "--data", dir, "--scenario", scenario,
+                 "--state", state});
+  auto port = port_of(start_ready(again), "listen");
+  // The import the client saw fail bound nothing: another device takes the code.
+  auto other = json::parse(post_once(port, import_request(code(failed_at), "FG2")).body)["d"];
+  CHECK(other["error"].is_null());
+  // Every import acknowledged before is there: the first device re-imports, another is refused.
+  CHECK(json::parse(post_once(port, import_request(code(0), "FG2")).body)["d"]["error"]["error_code"] == 901);
+  // The lock the client was told could not be consumed was not: its seed comes now.
+  auto seed = json::parse(post_once(port, hw).body)["d"]["tokens"][0];
+  CHECK(seed["error"].is_null());
+  CHECK(seed["seed"].get<std::string>().size() == 40);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a stderr nobody reads never stops the server: lines are dropped and counted") {
+  std::string dir = temp_dir("blocked-stderr");
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dir, "--scenario",
+             source + "/scenarios/default.json"});  // every exchange logged; the test never reads stderr
+  auto ready = start_ready(p);
+  client c(port_of(ready, "listen"));
+  REQUIRE(c.ok());
+  std::string body = import_request("1234-5678-9ABC-DEF0-1234", "FG1");
+  for (int i = 0; i < 6000; ++i) {  // more lines than the log's queue and a pipe hold together
+    auto r = c.post(body);
+    REQUIRE(r.status == 200);
+  }
+  auto status = json::parse(control(port_of(ready, "admin"), "GET", "/status").second);
+  CHECK(status["log"]["dropped"].get<int>() > 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
+  std::string dir = temp_dir("drain");
+  std::string file = dir + "/slow.json";
+  std::ofstream(file) << R"({"unknown_codes": {"answer": "accept"},
+    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 600}}]})";
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dir, "--scenario", file, "--quiet",
+             "--threads", "2", "--drain-ms", "5000"});
+  auto ready = start_ready(p);
+  auto port = port_of(ready, "listen");
+  auto admin = port_of(ready, "admin");
+  std::vector<std::future<outcome>> flying;
+  for (int i = 0; i < 12; ++i)
+    flying.push_back(
+        std::async(std::launch::async, [&, i] { return post_once(port, import_request(code(i), "FG1")); }));
+  bool all_in_flight = false;  // bounded wait until the server holds all twelve
+  for (int i = 0; i < 250 && !all_in_flight; ++i) {
+    all_in_flight = json::parse(control(admin, "GET", "/status").second)["in_flight"] == 12;
+    if (!all_in_flight) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(all_in_flight);
+  p.signal(SIGTERM);
+  for (auto& f : flying) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    auto r = f.get();
+    CHECK(r.status == 200);
+    CHECK(json::parse(r.body)["d"]["error"].is_null());
+  }
+  CHECK(p.wait_exit(10s) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a port below 1024 without privilege says how to fix it, from a checkout in a 0700 home") {
+  if (::geteuid() != 0) {
+    process p(
+        {FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:443", "--scenario", source + "/scenarios/default.json"});
+    CHECK(p.wait_exit(10s) == 2);
+    CHECK(p.read_stderr(1s).find("CAP_NET_BIND_SERVICE") != std::string::npos);
+    return;
+  }
+  // As root, drop to nobody, who cannot enter a 0700 home such as /root: run copies from a folder
+  // anyone may enter.
+  std::string dir = temp_dir("unprivileged");
+  ::chmod(dir.c_str(), 0755);
+  std::filesystem::copy_file(FORTISIM_BINARY, dir + "/fortisim");
+  std::filesystem::copy_file(source + "/scenarios/default.json", dir + "/default.json");
+  ::chmod((dir + "/default.json").c_str(), 0644);
+  std::filesystem::create_directory(dir + "/data");
+  ::chmod((dir + "/data").c_str(), 0777);  // nobody makes its lab CA here
+  std::string out =
+      run("command -v setpriv >/dev/null || echo no-setpriv; setpriv --reuid=65534 --regid=65534 "
+          "--clear-groups " +
+          dir + "/fortisim serve --listen 127.0.0.1:443 --data " + dir + "/data --scenario " + dir +
+          "/default.json 2>&1; echo \"exit=$?\"");
+  std::filesystem::remove_all(dir);
+  REQUIRE_MESSAGE(out.find("no-setpriv") == std::string::npos, "setpriv (util-linux) is needed for this test");
+  CHECK(out.find("permission denied") != std::string::npos);
+  CHECK(out.find("CAP_NET_BIND_SERVICE") != std::string::npos);
+  CHECK(out.find("exit=2") != std::string::npos);
+}
+
+}  // TEST_SUITE
