@@ -27,10 +27,14 @@ cd "$build"
 for target in request scenario; do
   rm -rf "corpus-$target"
   mkdir -p "corpus-$target"
+  # Inputs as large as the body limit, made here rather than committed: a megabyte nested deep,
+  # and a megabyte of one string (the fuzzer then mutates from them).
+  python3 -c "import sys; sys.stdout.write('{\"d\":' + '[' * 524000 + ']' * 524000 + '}')" >"corpus-$target/deep-1mib"
+  python3 -c "import sys; sys.stdout.write('{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"' + 'F' * 1048000 + '\"}}')" >"corpus-$target/long-1mib"
   echo "fuzzing $target: $what"
   status=0
   # shellcheck disable=SC2086
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" $budget -max_len=8192 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" $budget -max_len=1048576 \
     -timeout=10 -print_final_stats=1 "corpus-$target" "$root/tests/fuzz/corpus/$target" >"fuzz-$target.log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
     tail -n 60 "fuzz-$target.log"
