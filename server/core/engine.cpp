@@ -320,8 +320,8 @@ void engine::answer(exchange& x) {
 void engine::record(const exchange& x) {
   int status = sends_no_reply(x.out.act) ? 0 : x.out.status;
   std::string_view operation = x.op ? operation_name(*x.op) : std::string_view();
-  std::string_view endpoint = x.path == process_path ? "process" : x.path == mobile_path ? "mobile" : "other";
-  metrics_.request(endpoint, operation, x.error_code, status);
+  int endpoint = x.path == process_path ? 0 : x.path == mobile_path ? 1 : 2;
+  metrics_.request(endpoint, x.op ? static_cast<int>(*x.op) : -1, x.error_code, status);
   journal_.record([&](journal_entry& e) {
     e.stage.assign("http");
     e.connection = x.r.connection;

@@ -1,5 +1,7 @@
 #include "server/core/metrics.hpp"
 
+#include "protocol/messages.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -23,15 +25,21 @@ std::string number(double v) {
   return buf;
 }
 
+std::uint64_t pack(int endpoint, int operation, int error_code, int status) {
+  return static_cast<std::uint64_t>(endpoint & 0xf) << 60 | static_cast<std::uint64_t>((operation + 1) & 0xf) << 56 |
+         static_cast<std::uint64_t>(status & 0xffff) << 32 | static_cast<std::uint32_t>(error_code);
+}
+
 }  // namespace
 
-void metrics::request(std::string_view endpoint, std::string_view operation, int error_code, int status) {
-  std::lock_guard lock(mutex_);
-  ++requests_[{std::string(endpoint), std::string(operation), error_code, status}];
+void metrics::request(int endpoint, int operation, int error_code, int status) {
+  auto& s = shards_.mine();
+  std::lock_guard lock(s.mutex);
+  ++s.value.requests[pack(endpoint, operation, error_code, status)];
 }
 
 void metrics::tls_failure(std::string_view reason) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(tls_mutex_);
   auto it = tls_failures_.find(reason);
   if (it == tls_failures_.end()) it = tls_failures_.emplace(std::string(reason), 0).first;
   ++it->second;
@@ -39,25 +47,38 @@ void metrics::tls_failure(std::string_view reason) {
 
 void metrics::latency(double seconds) {
   auto bucket = std::lower_bound(latency_buckets.begin(), latency_buckets.end(), seconds) - latency_buckets.begin();
-  latency_counts_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
-  latency_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  auto& s = shards_.mine();
+  std::lock_guard lock(s.mutex);
+  ++s.value.latency[static_cast<std::size_t>(bucket)];
+  s.value.latency_micros += static_cast<std::uint64_t>(seconds * 1e6);
 }
 
 void metrics::write(std::string& out) const {
+  std::map<std::uint64_t, std::uint64_t> requests;  // merged, in a stable order
+  counts total;
+  for (auto& s : shards_.all()) {
+    std::lock_guard lock(s.mutex);
+    for (const auto& [key, n] : s.value.requests) requests[key] += n;
+    for (std::size_t i = 0; i < total.latency.size(); ++i) total.latency[i] += s.value.latency[i];
+    total.latency_micros += s.value.latency_micros;
+  }
   out +=
       "# HELP fortisim_requests_total HTTP requests answered, by endpoint, operation, FortiCare error code and "
       "status.\n";
   out += "# TYPE fortisim_requests_total counter\n";
+  for (const auto& [key, n] : requests) {
+    auto endpoint = endpoints[std::min<std::size_t>(key >> 60, endpoints.size() - 1)];
+    int operation = static_cast<int>((key >> 56) & 0xf) - 1;
+    auto op =
+        operation < 0 ? std::string_view() : protocol::operation_name(static_cast<protocol::operation>(operation));
+    out += "fortisim_requests_total{endpoint=\"" + std::string(endpoint) + "\",operation=\"" + std::string(op) +
+           "\",error_code=\"" + std::to_string(static_cast<std::int32_t>(key & 0xffffffff)) + "\",status=\"" +
+           std::to_string((key >> 32) & 0xffff) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP fortisim_tls_failures_total Connections that did not complete a TLS handshake, by reason.\n";
+  out += "# TYPE fortisim_tls_failures_total counter\n";
   {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, n] : requests_) {
-      const auto& [endpoint, operation, code, status] = key;
-      out += "fortisim_requests_total{endpoint=\"" + label(endpoint) + "\",operation=\"" + label(operation) +
-             "\",error_code=\"" + std::to_string(code) + "\",status=\"" + std::to_string(status) + "\"} " +
-             std::to_string(n) + "\n";
-    }
-    out += "# HELP fortisim_tls_failures_total Connections that did not complete a TLS handshake, by reason.\n";
-    out += "# TYPE fortisim_tls_failures_total counter\n";
+    std::lock_guard lock(tls_mutex_);
     for (const auto& [reason, n] : tls_failures_)
       out += "fortisim_tls_failures_total{reason=\"" + label(reason) + "\"} " + std::to_string(n) + "\n";
   }
@@ -68,12 +89,12 @@ void metrics::write(std::string& out) const {
   out += "# HELP fortisim_request_duration_seconds From a request read to its answer written.\n";
   out += "# TYPE fortisim_request_duration_seconds histogram\n";
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < latency_counts_.size(); ++i) {
-    cumulative += latency_counts_[i].load();
+  for (std::size_t i = 0; i < total.latency.size(); ++i) {
+    cumulative += total.latency[i];
     std::string le = i < latency_buckets.size() ? number(latency_buckets[i]) : "+Inf";
     out += "fortisim_request_duration_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
   }
-  out += "fortisim_request_duration_seconds_sum " + number(static_cast<double>(latency_micros_.load()) / 1e6) + "\n";
+  out += "fortisim_request_duration_seconds_sum " + number(static_cast<double>(total.latency_micros) / 1e6) + "\n";
   out += "fortisim_request_duration_seconds_count " + std::to_string(cumulative) + "\n";
 }
 
