@@ -2,7 +2,9 @@
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
 //   fortisim certs    [--data DIR] [--force]
+//   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
 
+#include "lab_config.hpp"
 #include "server/core/engine.hpp"
 #include "server/net/certs.hpp"
 #include "server/net/server.hpp"
@@ -205,9 +207,12 @@ int main(int argc, char** argv) {
   auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificate (kept if present)");
   certs->add_option("--data", o.server.data_dir, "Folder to write them to")->capture_default_str();
   certs->add_flag("--force", o.force, "Make new ones even if they exist");
+  lab_config_options lab_options;
+  auto* lab = add_lab_config(app, lab_options);
 
   CLI11_PARSE(app, argc, argv);
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
+  if (*lab) return run_lab_config(lab_options, std::cout, std::cerr);
   return run_serve(o);
 }
