@@ -70,8 +70,8 @@ void header(std::ostream& out, const lab_addresses& a, int dns_port) {
       << "#   fortisim serve --listen " << any << ":443 --dns " << any << ":" << dns_port;
   for (const auto* address : {&a.v4, &a.v6})
     if (!address->empty()) out << " --dns-answer " << *address;
-  out << "\n# and check from the lab network: dig @" << a.any() << (dns_port == 53 ? "" : " -p " + std::to_string(dns_port))
-      << " directregistration.fortinet.com\n"
+  out << "\n# and check from the lab network: dig @" << a.any()
+      << (dns_port == 53 ? "" : " -p " + std::to_string(dns_port)) << " directregistration.fortinet.com\n"
       << "# Marks: [doc] Fortinet documents it; [seen] a published FortiGate session shows it; [assumed]\n"
       << "# neither: check it on your FortiOS release.\n"
       << "# Step by step, and what success and each failure look like: docs/lab-guide.md\n";
@@ -145,7 +145,8 @@ void dnsmasq(std::ostream& out, const lab_addresses& a) {
 
 /// unbound: a redirect zone per name, with its A and/or AAAA record.
 void unbound(std::ostream& out, const lab_addresses& a) {
-  out << "\n# ---- unbound: for a lab resolver that runs unbound (e.g. /etc/unbound/unbound.conf.d/fortisim.conf) ----\n"
+  out << "\n# ---- unbound: for a lab resolver that runs unbound (e.g. /etc/unbound/unbound.conf.d/fortisim.conf) "
+         "----\n"
       << "# Each name, and every name under it (redirect), answers fortisim's address; other types get\n"
       << "# no answer rather than Fortinet's real ones. Other names resolve as before.\n"
       << "server:\n";
@@ -160,7 +161,8 @@ void unbound(std::ostream& out, const lab_addresses& a) {
 
 CLI::App* add_lab_config(CLI::App& app, lab_config_options& o) {
   auto* lab = app.add_subcommand(
-      "lab-config", "Print the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab FortiGate at fortisim");
+      "lab-config",
+      "Print the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab FortiGate at fortisim");
   lab->add_option("--address", o.addresses,
                   "fortisim's IP address as the FortiGate reaches it (required); once more for the other family")
       ->allow_extra_args(false);
@@ -176,7 +178,8 @@ int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream&
     return 2;
   };
   if (o.addresses.empty())
-    return refuse("needs --address: " + std::string(expected_address) + ", as in: fortisim lab-config --address 192.0.2.10");
+    return refuse("needs --address: " + std::string(expected_address) +
+                  ", as in: fortisim lab-config --address 192.0.2.10");
   lab_addresses a;
   for (const auto& text : o.addresses)
     if (auto why = take_address(text, a); !why.empty()) return refuse(why);

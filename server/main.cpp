@@ -11,7 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -26,6 +29,7 @@ struct options {
   std::string scenario_path = "scenarios/default.json";
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::string dns, dns_upstream;  ///< "": off / none
+  std::string ready_file;         ///< "": the ready line goes to stdout only
   std::size_t journal_size = 1000;
   bool quiet = false;
   std::vector<std::string> files;  ///< validate
@@ -93,6 +97,9 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
+  serve->add_option("--ready-file", o.ready_file,
+                    "Also write the ready line to FILE once serving (replaced whole, never half-written); a "
+                    "container's health check reads it");
   return serve;
 }
 
@@ -134,8 +141,20 @@ int run_certs(const options& o) {
   }
 }
 
-/// One JSON line on stdout: the harness's signal that fortisim serves, and where.
-void print_ready(const net::server& srv, const core::scenario& s) {
+/// Writes `line` to `path` through a temporary file and a rename, so a reader never sees half of it.
+void write_ready_file(const std::string& path, const std::string& line) {
+  auto temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << line << "\n";
+    if (!out.flush()) throw std::runtime_error("--ready-file " + path + ": cannot write " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("--ready-file " + path + ": cannot rename " + temporary + " to it");
+}
+
+/// One JSON line on stdout (and in --ready-file): the harness's signal that fortisim serves, and where.
+void print_ready(const net::server& srv, const core::scenario& s, const std::string& ready_file) {
   protocol::json ready;
   ready["event"] = "ready";
   ready["listen"] = srv.listen_address();
@@ -145,6 +164,7 @@ void print_ready(const net::server& srv, const core::scenario& s) {
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
   ready["pid"] = ::getpid();
+  if (!ready_file.empty()) write_ready_file(ready_file, ready.dump());
   std::cout << ready.dump() << std::endl;
 }
 
@@ -182,7 +202,7 @@ int run_serve(options& o) {
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();
-    print_ready(srv, *scenario);
+    print_ready(srv, *scenario, o.ready_file);
     srv.wait();
     engine->notice("stopped");
     return 0;

@@ -25,12 +25,6 @@ namespace {
 
 const std::string source = FORTISIM_SOURCE_DIR;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in.good(), path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 /// scripts/packages.txt: package -> kind.
 std::map<std::string, std::string> package_list() {
   std::map<std::string, std::string> kinds;
@@ -90,7 +84,7 @@ TEST_CASE("the Dockerfile names no package: both stages install from scripts/pac
   for (const auto& [name, kind] : package_list()) {
     std::regex word("(^|[^A-Za-z0-9.+_-])" + std::regex_replace(name, std::regex(R"([.+])"), R"(\$&)") +
                     "($|[^A-Za-z0-9.+_-])");
-    CHECK_MESSAGE(!std::regex_search(text, word), name + " is named in the Dockerfile");
+    CHECK_MESSAGE(!std::regex_search(text, word), name << " is named in the Dockerfile");
   }
   auto runtime = text.find("FROM debian:12-slim");
   REQUIRE(runtime != std::string::npos);
@@ -104,12 +98,12 @@ TEST_CASE("the Dockerfile names no package: both stages install from scripts/pac
 
 TEST_CASE("the Dockerfile: Debian 12, tests on demand, a non-root user that binds 443, health check, ports, volume") {
   auto text = dockerfile_instructions();
-  for (const char* line : {"FROM debian:12 AS build\n", "ARG RUN_TESTS=0\n", "FROM debian:12-slim\n",
-                           "COPY --from=build /build/fortisim /usr/local/bin/fortisim\n",
-                           "COPY scenarios /usr/share/fortisim/scenarios\n",
-                           "RUN setcap cap_net_bind_service=+ep /usr/local/bin/fortisim", "VOLUME /data\n",
-                           "USER fortisim\n", "EXPOSE 443/tcp 53/udp 53/tcp 8080/tcp\n",
-                           "CMD [\"fortisim-control\", \"--health\"]\n", "ENTRYPOINT [\"fortisim-entrypoint\"]\n"})
+  for (const char* line :
+       {"FROM debian:12 AS build\n", "ARG RUN_TESTS=0\n", "FROM debian:12-slim\n",
+        "COPY --from=build /build/fortisim /usr/local/bin/fortisim\n", "COPY scenarios /usr/share/fortisim/scenarios\n",
+        "RUN setcap cap_net_bind_service=+ep /usr/local/bin/fortisim", "VOLUME /data\n", "USER fortisim\n",
+        "EXPOSE 443/tcp 53/udp 53/tcp 8080/tcp\n", "CMD [\"fortisim-control\", \"--health\"]\n",
+        "ENTRYPOINT [\"fortisim-entrypoint\"]\n"})
     CHECK_MESSAGE(text.find(line) != std::string::npos, line);
   CHECK(text.find("ctest") != std::string::npos);
   CHECK(text.find("HEALTHCHECK ") < text.find("ENTRYPOINT"));
@@ -157,8 +151,10 @@ TEST_CASE("docker/entrypoint.sh: the control API on loopback without a token, on
   { std::ofstream(dir + "/ready.json") << "{\"event\":\"ready\"}\n"; }
   std::string env = "env -i PATH='" + dir + ":/usr/bin:/bin' FORTISIM_READY_FILE='" + dir + "/ready.json' ";
   std::string entry = "sh " + source + "/docker/entrypoint.sh";
-  std::string serve = "serve --listen 0.0.0.0:443 --data /data --scenario /usr/share/fortisim/scenarios/default.json "
-                      "--ready-file " + dir + "/ready.json ";
+  std::string serve =
+      "serve --listen 0.0.0.0:443 --data /data --scenario /usr/share/fortisim/scenarios/default.json "
+      "--ready-file " +
+      dir + "/ready.json ";
 
   auto without = run(env + entry + " --dns 0.0.0.0:53 2>" + dir + "/err");
   CHECK(without == serve + "--admin 127.0.0.1:8080 --dns 0.0.0.0:53 \n");
@@ -175,10 +171,14 @@ TEST_CASE("docker/entrypoint.sh: the control API on loopback without a token, on
 TEST_CASE("fortisim-control: a real fortisim's control API with bash alone, its token, and the health check") {
   auto dir = temp_dir("control");
   process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--admin-token", "s3cret",
-             "--scenario", source + "/scenarios/default.json", "--data", dir, "--threads", "1"});
+             "--scenario", source + "/scenarios/default.json", "--data", dir, "--threads", "1", "--ready-file",
+             dir + "/ready.json"});
   auto ready = start_ready(p);
-  std::string control = "FORTISIM_CONTROL=127.0.0.1:" + std::to_string(port_of(ready, "admin")) +
-                        " FORTISIM_READY_FILE='" + dir + "/ready.json' bash " + source + "/docker/control.sh";
+  // --ready-file holds the ready line of stdout, whole, by the time stdout has it.
+  CHECK(read_file(dir + "/ready.json") == ready.dump() + "\n");
+  CHECK_FALSE(std::filesystem::exists(dir + "/ready.json.tmp"));
+  std::string admin = "FORTISIM_CONTROL=127.0.0.1:" + std::to_string(port_of(ready, "admin"));
+  std::string control = admin + " FORTISIM_READY_FILE='" + dir + "/ready.json' bash " + source + "/docker/control.sh";
   std::string token = "FORTISIM_ADMIN_TOKEN=s3cret ";
 
   auto status = run_status(token + control + " GET /status 2>&1");
@@ -190,11 +190,11 @@ TEST_CASE("fortisim-control: a real fortisim's control API with bash alone, its 
   CHECK(refused.find("HTTP 401") != std::string::npos);
   CHECK(refused.ends_with("exit 1\n"));
 
-  // The health check: not before the ready line is written, then yes.
-  auto early = run_status(token + control + " --health 2>&1");
+  // The health check: not without a ready line (a fortisim still starting), then yes.
+  std::string starting = admin + " FORTISIM_READY_FILE='" + dir + "/none.json' bash " + source + "/docker/control.sh";
+  auto early = run_status(token + starting + " --health 2>&1");
   CHECK(early.find("not ready yet") != std::string::npos);
   CHECK(early.ends_with("exit 1\n"));
-  { std::ofstream(dir + "/ready.json") << ready.dump() << "\n"; }
   CHECK(run_status(token + control + " --health 2>&1").ends_with("exit 0\n"));
   p.signal(SIGTERM);
   CHECK(p.wait_exit(10s) == 0);
@@ -212,8 +212,9 @@ TEST_CASE("docs/compose.yaml: the DNS responder on the lab address, the ports, t
     MESSAGE("YAML parse skipped: Debian's python3-yaml is not installed");
     return;
   }
-  auto parsed = run("/usr/bin/python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
-                    source + "/docs/compose.yaml");
+  auto parsed =
+      run("/usr/bin/python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
+          source + "/docs/compose.yaml");
   auto compose = json::parse(parsed, nullptr, false);
   REQUIRE(compose.is_object());
   CHECK(compose["services"]["fortisim"]["ports"].size() == 4);

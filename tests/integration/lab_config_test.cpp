@@ -90,9 +90,9 @@ TEST_CASE("lab-config --format fortios: the resolver in clear text, unicast Fort
   CHECK(r.out.find("config system dns\n    set primary 192.0.2.10\n    set secondary 0.0.0.0\n"
                    "    set protocol cleartext\nend\n") != std::string::npos);
   CHECK(r.out.find("config system fortiguard\n    set fortiguard-anycast disable\nend\n") != std::string::npos);
-  for (const char* line : {"diagnose debug reset", "diagnose debug console timestamp enable",
-                           "diagnose debug application forticldd 255", "diagnose fortitoken debug enable",
-                           "diagnose debug enable", "diagnose test application dnsproxy 1"})
+  for (const char* line :
+       {"diagnose debug reset", "diagnose debug console timestamp enable", "diagnose debug application forticldd 255",
+        "diagnose fortitoken debug enable", "diagnose debug enable", "diagnose test application dnsproxy 1"})
     CHECK_MESSAGE(has_line(r.out, line), line);
   // What must not run on a paste: the import (it needs your code) and turning debug off again.
   CHECK(r.out.find("#   execute fortitoken-mobile import 0000-0000-0000-0000-0000\n") != std::string::npos);
