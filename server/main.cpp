@@ -30,6 +30,7 @@ struct options {
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::string dns, dns_upstream;  ///< "": off / none
   std::string ready_file;         ///< "": the ready line goes to stdout only
+  std::string log_format;         ///< "text" or "json"; "": text when stderr is a terminal, else json
   std::size_t journal_size = 1000;
   bool quiet = false;
   std::vector<std::string> files;  ///< validate
@@ -97,6 +98,11 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
+  serve
+      ->add_option("--log-format", o.log_format,
+                   "text (one readable line per exchange or event) or json (one JSON object a line, the journal's "
+                   "fields); default: text when stderr is a terminal, else json")
+      ->check(CLI::IsMember({"text", "json"}));
   serve->add_option("--ready-file", o.ready_file,
                     "Also write the ready line to FILE once serving (replaced whole, never half-written); a "
                     "container's health check reads it");
@@ -198,6 +204,8 @@ int run_serve(options& o) {
     opts.journal_size = o.journal_size;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
+    bool text = o.log_format.empty() ? ::isatty(2) == 1 : o.log_format == "text";
+    opts.format = text ? core::log_format::text : core::log_format::json;
     auto engine = std::make_shared<core::engine>(scenario, opts);
     net::server srv(cfg, engine);
     describe(*scenario);
