@@ -45,6 +45,8 @@ void append_time(std::int64_t time_ms, std::string& out) {
   out += 'Z';
 }
 
+// Every field that comes from a client (SNI, target, type, body, serials, codes) goes through
+// append_value: a log line never carries a raw newline or control byte from the wire.
 void write_text_line(const journal_entry& e, std::string& out) {
   append_time(e.time_ms, out);
   out += ' ';
@@ -58,18 +60,26 @@ void write_text_line(const journal_entry& e, std::string& out) {
   if (e.stage == "dns") {  // who asked what, and the answer
     out += ' ';
     append_value(e.target, out);
-    out += ' ' + e.type + " -> ";
+    out += ' ';
+    append_value(e.type, out);
+    out += " -> ";
     out += e.action;
     return;
   }
-  out += " sni=";
-  out += e.sni.empty() ? "-" : e.sni;
+  out += " sni=";  // what the client sent: quoted when it is not a plain name
+  if (e.sni.empty())
+    out += '-';
+  else
+    append_value(e.sni, out);
   if (!e.method.empty()) out += ' ' + e.method;
   if (!e.target.empty()) {
     out += ' ';
     append_value(e.target, out);
   }
-  if (!e.type.empty()) out += ' ' + e.type;
+  if (!e.type.empty()) {
+    out += ' ';
+    append_value(e.type, out);
+  }
   if (e.stage == "http") {
     out += " -> " + (e.status ? std::to_string(e.status) : std::string("no reply"));
     if (e.error_code) out += " error " + std::to_string(e.error_code);
