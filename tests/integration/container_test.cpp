@@ -133,7 +133,9 @@ TEST_CASE("the run packages hold every shared library the binary loads (debian:1
     if (arrow == std::string::npos) continue;
     auto path = line.substr(arrow + 3, line.find(' ', arrow + 3) - arrow - 3);
     auto real = std::filesystem::canonical(path).string();
-    auto owner = run("dpkg-query -S '" + real + "' 2>/dev/null || dpkg-query -S '/usr" + real + "' 2>/dev/null");
+    // Merged /usr: dpkg may know the file under /lib rather than /usr/lib, where it really is.
+    auto unmerged = real.starts_with("/usr/") ? real.substr(4) : real;
+    auto owner = run("dpkg-query -S '" + real + "' 2>/dev/null || dpkg-query -S '" + unmerged + "' 2>/dev/null");
     auto package = owner.substr(0, owner.find_first_of(":\n"));
     CAPTURE(line);
     CAPTURE(owner);
