@@ -122,7 +122,7 @@ TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty modu
   auto dir = temp_dir("log-tty");
   // Runs fortisim on a pty until its ready line and its DNS responder's start-up event are both
   // on it (at most 10 s), then stops it and prints what the terminal got.
-  std::string script = dir + "/tty.py";
+  std::string script = dir + "/on_a_pty.py";  // not tty.py: that would shadow the tty module pty imports
   std::ofstream(script) << "import os, pty, select, signal, sys, time\n"
                            "pid, fd = pty.fork()\n"
                            "if pid == 0:\n"
