@@ -59,7 +59,7 @@ std::string run_status(const std::string& cmd) { return run(cmd + "; echo \"exit
 
 TEST_SUITE("container") {
 
-TEST_CASE("scripts/packages.txt: each line a package, its kind and why; install-deps.sh --list reads it") {
+TEST_CASE("scripts/packages.txt: each line a package, its kind and why, and install-deps.sh --list reads it") {
   auto kinds = package_list();
   for (const char* kind : {"build", "run", "test"}) {
     std::string expected;
