@@ -1,7 +1,8 @@
 // fortisim lab-config: the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab
 // FortiGate's Fortinet names at fortisim. Every line a FortiGate is told carries a mark: [doc]
 // where Fortinet documents it (the FortiOS CLI reference and admin guides for `config system dns`
-// and `config system fortiguard`, KB 194508 for the debug recipe), [assumed] where it does not.
+// and `config system fortiguard`, the KB "Troubleshooting FortiToken activation" for the debug recipe), [assumed] where
+// it does not.
 #include "lab_config.hpp"
 
 #include "protocol/hosts.hpp"
@@ -108,11 +109,12 @@ void fortios(std::ostream& out, const lab_addresses& a, int dns_port) {
       << "execute ping directregistration.fortinet.com\n";
 }
 
-/// The debug recipe of KB 194508, as a FortiOS 7.4.10 session ran it, and how to turn it off.
+/// The debug recipe of the KB "Troubleshooting FortiToken activation", as a FortiOS 7.4.10
+/// session ran it, and how to turn it off.
 void fortios_debug(std::ostream& out) {
   out << "\n# ---- FortiOS debug: what forticldd and the FortiToken code do, on the console ----\n"
-      << "# [doc: KB 194508; seen: a published FortiOS 7.4.10 session, where debug stops by itself\n"
-      << "# after 30 minutes]\n"
+      << "# [doc: the KB \"Troubleshooting FortiToken activation\"; seen: a published FortiOS 7.4.10\n"
+      << "# session, where debug stops by itself after 30 minutes]\n"
       << "diagnose debug reset\n"
       << "diagnose debug console timestamp enable\n"
       << "diagnose debug application forticldd 255\n"

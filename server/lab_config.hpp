@@ -1,8 +1,8 @@
 #pragma once
 // `fortisim lab-config`: what a lab writes on its side so that a FortiGate reaches fortisim: the
-// FortiOS CLI block (its resolver in clear text, FortiGuard anycast off, the debug recipe of
-// KB 194508) and the same override as dnsmasq and unbound lines, for labs that keep their own
-// resolver. Plain text on stdout; every Fortinet name comes from protocol/hosts.hpp.
+// FortiOS CLI block (its resolver in clear text, FortiGuard anycast off, the debug recipe of the
+// KB "Troubleshooting FortiToken activation") and the same override as dnsmasq and unbound lines,
+// for labs that keep their own resolver. Plain text on stdout; every Fortinet name comes from protocol/hosts.hpp.
 //   fortisim lab-config --address 192.0.2.10
 //   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --format dnsmasq
 
