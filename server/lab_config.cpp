@@ -1,8 +1,8 @@
 // fortisim lab-config: the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab
 // FortiGate's Fortinet names at fortisim. Every line a FortiGate is told carries a mark: [doc]
 // where Fortinet documents it (the FortiOS CLI reference and admin guides for `config system dns`
-// and `config system fortiguard`, the KB "Troubleshooting FortiToken activation" for the debug recipe), [assumed] where
-// it does not.
+// and `config system fortiguard`, the KB "Troubleshooting FortiToken activation" for the debug
+// recipe), [assumed] where it does not.
 #include "lab_config.hpp"
 
 #include "protocol/hosts.hpp"
