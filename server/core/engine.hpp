@@ -5,6 +5,7 @@
 
 #include "server/core/journal.hpp"
 #include "server/core/log_sink.hpp"
+#include "server/core/log_text.hpp"
 #include "server/core/metrics.hpp"
 #include "server/core/model.hpp"
 #include "server/core/rules.hpp"
@@ -52,6 +53,7 @@ struct engine_options {
   std::size_t journal_size = 1000;
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
+  log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
 };
 
 class engine {
@@ -130,6 +132,7 @@ class engine {
   std::mutex runtime_mutex_;  // one change of the runtime rules at a time
   core::metrics metrics_;
   core::model model_;
+  log_format log_format_;
   std::unique_ptr<log_sink> log_;  // before the journal, whose observer writes to it
   core::journal journal_;
 };
