@@ -33,7 +33,7 @@ struct http_request {
   std::string_view client_address;
   std::string_view sni;
   std::uint64_t connection = 0;
-  std::string_view headers;  ///< "Name: value" lines, as received (journaled)
+  std::string_view headers;           ///< "Name: value" lines, as received (journaled)
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
 };
 

@@ -39,8 +39,9 @@ std::int64_t journal::now_ms() {
 }
 
 void journal::reset(journal_entry& e) {
-  for (auto* s : {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials,
-                  &e.tokens, &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body})
+  for (auto* s :
+       {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials, &e.tokens,
+        &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;

@@ -112,7 +112,7 @@ enum class ocsp_status { good, revoked, unknown, none };
 /// The scenario's TLS side: "tls": {"ocsp": "good", "hosts": {"fds1.fortinet.com": {"ocsp":
 /// "revoked"}}}. Read at every handshake, so a reload takes effect on the next connection.
 struct tls_settings {
-  ocsp_status ocsp = ocsp_status::good;  ///< every host not listed, and clients that send no SNI
+  ocsp_status ocsp = ocsp_status::good;                    ///< every host not listed, and clients that send no SNI
   std::vector<std::pair<std::string, ocsp_status>> hosts;  ///< canonical host name, its status
   /// The status for the SNI `host`, compared as host names are (case-insensitively).
   ocsp_status ocsp_for(std::string_view host) const {

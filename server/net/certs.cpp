@@ -100,7 +100,8 @@ std::string cert_and_key::key_pem() const {
 
 std::shared_ptr<EVP_PKEY> make_key(key_type type) {
   EVP_PKEY* key = type == key_type::rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
-  if (!key) throw std::runtime_error(std::string("cannot generate an ") + (type == key_type::rsa ? "RSA" : "ECDSA") + " key");
+  if (!key)
+    throw std::runtime_error(std::string("cannot generate an ") + (type == key_type::rsa ? "RSA" : "ECDSA") + " key");
   return {key, EVP_PKEY_free};
 }
 

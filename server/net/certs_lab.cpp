@@ -134,8 +134,8 @@ ca_export export_ca(const std::string& ca_cert_path, const std::string& dir) {
   if (!cert) throw std::runtime_error("cannot read the CA certificate " + ca_cert_path);
   fs::path d(dir);
   make_folder(d);
-  ca_export out{(d / "fortisim-ca.pem").string(), (d / "fortisim-ca.cer").string(),
-                (d / "fortisim-ca.sha256").string(), sha256_fingerprint(cert.get())};
+  ca_export out{(d / "fortisim-ca.pem").string(), (d / "fortisim-ca.cer").string(), (d / "fortisim-ca.sha256").string(),
+                sha256_fingerprint(cert.get())};
   write_file(out.pem, cert_and_key{cert, nullptr}.cert_pem(), 0644);
   write_file(out.der, der_of(cert.get()), 0644);
   write_file(out.sha256, out.fingerprint + "\n", 0644);

@@ -13,7 +13,7 @@ namespace fortisim::net {
 
 namespace {
 
-constexpr std::int64_t valid_s = 86400;      // nextUpdate - thisUpdate
+constexpr std::int64_t valid_s = 86400;         // nextUpdate - thisUpdate
 constexpr std::int64_t remake_after_s = 43200;  // half of it: a client never sees one near its end
 
 std::int64_t now_s() {

@@ -3,7 +3,6 @@
 
 #include <sys/resource.h>
 
-
 namespace fortisim::net {
 
 namespace {

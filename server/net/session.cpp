@@ -120,7 +120,7 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
   // Headers, chunk extensions and trailers all count against the header limit: the read buffer
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
   bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
-  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message());
+  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
   http::response<http::string_body> res;
   res.result(too_big           ? http::status::payload_too_large
              : headers_too_big ? http::status::request_header_fields_too_large

@@ -88,8 +88,9 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
     use_chain(fallback_, *o.cert, *o.key);
     engine_->notice("tls", {{"certificate", *o.cert},
                             {"client_cert", mode_name(o.client_cert)},
-                            {"ocsp", "off: the chain of --cert is served, and fortisim has no CA key to sign "
-                                     "OCSP responses for it"}});
+                            {"ocsp",
+                             "off: the chain of --cert is served, and fortisim has no CA key to sign "
+                             "OCSP responses for it"}});
     return;
   }
   load_lab(o);

@@ -73,7 +73,7 @@ class tls_contexts {
   SSL_CTX* fallback_;  ///< Asio's, owned by the server
   std::string ca_path_;
   std::vector<std::pair<std::string, std::unique_ptr<SSL_CTX, context_free>>> hosts_;
-  std::optional<ocsp_responder> ocsp_;                   ///< none with --cert
+  std::optional<ocsp_responder> ocsp_;  ///< none with --cert
   std::shared_ptr<core::engine> engine_;
 };
 

@@ -1,6 +1,7 @@
 // The TLS side over real handshakes on 127.0.0.1:0: the leaf chosen by SNI, RSA keys, each stapled
 // OCSP state per host, client certificates journaled, TLS failures journaled with their SNI and
 // the alert in words, and the CA from the control API.
+#include "process.hpp"
 #include "server/net/certs_lab.hpp"
 #include "tls_probe.hpp"
 
@@ -122,7 +123,8 @@ TEST_CASE("one set of leaves per key type: switching back and forth makes nothin
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("OCSP stapling: good by default, revoked, unknown or none per host, signed by the lab CA; a reload changes it") {
+TEST_CASE(
+    "OCSP stapling: good by default, revoked, unknown or none per host, signed by the lab CA; a reload changes it") {
   test_server srv(R"({"tls": {"hosts": {"fds1.fortinet.com": {"ocsp": "revoked"},
                                         "globalftm.fortinet.net": {"ocsp": "unknown"},
                                         "push.fortinet.com": {"ocsp": "none"}}}})");
@@ -132,8 +134,7 @@ TEST_CASE("OCSP stapling: good by default, revoked, unknown or none per host, si
   };
   for (int max_tls : {TLS1_2_VERSION, 0}) {
     for (auto [sni, ocsp] : {row{"directregistration.fortinet.com", "good"}, row{"fds1.fortinet.com", "revoked"},
-                             row{"globalftm.fortinet.net", "unknown"}, row{"push.fortinet.com", ""},
-                             row{"", "good"}}) {
+                             row{"globalftm.fortinet.net", "unknown"}, row{"push.fortinet.com", ""}, row{"", "good"}}) {
       CAPTURE(max_tls);
       CAPTURE(sni);
       auto o = for_host(sni, srv.ca());
@@ -148,7 +149,8 @@ TEST_CASE("OCSP stapling: good by default, revoked, unknown or none per host, si
   }
   auto unasked = probe(srv.port(), for_host("directregistration.fortinet.com", srv.ca()));
   CHECK(unasked.ocsp.empty());  // stapled only for clients that ask
-  srv.engine().reload(scenario_from(R"({"tls": {"ocsp": "none", "hosts": {"push.fortinet.com": {"ocsp": "revoked"}}}})"));
+  srv.engine().reload(
+      scenario_from(R"({"tls": {"ocsp": "none", "hosts": {"push.fortinet.com": {"ocsp": "revoked"}}}})"));
   auto o = for_host("directregistration.fortinet.com", srv.ca());
   o.status_request = true;
   CHECK(probe(srv.port(), o).ocsp.empty());
@@ -185,8 +187,9 @@ TEST_CASE("--client-cert request: the certificate a FortiGate presents is journa
     REQUIRE_MESSAGE(probe(srv.port(), o).ok, "");
     auto e = last_entry(srv, "tls");
     CHECK(e["action"] == "client certificate");
-    CHECK(e["client_cert"] ==
-          "CN=FGT40FHA25099UXR,O=fortisim lab (not Fortinet) | CN=fortisim lab device CA,O=fortisim lab (not Fortinet)");
+    CHECK(
+        e["client_cert"] ==
+        "CN=FGT40FHA25099UXR,O=fortisim lab (not Fortinet) | CN=fortisim lab device CA,O=fortisim lab (not Fortinet)");
     CHECK(e["sni"] == "fds1.fortinet.com");
     CHECK(e["client_address"] == "127.0.0.1");
     CHECK(last_entry(srv, "http")["client_cert"] == e["client_cert"]);  // and on every request of the connection
@@ -223,12 +226,14 @@ TEST_CASE("a client that does not trust the lab CA: journaled with its SNI and t
   auto stranger = temp_dir("stranger-ca") + "/ca.pem";
   { std::ofstream(stranger) << net::make_ca("a CA nobody uses", 1).cert_pem(); }
   // Without TLS rules the SNI comes from the handshake; with them, from the peeked ClientHello.
-  for (const char* scenario : {"{}", R"({"rules": [{"when": {"sni": "nothing.lab"}, "then": {"action": "tls_alert"}}]})"}) {
+  for (std::string scenario :
+       {"{}", R"({"rules": [{"when": {"sni": "nothing.lab"}, "then": {"action": "tls_alert"}}]})"}) {
     CAPTURE(scenario);
     test_server srv(scenario);
     auto r = probe(srv.port(), for_host("fds1.fortinet.com", stranger));
     CHECK_FALSE(r.ok);
-    CHECK(r.verify_result == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    // The chain ends in the lab CA, which this client does not trust.
+    CHECK(r.verify_result == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
     auto e = last_entry(srv, "tls");
     CHECK(e["action"] == "the client refused our certificate: unknown CA");
     CHECK(e["sni"] == "fds1.fortinet.com");
@@ -241,11 +246,18 @@ TEST_CASE("a client that does not trust the lab CA: journaled with its SNI and t
 }
 
 TEST_CASE("a tls_cert fault's certificate wins over the host's leaf, and the client's refusal is journaled") {
-  test_server srv(R"({"rules": [{"when": {"sni": "fds1.fortinet.com"}, "then": {"action": "tls_cert", "cert": "expired"}}]})");
+  test_server srv(
+      R"({"rules": [{"when": {"sni": "fds1.fortinet.com"}, "then": {"action": "tls_cert", "cert": "expired"}}]})");
   auto r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));
+  CHECK_FALSE(r.ok);
   CHECK(r.verify_result == X509_V_ERR_CERT_HAS_EXPIRED);
-  CHECK(dns_names_of(r.leaf.get()).size() > 1);  // the fault's certificate, not fds1's own leaf
   CHECK(last_entry(srv, "tls")["action"] == "the client refused our certificate: certificate expired");
+  // A client that does not verify sees the certificate (a failed verification keeps none).
+  auto seen = probe(srv.port(), for_host("fds1.fortinet.com", ""));
+  REQUIRE_MESSAGE(seen.ok, seen.detail);
+  REQUIRE(seen.leaf);
+  CHECK(dns_names_of(seen.leaf.get()).size() > 1);  // the fault's certificate, not fds1's own leaf
+  CHECK(X509_cmp_current_time(X509_get0_notAfter(seen.leaf.get())) < 0);
 }
 
 TEST_CASE("a client that closes during the handshake, and one that never finishes it") {

@@ -21,7 +21,8 @@ struct probe_options {
   std::string ciphers;                             ///< a TLS 1.2 cipher list, e.g. "AES128-GCM-SHA256"
   bool status_request = false;                     ///< ask for a stapled OCSP response
   const net::cert_and_key* certificate = nullptr;  ///< presented when the server asks
-  bool request = false;  ///< after the handshake, GET / and read the reply (the server has journaled the handshake by then)
+  /// After the handshake, GET / and read the reply (the server has journaled the handshake by then).
+  bool request = false;
   std::chrono::milliseconds timeout{5000};
 };
 
@@ -33,16 +34,16 @@ struct probe_result {
   long verify_result = 0;
   std::shared_ptr<X509> leaf;  ///< the certificate the server presented
   std::string tls_version, cipher;
-  std::string ocsp;                 ///< the staple's status for the leaf: "good", "revoked", "unknown"; "" none
-  bool ocsp_signed_by_ca = false;   ///< the staple verifies against `ca`
-  int status = 0;                   ///< the reply's HTTP status (with `request`)
+  std::string ocsp;                ///< the staple's status for the leaf: "good", "revoked", "unknown"; "" none
+  bool ocsp_signed_by_ca = false;  ///< the staple verifies against `ca`
+  int status = 0;                  ///< the reply's HTTP status (with `request`)
 };
 
 probe_result probe(std::uint16_t port, const probe_options& o);
 
-/// The DNS names in a certificate's subjectAltName, in order.
+/// The DNS names in a certificate's subjectAltName, in order (none for a null certificate).
 std::vector<std::string> dns_names_of(X509* cert);
-/// The certificate's key type and size: "ecdsa 256", "rsa 2048".
+/// The certificate's key type and size: "ecdsa 256", "rsa 2048" ("no certificate" for null).
 std::string key_of(X509* cert);
 
 }  // namespace fortisim::test
