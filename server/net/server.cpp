@@ -171,6 +171,7 @@ std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
 
 void server::start() {
+  impl_->engine->notice("tls", impl_->contexts->summary());
   auto& w0 = *impl_->workers.front();
   if (impl_->admin_acceptor)
     asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()),

@@ -86,19 +86,18 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
   SSL_CTX_set_tlsext_servername_arg(fallback_, this);
   if (o.cert) {
     use_chain(fallback_, *o.cert, *o.key);
-    engine_->notice("tls", {{"certificate", *o.cert},
-                            {"client_cert", mode_name(o.client_cert)},
-                            {"ocsp",
-                             "off: the chain of --cert is served, and fortisim has no CA key to sign "
-                             "OCSP responses for it"}});
+    summary_ = {
+        {"certificate", *o.cert},
+        {"client_cert", mode_name(o.client_cert)},
+        {"ocsp", "off: the chain of --cert is served, and fortisim has no CA key to sign OCSP responses for it"}};
     return;
   }
   load_lab(o);
-  engine_->notice("tls", {{"ca", ca_path_},
-                          {"key_type", name_of(o.type)},
-                          {"leaves", hosts_.size() + 1},
-                          {"client_cert", mode_name(o.client_cert)},
-                          {"ocsp", "stapled as the scenario says (tls.ocsp, default good)"}});
+  summary_ = {{"ca", ca_path_},
+              {"key_type", name_of(o.type)},
+              {"leaves", hosts_.size() + 1},
+              {"client_cert", mode_name(o.client_cert)},
+              {"ocsp", "stapled as the scenario says (tls.ocsp, default good)"}};
 }
 
 void tls_contexts::load_lab(const tls_options& o) {

@@ -59,6 +59,10 @@ class tls_contexts {
 
   /// The lab CA's certificate file ("" with --cert).
   const std::string& ca_path() const { return ca_path_; }
+  /// What is served, for the start-up log's "tls" event (logged once the server has started, so
+  /// that a start-up failure stays one line): the CA or --cert, the key type, the number of
+  /// leaves, --client-cert and what is stapled.
+  const protocol::json& summary() const { return summary_; }
   /// The context of the host `name` (SNI), or null for the fallback's.
   SSL_CTX* context_for(std::string_view name) const;
   /// The DER OCSP response to staple on `ssl`, or null for none.
@@ -72,6 +76,7 @@ class tls_contexts {
   void load_lab(const tls_options& o);
   SSL_CTX* fallback_;  ///< Asio's, owned by the server
   std::string ca_path_;
+  protocol::json summary_;
   std::vector<std::pair<std::string, std::unique_ptr<SSL_CTX, context_free>>> hosts_;
   std::optional<ocsp_responder> ocsp_;  ///< none with --cert
   std::shared_ptr<core::engine> engine_;

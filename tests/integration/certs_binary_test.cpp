@@ -71,7 +71,7 @@ TEST_CASE("fortisim certs --export writes the CA as PEM, DER and its SHA-256 fin
   std::filesystem::remove_all(out);
 }
 
-TEST_CASE("openssl s_client -status shows the OCSP staple each host gets; a reload changes it") {
+TEST_CASE("openssl s_client -status shows the OCSP staple each host gets, and a reload changes it") {
   std::string data = temp_dir("ocsp");
   std::string scenario = data + "/tls.json";
   { std::ofstream(scenario) << R"({"tls": {"hosts": {"fds1.fortinet.com": {"ocsp": "revoked"}}}})"; }

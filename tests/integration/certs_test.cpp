@@ -45,7 +45,7 @@ std::function<void(net::server_config&)> with_client_cert(net::client_cert_mode 
 
 TEST_SUITE("certs") {
 
-TEST_CASE("SNI picks the host's own leaf; no SNI or another name gets the fallback with every name") {
+TEST_CASE("SNI picks the host's own leaf, and no SNI or another name gets the fallback with every name") {
   test_server srv("{}");
   for (const auto& name : protocol::fortinet_host_names()) {
     CAPTURE(name);
@@ -174,7 +174,7 @@ TEST_CASE("with --cert and --key of your own, one chain for every name and no st
   CHECK(control(srv.admin_port(), "GET", "/ca").first == 404);
 }
 
-TEST_CASE("--client-cert request: the certificate a FortiGate presents is journaled; none is accepted too") {
+TEST_CASE("--client-cert request: the certificate a FortiGate presents is journaled, and none is accepted too") {
   test_server srv("{}", 1, std::nullopt, with_client_cert(net::client_cert_mode::request));
   // A device certificate from a CA fortisim has never seen: a lab must see it, not refuse it.
   auto device = net::make_client_cert(net::make_ca("fortisim lab device CA", 1), "FGT40FHA25099UXR");
@@ -276,7 +276,7 @@ TEST_CASE("a client that closes during the handshake, and one that never finishe
   CHECK(last_entry(srv, "tls")["action"] == "no handshake within 1500 ms");
 }
 
-TEST_CASE("GET /ca: PEM, DER or the SHA-256 fingerprint; any other format or parameter is refused") {
+TEST_CASE("GET /ca: PEM, DER or the SHA-256 fingerprint, and any other format or parameter is refused") {
   test_server srv("{}");
   auto admin = srv.admin_port();
   auto pem = read_file(srv.ca());

@@ -94,7 +94,7 @@ TEST_CASE("dns.names extends the DNS responder's names, canonical, and a bad one
   CHECK(has_problem(problems_of(R"({"dns": ["lab.example.net"]})"), "$.dns", "expected an object"));
 }
 
-TEST_CASE("tls.ocsp per scenario and per host, host names compared without case; typos refused with the closest key") {
+TEST_CASE("tls.ocsp per scenario and per host, host names compared without case, typos refused with the closest key") {
   auto r = parse_scenario(
       R"({"tls": {"ocsp": "unknown", "hosts": {"FDS1.fortinet.com.": {"ocsp": "revoked"}, "push.fortinet.com": {}}}})",
       "lab.json");
