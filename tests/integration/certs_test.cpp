@@ -124,7 +124,8 @@ TEST_CASE("one set of leaves per key type: switching back and forth makes nothin
 }
 
 TEST_CASE(
-    "OCSP stapling: good by default, revoked, unknown or none per host, signed by the lab CA; a reload changes it") {
+    "OCSP stapling: good by default, revoked, unknown or none per host, signed by the lab CA, and a reload changes "
+    "it") {
   test_server srv(R"({"tls": {"hosts": {"fds1.fortinet.com": {"ocsp": "revoked"},
                                         "globalftm.fortinet.net": {"ocsp": "unknown"},
                                         "push.fortinet.com": {"ocsp": "none"}}}})");
