@@ -1,12 +1,12 @@
 // fortisim: parse the command line into one config value, run, exit.
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
-//   fortisim certs    [--data DIR] [--force]
+//   fortisim certs    [--data DIR] [--key-type ecdsa|rsa] [--force] [--export DIR]
 //   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
 
 #include "lab_config.hpp"
 #include "server/core/engine.hpp"
-#include "server/net/certs.hpp"
+#include "server/net/certs_lab.hpp"
 #include "server/net/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,8 +33,10 @@ struct options {
   std::string log_format;         ///< "text" or "json"; "": text when stderr is a terminal, else json
   std::size_t journal_size = 1000;
   bool quiet = false;
+  std::string key_type = "ecdsa", client_cert = "off";
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
+  std::string export_dir;          ///< certs: "" none
 };
 
 std::string quoted(const std::string& s) { return protocol::json(s).dump(); }
@@ -52,7 +54,10 @@ void describe(const core::scenario& s) {
     if (r.probability < 1.0) std::cerr << " (probability " << r.probability << ")";
     std::cerr << "\n";
   }
-  std::cerr << std::flush;
+  static constexpr const char* ocsp[] = {"good", "revoked", "unknown", "none"};
+  std::cerr << "fortisim:   tls: OCSP staple " << ocsp[static_cast<int>(s.tls.ocsp)];
+  for (const auto& [host, status] : s.tls.hosts) std::cerr << ", " << host << " " << ocsp[static_cast<int>(status)];
+  std::cerr << "\n" << std::flush;
 }
 
 int fail(const std::string& line) {
@@ -67,6 +72,15 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--scenario", o.scenario_path, "The scenario file (JSON, comments allowed)")->capture_default_str();
   serve->add_option("--cert", o.cert, "Server certificate chain (PEM); default: the lab CA's certificate");
   serve->add_option("--key", o.key, "The certificate's private key (PEM, unencrypted)");
+  serve->add_option("--key-type", o.key_type, "The lab leaves' keys: ecdsa (P-256) or rsa (2048, for older FortiOS)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ecdsa", "rsa"}));
+  serve
+      ->add_option("--client-cert", o.client_cert,
+                   "Ask clients for a certificate: request (accept any, or none), require (fail without one), or "
+                   "off; what they present is journaled")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "request", "require"}));
   serve->add_option("--threads", cfg.threads, "Worker threads, each with its own listener")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -139,8 +153,15 @@ int run_validate(const options& o) {
 
 int run_certs(const options& o) {
   try {
-    auto p = net::ensure_lab_certs(o.server.data_dir, o.force);
-    std::cout << protocol::json{{"ca", p.ca_cert}, {"cert", p.server_cert}, {"key", p.server_key}}.dump() << std::endl;
+    auto p = net::ensure_lab_certs(o.server.data_dir, *net::key_type_named(o.key_type), o.force);
+    protocol::json out{{"ca", p.ca_cert}, {"key_type", o.key_type}, {"cert", p.server_cert}, {"key", p.server_key}};
+    for (const auto& h : p.hosts) out["hosts"][h.name] = h.cert;
+    out["sha256"] = net::sha256_fingerprint(net::load_cert_and_key(p.ca_cert, p.ca_key).cert.get());
+    if (!o.export_dir.empty()) {
+      auto e = net::export_ca(p.ca_cert, o.export_dir);
+      out["export"] = {{"pem", e.pem}, {"der", e.der}, {"sha256", e.sha256}};
+    }
+    std::cout << out.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {
     return fail(e.what());
@@ -190,6 +211,10 @@ int run_serve(options& o) {
   cfg.scenario_path = o.scenario_path;
   if (!o.cert.empty()) cfg.cert = o.cert;
   if (!o.key.empty()) cfg.key = o.key;
+  cfg.lab_key = *net::key_type_named(o.key_type);
+  cfg.client_cert = o.client_cert == "request"   ? net::client_cert_mode::request
+                    : o.client_cert == "require" ? net::client_cert_mode::require
+                                                 : net::client_cert_mode::off;
   if (o.admin == "off" || o.admin.empty())
     cfg.admin.reset();
   else
@@ -232,9 +257,15 @@ int main(int argc, char** argv) {
   add_serve(app, o);
   auto* validate = app.add_subcommand("validate", "Check scenario files; report every problem with its JSON path");
   validate->add_option("files", o.files, "Scenario files")->required();
-  auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificate (kept if present)");
+  auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificates (kept if present)");
   certs->add_option("--data", o.server.data_dir, "Folder to write them to")->capture_default_str();
-  certs->add_flag("--force", o.force, "Make new ones even if they exist");
+  certs->add_option("--key-type", o.key_type, "The leaves' keys (and a new CA's): ecdsa (P-256) or rsa (2048)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ecdsa", "rsa"}));
+  certs->add_flag("--force", o.force, "Make new ones even if they exist (clients must trust the new CA)");
+  certs->add_option("--export", o.export_dir,
+                    "Also write the CA to DIR as fortisim-ca.pem, fortisim-ca.cer (DER) and fortisim-ca.sha256 (its "
+                    "SHA-256 fingerprint, also printed)");
   lab_config_options lab_options;
   auto* lab = add_lab_config(app, lab_options);
 

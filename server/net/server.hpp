@@ -4,6 +4,7 @@
 // machinery stays behind this interface, so main.cpp and tests compile without it.
 
 #include "server/core/engine.hpp"
+#include "server/net/tls_contexts.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -23,6 +24,10 @@ struct server_config {
   std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload)
   std::optional<std::string> cert, key;  ///< PEM files; without them the lab CA's
   std::string data_dir;                  ///< where the lab CA and certificates live
+  key_type lab_key = key_type::ecdsa;    ///< --key-type: the lab leaves' keys (ECDSA P-256 or RSA 2048)
+  /// --client-cert: ask clients for a certificate (request: accept any or none; require: fail
+  /// without one); what they present is journaled.
+  client_cert_mode client_cert = client_cert_mode::off;
   int threads = 1;
   std::size_t body_limit = 1 << 20;    ///< bytes; larger bodies get 413
   std::size_t max_connections = 4096;  ///< more are closed on accept (and journaled)

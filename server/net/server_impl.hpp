@@ -28,8 +28,8 @@ struct server::impl : core::listener_control {
   std::shared_ptr<core::engine> engine;
   std::vector<std::unique_ptr<worker>> workers;  // before everything that lives on their loops
   std::vector<std::thread> threads;
-  ssl::context tls{ssl::context::tls_server};
-  std::string ca_path;
+  ssl::context tls{ssl::context::tls_server};  ///< the fallback context every connection starts from
+  std::optional<tls_contexts> contexts;        ///< its certificates, the host contexts, the callbacks
   fault_certificates fault_certs;
   std::optional<listener_set> listeners;
   std::optional<tcp::acceptor> admin_acceptor;
@@ -45,7 +45,6 @@ struct server::impl : core::listener_control {
   void stop_loops();
 
   impl(server_config c, std::shared_ptr<core::engine> e);
-  void load_certificates();
   void raise_descriptor_limit();
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }
