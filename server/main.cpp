@@ -2,8 +2,12 @@
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
 //   fortisim certs    [--data DIR] [--force]
+//   fortisim client   import CODE | poll TOKEN... | provision TOKEN... | activate SERIAL... | phone CODE
 
+#include "client/cli.hpp"
 #include "server/core/engine.hpp"
+#include "server/core/state_file.hpp"
+#include "server/default_scenario.hpp"
 #include "server/net/certs.hpp"
 #include "server/net/server.hpp"
 
@@ -21,13 +25,15 @@ namespace {
 /// Everything the command line says, parsed once.
 struct options {
   net::server_config server;
-  std::string scenario_path = "scenarios/default.json";
+  std::string scenario_path;  ///< "": scenarios/default.json beside the binary (server/default_scenario.hpp)
+  std::string ready_file;     ///< "": the ready line on stdout only
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::string dns, dns_upstream;  ///< "": off / none
   std::size_t journal_size = 1000;
   bool quiet = false;
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
+  client::cli_options client;      ///< client
 };
 
 std::string quoted(const std::string& s) { return protocol::json(s).dump(); }
@@ -57,7 +63,11 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   auto& cfg = o.server;
   auto* serve = app.add_subcommand("serve", "Serve the SoftToken protocol over HTTPS from a scenario file");
   serve->add_option("--listen", cfg.listen, "ADDR:PORT to listen on; port 0 picks a free port")->capture_default_str();
-  serve->add_option("--scenario", o.scenario_path, "The scenario file (JSON, comments allowed)")->capture_default_str();
+  serve->add_option("--scenario", o.scenario_path,
+                    "The scenario file (JSON, comments allowed); default: scenarios/default.json beside the binary "
+                    "(installed: share/fortisim/scenarios)");
+  serve->add_option("--ready-file", o.ready_file, "Also write the ready line to FILE (atomically: whole or absent)");
+  serve->add_flag("--watch", cfg.watch, "Reload the scenario file whenever it is saved (as SIGHUP does)");
   serve->add_option("--cert", o.cert, "Server certificate chain (PEM); default: the lab CA's certificate");
   serve->add_option("--key", o.key, "The certificate's private key (PEM, unencrypted)");
   serve->add_option("--threads", cfg.threads, "Worker threads, each with its own listener")
@@ -132,8 +142,8 @@ int run_certs(const options& o) {
   }
 }
 
-/// One JSON line on stdout: the harness's signal that fortisim serves, and where.
-void print_ready(const net::server& srv, const core::scenario& s) {
+/// One JSON line on stdout (and in --ready-file): the harness's signal that fortisim serves, and where.
+std::string ready_line(const net::server& srv, const core::scenario& s) {
   protocol::json ready;
   ready["event"] = "ready";
   ready["listen"] = srv.listen_address();
@@ -143,13 +153,28 @@ void print_ready(const net::server& srv, const core::scenario& s) {
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
   ready["pid"] = ::getpid();
-  std::cout << ready.dump() << std::endl;
+  return ready.dump();
+}
+
+/// --scenario, or the shipped default found beside the binary; "" (and a message) if none is.
+std::string scenario_to_serve(const options& o) {
+  if (!o.scenario_path.empty()) return o.scenario_path;
+  auto candidates = default_scenario_candidates();
+  auto found = find_default_scenario(candidates);
+  if (found.empty()) {
+    std::string looked;
+    for (const auto& c : candidates) looked += (looked.empty() ? "" : ", ") + c;
+    fail("no --scenario given, and no scenarios/default.json at " + looked + "; pass --scenario FILE");
+  }
+  return found;
 }
 
 int run_serve(options& o) {
   // A write to a closed stderr or a full disk is an error to handle, not a signal that kills us.
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGXFSZ, SIG_IGN);
+  o.scenario_path = scenario_to_serve(o);
+  if (o.scenario_path.empty()) return 2;
   auto loaded = core::load_scenario_file(o.scenario_path);
   if (!loaded.value) {
     const auto& first = loaded.problems.front();
@@ -180,7 +205,10 @@ int run_serve(options& o) {
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();
-    print_ready(srv, *scenario);
+    auto ready = ready_line(srv, *scenario);
+    if (!o.ready_file.empty())
+      if (auto why = core::write_file_atomically(o.ready_file, ready + "\n")) return fail("--ready-file: " + *why);
+    std::cout << ready << std::endl;
     srv.wait();
     engine->notice("stopped");
     return 0;
@@ -205,9 +233,12 @@ int main(int argc, char** argv) {
   auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificate (kept if present)");
   certs->add_option("--data", o.server.data_dir, "Folder to write them to")->capture_default_str();
   certs->add_flag("--force", o.force, "Make new ones even if they exist");
+  o.client.cacert = o.server.data_dir + "/ca.pem";
+  auto* client = client::add_cli(app, o.client);
 
   CLI11_PARSE(app, argc, argv);
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
+  if (*client) return client::run_cli(*client, o.client);
   return run_serve(o);
 }
