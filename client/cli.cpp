@@ -95,7 +95,8 @@ int run_provision(const cli_options& o, const connection_options& to) {
           auto png = protocol::base64_decode(*t.qr_code);
           auto file = (std::filesystem::path(o.qr_dir) / (t.token + ".png")).string();
           std::filesystem::create_directories(o.qr_dir);
-          if (!png || !(std::ofstream(file, std::ios::binary) << *png)) throw std::runtime_error("cannot write " + file);
+          if (!png || !(std::ofstream(file, std::ios::binary) << *png))
+            throw std::runtime_error("cannot write " + file);
           entry["qr_file"] = file;
           line += ", QR code " + file;
         }
@@ -132,11 +133,16 @@ int run_phone(const cli_options& o, const connection_options& to) {
   if (x.reply)
     if (auto* r = std::get_if<protocol::mobile_provision_response>(&*x.reply); r && !r->error) {
       auto secret = protocol::decrypt_seed_from_phone(r->seed, o.mobile_id.substr(0, 16));
-      if (!secret) return report_failure("the seed in the reply does not decrypt with mobile_id " + o.mobile_id, o.json);
+      if (!secret)
+        return report_failure("the seed in the reply does not decrypt with mobile_id " + o.mobile_id, o.json);
       int period = code_period(o.code);
       auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), period, 6);
-      result = {{"mobile_id", o.mobile_id}, {"token", r->token},          {"seed", protocol::hex_encode(*secret)},
-                {"otp", otp.code},          {"valid_for_s", otp.valid_for_s}, {"period", period},
+      result = {{"mobile_id", o.mobile_id},
+                {"token", r->token},
+                {"seed", protocol::hex_encode(*secret)},
+                {"otp", otp.code},
+                {"valid_for_s", otp.valid_for_s},
+                {"period", period},
                 {"digits", 6}};
       lines.push_back(r->token + ": seed " + protocol::hex_encode(*secret) + ", OTP " + otp.code + " (valid " +
                       std::to_string(otp.valid_for_s) + " s more)");

@@ -69,7 +69,8 @@ ssl::context make_context(const connection_options& to) {
 /// Why a handshake failed, in words: the certificate check's reason when that was it.
 std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
   long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
+  if (verify != X509_V_OK)
+    return std::string("certificate verify failed (") + X509_verify_cert_error_string(verify) + ")";
   return ec.message();
 }
 

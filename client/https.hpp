@@ -22,8 +22,8 @@ struct connection_options {
   /// The TLS server name, the Host header and the name the certificate must carry, e.g.
   /// "directregistration.fortinet.com" (fortisim's lab certificate names every Fortinet host).
   std::string sni = "directregistration.fortinet.com";
-  std::string cacert;     ///< PEM file of the CA to trust (fortisim's ca.pem); "": the system's CAs
-  bool insecure = false;  ///< accept any certificate: for looking at a server you cannot verify
+  std::string cacert;                         ///< PEM file of the CA to trust (fortisim's ca.pem); "": the system's CAs
+  bool insecure = false;                      ///< accept any certificate: for looking at a server you cannot verify
   std::chrono::milliseconds timeout{10'000};  ///< each step: resolve and connect, handshake, write, read
 };
 

@@ -68,16 +68,14 @@ exchange send(const connection_options& to, operation op, std::string_view path,
   return x;
 }
 
-std::string describe(const protocol::error_value& e) {
-  return "error " + std::to_string(e.code) + ": " + e.message;
-}
+std::string describe(const protocol::error_value& e) { return "error " + std::to_string(e.code) + ": " + e.message; }
 
 }  // namespace
 
 exchange import_licence(const connection_options& to, const device& from, const std::string& code) {
   protocol::activation_license_request r{envelope_of(from, operation::activation_license), code};
-  return send(to, operation::activation_license, protocol::process_path,
-              protocol::encode(protocol::request(r)).dump(), fortigate_headers());
+  return send(to, operation::activation_license, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
+              fortigate_headers());
 }
 
 exchange poll(const connection_options& to, const device& from, const std::vector<std::string>& tokens) {
@@ -95,13 +93,13 @@ exchange provision(const connection_options& to, const device& from,
 
 exchange activate(const connection_options& to, const device& from, const std::vector<std::string>& serials) {
   protocol::hardware_activation_request r{envelope_of(from, operation::hardware_activation), serials};
-  return send(to, operation::hardware_activation, protocol::process_path,
-              protocol::encode(protocol::request(r)).dump(), fortigate_headers());
+  return send(to, operation::hardware_activation, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
+              fortigate_headers());
 }
 
 exchange phone(const connection_options& to, const protocol::mobile_provision_request& request) {
-  return send(to, operation::mobile_provision, protocol::mobile_path, protocol::encode(protocol::request(request)).dump(),
-              phone_headers());
+  return send(to, operation::mobile_provision, protocol::mobile_path,
+              protocol::encode(protocol::request(request)).dump(), phone_headers());
 }
 
 std::vector<std::string> forticare_errors(const protocol::response& r) {

@@ -37,4 +37,7 @@ cmake -S "$root/examples/cpp-fixture" -B "$work/cpp-fixture-subdir" -DFORTISIM_S
 
 echo "examples: examples/pytest against the installed binary"
 cd "$work"
-FORTISIM_BIN="$prefix/bin/fortisim" python3 -m pytest -q -p no:cacheprovider "$root/examples/pytest"
+# Debian's python3, the one python3-pytest belongs to (a pyenv or venv python3 on PATH lacks it).
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+FORTISIM_BIN="$prefix/bin/fortisim" "$python" -m pytest -q -p no:cacheprovider "$root/examples/pytest"

@@ -1,4 +1,4 @@
-#include "server/default_scenario.hpp"
+#include "default_scenario.hpp"
 
 #include <filesystem>
 

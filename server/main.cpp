@@ -5,9 +5,9 @@
 //   fortisim client   import CODE | poll TOKEN... | provision TOKEN... | activate SERIAL... | phone CODE
 
 #include "client/cli.hpp"
+#include "default_scenario.hpp"  // beside this file: the binary's own, in no layer
 #include "server/core/engine.hpp"
 #include "server/core/state_file.hpp"
-#include "server/default_scenario.hpp"
 #include "server/net/certs.hpp"
 #include "server/net/server.hpp"
 
@@ -104,14 +104,17 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   return serve;
 }
 
-/// Whether `file` is a JSON Schema (scenarios/schema.json sits among the scenarios it describes).
+/// Whether `file` is a JSON Schema (scenarios/schema.json sits among the scenarios it describes):
+/// it names a json-schema.org dialect and has `properties`, which no scenario may have (a scenario
+/// that names the schema in its `$schema` is still checked).
 bool is_json_schema(const std::string& file) {
   auto r = core::load_scenario_file(file);
   if (r.value) return false;
   std::ifstream in(file);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto j = protocol::json::parse(text, nullptr, false, true);
-  return j.is_object() && j.value("$schema", "").find("json-schema.org") != std::string::npos;
+  return j.is_object() && j.contains("properties") && j["$schema"].is_string() &&
+         j["$schema"].get<std::string>().find("json-schema.org") != std::string::npos;
 }
 
 int run_validate(const options& o) {

@@ -36,9 +36,10 @@ TEST_CASE("a licence import is answered, and journaled with the FortiGate's seri
   auto reply = import_licence(fx, "1234-5678-9ABC-DEF0-1234");
   CHECK_FALSE(reply.error.has_value());
   CHECK(reply.license.starts_with("EFTM"));
-  auto entries = fx.journal({.operation = "activation_license"});
+  auto entries = fx.journal(fortisim::journal_query().operation("activation_license"));
   REQUIRE(entries.size() == 1);
-  CHECK(entries[0]["serials"] == "FGT60F0000000001");
+  CHECK(entries[0]["code"] == "1234-5678-9ABC-DEF0-1234");
+  CHECK(fx.journal(fortisim::journal_query().serial("FGT60F0000000001")).size() == 1);
   CHECK(entries[0]["sni"] == "directregistration.fortinet.com");
 }
 
@@ -48,7 +49,7 @@ TEST_CASE("an expired licence gets error 14") {
   REQUIRE(reply.error.has_value());
   CHECK(reply.error->code == 14);
   CHECK(reply.error->message == "forticare license expired");
-  CHECK(fx.journal({.error_code = 14}).size() == 1);
+  CHECK(fx.journal(fortisim::journal_query().error_code(14)).size() == 1);
 }
 
 TEST_CASE("a rule added at runtime answers the next import, then the world answers again") {
@@ -57,7 +58,7 @@ TEST_CASE("a rule added at runtime answers the next import, then the world answe
                               "times": 1, "then": {"action": "error", "code": 10}})"));
   CHECK(import_licence(fx, "1234-5678-9ABC-DEF0-1234").error->code == 10);
   CHECK_FALSE(import_licence(fx, "1234-5678-9ABC-DEF0-1234").error.has_value());
-  CHECK(fx.journal({.rule = "card gone once"}).size() == 1);
+  CHECK(fx.journal(fortisim::journal_query().rule("card gone once")).size() == 1);
   fx.reset();
   CHECK(fx.journal().empty());
 }

@@ -29,7 +29,8 @@ def test_an_import_is_journaled_with_its_serial(fortisim):
     assert reply.json()["d"]["error"] is None
     entries = fortisim.journal(operation="activation_license")
     assert len(entries) == 1
-    assert entries[0]["serials"] == "FGT60F0000000001"
+    assert "FGT60F0000000001" in entries[0]["serials"].split()
+    assert fortisim.control("GET", "/journal/count?serial=FGT60F0000000001") == {"count": 1}
     assert entries[0]["code"] == "1234-5678-9ABC-DEF0-1234"
 
 

@@ -37,8 +37,8 @@ class scenario_watch {
   asio::awaitable<void> reload_when_settled();
   asio::posix::stream_descriptor inotify_;
   asio::steady_timer settle_timer_;
-  std::string path_;  ///< the scenario file, as given
-  std::string name_;  ///< its name in its folder
+  std::string path_;                      ///< the scenario file, as given
+  std::string name_;                      ///< its name in its folder
   std::shared_ptr<core::engine> engine_;  ///< where a bug is logged
   std::function<void()> reload_;
   bool pending_ = false;  ///< a change is waiting for the timer

@@ -52,7 +52,7 @@ struct ran {
   }
 };
 
-ran client(std::vector<std::string> args, const std::vector<std::string>& to = {}) {
+ran run_client(std::vector<std::string> args, const std::vector<std::string>& to = {}) {
   std::vector<std::string> argv{FORTISIM_BINARY, "client"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), to.begin(), to.end());
@@ -100,7 +100,7 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   std::string dir = temp_dir("client-life");
   served s(write_scenario(dir, R"({"name": "client life", "seed": 3, "unknown_codes": {"answer": "accept"}})"));
 
-  auto imp = client({"import", "1234-5678-9ABC-DEF0-1234", "--json"}, s.to());
+  auto imp = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--json"}, s.to());
   REQUIRE(imp.status == 0);
   auto j = imp.j();
   CHECK(j["operation"] == "activation_license");
@@ -111,7 +111,7 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   CHECK(protocol::is_mobile_token_serial(token));
 
   std::string qr = dir + "/qr";
-  auto prov = client({"provision", token, "--qr", qr, "--json"}, s.to());
+  auto prov = run_client({"provision", token, "--qr", qr, "--json"}, s.to());
   REQUIRE(prov.status == 0);
   j = prov.j();
   CHECK(j["sni"] == "fortinet-ca2.fortinet.com");
@@ -121,23 +121,23 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   CHECK(seed.size() == 40);
   CHECK(protocol::parse_user_activation_code(code).has_value());
   CHECK(read_file(made["qr_file"]).substr(1, 3) == "PNG");
-  CHECK(client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "pending");
+  CHECK(run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "pending");
 
   std::uint16_t admin = port_of(s.ready, "admin");
   auto otp_before = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
-  auto phone = client({"phone", code, "--mobile-id", "0123456789abcdef", "--json"}, s.to());
+  auto phone = run_client({"phone", code, "--mobile-id", "0123456789abcdef", "--json"}, s.to());
   auto otp_after = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
   REQUIRE(phone.status == 0);
   j = phone.j();
   CHECK(j["sni"] == "globalftm.fortinet.net");
   CHECK(j["result"]["seed"] == protocol::hex_encode(*protocol::hex_decode(seed)));  // the FortiGate's, lower case
-  CHECK((j["result"]["otp"] == otp_before || j["result"]["otp"] == otp_after));      // a minute may turn between
+  CHECK((j["result"]["otp"] == otp_before || j["result"]["otp"] == otp_after));     // a minute may turn between
 
-  auto polled = client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0];
+  auto polled = run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0];
   CHECK(polled["status"] == "provisioned");
 
   // Text for people: what was sent, what came back, what it means.
-  auto text = client({"poll", token}, s.to());
+  auto text = run_client({"poll", token}, s.to());
   CHECK(text.status == 0);
   CHECK(text.out.find("> POST /SoftToken/Provisioning.asmx/Process to " + s.ready["listen"].get<std::string>() +
                       ", SNI directregistration.fortinet.com") != std::string::npos);
@@ -148,22 +148,23 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
 
 TEST_CASE("exit status 1 for a FortiCare error, printed with its code and message") {
   served s(FORTISIM_SOURCE_DIR "/scenarios/expired-license.json");
-  auto text = client({"import", "DA8C-0508-1F31-4CF7-C990", "--serial", "FG4H0ETB20900993"}, s.to());
+  auto text = run_client({"import", "DA8C-0508-1F31-4CF7-C990", "--serial", "FG4H0ETB20900993"}, s.to());
   CHECK(text.status == 1);
   CHECK(text.out.find("FortiCare error 14: forticare license expired") != std::string::npos);
-  auto machine = client({"import", "DA8C-0508-1F31-4CF7-C990", "--json"}, s.to());
+  auto machine = run_client({"import", "DA8C-0508-1F31-4CF7-C990", "--json"}, s.to());
   CHECK(machine.status == 1);
   CHECK(machine.j()["errors"] == json::array({"error 14: forticare license expired"}));
   CHECK(machine.j()["result"].is_null());
-  auto unknown = client({"provision", "FTKMOB0000000001", "--json"}, s.to());
+  auto unknown = run_client({"provision", "FTKMOB0000000001", "--json"}, s.to());
   CHECK(unknown.status == 1);
-  CHECK(unknown.j()["errors"] ==
-        json::array({"error 17: no valid token found", "FTKMOB0000000001: error 31: token does not belong to product"}));
+  CHECK(unknown.j()["errors"] == json::array({"error 17: no valid token found",
+                                              "FTKMOB0000000001: error 31: token does not belong to product"}));
 }
 
 TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified, a bad command line") {
   served s(FORTISIM_SOURCE_DIR "/scenarios/default.json");
-  auto refused = client({"import", "1234-5678-9ABC-DEF0-1234", "--server", closed_port(), "--json"});
+  auto refused = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", closed_port(), "--cacert",
+                             s.ready["ca"].get<std::string>(), "--json"});
   CHECK(refused.status == 2);
   CHECK(refused.j()["failure"].get<std::string>().find("connect to 127.0.0.1:") != std::string::npos);
 
@@ -171,20 +172,21 @@ TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified,
   std::string other = temp_dir("client-other-ca");
   net::ensure_lab_certs(other);
   std::string listen = s.ready["listen"];
-  auto untrusted = client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem"});
+  auto untrusted =
+      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem"});
   CHECK(untrusted.status == 2);
   CHECK(untrusted.err.find("certificate verify failed") != std::string::npos);
-  auto wrong_name = client({"import", "1234-5678-9ABC-DEF0-1234", "--sni", "www.example.com"}, s.to());
+  auto wrong_name = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--sni", "www.example.com"}, s.to());
   CHECK(wrong_name.status == 2);
   CHECK(wrong_name.err.find("hostname mismatch") != std::string::npos);
-  auto insecure = client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem",
-                          "--insecure"});
+  auto insecure = run_client(
+      {"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem", "--insecure"});
   CHECK(insecure.status == 0);
   CHECK(insecure.err.find("warning: --insecure") != std::string::npos);
 
-  CHECK(client({"import", "1234-5678-9ABC-DEF0-1234", "--server", "nowhere"}).status == 2);
-  CHECK(client({"phone", "NOT-A-CODE"}, s.to()).status == 2);
-  CHECK(client({"frobnicate"}).status != 0);
+  CHECK(run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", "nowhere"}).status == 2);
+  CHECK(run_client({"phone", "NOT-A-CODE"}, s.to()).status == 2);
+  CHECK(run_client({"frobnicate"}).status != 0);
   std::filesystem::remove_all(other);
 }
 

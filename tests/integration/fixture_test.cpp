@@ -1,9 +1,9 @@
 // The in-process fixture another project's C++ tests use (fixture/fixture.hpp), driven by the
 // client library (client/operations.hpp) as such a project would: start from text or a file on
 // 127.0.0.1:0, trust its CA, import, read the journal, add and remove rules, reset, stop.
+#include "fixture/fixture.hpp"
 #include "../support/fixtures.hpp"
 #include "client/operations.hpp"
-#include "fixture/fixture.hpp"
 
 #include <doctest/doctest.h>
 
@@ -47,10 +47,12 @@ TEST_CASE("a fixture from text serves on 127.0.0.1:0 with its own CA, and its jo
 
   CHECK(import_error(fx, "DA8C-0508-1F31-4CF7-C990") == 14);
   CHECK(import_error(fx, "1234-5678-9ABC-DEF0-1234") == 0);
-  auto expired = fx.journal({.operation = "activation_license", .error_code = 14});
+  auto expired = fx.journal(journal_query().operation("activation_license").error_code(14));
   REQUIRE(expired.size() == 1);
   CHECK(expired[0]["code"] == "DA8C-0508-1F31-4CF7-C990");
-  CHECK(expired[0]["serials"] == "FGT40FHA25099UXR");
+  CHECK(expired[0]["serials"] == "FGT40FHA25099UXR FGT40FHA25099UXR");  // its serial, then __clustered_sns
+  CHECK(fx.journal(journal_query().serial("FGT40FHA25099UXR").code("DA8C-0508-1F31-4CF7-C990")).size() == 1);
+  CHECK(fx.journal(journal_query().serial("FGT60F0000000001")).empty());
   CHECK(fx.journal().size() == 2);
 
   fx.stop();
@@ -59,13 +61,15 @@ TEST_CASE("a fixture from text serves on 127.0.0.1:0 with its own CA, and its jo
 }
 
 TEST_CASE("rules added at runtime come first until removed; reset forgets them and the journal") {
-  fixture fx(scenario_text{expired_world}, {.admin = false});
+  fixture_options no_admin;
+  no_admin.admin = false;
+  fixture fx(scenario_text{expired_world}, no_admin);
   CHECK_FALSE(fx.admin_address().has_value());
   fx.add_rule(json::parse(R"({"name": "card gone", "when": {"operation": "activation_license"},
                               "then": {"action": "error", "code": 10}})"));
   CHECK(fx.rules()[0]["name"] == "card gone");
   CHECK(import_error(fx, "1234-5678-9ABC-DEF0-1234") == 10);
-  CHECK(fx.journal({.rule = "card gone"}).size() == 1);
+  CHECK(fx.journal(journal_query().rule("card gone")).size() == 1);
   CHECK(fx.remove_rule("card gone"));
   CHECK_FALSE(fx.remove_rule("card gone"));
   CHECK(import_error(fx, "1234-5678-9ABC-DEF0-1234") == 0);

@@ -28,10 +28,10 @@ void replace(const std::string& path, const std::string& text) {
   fs::rename(path + ".new", path);
 }
 
-const std::string expired = R"({"name": "v1", "licenses": [{"activation_code": "DA8C-0508-1F31-4CF7-C990",
-                                "valid_until": "2020-01-01"}]})";
-/// Knows no licence: the same code gets 10 (and binds nothing, so v1 still answers 14 after it).
-const std::string unknown = R"({"name": "v2"})";
+/// Two worlds that answer the captured import differently (error 10, then 14), and bind nothing,
+/// so the model's state (kept across reloads) does not decide the answer.
+const std::string card_not_found = R"({"name": "v1", "unknown_codes": {"answer": "card_not_found"}})";
+const std::string expired = R"({"name": "v2", "unknown_codes": {"answer": "accept", "valid_until": "2000-01-01"}})";
 
 }  // namespace
 
@@ -64,33 +64,33 @@ TEST_CASE("a ready file that cannot be written is a start-up failure") {
 TEST_CASE("--watch reloads the scenario when it is saved; a bad save leaves the last good one live") {
   std::string dir = temp_dir("watch");
   std::string file = dir + "/scenario.json";
-  write(file, expired);
+  write(file, card_not_found);
   process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", dir, "--threads", "2",
              "--watch"});
   auto ready = start_ready(p);
   auto port = port_of(ready, "listen");
-  CHECK(import_error_code(port) == 14);
+  CHECK(import_error_code(port) == 10);
 
-  write(file, unknown);  // in place: CLOSE_WRITE
+  write(file, expired);  // in place: CLOSE_WRITE
   auto reloaded = p.next_event("reload", 10s);
   REQUIRE(reloaded.is_object());
   CHECK(reloaded["ok"] == true);
-  CHECK(import_error_code(port) == 10);
+  CHECK(import_error_code(port) == 14);
 
   replace(file, R"({"name": "v3", "licenses": "not a list"})");  // by rename: MOVED_TO
   auto refused = p.next_event("reload", 10s);
   REQUIRE(refused.is_object());
   CHECK(refused["ok"] == false);
   CHECK(refused["problems"].get<std::string>().find("$.licenses") != std::string::npos);
-  CHECK(import_error_code(port) == 10);  // v2 is still live
+  CHECK(import_error_code(port) == 14);  // v2 is still live
 
-  replace(file, expired);
+  replace(file, card_not_found);
   auto back = p.next_event("reload", 10s);
   REQUIRE(back.is_object());
   CHECK(back["ok"] == true);
-  CHECK(import_error_code(port) == 14);
+  CHECK(import_error_code(port) == 10);
   // Other files in the folder change nothing.
-  write(dir + "/other.json", unknown);
+  write(dir + "/other.json", expired);
   CHECK(p.next_event("reload", 500ms).is_null());
   p.signal(SIGTERM);
   CHECK(p.wait_exit(10s) == 0);
@@ -100,8 +100,8 @@ TEST_CASE("--watch reloads the scenario when it is saved; a bad save leaves the 
 TEST_CASE("without --scenario, serve finds scenarios/default.json from any folder") {
   std::string dir = temp_dir("default-scenario");
   // The build tree: build/fortisim finds ../scenarios/default.json (or the checkout's), from /.
-  process built({"/bin/sh", "-c",
-                 "cd / && exec " FORTISIM_BINARY " serve --listen 127.0.0.1:0 --threads 1 --data " + dir});
+  process built(
+      {"/bin/sh", "-c", "cd / && exec " FORTISIM_BINARY " serve --listen 127.0.0.1:0 --threads 1 --data " + dir});
   auto ready = start_ready(built);
   CHECK(ready["scenario"] == "default");
   CHECK(import_error_code(port_of(ready, "listen")).is_null());
@@ -111,10 +111,24 @@ TEST_CASE("without --scenario, serve finds scenarios/default.json from any folde
   fs::create_directories(dir + "/prefix/share/fortisim/scenarios");
   fs::copy_file(FORTISIM_BINARY, dir + "/prefix/bin/fortisim");
   write(dir + "/prefix/share/fortisim/scenarios/default.json", R"({"name": "installed copy"})");
-  process installed({"/bin/sh", "-c",
-                     "cd / && exec " + dir + "/prefix/bin/fortisim serve --listen 127.0.0.1:0 --threads 1 --data " +
-                         dir});
+  process installed(
+      {"/bin/sh", "-c",
+       "cd / && exec " + dir + "/prefix/bin/fortisim serve --listen 127.0.0.1:0 --threads 1 --data " + dir});
   CHECK(start_ready(installed)["scenario"] == "installed copy");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("validate over the shipped folder skips the schema beside the scenarios and passes") {
+  std::string out =
+      run(std::string(FORTISIM_BINARY) + " validate " FORTISIM_SOURCE_DIR "/scenarios/*.json; echo \"exit=$?\"");
+  CHECK(out.find("schema.json: skipped (a JSON Schema, not a scenario)") != std::string::npos);
+  CHECK(out.find("default.json: ok") != std::string::npos);
+  CHECK(out.find("exit=0") != std::string::npos);
+  // A scenario that merely names the schema is still validated as a scenario.
+  std::string dir = temp_dir("validate-schema");
+  write(dir + "/bad.json", R"({"$schema": "http://json-schema.org/draft-07/schema#", "seed": -1})");
+  out = run(std::string(FORTISIM_BINARY) + " validate " + dir + "/bad.json; echo \"exit=$?\"");
+  CHECK(out.find("exit=1") != std::string::npos);
   fs::remove_all(dir);
 }
 
