@@ -60,7 +60,7 @@ TEST_CASE("a fixture from text serves on 127.0.0.1:0 with its own CA, and its jo
   CHECK_THROWS_AS(fx.port(), std::logic_error);
 }
 
-TEST_CASE("rules added at runtime come first until removed; reset forgets them and the journal") {
+TEST_CASE("rules added at runtime come first until removed — reset forgets them and the journal") {
   fixture_options no_admin;
   no_admin.admin = false;
   fixture fx(scenario_text{expired_world}, no_admin);
@@ -81,7 +81,7 @@ TEST_CASE("rules added at runtime come first until removed; reset forgets them a
   CHECK_THROWS_AS(fx.add_rule(json::parse(R"({"then": {"action": "frobnicate"}})")), std::invalid_argument);
 }
 
-TEST_CASE("a fixture from a shipped file; a bad scenario throws with its JSON path") {
+TEST_CASE("a fixture from a shipped file — a bad scenario throws with its JSON path") {
   fixture fx(scenario_file{FORTISIM_SOURCE_DIR "/scenarios/expired-license.json"});
   CHECK(import_error(fx, "DA8C-0508-1F31-4CF7-C990") == 14);
   CHECK(fx.reload().empty());

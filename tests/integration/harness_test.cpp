@@ -61,7 +61,7 @@ TEST_CASE("a ready file that cannot be written is a start-up failure") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("--watch reloads the scenario when it is saved; a bad save leaves the last good one live") {
+TEST_CASE("--watch reloads the scenario when it is saved — a bad save leaves the last good one live") {
   std::string dir = temp_dir("watch");
   std::string file = dir + "/scenario.json";
   write(file, card_not_found);
