@@ -146,6 +146,29 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("activate: the first activation gets the seed, the second finds the lock consumed (903)") {
+  std::string dir = temp_dir("client-hardware");
+  served s(write_scenario(dir, R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));
+  auto first = run_client({"activate", "FTK2000000000077", "--serial", "FG100F0000000001", "--cluster",
+                           "FG100F0000000002", "--device-version", "7.2", "--device-build", "1234", "--json"},
+                          s.to());
+  REQUIRE(first.status == 0);
+  auto j = first.j();
+  CHECK(j["operation"] == "hardware_activation");
+  CHECK(j["sent"]["d"]["__clustered_sns"] ==
+        json::parse(R"([{"sn": "FG100F0000000001"}, {"sn": "FG100F0000000002"}])"));
+  CHECK(j["sent"]["d"]["__device_version"] == "7.2");
+  CHECK(j["sent"]["d"]["__device_build"] == "1234");
+  CHECK(j["result"]["tokens"][0]["token"] == "FTK2000000000077");
+  CHECK_FALSE(j["result"]["tokens"][0]["seed"].get<std::string>().empty());
+  auto second = run_client({"activate", "FTK2000000000077", "--json"}, s.to());
+  CHECK(second.status == 1);
+  REQUIRE(second.j()["errors"].size() == 1);
+  CHECK(second.j()["errors"][0].get<std::string>().starts_with("FTK2000000000077: error 903"));
+  CHECK(second.j()["result"]["tokens"].empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("exit status 1 for a FortiCare error, printed with its code and message") {
   served s(FORTISIM_SOURCE_DIR "/scenarios/expired-license.json");
   auto text = run_client({"import", "DA8C-0508-1F31-4CF7-C990", "--serial", "FG4H0ETB20900993"}, s.to());
