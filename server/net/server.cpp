@@ -102,6 +102,14 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     admin_endpoint = admin_acceptor->local_endpoint();
   }
   if (dns_options) dns.emplace(workers.front()->ioc, std::move(*dns_options), engine);
+  if (cfg.watch)
+    watch.emplace(workers.front()->ioc, cfg.scenario_path, engine, [this] {
+      try {
+        reload();  // as SIGHUP: a failed reload changes nothing, and is logged
+      } catch (const std::exception& e) {
+        engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+      }
+    });
   listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
 }
 
@@ -177,6 +185,7 @@ void server::start() {
     asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()),
                    [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "control API"); });
   if (impl_->dns) impl_->dns->start();
+  if (impl_->watch) impl_->watch->start();
   if (impl_->cfg.handle_signals) {
     impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()),

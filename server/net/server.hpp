@@ -21,7 +21,10 @@ struct server_config {
   std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port
   std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
   std::string admin_token;    ///< required as a bearer token when set; needed when `admin` is beyond loopback
-  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload)
+  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload, --watch)
+  /// --watch: reload `scenario_path` whenever the file is saved, as SIGHUP does (inotify on its
+  /// folder, server/net/scenario_watch.hpp); a bad edit leaves the last good scenario live.
+  bool watch = false;
   std::optional<std::string> cert, key;  ///< PEM files; without them the lab CA's
   std::string data_dir;                  ///< where the lab CA and certificates live
   key_type lab_key = key_type::ecdsa;    ///< --key-type: the lab leaves' keys (ECDSA P-256 or RSA 2048)

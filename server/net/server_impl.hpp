@@ -6,6 +6,7 @@
 #include "server/net/dns.hpp"
 #include "server/net/faults.hpp"
 #include "server/net/listeners.hpp"
+#include "server/net/scenario_watch.hpp"
 #include "server/net/server.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -35,7 +36,8 @@ struct server::impl : core::listener_control {
   std::optional<tcp::acceptor> admin_acceptor;
   std::optional<tcp::endpoint> admin_endpoint;
   std::optional<asio::signal_set> signals;
-  std::optional<dns_responder> dns;  ///< on worker 0's loop, when --dns is given
+  std::optional<dns_responder> dns;     ///< on worker 0's loop, when --dns is given
+  std::optional<scenario_watch> watch;  ///< on worker 0's loop, with --watch
 
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
   std::atomic<int> in_flight_count{0};
