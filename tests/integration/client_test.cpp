@@ -6,7 +6,7 @@
 #include "client/tokens.hpp"
 #include "process.hpp"
 #include "protocol/formats.hpp"
-#include "server/net/certs.hpp"
+#include "server/net/certs_lab.hpp"
 
 #include <doctest/doctest.h>
 
