@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Measures fortisim beside nginx on loopback with wrk: keep-alive requests/s, new-TLS-connection
-# requests/s, latency, server CPU per request, and memory. Both answer the captured licence import
-# with the captured error-14 reply (fortisim from scenarios/expired-license.json, nginx from a
-# fixed string), over TLS 1.3 with an ECDSA P-256 certificate.
+# requests/s, latency, server CPU per request, memory (idle, at peak, and with 1,000 idle TLS
+# connections), each with its ratio to nginx. Every server answers the captured licence import with
+# the captured error-14 reply (fortisim from scenarios/expired-license.json, the others from a
+# fixed string), over TLS 1.3 with an ECDSA P-256 certificate. fortisim runs twice: as users run it
+# (every exchange logged, to a pipe that is read) and with --quiet.
 #
 #   bash bench/run.sh                     # 10 s per run
 #   BENCH_SECONDS=30 BENCH_CONNECTIONS=64 bash bench/run.sh
 #   BENCH_NGINX=0 bash bench/run.sh       # fortisim only
+#   BENCH_PEERS=1 bash bench/run.sh       # also mountebank and WireMock (npm, Java)
 #
 # Installs wrk (and nginx) from Debian's packages when missing. Loopback only; bounded in time.
 set -euo pipefail
@@ -15,6 +18,9 @@ seconds=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-$(nproc)}
 want_nginx=${BENCH_NGINX:-1}
+want_peers=${BENCH_PEERS:-0}
+idle_conns=${BENCH_IDLE:-1000}
+ulimit -n 8192 2>/dev/null || true
 
 need=(wrk curl)
 [ "$want_nginx" = 1 ] && need+=(nginx)
@@ -46,7 +52,9 @@ tree_ticks() { local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(
 tree_kb() { local t=0 p v; for p in $1 $(pgrep -P "$1" || true); do v=$(awk -v f="$2:" '$1==f{print $2}' "/proc/$p/status"); t=$((t + ${v:-0})); done; echo $t; }
 hz=$(getconf CLK_TCK)
 
-# measure NAME PID PORT: prints one table row
+# measure NAME PID PORT: prints one table row; the first row measured (nginx) is the reference
+ref_keepalive="" ref_close=""
+ratio() { [ -n "$2" ] && awk "BEGIN{printf \"%.2f×\", $1/$2}" || echo "–"; }
 measure() {
   local name=$1 pid=$2 port=$3 got
   got=$(curl -sS --max-time 5 --cacert "$ca" --resolve "localhost:$port:127.0.0.1" --data-binary @"$body" \
@@ -63,50 +71,52 @@ measure() {
     t1=$(tree_ticks "$pid")
     read -r _ n rps p50 p99 errs <<<"$out"
     local cpu_us=$(( (t1 - t0) * 1000000 / hz / (n > 0 ? n : 1) ))
-    row+=" | ${rps%.*} | $(awk "BEGIN{printf \"%.2f\", $p50/1000}") | $(awk "BEGIN{printf \"%.2f\", $p99/1000}") | $cpu_us | $errs"
+    local ref_var=ref_$mode
+    [ -n "${!ref_var}" ] || printf -v "$ref_var" %s "${rps%.*}"
+    row+=" | ${rps%.*} | $(ratio "${rps%.*}" "${!ref_var}") | $(awk "BEGIN{printf \"%.2f\", $p99/1000}") | $cpu_us | $errs"
   done
   local peak_kb; peak_kb=$(tree_kb "$pid" VmHWM)
-  echo "$row | $((idle_kb / 1024)) | $((peak_kb / 1024)) |"
+  local idle; idle=$(timeout 300 python3 "$root/bench/idle.py" "$pid" "$port" "$ca" "$body" "$idle_conns" | awk '{print $2}')
+  echo "$row | $((idle_kb / 1024)) | $((peak_kb / 1024)) | ${idle:-–} |"
 }
 
-echo "wrk: $threads threads, $conns connections, ${seconds}s per run; $(nproc) cores; loopback, TLS, ECDSA P-256"
-echo
-echo "| server | keep-alive req/s | p50 ms | p99 ms | CPU µs/req | errors | new-connection req/s | p50 ms | p99 ms | CPU µs/req | errors | RSS idle MiB | RSS peak MiB |"
-echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+# wait_port PORT: until the server answers TLS there (bounded)
+wait_port() { for _ in $(seq 600); do curl -s -o /dev/null --max-time 1 --cacert "$ca" "https://localhost:$1/" && return; sleep 0.1; done; echo "no server on $1" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$build/fortisim" serve --listen 127.0.0.1:0 --admin off --scenario "$root/scenarios/expired-license.json" \
-  --cert "$cert" --key "$key" --threads "$(nproc)" --journal-size 1000 --quiet >"$work/ready" 2>"$work/fortisim.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.05; done
-port=$(sed -n 's/.*"listen":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/ready")
-measure "fortisim ($(nproc) threads)" "${pids[-1]}" "$port"
+# fortisim NAME OPTIONS...: serves the scenario with 2 workers; its stderr goes through a pipe that cat reads
+fortisim() {
+  local name=$1; shift
+  "$build/fortisim" serve --listen 127.0.0.1:0 --admin off --scenario "$root/scenarios/expired-license.json" \
+    --cert "$cert" --key "$key" --threads "$(nproc)" --journal-size 1000 "$@" >"$work/ready" 2> >(cat >>"$work/fortisim.log") &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.05; done
+  local port; port=$(sed -n 's/.*"listen":"127.0.0.1:\([0-9]*\)".*/\1/p' "$work/ready")
+  : >"$work/ready"
+  measure "fortisim $name" "$pid" "$port"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "wrk: $threads threads, $conns connections, ${seconds}s per run; $(nproc) cores; loopback, TLS, ECDSA P-256;" \
+  "idle: $idle_conns TLS connections after one request each"
+echo
+echo "| server | keep-alive req/s | vs nginx | p99 ms | CPU µs/req | errors | new-connection req/s | vs nginx | p99 ms | CPU µs/req | errors | RSS idle MiB | RSS peak MiB | RSS with $idle_conns idle TLS MiB |"
+echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 
 if [ "$want_nginx" = 1 ]; then
-  nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$work/nginx/tmp"
-  cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/tmp;
-  server {
-    listen 127.0.0.1:$nport ssl;
-    ssl_certificate $cert;
-    ssl_certificate_key $key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / { default_type "application/json; charset=utf-8"; return 200 '$reply'; }
-  }
-}
-CONF
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-  pids+=($!)
-  for _ in $(seq 100); do curl -s -o /dev/null --cacert "$ca" "https://localhost:$nport/" && break; sleep 0.05; done
+  nport=$(free_port)
+  # shellcheck source=bench/nginx.sh
+  . "$root/bench/nginx.sh"
+  wait_port "$nport"
   measure "nginx $(nginx -v 2>&1 | sed 's|.*/||')" "${pids[-1]}" "$nport"
+  kill "${pids[-1]}"
+fi
+fortisim "(defaults: every exchange logged)"
+fortisim "--quiet" --quiet
+if [ "$want_peers" = 1 ]; then
+  # shellcheck source=bench/peers.sh
+  . "$root/bench/peers.sh"
 fi
 
 # Start-up: exec to the ready line, as a test fixture sees it (the lab CA already exists).
