@@ -70,6 +70,27 @@ TEST_CASE("SNI picks the host's own leaf, and no SNI or another name gets the fa
   }
 }
 
+TEST_CASE(
+    "a returning client resumes its TLS session (a ticket under TLS 1.3, under TLS 1.2 too) with its host's leaf") {
+  test_server srv("{}");
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    CAPTURE(version);
+    auto o = for_host("directregistration.fortinet.com", srv.ca());
+    o.max_tls = version;
+    o.request = true;
+    auto first = probe(srv.port(), o);
+    REQUIRE_MESSAGE(first.ok, first.detail);
+    CHECK_FALSE(first.resumed);
+    REQUIRE(first.session);
+    o.resume = first.session;
+    auto again = probe(srv.port(), o);
+    REQUIRE_MESSAGE(again.ok, again.detail);
+    CHECK(again.resumed);
+    CHECK(again.verify_result == X509_V_OK);
+    CHECK(dns_names_of(again.leaf.get()) == std::vector<std::string>{"directregistration.fortinet.com"});
+  }
+}
+
 TEST_CASE("--key-type rsa: RSA 2048 leaves, a TLS 1.2 client with RSA-only cipher suites connects") {
   test_server srv("{}", 1, std::nullopt, [](net::server_config& c) { c.lab_key = net::key_type::rsa; });
   // RSA signatures (ECDHE-RSA) and RSA key exchange, as older FortiOS builds offer.

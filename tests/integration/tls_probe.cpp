@@ -114,6 +114,7 @@ probe_result probe(std::uint16_t port, const probe_options& o) {
   if (!o.sni.empty()) SSL_set_tlsext_host_name(ssl.get(), o.sni.c_str());
   if (!o.ca.empty()) SSL_set1_host(ssl.get(), (o.verify_name.empty() ? o.sni : o.verify_name).c_str());
   if (o.status_request) SSL_set_tlsext_status_type(ssl.get(), TLSEXT_STATUSTYPE_ocsp);
+  if (o.resume) SSL_set_session(ssl.get(), o.resume.get());
   SSL_set_fd(ssl.get(), fd);
   ERR_clear_error();
   r.ok = SSL_connect(ssl.get()) == 1;
@@ -131,6 +132,8 @@ probe_result probe(std::uint16_t port, const probe_options& o) {
       r.status = request(ssl.get(), r);
       r.ok = r.status != 0;
     }
+    r.resumed = SSL_session_reused(ssl.get()) == 1;
+    r.session = std::shared_ptr<SSL_SESSION>(SSL_get1_session(ssl.get()), SSL_SESSION_free);
   }
   if (!r.ok) {
     // The server journals a failure, then closes: wait for that (SO_RCVTIMEO bounds it).
@@ -138,6 +141,7 @@ probe_result probe(std::uint16_t port, const probe_options& o) {
     while (::recv(fd, buf, sizeof buf, 0) > 0) {
     }
   }
+  if (r.ok) SSL_shutdown(ssl.get());  // a session freed without close_notify is no longer resumable
   ssl.reset();
   ::close(fd);
   return r;

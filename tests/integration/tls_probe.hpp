@@ -6,6 +6,8 @@
 #include "server/net/certs.hpp"
 #include "support.hpp"
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -23,6 +25,7 @@ struct probe_options {
   const net::cert_and_key* certificate = nullptr;  ///< presented when the server asks
   /// After the handshake, GET / and read the reply (the server has journaled the handshake by then).
   bool request = false;
+  std::shared_ptr<SSL_SESSION> resume;  ///< offer this session (from an earlier probe's `session`)
   std::chrono::milliseconds timeout{5000};
 };
 
@@ -34,9 +37,11 @@ struct probe_result {
   long verify_result = 0;
   std::shared_ptr<X509> leaf;  ///< the certificate the server presented
   std::string tls_version, cipher;
-  std::string ocsp;                ///< the staple's status for the leaf: "good", "revoked", "unknown"; "" none
-  bool ocsp_signed_by_ca = false;  ///< the staple verifies against `ca`
-  int status = 0;                  ///< the reply's HTTP status (with `request`)
+  std::string ocsp;                      ///< the staple's status for the leaf: "good", "revoked", "unknown"; "" none
+  bool ocsp_signed_by_ca = false;        ///< the staple verifies against `ca`
+  int status = 0;                        ///< the reply's HTTP status (with `request`)
+  std::shared_ptr<SSL_SESSION> session;  ///< the session to resume later (after `request`: TLS 1.3 tickets come late)
+  bool resumed = false;                  ///< the server resumed `resume` (an abbreviated handshake)
 };
 
 probe_result probe(std::uint16_t port, const probe_options& o);
