@@ -26,6 +26,7 @@ struct options {
   std::string dns, dns_upstream;  ///< "": off / none
   std::size_t journal_size = 1000;
   bool quiet = false;
+  bool console_secrets = false;
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
 };
@@ -91,6 +92,8 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
+  serve->add_flag("--console-secrets", o.console_secrets,
+                  "Let the web console (GET / of the control API) show token seeds; hidden by default");
   return serve;
 }
 
@@ -176,6 +179,7 @@ int run_serve(options& o) {
     opts.journal_size = o.journal_size;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
+    opts.show_secrets = o.console_secrets;
     auto engine = std::make_shared<core::engine>(scenario, opts);
     net::server srv(cfg, engine);
     describe(*scenario);

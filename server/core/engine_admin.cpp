@@ -9,6 +9,7 @@ namespace fortisim::core {
 using protocol::json;
 
 void engine::notice(std::string_view event, json fields) {
+  feed_.publish_notice(event, fields);
   if (!log_) return;
   json line{{"event", event}};
   line.update(fields);
@@ -95,6 +96,7 @@ json engine::status() const {
           {"requests", L->requests.load()},
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
+          {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},
           {"rules", rules}};
 }
 

@@ -1,0 +1,152 @@
+"""The web console in a real browser: headless Chromium against a running fortisim on port 0.
+
+    python3 console_test.py FORTISIM_BINARY SOURCE_DIR SCREENSHOT.png
+
+Asserts what a lab engineer sees: the page loads with no console error; a licence import made by
+curl over TLS appears in the live table within a second; a click on "refuse 5 s" makes the next
+connection fail with ECONNREFUSED. Writes a screenshot. Exits 77 (skipped) without Chromium.
+"""
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cdp  # noqa: E402
+
+SKIPPED = 77
+IMPORT = ('{"d":{"__type":"SoftToken.ActivationLicenseRequest","__version":"4",'
+          '"license_activation_code":"DA8C-0508-1F31-4CF7-C990","serial_number":"FG4H0ETB20900993",'
+          '"__device_version":"6.0","__device_build":"6325"}}')
+
+# Resolves when `cond` (a function of no arguments) holds, as the page's DOM changes; rejects after
+# `ms`. No polling: a MutationObserver wakes it.
+WAIT_FOR = """
+window.waitFor = (cond, ms, what) => new Promise((resolve, reject) => {
+  if (cond()) return resolve(true);
+  const observer = new MutationObserver(() => { if (cond()) { observer.disconnect(); clearTimeout(t); resolve(true); } });
+  const t = setTimeout(() => { observer.disconnect(); reject(new Error('not within ' + ms + ' ms: ' + what)); }, ms);
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+});
+"""
+
+
+def start_fortisim(binary, source, data):
+    """fortisim on 127.0.0.1:0 with its control API on 127.0.0.1:0; its ready line."""
+    proc = subprocess.Popen(
+        [binary, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--threads", "2",
+         "--scenario", os.path.join(source, "scenarios", "default.json"), "--data", data],
+        stdout=subprocess.PIPE, stderr=open(os.path.join(data, "stderr.log"), "wb"))
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    if not ready:
+        proc.kill()
+        raise SystemExit("FAIL: fortisim printed no ready line within 30 s")
+    return proc, json.loads(proc.stdout.readline())
+
+
+def console_errors(events):
+    """Every console error, uncaught exception and failed load the page reported."""
+    errors = []
+    for e in events:
+        p = e.get("params", {})
+        if e["method"] == "Runtime.exceptionThrown":
+            errors.append(p["exceptionDetails"].get("exception", {}).get("description", p["exceptionDetails"]["text"]))
+        elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            errors.append(" ".join(str(a.get("value", a.get("description"))) for a in p.get("args", [])))
+        elif e["method"] == "Log.entryAdded" and p["entry"]["level"] == "error":
+            errors.append(p["entry"]["text"] + " " + p["entry"].get("url", ""))
+    return errors
+
+
+def import_licence(ready):
+    """The FortiGate's licence import, by curl over TLS to the listener."""
+    host, port = ready["listen"].rsplit(":", 1)
+    name = "directregistration.fortinet.com"
+    out = subprocess.run(
+        ["curl", "-sS", "--max-time", "10", "--cacert", ready["ca"], "--resolve", "%s:%s:%s" % (name, port, host),
+         "-H", "Content-Type: application/json", "--data", IMPORT,
+         "https://%s:%s/SoftToken/Provisioning.asmx/Process" % (name, port)],
+        capture_output=True, timeout=20, check=True)
+    reply = json.loads(out.stdout)
+    assert reply["d"]["license"].startswith("EFTM"), reply
+
+
+def connect_refused(listen):
+    """Whether a new connection to `listen` gets ECONNREFUSED."""
+    host, port = listen.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def run(browser, ready, screenshot):
+    url = "http://%s/" % ready["admin"]
+    for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+        browser.call(domain)
+    browser.call("Page.navigate", {"url": url}, timeout=30)
+    browser.wait_event("Page.loadEventFired", timeout=30)
+    browser.evaluate(WAIT_FOR)
+    browser.evaluate("waitFor(() => document.getElementById('feed').textContent === 'live', 10000, 'the feed is live')",
+                     timeout=15)
+    browser.evaluate("waitFor(() => document.querySelectorAll('#licences tbody tr').length > 0, 10000, 'the world')",
+                     timeout=15)
+
+    import_licence(ready)
+    started = time.monotonic()
+    browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr')].some(r =>
+        r.cells[4].textContent === 'activation_license' && r.cells[5].textContent === 'FG4H0ETB20900993'),
+        1000, 'the import in the live table')""", timeout=5)
+    print("the import appeared in the live table %.0f ms after curl returned" % ((time.monotonic() - started) * 1000))
+
+    browser.click("#exchanges tbody tr")
+    browser.evaluate("waitFor(() => document.getElementById('detail-reply').textContent.includes('EFTM'), 2000,"
+                     " 'the reply body in the detail')")
+    browser.evaluate("waitFor(() => document.querySelector('#licences tbody').textContent.includes('FG4H0ETB20900993'),"
+                     " 2000, 'the licence bound in the world')")
+    shot = browser.call("Page.captureScreenshot", {"format": "png"}, timeout=30)
+    with open(screenshot, "wb") as f:
+        import base64
+        f.write(base64.b64decode(shot["data"]))
+    print("screenshot: %s" % screenshot)
+
+    assert not connect_refused(ready["listen"]), "the listener refused before the click"
+    browser.click("#refuse5")
+    browser.evaluate("waitFor(() => document.getElementById('message').textContent.startsWith('refuse 5 s: done'),"
+                     " 5000, 'the refusal confirmed')")
+    assert connect_refused(ready["listen"]), "a connection after the click on 'refuse 5 s' was not refused"
+    print("after the click, a new connection got ECONNREFUSED")
+
+    errors = console_errors(browser.events)
+    assert not errors, "the page reported errors: %s" % errors
+
+
+def main():
+    binary, source, screenshot = sys.argv[1:4]
+    chromium = cdp.find_chromium()
+    if not chromium:
+        print("SKIPPED: no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh)")
+        return SKIPPED
+    with tempfile.TemporaryDirectory(prefix="fortisim-console-") as tmp:
+        proc, ready = start_fortisim(binary, source, tmp)
+        browser = None
+        try:
+            browser = cdp.Browser(chromium, os.path.join(tmp, "profile"))
+            run(browser, ready, screenshot)
+        finally:
+            if browser:
+                browser.close()
+            proc.terminate()
+            proc.wait(timeout=15)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
