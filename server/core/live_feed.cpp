@@ -35,13 +35,10 @@ std::string hide_secrets(std::string_view s) {
   return out;
 }
 
-std::uint64_t live_feed::subscription::take(std::string& out, std::uint64_t& last_seq) {
+std::uint64_t live_feed::subscription::take(std::string& out, std::uint64_t sent_upto) {
   std::lock_guard lock(mutex_);
-  for (const auto& e : queue_) {
-    if (e.seq != 0 && e.seq <= last_seq) continue;  // sent already, from the journal's backlog
-    out += e.text;
-    last_seq = std::max(last_seq, e.seq);
-  }
+  for (const auto& e : queue_)
+    if (e.seq == 0 || e.seq > sent_upto) out += e.text;
   queue_.clear();
   return std::exchange(dropped_, 0);
 }

@@ -30,10 +30,11 @@ class live_feed {
   class subscription {
    public:
     subscription(std::size_t capacity, std::function<void()> wake) : capacity_(capacity), wake_(std::move(wake)) {}
-    /// Moves the queued events (SSE text) to the end of `out`, but for exchanges already sent
-    /// (`seq` up to `last_seq`, which it advances); returns how many were dropped since the last
-    /// call.
-    std::uint64_t take(std::string& out, std::uint64_t& last_seq);
+    /// Moves the queued events (SSE text) to the end of `out`, but for exchanges sent already
+    /// from the journal's backlog (`seq` up to `sent_upto`); returns how many were dropped since
+    /// the last call. (Workers publish outside the journal's lock, so events may come a little
+    /// out of seq order: only the backlog's bound is a safe filter.)
+    std::uint64_t take(std::string& out, std::uint64_t sent_upto);
 
    private:
     friend class live_feed;

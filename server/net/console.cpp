@@ -90,7 +90,8 @@ asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& 
   co_return !ec;
 }
 
-/// The journal's newest entries after `after`, as events; `last` becomes the newest seq sent.
+/// The journal's newest entries after `after`, as events; `last` becomes the newest seq sent
+/// (or `after`).
 std::string backlog(core::engine& e, std::uint64_t after, std::uint64_t& last) {
   auto entries = e.log().since(after);
   std::size_t skip = entries.size() > backlog_limit ? entries.size() - backlog_limit : 0;

@@ -4,7 +4,8 @@
 
 Asserts what a lab engineer sees: the page loads with no console error; a licence import made by
 curl over TLS appears in the live table within a second; a click on "refuse 5 s" makes the next
-connection fail with ECONNREFUSED. Writes a screenshot. Exits 77 (skipped) without Chromium.
+connection fail with ECONNREFUSED. Writes a screenshot. Exits 77 (skipped) without Chromium, unless
+FORTISIM_REQUIRE_BROWSER is set (CI), when that is a failure.
 """
 
 import json
@@ -131,7 +132,11 @@ def main():
     binary, source, screenshot = sys.argv[1:4]
     chromium = cdp.find_chromium()
     if not chromium:
-        print("SKIPPED: no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh)")
+        why = "no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh --tests)"
+        if os.environ.get("FORTISIM_REQUIRE_BROWSER"):  # CI: the browser test must run
+            print("FAIL: " + why)
+            return 1
+        print("SKIPPED: " + why)
         return SKIPPED
     with tempfile.TemporaryDirectory(prefix="fortisim-console-") as tmp:
         proc, ready = start_fortisim(binary, source, tmp)
