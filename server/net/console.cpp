@@ -9,6 +9,7 @@
 #include "server/net/console_assets.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -34,7 +35,7 @@ void harden(http::response_header<>& h) {
   h.set(http::field::cache_control, "no-store");
   h.set(http::field::x_frame_options, "DENY");
   h.set("X-Content-Type-Options", "nosniff");
-  h.set(http::field::content_security_policy,
+  h.set("Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
 }
 
