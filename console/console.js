@@ -296,6 +296,7 @@ async function refresh() {
   try {
     const [world, status, rules] = await Promise.all([api('GET', '/world'), api('GET', '/status'), api('GET', '/rules')]);
     clock = {now_ms: world.clock.now_ms, rate: world.clock.rate, at: Date.now()};
+    tick();
     $('scenario').textContent = 'scenario ' + status.scenario + ', seed ' + status.seed;
     $('listening').textContent = world.listening ? 'listening' : 'refusing connections';
     $('listening').className = 'pill ' + (world.listening ? 'good' : 'bad');

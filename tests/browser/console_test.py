@@ -96,8 +96,8 @@ def run(browser, ready, screenshot):
     browser.evaluate(WAIT_FOR)
     browser.evaluate("waitFor(() => document.getElementById('feed').textContent === 'live', 10000, 'the feed is live')",
                      timeout=15)
-    browser.evaluate("waitFor(() => document.querySelectorAll('#licences tbody tr').length > 0, 10000, 'the world')",
-                     timeout=15)
+    browser.evaluate("waitFor(() => document.getElementById('scenario').textContent.startsWith('scenario default'),"
+                     " 10000, 'the world')", timeout=15)
 
     import_licence(ready)
     started = time.monotonic()
