@@ -92,8 +92,8 @@ function error_message(e) {
 }
 
 function outcome(e) {
-  if (e.stage !== 'http' || e.rule || e.status === 0 || e.status >= 400) return 'fault';
-  return e.error_code ? 'error' : 'ok';
+  if (e.error_code) return 'error';  // a FortiCare error, from the model or a rule
+  return e.stage !== 'http' || e.rule || e.status === 0 || e.status >= 400 ? 'fault' : 'ok';
 }
 
 function answer(e) {
