@@ -37,12 +37,12 @@ window.waitFor = (cond, ms, what) => new Promise((resolve, reject) => {
 """
 
 
-def start_fortisim(binary, source, data):
+def start_fortisim(binary, source, data, *extra):
     """fortisim on 127.0.0.1:0 with its control API on 127.0.0.1:0; its ready line."""
     proc = subprocess.Popen(
         [binary, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--threads", "2",
-         "--scenario", os.path.join(source, "scenarios", "default.json"), "--data", data],
-        stdout=subprocess.PIPE, stderr=open(os.path.join(data, "stderr.log"), "wb"))
+         "--scenario", os.path.join(source, "scenarios", "default.json"), "--data", data, *extra],
+        stdout=subprocess.PIPE, stderr=open(os.path.join(data, "stderr.log"), "ab"))
     ready, _, _ = select.select([proc.stdout], [], [], 30)
     if not ready:
         proc.kill()
@@ -87,10 +87,8 @@ def connect_refused(listen):
         return True
 
 
-def run(browser, ready, screenshot):
-    url = "http://%s/" % ready["admin"]
-    for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
-        browser.call(domain)
+def open_console(browser, url):
+    """Loads the console and waits, bounded, until its feed is live and it has read the world."""
     browser.call("Page.navigate", {"url": url}, timeout=30)
     browser.wait_event("Page.loadEventFired", timeout=30)
     browser.evaluate(WAIT_FOR)
@@ -99,12 +97,21 @@ def run(browser, ready, screenshot):
     browser.evaluate("waitFor(() => document.getElementById('scenario').textContent.startsWith('scenario default'),"
                      " 10000, 'the world')", timeout=15)
 
+
+def import_shows_within_a_second(browser, ready):
     import_licence(ready)
     started = time.monotonic()
     browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr')].some(r =>
         r.cells[4].textContent === 'activation_license' && r.cells[5].textContent === 'FG4H0ETB20900993'),
         1000, 'the import in the live table')""", timeout=5)
     print("the import appeared in the live table %.0f ms after curl returned" % ((time.monotonic() - started) * 1000))
+
+
+def run(browser, ready, screenshot):
+    for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+        browser.call(domain)
+    open_console(browser, "http://%s/" % ready["admin"])
+    import_shows_within_a_second(browser, ready)
 
     browser.click("#exchanges tbody tr")
     browser.evaluate("waitFor(() => document.getElementById('detail-reply').textContent.includes('EFTM'), 2000,"
@@ -128,6 +135,16 @@ def run(browser, ready, screenshot):
     assert not errors, "the page reported errors: %s" % errors
 
 
+def run_with_token(browser, ready):
+    """--admin-token: a link with the token opens the console, which then sends it with every call."""
+    open_console(browser, "http://%s/#token=lab-t0ken" % ready["admin"])
+    assert browser.evaluate("location.hash") == "", "the token stayed in the address bar"
+    import_shows_within_a_second(browser, ready)
+    errors = console_errors(browser.events)
+    assert not errors, "the page reported errors: %s" % errors
+    print("with --admin-token, the console works from a link that carries the token")
+
+
 def main():
     binary, source, screenshot = sys.argv[1:4]
     chromium = cdp.find_chromium()
@@ -139,16 +156,20 @@ def main():
         print("SKIPPED: " + why)
         return SKIPPED
     with tempfile.TemporaryDirectory(prefix="fortisim-console-") as tmp:
-        proc, ready = start_fortisim(binary, source, tmp)
         browser = None
+        procs = []
         try:
+            procs.append(start_fortisim(binary, source, tmp))
             browser = cdp.Browser(chromium, os.path.join(tmp, "profile"))
-            run(browser, ready, screenshot)
+            run(browser, procs[-1][1], screenshot)
+            procs.append(start_fortisim(binary, source, tmp, "--admin-token", "lab-t0ken"))
+            run_with_token(browser, procs[-1][1])
         finally:
             if browser:
                 browser.close()
-            proc.terminate()
-            proc.wait(timeout=15)
+            for proc, _ in procs:
+                proc.terminate()
+                proc.wait(timeout=15)
     print("ok")
     return 0
 

@@ -128,6 +128,24 @@ TEST_CASE("GET /world: licences, tokens with their OTP, locks and the clock, wit
   CHECK(body.find("3132333435") == std::string::npos);
 }
 
+TEST_CASE("with --console-secrets the world and the feed show seeds") {
+  core::engine_options opts;
+  opts.show_secrets = true;
+  auto engine = std::make_shared<core::engine>(scenario_from(world), opts);
+  net::server_config cfg;
+  cfg.listen = "127.0.0.1:0";
+  cfg.admin = "127.0.0.1:0";
+  cfg.data_dir = test_data_dir();
+  net::server srv(cfg, engine);
+  srv.start();
+  auto a = *srv.admin_address();
+  auto admin = static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+  auto w = json::parse(control(admin, "GET", "/world").second);
+  CHECK(w["secrets_shown"] == true);
+  CHECK(w["tokens"][0]["secret"] == "3132333435363738393031323334353637383930");
+  CHECK(w["hardware_tokens"][0]["secret"] == "3132333435363738393031323334353637383930");
+}
+
 TEST_CASE("GET /events: the journal's backlog, then each exchange and notice as it happens") {
   test_server srv(world);
   auto admin = srv.admin_port();
