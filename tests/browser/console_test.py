@@ -8,6 +8,7 @@ connection fail with ECONNREFUSED. Writes a screenshot. Exits 77 (skipped) witho
 FORTISIM_REQUIRE_BROWSER is set (CI), when that is a failure.
 """
 
+import base64
 import json
 import os
 import select
@@ -120,7 +121,6 @@ def run(browser, ready, screenshot):
                      " 2000, 'the licence bound in the world')")
     shot = browser.call("Page.captureScreenshot", {"format": "png"}, timeout=30)
     with open(screenshot, "wb") as f:
-        import base64
         f.write(base64.b64decode(shot["data"]))
     print("screenshot: %s" % screenshot)
 
