@@ -180,10 +180,7 @@ function on_event(block) {
     refresh_soon();
   } else if (event === 'notice') {
     const n = JSON.parse(data);
-    if (n.event === 'reset') {
-      exchanges.clear();
-      $('exchanges').tBodies[0].replaceChildren();
-    }
+    if (n.event === 'reset') clear_exchanges();
     refresh_soon();
   } else if (event === 'dropped') {
     dropped += JSON.parse(data).dropped;
@@ -191,17 +188,23 @@ function on_event(block) {
   }
 }
 
+function clear_exchanges() {
+  exchanges.clear();
+  $('exchanges').tBodies[0].replaceChildren();
+}
+
 async function follow() {
   for (;;) {
-    const last = exchanges.size ? Math.max(...exchanges.keys()) : 0;
     try {
-      const res = await fetch('/events?after=' + last, {headers: auth(), cache: 'no-store'});
+      // From the start of the journal each time: a fortisim that restarted counts from 1 again.
+      const res = await fetch('/events?after=0', {headers: auth(), cache: 'no-store'});
       if (res.status === 401) {
         set_feed('needs the token', 'bad');
         await ask_token();
         continue;
       }
       if (!res.ok) throw new Error('HTTP ' + res.status);
+      clear_exchanges();
       set_feed('live', 'good');
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
