@@ -3,9 +3,11 @@
     python3 console_test.py FORTISIM_BINARY SOURCE_DIR SCREENSHOT.png
 
 Asserts what a lab engineer sees: the page loads with no console error; a licence import made by
-curl over TLS appears in the live table within a second; a click on "refuse 5 s" makes the next
-connection fail with ECONNREFUSED. Writes a screenshot. Exits 77 (skipped) without Chromium, unless
-FORTISIM_REQUIRE_BROWSER is set (CI), when that is a failure.
+curl over TLS appears in the live table within a second; the rule form arms a rule that the next
+import meets, and "disarm" deletes it; a click on "refuse 5 s" makes the next connection fail with
+ECONNREFUSED; with --admin-token, a link carrying the token opens a working console. Writes a
+screenshot. Exits 77 (skipped) without Chromium, unless FORTISIM_REQUIRE_BROWSER is set (CI), when
+that is a failure.
 """
 
 import base64
@@ -65,17 +67,17 @@ def console_errors(events):
     return errors
 
 
-def import_licence(ready):
-    """The FortiGate's licence import, by curl over TLS to the listener."""
+def import_licence(ready, serial="FG4H0ETB20900993", code="DA8C-0508-1F31-4CF7-C990"):
+    """The FortiGate's licence import, by curl over TLS to the listener: the reply's "d"."""
     host, port = ready["listen"].rsplit(":", 1)
     name = "directregistration.fortinet.com"
     out = subprocess.run(
         ["curl", "-sS", "--max-time", "10", "--cacert", ready["ca"], "--resolve", "%s:%s:%s" % (name, port, host),
-         "-H", "Content-Type: application/json", "--data", IMPORT,
+         "-H", "Content-Type: application/json", "--data",
+         IMPORT.replace("FG4H0ETB20900993", serial).replace("DA8C-0508-1F31-4CF7-C990", code),
          "https://%s:%s/SoftToken/Provisioning.asmx/Process" % (name, port)],
         capture_output=True, timeout=20, check=True)
-    reply = json.loads(out.stdout)
-    assert reply["d"]["license"].startswith("EFTM"), reply
+    return json.loads(out.stdout)["d"]
 
 
 def connect_refused(listen):
@@ -100,12 +102,38 @@ def open_console(browser, url):
 
 
 def import_shows_within_a_second(browser, ready):
-    import_licence(ready)
+    reply = import_licence(ready)
+    assert reply["license"].startswith("EFTM"), reply
     started = time.monotonic()
     browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr')].some(r =>
         r.cells[4].textContent === 'activation_license' && r.cells[5].textContent === 'FG4H0ETB20900993'),
         1000, 'the import in the live table')""", timeout=5)
     print("the import appeared in the live table %.0f ms after curl returned" % ((time.monotonic() - started) * 1000))
+
+
+def arm_and_disarm_a_rule(browser, ready):
+    """The rule form arms a runtime rule (POST /rules) that the next import meets; "disarm" deletes it."""
+    browser.evaluate("""(() => {
+        document.getElementById('rule-name').value = 'lab unit expired';
+        document.getElementById('rule-op').value = 'activation_license';
+        document.getElementById('rule-key').value = 'serial_number';
+        document.getElementById('rule-value').value = 'FG100F0000000001';
+        document.getElementById('rule-then').value = '{"action": "error", "code": 14}'; })()""")
+    browser.click("#rule-form button")
+    browser.evaluate("waitFor(() => document.getElementById('message').textContent.startsWith('arm lab unit expired: done')"
+                     " && document.getElementById('rules').textContent.includes('lab unit expired (runtime'), 5000,"
+                     " 'the rule armed')")
+    code = "1111-2222-3333-4444-5555"
+    assert import_licence(ready, "FG100F0000000001", code)["error"]["error_code"] == 14
+    browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr')].some(r =>
+        r.cells[5].textContent === 'FG100F0000000001' && r.cells[7].textContent.includes('lab unit expired')),
+        1000, 'the rule in the live table')""", timeout=5)
+    browser.click("#rules button")
+    browser.evaluate("waitFor(() => !document.getElementById('rules').textContent.includes('lab unit expired'), 5000,"
+                     " 'the rule disarmed')")
+    reply = import_licence(ready, "FG100F0000000001", code)
+    assert reply["license"].startswith("EFTM"), reply
+    print("the rule form armed a rule that the next import met, and disarm deleted it")
 
 
 def run(browser, ready, screenshot):
@@ -124,6 +152,7 @@ def run(browser, ready, screenshot):
         f.write(base64.b64decode(shot["data"]))
     print("screenshot: %s" % screenshot)
 
+    arm_and_disarm_a_rule(browser, ready)
     assert not connect_refused(ready["listen"]), "the listener refused before the click"
     browser.click("#refuse5")
     browser.evaluate("waitFor(() => document.getElementById('message').textContent.startsWith('refuse 5 s: done'),"
