@@ -87,7 +87,7 @@ TEST_CASE("the page, its script and style sheet come from the binary, and no oth
   auto script = exchange_raw(admin, get("/console.js"));
   CHECK(script.starts_with("HTTP/1.1 200"));
   CHECK(script.find("text/javascript") != std::string::npos);
-  CHECK(script.find("'/events?after='") != std::string::npos);
+  CHECK(script.find("fetch('/events") != std::string::npos);
   CHECK(exchange_raw(admin, get("/console.css")).starts_with("HTTP/1.1 200"));
   // A page that reaches the listener through DNS rebinding gets nothing.
   CHECK(exchange_raw(admin, get("/", "attacker.example:80")).starts_with("HTTP/1.1 403"));
