@@ -180,7 +180,7 @@ function on_event(block) {
     refresh_soon();
   } else if (event === 'notice') {
     const n = JSON.parse(data);
-    if (n.event === 'reset') clear_exchanges();
+    if (n.event === 'reset' && n.scenario !== undefined) clear_exchanges();  // everything: the journal too
     refresh_soon();
   } else if (event === 'dropped') {
     dropped += JSON.parse(data).dropped;

@@ -24,22 +24,32 @@ fi
 CXX=clang++ cmake -S "$root" -B "$build" -DFORTISIM_FUZZ=ON -DFORTISIM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target fortisim_fuzz_request fortisim_fuzz_scenario
 cd "$build"
-for target in request scenario; do
-  rm -rf "corpus-$target"
-  mkdir -p "corpus-$target"
-  # Inputs as large as the body limit, made here rather than committed: a megabyte nested deep,
-  # and a megabyte of one string (the fuzzer then mutates from them).
-  python3 -c "import sys; sys.stdout.write('{\"d\":' + '[' * 524000 + ']' * 524000 + '}')" >"corpus-$target/deep-1mib"
-  python3 -c "import sys; sys.stdout.write('{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"' + 'F' * 1048000 + '\"}}')" >"corpus-$target/long-1mib"
-  echo "fuzzing $target: $what"
+# Two runs per target. The first mutates two inputs as large as the body limit, made here rather
+# than committed (a megabyte nested deep, a megabyte of one string): each costs milliseconds, so it
+# gets FUZZ_LARGE_RUNS (default 1000) inputs. The second explores from the committed corpus with
+# inputs up to 64 KiB, for the budget above.
+run() {  # target, log, options...
+  target=$1 log=$2
+  shift 2
   status=0
-  # shellcheck disable=SC2086
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" $budget -max_len=1048576 \
-    -timeout=10 -print_final_stats=1 "corpus-$target" "$root/tests/fuzz/corpus/$target" >"fuzz-$target.log" 2>&1 || status=$?
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "./fortisim_fuzz_$target" "$@" -timeout=10 -print_final_stats=1 \
+    >"$log" 2>&1 || status=$?
   if [ "$status" -ne 0 ]; then
-    tail -n 60 "fuzz-$target.log"
+    tail -n 60 "$log"
     echo "fuzzing $target FAILED (exit $status); the input is in $build" >&2
     exit "$status"
   fi
-  grep -E '^(Done|stat::)' "fuzz-$target.log"
+  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log"
+}
+for target in request scenario; do
+  rm -rf "large-$target" "corpus-$target"
+  mkdir -p "large-$target" "corpus-$target"
+  python3 -c "import sys; sys.stdout.write('{\"d\":' + '[' * 524000 + ']' * 524000 + '}')" >"large-$target/deep-1mib"
+  python3 -c "import sys; sys.stdout.write('{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"' + 'F' * 1048000 + '\"}}')" >"large-$target/long-1mib"
+  echo "fuzzing $target: ${FUZZ_LARGE_RUNS:-1000} inputs up to 1 MiB (seed ${FUZZ_SEED:-1})"
+  run "$target" "fuzz-$target-large.log" -runs="${FUZZ_LARGE_RUNS:-1000}" -seed="${FUZZ_SEED:-1}" -max_len=1048576 \
+    "large-$target"
+  echo "fuzzing $target: $what, inputs up to 64 KiB"
+  # shellcheck disable=SC2086
+  run "$target" "fuzz-$target.log" $budget -max_len=65536 "corpus-$target" "$root/tests/fuzz/corpus/$target"
 done

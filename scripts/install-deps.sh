@@ -1,13 +1,35 @@
 #!/bin/sh
-# Installs what fortisim needs to build, run and test, from Debian 12's packages, when missing.
-# Runs on a bare Debian (as root, or with sudo present); a second run installs nothing.
-#   sh scripts/install-deps.sh           what building, running and most tests need
-#   sh scripts/install-deps.sh --tests   also Chromium, for the web console's browser test
+# Installs what fortisim needs from Debian 12's packages, when missing: the packages of
+# scripts/packages.txt (the one list; the Dockerfile reads it too) of the kinds given, every kind
+# by default, or those of $FORTISIM_DEPS. Runs on a bare Debian (as root, or with sudo present); a
+# second run installs nothing.
+#   sh scripts/install-deps.sh               build, run and test: the quick start
+#   FORTISIM_DEPS="build test" sh scripts/build.sh    what the Dockerfile's build stage installs
+#   sh scripts/install-deps.sh run           only what the installed binary needs
+#   sh scripts/install-deps.sh --list run    print those package names, install nothing
+#   sh scripts/install-deps.sh browser       Chromium, for the web console's browser test
+#                                            (scripts/test.sh; not a default kind: it is large)
 set -eu
-packages="g++ cmake make libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libcli11-dev \
-doctest-dev libre2-dev libqrencode-dev libpng-dev libsqlite3-dev libldns-dev pkg-config curl \
-ca-certificates python3 python3-jsonschema zbar-tools dnsutils"
-[ "${1:-}" = "--tests" ] && packages="$packages chromium"
+list=$(dirname "$0")/packages.txt
+print=false
+if [ "${1:-}" = "--list" ]; then
+  print=true
+  shift
+fi
+# shellcheck disable=SC2086
+[ $# -eq 0 ] && set -- ${FORTISIM_DEPS:-build run test}
+for kind in "$@"; do
+  case $kind in
+    build | run | test | browser) ;;
+    *) echo "install-deps.sh: unknown kind '$kind': expected build, run, test or browser" >&2 && exit 2 ;;
+  esac
+done
+# Column 1 the package, column 2 its kind; comments and blank lines skipped.
+packages=$(awk -v kinds=" $* " '!/^[ \t]*(#|$)/ && index(kinds, " " $2 " ") { print $1 }' "$list")
+if $print; then
+  echo "$packages"
+  exit 0
+fi
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -2,14 +2,19 @@
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
 //   fortisim certs    [--data DIR] [--force]
+//   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
 
+#include "lab_config.hpp"
 #include "server/core/engine.hpp"
 #include "server/net/certs.hpp"
 #include "server/net/server.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -24,6 +29,8 @@ struct options {
   std::string scenario_path = "scenarios/default.json";
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::string dns, dns_upstream;  ///< "": off / none
+  std::string ready_file;         ///< "": the ready line goes to stdout only
+  std::string log_format;         ///< "text" or "json"; "": text when stderr is a terminal, else json
   std::size_t journal_size = 1000;
   bool quiet = false;
   bool console_secrets = false;
@@ -94,6 +101,14 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
   serve->add_flag("--console-secrets", o.console_secrets,
                   "Let the web console (GET / of the control API) show token seeds; hidden by default");
+  serve
+      ->add_option("--log-format", o.log_format,
+                   "text (one readable line per exchange or event) or json (one JSON object a line, the journal's "
+                   "fields); default: text when stderr is a terminal, else json")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve->add_option("--ready-file", o.ready_file,
+                    "Also write the ready line to FILE once serving (replaced whole, never half-written); a "
+                    "container's health check reads it");
   return serve;
 }
 
@@ -135,8 +150,20 @@ int run_certs(const options& o) {
   }
 }
 
-/// One JSON line on stdout: the harness's signal that fortisim serves, and where.
-void print_ready(const net::server& srv, const core::scenario& s) {
+/// Writes `line` to `path` through a temporary file and a rename, so a reader never sees half of it.
+void write_ready_file(const std::string& path, const std::string& line) {
+  auto temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << line << "\n";
+    if (!out.flush()) throw std::runtime_error("--ready-file " + path + ": cannot write " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("--ready-file " + path + ": cannot rename " + temporary + " to it");
+}
+
+/// One JSON line on stdout (and in --ready-file): the harness's signal that fortisim serves, and where.
+void print_ready(const net::server& srv, const core::scenario& s, const std::string& ready_file) {
   protocol::json ready;
   ready["event"] = "ready";
   ready["listen"] = srv.listen_address();
@@ -146,6 +173,7 @@ void print_ready(const net::server& srv, const core::scenario& s) {
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
   ready["pid"] = ::getpid();
+  if (!ready_file.empty()) write_ready_file(ready_file, ready.dump());
   std::cout << ready.dump() << std::endl;
 }
 
@@ -180,11 +208,13 @@ int run_serve(options& o) {
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
     opts.show_secrets = o.console_secrets;
+    bool text = o.log_format.empty() ? ::isatty(2) == 1 : o.log_format == "text";
+    opts.format = text ? core::log_format::text : core::log_format::json;
     auto engine = std::make_shared<core::engine>(scenario, opts);
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();
-    print_ready(srv, *scenario);
+    print_ready(srv, *scenario, o.ready_file);
     srv.wait();
     engine->notice("stopped");
     return 0;
@@ -209,9 +239,12 @@ int main(int argc, char** argv) {
   auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificate (kept if present)");
   certs->add_option("--data", o.server.data_dir, "Folder to write them to")->capture_default_str();
   certs->add_flag("--force", o.force, "Make new ones even if they exist");
+  lab_config_options lab_options;
+  auto* lab = add_lab_config(app, lab_options);
 
   CLI11_PARSE(app, argc, argv);
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
+  if (*lab) return run_lab_config(lab_options, std::cout, std::cerr);
   return run_serve(o);
 }

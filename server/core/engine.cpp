@@ -108,15 +108,19 @@ bool sends_no_reply(const fault& f) {
 engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
     : current_(std::make_shared<loaded>(s)),
       model_(s, opts.state_path),
+      log_format_(opts.format),
       log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
       feed_(opts.show_secrets),
       journal_(opts.journal_size) {
   journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
   if (log_ && opts.log_exchanges)
-    journal_.add_observer([sink = log_.get()](const journal_entry& e) {
+    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {
       thread_local std::string line;  // formatted without a tree, in storage reused line after line
       line.clear();
-      journal::write_line(e, line);
+      if (text)
+        write_text_line(e, line);
+      else
+        journal::write_line(e, line);
       sink->write(line);
     });
 }

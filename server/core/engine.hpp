@@ -6,6 +6,7 @@
 #include "server/core/journal.hpp"
 #include "server/core/live_feed.hpp"
 #include "server/core/log_sink.hpp"
+#include "server/core/log_text.hpp"
 #include "server/core/metrics.hpp"
 #include "server/core/model.hpp"
 #include "server/core/rules.hpp"
@@ -53,7 +54,8 @@ struct engine_options {
   std::size_t journal_size = 1000;
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
-  bool show_secrets = false;  ///< the console shows token seeds (--console-secrets); hidden by default
+  log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
+  bool show_secrets = false;             ///< the console shows token seeds (--console-secrets); hidden by default
 };
 
 class engine {
@@ -134,6 +136,7 @@ class engine {
   std::mutex runtime_mutex_;  // one change of the runtime rules at a time
   core::metrics metrics_;
   core::model model_;
+  log_format log_format_;
   std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
   core::live_feed feed_;
   core::journal journal_;

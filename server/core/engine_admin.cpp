@@ -3,6 +3,7 @@
 #include "server/core/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace fortisim::core {
 
@@ -11,6 +12,11 @@ using protocol::json;
 void engine::notice(std::string_view event, json fields) {
   feed_.publish_notice(event, fields);
   if (!log_) return;
+  if (log_format_ == log_format::text) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    log_->write(text_notice(event, fields, std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+    return;
+  }
   json line{{"event", event}};
   line.update(fields);
   log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));

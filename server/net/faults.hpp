@@ -6,16 +6,14 @@
 #include "server/core/engine.hpp"
 #include "server/net/asio.hpp"
 #include "server/net/certs.hpp"
+#include "server/net/tls_stream.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <map>
 #include <mutex>
 
 namespace fortisim::net {
-
-using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 /// What a session does after a fault ran.
 enum class after_fault {

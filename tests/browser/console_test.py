@@ -197,7 +197,7 @@ def main():
     binary, source, screenshot = sys.argv[1:4]
     chromium = cdp.find_chromium()
     if not chromium:
-        why = "no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh --tests)"
+        why = "no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh browser)"
         if os.environ.get("FORTISIM_REQUIRE_BROWSER"):  # CI: the browser test must run
             print("FAIL: " + why)
             return 1

@@ -1,0 +1,117 @@
+#include "server/core/log_text.hpp"
+
+#include <ctime>
+
+namespace fortisim::core {
+
+using protocol::json;
+
+namespace {
+
+/// A value as it reads best: bare when it has no space, quote or control byte, else JSON-quoted.
+void append_value(std::string_view v, std::string& out) {
+  bool bare = !v.empty();
+  for (unsigned char c : v)
+    if (c <= ' ' || c == '"' || c == '\\' || c == 0x7F) bare = false;
+  if (bare)
+    out += v;
+  else
+    out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+/// " key=value" when `v` is not empty.
+void append_field(std::string_view key, std::string_view v, std::string& out) {
+  if (v.empty()) return;
+  out += ' ';
+  out += key;
+  out += '=';
+  append_value(v, out);
+}
+
+}  // namespace
+
+void append_time(std::int64_t time_ms, std::string& out) {
+  std::time_t seconds = static_cast<std::time_t>(time_ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char text[40];
+  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  out.append(text, n);
+  auto ms = static_cast<int>(time_ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
+}
+
+// Every field that comes from a client (SNI, target, type, body, serials, codes) goes through
+// append_value: a log line never carries a raw newline or control byte from the wire.
+void write_text_line(const journal_entry& e, std::string& out) {
+  append_time(e.time_ms, out);
+  out += ' ';
+  out += e.stage;
+  if (e.stage != "dns") {
+    out += " #" + std::to_string(e.connection);
+    if (e.request) out += "." + std::to_string(e.request);
+  }
+  out += ' ';
+  out += e.client_address.empty() ? "-" : e.client_address;
+  if (e.stage == "dns") {  // who asked what, and the answer
+    out += ' ';
+    append_value(e.target, out);
+    out += ' ';
+    append_value(e.type, out);
+    out += " -> ";
+    out += e.action;
+    return;
+  }
+  out += " sni=";  // what the client sent: quoted when it is not a plain name
+  if (e.sni.empty())
+    out += '-';
+  else
+    append_value(e.sni, out);
+  if (!e.method.empty()) out += ' ' + e.method;
+  if (!e.target.empty()) {
+    out += ' ';
+    append_value(e.target, out);
+  }
+  if (!e.type.empty()) {
+    out += ' ';
+    append_value(e.type, out);
+  }
+  if (e.stage == "http") {
+    out += " -> " + (e.status ? std::to_string(e.status) : std::string("no reply"));
+    if (e.error_code) out += " error " + std::to_string(e.error_code);
+  } else if (!e.action.empty()) {
+    out += " -> ";
+    out += e.action;  // a connection or TLS event: what happened, in words
+  }
+  if (!e.rule.empty()) {
+    out += " rule=";
+    append_value(e.rule, out);
+    if (e.stage == "http") append_field("action", e.action, out);
+  }
+  append_field("reason", e.reason, out);
+  append_field("serials", e.serials, out);
+  append_field("tokens", e.tokens, out);
+  append_field("code", e.code, out);
+  append_field("body", e.request_body, out);
+}
+
+std::string text_notice(std::string_view event, const json& fields, std::int64_t time_ms) {
+  std::string out;
+  append_time(time_ms, out);
+  out += ' ';
+  out += event;
+  if (!fields.is_object()) return out;
+  for (const auto& [key, value] : fields.items()) {
+    if (value.is_string())
+      append_field(key, value.get_ref<const std::string&>(), out);
+    else
+      out += ' ' + key + '=' + value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return out;
+}
+
+}  // namespace fortisim::core

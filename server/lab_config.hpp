@@ -1,0 +1,37 @@
+#pragma once
+// `fortisim lab-config`: what a lab writes on its side so that a FortiGate reaches fortisim: the
+// FortiOS CLI block (its resolver in clear text, FortiGuard anycast off, the debug recipe of the
+// KB "Troubleshooting FortiToken activation") and the same override as dnsmasq and unbound lines,
+// for labs that keep their own resolver. Plain text on stdout; every Fortinet name comes from protocol/hosts.hpp.
+//   fortisim lab-config --address 192.0.2.10
+//   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --format dnsmasq
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace fortisim {
+
+/// The options of `fortisim lab-config`, as given on the command line (checked by run_lab_config).
+struct lab_config_options {
+  /// --address: fortisim's address as the FortiGate reaches it; one IPv4 address (A lines, `set
+  /// primary`) and/or one IPv6 address (AAAA lines, `set ip6-primary`), e.g. 192.0.2.10.
+  std::vector<std::string> addresses;
+  /// --dns-port: where fortisim's DNS responder (`serve --dns`) answers; FortiOS asks port 53.
+  int dns_port = 53;
+  /// --format: "fortios", "dnsmasq", "unbound" or "all".
+  std::string format = "all";
+};
+
+/// Registers the `lab-config` subcommand, filling `o`.
+CLI::App* add_lab_config(CLI::App& app, lab_config_options& o);
+
+/// Writes the blocks `o` asks for to `out` and returns 0; a bad option is one line on `err`
+/// naming it, what was expected and an example, and returns 2.
+int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream& err);
+
+}  // namespace fortisim

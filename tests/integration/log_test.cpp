@@ -1,0 +1,159 @@
+// The log a lab engineer reads, from the real binary: --log-format text (one readable line per
+// exchange, DNS query and control-API action), json (the default when stderr is not a terminal,
+// control-API actions as events), and text by default when stderr is a terminal (a pty).
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string source = FORTISIM_SOURCE_DIR;
+
+/// The lines of `text` that contain `part`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& part) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(part) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+/// A licence import that default.json answers with error 14 (its rule for codes ending -0014).
+std::string expired_import() { return import_request("1234-5678-9ABC-DEF0-0014", "FG4H0ETB20900993"); }
+
+/// The control-API calls whose actions the log must show: refuse, open, clock, reload.
+void act_on_control(std::uint16_t admin) {
+  CHECK(control(admin, "POST", "/listener/refuse", R"({"for_ms": 60000})").first == 200);
+  CHECK(control(admin, "POST", "/listener/open").first == 200);
+  CHECK(control(admin, "POST", "/clock", R"({"advance_s": 60})").first == 200);
+  CHECK(control(admin, "POST", "/reload").first == 200);
+}
+
+/// A process's whole stderr once it has stopped on SIGTERM.
+std::string stop_and_read_log(process& p) {
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(15s) == 0);
+  std::string log;
+  for (std::string part; !(part = p.read_stderr(2s)).empty();) log += part;
+  return log;
+}
+
+}  // namespace
+
+TEST_SUITE("log") {
+
+TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as readable lines") {
+  auto dir = temp_dir("log-text");
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0",
+             "--scenario", source + "/scenarios/default.json", "--data", dir, "--threads", "1", "--log-format",
+             "text"});
+  auto ready = start_ready(p);
+  auto port = port_of(ready, "listen");
+  auto reply = post_once(port, expired_import());
+  CHECK(reply.status == 200);
+  std::string dns = ready["dns"];
+  CHECK(run("timeout 10 dig @127.0.0.1 -p " + dns.substr(dns.rfind(':') + 1) +
+            " +time=3 +tries=1 +short fds1.fortinet.com A") == "127.0.0.1\n");
+  act_on_control(port_of(ready, "admin"));
+  auto log = stop_and_read_log(p);
+  INFO(log);
+
+  const std::string time = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z )";
+  auto http = lines_with(log, " http #");
+  REQUIRE(http.size() == 1);
+  CHECK(std::regex_search(http[0], std::regex("^" + time +
+                                              "http #1\\.1 127\\.0\\.0\\.1 sni=directregistration\\.fortinet\\.com "
+                                              "POST /SoftToken/Provisioning\\.asmx/Process "
+                                              "SoftToken\\.ActivationLicenseRequest -> 200 error 14 rule=")));
+  CHECK(http[0].find(" action=error") != std::string::npos);
+  CHECK(http[0].find(" serials=FG4H0ETB20900993") != std::string::npos);
+  CHECK(http[0].find(" code=1234-5678-9ABC-DEF0-0014") != std::string::npos);
+  CHECK(http[0].find(" body=") != std::string::npos);  // what the device sent
+
+  auto queries = lines_with(log, " dns 127.0.0.1 ");
+  REQUIRE(queries.size() == 1);
+  CHECK(std::regex_search(
+      queries[0], std::regex("^" + time + "dns 127\\.0\\.0\\.1 fds1\\.fortinet\\.com A -> A 127\\.0\\.0\\.1$")));
+
+  // The control API's actions, in the order they were made.
+  auto refused = log.find(" listener listening=false for_ms=60000\n");
+  auto opened = log.find(" listener listening=true\n");
+  auto clock = log.find(" clock now_ms=");
+  auto reload = log.find(" reload file=" + source + "/scenarios/default.json ok=true");
+  CHECK(refused < opened);
+  CHECK(opened < clock);
+  CHECK(clock < reload);
+  CHECK(reload != std::string::npos);
+  CHECK(log.find("{\"event\"") == std::string::npos);  // no JSON line on stderr
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("stderr not a terminal: JSON lines by default, control-API actions among them") {
+  auto dir = temp_dir("log-json");
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--scenario",
+             source + "/scenarios/default.json", "--data", dir, "--threads", "1"});
+  auto ready = start_ready(p);
+  act_on_control(port_of(ready, "admin"));
+  auto refused = p.next_event("listener", 5s);
+  CHECK(refused.value("listening", true) == false);
+  CHECK(refused.value("for_ms", 0) == 60000);
+  CHECK(p.next_event("listener", 5s).value("listening", false) == true);
+  CHECK(p.next_event("clock", 5s).contains("now_ms"));
+  CHECK(p.next_event("reload", 5s).value("ok", false) == true);
+  CHECK(post_once(port_of(ready, "listen"), expired_import()).status == 200);
+  auto exchange = p.next_event("exchange", 5s);
+  CHECK(exchange.value("sni", "") == "directregistration.fortinet.com");
+  CHECK(exchange.value("error_code", 0) == 14);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty module)") {
+  auto dir = temp_dir("log-tty");
+  // Runs fortisim on a pty until its ready line and its DNS responder's start-up event are both
+  // on it (at most 10 s), then stops it and prints what the terminal got.
+  std::string script = dir + "/on_a_pty.py";  // not tty.py: that would shadow the tty module pty imports
+  std::ofstream(script) << "import os, pty, select, signal, sys, time\n"
+                           "pid, fd = pty.fork()\n"
+                           "if pid == 0:\n"
+                           "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                           "seen, deadline = b'', time.monotonic() + 10\n"
+                           "while time.monotonic() < deadline and not (b'\"ready\"' in seen and b' dns ' in seen):\n"
+                           "    if select.select([fd], [], [], 0.5)[0]:\n"
+                           "        try:\n"
+                           "            chunk = os.read(fd, 4096)\n"
+                           "        except OSError:\n"
+                           "            break\n"
+                           "        if not chunk:\n"
+                           "            break\n"
+                           "        seen += chunk\n"
+                           "os.kill(pid, signal.SIGTERM)\n"
+                           "os.waitpid(pid, 0)\n"
+                           "sys.stdout.write(seen.decode(errors='replace'))\n";
+  auto out = run("timeout 30 /usr/bin/python3 '" + script + "' '" + std::string(FORTISIM_BINARY) +
+                 "' serve --listen 127.0.0.1:0 --admin off --dns 127.0.0.1:0 --scenario '" + source +
+                 "/scenarios/default.json' --data '" + dir + "' --threads 1 2>&1");
+  INFO(out);
+  CHECK(out.find("\"event\":\"ready\"") != std::string::npos);  // the ready line stays JSON
+  CHECK(out.find(" dns listen=127.0.0.1:") != std::string::npos);
+  CHECK(out.find("{\"event\":\"dns\"") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("--log-format takes text or json, nothing else") {
+  auto out = run(std::string("'") + FORTISIM_BINARY + "' serve --log-format yaml 2>&1; echo \"exit $?\"");
+  CHECK(out.find("--log-format") != std::string::npos);
+  CHECK(out.ends_with("exit 105\n"));  // CLI11's code for a value it does not take
+}
+
+}  // TEST_SUITE
