@@ -39,7 +39,7 @@ JSON
 reply='{"d":{"__type":"SoftToken.ActivationLicenseResponse","__version":"4","serial_number":"FG4H0ETB20900993","__device_version":"6.0","__device_build":"6325","__clustered_sns":[{"sn":"FG4H0E5819900260","error":null},{"sn":"FG4H0ETB20900993","error":null}],"license_activation_code":"DA8C-0508-1F31-4CF7-C990","license":"","tokens":null,"result":0,"error":{"error_code":14,"error_message":"forticare license expired"}}}'
 
 "$build/fortisim" certs --data "$work/data" >/dev/null
-cert=$work/data/server.pem key=$work/data/server-key.pem ca=$work/data/ca.pem
+cert=$work/data/ecdsa/server.pem key=$work/data/ecdsa/server-key.pem ca=$work/data/ca.pem
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }           # utime + stime of one process
 tree_ticks() { local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$((t + $(ticks "$p"))); done; echo $t; }

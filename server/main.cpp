@@ -1,12 +1,16 @@
 // fortisim: parse the command line into one config value, run, exit.
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
-//   fortisim certs    [--data DIR] [--force]
+//   fortisim certs    [--data DIR] [--key-type ecdsa|rsa] [--force] [--export DIR]
 //   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
+//   fortisim client   import CODE | poll TOKEN... | provision TOKEN... | activate SERIAL... | phone CODE
 
+#include "client/cli.hpp"
+#include "default_scenario.hpp"  // beside this file: the binary's own, in no layer
 #include "lab_config.hpp"
 #include "server/core/engine.hpp"
-#include "server/net/certs.hpp"
+#include "server/core/state_file.hpp"
+#include "server/net/certs_lab.hpp"
 #include "server/net/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -26,16 +30,19 @@ namespace {
 /// Everything the command line says, parsed once.
 struct options {
   net::server_config server;
-  std::string scenario_path = "scenarios/default.json";
+  std::string scenario_path;  ///< "": scenarios/default.json beside the binary (server/default_scenario.hpp)
+  std::string ready_file;     ///< "": the ready line on stdout only
   std::string cert, key, admin = "127.0.0.1:0", state;
   std::string dns, dns_upstream;  ///< "": off / none
-  std::string ready_file;         ///< "": the ready line goes to stdout only
   std::string log_format;         ///< "text" or "json"; "": text when stderr is a terminal, else json
   std::size_t journal_size = 1000;
   bool quiet = false;
+  std::string key_type = "ecdsa", client_cert = "off";
   bool console_secrets = false;
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
+  std::string export_dir;          ///< certs: "" none
+  client::cli_options client;      ///< client
 };
 
 std::string quoted(const std::string& s) { return protocol::json(s).dump(); }
@@ -53,7 +60,10 @@ void describe(const core::scenario& s) {
     if (r.probability < 1.0) std::cerr << " (probability " << r.probability << ")";
     std::cerr << "\n";
   }
-  std::cerr << std::flush;
+  static constexpr const char* ocsp[] = {"good", "revoked", "unknown", "none"};
+  std::cerr << "fortisim:   tls: OCSP staple " << ocsp[static_cast<int>(s.tls.ocsp)];
+  for (const auto& [host, status] : s.tls.hosts) std::cerr << ", " << host << " " << ocsp[static_cast<int>(status)];
+  std::cerr << "\n" << std::flush;
 }
 
 int fail(const std::string& line) {
@@ -65,9 +75,24 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   auto& cfg = o.server;
   auto* serve = app.add_subcommand("serve", "Serve the SoftToken protocol over HTTPS from a scenario file");
   serve->add_option("--listen", cfg.listen, "ADDR:PORT to listen on; port 0 picks a free port")->capture_default_str();
-  serve->add_option("--scenario", o.scenario_path, "The scenario file (JSON, comments allowed)")->capture_default_str();
+  serve->add_option("--scenario", o.scenario_path,
+                    "The scenario file (JSON, comments allowed); default: scenarios/default.json beside the binary "
+                    "(installed: share/fortisim/scenarios)");
+  serve->add_option("--ready-file", o.ready_file,
+                    "Also write the ready line to FILE once serving (replaced whole, never half-written): for a "
+                    "test harness or a container's health check");
+  serve->add_flag("--watch", cfg.watch, "Reload the scenario file whenever it is saved (as SIGHUP does)");
   serve->add_option("--cert", o.cert, "Server certificate chain (PEM); default: the lab CA's certificate");
   serve->add_option("--key", o.key, "The certificate's private key (PEM, unencrypted)");
+  serve->add_option("--key-type", o.key_type, "The lab leaves' keys: ecdsa (P-256) or rsa (2048, for older FortiOS)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ecdsa", "rsa"}));
+  serve
+      ->add_option("--client-cert", o.client_cert,
+                   "Ask clients for a certificate: request (accept any, or none), require (fail without one), or "
+                   "off; what they present is journaled")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "request", "require"}));
   serve->add_option("--threads", cfg.threads, "Worker threads, each with its own listener")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -106,20 +131,20 @@ CLI::App* add_serve(CLI::App& app, options& o) {
                    "text (one readable line per exchange or event) or json (one JSON object a line, the journal's "
                    "fields); default: text when stderr is a terminal, else json")
       ->check(CLI::IsMember({"text", "json"}));
-  serve->add_option("--ready-file", o.ready_file,
-                    "Also write the ready line to FILE once serving (replaced whole, never half-written); a "
-                    "container's health check reads it");
   return serve;
 }
 
-/// Whether `file` is a JSON Schema (scenarios/schema.json sits among the scenarios it describes).
+/// Whether `file` is a JSON Schema (scenarios/schema.json sits among the scenarios it describes):
+/// it names a json-schema.org dialect and has `properties`, which no scenario may have (a scenario
+/// that names the schema in its `$schema` is still checked).
 bool is_json_schema(const std::string& file) {
   auto r = core::load_scenario_file(file);
   if (r.value) return false;
   std::ifstream in(file);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto j = protocol::json::parse(text, nullptr, false, true);
-  return j.is_object() && j.value("$schema", "").find("json-schema.org") != std::string::npos;
+  return j.is_object() && j.contains("properties") && j["$schema"].is_string() &&
+         j["$schema"].get<std::string>().find("json-schema.org") != std::string::npos;
 }
 
 int run_validate(const options& o) {
@@ -142,28 +167,23 @@ int run_validate(const options& o) {
 
 int run_certs(const options& o) {
   try {
-    auto p = net::ensure_lab_certs(o.server.data_dir, o.force);
-    std::cout << protocol::json{{"ca", p.ca_cert}, {"cert", p.server_cert}, {"key", p.server_key}}.dump() << std::endl;
+    auto p = net::ensure_lab_certs(o.server.data_dir, *net::key_type_named(o.key_type), o.force);
+    protocol::json out{{"ca", p.ca_cert}, {"key_type", o.key_type}, {"cert", p.server_cert}, {"key", p.server_key}};
+    for (const auto& h : p.hosts) out["hosts"][h.name] = h.cert;
+    out["sha256"] = net::sha256_fingerprint(net::load_cert_and_key(p.ca_cert, p.ca_key).cert.get());
+    if (!o.export_dir.empty()) {
+      auto e = net::export_ca(p.ca_cert, o.export_dir);
+      out["export"] = {{"pem", e.pem}, {"der", e.der}, {"sha256", e.sha256}};
+    }
+    std::cout << out.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {
     return fail(e.what());
   }
 }
 
-/// Writes `line` to `path` through a temporary file and a rename, so a reader never sees half of it.
-void write_ready_file(const std::string& path, const std::string& line) {
-  auto temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << line << "\n";
-    if (!out.flush()) throw std::runtime_error("--ready-file " + path + ": cannot write " + temporary);
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw std::runtime_error("--ready-file " + path + ": cannot rename " + temporary + " to it");
-}
-
 /// One JSON line on stdout (and in --ready-file): the harness's signal that fortisim serves, and where.
-void print_ready(const net::server& srv, const core::scenario& s, const std::string& ready_file) {
+std::string ready_line(const net::server& srv, const core::scenario& s) {
   protocol::json ready;
   ready["event"] = "ready";
   ready["listen"] = srv.listen_address();
@@ -173,14 +193,28 @@ void print_ready(const net::server& srv, const core::scenario& s, const std::str
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
   ready["pid"] = ::getpid();
-  if (!ready_file.empty()) write_ready_file(ready_file, ready.dump());
-  std::cout << ready.dump() << std::endl;
+  return ready.dump();
+}
+
+/// --scenario, or the shipped default found beside the binary; "" (and a message) if none is.
+std::string scenario_to_serve(const options& o) {
+  if (!o.scenario_path.empty()) return o.scenario_path;
+  auto candidates = default_scenario_candidates();
+  auto found = find_default_scenario(candidates);
+  if (found.empty()) {
+    std::string looked;
+    for (const auto& c : candidates) looked += (looked.empty() ? "" : ", ") + c;
+    fail("no --scenario given, and no scenarios/default.json at " + looked + "; pass --scenario FILE");
+  }
+  return found;
 }
 
 int run_serve(options& o) {
   // A write to a closed stderr or a full disk is an error to handle, not a signal that kills us.
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGXFSZ, SIG_IGN);
+  o.scenario_path = scenario_to_serve(o);
+  if (o.scenario_path.empty()) return 2;
   auto loaded = core::load_scenario_file(o.scenario_path);
   if (!loaded.value) {
     const auto& first = loaded.problems.front();
@@ -193,6 +227,10 @@ int run_serve(options& o) {
   cfg.scenario_path = o.scenario_path;
   if (!o.cert.empty()) cfg.cert = o.cert;
   if (!o.key.empty()) cfg.key = o.key;
+  cfg.lab_key = *net::key_type_named(o.key_type);
+  cfg.client_cert = o.client_cert == "request"   ? net::client_cert_mode::request
+                    : o.client_cert == "require" ? net::client_cert_mode::require
+                                                 : net::client_cert_mode::off;
   if (o.admin == "off" || o.admin.empty())
     cfg.admin.reset();
   else
@@ -214,7 +252,10 @@ int run_serve(options& o) {
     net::server srv(cfg, engine);
     describe(*scenario);
     srv.start();
-    print_ready(srv, *scenario, o.ready_file);
+    auto ready = ready_line(srv, *scenario);
+    if (!o.ready_file.empty())
+      if (auto why = core::write_file_atomically(o.ready_file, ready + "\n")) return fail("--ready-file: " + *why);
+    std::cout << ready << std::endl;
     srv.wait();
     engine->notice("stopped");
     return 0;
@@ -236,15 +277,24 @@ int main(int argc, char** argv) {
   add_serve(app, o);
   auto* validate = app.add_subcommand("validate", "Check scenario files; report every problem with its JSON path");
   validate->add_option("files", o.files, "Scenario files")->required();
-  auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificate (kept if present)");
+  auto* certs = app.add_subcommand("certs", "Make the lab CA and server certificates (kept if present)");
   certs->add_option("--data", o.server.data_dir, "Folder to write them to")->capture_default_str();
-  certs->add_flag("--force", o.force, "Make new ones even if they exist");
+  certs->add_option("--key-type", o.key_type, "The leaves' keys (and a new CA's): ecdsa (P-256) or rsa (2048)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ecdsa", "rsa"}));
+  certs->add_flag("--force", o.force, "Make new ones even if they exist (clients must trust the new CA)");
+  certs->add_option("--export", o.export_dir,
+                    "Also write the CA to DIR as fortisim-ca.pem, fortisim-ca.cer (DER) and fortisim-ca.sha256 (its "
+                    "SHA-256 fingerprint, also printed)");
   lab_config_options lab_options;
   auto* lab = add_lab_config(app, lab_options);
+  o.client.cacert = o.server.data_dir + "/ca.pem";
+  auto* client = client::add_cli(app, o.client);
 
   CLI11_PARSE(app, argc, argv);
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
   if (*lab) return run_lab_config(lab_options, std::cout, std::cerr);
+  if (*client) return client::run_cli(*client, o.client);
   return run_serve(o);
 }

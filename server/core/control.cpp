@@ -144,7 +144,7 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
     }
   }
   if (allow.empty())
-    return refusal(404, "no such control endpoint: " + std::string(path) + " (see README.md, Control API)");
+    return refusal(404, "no such control endpoint: " + std::string(path) + " (see docs/control-api.md)");
   auto reply = refusal(405, std::string(path) + " takes " + allow + ", not " + std::string(method));
   reply.allow = allow;
   return reply;

@@ -183,14 +183,29 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
 }
 
 void engine::note(std::string_view stage, std::uint64_t connection, std::string_view client_address,
-                  std::string_view what) {
+                  std::string_view what, std::string_view sni) {
   auto seed = current()->s->seed;
   if (stage == "tls") metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
     e.stage.assign(stage);
     e.connection = connection;
     e.client_address.assign(client_address);
+    e.sni.assign(sni);
     e.action.assign(what);
+    e.seed = seed;
+  });
+}
+
+void engine::note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
+                              std::string_view client_cert) {
+  auto seed = current()->s->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("tls");
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.sni.assign(sni);
+    e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
+    e.client_cert.assign(client_cert);
     e.seed = seed;
   });
 }
@@ -347,6 +362,7 @@ void engine::record(const exchange& x) {
     e.status = status;
     e.error_code = x.error_code;
     e.seed = x.L.s->seed;
+    e.client_cert.assign(x.r.client_cert);
     e.request_headers.assign(x.r.headers.substr(0, 4096));
     e.request_body.assign(x.r.body.substr(0, 4096));
     if (status != 0) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));

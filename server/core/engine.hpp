@@ -35,7 +35,8 @@ struct http_request {
   std::string_view client_address;
   std::string_view sni;
   std::uint64_t connection = 0;
-  std::string_view headers;  ///< "Name: value" lines, as received (journaled)
+  std::string_view headers;           ///< "Name: value" lines, as received (journaled)
+  std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
 };
 
 /// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
@@ -72,8 +73,15 @@ class engine {
   http_outcome handle(const http_request& r);
   /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
-  /// Journals a connection that the network layer could not complete (TLS failure and so on).
-  void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what);
+  /// Journals a connection that the network layer could not complete (TLS failure and so on),
+  /// with the SNI when the ClientHello named one. Stage "tls" also counts a TLS failure.
+  void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what,
+            std::string_view sni = {});
+  /// Journals the certificate a client presented in its handshake (--client-cert request|require):
+  /// stage "tls", action "client certificate" with `client_cert` ("subject | issuer"), or "no
+  /// client certificate" when it presented none.
+  void note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
+                        std::string_view client_cert);
   /// Journals one DNS query (stage "dns"): who asked, the name (as `target`), the query type (as
   /// `type`: "A", "AAAA", "MX", …) and what was answered (as `action`: "A 192.0.2.10", "NXDOMAIN",
   /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns.cpp).

@@ -41,7 +41,7 @@ std::int64_t journal::now_ms() {
 void journal::reset(journal_entry& e) {
   for (auto* s :
        {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials, &e.tokens,
-        &e.code, &e.rule, &e.action, &e.reason, &e.request_headers, &e.request_body, &e.reply_body})
+        &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body, &e.reply_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;
@@ -100,6 +100,7 @@ protocol::json journal::to_json(const journal_entry& e) {
           {"status", e.status},
           {"error_code", e.error_code},
           {"seed", e.seed},
+          {"client_cert", e.client_cert},
           {"request_headers", e.request_headers},
           {"request_body", e.request_body},
           {"reply_body", e.reply_body}};
@@ -112,7 +113,7 @@ void journal::write_line(const journal_entry& e, std::string& out) {
   w.str("client_address", e.client_address).str("sni", e.sni).str("method", e.method).bytes("target", e.target);
   w.str("type", e.type).str("operation", e.operation).str("serials", e.serials).str("tokens", e.tokens);
   w.str("code", e.code).str("rule", e.rule).str("action", e.action).str("reason", e.reason);
-  w.num("status", e.status).num("error_code", e.error_code).num("seed", e.seed);
+  w.num("status", e.status).num("error_code", e.error_code).num("seed", e.seed).bytes("client_cert", e.client_cert);
   w.bytes("request_headers", e.request_headers).bytes("request_body", e.request_body).close();
 }
 

@@ -37,6 +37,9 @@ struct journal_entry {
   int status = 0;         ///< HTTP status, 0 where none was sent
   int error_code = 0;     ///< the FortiCare error code in the reply, 0 for none
   std::uint64_t seed = 0;
+  /// The certificate the client presented (--client-cert request|require): "subject | issuer",
+  /// each on one line in RFC 2253 form, e.g. "CN=FGT40FHA25099UXR,O=… | CN=…"; "" when none.
+  std::string client_cert;
   std::string request_headers;  ///< the first 4 KiB of "Name: value" lines
   std::string request_body;     ///< the first 4 KiB
   std::string reply_body;       ///< the first 4 KiB of what was sent back ("" when nothing was)

@@ -6,6 +6,7 @@
 // and scenarios/schema.json.
 
 #include "protocol/errors.hpp"
+#include "protocol/hosts.hpp"
 #include "protocol/messages.hpp"
 #include "server/core/faults.hpp"
 #include "server/core/matcher.hpp"
@@ -104,6 +105,23 @@ struct hardware_token_spec {
   std::string activated_by;  ///< the device that consumed it, for the journal
 };
 
+/// What a stapled OCSP response says about the certificate served ("tls": {"ocsp": "revoked"});
+/// none: no response is stapled.
+enum class ocsp_status { good, revoked, unknown, none };
+
+/// The scenario's TLS side: "tls": {"ocsp": "good", "hosts": {"fds1.fortinet.com": {"ocsp":
+/// "revoked"}}}. Read at every handshake, so a reload takes effect on the next connection.
+struct tls_settings {
+  ocsp_status ocsp = ocsp_status::good;                    ///< every host not listed, and clients that send no SNI
+  std::vector<std::pair<std::string, ocsp_status>> hosts;  ///< canonical host name, its status
+  /// The status for the SNI `host`, compared as host names are (case-insensitively).
+  ocsp_status ocsp_for(std::string_view host) const {
+    for (const auto& [name, status] : hosts)
+      if (protocol::same_host_name(name, host)) return status;
+    return ocsp;
+  }
+};
+
 /// A loaded, validated scenario file.
 struct scenario {
   std::string name;
@@ -128,6 +146,7 @@ struct scenario {
   /// Names the DNS responder (--dns) answers besides the Fortinet ones ("dns": {"names": […]}),
   /// canonical: lower case, no trailing dot, e.g. "lab.example.net".
   std::vector<std::string> dns_names;
+  tls_settings tls;
   std::vector<rule> rules;
   protocol::message_names names = protocol::default_message_names();
   protocol::error_table errors;

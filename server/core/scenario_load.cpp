@@ -6,6 +6,7 @@
 #include "protocol/hosts.hpp"
 #include "server/core/scenario_parse.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
@@ -115,6 +116,40 @@ void dns(checker& c, const json& j, scenario& s) {
   });
 }
 
+std::optional<ocsp_status> ocsp_at(checker& c, const json& j, const std::string& path) {
+  static constexpr std::pair<std::string_view, ocsp_status> states[]{{"good", ocsp_status::good},
+                                                                     {"revoked", ocsp_status::revoked},
+                                                                     {"unknown", ocsp_status::unknown},
+                                                                     {"none", ocsp_status::none}};
+  auto v = c.string_at(j, "ocsp", path);
+  if (!v) return std::nullopt;
+  for (auto [name, state] : states)
+    if (*v == name) return state;
+  c.fail(path + ".ocsp", "expected \"good\", \"revoked\", \"unknown\" or \"none\"");
+  return std::nullopt;
+}
+
+/// "tls": {"ocsp": "good", "hosts": {"fds1.fortinet.com": {"ocsp": "revoked"}}}: what the stapled
+/// OCSP response says, for every host and per host (by SNI).
+void tls(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.tls")) return;
+  c.only_keys(j, "$.tls", {"ocsp", "hosts"});
+  if (auto v = ocsp_at(c, j, "$.tls")) s.tls.ocsp = *v;
+  auto hosts = j.find("hosts");
+  if (hosts == j.end() || !c.is_object(*hosts, "$.tls.hosts")) return;
+  for (auto it = hosts->begin(); it != hosts->end(); ++it) {
+    std::string path = "$.tls.hosts[" + json(it.key()).dump() + "]";
+    std::string name = protocol::canonical_host_name(it.key());
+    if (!protocol::is_host_name(it.key()))
+      c.fail(path, "expected a host name as the key, e.g. \"fds1.fortinet.com\"");
+    else if (std::any_of(s.tls.hosts.begin(), s.tls.hosts.end(), [&](const auto& h) { return h.first == name; }))
+      c.fail(path, "declared twice (host names compare without case)");
+    if (!c.is_object(*it, path)) continue;
+    c.only_keys(*it, path, {"ocsp"});
+    if (auto v = ocsp_at(c, *it, path)) s.tls.hosts.emplace_back(name, *v);
+  }
+}
+
 void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
   if (!c.is_object(j, path)) return;
   c.only_keys(
@@ -190,7 +225,7 @@ void world(checker& c, const json& root, scenario& s) {
   c.only_keys(root, "$",
               {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
                "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
-               "clusters", "phone", "dns"});
+               "clusters", "phone", "dns", "tls"});
   s.name = c.string_at(root, "name", "$").value_or("");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
@@ -205,6 +240,7 @@ void world(checker& c, const json& root, scenario& s) {
   if (auto k = root.find("clusters"); k != root.end()) clusters(c, *k, s);
   if (auto k = root.find("phone"); k != root.end()) phone(c, *k, s);
   if (auto k = root.find("dns"); k != root.end()) dns(c, *k, s);
+  if (auto k = root.find("tls"); k != root.end()) tls(c, *k, s);
   policies(c, root, s);
   std::set<std::string> codes;
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });

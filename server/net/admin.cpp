@@ -1,6 +1,6 @@
 // The control API's listener: plain HTTP/1.1 (--admin, loopback by default), carrying
-// core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA,
-// GET / the web console (console.cpp).
+// core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA (PEM,
+// DER or its fingerprint), GET / the web console (console.cpp).
 
 #include "server/net/admin_access.hpp"
 #include "server/net/console.hpp"
@@ -30,20 +30,41 @@ core::control_reply json_reply(int status, const std::string& why) {
   return {status, protocol::json{{"error", why}}.dump()};
 }
 
-/// GET /ca: the CA certificate clients should trust, as PEM (pebble serves its roots the same way).
-core::control_reply ca_certificate(const server::impl& s) {
-  std::ifstream in(s.ca_path, std::ios::binary);
-  if (s.ca_path.empty() || !in) return json_reply(404, "no lab CA: fortisim serves the certificate given with --cert");
+/// GET /ca: the CA certificate clients should trust, as PEM (pebble serves its roots the same
+/// way); ?format=der: the same in DER (a .cer file); ?format=sha256: its SHA-256 fingerprint as
+/// FortiOS and browsers show it. Any other query is refused (400), as every control call is strict.
+core::control_reply ca_certificate(const server::impl& s, std::string_view query) {
+  std::string_view format = "pem";
+  if (!query.empty()) {
+    if (!query.starts_with("format=")) return json_reply(400, "GET /ca takes one parameter: format=pem|der|sha256");
+    format = query.substr(7);
+    if (format != "pem" && format != "der" && format != "sha256")
+      return json_reply(400, "format must be pem, der or sha256");
+  }
+  const auto& path = s.contexts->ca_path();
+  std::ifstream in(path, std::ios::binary);
+  if (path.empty() || !in) return json_reply(404, "no lab CA: fortisim serves the certificate given with --cert");
   std::ostringstream pem;
   pem << in.rdbuf();
   core::control_reply r{200, pem.str()};
   r.content_type = "application/x-pem-file";
+  if (format == "pem") return r;
+  auto cert = certificate_of_pem(r.body);
+  if (!cert) return json_reply(500, "the lab CA " + path + " is not a PEM certificate");
+  if (format == "der") {
+    r.body = der_of(cert.get());
+    r.content_type = "application/pkix-cert";
+  } else {
+    r.body = sha256_fingerprint(cert.get()) + "\n";
+    r.content_type = "text/plain; charset=utf-8";
+  }
   return r;
 }
 
 asio::awaitable<core::control_reply> answer(server::impl* s, const http::request<http::string_body>& req) {
   if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
-  if (req.target() == "/ca" && req.method() == http::verb::get) co_return ca_certificate(*s);
+  if (auto target = req.target(); (target == "/ca" || target.starts_with("/ca?")) && req.method() == http::verb::get)
+    co_return ca_certificate(*s, target.substr(std::min<std::size_t>(target.size(), 4)));
   auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
   if (reply.listeners_changed) {
     // A refusal or an opening holds on every worker before we answer; if one could not be

@@ -4,6 +4,7 @@
 
 #include "server/net/deadline.hpp"
 #include "server/net/listeners.hpp"
+#include "server/net/tls_contexts.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -28,17 +29,14 @@ void reset(tcp::socket& socket) {
 const cert_and_key& fault_certificates::get(const std::string& kind) {
   std::lock_guard lock(mutex_);
   if (auto it = made_.find(kind); it != made_.end()) return it->second;
-  if (!lab_ca_) {
-    auto paths = ensure_lab_certs(data_dir_);
-    lab_ca_ = load_cert_and_key(paths.ca_cert, data_dir_ + "/ca-key.pem");
-  }
+  if (!lab_ca_) lab_ca_ = ensure_lab_ca(data_dir_, type_);
   cert_and_key made;
   if (kind == "wrong_name")
-    made = make_server_cert(*lab_ca_, {"wrong-name.fortisim.invalid"}, -3600, 86400);
+    made = make_server_cert(*lab_ca_, {"wrong-name.fortisim.invalid"}, -3600, 86400, type_);
   else if (kind == "expired")
-    made = make_server_cert(*lab_ca_, lab_host_names(), -30 * 86400, -86400);
+    made = make_server_cert(*lab_ca_, lab_host_names(), -30 * 86400, -86400, type_);
   else
-    made = make_server_cert(make_ca("fortisim unknown CA", 1), lab_host_names(), -3600, 86400);
+    made = make_server_cert(make_ca("fortisim unknown CA", 1, type_), lab_host_names(), -3600, 86400, type_);
   return made_.emplace(kind, std::move(made)).first->second;
 }
 
@@ -120,6 +118,7 @@ asio::awaitable<after_fault> run(const faults::tls_stall& f, wire& w) {
 
 asio::awaitable<after_fault> run(const faults::tls_cert& f, wire& w) {
   const auto& bad = w.certs.get(f.cert);
+  keep_context(w.stream.native_handle());  // the SNI callback must not swap it for the host's leaf
   SSL_use_certificate(w.stream.native_handle(), bad.cert.get());
   SSL_use_PrivateKey(w.stream.native_handle(), bad.key.get());
   co_return after_fault::carry_on;
@@ -127,6 +126,7 @@ asio::awaitable<after_fault> run(const faults::tls_cert& f, wire& w) {
 
 asio::awaitable<after_fault> run(const faults::tls_version& f, wire& w) {
   SSL* ssl = w.stream.native_handle();
+  keep_context(ssl);  // a host context would bring back the security level set below
   int lo = TLS1_3_VERSION, hi = TLS1_VERSION;
   for (const auto& v : f.versions) {
     lo = std::min(lo, tls_version_number(v));

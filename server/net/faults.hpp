@@ -5,7 +5,7 @@
 
 #include "server/core/engine.hpp"
 #include "server/net/asio.hpp"
-#include "server/net/certs.hpp"
+#include "server/net/certs_lab.hpp"
 #include "server/net/tls_stream.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -26,11 +26,13 @@ enum class after_fault {
 /// The deliberately bad certificates of tls_cert, made on first use and signed as the fault says.
 class fault_certificates {
  public:
-  explicit fault_certificates(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  /// Signed by the lab CA of `data_dir` (made there if missing, even with --cert), with keys of `type`.
+  fault_certificates(std::string data_dir, key_type type) : data_dir_(std::move(data_dir)), type_(type) {}
   const cert_and_key& get(const std::string& kind);
 
  private:
   std::string data_dir_;
+  key_type type_;
   std::mutex mutex_;
   std::map<std::string, cert_and_key> made_;
   std::optional<cert_and_key> lab_ca_;

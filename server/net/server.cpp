@@ -3,20 +3,9 @@
 
 #include <sys/resource.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 namespace fortisim::net {
 
 namespace {
-
-std::string openssl_reason() {
-  unsigned long e = ERR_get_error();
-  char buf[256] = "unknown reason";
-  if (e) ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
 
 /// SIGHUP reloads the scenario; SIGINT and SIGTERM stop the server.
 asio::awaitable<void> signal_loop(server* srv, server::impl* s) {
@@ -88,7 +77,7 @@ tcp::endpoint parse_endpoint(const std::string& text, const char* option) {
 }
 
 server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
-    : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir) {
+    : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {
   auto endpoint = parse_endpoint(cfg.listen, "--listen");
   if (cfg.admin && !cfg.admin->empty()) {
     admin_endpoint = parse_endpoint(*cfg.admin, "--admin");
@@ -97,7 +86,8 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   auto dns_options = dns_settings_of(cfg, endpoint);
   if (cfg.threads < 1) cfg.threads = 1;
   raise_descriptor_limit();
-  load_certificates();
+  contexts.emplace(tls.native_handle(), tls_options{cfg.cert, cfg.key, cfg.data_dir, cfg.lab_key, cfg.client_cert},
+                   engine);
   std::vector<asio::io_context*> loops;
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
   accepted = std::vector<std::atomic<std::uint64_t>>(loops.size());
@@ -112,6 +102,14 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
     admin_endpoint = admin_acceptor->local_endpoint();
   }
   if (dns_options) dns.emplace(workers.front()->ioc, std::move(*dns_options), engine);
+  if (cfg.watch)
+    watch.emplace(workers.front()->ioc, cfg.scenario_path, engine, [this] {
+      try {
+        reload();  // as SIGHUP: a failed reload changes nothing, and is logged
+      } catch (const std::exception& e) {
+        engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+      }
+    });
   listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
 }
 
@@ -132,36 +130,6 @@ void server::impl::raise_descriptor_limit() {
                              {"asked", cfg.max_connections}});
     cfg.max_connections = limit.rlim_cur - reserve;
   }
-}
-
-void server::impl::load_certificates() {
-  // TLS 1.2 and 1.3, the server's preference, session resumption (OpenSSL's server cache).
-  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
-  SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-  // An idle connection keeps no TLS record buffers (about 34 KiB each): 1,000 idle connections stay small.
-  SSL_CTX_set_mode(tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  std::string cert = cfg.cert.value_or(""), key = cfg.key.value_or("");
-  if (cfg.cert.has_value() != cfg.key.has_value())
-    throw startup_error("--cert and --key go together: give both, or neither to use the lab CA's certificate");
-  if (!cfg.cert) {
-    try {
-      auto paths = ensure_lab_certs(cfg.data_dir);
-      cert = paths.server_cert;
-      key = paths.server_key;
-      ca_path = paths.ca_cert;
-    } catch (const std::exception& ex) {
-      throw startup_error(std::string("cannot prepare the lab certificates: ") + ex.what() +
-                          "; pass --data DIR with a writable folder, or --cert and --key");
-    }
-  }
-  if (SSL_CTX_use_certificate_chain_file(tls.native_handle(), cert.c_str()) != 1)
-    throw startup_error("cannot use the certificate " + cert + ": " + openssl_reason() +
-                        "; give a PEM certificate (chain) with --cert");
-  if (SSL_CTX_use_PrivateKey_file(tls.native_handle(), key.c_str(), SSL_FILETYPE_PEM) != 1)
-    throw startup_error("cannot use the private key " + key + ": " + openssl_reason() +
-                        "; give an unencrypted PEM key readable by fortisim with --key");
-  if (SSL_CTX_check_private_key(tls.native_handle()) != 1)
-    throw startup_error("the key " + key + " does not belong to the certificate " + cert);
 }
 
 std::string server::impl::reload() {
@@ -207,15 +175,17 @@ std::optional<std::string> server::dns_address() const {
   return endpoint_text(impl_->dns->endpoint());
 }
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
-std::string server::ca_path() const { return impl_->ca_path; }
+std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
 
 void server::start() {
+  impl_->engine->notice("tls", impl_->contexts->summary());
   auto& w0 = *impl_->workers.front();
   if (impl_->admin_acceptor)
     asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get()),
                    [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "control API"); });
   if (impl_->dns) impl_->dns->start();
+  if (impl_->watch) impl_->watch->start();
   if (impl_->cfg.handle_signals) {
     impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
     asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()),

@@ -4,6 +4,7 @@
 // machinery stays behind this interface, so main.cpp and tests compile without it.
 
 #include "server/core/engine.hpp"
+#include "server/net/tls_contexts.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -20,9 +21,16 @@ struct server_config {
   std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port
   std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
   std::string admin_token;    ///< required as a bearer token when set; needed when `admin` is beyond loopback
-  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload)
+  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload, --watch)
+  /// --watch: reload `scenario_path` whenever the file is saved, as SIGHUP does (inotify on its
+  /// folder, server/net/scenario_watch.hpp); a bad edit leaves the last good scenario live.
+  bool watch = false;
   std::optional<std::string> cert, key;  ///< PEM files; without them the lab CA's
   std::string data_dir;                  ///< where the lab CA and certificates live
+  key_type lab_key = key_type::ecdsa;    ///< --key-type: the lab leaves' keys (ECDSA P-256 or RSA 2048)
+  /// --client-cert: ask clients for a certificate (request: accept any or none; require: fail
+  /// without one); what they present is journaled.
+  client_cert_mode client_cert = client_cert_mode::off;
   int threads = 1;
   std::size_t body_limit = 1 << 20;    ///< bytes; larger bodies get 413
   std::size_t max_connections = 4096;  ///< more are closed on accept (and journaled)

@@ -6,6 +6,7 @@
 #include "server/net/dns.hpp"
 #include "server/net/faults.hpp"
 #include "server/net/listeners.hpp"
+#include "server/net/scenario_watch.hpp"
 #include "server/net/server.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -28,14 +29,15 @@ struct server::impl : core::listener_control {
   std::shared_ptr<core::engine> engine;
   std::vector<std::unique_ptr<worker>> workers;  // before everything that lives on their loops
   std::vector<std::thread> threads;
-  ssl::context tls{ssl::context::tls_server};
-  std::string ca_path;
+  ssl::context tls{ssl::context::tls_server};  ///< the fallback context every connection starts from
+  std::optional<tls_contexts> contexts;        ///< its certificates, the host contexts, the callbacks
   fault_certificates fault_certs;
   std::optional<listener_set> listeners;
   std::optional<tcp::acceptor> admin_acceptor;
   std::optional<tcp::endpoint> admin_endpoint;
   std::optional<asio::signal_set> signals;
-  std::optional<dns_responder> dns;  ///< on worker 0's loop, when --dns is given
+  std::optional<dns_responder> dns;     ///< on worker 0's loop, when --dns is given
+  std::optional<scenario_watch> watch;  ///< on worker 0's loop, with --watch
 
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
   std::atomic<int> in_flight_count{0};
@@ -45,7 +47,6 @@ struct server::impl : core::listener_control {
   void stop_loops();
 
   impl(server_config c, std::shared_ptr<core::engine> e);
-  void load_certificates();
   void raise_descriptor_limit();
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }

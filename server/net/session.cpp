@@ -2,10 +2,12 @@
 // then (when the scenario has TLS rules) a peek at the ClientHello for the TLS-stage verdict,
 // the handshake, and HTTP/1.1 keep-alive requests, each answered or faulted as the engine says.
 
+#include "server/core/tls_failure.hpp"
 #include "server/net/client_hello.hpp"
 #include "server/net/deadline.hpp"
 #include "server/net/linger.hpp"
 #include "server/net/server_impl.hpp"
+#include "server/net/tls_contexts.hpp"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,7 +16,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <malloc.h>
 
@@ -36,6 +40,7 @@ struct session_state {
   std::string client;
   std::uint64_t connection = 0;
   std::string sni;
+  std::string client_cert;  ///< "subject | issuer" of the certificate the client presented
 };
 
 /// Peeks at the ClientHello without consuming it (the handshake reads it again), within
@@ -115,7 +120,7 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
   // Headers, chunk extensions and trailers all count against the header limit: the read buffer
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
   bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
-  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message());
+  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
   http::response<http::string_body> res;
   res.result(too_big           ? http::status::payload_too_large
              : headers_too_big ? http::status::request_header_fields_too_large
@@ -173,7 +178,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
     core::http_outcome o = st.s->engine->handle(
-        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers});
+        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert});
     if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
     tcp.expires_after(milliseconds(cfg.write_timeout_ms));
     w.outcome = &o;
@@ -208,6 +213,58 @@ asio::awaitable<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) 
   co_return go_on;
 }
 
+/// What OpenSSL and Asio said of a failed handshake, in the journal's plain terms.
+core::tls_failure failure_of(const boost::system::error_code& ec, std::int64_t timeout_ms) {
+  using kind = core::tls_failure::kind;
+  core::tls_failure f{kind::other, 0, timeout_ms, ec.message()};
+  if (ec == beast::error::timeout)
+    f.what = kind::timeout;
+  else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset)
+    f.what = kind::closed;
+  if (ec.category() != asio::error::get_ssl_category()) return f;
+  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  // A fatal alert from the peer is reported as SSL_AD_REASON_OFFSET + its description.
+  if (reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+    f.what = kind::peer_alert;
+    f.alert = reason - SSL_AD_REASON_OFFSET;
+  } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    f.what = kind::no_client_certificate;
+  } else if (reason == SSL_R_NO_SHARED_CIPHER) {
+    f.what = kind::no_shared_cipher;
+  } else if (reason == SSL_R_UNSUPPORTED_PROTOCOL) {
+    f.what = kind::unsupported_version;
+  } else if (reason == SSL_R_HTTP_REQUEST) {
+    f.what = kind::plain_http;
+  }
+  return f;
+}
+
+/// The certificate the client presented: "subject | issuer" in RFC 2253 form, "" for none.
+std::string presented_certificate(SSL* ssl) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
+  if (!cert) return {};
+  return one_line(X509_get_subject_name(cert.get())) + " | " + one_line(X509_get_issuer_name(cert.get()));
+}
+
+/// The handshake, journaled when it fails (with the SNI and the reason in words) and, when the
+/// server asks for client certificates, with what the client presented. False when it failed.
+asio::awaitable<bool> handshake(tls_stream& stream, session_state& st, const tls_connection& tc) {
+  auto& engine = *st.s->engine;
+  const auto& cfg = st.s->cfg;
+  beast::get_lowest_layer(stream).expires_after(milliseconds(cfg.handshake_timeout_ms));
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+  if (st.sni.empty()) st.sni = tc.sni;
+  if (ec) {
+    engine.note("tls", st.connection, st.client, core::describe(failure_of(ec, cfg.handshake_timeout_ms)), st.sni);
+    co_return false;
+  }
+  if (cfg.client_cert != client_cert_mode::off) {
+    st.client_cert = presented_certificate(stream.native_handle());
+    engine.note_client_cert(st.connection, st.client, st.sni, st.client_cert);
+  }
+  co_return true;
+}
+
 }  // namespace
 
 asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
@@ -235,13 +292,15 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std:
 }
 
 asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
-  session_state st{s, {}, 0, {}};
+  session_state st{s, {}, 0, {}, {}};
+  tls_connection tc;  // before the stream: the SSL object's callbacks point at it
   boost::system::error_code ec;
   auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;  // already gone
   st.client = peer.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
   tls_stream stream(beast::tcp_stream(std::move(socket)), s->tls);
+  attach(stream.native_handle(), &tc);
   wire w{stream, *s->listeners, s->fault_certs, s->cfg.write_timeout_ms};
   auto& engine = *s->engine;
 
@@ -256,15 +315,7 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
   if (co_await execute(verdict.act.what, w) != after_fault::carry_on) co_return;
   if (!co_await tls_stage(stream, st, w)) co_return;
 
-  beast::get_lowest_layer(stream).expires_after(milliseconds(s->cfg.handshake_timeout_ms));
-  auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
-  if (hec) {
-    engine.note("tls", st.connection, st.client, "handshake failed: " + hec.message());
-    co_return;
-  }
-  if (st.sni.empty())
-    if (const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name)) st.sni = name;
-
+  if (!co_await handshake(stream, st, tc)) co_return;
   if (!co_await serve_http(stream, st, w)) co_return;
   beast::get_lowest_layer(stream).expires_after(milliseconds(2000));
   co_await stream.async_shutdown(use_nothrow);

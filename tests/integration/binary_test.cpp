@@ -38,7 +38,7 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
   REQUIRE(listen.starts_with("127.0.0.1:"));
   std::string port = listen.substr(10);
   // The keys: never readable by others.
-  CHECK((std::filesystem::status(data + "/server-key.pem").permissions() & std::filesystem::perms::others_read) ==
+  CHECK((std::filesystem::status(data + "/ecdsa/server-key.pem").permissions() & std::filesystem::perms::others_read) ==
         std::filesystem::perms::none);
   CHECK((std::filesystem::status(data + "/ca-key.pem").permissions() & std::filesystem::perms::group_read) ==
         std::filesystem::perms::none);

@@ -53,6 +53,21 @@ std::string process::read_stderr(std::chrono::milliseconds timeout) {
   return all + err_buf_;
 }
 
+std::string process::read_stdout(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  std::string all = std::move(out_buf_);
+  out_buf_.clear();
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    pollfd p{out_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return all;
+    char chunk[4096];
+    auto n = ::read(out_, chunk, sizeof chunk);
+    if (n <= 0) return all;
+    all.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
 json process::next_event(const std::string& event, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (true) {

@@ -23,6 +23,8 @@ class process {
   std::string read_line(std::chrono::milliseconds timeout) { return line_from(out_, out_buf_, timeout); }
   /// Everything on stderr until it closes (or `timeout`).
   std::string read_stderr(std::chrono::milliseconds timeout);
+  /// Everything on stdout until it closes (or `timeout`), blank lines included.
+  std::string read_stdout(std::chrono::milliseconds timeout);
   /// The next log event `event` on stderr ({"event": "reload", …}), or null if none came within
   /// `timeout`; lines before it are skipped.
   protocol::json next_event(const std::string& event, std::chrono::milliseconds timeout);

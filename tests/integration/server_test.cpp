@@ -4,7 +4,7 @@
 
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
-#include "server/net/certs.hpp"
+#include "server/net/certs_lab.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>

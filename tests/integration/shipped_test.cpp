@@ -34,10 +34,11 @@ class served {
   const std::string& port() const { return port_; }
   /// curl with the host name by --resolve and the lab CA trusted: the body, then
   /// "time=<seconds>" and "exit=<curl's exit code>".
-  std::string curl(const std::string& host, const std::string& body_file = "import.json") const {
-    return run("curl -sS --max-time 10 -w '\\ntime=%{time_total}' --cacert " + data_ + "/ca.pem --resolve " + host +
-               ":" + port_ + ":127.0.0.1 --data-binary @" + data_ + "/" + body_file + " https://" + host + ":" + port_ +
-               "/SoftToken/Provisioning.asmx/Process 2>&1; echo \"\nexit=$?\"");
+  std::string curl(const std::string& host, const std::string& body_file = "import.json",
+                   const std::string& options = "") const {
+    return run("curl -sS " + options + " --max-time 10 -w '\\ntime=%{time_total}' --cacert " + data_ +
+               "/ca.pem --resolve " + host + ":" + port_ + ":127.0.0.1 --data-binary @" + data_ + "/" + body_file +
+               " https://" + host + ":" + port_ + "/SoftToken/Provisioning.asmx/Process 2>&1; echo \"\nexit=$?\"");
   }
   std::string curl_localhost() const {
     return run("curl -sS --max-time 10 --cacert " + data_ + "/ca.pem --data-binary @" + data_ +
@@ -104,6 +105,16 @@ TEST_CASE("tls-broken.json: a TLS failure per host name, and localhost still ser
   CHECK(has(s.s_client("-servername " + fg), "handshake failure"));
   CHECK(has(s.s_client("-tls1_2 -servername push.fortinet.com"), "protocol version"));
   CHECK(has(s.curl_localhost(), "\"tokens\":[{"));
+}
+
+TEST_CASE("ocsp-revoked.json: curl --cert-status refuses the revoked staple, and localhost is good") {
+  served s("ocsp-revoked.json");
+  auto revoked = s.curl(fg, "import.json", "--cert-status");
+  CAPTURE(revoked);
+  CHECK(has(revoked, "exit=91"));  // CURLE_SSL_INVALIDCERTSTATUS
+  CHECK(has(s.s_client("-status -servername " + fg), "Cert Status: revoked"));
+  CHECK(has(s.curl(fg), "\"tokens\":[{"));  // a client that does not ask is served
+  CHECK(has(s.curl("localhost", "import.json", "--cert-status"), "\"tokens\":[{"));
 }
 
 TEST_CASE("lock-consumed.json: error 903 and no seed") {

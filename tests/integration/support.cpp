@@ -1,6 +1,6 @@
 #include "support.hpp"
 
-#include "server/net/certs.hpp"
+#include "server/net/certs_lab.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/err.h>
@@ -66,9 +66,6 @@ const char* to_string(outcome::kind k) {
   return "?";
 }
 
-namespace {
-
-/// Connects to 127.0.0.1:port within `timeout`; the socket, or -errno.
 int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_in a{};
@@ -100,6 +97,8 @@ int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
+
+namespace {
 
 outcome::kind classify_errno(int e) {
   if (e == ECONNRESET || e == EPIPE) return outcome::kind::reset;

@@ -122,6 +122,9 @@ class control_connection {
   std::string buffer_;
 };
 
+/// Connects to 127.0.0.1:port within `timeout` (a blocking socket whose reads and writes time out
+/// after `timeout` too): the socket, or -errno.
+int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout);
 /// Connects, sends nothing, and waits for the server to close: the milliseconds that took, or
 /// nothing if it was still open after `within`.
 std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);

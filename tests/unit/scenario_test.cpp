@@ -94,6 +94,32 @@ TEST_CASE("dns.names extends the DNS responder's names, canonical, and a bad one
   CHECK(has_problem(problems_of(R"({"dns": ["lab.example.net"]})"), "$.dns", "expected an object"));
 }
 
+TEST_CASE("tls.ocsp per scenario and per host, host names compared without case, typos refused with the closest key") {
+  auto r = parse_scenario(
+      R"({"tls": {"ocsp": "unknown", "hosts": {"FDS1.fortinet.com.": {"ocsp": "revoked"}, "push.fortinet.com": {}}}})",
+      "lab.json");
+  REQUIRE(r.value.has_value());
+  const auto& tls = r.value->tls;
+  CHECK(tls.ocsp == ocsp_status::unknown);
+  CHECK(tls.ocsp_for("fds1.fortinet.com") == ocsp_status::revoked);
+  CHECK(tls.ocsp_for("Fds1.Fortinet.Com") == ocsp_status::revoked);
+  CHECK(tls.ocsp_for("push.fortinet.com") == ocsp_status::unknown);  // listed without a status: the default
+  CHECK(tls.ocsp_for("") == ocsp_status::unknown);                   // no SNI
+  CHECK(parse_scenario("{}", "none.json").value->tls.ocsp_for("fds1.fortinet.com") == ocsp_status::good);
+  CHECK(parse_scenario(R"({"tls": {"ocsp": "none"}})", "none.json").value->tls.ocsp == ocsp_status::none);
+
+  auto ps = problems_of(R"({"tls": {"oscp": "good", "ocsp": "fine", "hosts": {
+      "a..b": {"ocsp": "good"}, "x.lab": {"ocsp": "revoked", "stapled": true}, "X.LAB": {"ocsp": "good"}}}})");
+  CHECK(has_problem(ps, "$.tls.oscp", "did you mean \"ocsp\""));
+  CHECK(has_problem(ps, "$.tls.ocsp", "expected \"good\", \"revoked\", \"unknown\" or \"none\""));
+  CHECK(has_problem(ps, R"($.tls.hosts["a..b"])", "expected a host name"));
+  CHECK(has_problem(ps, R"($.tls.hosts["x.lab"].stapled)", "unknown key"));
+  CHECK(has_problem(ps, R"($.tls.hosts["X.LAB"])", "declared twice"));
+  CHECK(ps.size() == 5);
+  CHECK(has_problem(problems_of(R"({"tls": {"hosts": []}})"), "$.tls.hosts", "expected an object"));
+  CHECK(has_problem(problems_of(R"({"tsl": {}})"), "$.tsl", "did you mean \"tls\""));
+}
+
 TEST_CASE("invalid JSON is refused with its position") {
   auto ps = problems_of("{\n  \"seed\": 1,\n}");
   REQUIRE(ps.size() == 1);

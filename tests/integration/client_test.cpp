@@ -1,0 +1,216 @@
+// `fortisim client` against the real binary serving on 127.0.0.1:0: a token's whole life (import,
+// provision, the phone, polling, the OTP), what it prints (--json parses), and its exit statuses
+// (1 for a FortiCare error, 2 for no protocol reply: refused, a CA or name that does not verify,
+// a bad command line).
+#include "client/fortios_text.hpp"
+#include "client/tokens.hpp"
+#include "process.hpp"
+#include "protocol/formats.hpp"
+#include "server/net/certs_lab.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// `fortisim serve` of `scenario` (a file) on 127.0.0.1:0, with its ready line.
+struct served {
+  std::string data = temp_dir("client-serve");
+  process p;
+  json ready;
+  explicit served(const std::string& scenario)
+      : p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", scenario, "--data", data, "--threads",
+           "1", "--quiet"}),
+        ready(start_ready(p)) {}
+  ~served() { std::filesystem::remove_all(data); }
+  std::vector<std::string> to() const {
+    return {"--server", ready["listen"].get<std::string>(), "--cacert", ready["ca"].get<std::string>()};
+  }
+};
+
+/// What one `fortisim client …` run printed, and its exit status.
+struct ran {
+  int status = -1;
+  std::string out, err;
+  json j() const {
+    INFO("stdout: " << out << "\nstderr: " << err);
+    auto parsed = json::parse(out, nullptr, false);
+    REQUIRE_FALSE(parsed.is_discarded());
+    return parsed;
+  }
+};
+
+ran run_client(std::vector<std::string> args, const std::vector<std::string>& to = {}) {
+  std::vector<std::string> argv{FORTISIM_BINARY, "client"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), to.begin(), to.end());
+  process p(argv);
+  ran r;
+  r.out = p.read_stdout(20s);
+  r.err = p.read_stderr(2s);
+  r.status = p.wait_exit(10s);
+  return r;
+}
+
+std::string write_scenario(const std::string& dir, const std::string& text) {
+  std::string path = dir + "/scenario.json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+/// A port nothing listens on (bound, then closed).
+std::string closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+}
+
+}  // namespace
+
+TEST_SUITE("client") {
+
+TEST_CASE("the client writes a provisioning request as FortiOS 7.4.10 did, byte for byte") {
+  auto secret = protocol::hex_decode("FC8CEE4B56D93C40D590ACBB958840AF2FE76117");
+  REQUIRE(secret.has_value());
+  protocol::provision_request r;
+  r.env = {"SoftToken.ProvisionRequest", "4", "FGT40FHA25099UXR", "7.0", "5309", {"FGT40FHA25099UXR"}};
+  r.tokens.push_back(client::fortigate_token("FTKMOB5CA3C29179", *secret));
+  CHECK(client::fortios_text(protocol::encode(protocol::request(r))) == provision_7410_request);
+}
+
+TEST_CASE("import, provision, the phone, polling: the OTP the client prints is the server's") {
+  std::string dir = temp_dir("client-life");
+  served s(write_scenario(dir, R"({"name": "client life", "seed": 3, "unknown_codes": {"answer": "accept"}})"));
+
+  auto imp = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--json"}, s.to());
+  REQUIRE(imp.status == 0);
+  auto j = imp.j();
+  CHECK(j["operation"] == "activation_license");
+  CHECK(j["sni"] == "directregistration.fortinet.com");
+  CHECK(j["sent"]["d"]["serial_number"] == "FGT40FHA25099UXR");
+  CHECK(j["errors"].empty());
+  std::string token = j["result"]["tokens"][0];
+  CHECK(protocol::is_mobile_token_serial(token));
+
+  std::string qr = dir + "/qr";
+  auto prov = run_client({"provision", token, "--qr", qr, "--json"}, s.to());
+  REQUIRE(prov.status == 0);
+  j = prov.j();
+  CHECK(j["sni"] == "fortinet-ca2.fortinet.com");
+  CHECK(j["sent"]["d"]["tokens"][0]["code_expire"] == 4320);
+  auto made = j["result"]["tokens"][0];
+  std::string seed = made["seed"], code = made["activation_code"];
+  CHECK(seed.size() == 40);
+  CHECK(protocol::parse_user_activation_code(code).has_value());
+  CHECK(read_file(made["qr_file"]).substr(1, 3) == "PNG");
+  CHECK(run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "pending");
+
+  std::uint16_t admin = port_of(s.ready, "admin");
+  auto otp_before = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
+  auto phone = run_client({"phone", code, "--mobile-id", "0123456789abcdef", "--json"}, s.to());
+  auto otp_after = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
+  REQUIRE(phone.status == 0);
+  j = phone.j();
+  CHECK(j["sni"] == "globalftm.fortinet.net");
+  CHECK(j["result"]["seed"] == protocol::hex_encode(*protocol::hex_decode(seed)));  // the FortiGate's, lower case
+  CHECK((j["result"]["otp"] == otp_before || j["result"]["otp"] == otp_after));     // a minute may turn between
+
+  auto polled = run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0];
+  CHECK(polled["status"] == "provisioned");
+
+  // Text for people: what was sent, what came back, what it means.
+  auto text = run_client({"poll", token}, s.to());
+  CHECK(text.status == 0);
+  CHECK(text.out.find("> POST /SoftToken/Provisioning.asmx/Process to " + s.ready["listen"].get<std::string>() +
+                      ", SNI directregistration.fortinet.com") != std::string::npos);
+  CHECK(text.out.find("< HTTP 200") != std::string::npos);
+  CHECK(text.out.find(token + ": provisioned") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("activate: the first activation gets the seed, the second finds the lock consumed (903)") {
+  std::string dir = temp_dir("client-hardware");
+  served s(write_scenario(dir, R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));
+  auto first = run_client({"activate", "FTK2000000000077", "--serial", "FG100F0000000001", "--cluster",
+                           "FG100F0000000002", "--device-version", "7.2", "--device-build", "1234", "--json"},
+                          s.to());
+  REQUIRE(first.status == 0);
+  auto j = first.j();
+  CHECK(j["operation"] == "hardware_activation");
+  CHECK(j["sent"]["d"]["__clustered_sns"] ==
+        json::parse(R"([{"sn": "FG100F0000000001"}, {"sn": "FG100F0000000002"}])"));
+  CHECK(j["sent"]["d"]["__device_version"] == "7.2");
+  CHECK(j["sent"]["d"]["__device_build"] == "1234");
+  CHECK(j["result"]["tokens"][0]["token"] == "FTK2000000000077");
+  CHECK_FALSE(j["result"]["tokens"][0]["seed"].get<std::string>().empty());
+  auto second = run_client({"activate", "FTK2000000000077", "--json"}, s.to());
+  CHECK(second.status == 1);
+  REQUIRE(second.j()["errors"].size() == 1);
+  CHECK(second.j()["errors"][0].get<std::string>().starts_with("FTK2000000000077: error 903"));
+  CHECK(second.j()["result"]["tokens"].empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("exit status 1 for a FortiCare error, printed with its code and message") {
+  served s(FORTISIM_SOURCE_DIR "/scenarios/expired-license.json");
+  auto text = run_client({"import", "DA8C-0508-1F31-4CF7-C990", "--serial", "FG4H0ETB20900993"}, s.to());
+  CHECK(text.status == 1);
+  CHECK(text.out.find("FortiCare error 14: forticare license expired") != std::string::npos);
+  auto machine = run_client({"import", "DA8C-0508-1F31-4CF7-C990", "--json"}, s.to());
+  CHECK(machine.status == 1);
+  CHECK(machine.j()["errors"] == json::array({"error 14: forticare license expired"}));
+  CHECK(machine.j()["result"].is_null());
+  auto unknown = run_client({"provision", "FTKMOB0000000001", "--json"}, s.to());
+  CHECK(unknown.status == 1);
+  CHECK(unknown.j()["errors"] == json::array({"error 17: no valid token found",
+                                              "FTKMOB0000000001: error 31: token does not belong to product"}));
+}
+
+TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified, a bad command line") {
+  served s(FORTISIM_SOURCE_DIR "/scenarios/default.json");
+  auto refused = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", closed_port(), "--cacert",
+                             s.ready["ca"].get<std::string>(), "--json"});
+  CHECK(refused.status == 2);
+  CHECK(refused.j()["failure"].get<std::string>().find("connect to 127.0.0.1:") != std::string::npos);
+
+  // Another lab's CA does not vouch for this server; nor does fortisim's CA for another name.
+  std::string other = temp_dir("client-other-ca");
+  net::ensure_lab_certs(other);
+  std::string listen = s.ready["listen"];
+  auto untrusted =
+      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem"});
+  CHECK(untrusted.status == 2);
+  CHECK(untrusted.err.find("certificate verify failed") != std::string::npos);
+  auto wrong_name = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--sni", "www.example.com"}, s.to());
+  CHECK(wrong_name.status == 2);
+  CHECK(wrong_name.err.find("hostname mismatch") != std::string::npos);
+  auto insecure = run_client(
+      {"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem", "--insecure"});
+  CHECK(insecure.status == 0);
+  CHECK(insecure.err.find("warning: --insecure") != std::string::npos);
+
+  CHECK(run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", "nowhere"}).status == 2);
+  CHECK(run_client({"phone", "NOT-A-CODE"}, s.to()).status == 2);
+  CHECK(run_client({"frobnicate"}).status != 0);
+  std::filesystem::remove_all(other);
+}
+
+}  // TEST_SUITE
