@@ -38,6 +38,7 @@ struct options {
   std::size_t journal_size = 1000;
   bool quiet = false;
   std::string key_type = "ecdsa", client_cert = "off";
+  bool console_secrets = false;
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
   std::string export_dir;          ///< certs: "" none
@@ -123,6 +124,8 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
+  serve->add_flag("--console-secrets", o.console_secrets,
+                  "Let the web console (GET / of the control API) show token seeds; hidden by default");
   serve
       ->add_option("--log-format", o.log_format,
                    "text (one readable line per exchange or event) or json (one JSON object a line, the journal's "
@@ -242,6 +245,7 @@ int run_serve(options& o) {
     opts.journal_size = o.journal_size;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
+    opts.show_secrets = o.console_secrets;
     bool text = o.log_format.empty() ? ::isatty(2) == 1 : o.log_format == "text";
     opts.format = text ? core::log_format::text : core::log_format::json;
     auto engine = std::make_shared<core::engine>(scenario, opts);

@@ -29,6 +29,7 @@ constexpr route routes[] = {
     {"DELETE", "/journal", journal_clear},
     {"GET", "/journal/count", journal_count},
     {"GET", "/state", state},
+    {"GET", "/world", world},
     {"POST", "/reset", reset},
     {"GET", "/clock", clock},
     {"POST", "/clock", clock},

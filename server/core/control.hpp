@@ -1,9 +1,9 @@
 #pragma once
 // The control API's logic (the admin listener only carries it): health and status, the journal
-// (filtered, counted), the model's state and resets, the clock, OTPs, test provisioning, hardware
-// locks, the listener, reloads, rules at runtime, metrics. JSON in and out, strict: an unknown
-// parameter or key, or a value of the wrong type or range, gets 400 with the reason. Documented in
-// docs/control-api.md.
+// (filtered, counted), the model's state (whole, or as the web console shows it) and resets, the
+// clock, OTPs, test provisioning, hardware locks, the listener, reloads, rules at runtime, metrics.
+// JSON in and out, strict: an unknown parameter or key, or a value of the wrong type or range,
+// gets 400 with the reason. Documented in docs/control-api.md.
 
 #include "server/core/engine.hpp"
 

@@ -46,6 +46,7 @@ control_reply listeners_follow(control_reply r);
 
 // The handlers, by area (control_world.cpp, control_server.cpp).
 control_reply state(call& c);
+control_reply world(call& c);
 control_reply reset(call& c);
 control_reply clock(call& c);
 control_reply new_token(call& c);

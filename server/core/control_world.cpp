@@ -1,5 +1,6 @@
-// The control API's calls on the FortiCare world: its state, resets, the clock, tokens provisioned
-// without a FortiGate, OTPs, hardware locks.
+// The control API's calls on the FortiCare world: its state (whole, or as the console shows it:
+// seeds hidden, OTPs shown), resets, the clock, tokens provisioned without a FortiGate, OTPs,
+// hardware locks.
 #include "server/core/control_call.hpp"
 
 namespace fortisim::core::control {
@@ -13,6 +14,24 @@ constexpr std::int64_t century_s = 100LL * 366 * 24 * 3600;
 control_reply state(call& c) {
   c.only_query({});
   return ok(c.e.world().snapshot());
+}
+
+control_reply world(call& c) {
+  c.only_query({});
+  auto& w = c.e.world();
+  json j = w.snapshot();
+  bool show = c.e.feed().shows_secrets();
+  for (auto& t : j["tokens"]) {
+    auto o = w.otp(t["token"].get<std::string>());
+    t["otp"] = o ? json{{"code", o->code}, {"valid_for_s", o->valid_for_s}, {"period", o->period}} : json(nullptr);
+    if (!show && !t["secret"].get<std::string>().empty()) t["secret"] = "(hidden)";
+  }
+  if (!show)
+    for (auto& h : j["hardware_tokens"]) h["secret"] = "(hidden)";
+  j["clock"] = {{"now_ms", w.clock().now_ms()}, {"rate", w.clock().rate()}};
+  j["listening"] = c.l.listening();
+  j["secrets_shown"] = show;
+  return ok(j);
 }
 
 control_reply reset(call& c) {

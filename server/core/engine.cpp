@@ -110,9 +110,11 @@ engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
       model_(s, opts.state_path),
       log_format_(opts.format),
       log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
+      feed_(opts.show_secrets),
       journal_(opts.journal_size) {
+  journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
   if (log_ && opts.log_exchanges)
-    journal_.set_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {
+    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {
       thread_local std::string line;  // formatted without a tree, in storage reused line after line
       line.clear();
       if (text)
@@ -363,6 +365,7 @@ void engine::record(const exchange& x) {
     e.client_cert.assign(x.r.client_cert);
     e.request_headers.assign(x.r.headers.substr(0, 4096));
     e.request_body.assign(x.r.body.substr(0, 4096));
+    if (status != 0) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
   });
 }
 

@@ -4,6 +4,7 @@
 // the FortiCare model, journaling each answer. No Asio here: the network layer executes.
 
 #include "server/core/journal.hpp"
+#include "server/core/live_feed.hpp"
 #include "server/core/log_sink.hpp"
 #include "server/core/log_text.hpp"
 #include "server/core/metrics.hpp"
@@ -55,6 +56,7 @@ struct engine_options {
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
   log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
+  bool show_secrets = false;             ///< the console shows token seeds (--console-secrets); hidden by default
 };
 
 class engine {
@@ -90,6 +92,8 @@ class engine {
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
   core::journal& log() { return journal_; }
+  /// The console's live feed of exchanges and notices (GET /events).
+  core::live_feed& feed() { return feed_; }
   core::metrics& counters() { return metrics_; }
   /// The loaded scenario's counters and rules, for the control API.
   protocol::json status() const;
@@ -141,7 +145,8 @@ class engine {
   core::metrics metrics_;
   core::model model_;
   log_format log_format_;
-  std::unique_ptr<log_sink> log_;  // before the journal, whose observer writes to it
+  std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
+  core::live_feed feed_;
   core::journal journal_;
 };
 

@@ -10,6 +10,7 @@ namespace fortisim::core {
 using protocol::json;
 
 void engine::notice(std::string_view event, json fields) {
+  feed_.publish_notice(event, fields);
   if (!log_) return;
   if (log_format_ == log_format::text) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -101,6 +102,7 @@ json engine::status() const {
           {"requests", L->requests.load()},
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
+          {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},
           {"rules", rules}};
 }
 

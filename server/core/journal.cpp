@@ -41,7 +41,7 @@ std::int64_t journal::now_ms() {
 void journal::reset(journal_entry& e) {
   for (auto* s :
        {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials, &e.tokens,
-        &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body})
+        &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body, &e.reply_body})
     s->clear();
   e.connection = e.request = e.seed = 0;
   e.status = e.error_code = 0;
@@ -102,7 +102,8 @@ protocol::json journal::to_json(const journal_entry& e) {
           {"seed", e.seed},
           {"client_cert", e.client_cert},
           {"request_headers", e.request_headers},
-          {"request_body", e.request_body}};
+          {"request_body", e.request_body},
+          {"reply_body", e.reply_body}};
 }
 
 void journal::write_line(const journal_entry& e, std::string& out) {

@@ -42,6 +42,7 @@ struct journal_entry {
   std::string client_cert;
   std::string request_headers;  ///< the first 4 KiB of "Name: value" lines
   std::string request_body;     ///< the first 4 KiB
+  std::string reply_body;       ///< the first 4 KiB of what was sent back ("" when nothing was)
 };
 
 /// Which entries a journal query wants (GET /journal?…); absent fields match anything.
@@ -59,25 +60,27 @@ class journal {
   explicit journal(std::size_t capacity = 1000) : slots_(capacity) {}
   /// Records one exchange: `fill` sets the fields of a per-thread entry (strings keep their
   /// capacity: assign to them rather than replacing them), which is then copied into the ring
-  /// under the lock and handed to the observer outside it.
+  /// under the lock and handed to the observers outside it.
   template <class Fill>
   void record(Fill&& fill) {
-    if (slots_.empty() && !observer_) return;
+    if (slots_.empty() && observers_.empty()) return;
     thread_local journal_entry e;
     reset(e);
     e.time_ms = now_ms();
     fill(e);
     if (e.request_headers.size() > 4096) e.request_headers.resize(4096);
     if (e.request_body.size() > 4096) e.request_body.resize(4096);
+    if (e.reply_body.size() > 4096) e.reply_body.resize(4096);
     {
       std::lock_guard lock(mutex_);
       e.seq = next_++;
       if (!slots_.empty()) slots_[(e.seq - 1) % slots_.size()] = e;  // reuses the slot's storage
     }
-    if (observer_) observer_(e);
+    for (const auto& observe : observers_) observe(e);
   }
-  /// Called with every entry as it is recorded (e.g. to log it); set before serving starts.
-  void set_observer(std::function<void(const journal_entry&)> f) { observer_ = std::move(f); }
+  /// Adds a function called with every entry as it is recorded (the log, the console's live
+  /// feed); added before serving starts. An observer must not block: it runs on a worker.
+  void add_observer(std::function<void(const journal_entry&)> f) { observers_.push_back(std::move(f)); }
   /// One entry as JSON: what the control API shows.
   static protocol::json to_json(const journal_entry& e);
   /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
@@ -99,7 +102,7 @@ class journal {
   std::vector<journal_entry> slots_;
   std::uint64_t next_ = 1;
   std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared
-  std::function<void(const journal_entry&)> observer_;
+  std::vector<std::function<void(const journal_entry&)>> observers_;
 };
 
 }  // namespace fortisim::core

@@ -1,8 +1,9 @@
 // The control API's listener: plain HTTP/1.1 (--admin, loopback by default), carrying
 // core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA (PEM,
-// DER or its fingerprint).
+// DER or its fingerprint), GET / the web console (console.cpp).
 
 #include "server/net/admin_access.hpp"
+#include "server/net/console.hpp"
 #include "server/net/deadline.hpp"
 #include "server/net/linger.hpp"
 #include "server/net/server_impl.hpp"
@@ -109,6 +110,10 @@ asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
       co_return;
     }
     auto& req = parser.get();
+    if (auto keep = co_await serve_console(stream, s, req)) {
+      if (!*keep) co_return;
+      continue;
+    }
     auto reply = co_await answer(s, req);
     if (!co_await send(stream, std::move(reply), req.version(), req.keep_alive())) co_return;
   }

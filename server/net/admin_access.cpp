@@ -49,6 +49,16 @@ std::optional<core::control_reply> refuse_access(const http::request<http::strin
   return std::nullopt;
 }
 
+std::optional<core::control_reply> refuse_page_access(const http::request<http::string_body>& req,
+                                                      const std::string& token) {
+  auto host = req[http::field::host];
+  if (token.empty() && !loopback_host(host))
+    return refusal(403, "the Host \"" + std::string(host) +
+                            "\" is not this console's address (it listens on loopback; open it as "
+                            "http://127.0.0.1:PORT/, through an SSH tunnel from another machine)");
+  return std::nullopt;
+}
+
 void check_admin_exposure(const std::string& admin, bool loopback, const std::string& token) {
   if (loopback || !token.empty()) return;
   throw startup_error("--admin " + admin +

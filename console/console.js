@@ -1,0 +1,368 @@
+// fortisim's web console. Reads the world (GET /world, /status, /rules), follows the live feed
+// (GET /events, Server-Sent Events read through fetch so that a control token can go with it), and
+// acts only through control-API calls, each named in its button's title. No library, no build.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const operations = ['activation_license', 'provision', 'polling', 'mobile_provision', 'hardware_activation'];
+const max_rows = 1000;
+const exchanges = new Map();  // seq -> exchange, the newest max_rows
+let token = sessionStorage.getItem('fortisim-token') || '';
+let dropped = 0;
+let clock = null;  // {now_ms, rate, at}: the virtual clock as last read, and when (local time)
+let token_wanted = null;  // resolves when a token is given
+
+if (location.hash.startsWith('#token=')) {  // a link that carries the token: kept for the tab, then hidden
+  token = decodeURIComponent(location.hash.slice(7));
+  sessionStorage.setItem('fortisim-token', token);
+  history.replaceState(null, '', location.pathname);
+}
+
+function auth() { return token ? {Authorization: 'Bearer ' + token} : {}; }
+
+function ask_token() {
+  $('token-form').hidden = false;
+  $('token').focus();
+  if (!token_wanted) {
+    let done;
+    token_wanted = new Promise((resolve) => { done = resolve; });
+    token_wanted.done = done;
+  }
+  return token_wanted;
+}
+
+/// One control-API call: its JSON answer, or an Error with the API's reason.
+async function api(method, path, body) {
+  const init = {method, headers: auth(), cache: 'no-store'};
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  let data = text;
+  try { data = JSON.parse(text); } catch (e) { /* not JSON: keep the text */ }
+  if (res.status === 401) ask_token();
+  if (!res.ok) throw new Error((data && data.error) || res.status + ' ' + res.statusText);
+  return data;
+}
+
+function say(text, bad) {
+  const m = $('message');
+  m.textContent = text;
+  m.className = bad ? 'bad' : 'good';
+}
+
+/// A button's action: the call, what it answered, and the world read again.
+async function act(what, method, path, body) {
+  try {
+    await api(method, path, body);
+    say(what + ': done (' + method + ' ' + path + ')');
+  } catch (e) {
+    say(what + ': ' + e.message, true);
+  }
+  refresh();
+}
+
+function cell(row, text, cls) {
+  const td = row.insertCell();
+  td.textContent = text === undefined || text === null ? '' : String(text);
+  if (cls) td.className = cls;
+  return td;
+}
+
+function button(td, label, title, onclick) {
+  const b = document.createElement('button');
+  b.textContent = label;
+  b.title = title;
+  b.addEventListener('click', onclick);
+  td.appendChild(b);
+}
+
+function iso(ms) { return new Date(ms).toISOString().replace('.000Z', 'Z'); }
+
+// ---- the live table ----
+
+function error_message(e) {
+  try {
+    const d = JSON.parse(e.reply_body).d;
+    if (d && d.error && d.error.error_message) return d.error.error_message;
+  } catch (x) { /* not JSON, or cut short */ }
+  return '';
+}
+
+function outcome(e) {
+  if (e.error_code) return 'error';  // a FortiCare error, from the model or a rule
+  return e.stage !== 'http' || e.rule || e.status === 0 || e.status >= 400 ? 'fault' : 'ok';
+}
+
+function answer(e) {
+  if (e.stage === 'dns') return e.type + ' → ' + e.action;
+  if (e.stage !== 'http') return e.stage + ': ' + e.action;
+  if (e.status === 0) return 'no reply (' + e.action + ')';
+  let text = 'HTTP ' + e.status;
+  if (e.error_code) text += ', error ' + e.error_code + ' ' + error_message(e);
+  return text;
+}
+
+function why(e) {
+  if (e.rule) return 'rule "' + e.rule + '": ' + e.action;
+  return e.reason;
+}
+
+function visible(e) {
+  const device = $('f-device').value.trim().toUpperCase();
+  if (device && !(e.serials + ' ' + e.tokens).toUpperCase().includes(device)) return false;
+  const op = $('f-op').value;
+  if (op && e.operation !== op) return false;
+  const out = $('f-outcome').value;
+  return !out || outcome(e) === out;
+}
+
+function add_exchange(e) {
+  if (exchanges.has(e.seq)) return;
+  exchanges.set(e.seq, e);
+  const body = $('exchanges').tBodies[0];
+  const row = body.insertRow(0);
+  row.dataset.seq = e.seq;
+  row.className = outcome(e);
+  cell(row, e.seq);
+  cell(row, iso(e.time_ms).slice(11, 23));
+  cell(row, e.client_address);
+  cell(row, e.sni);
+  cell(row, e.operation || e.stage);
+  cell(row, (e.serials || e.tokens || e.code || e.target).split(' ')[0]);
+  cell(row, answer(e), 'answer');
+  cell(row, why(e), 'why');
+  row.hidden = !visible(e);
+  row.addEventListener('click', () => show_detail(e));
+  while (exchanges.size > max_rows) {
+    const oldest = exchanges.keys().next().value;
+    exchanges.delete(oldest);
+    body.rows[body.rows.length - 1].remove();
+  }
+}
+
+function pretty(text) {
+  try { return JSON.stringify(JSON.parse(text), null, 2); } catch (x) { return text; }
+}
+
+function show_detail(e) {
+  $('detail').hidden = false;
+  $('detail-title').textContent = '#' + e.seq + ' ' + e.method + ' ' + e.target + ' from ' + e.client_address;
+  $('detail-request').textContent = e.request_headers + '\n' + pretty(e.request_body);
+  $('detail-reply').textContent = pretty(e.reply_body) || '(nothing was sent)';
+}
+
+function filter() {
+  for (const row of $('exchanges').tBodies[0].rows) row.hidden = !visible(exchanges.get(Number(row.dataset.seq)));
+}
+
+// ---- the live feed ----
+
+function set_feed(text, cls) {
+  $('feed').textContent = text;
+  $('feed').className = 'pill ' + cls;
+}
+
+function on_event(block) {
+  let event = 'message', data = '';
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const key = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (key === 'event') event = value;
+    else if (key === 'data') data += (data ? '\n' : '') + value;
+  }
+  if (event === 'exchange') {
+    add_exchange(JSON.parse(data));
+    refresh_soon();
+  } else if (event === 'notice') {
+    const n = JSON.parse(data);
+    if (n.event === 'reset' && n.scenario !== undefined) clear_exchanges();  // everything: the journal too
+    refresh_soon();
+  } else if (event === 'dropped') {
+    dropped += JSON.parse(data).dropped;
+    $('dropped').textContent = dropped + ' missed (the browser fell behind)';
+  }
+}
+
+function clear_exchanges() {
+  exchanges.clear();
+  $('exchanges').tBodies[0].replaceChildren();
+}
+
+async function follow() {
+  for (;;) {
+    try {
+      // From the start of the journal each time: a fortisim that restarted counts from 1 again.
+      const res = await fetch('/events?after=0', {headers: auth(), cache: 'no-store'});
+      if (res.status === 401) {
+        set_feed('needs the token', 'bad');
+        await ask_token();
+        continue;
+      }
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      clear_exchanges();
+      set_feed('live', 'good');
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let end; (end = buffer.indexOf('\n\n')) >= 0; buffer = buffer.slice(end + 2)) on_event(buffer.slice(0, end));
+      }
+    } catch (e) { /* fortisim stopped or the network went: try again below */ }
+    set_feed('reconnecting', 'bad');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+// ---- the world ----
+
+let refresh_timer = null;
+function refresh_soon() {
+  if (!refresh_timer) refresh_timer = setTimeout(() => { refresh_timer = null; refresh(); }, 150);
+}
+
+function render_licences(world) {
+  const body = $('licences').tBodies[0];
+  body.replaceChildren();
+  for (const l of world.licenses) {
+    const row = body.insertRow();
+    cell(row, l.activation_code, 'mono');
+    cell(row, l.license, 'mono');
+    cell(row, l.bound_to.join(' ') || 'not redeemed');
+    cell(row, l.valid_until === null ? 'no limit' : iso(l.valid_until * 1000));
+    cell(row, l.tokens.length);
+    const td = cell(row, '');
+    if (l.valid_until !== null)
+      button(td, 'expire', 'POST /clock {"now": valid_until + 1 s}: the clock moves past it',
+             () => act('expire ' + l.activation_code, 'POST', '/clock', {now: l.valid_until + 1}));
+    if (l.bound_to.length)
+      button(td, 'unbind', 'POST /reset {"license": CODE}',
+             () => act('unbind ' + l.activation_code, 'POST', '/reset', {license: l.activation_code}));
+  }
+}
+
+function render_tokens(world) {
+  const body = $('tokens').tBodies[0];
+  body.replaceChildren();
+  for (const t of world.tokens) {
+    const row = body.insertRow();
+    cell(row, t.token, 'mono');
+    cell(row, t.status, 'state ' + t.status.replace(' ', '-'));
+    cell(row, t.mobile_id, 'mono');
+    cell(row, t.os_ver);
+    const otp = cell(row, t.otp ? t.otp.code : '', 'mono otp');
+    if (t.otp) {
+      otp.dataset.until = Date.now() + t.otp.valid_for_s * 1000;
+      otp.dataset.code = t.otp.code;
+    }
+    cell(row, t.secret, 'mono secret');
+  }
+  $('secrets').textContent = world.secrets_shown ? 'seeds shown (--console-secrets)' : 'seeds hidden';
+}
+
+function render_hardware(world) {
+  const body = $('hardware').tBodies[0];
+  body.replaceChildren();
+  for (const h of world.hardware_tokens) {
+    const row = body.insertRow();
+    cell(row, h.token, 'mono');
+    cell(row, h.lock, h.lock);
+    cell(row, h.activated_by);
+    cell(row, h.secret, 'mono secret');
+    const td = cell(row, '');
+    if (h.lock === 'consumed')
+      button(td, 'release lock', 'POST /hardware/' + h.token + '/release',
+             () => act('release ' + h.token, 'POST', '/hardware/' + encodeURIComponent(h.token) + '/release'));
+  }
+}
+
+function render_rules(rules) {
+  const list = $('rules');
+  list.replaceChildren();
+  for (const r of rules) {
+    const li = document.createElement('li');
+    li.textContent = r.name + ' (' + r.source + ', fired ' + r.fired + ') ';
+    if (r.source === 'runtime')
+      button(li, 'disarm', 'DELETE /rules/' + r.name,
+             () => act('disarm ' + r.name, 'DELETE', '/rules/' + encodeURIComponent(r.name)));
+    list.appendChild(li);
+  }
+}
+
+async function refresh() {
+  try {
+    const [world, status, rules] = await Promise.all([api('GET', '/world'), api('GET', '/status'), api('GET', '/rules')]);
+    clock = {now_ms: world.clock.now_ms, rate: world.clock.rate, at: Date.now()};
+    tick();
+    $('scenario').textContent = 'scenario ' + status.scenario + ', seed ' + status.seed;
+    $('listening').textContent = world.listening ? 'listening' : 'refusing connections';
+    $('listening').className = 'pill ' + (world.listening ? 'good' : 'bad');
+    render_licences(world);
+    render_tokens(world);
+    render_hardware(world);
+    render_rules(rules);
+  } catch (e) {
+    if (!$('token-form').hidden) return;  // waiting for the token
+    say('cannot read the world: ' + e.message, true);
+  }
+}
+
+/// Once a second: the virtual clock and each OTP's countdown; a code that has run out is read again.
+function tick() {
+  if (clock) $('clock').textContent = iso(clock.now_ms + (Date.now() - clock.at) * clock.rate);
+  let stale = false;
+  for (const td of document.querySelectorAll('td.otp[data-until]')) {
+    const left = Math.ceil((Number(td.dataset.until) - Date.now()) / 1000);
+    if (left <= 0) stale = true;
+    td.textContent = td.dataset.code + ' (' + Math.max(left, 0) + ' s)';
+  }
+  if (stale) refresh_soon();
+}
+
+// ---- actions ----
+
+function wire() {
+  for (const op of operations) $('f-op').add(new Option(op, op));
+  for (const id of ['f-device', 'f-op', 'f-outcome']) $(id).addEventListener('input', filter);
+  $('refuse5').addEventListener('click', () => act('refuse 5 s', 'POST', '/listener/refuse', {for_ms: 5000}));
+  $('refuse-n').addEventListener('click',
+    () => act('refuse', 'POST', '/listener/refuse', {for_ms: Math.round(Number($('refuse-s').value) * 1000)}));
+  $('open').addEventListener('click', () => act('reopen', 'POST', '/listener/open'));
+  $('advance').addEventListener('click',
+    () => act('move the clock', 'POST', '/clock', {advance_s: Math.round(Number($('advance-s').value))}));
+  $('set-now').addEventListener('click', () => act('set the clock', 'POST', '/clock', {now: $('now').value.trim()}));
+  $('reload').addEventListener('click', () => act('reload', 'POST', '/reload'));
+  $('reset').addEventListener('click', () => {
+    if (confirm('Reset the model, the rules and the journal to the scenario\'s start?'))
+      act('reset', 'POST', '/reset', {});
+  });
+  $('rule-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    let then;
+    try { then = JSON.parse($('rule-then').value); } catch (e) { say('the action is not JSON: ' + e.message, true); return; }
+    const when = {};
+    if ($('rule-op').value) when.operation = $('rule-op').value;
+    if ($('rule-value').value.trim()) when[$('rule-key').value] = $('rule-value').value.trim();
+    act('arm ' + $('rule-name').value, 'POST', '/rules', {name: $('rule-name').value, when, then});
+  });
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    token = $('token').value;
+    sessionStorage.setItem('fortisim-token', token);
+    $('token-form').hidden = true;
+    if (token_wanted) token_wanted.done();
+    token_wanted = null;
+    refresh();
+  });
+}
+
+wire();
+refresh();
+follow();
+setInterval(tick, 1000);
