@@ -73,6 +73,7 @@ TEST_CASE("--watch reloads the scenario when it is saved — a bad save leaves t
 
   write(file, expired);  // in place: CLOSE_WRITE
   auto reloaded = p.next_event("reload", 10s);
+  INFO("stderr before: " << p.passed_over() << "then: " << p.read_stderr(500ms) << "exit: " << p.wait_exit(500ms));
   REQUIRE(reloaded.is_object());
   CHECK(reloaded["ok"] == true);
   CHECK(import_error_code(port) == 14);

@@ -1,5 +1,7 @@
 #include "process.hpp"
 
+#include <cerrno>
+
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -73,10 +75,12 @@ json process::next_event(const std::string& event, std::chrono::milliseconds tim
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
     if (left.count() <= 0) return nullptr;
-    auto line = line_from(err_, err_buf_, left);
-    if (line.empty()) return nullptr;
-    auto j = json::parse(line, nullptr, false);
+    auto line = next_line(err_, err_buf_, left);
+    if (!line) return nullptr;  // timed out, or the process closed its stderr (exited)
+    auto j = json::parse(*line, nullptr, false);
     if (j.is_object() && j.value("event", "") == event) return j;
+    passed_over_ += *line + "\n";  // kept for a failing test's message
+    if (passed_over_.size() > 16384) passed_over_.erase(0, passed_over_.size() - 16384);
   }
 }
 
@@ -96,6 +100,10 @@ int process::wait_exit(std::chrono::milliseconds timeout) {
 void process::signal(int sig) { ::kill(pid_, sig); }
 
 std::string process::line_from(int fd, std::string& buf, std::chrono::milliseconds timeout) {
+  return next_line(fd, buf, timeout).value_or("");
+}
+
+std::optional<std::string> process::next_line(int fd, std::string& buf, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (true) {
     if (auto nl = buf.find('\n'); nl != std::string::npos) {
@@ -104,12 +112,15 @@ std::string process::line_from(int fd, std::string& buf, std::chrono::millisecon
       return line;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return "";
+    if (left.count() <= 0) return std::nullopt;
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
     char chunk[4096];
     auto n = ::read(fd, chunk, sizeof chunk);
-    if (n <= 0) return "";
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
     buf.append(chunk, static_cast<std::size_t>(n));
   }
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ class process {
   /// The next log event `event` on stderr ({"event": "reload", …}), or null if none came within
   /// `timeout`; lines before it are skipped.
   protocol::json next_event(const std::string& event, std::chrono::milliseconds timeout);
+  /// The last stderr lines next_event skipped (up to 16 KiB): what a failing test should show.
+  const std::string& passed_over() const { return passed_over_; }
   /// The exit status, or -1 if it did not exit within `timeout`.
   int wait_exit(std::chrono::milliseconds timeout);
   void signal(int sig);
@@ -35,9 +38,12 @@ class process {
 
  private:
   static std::string line_from(int fd, std::string& buf, std::chrono::milliseconds timeout);
+  /// The next line, or nothing on a timeout or at the end of the stream.
+  static std::optional<std::string> next_line(int fd, std::string& buf, std::chrono::milliseconds timeout);
   pid_t pid_ = -1;
   int out_ = -1, err_ = -1;
   std::string out_buf_, err_buf_;
+  std::string passed_over_;
 };
 
 /// A shell command's stdout.
