@@ -98,15 +98,6 @@ int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {
   return fd;
 }
 
-namespace {
-
-outcome::kind classify_errno(int e) {
-  if (e == ECONNRESET || e == EPIPE) return outcome::kind::reset;
-  if (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT) return outcome::kind::timeout;
-  if (e == ECONNREFUSED) return outcome::kind::refused;
-  return outcome::kind::eof;
-}
-
 std::string ssl_reason() {
   std::string out;
   while (unsigned long e = ERR_get_error()) {
@@ -115,6 +106,15 @@ std::string ssl_reason() {
     out += (out.empty() ? "" : "; ") + std::string(buf);
   }
   return out;
+}
+
+namespace {
+
+outcome::kind classify_errno(int e) {
+  if (e == ECONNRESET || e == EPIPE) return outcome::kind::reset;
+  if (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT) return outcome::kind::timeout;
+  if (e == ECONNREFUSED) return outcome::kind::refused;
+  return outcome::kind::eof;
 }
 
 /// Parses a complete response out of `raw`; false if it is not complete yet.

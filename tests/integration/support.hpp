@@ -131,4 +131,7 @@ std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::millisecond
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
 
+/// OpenSSL's queued errors of this thread, in words ("; " between them), and clears them.
+std::string ssl_reason();
+
 }  // namespace fortisim::test

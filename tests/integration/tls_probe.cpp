@@ -24,16 +24,6 @@ using basic_ptr = std::unique_ptr<OCSP_BASICRESP, freer<OCSP_BASICRESP, OCSP_BAS
 using certid_ptr = std::unique_ptr<OCSP_CERTID, freer<OCSP_CERTID, OCSP_CERTID_free>>;
 using store_ptr = std::unique_ptr<X509_STORE, freer<X509_STORE, X509_STORE_free>>;
 
-std::string errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out;
-}
-
 std::shared_ptr<X509> read_pem(const std::string& path) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
   X509* cert = bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr;
@@ -96,7 +86,7 @@ int request(SSL* ssl, probe_result& r) {
   char buf[4096];
   int n = SSL_write(ssl, get.data(), static_cast<int>(get.size()));
   while (n > 0 && (n = SSL_read(ssl, buf, sizeof buf)) > 0) reply.append(buf, static_cast<std::size_t>(n));
-  r.detail = errors();
+  r.detail = ssl_reason();
   return reply.starts_with("HTTP/1.1 ") && reply.size() >= 12 ? std::stoi(reply.substr(9, 3)) : 0;
 }
 
@@ -118,7 +108,7 @@ probe_result probe(std::uint16_t port, const probe_options& o) {
   SSL_set_fd(ssl.get(), fd);
   ERR_clear_error();
   r.ok = SSL_connect(ssl.get()) == 1;
-  r.detail = errors();
+  r.detail = ssl_reason();
   r.verify_result = SSL_get_verify_result(ssl.get());
   if (X509* leaf = SSL_get0_peer_certificate(ssl.get())) {
     X509_up_ref(leaf);
