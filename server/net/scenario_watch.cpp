@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace fortisim::net {
 
@@ -30,6 +31,24 @@ std::string folder_of(const std::string& path) {
   return parent.empty() ? std::string(".") : parent.string();
 }
 
+/// Whether one of the inotify events in `events` names the file `name`. Each event's header is
+/// copied out rather than cast in place: the buffer is not aligned for it (GCC 12 drops alignas on
+/// a coroutine's locals, and UBSan caught the misaligned access).
+bool names(std::string_view events, const std::string& name) {
+  bool found = false;
+  for (std::size_t at = 0; at + sizeof(inotify_event) <= events.size();) {
+    inotify_event ev;
+    std::memcpy(&ev, events.data() + at, sizeof ev);
+    auto rest = events.substr(at + sizeof ev);
+    if (ev.len > 0 && ev.len <= rest.size()) {
+      auto field = rest.substr(0, ev.len);  // NUL-padded
+      if (field.substr(0, field.find('\0')) == name) found = true;
+    }
+    at += sizeof ev + ev.len;
+  }
+  return found;
+}
+
 }  // namespace
 
 scenario_watch::scenario_watch(asio::io_context& loop, const std::string& path, std::shared_ptr<core::engine> engine,
@@ -48,18 +67,12 @@ void scenario_watch::start() {
 }
 
 asio::awaitable<void> scenario_watch::read_events() {
-  alignas(inotify_event) char buffer[4096];
+  char buffer[4096];  // in the coroutine frame, where GCC 12 ignores alignas: see names()
   for (;;) {
     auto [ec, n] = co_await inotify_.async_read_some(asio::buffer(buffer), use_nothrow);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // EINTR and the like; the descriptor stays good
-    bool ours = false;
-    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-      const auto* ev = reinterpret_cast<const inotify_event*>(buffer + at);
-      if (ev->len > 0 && name_ == ev->name) ours = true;
-      at += sizeof(inotify_event) + ev->len;
-    }
-    if (!ours) continue;
+    if (!names(std::string_view(buffer, n), name_)) continue;
     settle_timer_.expires_after(settle);  // a later change restarts the wait
     if (!pending_) {
       pending_ = true;
