@@ -21,6 +21,7 @@ log_sink::~log_sink() {
 }
 
 void log_sink::write(std::string_view line) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (count_ == slots_.size()) {
@@ -31,13 +32,20 @@ void log_sink::write(std::string_view line) {
     slot.assign(line);
     slot += '\n';
     ++count_;
+    // Only an idle writer is woken, or one pausing while the queue fills: a busy log costs the
+    // workers no system call per line.
+    wake = idle_ || count_ == slots_.size() / 2;
+    idle_ = false;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void log_sink::flush(int ms) {
   std::unique_lock lock(mutex_);
+  ++flushing_;
+  wake_.notify_one();
   drained_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return count_ == 0 && !writing_; });
+  --flushing_;
 }
 
 void log_sink::run() {
@@ -48,10 +56,14 @@ void log_sink::run() {
       std::unique_lock lock(mutex_);
       writing_ = false;
       drained_.notify_all();
+      // Lets lines gather for a moment after a write, so that a busy log is written in batches.
+      wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || count_ >= slots_.size() / 2; });
+      idle_ = count_ == 0;
       wake_.wait(lock, [this] { return count_ > 0 || stopping_; });
+      idle_ = false;
       if (count_ == 0) return;  // stopping, and nothing left
       batch.clear();
-      for (; count_ > 0 && batch.size() < 64 * 1024; --count_, ++lines) {
+      for (; count_ > 0 && batch.size() < 256 * 1024; --count_, ++lines) {
         batch += slots_[head_];
         head_ = (head_ + 1) % slots_.size();
       }

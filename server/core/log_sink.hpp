@@ -1,9 +1,12 @@
 #pragma once
 // The exchange log's writer: lines go into a bounded queue and one thread of its own writes them
-// to a file descriptor (stderr). A worker never waits for the log: when the queue is full (stderr
-// is slow or not read at all) the line is dropped and counted, and /status says how many.
+// to a file descriptor (stderr), in batches: after each write it lets lines gather for a moment
+// (`pause`), so a busy log costs one write and no wake-up per line. A worker never waits for the
+// log: when the queue is full (stderr is slow or not read at all) the line is dropped and counted,
+// and /status says how many.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -32,6 +35,8 @@ class log_sink {
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
+  /// How long the writer lets lines gather after a write (a line waits at most this long).
+  static constexpr std::chrono::milliseconds pause{2};
   void run();
   int fd_;
   std::mutex mutex_;
@@ -40,6 +45,8 @@ class log_sink {
   std::size_t head_ = 0, count_ = 0;
   bool stopping_ = false;
   bool writing_ = false;
+  bool idle_ = false;  ///< the writer waits for a line, and the next one must wake it
+  int flushing_ = 0;   ///< callers of flush() waiting: the writer does not pause
   std::atomic<std::uint64_t> written_{0}, dropped_{0};
   std::thread thread_;
 };
