@@ -1,5 +1,7 @@
 #include "server/net/certs.hpp"
 
+#include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -121,7 +123,7 @@ cert_and_key make_server_cert(const cert_and_key& issuer, const std::vector<std:
   auto key = make_key(type);
   auto cert = new_cert(key.get(), names.empty() ? "fortisim" : names.front(), not_before_s, not_after_s);
   std::string san;
-  for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(is_ip_address(n) ? "IP:" : "DNS:") + n;
+  for (const auto& n : names) san.append(san.empty() ? "" : ",").append(is_ip_address(n) ? "IP:" : "DNS:").append(n);
   if (!san.empty()) add_ext(cert.get(), issuer.cert.get(), NID_subject_alt_name, san);
   return sign_leaf(issuer, std::move(cert), std::move(key), "serverAuth");
 }
@@ -132,18 +134,32 @@ cert_and_key make_client_cert(const cert_and_key& issuer, const std::string& com
   return sign_leaf(issuer, std::move(cert), std::move(key), "clientAuth");
 }
 
+std::shared_ptr<EVP_PKEY> read_private_key(const std::string& path, const X509* cert) {
+  bio_ptr bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) return nullptr;
+  EVP_PKEY* key = nullptr;
+  const EVP_PKEY* pub = cert ? X509_get0_pubkey(cert) : nullptr;
+  if (const char* type = pub ? EVP_PKEY_get0_type_name(pub) : nullptr) {
+    std::unique_ptr<OSSL_DECODER_CTX, decltype(&OSSL_DECODER_CTX_free)> decoder(
+        OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", nullptr, type, OSSL_KEYMGMT_SELECT_KEYPAIR, nullptr, nullptr),
+        OSSL_DECODER_CTX_free);
+    if (decoder && OSSL_DECODER_from_bio(decoder.get(), bio.get()) == 1 && key) return {key, EVP_PKEY_free};
+    if (key) EVP_PKEY_free(key);
+    key = nullptr;
+    ERR_clear_error();
+    if (BIO_reset(bio.get()) != 0) return nullptr;
+  }
+  key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  return key ? std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free) : nullptr;
+}
+
 cert_and_key load_cert_and_key(const std::string& cert_path, const std::string& key_path) {
-  auto read = [](const std::string& path) {
-    BIO* bio = BIO_new_file(path.c_str(), "r");
-    if (!bio) throw std::runtime_error("cannot read " + path);
-    return bio_ptr(bio, BIO_free);
-  };
-  auto cb = read(cert_path);
+  bio_ptr cb(BIO_new_file(cert_path.c_str(), "r"), BIO_free);
+  if (!cb) throw std::runtime_error("cannot read " + cert_path);
   std::shared_ptr<X509> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), X509_free);
   if (!cert) throw std::runtime_error(cert_path + ": not a PEM certificate");
-  auto kb = read(key_path);
-  std::shared_ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
-  if (!key) throw std::runtime_error(key_path + ": not a PEM private key (or it is encrypted)");
+  auto key = read_private_key(key_path, cert.get());
+  if (!key) throw std::runtime_error("cannot read " + key_path + ", or it is not an unencrypted PEM private key");
   return {std::move(cert), std::move(key)};
 }
 

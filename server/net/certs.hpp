@@ -49,6 +49,10 @@ cert_and_key make_server_cert(const cert_and_key& issuer, const std::vector<std:
 cert_and_key make_client_cert(const cert_and_key& issuer, const std::string& common_name,
                               key_type type = key_type::ecdsa);
 
+/// The unencrypted PEM private key in `path`, or null. Decoded for the key type of `cert` when one
+/// is given: OpenSSL's generic decoder tries every key type and takes four times as long, and
+/// start-up reads ten keys.
+std::shared_ptr<EVP_PKEY> read_private_key(const std::string& path, const X509* cert = nullptr);
 /// Loads a PEM certificate and its (unencrypted) PEM key. Throws std::runtime_error naming the file.
 cert_and_key load_cert_and_key(const std::string& cert_path, const std::string& key_path);
 /// The first certificate of a PEM text; null if there is none.

@@ -56,7 +56,8 @@ void use_chain(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
     throw startup_error("cannot use the certificate " + cert + ": " + openssl_reason() +
                         "; give a PEM certificate (chain) with --cert");
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+  auto pkey = read_private_key(key, SSL_CTX_get0_certificate(ctx));
+  if (!pkey || SSL_CTX_use_PrivateKey(ctx, pkey.get()) != 1)
     throw startup_error("cannot use the private key " + key + ": " + openssl_reason() +
                         "; give an unencrypted PEM key readable by fortisim with --key");
   if (SSL_CTX_check_private_key(ctx) != 1)
