@@ -15,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -56,32 +57,34 @@ bool names_all(X509* cert, const std::vector<std::string>& names) {
   return true;
 }
 
-/// Whether the leaf in `cert_path` and `key_path` can be served as it is: its key is of `type` and
+/// The leaf in `cert_path` and `key_path` if it can be served as it is: its key is of `type` and
 /// belongs to it, `ca` signed it, it names every one of `names` and is good for 30 days more.
-bool leaf_is_current(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
-                     const std::vector<std::string>& names, key_type type) {
-  if (!fs::exists(cert_path) || !fs::exists(key_path)) return false;
+std::optional<cert_and_key> current_leaf(const std::string& cert_path, const std::string& key_path,
+                                         const cert_and_key& ca, const std::vector<std::string>& names, key_type type) {
+  if (!fs::exists(cert_path) || !fs::exists(key_path)) return std::nullopt;
   cert_and_key leaf;
   try {
     leaf = load_cert_and_key(cert_path, key_path);
   } catch (const std::runtime_error&) {
-    return false;  // unreadable: made anew
+    return std::nullopt;  // unreadable: made anew
   }
   std::time_t soon = std::time(nullptr) + renew_before_s;
   bool current = key_type_of(leaf.key.get()) == type && X509_check_private_key(leaf.cert.get(), leaf.key.get()) == 1 &&
                  X509_verify(leaf.cert.get(), X509_get0_pubkey(ca.cert.get())) == 1 &&
                  X509_cmp_time(X509_get0_notAfter(leaf.cert.get()), &soon) > 0 && names_all(leaf.cert.get(), names);
   ERR_clear_error();  // a mismatch leaves OpenSSL errors behind
-  return current;
+  return current ? std::optional(std::move(leaf)) : std::nullopt;
 }
 
-/// Makes the leaf for `names` unless it is current; `force`: always.
-void ensure_leaf(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
-                 const std::vector<std::string>& names, key_type type, bool force) {
-  if (!force && leaf_is_current(cert_path, key_path, ca, names, type)) return;
+/// The leaf for `names`, made unless it is current; `force`: always.
+cert_and_key ensure_leaf(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
+                         const std::vector<std::string>& names, key_type type, bool force) {
+  if (!force)
+    if (auto leaf = current_leaf(cert_path, key_path, ca, names, type)) return std::move(*leaf);
   auto leaf = make_server_cert(ca, names, -3600, leaf_days * 86400, type);
   write_file(key_path, leaf.key_pem(), 0600);
   write_file(cert_path, leaf.cert_pem() + ca.cert_pem(), 0644);
+  return leaf;
 }
 
 }  // namespace
@@ -115,12 +118,13 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
   p.type = type;
   p.server_cert = (leaves / "server.pem").string();
   p.server_key = (leaves / "server-key.pem").string();
-  auto ca = ensure_lab_ca(dir, type, force);
+  p.ca = ensure_lab_ca(dir, type, force);
   make_folder(leaves / "hosts");
-  ensure_leaf(p.server_cert, p.server_key, ca, lab_host_names(), type, force);
+  p.server = ensure_leaf(p.server_cert, p.server_key, p.ca, lab_host_names(), type, force);
   for (const auto& name : protocol::fortinet_host_names()) {
-    host_leaf h{name, (leaves / "hosts" / (name + ".pem")).string(), (leaves / "hosts" / (name + "-key.pem")).string()};
-    ensure_leaf(h.cert, h.key, ca, {name}, type, force);
+    host_leaf h{
+        name, (leaves / "hosts" / (name + ".pem")).string(), (leaves / "hosts" / (name + "-key.pem")).string(), {}};
+    h.loaded = ensure_leaf(h.cert, h.key, p.ca, {name}, type, force);
     p.hosts.push_back(std::move(h));
   }
   return p;

@@ -21,9 +21,10 @@ const std::vector<std::string>& lab_host_names();
 
 /// One host's own leaf: its name, certificate chain (leaf then CA) and key files.
 struct host_leaf {
-  std::string name;  ///< e.g. "fds1.fortinet.com"
-  std::string cert;  ///< <type>/hosts/fds1.fortinet.com.pem
-  std::string key;   ///< <type>/hosts/fds1.fortinet.com-key.pem, mode 0600
+  std::string name;     ///< e.g. "fds1.fortinet.com"
+  std::string cert;     ///< <type>/hosts/fds1.fortinet.com.pem
+  std::string key;      ///< <type>/hosts/fds1.fortinet.com-key.pem, mode 0600
+  cert_and_key loaded;  ///< the leaf itself, as checked or made (start-up decodes each file once)
 };
 
 /// Where `ensure_lab_certs` keeps its files.
@@ -33,6 +34,7 @@ struct lab_cert_paths {
   key_type type = key_type::ecdsa;
   std::string server_cert;       ///< <type>/server.pem: the fallback leaf then the CA
   std::string server_key;        ///< <type>/server-key.pem, mode 0600
+  cert_and_key ca, server;       ///< as loaded or made
   std::vector<host_leaf> hosts;  ///< one per Fortinet name, in protocol::fortinet_host_names() order
 };
 

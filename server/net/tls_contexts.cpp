@@ -64,6 +64,13 @@ void use_chain(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
     throw startup_error("the key " + key + " does not belong to the certificate " + cert);
 }
 
+/// A lab leaf as ensure_lab_certs loaded or made it, with the CA after it (no file read again).
+void use_leaf(SSL_CTX* ctx, const cert_and_key& leaf, const cert_and_key& ca, const std::string& file) {
+  if (SSL_CTX_use_certificate(ctx, leaf.cert.get()) != 1 || SSL_CTX_add1_chain_cert(ctx, ca.cert.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, leaf.key.get()) != 1)
+    throw startup_error("cannot use the lab certificate " + file + ": " + openssl_reason());
+}
+
 std::string_view mode_name(client_cert_mode m) {
   return m == client_cert_mode::request ? "request" : m == client_cert_mode::require ? "require" : "off";
 }
@@ -105,18 +112,18 @@ void tls_contexts::load_lab(const tls_options& o) {
   lab_cert_paths paths;
   try {
     paths = ensure_lab_certs(o.data_dir, o.type);
-    ocsp_.emplace(load_cert_and_key(paths.ca_cert, paths.ca_key));
+    ocsp_.emplace(paths.ca);
   } catch (const std::exception& ex) {
     throw startup_error(std::string("cannot prepare the lab certificates: ") + ex.what() +
                         "; pass --data DIR with a writable folder, or --cert and --key");
   }
   ca_path_ = paths.ca_cert;
-  use_chain(fallback_, paths.server_cert, paths.server_key);
+  use_leaf(fallback_, paths.server, paths.ca, paths.server_cert);
   for (const auto& h : paths.hosts) {
     std::unique_ptr<SSL_CTX, context_free> ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) throw startup_error("cannot make a TLS context: " + openssl_reason());
     configure(ctx.get(), o);
-    use_chain(ctx.get(), h.cert, h.key);
+    use_leaf(ctx.get(), h.loaded, paths.ca, h.cert);
     hosts_.emplace_back(h.name, std::move(ctx));
   }
 }
