@@ -1,0 +1,102 @@
+// The exchange log's writer over a real pipe: a line reaches an idle log without a flush, a burst
+// is written whole and in order (in batches), and a reader that stops reading makes the log drop
+// and count lines while the caller never waits.
+#include "server/core/log_sink.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+
+using fortisim::core::log_sink;
+
+namespace {
+
+struct pipe_pair {
+  int read_end = -1, write_end = -1;
+  pipe_pair() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  ~pipe_pair() {
+    ::close(read_end);
+    ::close(write_end);
+  }
+  /// Reads until `want` bytes came or `ms` passed with nothing new.
+  std::string read(std::size_t want, int ms = 5000) {
+    std::string got;
+    char buf[4096];
+    while (got.size() < want) {
+      pollfd p{read_end, POLLIN, 0};
+      if (::poll(&p, 1, ms) != 1) break;
+      auto n = ::read(read_end, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("log sink") {
+TEST_CASE("a line written to an idle log reaches the descriptor without a flush") {
+  pipe_pair p;
+  log_sink sink(p.write_end);
+  sink.write(R"({"event":"first"})");
+  CHECK(p.read(18) == "{\"event\":\"first\"}\n");
+  sink.write("second");  // the writer pauses after a write, then takes this one
+  CHECK(p.read(7) == "second\n");
+}
+
+TEST_CASE("a burst of lines is written whole and in order") {
+  pipe_pair p;
+  log_sink sink(p.write_end);
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    std::string line = "line " + std::to_string(i);
+    sink.write(line);
+    expected += line + "\n";
+  }
+  CHECK(p.read(expected.size()) == expected);
+  sink.flush(5000);
+  CHECK(sink.written() == 2000);
+  CHECK(sink.dropped() == 0);
+}
+
+TEST_CASE("a reader that stops reading costs lines, counted, never a wait") {
+  pipe_pair p;
+  REQUIRE(::fcntl(p.write_end, F_SETFL, O_NONBLOCK) == 0);
+  std::size_t filled = 0;
+  std::string fill(4096, 'x');
+  for (ssize_t n; (n = ::write(p.write_end, fill.data(), fill.size())) > 0;) filled += static_cast<std::size_t>(n);
+  REQUIRE(::fcntl(p.write_end, F_SETFL, 0) == 0);  // the writer blocks on the full pipe
+  const std::string line = "a line that cannot go out yet";
+  std::uint64_t written = 0, dropped = 0;
+  std::size_t received = 0;
+  std::thread reader;
+  {
+    log_sink sink(p.write_end, 8);
+    for (int i = 0; i < 100; ++i) sink.write(line);  // returns at once: the pipe is full
+    CHECK(sink.dropped() >= 100 - 8 - 1);            // beyond the queue and the line being written
+    // The reader comes back: what was queued is written before the log closes.
+    reader = std::thread([&] { received = p.read(SIZE_MAX, 5000).size(); });
+    sink.flush(5000);
+    written = sink.written();
+    dropped = sink.dropped();
+  }
+  ::close(std::exchange(p.write_end, -1));  // the reader sees the end
+  reader.join();
+  CHECK(written + dropped == 100);
+  CHECK(written >= 1);
+  CHECK(received == filled + written * (line.size() + 1));
+}
+}
