@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace fortisim::core {
 
@@ -47,16 +48,43 @@ void journal::reset(journal_entry& e) {
   e.status = e.error_code = 0;
 }
 
+journal::journal(std::size_t capacity) : capacity_(capacity) {
+  // More rings than cores keep two workers from sharing one; a ring takes memory only once used.
+  std::size_t n = std::clamp<std::size_t>(2 * std::thread::hardware_concurrency(), 2, 64);
+  for (std::size_t i = 0; i < n; ++i) rings_.push_back(std::make_unique<ring>());
+}
+
+journal::ring& journal::own_ring() {
+  static std::atomic<std::size_t> threads{0};
+  thread_local std::size_t index = threads.fetch_add(1, std::memory_order_relaxed);
+  return *rings_[index % rings_.size()];
+}
+
+std::vector<std::unique_lock<std::mutex>> journal::lock_all() const {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(rings_.size());
+  for (const auto& r : rings_) locks.emplace_back(r->mutex);
+  return locks;
+}
+
 template <class F>
 void journal::each_locked(std::uint64_t after, F&& f) const {
-  if (slots_.empty()) return;
-  std::uint64_t first = std::max({after + 1, cleared_before_, next_ > slots_.size() ? next_ - slots_.size() : 1});
-  for (std::uint64_t seq = first; seq < next_; ++seq)
-    if (!f(slots_[(seq - 1) % slots_.size()])) return;
+  if (capacity_ == 0) return;
+  // Every seq below next_ is in a ring (or overwritten): the last capacity_ of them are kept,
+  // since a ring keeps its own last capacity_ entries.
+  std::uint64_t next = next_.load(std::memory_order_relaxed);
+  std::uint64_t first = std::max({after + 1, cleared_before_, next > capacity_ ? next - capacity_ : 1});
+  std::vector<const journal_entry*> found;
+  for (const auto& r : rings_)
+    for (std::uint64_t i = r->written > capacity_ ? r->written - capacity_ : 0; i < r->written; ++i)
+      if (const auto& e = r->slots[i % capacity_]; e.seq >= first) found.push_back(&e);
+  std::sort(found.begin(), found.end(), [](const auto* a, const auto* b) { return a->seq < b->seq; });
+  for (const auto* e : found)
+    if (!f(*e)) return;
 }
 
 protocol::json journal::select(const journal_filter& f) const {
-  std::lock_guard lock(mutex_);
+  auto locks = lock_all();
   auto out = protocol::json::array();
   each_locked(f.after, [&](const journal_entry& e) {
     if (f.matches(e)) out.push_back(to_json(e));
@@ -66,14 +94,14 @@ protocol::json journal::select(const journal_filter& f) const {
 }
 
 std::size_t journal::count(const journal_filter& f) const {
-  std::lock_guard lock(mutex_);
+  auto locks = lock_all();
   std::size_t n = 0;
   each_locked(f.after, [&](const journal_entry& e) { return n += f.matches(e), true; });
   return n;
 }
 
 std::vector<journal_entry> journal::since(std::uint64_t after) const {
-  std::lock_guard lock(mutex_);
+  auto locks = lock_all();
   std::vector<journal_entry> out;
   each_locked(after, [&](const journal_entry& e) { return out.push_back(e), true; });
   return out;
@@ -118,8 +146,8 @@ void journal::write_line(const journal_entry& e, std::string& out) {
 }
 
 void journal::clear() {
-  std::lock_guard lock(mutex_);
-  cleared_before_ = next_;
+  auto locks = lock_all();
+  cleared_before_ = next_.load(std::memory_order_relaxed);
 }
 
 }  // namespace fortisim::core

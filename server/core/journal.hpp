@@ -1,13 +1,20 @@
 #pragma once
-// The request journal: a bounded ring of what happened to every connection and request, with the
-// rule that fired or the model's reason, and the seed in force, so a test can assert on it (and
+// The request journal: a bounded record of what happened to every connection and request, with
+// the rule that fired or the model's reason, and the seed in force, so a test can assert on it (and
 // count) and a run can be replayed. Slots are reused in place, so after warm-up recording an
 // exchange allocates nothing.
+//
+// Workers record into rings of their own (a thread keeps to one ring), so no lock is shared by all
+// workers per request. Each entry takes its sequence number under its ring's lock, and a reader
+// holds every ring's lock while it reads: every number handed out by then is in a ring, so a reader
+// sees a gap-free prefix in sequence order (`?after=N` never misses N+1).
 
 #include "protocol/messages.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,13 +64,13 @@ struct journal_filter {
 class journal {
  public:
   /// Keeps the last `capacity` exchanges (0: keeps none).
-  explicit journal(std::size_t capacity = 1000) : slots_(capacity) {}
+  explicit journal(std::size_t capacity = 1000);
   /// Records one exchange: `fill` sets the fields of a per-thread entry (strings keep their
   /// capacity: assign to them rather than replacing them), which is then copied into the ring
   /// under the lock and handed to the observers outside it.
   template <class Fill>
   void record(Fill&& fill) {
-    if (slots_.empty() && observers_.empty()) return;
+    if (capacity_ == 0 && observers_.empty()) return;
     thread_local journal_entry e;
     reset(e);
     e.time_ms = now_ms();
@@ -72,9 +79,13 @@ class journal {
     if (e.request_body.size() > 4096) e.request_body.resize(4096);
     if (e.reply_body.size() > 4096) e.reply_body.resize(4096);
     {
-      std::lock_guard lock(mutex_);
-      e.seq = next_++;
-      if (!slots_.empty()) slots_[(e.seq - 1) % slots_.size()] = e;  // reuses the slot's storage
+      ring& r = own_ring();
+      std::lock_guard lock(r.mutex);
+      e.seq = next_.fetch_add(1, std::memory_order_relaxed);
+      if (capacity_ > 0) {
+        if (r.slots.empty()) r.slots.resize(capacity_);  // a ring takes memory once a thread uses it
+        r.slots[r.written++ % capacity_] = e;            // reuses the slot's storage
+      }
     }
     for (const auto& observe : observers_) observe(e);
   }
@@ -94,14 +105,24 @@ class journal {
   void clear();
 
  private:
+  /// One ring: the last `capacity_` entries of the threads that record into it.
+  struct ring {
+    std::mutex mutex;
+    std::vector<journal_entry> slots;
+    std::uint64_t written = 0;
+  };
+  /// The entries after `after`, in seq order, while every ring is locked: `f` returns false to stop.
   template <class F>
   void each_locked(std::uint64_t after, F&& f) const;
+  /// Every ring's lock, taken in ring order (writers take one only).
+  std::vector<std::unique_lock<std::mutex>> lock_all() const;
+  ring& own_ring();
   static std::int64_t now_ms();
   static void reset(journal_entry& e);
-  mutable std::mutex mutex_;
-  std::vector<journal_entry> slots_;
-  std::uint64_t next_ = 1;
-  std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared
+  std::size_t capacity_;
+  std::vector<std::unique_ptr<ring>> rings_;
+  std::atomic<std::uint64_t> next_{1};
+  std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared (under every lock)
   std::vector<std::function<void(const journal_entry&)>> observers_;
 };
 
