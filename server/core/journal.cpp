@@ -49,8 +49,10 @@ void journal::reset(journal_entry& e) {
 }
 
 journal::journal(std::size_t capacity) : capacity_(capacity) {
-  // More rings than cores keep two workers from sharing one; a ring takes memory only once used.
-  std::size_t n = std::clamp<std::size_t>(2 * std::thread::hardware_concurrency(), 2, 64);
+  // A ring per core or so (workers rarely share one); a ring takes memory only once a thread
+  // records into it, and each keeps at most `capacity` entries, so the journal holds at most
+  // 8 x capacity whatever the machine.
+  std::size_t n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
   for (std::size_t i = 0; i < n; ++i) rings_.push_back(std::make_unique<ring>());
 }
 

@@ -1,12 +1,20 @@
 #include "server/core/log_sink.hpp"
 
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 
 namespace fortisim::core {
 
 log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd), slots_(capacity < 1 ? 1 : capacity) {
+  struct stat st {};
+  // A pipe, terminal or socket is written PIPE_BUF bytes at a time once poll says it has room, so
+  // that a write never blocks on a reader that has gone away; a file takes a batch whole.
+  chunk_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? SIZE_MAX : PIPE_BUF;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -16,8 +24,30 @@ log_sink::~log_sink() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  abandon_ = true;  // what a stalled reader has not taken within the flush is lost, not waited for
   wake_.notify_one();
   thread_.join();
+}
+
+bool log_sink::writable() {
+  for (;;) {
+    pollfd p{fd_, POLLOUT, 0};
+    int r = ::poll(&p, 1, abandon_ ? 0 : 100);
+    if (r > 0) return true;  // room, or an error the write will report
+    if (r < 0 && errno != EINTR) return true;
+    if (abandon_) return false;
+  }
+}
+
+std::size_t log_sink::write_out(const std::string& batch) {
+  std::size_t done = 0;
+  while (done < batch.size() && (chunk_ == SIZE_MAX || writable())) {
+    auto n = ::write(fd_, batch.data() + done, std::min(batch.size() - done, chunk_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a closed or broken descriptor: the lines are lost, not the server
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
 }
 
 void log_sink::write(std::string_view line) {
@@ -69,13 +99,11 @@ void log_sink::run() {
       }
       writing_ = true;
     }
-    for (std::size_t done = 0; done < batch.size();) {
-      auto n = ::write(fd_, batch.data() + done, batch.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // a closed or broken descriptor: the lines are lost, not the server
-      done += static_cast<std::size_t>(n);
-    }
-    written_.fetch_add(lines, std::memory_order_relaxed);
+    std::size_t done = write_out(batch);
+    auto whole =
+        static_cast<std::uint64_t>(std::count(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
+    written_.fetch_add(whole, std::memory_order_relaxed);
+    dropped_.fetch_add(lines - whole, std::memory_order_relaxed);
   }
 }
 

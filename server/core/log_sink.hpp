@@ -21,7 +21,8 @@ class log_sink {
  public:
   /// Writes to `fd` (not closed here), holding at most `capacity` lines not yet written.
   explicit log_sink(int fd, std::size_t capacity = 4096);
-  /// Writes what is queued (for at most a second), then stops the thread.
+  /// Writes what is queued (for at most a second), then stops the thread: lines a stalled reader
+  /// has not taken by then are dropped, so a log nobody reads never holds up the exit.
   ~log_sink();
   log_sink(const log_sink&) = delete;
   log_sink& operator=(const log_sink&) = delete;
@@ -38,7 +39,12 @@ class log_sink {
   /// How long the writer lets lines gather after a write (a line waits at most this long).
   static constexpr std::chrono::milliseconds pause{2};
   void run();
+  /// Waits until `fd_` takes bytes; false once the sink is abandoned (a reader gone for good).
+  bool writable();
+  /// Writes `batch` (in chunks of `chunk_`); how many bytes went out.
+  std::size_t write_out(const std::string& batch);
   int fd_;
+  std::size_t chunk_;  ///< the most bytes one write may take
   std::mutex mutex_;
   std::condition_variable wake_, drained_;
   std::vector<std::string> slots_;  // a ring of lines
@@ -48,6 +54,7 @@ class log_sink {
   bool idle_ = false;  ///< the writer waits for a line, and the next one must wake it
   int flushing_ = 0;   ///< callers of flush() waiting: the writer does not pause
   std::atomic<std::uint64_t> written_{0}, dropped_{0};
+  std::atomic<bool> abandon_{false};
   std::thread thread_;
 };
 

@@ -99,6 +99,23 @@ TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a server whose stderr nobody reads still answers, then exits on SIGTERM") {
+  // A fixture that puts stderr on a pipe and never reads it (subprocess.PIPE, say): the pipe fills,
+  // the log's writer waits on it, and the exit once waited for ever to write the rest.
+  auto dir = temp_dir("log-unread");
+  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "off", "--scenario",
+             source + "/scenarios/default.json", "--data", dir, "--threads", "2", "--log-format", "json"});
+  auto ready = start_ready(p);
+  client c(port_of(ready, "listen"));
+  REQUIRE(c.ok());
+  int answered = 0;
+  for (int i = 0; i < 400; ++i) answered += c.post(expired_import()).status == 200;  // ~600 KiB of log
+  CHECK(answered == 400);
+  p.signal(SIGTERM);
+  CHECK(p.wait_exit(15s) == 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("stderr not a terminal: JSON lines by default, control-API actions among them") {
   auto dir = temp_dir("log-json");
   process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--scenario",
