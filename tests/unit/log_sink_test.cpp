@@ -33,6 +33,15 @@ struct pipe_pair {
     ::close(read_end);
     ::close(write_end);
   }
+  /// Fills the pipe to the brim (as a reader that stopped reading leaves it); the bytes written.
+  std::size_t fill() {
+    REQUIRE(::fcntl(write_end, F_SETFL, O_NONBLOCK) == 0);
+    std::size_t filled = 0;
+    std::string block(4096, 'x');
+    for (ssize_t n; (n = ::write(write_end, block.data(), block.size())) > 0;) filled += static_cast<std::size_t>(n);
+    REQUIRE(::fcntl(write_end, F_SETFL, 0) == 0);  // blocking again, as stderr is
+    return filled;
+  }
   /// Reads until `want` bytes came or `ms` passed with nothing new.
   std::string read(std::size_t want, int ms = 5000) {
     std::string got;
@@ -79,11 +88,7 @@ TEST_CASE("a burst of lines is written whole and in order") {
 
 TEST_CASE("a reader that stops reading costs lines, counted, never a wait") {
   pipe_pair p;
-  REQUIRE(::fcntl(p.write_end, F_SETFL, O_NONBLOCK) == 0);
-  std::size_t filled = 0;
-  std::string fill(4096, 'x');
-  for (ssize_t n; (n = ::write(p.write_end, fill.data(), fill.size())) > 0;) filled += static_cast<std::size_t>(n);
-  REQUIRE(::fcntl(p.write_end, F_SETFL, 0) == 0);  // the writer blocks on the full pipe
+  std::size_t filled = p.fill();  // the writer blocks on the full pipe
   const std::string line = "a line that cannot go out yet";
   std::uint64_t written = 0, dropped = 0;
   std::size_t received = 0;
@@ -107,11 +112,7 @@ TEST_CASE("a reader that stops reading costs lines, counted, never a wait") {
 
 TEST_CASE("a log whose reader never comes back lets its lines go when it closes") {
   pipe_pair p;
-  REQUIRE(::fcntl(p.write_end, F_SETFL, O_NONBLOCK) == 0);
-  std::string fill(4096, 'x');
-  while (::write(p.write_end, fill.data(), fill.size()) > 0) {
-  }
-  REQUIRE(::fcntl(p.write_end, F_SETFL, 0) == 0);
+  p.fill();
   auto sink = std::make_unique<log_sink>(p.write_end, 64);
   for (int i = 0; i < 100; ++i) sink->write("a line nobody will read");
   // The destructor gives the reader a second, then drops the rest instead of waiting for ever.
