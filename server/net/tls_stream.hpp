@@ -58,7 +58,8 @@ class tls_stream {
       }
     return start<true>(o, std::forward<Token>(token));
   }
-  /// Writes every buffer of the sequence (up to eight), each a TLS record, in one TCP write.
+  /// Writes every buffer of the sequence (up to eight) in one TCP write: as one TLS record when
+  /// together they fit in `gather_limit` bytes, else a record each.
   template <class Buffers, class Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
     op o{kind::write};
@@ -69,6 +70,7 @@ class tls_stream {
 
  private:
   enum class kind { handshake, read, write, shutdown };
+  static constexpr std::size_t gather_limit = 16384;  ///< a TLS record's most plaintext
   /// One TLS operation and its progress.
   struct op {
     kind what;
@@ -76,6 +78,11 @@ class tls_stream {
     std::array<asio::const_buffer, 8> from{};
     std::size_t count = 0;  ///< buffers in `from`
     std::size_t done = 0;   ///< bytes read or written so far
+    std::size_t total() const {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < count; ++i) n += from[i].size();
+      return n;
+    }
     bool finished = false;
     boost::system::error_code ec{};
   };
