@@ -1,6 +1,7 @@
 #include "server/core/engine.hpp"
 
 #include "protocol/bounded_json.hpp"
+#include "protocol/direct_request.hpp"
 #include "server/core/reply_faults.hpp"
 
 namespace fortisim::core {
@@ -13,12 +14,13 @@ struct engine::exchange {
   exchange(loaded& l, const http_request& req) : L(l), r(req) {}
   loaded& L;
   const http_request& r;
-  std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
-  std::string_view path;      ///< the target without its query
-  json parsed;
-  std::string unparsable;   ///< why the body is not JSON fortisim reads, "" if it is
-  const json* d = nullptr;  ///< the request's "d" object, if the body had one
-  std::string_view type;    ///< d.__type
+  std::uint64_t request = 0;                ///< the ordinal since the scenario loaded
+  std::string_view path;                    ///< the target without its query
+  std::optional<protocol::request> direct;  ///< the request read without a tree (plain shape, no rule reads "d")
+  json parsed;                              ///< the tree, when the request was not read directly or a rule fired
+  std::string unparsable;                   ///< why the body is not JSON fortisim reads, "" if it is
+  const json* d = nullptr;                  ///< the request's "d" object, if the body had one and its tree was built
+  std::string_view type;                    ///< d.__type
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
   std::shared_ptr<runtime_rules> runtime;  ///< alive while `hit` may point into it
@@ -95,6 +97,30 @@ void request_facts(const json* d, journal_entry& e) {
                                     : "");
   e.code.assign(text(*d, "license_activation_code"));
   if (e.code.empty()) e.code.assign(text(*d, "token_activation_code"));
+}
+
+/// The same facts of a request read without a tree (which holds no other fields of "d").
+void request_facts(const request& r, journal_entry& e) {
+  auto add = [](std::string& list, std::string_view word) {
+    if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
+  };
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (requires { m.env; }) {
+          add(e.serials, m.env.serial_number);
+          for (const auto& sn : m.env.clustered_sns) add(e.serials, sn);
+        }
+        if constexpr (requires { m.tokens; })
+          for (const auto& t : m.tokens) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(t)>, provisioned_token>)
+              add(e.tokens, t.token);
+            else
+              add(e.tokens, t);
+          }
+        if constexpr (requires { m.license_activation_code; }) e.code.assign(m.license_activation_code);
+        if constexpr (requires { m.token_activation_code; }) e.code.assign(m.token_activation_code);
+      },
+      r);
 }
 
 /// True for the faults after which no HTTP reply is sent (the journal then says status 0).
@@ -225,30 +251,42 @@ void engine::note_dns(std::string_view client_address, std::string_view name, st
 
 http_outcome engine::handle(const http_request& r) {
   auto L = current();
-  exchange x = classify(*L, r);
+  exchange x(*L, r);
+  classify(x);
   match_rules(x);
   if (!answers_alone(x.out.act, x.out, x.d, model_.clock().now_s()) && !http_misuse(x)) answer(x);
   record(x);
   return std::move(x.out);
 }
 
-engine::exchange engine::classify(loaded& L, const http_request& r) {
-  exchange x(L, r);
-  x.request = L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
-  x.path = r.target.substr(0, r.target.find('?'));
-  auto parsed = parse_bounded(r.body);
+void engine::classify(exchange& x) {
+  x.request = x.L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+  x.path = x.r.target.substr(0, x.r.target.find('?'));
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  bool rules_read_fields = x.L.rules.reads_fields() || (runtime && runtime->book.reads_fields());
+  if (!rules_read_fields) x.direct = read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path);
+  if (x.direct) {
+    x.type = request_type(*x.direct);
+    x.op = static_cast<operation>(x.direct->index());  // request's alternatives are in operation order
+    return;
+  }
+  build_tree(x);
+}
+
+void engine::build_tree(exchange& x) {
+  auto parsed = parse_bounded(x.r.body);
   if (auto* why = std::get_if<std::string>(&parsed))
     x.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
   else
     x.parsed = std::get<json>(std::move(parsed));
   if (x.unparsable.empty() && x.parsed.is_object())
     if (auto it = x.parsed.find("d"); it != x.parsed.end() && it->is_object()) x.d = &*it;
+  if (x.direct) return;  // type and operation are known
   if (x.d)
     if (auto it = x.d->find("__type"); it != x.d->end() && it->is_string()) x.type = it->get_ref<const std::string&>();
-  x.op = L.s->names.find(x.type);
+  x.op = x.L.s->names.find(x.type);
   if (!x.op && x.d && x.type.empty() && x.path == mobile_path)
     x.op = operation::mobile_provision;  // the app's endpoint
-  return x;
 }
 
 void engine::match_rules(exchange& x) {
@@ -263,6 +301,7 @@ void engine::match_rules(exchange& x) {
   f.operation = x.op;
   x.hit = first_match(x.L, stage::http, f, x.runtime);
   if (!x.hit) return;
+  if (x.direct) build_tree(x);  // a fault may echo or render fields of "d"
   x.out.act = x.hit->a->what;
   x.reason = "rule \"" + x.hit->r->name + "\" played " + std::string(fault_name(x.hit->a->what));
   x.out.delay_ms = x.hit->a->delay_ms;
@@ -305,7 +344,9 @@ void engine::answer(exchange& x) {
     return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
   };
   std::optional<response> reply;
-  if (!x.unparsable.empty()) {
+  if (x.direct && !replacement_error(x.out.act)) {
+    if (!(reply = ask_model(x, *x.direct))) return;
+  } else if (!x.unparsable.empty()) {
     reply = fail(error_id::malformed_request, x.unparsable);
   } else if (!x.d) {
     reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
@@ -316,26 +357,30 @@ void engine::answer(exchange& x) {
     reply = error_shaped(x.op, echo(), x.d, s.names, *e);
   } else {
     auto decoded = decode_request(*x.op, *x.d);
-    if (auto* fe = std::get_if<field_error>(&decoded)) {
+    if (auto* fe = std::get_if<field_error>(&decoded))
       reply = fail(error_id::invalid_field, fe->path + ": " + fe->reason);
-    } else {
-      try {
-        thread_local std::string why;
-        reply = model_.answer(std::get<request>(decoded), &why);
-        x.reason.append(x.reason.empty() ? "" : "; ").append(why);
-      } catch (const storage_error& e) {
-        // Not durable, so not done: the model is unchanged and the client is told so.
-        x.out.status = 503;
-        x.out.body = json{{"error", e.what()}}.dump();
-        return;
-      }
-    }
+    else if (!(reply = ask_model(x, std::get<request>(decoded))))
+      return;
   }
   bend(x.out.act, *reply);
   x.error_code = error_code_of(*reply);
   x.out.body.reserve(768);
   encode_to(*reply, x.out.body);
   bend_body(x.out.act, x.out.body);
+}
+
+std::optional<response> engine::ask_model(exchange& x, const request& req) {
+  try {
+    thread_local std::string why;
+    auto reply = model_.answer(req, &why);
+    x.reason.append(x.reason.empty() ? "" : "; ").append(why);
+    return reply;
+  } catch (const storage_error& e) {
+    // Not durable, so not done: the model is unchanged and the client is told so.
+    x.out.status = 503;
+    x.out.body = json{{"error", e.what()}}.dump();
+    return std::nullopt;
+  }
 }
 
 void engine::record(const exchange& x) {
@@ -353,7 +398,10 @@ void engine::record(const exchange& x) {
     e.target.assign(x.r.target);
     e.type.assign(x.type);
     e.operation.assign(operation);
-    request_facts(x.d, e);
+    if (x.d)
+      request_facts(x.d, e);
+    else if (x.direct)
+      request_facts(*x.direct, e);
     if (x.hit) {
       e.rule.assign(x.hit->r->name);
       e.action.assign(fault_name(x.hit->a->what));

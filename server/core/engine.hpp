@@ -133,10 +133,13 @@ class engine {
   /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
   // The steps of handle(), in order.
-  exchange classify(loaded& L, const http_request& r);
+  void classify(exchange& x);
+  void build_tree(exchange& x);  // the request's JSON tree: for rules, faults and errors
   void match_rules(exchange& x);
   bool http_misuse(exchange& x);
   void answer(exchange& x);
+  /// The model's reply to `req`, or nothing when storage failed (x.out then says 503).
+  std::optional<protocol::response> ask_model(exchange& x, const protocol::request& req);
   void record(const exchange& x);
 
   std::atomic<std::shared_ptr<loaded>> current_;

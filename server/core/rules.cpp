@@ -76,6 +76,8 @@ rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
       continue;
     }
     by_stage_[static_cast<int>(r.stage)].push_back(i);
+    if (r.stage == stage::http && (r.when.cluster_member || r.when.token || !r.when.fields.empty()))
+      reads_fields_ = true;
   }
 }
 

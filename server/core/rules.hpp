@@ -44,6 +44,9 @@ class rule_book {
   /// How long the scenario refuses connections from its start: 0 none, -1 until told otherwise
   /// (the control API's /listener/open, or a reload), else milliseconds.
   std::int64_t refuse_first_ms() const { return refuse_first_ms_; }
+  /// True if an HTTP rule tests a field of "d" beyond its type: only then do rules need the
+  /// request's JSON tree (the engine otherwise reads plain requests without building one).
+  bool reads_fields() const { return reads_fields_; }
   const std::vector<rule>& rules() const { return rules_; }
   /// How often each rule fired, in file order.
   std::vector<std::uint64_t> fired_counts() const;
@@ -55,6 +58,7 @@ class rule_book {
   std::unique_ptr<std::atomic<std::uint64_t>[]> evaluated_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> fired_;
   std::int64_t refuse_first_ms_ = 0;
+  bool reads_fields_ = false;
 };
 
 /// A uniform draw in [0, 1) from (seed, stream, n): splitmix64, stateless and replayable.

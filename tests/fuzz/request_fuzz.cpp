@@ -1,7 +1,11 @@
 // libFuzzer target: any bytes as a request body, on both endpoints, through the whole engine
 // (rules, decoding, the model, reply encoding). Must never crash, hang or leak; every reply must
-// be well-formed JSON unless a rule said otherwise.
+// be well-formed JSON unless a rule said otherwise. A body the engine reads without a JSON tree
+// must read exactly as over the tree.
+#include "protocol/direct_request.hpp"
 #include "server/core/engine.hpp"
+
+#include "../support/tree_decode.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -33,6 +37,9 @@ core::engine& the_engine() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto& e = the_engine();
+  for (bool mobile : {false, true})
+    if (auto fast = protocol::read_request_direct(body, protocol::default_message_names(), mobile))
+      if (fast != test::through_tree(body, mobile)) std::abort();  // the fast path disagrees with the tree
   for (auto path : {protocol::process_path, protocol::mobile_path}) {
     auto out = e.handle({"POST", path, body, "127.0.0.1", "fds1.fortinet.com", 1, {}});
     if (std::holds_alternative<core::faults::pass>(out.act) && out.status == 200 &&

@@ -156,6 +156,47 @@ TEST_CASE("every exchange is journaled with the rule, the action and the seed") 
   CHECK(e.log().select(after_first).size() == 1);
 }
 
+TEST_CASE("requests read without a JSON tree answer and journal exactly as those read over one") {
+  // The second engine's first rule tests a field of "d", so it reads every request over the tree.
+  const std::string rules = R"(
+      {"name": "hw", "when": {"type": "HardwareActivationRequest"}, "then": {"action": "error", "code": 14}},
+      {"name": "poll", "when": {"type": "PollingRequest"}, "then": {"action": "reply", "body": {"d": {"sn": "{{d.serial_number}}"}}}}]})";
+  const std::string world = R"({"seed": 3, "unknown_codes": {"answer": "accept"}, "rules": [)";
+  core::engine direct(scenario_from(world + rules));
+  core::engine tree(
+      scenario_from(world + R"({"when": {"serial_number": "never"}, "then": {"action": "close"}},)" + rules));
+  const std::vector<std::pair<std::string, std::string_view>> requests{
+      {test::captured_request, protocol::process_path},
+      {test::import_request("1234-5678-9ABC-DEF0-1234", "FG1", {"FG1", "FG2"}), protocol::process_path},
+      {test::import_request("1234-5678-9ABC-DEF0-0010"), protocol::process_path},
+      {R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1","tokens":["FTKMOB1"]}})",
+       protocol::process_path},
+      {R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK1"}]}})",
+       protocol::process_path},
+      {R"({"d":{"mobile_id":"0123456789abcdef","token_activation_code":"00112233445566ff"}})", protocol::mobile_path},
+      {R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":7}})", protocol::process_path},
+      {"garbage", protocol::process_path}};
+  for (const auto& [body, path] : requests) {
+    CAPTURE(body);
+    auto a = post(direct, body, path), b = post(tree, body, path);
+    CHECK(a.status == b.status);
+    CHECK(a.body == b.body);
+  }
+  auto ja = direct.log().select(), jb = tree.log().select();
+  REQUIRE(ja.size() == requests.size());
+  REQUIRE(jb.size() == requests.size());
+  for (std::size_t i = 0; i < ja.size(); ++i) {
+    ja[i].erase("time_ms");
+    jb[i].erase("time_ms");
+    CHECK(ja[i] == jb[i]);
+  }
+  CHECK(ja[1]["serials"] == "FG1 FG1 FG2");
+  CHECK(ja[3]["tokens"] == "FTKMOB1");
+  CHECK(ja[3]["reply_body"] == R"({"d":{"sn":"FG1"}})");
+  CHECK(ja[4]["error_code"] == 14);
+  CHECK(ja[5]["code"] == "00112233445566ff");
+}
+
 TEST_CASE("a DNS query is journaled with its name, type and answer, and counts as no request") {
   core::engine e(scenario_from(R"({"seed": 5})"));
   e.note_dns("127.0.0.1", "fds1.fortinet.com", "A", "A 192.0.2.10");

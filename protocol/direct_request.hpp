@@ -1,0 +1,25 @@
+#pragma once
+// The per-request fast path: a FortiGate's or the phone's request body read straight into its
+// request struct with nlohmann's SAX parser, without a JSON tree. It reads only the plain shape
+// the devices send (docs/protocol.md §3, §4) and declines anything else, so that whatever it
+// accepts decodes exactly as decode_request does over the tree; the caller takes the tree path
+// for the rest (errors, rules that read arbitrary fields, the ProvisionRequest).
+
+#include "protocol/messages.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace fortisim::protocol {
+
+/// The request `body` carries, or nothing when the body is not in the plain shape: exactly
+/// `{"d": {...}}`, every key of "d" one its operation reads (at most once, strings where
+/// decode_request reads strings, no nulls), `__type` naming an operation of `names` other than
+/// provision (none on the `mobile` endpoint means the phone's request), and the required fields
+/// present. Declining is never an error: it only means "take the tree path".
+std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile);
+
+/// The `__type` a decoded request carries ("" for none).
+const std::string& request_type(const request& r);
+
+}  // namespace fortisim::protocol

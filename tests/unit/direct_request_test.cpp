@@ -1,0 +1,120 @@
+// protocol/direct_request: the tree-less reading of plain requests agrees with decode_request over
+// the tree on everything it accepts, and declines everything outside the plain shape.
+#include "protocol/direct_request.hpp"
+
+#include "../support/fixtures.hpp"
+#include "../support/tree_decode.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace fortisim::protocol;
+using fortisim::test::through_tree;
+
+namespace {
+
+std::optional<request> direct(std::string_view body, bool mobile = false) {
+  return read_request_direct(body, default_message_names(), mobile);
+}
+
+const std::string polling =
+    R"({"d":{"__type":"SoftToken.PollingRequest","__version":"4","serial_number":"FGT60F0000000001",)"
+    R"("__device_version":"7.4","__device_build":"2662","__clustered_sns":[{"sn":"FGT60F0000000001"}],)"
+    R"("tokens":[{"token":"FTKMOB0000000001"},"FTKMOB0000000002",{"token":""}]}})";
+const std::string hardware =
+    R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FGT60F0000000001",)"
+    R"("tokens":[]}})";
+const std::string phone_new =
+    R"({"d":{"__type":"SoftToken.MobileProvisionRequest","__version":"5","mobile_id":"0123456789abcdef",)"
+    R"("token_activation_code":"00112233445566aa","registration_id":"push","__device_version":"4.9.9_IOS",)"
+    R"("__device_build":"12"}})";
+const std::string phone_old =
+    R"({"d":{"mobile_id":"0123456789abcdef","token_activation_code":"00112233445566aa","reg_id":"push",)"
+    R"("registration_id":"","os_ver":"14"}})";
+
+}  // namespace
+
+TEST_SUITE("direct request") {
+
+TEST_CASE("plain requests read without a tree equal their decoding over the tree") {
+  for (const auto& [body, mobile] : std::vector<std::pair<std::string, bool>>{{fortisim::test::captured_request, false},
+                                                                              {polling, false},
+                                                                              {hardware, false},
+                                                                              {phone_new, true},
+                                                                              {phone_new, false},
+                                                                              {phone_old, true}}) {
+    CAPTURE(body);
+    auto fast = direct(body, mobile);
+    REQUIRE(fast);
+    auto slow = through_tree(body, mobile);
+    REQUIRE(slow);
+    CHECK(*fast == *slow);
+  }
+  auto p = direct(polling);
+  CHECK(std::get<polling_request>(*p).tokens == std::vector<std::string>{"FTKMOB0000000001", "FTKMOB0000000002", ""});
+  auto m = direct(phone_old, true);
+  CHECK(request_type(*m).empty());
+  CHECK(std::get<mobile_provision_request>(*m).registration_id == "push");
+  CHECK(std::get<mobile_provision_request>(*m).device_version == "14");
+  CHECK(request_type(*direct(fortisim::test::captured_request)) == "SoftToken.ActivationLicenseRequest");
+}
+
+TEST_CASE("anything outside the plain shape is left to the tree") {
+  const char* declined[] = {
+      "",
+      "not json",
+      "[]",
+      R"({"d":"x"})",
+      R"({"d":{"__type":"SoftToken.PollingRequest"},"e":1})",                                    // a key beside "d"
+      R"({"d":{"__type":"SoftToken.PollingRequest"},"d":{}})",                                   // "d" twice
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"A","serial_number":"B"}})",  // a key twice
+      R"({"d":{"__type":"SoftToken.PollingRequest","extra":"x"}})",                              // a key no request has
+      R"({"d":{"__type":"SoftToken.PollingRequest","mobile_id":"x"}})",  // another request's key
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":null}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","__version":4}})",  // a number (the tree takes it)
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":{"a":"b"}}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":[["x"]]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":[{"token":"a","seed":"b"}]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":[{}]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","__clustered_sns":["FG1"]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","__clustered_sns":[{"sn":"FG1","x":"y"}]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":"x"}})",
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest"}})",      // its code is required
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest"}})",     // its tokens are required
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[]}})",  // always the tree's
+      R"({"d":{"__type":"SoftToken.Nothing"}})",
+      R"({"d":{"mobile_id":"a","token_activation_code":"b"}})",  // no type, not the phone's endpoint
+      R"({"d":{"__type":"SoftToken.PollingRequest"}} x)",
+  };
+  for (const char* body : declined) {
+    CAPTURE(body);
+    CHECK_FALSE(direct(body));
+  }
+  CHECK(direct(R"({"d":{"mobile_id":"a","token_activation_code":"b"}})", true));
+}
+
+TEST_CASE("every one-character edit of a plain request either reads as over the tree or is declined") {
+  // A deterministic sweep in the spirit of the fuzzer (which checks the same against any bytes).
+  int accepted = 0, declined = 0;
+  for (const auto& base : {fortisim::test::captured_request, polling, phone_old}) {
+    bool mobile = base == phone_old;
+    for (std::size_t i = 0; i < base.size(); ++i)
+      for (const char* edit : {"", "\"", "{", "}", "[", ",", ":", "1", " ", "\\u0041", "d"}) {
+        std::string body = base;
+        body.replace(i, 1, edit);
+        auto fast = direct(body, mobile);
+        if (!fast) {
+          ++declined;
+          continue;
+        }
+        ++accepted;
+        auto slow = through_tree(body, mobile);
+        CAPTURE(body);
+        REQUIRE(slow);
+        CHECK(*fast == *slow);
+      }
+  }
+  CHECK(accepted > 100);
+  CHECK(declined > 100);
+}
+
+}  // TEST_SUITE
