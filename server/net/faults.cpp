@@ -4,11 +4,11 @@
 
 #include "server/net/deadline.hpp"
 #include "server/net/listeners.hpp"
+#include "server/net/reply_head.hpp"
 #include "server/net/tls_contexts.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/status.hpp>
 
 #include <openssl/ssl.h>
 
@@ -60,9 +60,9 @@ asio::awaitable<bool> send(wire& w, std::string_view bytes) {
 
 /// A response head as a client would receive it, for the faults that bend the framing.
 std::string raw_head(const core::http_outcome& o, std::uint64_t content_length) {
-  auto reason = beast::http::obsolete_reason(static_cast<beast::http::status>(o.status));
-  return "HTTP/1.1 " + std::to_string(o.status) + " " + std::string(reason) + "\r\nContent-Type: " + o.content_type +
-         "\r\nContent-Length: " + std::to_string(content_length) + "\r\n\r\n";
+  std::string head;
+  write_head({o.status, o.content_type, o.allow, content_length}, head);
+  return head;
 }
 
 int tls_version_number(const std::string& v) {

@@ -6,6 +6,7 @@
 #include "server/net/client_hello.hpp"
 #include "server/net/deadline.hpp"
 #include "server/net/linger.hpp"
+#include "server/net/reply_head.hpp"
 #include "server/net/server_impl.hpp"
 #include "server/net/tls_contexts.hpp"
 
@@ -135,16 +136,14 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
 }
 
 /// Sends the engine's reply; false if the client went away.
-asio::awaitable<bool> send_reply(tls_stream& stream, core::http_outcome& o, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res;
-  res.result(static_cast<http::status>(o.status));
-  res.version(version);
-  res.set(http::field::content_type, o.content_type);
-  if (!o.allow.empty()) res.set(http::field::allow, o.allow);
-  res.body() = std::move(o.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+/// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
+/// body in one write (and so one TLS record).
+asio::awaitable<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
+                                 std::string& head) {
+  bool body = has_body(o.status);
+  write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
+  std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
+  auto [ec, n] = co_await asio::async_write(stream, reply, use_nothrow);
   co_return !ec;
 }
 
@@ -161,6 +160,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
   beast::flat_buffer buffer(header_limit + 4096);
   std::string headers;  // reused: the journal's copy of each request's header lines
+  std::string head;     // reused: each reply's status line and fields
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(cfg.body_limit);
@@ -186,7 +186,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
       case after_fault::reply:
-        if (!co_await send_reply(stream, o, req.version(), req.keep_alive() && !st.s->draining)) co_return false;
+        if (!co_await send_reply(stream, o, req.version(), req.keep_alive() && !st.s->draining, head)) co_return false;
         break;
       case after_fault::carry_on: break;
     }

@@ -131,7 +131,8 @@ tls_stream::next tls_stream::advance(op& o) {
 }
 
 bool tls_stream::read_available() {
-  if (io_->eof) return false;
+  // Only after a read that filled its room: a request that fit in one read costs no ioctl.
+  if (io_->eof || !io_->filled) return false;
   boost::system::error_code ec;
   std::size_t ready = tcp_.socket().available(ec);
   if (ec || ready == 0) return false;
@@ -147,7 +148,10 @@ asio::mutable_buffer tls_stream::read_space(std::size_t room) {
   return asio::buffer(in.data() + io_->in_end, room);
 }
 
-void tls_stream::received(std::size_t n) { io_->in.resize(io_->in_end + n); }
+void tls_stream::received(std::size_t n) {
+  io_->filled = n > 0 && io_->in_end + n == io_->in.size();
+  io_->in.resize(io_->in_end + n);
+}
 
 void tls_stream::sent() { trim(io_->out); }
 

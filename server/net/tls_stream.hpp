@@ -95,6 +95,7 @@ class tls_stream {
     std::size_t in_end = 0;  ///< while a read is pending: where its room in `in` starts
     std::string out;         ///< from OpenSSL, not yet sent
     bool eof = false;
+    bool filled = false;  ///< the last read filled its room: the socket may hold more
     static int read(BIO* bio, char* data, int size);
     static int write(BIO* bio, const char* data, int size);
   };

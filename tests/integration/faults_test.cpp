@@ -214,6 +214,21 @@ TEST_CASE("status: any status and body, e.g. an IIS-style 503") {
   CHECK(r.headers["content-type"] == "text/html; charset=utf-8");
 }
 
+TEST_CASE("status 204 or 304 with a body: the head alone, no Content-Length, the server unharmed") {
+  // Beast's serializer threw on such a reply (a body where HTTP allows none) and ended the session.
+  for (int code : {204, 304}) {
+    test_server srv(with_rule(R"({"when": {"request": 1}, "then": {"action": "status", "status": )" +
+                              std::to_string(code) + R"(, "body": "not sent"}})"));
+    auto r = post_once(srv.port(), captured_request);
+    CHECK(r.what == outcome::kind::ok);
+    CHECK(r.status == code);
+    CHECK(r.body.empty());
+    CHECK(r.raw.find("not sent") == std::string::npos);
+    CHECK(r.headers.count("content-length") == 0);
+    CHECK(post_once(srv.port(), captured_request).status == 200);
+  }
+}
+
 TEST_CASE("close: the request is read and the connection closed without a reply") {
   test_server srv(with_rule(R"({"then": {"action": "close"}})"));
   auto r = post_once(srv.port(), captured_request);

@@ -1,0 +1,31 @@
+#pragma once
+// A reply's status line and header fields, written into a buffer the connection reuses: the same
+// bytes Beast's serializer writes for such a response (a test compares them), without a field
+// list and a serializer per request. Used for every reply the engine makes; the rarer replies
+// (a refused request, the control API) still go through Beast.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace fortisim::net {
+
+/// What a reply's head says.
+struct reply_head {
+  int status = 200;
+  std::string_view content_type;
+  std::string_view allow;  ///< an Allow field when not empty (405)
+  std::size_t body_size = 0;
+  unsigned version = 11;  ///< the request's HTTP version, 10 or 11
+  bool keep_alive = true;
+};
+
+/// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
+/// 9110 §8.6 and §6.4.1). A scenario's `status` body for them is not sent.
+bool has_body(int status);
+
+/// Replaces `out` with the head: "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n]
+/// [Connection: close|keep-alive\r\n]Content-Length: N\r\n\r\n".
+void write_head(const reply_head& h, std::string& out);
+
+}  // namespace fortisim::net
