@@ -25,8 +25,12 @@ def complete(reply):
     head, sep, rest = reply.partition(b"\r\n\r\n")
     if not sep:
         return False
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
-    return len(rest) >= length
+    fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
+    if b"content-length" in fields:
+        return len(rest) >= int(fields[b"content-length"])
+    if fields.get(b"transfer-encoding", b"").lower() == b"chunked":  # mountebank's replies
+        return rest.endswith(b"0\r\n\r\n")
+    return True
 
 
 body = open(body_file, "rb").read()

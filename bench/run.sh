@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures fortisim beside nginx on loopback with wrk: keep-alive requests/s, new-TLS-connection
 # requests/s, latency, server CPU per request, memory (idle, at peak, and with 1,000 idle TLS
-# connections), each with its ratio to nginx. Every server answers the captured licence import with
+# connections), each with its ratio to nginx, and one client's handshakes per second with and
+# without session resumption. Every server answers the captured licence import with
 # the captured error-14 reply (fortisim from scenarios/expired-license.json, the others from a
 # fixed string), over TLS 1.3 with an ECDSA P-256 certificate. fortisim runs twice: as users run it
 # (every exchange logged, to a pipe that is read) and with --quiet.
@@ -10,6 +11,7 @@
 #   BENCH_SECONDS=30 BENCH_CONNECTIONS=64 bash bench/run.sh
 #   BENCH_NGINX=0 bash bench/run.sh       # fortisim only
 #   BENCH_PEERS=1 bash bench/run.sh       # also mountebank and WireMock (npm, Java)
+#   BENCH_HANDSHAKE_SECONDS=0 bash bench/run.sh   # without the handshake table
 #
 # Installs wrk (and nginx) from Debian's packages when missing. Loopback only; bounded in time.
 set -euo pipefail
@@ -20,6 +22,7 @@ threads=${BENCH_THREADS:-$(nproc)}
 want_nginx=${BENCH_NGINX:-1}
 want_peers=${BENCH_PEERS:-0}
 idle_conns=${BENCH_IDLE:-1000}
+hs_seconds=${BENCH_HANDSHAKE_SECONDS:-5}
 ulimit -n 8192 2>/dev/null || true
 
 need=(wrk curl)
@@ -78,6 +81,21 @@ measure() {
   local peak_kb; peak_kb=$(tree_kb "$pid" VmHWM)
   local idle; idle=$(timeout 300 python3 "$root/bench/idle.py" "$pid" "$port" "$ca" "$body" "$idle_conns" | awk '{print $2}')
   echo "$row | $((idle_kb / 1024)) | $((peak_kb / 1024)) | ${idle:-–} |"
+  [ "$hs_seconds" = 0 ] || handshake_rows+=("| $name$(handshakes "$port") |")
+}
+
+# handshakes PORT: one client's handshakes per second (openssl s_time, no request): full TLS 1.3,
+# full TLS 1.2, and TLS 1.2 resuming its session (a ticket, or the server's session cache)
+handshake_rows=()
+handshakes() {
+  local opts v out=""
+  for opts in "-tls1_3 -new" "-tls1_2 -new" "-tls1_2 -reuse"; do
+    # shellcheck disable=SC2086
+    v=$(timeout $((hs_seconds + 30)) openssl s_time -connect "127.0.0.1:$1" $opts -time "$hs_seconds" 2>/dev/null |
+        awk '/real seconds/{n=$1; t=$4} END{if (t > 0) printf "%d", n/t}')
+    out+=" | ${v:-–}"
+  done
+  echo "$out"
 }
 
 # wait_port PORT: until the server answers TLS there (bounded)
@@ -117,6 +135,15 @@ fortisim "--quiet" --quiet
 if [ "$want_peers" = 1 ]; then
   # shellcheck source=bench/peers.sh
   . "$root/bench/peers.sh"
+fi
+
+if [ ${#handshake_rows[@]} -gt 0 ]; then
+  echo
+  echo "Handshakes per second, one client (openssl s_time, ${hs_seconds}s each, no request):"
+  echo
+  echo "| server | TLS 1.3 full | TLS 1.2 full | TLS 1.2 resumed |"
+  echo "|---|--:|--:|--:|"
+  printf '%s\n' "${handshake_rows[@]}"
 fi
 
 # Start-up: exec to the ready line, as a test fixture sees it (the lab CA already exists).
