@@ -106,9 +106,10 @@ class model {
   void reset_licence_locked(const std::string& code, const change& start, change& c) const;
   licence_record new_licence(const std::string& code, const std::string& serial, int count,
                              std::optional<std::int64_t> valid_until) const;
-  /// The licence `code` names: stored, or new (trial, or an unknown code the scenario accepts).
-  std::optional<licence_record> licence_for_locked(const std::string& code, const protocol::envelope& env,
-                                                   protocol::error_id& refusal) const;
+  /// The licence `code` names: the stored one (not copied: most imports only read it), or a new
+  /// one made into `made` (trial, or an unknown code the scenario accepts); null when refused.
+  const licence_record* licence_for_locked(const std::string& code, const protocol::envelope& env,
+                                           protocol::error_id& refusal, std::optional<licence_record>& made) const;
   token_status status_now_locked(const token_record& t) const;
   /// Whether `t` belongs to a licence some device redeemed (so a reset token starts fresh, not gone).
   bool owns_token_of_redeemed_licence_locked(const token_record& t) const;

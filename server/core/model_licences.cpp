@@ -33,26 +33,25 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 
 }  // namespace
 
-std::optional<licence_record> model::licence_for_locked(const std::string& code, const envelope& env,
-                                                        error_id& refusal) const {
+const licence_record* model::licence_for_locked(const std::string& code, const envelope& env, error_id& refusal,
+                                                std::optional<licence_record>& made) const {
   const auto& s = *scenario_;
   if (code == trial_activation_code) {
     // One trial licence per device (or cluster), the same again on a re-import.
-    if (!s.trial_available) return refusal = error_id::trial_already_used, std::nullopt;
+    if (!s.trial_available) return refusal = error_id::trial_already_used, nullptr;
     auto ids = identity_of(env);
     std::string device = ids.empty() ? std::string("unknown") : ids.front();
-    if (auto it = licences_.find("TRIAL:" + device); it != licences_.end()) return it->second;
-    licence_record l;
+    if (auto it = licences_.find("TRIAL:" + device); it != licences_.end()) return &it->second;
+    licence_record& l = made.emplace();
     l.code = "TRIAL:" + device;
     l.serial = derive_serial("FTMTRIAL", 16, "trial:" + device);
     for (int i = 0; i < s.trial_token_count; ++i)
       l.tokens.push_back(derive_serial("FTKMOB", 16, "trial-token:" + device + "#" + std::to_string(i)));
-    return l;
+    return &l;
   }
-  if (auto it = licences_.find(code); it != licences_.end()) return it->second;
-  if (!is_license_activation_code(code) || !s.unknown_codes.accept)
-    return refusal = error_id::card_not_found, std::nullopt;
-  return new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until);
+  if (auto it = licences_.find(code); it != licences_.end()) return &it->second;
+  if (!is_license_activation_code(code) || !s.unknown_codes.accept) return refusal = error_id::card_not_found, nullptr;
+  return &made.emplace(new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until));
 }
 
 activation_license_response model::import_license(const activation_license_request& r, std::string* why_out) {
@@ -67,18 +66,19 @@ activation_license_response model::import_license(const activation_license_reque
   };
   std::string code = upper_case(r.license_activation_code);
   error_id refusal{};
-  auto found = licence_for_locked(code, r.env, refusal);
+  std::optional<licence_record> made;
+  const licence_record* found = licence_for_locked(code, r.env, refusal, made);
   if (!found)
     return refuse(refusal, refusal == error_id::trial_already_used ? "the scenario has no trial (trial.available)"
                            : is_license_activation_code(code)      ? "FortiCare knows no licence card " + code
                                                               : "\"" + code + "\" is not a licence activation code");
-  licence_record l = std::move(*found);
+  // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
+  if (found->bound_to.empty() && found->valid_until && clock_.now_s() > *found->valid_until)
+    return refuse(error_id::license_expired, "licence code " + code + " was never redeemed and expired at unix " +
+                                                 std::to_string(*found->valid_until));
+  licence_record l = made ? std::move(*made) : licence_record(*found);  // copied only now that it may change
   auto ids = identity_of(r.env);
   if (l.bound_to.empty()) {
-    // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
-    if (l.valid_until && clock_.now_s() > *l.valid_until)
-      return refuse(error_id::license_expired, "licence code " + code + " was never redeemed and expired at unix " +
-                                                   std::to_string(*l.valid_until));
     if (!ids.empty()) l.registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
     why("first import: licence " + l.serial + " now bound to " + joined(ids));
   } else if (!overlaps(l.bound_to, ids)) {
