@@ -23,7 +23,7 @@ struct engine::exchange {
   std::string_view type;                    ///< d.__type
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
-  std::shared_ptr<runtime_rules> runtime;  ///< alive while `hit` may point into it
+  std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
   std::string reason;                      ///< why this answer, in protocol terms
   http_outcome out;
   int error_code = 0;  ///< the FortiCare error in the reply, for the journal
@@ -161,17 +161,16 @@ bool engine::has_tls_rules() const {
 }
 
 std::optional<rule_book::hit> engine::first_match(loaded& L, stage at, const exchange_facts& f,
-                                                  std::shared_ptr<runtime_rules>& keep) {
-  keep = runtime_.load(std::memory_order_acquire);  // kept alive while the hit, which points into it, is used
-  if (keep)
-    if (auto hit = keep->book.first_match(at, f)) return hit;
+                                                  const std::shared_ptr<runtime_rules>& runtime) {
+  if (runtime)
+    if (auto hit = runtime->book.first_match(at, f)) return hit;
   return L.rules.first_match(at, f);
 }
 
 stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
   stage_verdict v;
   v.connection = f.connection;
-  std::shared_ptr<runtime_rules> keep;
+  auto keep = runtime_.load(std::memory_order_acquire);  // alive while the hit, which may point into it, is used
   auto hit = first_match(L, at, f, keep);
   if (!hit) return v;
   v.act = *hit->a;
@@ -262,8 +261,10 @@ http_outcome engine::handle(const http_request& r) {
 void engine::classify(exchange& x) {
   x.request = x.L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
   x.path = x.r.target.substr(0, x.r.target.find('?'));
-  auto runtime = runtime_.load(std::memory_order_acquire);
-  bool rules_read_fields = x.L.rules.reads_fields() || (runtime && runtime->book.reads_fields());
+  // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
+  // reads fields would otherwise meet a request read without a tree).
+  x.runtime = runtime_.load(std::memory_order_acquire);
+  bool rules_read_fields = x.L.rules.reads_fields() || (x.runtime && x.runtime->book.reads_fields());
   if (!rules_read_fields) x.direct = read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path);
   if (x.direct) {
     x.type = request_type(*x.direct);
@@ -413,7 +414,7 @@ void engine::record(const exchange& x) {
     e.client_cert.assign(x.r.client_cert);
     e.request_headers.assign(x.r.headers.substr(0, 4096));
     e.request_body.assign(x.r.body.substr(0, 4096));
-    if (status != 0) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
+    if (status != 0 && has_body(status)) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
   });
 }
 

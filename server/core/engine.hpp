@@ -50,6 +50,10 @@ struct http_outcome {
   std::uint64_t garbage_seed = 0;
 };
 
+/// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
+/// 9110 §6.4.1, §8.6): a scenario's body for them is neither sent nor journaled.
+inline bool has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
 struct engine_options {
   std::optional<std::string> state_path;  ///< --state FILE
   std::size_t journal_size = 1000;
@@ -127,9 +131,9 @@ class engine {
   };
   struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
-  /// The first rule of `at` that fires: a runtime rule, else one of the scenario's.
+  /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
   std::optional<rule_book::hit> first_match(loaded& L, stage at, const exchange_facts& f,
-                                            std::shared_ptr<runtime_rules>& keep);
+                                            const std::shared_ptr<runtime_rules>& runtime);
   /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
   // The steps of handle(), in order.

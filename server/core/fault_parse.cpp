@@ -137,7 +137,7 @@ faults::tls_version read(as<faults::tls_version>, input& in) {
 faults::status read(as<faults::status>, input& in) {
   in.keys<faults::status>({"status", "body", "content_type"});
   faults::status f;
-  if (auto v = in.c.int_at(in.j, "status", in.path, 100, 599, true)) f.code = static_cast<int>(*v);
+  if (auto v = in.c.int_at(in.j, "status", in.path, 200, 599, true)) f.code = static_cast<int>(*v);
   if (auto v = in.c.string_at(in.j, "body", in.path)) f.body = *v;
   if (auto v = in.c.string_at(in.j, "content_type", in.path)) f.content_type = *v;
   return f;

@@ -16,16 +16,12 @@ struct reply_head {
   std::string_view content_type;
   std::string_view allow;  ///< an Allow field when not empty (405)
   std::size_t body_size = 0;
-  unsigned version = 11;  ///< the request's HTTP version, 10 or 11
+  unsigned version = 11;  ///< the request's HTTP version as Beast reads it: 10 * major + minor
   bool keep_alive = true;
 };
 
-/// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
-/// 9110 §8.6 and §6.4.1). A scenario's `status` body for them is not sent.
-bool has_body(int status);
-
-/// Replaces `out` with the head: "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n]
-/// [Connection: close|keep-alive\r\n]Content-Length: N\r\n\r\n".
+/// Replaces `out` with the head (no Content-Length where core::has_body says no body): "HTTP/1.1 200
+/// OK\r\nContent-Type: …\r\n[Allow: …\r\n] [Connection: close|keep-alive\r\n]Content-Length: N\r\n\r\n".
 void write_head(const reply_head& h, std::string& out);
 
 }  // namespace fortisim::net

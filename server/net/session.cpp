@@ -140,7 +140,7 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
 /// body in one write (and so one TLS record).
 asio::awaitable<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
                                  std::string& head) {
-  bool body = has_body(o.status);
+  bool body = core::has_body(o.status);
   write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
   std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
   auto [ec, n] = co_await asio::async_write(stream, reply, use_nothrow);

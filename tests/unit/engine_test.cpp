@@ -197,6 +197,25 @@ TEST_CASE("requests read without a JSON tree answer and journal exactly as those
   CHECK(ja[5]["code"] == "00112233445566ff");
 }
 
+TEST_CASE("a rule added at runtime that tests a field of d sees the next requests' fields") {
+  core::engine e(scenario_from(R"({"seed": 3})"));
+  CHECK(d_of(post(e, test::captured_request))["error"]["error_code"] == 10);  // read without a tree
+  auto rule = json::parse(R"({"name": "ha", "when": {"cluster_member": "FG4H0E5819900260"},
+                              "then": {"action": "error", "code": 31}})");
+  REQUIRE(e.add_rule(rule).empty());
+  CHECK(d_of(post(e, test::captured_request))["error"]["error_code"] == 31);
+  CHECK(e.log().select().back()["rule"] == "ha");
+}
+
+TEST_CASE("a status without a body (204, 304) journals no reply body, and interim statuses are refused") {
+  core::engine e(scenario_from(R"({"rules": [{"then": {"action": "status", "status": 204, "body": "not sent"}}]})"));
+  CHECK(post(e, test::captured_request).status == 204);
+  CHECK(e.log().select().back()["reply_body"] == "");
+  auto interim = core::parse_scenario(R"({"rules": [{"then": {"action": "status", "status": 101}}]})", "s.json");
+  REQUIRE_FALSE(interim.value);
+  CHECK(interim.problems.front().path == "$.rules[0].then.status");
+}
+
 TEST_CASE("a DNS query is journaled with its name, type and answer, and counts as no request") {
   core::engine e(scenario_from(R"({"seed": 5})"));
   e.note_dns("127.0.0.1", "fds1.fortinet.com", "A", "A 192.0.2.10");
