@@ -135,9 +135,8 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
   co_await linger(stream);
 }
 
-/// Sends the engine's reply; false if the client went away.
 /// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
-/// body in one write (and so one TLS record).
+/// body in one write (and so one TLS record). False if the client went away.
 asio::awaitable<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
                                  std::string& head) {
   bool body = core::has_body(o.status);
