@@ -75,6 +75,11 @@ int error_code_of(const response& r) {
       r);
 }
 
+/// Appends `word` to a space-separated list (empty words are left out).
+void add(std::string& list, std::string_view word) {
+  if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
+}
+
 /// What the journal records of a request's "d" so a test can find it: the device and its HA
 /// members, the tokens named, and the licence or phone activation code.
 void request_facts(const json* d, journal_entry& e) {
@@ -82,9 +87,6 @@ void request_facts(const json* d, journal_entry& e) {
   auto text = [&](const json& j, const char* key) -> std::string_view {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
-  };
-  auto add = [](std::string& list, std::string_view word) {
-    if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
   };
   add(e.serials, text(*d, "serial_number"));
   if (auto it = d->find("__clustered_sns"); it != d->end() && it->is_array())
@@ -101,9 +103,6 @@ void request_facts(const json* d, journal_entry& e) {
 
 /// The same facts of a request read without a tree (which holds no other fields of "d").
 void request_facts(const request& r, journal_entry& e) {
-  auto add = [](std::string& list, std::string_view word) {
-    if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
-  };
   std::visit(
       [&](const auto& m) {
         if constexpr (requires { m.env; }) {
