@@ -6,7 +6,9 @@
 
 #include "protocol/errors.hpp"
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,31 +53,13 @@ class json_writer {
   json_writer& bytes(std::string_view k, std::string_view v) {
     key(k);
     out_ += '"';
-    std::size_t valid_from = 0;
-    for (std::size_t i = 0; i < v.size();) {
-      if (auto n = utf8_length(v.substr(i)); n > 0) {
-        i += n;
-        continue;
-      }
-      escape_into(v.substr(valid_from, i - valid_from));
-      out_ += "\xEF\xBF\xBD";
-      valid_from = ++i;
-    }
-    escape_into(v.substr(valid_from));
+    escape_into(v, true);
     out_ += '"';
     return *this;
   }
   json_writer& num(std::string_view k, int v) { return num(k, static_cast<std::int64_t>(v)); }
-  json_writer& num(std::string_view k, std::int64_t v) {
-    key(k);
-    out_ += std::to_string(v);
-    return *this;
-  }
-  json_writer& num(std::string_view k, std::uint64_t v) {
-    key(k);
-    out_ += std::to_string(v);
-    return *this;
-  }
+  json_writer& num(std::string_view k, std::int64_t v) { return integer(k, v); }
+  json_writer& num(std::string_view k, std::uint64_t v) { return integer(k, v); }
   json_writer& null(std::string_view k) {
     key(k);
     out_ += "null";
@@ -128,33 +112,71 @@ class json_writer {
     }
     return 0;
   }
+  template <class Int>
+  json_writer& integer(std::string_view k, Int v) {
+    key(k);
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    out_.append(digits, end);
+    return *this;
+  }
   void quoted(std::string_view v) {
     out_ += '"';
-    escape_into(v);
+    escape_into(v, false);
     out_ += '"';
   }
-  void escape_into(std::string_view v) {
-    std::size_t run = 0;  // start of the pending run of characters that need no escape
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      auto c = static_cast<unsigned char>(v[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(v, run, i - run);
-      run = i + 1;
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        default: {
-          static constexpr char hex[] = "0123456789abcdef";
-          out_ += "\\u00";
-          out_ += hex[c >> 4];
-          out_ += hex[c & 0xf];
+  /// Whether any of the eight bytes in `x` is a control character, '"', '\\' or >= 0x80 (the
+  /// borrows of the subtractions only carry past a byte that is one).
+  static bool any_special(std::uint64_t x) {
+    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    auto zero_byte = [&](std::uint64_t y) { return (y - ones) & ~y; };
+    return ((x - 0x20 * ones) | x | zero_byte(x ^ ('"' * ones)) | zero_byte(x ^ ('\\' * ones))) & highs;
+  }
+  /// Appends `v` escaped as RFC 8259 asks, passing runs of plain bytes eight at a time. With
+  /// `utf8_only`, bytes that are not valid UTF-8 become U+FFFD; without, bytes >= 0x80 pass.
+  void escape_into(std::string_view v, bool utf8_only) {
+    const char* p = v.data();
+    const char* end = p + v.size();
+    const char* run = p;  // start of the pending run of bytes that need no escape
+    while (p < end) {
+      for (std::uint64_t x; end - p >= 8 && (std::memcpy(&x, p, 8), !any_special(x));) p += 8;
+      if (p == end) break;
+      auto c = static_cast<unsigned char>(*p);
+      if (c >= 0x80) {
+        std::size_t n = utf8_only ? utf8_length(std::string_view(p, static_cast<std::size_t>(end - p))) : 1;
+        if (n > 0) {
+          p += n;
+          continue;
         }
+        out_.append(run, p);
+        out_ += "\xEF\xBF\xBD";
+        run = ++p;
+        continue;
+      }
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        ++p;
+        continue;
+      }
+      out_.append(run, p);
+      run = ++p;
+      escape_char(c);
+    }
+    out_.append(run, end);
+  }
+  void escape_char(unsigned char c) {
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        out_ += "\\u00";
+        out_ += hex[c >> 4];
+        out_ += hex[c & 0xf];
       }
     }
-    out_.append(v, run, v.size() - run);
   }
   std::string& out_;
   bool first_ = true;

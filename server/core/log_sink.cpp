@@ -1,5 +1,6 @@
 #include "server/core/log_sink.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,14 +8,24 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <string>
 
 namespace fortisim::core {
 
 log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd), slots_(capacity < 1 ? 1 : capacity) {
+  // A write must never block on a reader that has gone away. A file takes a batch whole. A pipe
+  // or terminal is opened again, as a description of our own that can be non-blocking (setting
+  // O_NONBLOCK on the inherited one would change it for every process that shares it): a batch
+  // then goes in one write, as much as there is room for. What cannot be opened so (a socket) is
+  // written PIPE_BUF bytes at a time, each once poll says there is room.
   struct stat st {};
-  // A pipe, terminal or socket is written PIPE_BUF bytes at a time once poll says it has room, so
-  // that a write never blocks on a reader that has gone away; a file takes a batch whole.
-  chunk_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? SIZE_MAX : PIPE_BUF;
+  bool file = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (!file) {
+    std::string path = "/proc/self/fd/" + std::to_string(fd);
+    own_fd_ = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (own_fd_ >= 0) fd_ = own_fd_;
+  }
+  chunk_ = file || own_fd_ >= 0 ? SIZE_MAX : PIPE_BUF;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -27,6 +38,7 @@ log_sink::~log_sink() {
   abandon_ = true;  // what a stalled reader has not taken within the flush is lost, not waited for
   wake_.notify_one();
   thread_.join();
+  if (own_fd_ >= 0) ::close(own_fd_);
 }
 
 bool log_sink::writable() {
@@ -44,6 +56,7 @@ std::size_t log_sink::write_out(const std::string& batch) {
   while (done < batch.size() && (chunk_ == SIZE_MAX || writable())) {
     auto n = ::write(fd_, batch.data() + done, std::min(batch.size() - done, chunk_));
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && writable()) continue;  // our own non-blocking description is full
     if (n <= 0) break;  // a closed or broken descriptor: the lines are lost, not the server
     done += static_cast<std::size_t>(n);
   }

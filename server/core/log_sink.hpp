@@ -44,6 +44,7 @@ class log_sink {
   /// Writes `batch` (in chunks of `chunk_`); how many bytes went out.
   std::size_t write_out(const std::string& batch);
   int fd_;
+  int own_fd_ = -1;    ///< the descriptor opened again, non-blocking, if it could be
   std::size_t chunk_;  ///< the most bytes one write may take
   std::mutex mutex_;
   std::condition_variable wake_, drained_;

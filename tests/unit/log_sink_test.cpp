@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -118,5 +119,43 @@ TEST_CASE("a log whose reader never comes back lets its lines go when it closes"
   // The destructor gives the reader a second, then drops the rest instead of waiting for ever.
   auto closing = std::async(std::launch::async, [&] { sink.reset(); });
   REQUIRE(closing.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+}
+
+TEST_CASE("the descriptor it is given stays blocking: other processes share it") {
+  pipe_pair p;
+  {
+    log_sink sink(p.write_end);
+    sink.write("a line");
+    sink.flush(5000);
+    CHECK(p.read(7) == "a line\n");
+  }
+  CHECK((::fcntl(p.write_end, F_GETFL) & O_NONBLOCK) == 0);
+}
+
+TEST_CASE("a socket, which cannot be opened again, is written too") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  std::string got;
+  {
+    log_sink sink(fds[1]);
+    std::string expected;
+    for (int i = 0; i < 3000; ++i) {  // more than a socket buffer holds: written as it is read
+      std::string line = "line " + std::to_string(i) + std::string(40, '.');
+      sink.write(line);
+      expected += line + "\n";
+    }
+    char buf[4096];
+    while (got.size() < expected.size()) {
+      pollfd pf{fds[0], POLLIN, 0};
+      if (::poll(&pf, 1, 5000) != 1) break;
+      auto n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    CHECK(got == expected);
+    CHECK(sink.dropped() == 0);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 }
