@@ -9,10 +9,11 @@
 #include <chrono>
 #include <climits>
 #include <string>
+#include <utility>
 
 namespace fortisim::core {
 
-log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd), slots_(capacity < 1 ? 1 : capacity) {
+log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity < 1 ? 1 : capacity) {
   // A write must never block on a reader that has gone away. A file takes a batch whole. A pipe
   // or terminal is opened again, as a description of our own that can be non-blocking (setting
   // O_NONBLOCK on the inherited one would change it for every process that shares it): a batch
@@ -67,17 +68,15 @@ void log_sink::write(std::string_view line) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (count_ == slots_.size()) {
+    if (queued_ == capacity_ || queue_.size() + line.size() >= max_queue_bytes) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    auto& slot = slots_[(head_ + count_) % slots_.size()];
-    slot.assign(line);
-    slot += '\n';
-    ++count_;
+    queue_.append(line).push_back('\n');
+    ++queued_;
     // Only an idle writer is woken, or one pausing while the queue fills: a busy log costs the
     // workers no system call per line.
-    wake = idle_ || count_ == slots_.size() / 2;
+    wake = idle_ || queued_ == capacity_ / 2;
     idle_ = false;
   }
   if (wake) wake_.notify_one();
@@ -87,12 +86,12 @@ void log_sink::flush(int ms) {
   std::unique_lock lock(mutex_);
   ++flushing_;
   wake_.notify_one();
-  drained_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return count_ == 0 && !writing_; });
+  drained_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return queued_ == 0 && !writing_; });
   --flushing_;
 }
 
 void log_sink::run() {
-  std::string batch;  // lines taken from the queue, written outside the lock
+  std::string batch;  // the lines taken from the queue (swapped, not copied), written outside the lock
   for (;;) {
     std::size_t lines = 0;
     {
@@ -100,16 +99,15 @@ void log_sink::run() {
       writing_ = false;
       drained_.notify_all();
       // Lets lines gather for a moment after a write, so that a busy log is written in batches.
-      wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || count_ >= slots_.size() / 2; });
-      idle_ = count_ == 0;
-      wake_.wait(lock, [this] { return count_ > 0 || stopping_; });
+      wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || queued_ >= capacity_ / 2; });
+      idle_ = queued_ == 0;
+      wake_.wait(lock, [this] { return queued_ > 0 || stopping_; });
       idle_ = false;
-      if (count_ == 0) return;  // stopping, and nothing left
+      if (queued_ == 0) return;  // stopping, and nothing left
       batch.clear();
-      for (; count_ > 0 && batch.size() < 256 * 1024; --count_, ++lines) {
-        batch += slots_[head_];
-        head_ = (head_ + 1) % slots_.size();
-      }
+      if (batch.capacity() > max_kept_bytes) batch.shrink_to_fit();  // after a burst of long lines
+      batch.swap(queue_);
+      lines = std::exchange(queued_, 0);
       writing_ = true;
     }
     std::size_t done = write_out(batch);

@@ -13,7 +13,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <vector>
 
 namespace fortisim::core {
 
@@ -27,8 +26,8 @@ class log_sink {
   log_sink(const log_sink&) = delete;
   log_sink& operator=(const log_sink&) = delete;
 
-  /// Queues one line (without its newline). Never blocks on the descriptor; once warm, never
-  /// allocates (queued lines reuse their slots' storage).
+  /// Queues one line (without its newline): a copy into the queue's buffer, which the writer
+  /// swaps with its own. Never blocks on the descriptor; once warm, never allocates.
   void write(std::string_view line);
   /// Waits (at most `ms`) until every queued line is written.
   void flush(int ms);
@@ -48,8 +47,12 @@ class log_sink {
   std::size_t chunk_;  ///< the most bytes one write may take
   std::mutex mutex_;
   std::condition_variable wake_, drained_;
-  std::vector<std::string> slots_;  // a ring of lines
-  std::size_t head_ = 0, count_ = 0;
+  /// The most bytes the queue holds (a line beyond is dropped), and the most either buffer keeps
+  /// once written.
+  static constexpr std::size_t max_queue_bytes = 16 << 20, max_kept_bytes = 1 << 20;
+  std::size_t capacity_;  ///< the most lines the queue holds
+  std::string queue_;     ///< the lines not yet taken by the writer, each with its newline
+  std::size_t queued_ = 0;
   bool stopping_ = false;
   bool writing_ = false;
   bool idle_ = false;  ///< the writer waits for a line, and the next one must wake it

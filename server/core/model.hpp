@@ -1,7 +1,8 @@
 #pragma once
 // The FortiCare model: licences bound to devices, FTM tokens and their phones, hardware tokens
-// and their one-time activation locks, on a virtual clock. One mutex guards it all, so every
-// operation (above all the consumption of a hardware lock) is atomic. Every change is a set of
+// and their one-time activation locks, on a virtual clock. One lock guards it all, so every
+// operation (above all the consumption of a hardware lock) is atomic; the operations that only
+// read (a poll, most imports) share it. Every change is a set of
 // records (records.hpp), made durable first (with --state, store.hpp) and visible after: when
 // storage fails, nothing changed and the caller gets storage_error.
 
@@ -16,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <variant>
 
@@ -124,8 +126,12 @@ class model {
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
                                                              const change& c) const;
   protocol::reply_head head_locked(const protocol::envelope& env, protocol::operation op) const;
+  /// The import, under a lock: the shared one when `may_change` is false, and then nothing (no
+  /// answer) when the import would change the world.
+  std::optional<protocol::activation_license_response> import_locked(const protocol::activation_license_request& r,
+                                                                     std::string* why, bool may_change);
 
-  mutable std::mutex mutex_;
+  mutable std::shared_mutex mutex_;
   std::shared_ptr<const scenario> scenario_;
   virtual_clock clock_;
   std::optional<store> store_;

@@ -54,8 +54,19 @@ const licence_record* model::licence_for_locked(const std::string& code, const e
   return &made.emplace(new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until));
 }
 
-activation_license_response model::import_license(const activation_license_request& r, std::string* why_out) {
+activation_license_response model::import_license(const activation_license_request& r, std::string* why) {
+  // Most imports change nothing (a refusal, a re-import): those run side by side under a shared
+  // lock; one that changes the world runs again under the exclusive lock, from the start.
+  {
+    std::shared_lock lock(mutex_);
+    if (auto out = import_locked(r, why, false)) return std::move(*out);
+  }
   std::lock_guard lock(mutex_);
+  return std::move(*import_locked(r, why, true));
+}
+
+std::optional<activation_license_response> model::import_locked(const activation_license_request& r,
+                                                                std::string* why_out, bool may_change) {
   reason why(why_out);
   activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
                                   std::nullopt, std::nullopt};
@@ -78,26 +89,28 @@ activation_license_response model::import_license(const activation_license_reque
                                                  std::to_string(*found->valid_until));
   licence_record l = made ? std::move(*made) : licence_record(*found);  // copied only now that it may change
   auto ids = identity_of(r.env);
+  std::string said;
   if (l.bound_to.empty()) {
     if (!ids.empty()) l.registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
-    why("first import: licence " + l.serial + " now bound to " + joined(ids));
+    said = "first import: licence " + l.serial + " now bound to " + joined(ids);
   } else if (!overlaps(l.bound_to, ids)) {
     return refuse(error_id::registered_to_another_device, "licence " + code + " is bound to " + joined(l.bound_to) +
                                                               "; " + joined(ids) + " is not in its cluster");
   } else {
-    why("re-import: licence " + l.serial + " is bound to " + joined(l.bound_to));
+    said = "re-import: licence " + l.serial + " is bound to " + joined(l.bound_to);
   }
   l.bound_to.insert(l.bound_to.end(), ids.begin(), ids.end());
   std::sort(l.bound_to.begin(), l.bound_to.end());
   l.bound_to.erase(std::unique(l.bound_to.begin(), l.bound_to.end()), l.bound_to.end());
   change c;
   if (auto it = licences_.find(l.code); it == licences_.end() || it->second != l) c.licences.push_back(l);
+  for (const auto& serial : l.tokens)
+    if (!tokens_.contains(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
+  if (!c.empty() && !may_change) return std::nullopt;
+  why(said);
   out.license = l.serial;
   out.tokens.emplace();
-  for (const auto& serial : l.tokens) {
-    if (!tokens_.contains(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
-    out.tokens->push_back({serial, l.serial});
-  }
+  for (const auto& serial : l.tokens) out.tokens->push_back({serial, l.serial});
   commit_locked(c);  // durable before the reply says so
   why(std::to_string(l.tokens.size()) + " tokens");
   return out;

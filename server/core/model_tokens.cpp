@@ -171,7 +171,7 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
 }
 
 polling_response model::poll(const polling_request& r, std::string* why_out) {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);  // a poll only reads
   reason why(why_out);
   polling_response out{head_locked(r.env, operation::polling), {}, std::nullopt};
   for (const auto& serial : r.tokens) {

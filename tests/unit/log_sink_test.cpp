@@ -158,4 +158,13 @@ TEST_CASE("a socket, which cannot be opened again, is written too") {
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+TEST_CASE("the queue holds at most 16 MiB: a longer line is dropped and counted, the next one goes") {
+  pipe_pair p;
+  log_sink sink(p.write_end);
+  sink.write(std::string(17 << 20, 'x'));
+  sink.write("after");
+  CHECK(p.read(6) == "after\n");
+  CHECK(sink.dropped() == 1);
+}
 }

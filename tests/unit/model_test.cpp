@@ -197,6 +197,31 @@ TEST_CASE("of many concurrent activations of one serial, exactly one wins") {
   CHECK(locked == 15);
 }
 
+TEST_CASE(
+    "of many concurrent first imports of one code, one binds it: other devices are refused, the same device "
+    "re-imports") {
+  // Imports that change nothing share the lock; the one that binds takes it alone and looks again.
+  for (bool same_device : {false, true}) {
+    CAPTURE(same_device);
+    model m(scenario_from(world));
+    std::atomic<int> bound{0}, refused{0}, first{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+      threads.emplace_back([&, t] {
+        std::string why;
+        auto r = m.import_license(
+            {device(same_device ? "FG100F0000000001" : "FG" + std::to_string(t)), "AAAA-BBBB-CCCC-DDDD-0001"}, &why);
+        if (r.tokens && r.tokens->size() == 3) ++bound;
+        if (r.error && r.error->code == 901) ++refused;
+        if (why.starts_with("first import")) ++first;
+      });
+    for (auto& t : threads) t.join();
+    CHECK(first == 1);
+    CHECK(bound == (same_device ? 16 : 1));
+    CHECK(refused == (same_device ? 0 : 15));
+  }
+}
+
 TEST_CASE("with a state file, a new model resumes where the old one stopped") {
   auto dir = std::filesystem::temp_directory_path() / ("fortisim-state-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
