@@ -46,8 +46,8 @@ constexpr std::uint32_t fields_of(operation op) {
   return 0;
 }
 
-/// A SAX handler for `{"d": {...}}` that keeps the fields of "d" and declines (returns false,
-/// which stops the parser) at the first thing outside the plain shape. Levels: 1 the body's
+/// The events of `{"d": {...}}`: keeps the fields of "d" and declines (returns false, which stops
+/// the reading) at the first thing outside the plain shape. Levels: 1 the body's
 /// object, 2 "d", 3 a list in "d", 4 an object in that list ({"sn": ...} or {"token": ...}).
 struct reader {
   std::array<std::string, field_count> text;
@@ -61,7 +61,7 @@ struct reader {
 
   std::vector<std::string>& list() { return current == f_clustered_sns ? sns : tokens; }
 
-  bool start_object(std::size_t) {
+  bool start_object() {
     if (level == 0 || (level == 1 && d_next) || level == 3) {
       member = 0;
       d_next = false;
@@ -75,7 +75,7 @@ struct reader {
     if (--level == 1) current = -1;
     return true;
   }
-  bool key(std::string& k) {
+  bool key(std::string_view k) {
     if (level == 1) {
       if (k != "d" || d_seen) return false;
       d_seen = d_next = true;
@@ -95,20 +95,20 @@ struct reader {
     }
     return false;
   }
-  bool string(std::string& v) {
+  bool string(std::string_view v) {
     bool list_field = current == f_clustered_sns || current == f_tokens;
     if (level == 2 && current >= 0 && !list_field) {
-      text[static_cast<std::size_t>(current)].swap(v);
+      text[static_cast<std::size_t>(current)] = v;
       return true;
     }
     if ((level == 3 && current == f_tokens) || (level == 4 && member == 1)) {
-      list().push_back(std::move(v));
+      list().emplace_back(v);
       member = 2;
       return true;
     }
     return false;
   }
-  bool start_array(std::size_t) {
+  bool start_array() {
     if (level != 2 || (current != f_clustered_sns && current != f_tokens)) return false;
     level = 3;
     return true;
@@ -117,14 +117,6 @@ struct reader {
     level = 2;
     return true;
   }
-  // Nothing the plain shape holds is a number, a boolean or null.
-  bool null() { return false; }
-  bool boolean(bool) { return false; }
-  bool number_integer(json::number_integer_t) { return false; }
-  bool number_unsigned(json::number_unsigned_t) { return false; }
-  bool number_float(json::number_float_t, const std::string&) { return false; }
-  bool binary(json::binary_t&) { return false; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
   envelope take_envelope() {
     return {std::move(text[f_type]),           std::move(text[f_version]),      std::move(text[f_serial_number]),
@@ -132,6 +124,71 @@ struct reader {
   }
   /// `a`, or `b` when `a` is empty: how the phone's newer and older names are read.
   std::string first_of(key_index a, key_index b) { return std::move(text[text[a].empty() ? b : a]); }
+};
+
+/// Reads a body as JSON, calling `reader` for each event, when it is written with nothing but
+/// objects, arrays and strings of printable ASCII without escapes: all the devices send, and a
+/// grammar small enough to check here in full. False at anything else (a number, an escape, a
+/// byte that is not printable ASCII, a syntax error), which the caller leaves to nlohmann's
+/// parser; nesting is bounded by the reader, which declines a fifth level.
+class plain_json {
+ public:
+  plain_json(std::string_view body, reader& r) : p_(body.data()), end_(body.data() + body.size()), r_(r) {}
+  bool document() {
+    if (!value()) return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+ private:
+  void skip_space() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool eat(char c) {
+    skip_space();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool string(std::string_view& out) {
+    if (!eat('"')) return false;
+    const char* start = p_;
+    for (; p_ < end_ && *p_ != '"'; ++p_)
+      if (*p_ < 0x20 || *p_ > 0x7e || *p_ == '\\') return false;  // bytes >= 0x7f fail one test, signed or not
+    if (p_ == end_) return false;
+    out = std::string_view(start, static_cast<std::size_t>(p_++ - start));
+    return true;
+  }
+  bool value() {
+    skip_space();
+    if (p_ == end_) return false;
+    if (*p_ == '{') return object();
+    if (*p_ == '[') return array();
+    std::string_view v;
+    return string(v) && r_.string(v);
+  }
+  bool object() {
+    ++p_;
+    if (!r_.start_object()) return false;
+    if (eat('}')) return r_.end_object();
+    std::string_view k;
+    do
+      if (!string(k) || !r_.key(k) || !eat(':') || !value()) return false;
+    while (eat(','));
+    return eat('}') && r_.end_object();
+  }
+  bool array() {
+    ++p_;
+    if (!r_.start_array()) return false;
+    if (eat(']')) return r_.end_array();
+    do
+      if (!value()) return false;
+    while (eat(','));
+    return eat(']') && r_.end_array();
+  }
+  const char* p_;
+  const char* end_;
+  reader& r_;
 };
 
 request build(operation op, reader& r) {
@@ -169,7 +226,7 @@ constexpr std::uint32_t required_of(operation op) {
 
 std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile) {
   reader r;
-  if (!json::sax_parse(body.begin(), body.end(), &r) || !r.d_seen) return std::nullopt;
+  if (!plain_json(body, r).document() || !r.d_seen) return std::nullopt;
   auto op = names.find(r.text[f_type]);
   if (!op && r.text[f_type].empty() && mobile) op = operation::mobile_provision;  // the app's endpoint
   if (!op || *op == operation::provision) return std::nullopt;

@@ -1,9 +1,10 @@
 #pragma once
 // The per-request fast path: a FortiGate's or the phone's request body read straight into its
-// request struct with nlohmann's SAX parser, without a JSON tree. It reads only the plain shape
-// the devices send (docs/protocol.md §3, §4) and declines anything else, so that whatever it
-// accepts decodes exactly as decode_request does over the tree; the caller takes the tree path
-// for the rest (errors, rules that read arbitrary fields, the ProvisionRequest).
+// request struct, without a JSON tree. It reads only the plain shape the devices send
+// (docs/protocol.md §3, §4), written as they write it (objects, arrays, strings of printable
+// ASCII), and declines anything else, so that whatever it accepts decodes exactly as
+// decode_request does over nlohmann's tree; the caller takes the tree path for the rest (errors,
+// escapes, numbers, rules that read arbitrary fields, the ProvisionRequest).
 
 #include "protocol/messages.hpp"
 

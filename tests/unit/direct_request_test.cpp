@@ -84,12 +84,35 @@ TEST_CASE("anything outside the plain shape is left to the tree") {
       R"({"d":{"__type":"SoftToken.Nothing"}})",
       R"({"d":{"mobile_id":"a","token_activation_code":"b"}})",  // no type, not the phone's endpoint
       R"({"d":{"__type":"SoftToken.PollingRequest"}} x)",
+      // Valid JSON the devices do not write, left to nlohmann's parser: escapes, bytes that are
+      // not printable ASCII (a BOM first, DEL, UTF-8), numbers and literals anywhere.
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"A\/B"}})",
+      R"({"d":{"__type":"SoftToken\u002ePollingRequest"}})",
+      "\xEF\xBB\xBF{\"d\":{\"__type\":\"SoftToken.PollingRequest\"}}",
+      "{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"A\x7f\"}}",
+      "{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"\xC3\xA9\"}}",
+      // And what is not JSON at all.
+      R"({"d":{"__type":"SoftToken.PollingRequest",}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest"},})",
+      R"({"d":{"__type":"SoftToken.PollingRequest" "serial_number":"A"}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":["a",]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":["a" "b"]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"A)",
+      "{\"d\":{\"__type\":\"SoftToken.PollingRequest\",\"serial_number\":\"A\tB\"}}",
+      R"({"d":{"__type":"SoftToken.PollingRequest"})",
+      R"({"d":{"__type":"SoftToken.PollingRequest"}}})",
   };
   for (const char* body : declined) {
     CAPTURE(body);
     CHECK_FALSE(direct(body));
   }
   CHECK(direct(R"({"d":{"mobile_id":"a","token_activation_code":"b"}})", true));
+  // JSON's whitespace anywhere between tokens is still the plain shape.
+  std::string spaced =
+      " \t\r\n{ \"d\" :\n{\"__type\" : \"SoftToken.PollingRequest\" ,\t\"tokens\":[ \"a\" , { \"token\" :"
+      " \"b\" } ] } }\n";
+  REQUIRE(direct(spaced));
+  CHECK(*direct(spaced) == *through_tree(spaced, false));
 }
 
 TEST_CASE("every one-character edit of a plain request either reads as over the tree or is declined") {
@@ -98,7 +121,7 @@ TEST_CASE("every one-character edit of a plain request either reads as over the 
   for (const auto& base : {fortisim::test::captured_request, polling, phone_old}) {
     bool mobile = base == phone_old;
     for (std::size_t i = 0; i < base.size(); ++i)
-      for (const char* edit : {"", "\"", "{", "}", "[", ",", ":", "1", " ", "\\u0041", "d"}) {
+      for (const char* edit : {"", "\"", "{", "}", "[", ",", ":", "1", " ", "\\u0041", "d", "\t", "\x7f", "\xC3\xA9"}) {
         std::string body = base;
         body.replace(i, 1, edit);
         auto fast = direct(body, mobile);
