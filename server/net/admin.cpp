@@ -61,7 +61,7 @@ core::control_reply ca_certificate(const server::impl& s, std::string_view query
   return r;
 }
 
-asio::awaitable<core::control_reply> answer(server::impl* s, const http::request<http::string_body>& req) {
+task<core::control_reply> answer(server::impl* s, const http::request<http::string_body>& req) {
   if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
   if (auto target = req.target(); (target == "/ca" || target.starts_with("/ca?")) && req.method() == http::verb::get)
     co_return ca_certificate(*s, target.substr(std::min<std::size_t>(target.size(), 4)));
@@ -74,7 +74,7 @@ asio::awaitable<core::control_reply> answer(server::impl* s, const http::request
   co_return reply;
 }
 
-asio::awaitable<bool> send(beast::tcp_stream& stream, core::control_reply reply, unsigned version, bool keep_alive) {
+task<bool> send(beast::tcp_stream& stream, core::control_reply reply, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
   res.set(http::field::content_type, reply.content_type);
   if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
@@ -88,7 +88,7 @@ asio::awaitable<bool> send(beast::tcp_stream& stream, core::control_reply reply,
   co_return !ec && keep_alive;
 }
 
-asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
+task<> admin_session(tcp::socket socket, server::impl* s) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer(header_limit + 4096);  // headers and trailers stay within the header limit
   for (;;) {
@@ -121,7 +121,7 @@ asio::awaitable<void> admin_session(tcp::socket socket, server::impl* s) {
 
 }  // namespace
 
-asio::awaitable<void> admin_accept_loop(server::impl* s) {
+task<> admin_accept_loop(server::impl* s) {
   for (;;) {
     auto [ec, socket] = co_await s->admin_acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted) co_return;
@@ -129,7 +129,7 @@ asio::awaitable<void> admin_accept_loop(server::impl* s) {
       co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
       continue;
     }
-    asio::co_spawn(s->admin_acceptor->get_executor(), admin_session(std::move(socket), s),
+    asio::co_spawn(co_await asio::this_coro::executor, admin_session(std::move(socket), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "control session"); });
   }
 }

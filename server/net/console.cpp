@@ -39,7 +39,7 @@ void harden(http::response_header<>& h) {
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
 }
 
-asio::awaitable<bool> send(beast::tcp_stream& stream, http::response<http::string_body> res, bool keep_alive) {
+task<bool> send(beast::tcp_stream& stream, http::response<http::string_body> res, bool keep_alive) {
   harden(res.base());
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -85,7 +85,7 @@ std::optional<std::uint64_t> start_after(const request& req) {
   return n;
 }
 
-asio::awaitable<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
+task<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
   stream.expires_after(write_timeout);
   auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), use_nothrow);
   co_return !ec;
@@ -111,8 +111,7 @@ std::string backlog(core::engine& e, std::uint64_t after, std::uint64_t& last) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-asio::awaitable<void> stream_events(beast::tcp_stream& stream, server::impl* s, const request& req,
-                                    std::uint64_t after) {
+task<> stream_events(beast::tcp_stream& stream, server::impl* s, const request& req, std::uint64_t after) {
   auto& feed = s->engine->feed();
   auto ex = stream.get_executor();
   auto w = std::make_shared<waker>(ex);
@@ -158,7 +157,7 @@ asio::awaitable<void> stream_events(beast::tcp_stream& stream, server::impl* s, 
 
 }  // namespace
 
-asio::awaitable<std::optional<bool>> serve_console(beast::tcp_stream& stream, server::impl* s, const request& req) {
+task<std::optional<bool>> serve_console(beast::tcp_stream& stream, server::impl* s, const request& req) {
   std::string_view target = req.target();
   if (req.method() != http::verb::get) co_return std::nullopt;
   if (target == "/events" || target.starts_with("/events?")) {

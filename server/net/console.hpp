@@ -15,8 +15,7 @@ namespace fortisim::net {
 
 /// Answers `req` if it is the console's: nothing when it is not (a control call), else whether
 /// the connection may carry another request.
-asio::awaitable<std::optional<bool>> serve_console(
-    boost::beast::tcp_stream& stream, server::impl* s,
-    const boost::beast::http::request<boost::beast::http::string_body>& req);
+task<std::optional<bool>> serve_console(boost::beast::tcp_stream& stream, server::impl* s,
+                                        const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 }  // namespace fortisim::net

@@ -2,7 +2,7 @@
 
 namespace fortisim::net {
 
-asio::awaitable<void> sleep_for(std::int64_t ms) {
+task<> sleep_for(std::int64_t ms) {
   asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
   co_await t.async_wait(use_nothrow);
 }
@@ -17,7 +17,7 @@ void socket_deadline::arm(Socket& socket) {
   });
 }
 
-socket_deadline::socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms)
+socket_deadline::socket_deadline(const asio::any_io_executor& ex, tcp_socket& socket, std::int64_t ms)
     : timer_(ex, std::chrono::milliseconds(ms)), state_(std::make_shared<state>()) {
   arm(socket);
 }
@@ -32,7 +32,7 @@ socket_deadline::~socket_deadline() {
   timer_.cancel();
 }
 
-asio::awaitable<void> hold_silently(tcp::socket& socket, std::int64_t ms) {
+task<> hold_silently(tcp_socket& socket, std::int64_t ms) {
   socket_deadline deadline(co_await asio::this_coro::executor, socket, ms > 0 ? ms : 24LL * 3600 * 1000);
   char sink[4096];
   for (;;) {

@@ -8,13 +8,13 @@
 
 namespace fortisim::net {
 
-asio::awaitable<void> sleep_for(std::int64_t ms);
+task<> sleep_for(std::int64_t ms);
 
 /// Cancels `socket`'s pending operations after `ms`. Safe when the timer's handler is already
 /// queued as the owner goes away: the shared state tells it not to touch the socket.
 class socket_deadline {
  public:
-  socket_deadline(const asio::any_io_executor& ex, tcp::socket& socket, std::int64_t ms);
+  socket_deadline(const asio::any_io_executor& ex, tcp_socket& socket, std::int64_t ms);
   /// The same for a datagram socket (the DNS responder's question to its upstream).
   socket_deadline(const asio::any_io_executor& ex, udp::socket& socket, std::int64_t ms);
   ~socket_deadline();
@@ -35,6 +35,6 @@ class socket_deadline {
 
 /// Holds a connection open without answering until `ms` pass (0: a day) or the peer closes;
 /// whatever the peer sends is read and dropped.
-asio::awaitable<void> hold_silently(tcp::socket& socket, std::int64_t ms);
+task<> hold_silently(tcp_socket& socket, std::int64_t ms);
 
 }  // namespace fortisim::net

@@ -114,7 +114,7 @@ void dns_responder::journal(const std::string& client, const dns::resolution& r)
   engine_->note_dns(client, r.name, r.type, r.action);
 }
 
-asio::awaitable<void> dns_responder::udp_loop() {
+task<> dns_responder::udp_loop() {
   std::vector<std::uint8_t> buffer(65535);  // the largest datagram: none is cut
   for (;;) {
     udp::endpoint client;
@@ -144,15 +144,14 @@ asio::awaitable<void> dns_responder::udp_loop() {
   }
 }
 
-asio::awaitable<void> dns_responder::forward_udp(std::vector<std::uint8_t> query, udp::endpoint client,
-                                                 dns::resolution r) {
+task<> dns_responder::forward_udp(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r) {
   auto answer = co_await ask_upstream(*settings_.upstream, query, upstream_timeout_ms);
   relay(query, answer, r);
   journal(client.address().to_string(), r);
   if (r.next == dns::resolution::step::reply) co_await udp_.async_send_to(asio::buffer(r.wire), client, use_nothrow);
 }
 
-asio::awaitable<void> dns_responder::tcp_accept_loop() {
+task<> dns_responder::tcp_accept_loop() {
   for (;;) {
     auto [ec, socket] = co_await tcp_.async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // stopping
@@ -169,7 +168,7 @@ asio::awaitable<void> dns_responder::tcp_accept_loop() {
   }
 }
 
-asio::awaitable<void> dns_responder::tcp_session(tcp::socket socket) {
+task<> dns_responder::tcp_session(tcp::socket socket) {
   boost::system::error_code ec;
   auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;  // already gone

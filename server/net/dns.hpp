@@ -54,10 +54,10 @@ class dns_responder {
   udp::endpoint endpoint() const { return endpoint_; }
 
  private:
-  asio::awaitable<void> udp_loop();
-  asio::awaitable<void> forward_udp(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r);
-  asio::awaitable<void> tcp_accept_loop();
-  asio::awaitable<void> tcp_session(tcp::socket socket);
+  task<> udp_loop();
+  task<> forward_udp(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r);
+  task<> tcp_accept_loop();
+  task<> tcp_session(tcp::socket socket);
   void bind(const udp::endpoint& where);
   dns::resolution resolve(std::span<const std::uint8_t> message) const;
   void journal(const std::string& client, const dns::resolution& r) const;
@@ -80,18 +80,15 @@ struct upstream_answer {
 
 /// Asks `upstream` over UDP from a new socket (a random source port) under a new random id, so
 /// only its answer to this query is taken; waits `timeout_ms` at most.
-asio::awaitable<upstream_answer> ask_upstream(udp::endpoint upstream, std::vector<std::uint8_t> query,
-                                              std::int64_t timeout_ms);
+task<upstream_answer> ask_upstream(udp::endpoint upstream, std::vector<std::uint8_t> query, std::int64_t timeout_ms);
 /// The same over a new TCP connection, for a query that came over TCP.
-asio::awaitable<upstream_answer> ask_upstream(tcp::endpoint upstream, std::vector<std::uint8_t> query,
-                                              std::int64_t timeout_ms);
+task<upstream_answer> ask_upstream(tcp::endpoint upstream, std::vector<std::uint8_t> query, std::int64_t timeout_ms);
 
 /// Reads one DNS message framed for TCP (a two-byte length, then the message; RFC 1035 §4.2.2).
 /// A length of 0 or over `limit` gives asio::error::message_size (with `message` holding nothing).
-asio::awaitable<boost::system::error_code> read_framed(boost::beast::tcp_stream& stream,
-                                                       std::vector<std::uint8_t>& message, std::size_t limit);
+task<boost::system::error_code> read_framed(boost::beast::tcp_stream& stream, std::vector<std::uint8_t>& message,
+                                            std::size_t limit);
 /// Writes one DNS message framed for TCP.
-asio::awaitable<boost::system::error_code> write_framed(boost::beast::tcp_stream& stream,
-                                                        std::span<const std::uint8_t> message);
+task<boost::system::error_code> write_framed(boost::beast::tcp_stream& stream, std::span<const std::uint8_t> message);
 
 }  // namespace fortisim::net

@@ -50,8 +50,7 @@ std::string failure(const boost::system::error_code& ec) {
 
 }  // namespace
 
-asio::awaitable<upstream_answer> ask_upstream(udp::endpoint upstream, std::vector<std::uint8_t> query,
-                                              std::int64_t timeout_ms) {
+task<upstream_answer> ask_upstream(udp::endpoint upstream, std::vector<std::uint8_t> query, std::int64_t timeout_ms) {
   auto ex = co_await asio::this_coro::executor;
   const std::uint16_t client_id = dns::message_id(query), sent_id = fresh_id();
   query = with_id(std::move(query), sent_id);
@@ -75,8 +74,7 @@ asio::awaitable<upstream_answer> ask_upstream(udp::endpoint upstream, std::vecto
   }
 }
 
-asio::awaitable<upstream_answer> ask_upstream(tcp::endpoint upstream, std::vector<std::uint8_t> query,
-                                              std::int64_t timeout_ms) {
+task<upstream_answer> ask_upstream(tcp::endpoint upstream, std::vector<std::uint8_t> query, std::int64_t timeout_ms) {
   const std::uint16_t client_id = dns::message_id(query), sent_id = fresh_id();
   query = with_id(std::move(query), sent_id);
   beast::tcp_stream stream(co_await asio::this_coro::executor);
@@ -95,8 +93,8 @@ asio::awaitable<upstream_answer> ask_upstream(tcp::endpoint upstream, std::vecto
   co_return upstream_answer{{}, "upstream answered something else than this query"};
 }
 
-asio::awaitable<boost::system::error_code> read_framed(beast::tcp_stream& stream, std::vector<std::uint8_t>& message,
-                                                       std::size_t limit) {
+task<boost::system::error_code> read_framed(beast::tcp_stream& stream, std::vector<std::uint8_t>& message,
+                                            std::size_t limit) {
   message.clear();
   std::array<std::uint8_t, 2> length{};
   auto [ec, n] = co_await asio::async_read(stream, asio::buffer(length), use_nothrow);
@@ -109,8 +107,7 @@ asio::awaitable<boost::system::error_code> read_framed(beast::tcp_stream& stream
   co_return mec;
 }
 
-asio::awaitable<boost::system::error_code> write_framed(beast::tcp_stream& stream,
-                                                        std::span<const std::uint8_t> message) {
+task<boost::system::error_code> write_framed(beast::tcp_stream& stream, std::span<const std::uint8_t> message) {
   if (message.size() > max_message) co_return asio::error::message_size;
   const std::array<std::uint8_t, 2> length{static_cast<std::uint8_t>(message.size() >> 8),
                                            static_cast<std::uint8_t>(message.size() & 0xff)};

@@ -20,7 +20,7 @@ namespace beast = boost::beast;
 namespace faults = core::faults;
 using std::chrono::milliseconds;
 
-void reset(tcp::socket& socket) {
+void reset(tcp_socket& socket) {
   boost::system::error_code ec;
   socket.set_option(asio::socket_base::linger(true, 0), ec);  // close sends RST
   socket.close(ec);
@@ -42,17 +42,17 @@ const cert_and_key& fault_certificates::get(const std::string& kind) {
 
 namespace {
 
-tcp::socket& socket_of(wire& w) { return beast::get_lowest_layer(w.stream).socket(); }
+tcp_socket& socket_of(wire& w) { return beast::get_lowest_layer(w.stream).socket(); }
 
 /// Consumes a peeked ClientHello, so that closing does not reset the connection.
-void consume(tcp::socket& socket, std::size_t bytes) {
+void consume(tcp_socket& socket, std::size_t bytes) {
   std::string sink(bytes, '\0');
   boost::system::error_code ec;
   asio::read(socket, asio::buffer(sink), ec);
 }
 
 /// Writes raw bytes over TLS; false if the client went away.
-asio::awaitable<bool> send(wire& w, std::string_view bytes) {
+task<bool> send(wire& w, std::string_view bytes) {
   beast::get_lowest_layer(w.stream).expires_after(milliseconds(w.write_timeout_ms));
   auto [ec, n] = co_await asio::async_write(w.stream, asio::buffer(bytes), use_nothrow);
   co_return !ec;
@@ -74,7 +74,7 @@ int tls_version_number(const std::string& v) {
 
 // ---- connection stage (reset and hang act at any stage) ----
 
-asio::awaitable<after_fault> run(const faults::refuse& f, wire& w) {
+task<after_fault> run(const faults::refuse& f, wire& w) {
   // Later connections are refused once every worker stopped listening; this one, already
   // accepted, is reset.
   w.listeners.refuse(f.for_ms);
@@ -83,12 +83,12 @@ asio::awaitable<after_fault> run(const faults::refuse& f, wire& w) {
   co_return after_fault::abort;
 }
 
-asio::awaitable<after_fault> run(const faults::reset&, wire& w) {
+task<after_fault> run(const faults::reset&, wire& w) {
   reset(socket_of(w));
   co_return after_fault::abort;
 }
 
-asio::awaitable<after_fault> run(const faults::hang& f, wire& w) {
+task<after_fault> run(const faults::hang& f, wire& w) {
   consume(socket_of(w), w.hello_bytes);
   co_await hold_silently(socket_of(w), f.for_ms);
   co_return after_fault::abort;
@@ -96,7 +96,7 @@ asio::awaitable<after_fault> run(const faults::hang& f, wire& w) {
 
 // ---- TLS stage ----
 
-asio::awaitable<after_fault> run(const faults::tls_alert& f, wire& w) {
+task<after_fault> run(const faults::tls_alert& f, wire& w) {
   auto& socket = socket_of(w);
   consume(socket, w.hello_bytes);
   // A fatal alert record (TLS 1.2 framing, as servers answer a ClientHello).
@@ -105,18 +105,16 @@ asio::awaitable<after_fault> run(const faults::tls_alert& f, wire& w) {
   tcp.expires_after(milliseconds(w.write_timeout_ms));
   co_await asio::async_write(tcp, asio::buffer(alert), use_nothrow);
   boost::system::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.shutdown(tcp_socket::shutdown_send, ec);
   tcp.expires_after(milliseconds(1000));
   char sink[512];
   co_await tcp.async_read_some(asio::buffer(sink), use_nothrow);  // let the client close first
   co_return after_fault::abort;
 }
 
-asio::awaitable<after_fault> run(const faults::tls_stall& f, wire& w) {
-  co_return co_await run(faults::hang{f.for_ms}, w);
-}
+task<after_fault> run(const faults::tls_stall& f, wire& w) { co_return co_await run(faults::hang{f.for_ms}, w); }
 
-asio::awaitable<after_fault> run(const faults::tls_cert& f, wire& w) {
+task<after_fault> run(const faults::tls_cert& f, wire& w) {
   const auto& bad = w.certs.get(f.cert);
   keep_context(w.stream.native_handle());  // the SNI callback must not swap it for the host's leaf
   SSL_use_certificate(w.stream.native_handle(), bad.cert.get());
@@ -124,7 +122,7 @@ asio::awaitable<after_fault> run(const faults::tls_cert& f, wire& w) {
   co_return after_fault::carry_on;
 }
 
-asio::awaitable<after_fault> run(const faults::tls_version& f, wire& w) {
+task<after_fault> run(const faults::tls_version& f, wire& w) {
   SSL* ssl = w.stream.native_handle();
   keep_context(ssl);  // a host context would bring back the security level set below
   int lo = TLS1_3_VERSION, hi = TLS1_VERSION;
@@ -143,9 +141,9 @@ asio::awaitable<after_fault> run(const faults::tls_version& f, wire& w) {
 
 // ---- HTTP stage ----
 
-asio::awaitable<after_fault> run(const faults::close&, wire&) { co_return after_fault::close; }
+task<after_fault> run(const faults::close&, wire&) { co_return after_fault::close; }
 
-asio::awaitable<after_fault> run(const faults::garbage& f, wire& w) {
+task<after_fault> run(const faults::garbage& f, wire& w) {
   std::mt19937_64 rng(w.outcome->garbage_seed);
   std::string junk(f.bytes, '\0');
   for (auto& c : junk) c = static_cast<char>(rng() & 0xff);
@@ -153,19 +151,19 @@ asio::awaitable<after_fault> run(const faults::garbage& f, wire& w) {
   co_return after_fault::close;
 }
 
-asio::awaitable<after_fault> run(const faults::truncate& f, wire& w) {
+task<after_fault> run(const faults::truncate& f, wire& w) {
   const auto& o = *w.outcome;
   co_await send(w, raw_head(o, o.body.size()) + o.body.substr(0, std::min<std::size_t>(f.bytes, o.body.size())));
   co_return after_fault::close;
 }
 
-asio::awaitable<after_fault> run(const faults::lie_length& f, wire& w) {
+task<after_fault> run(const faults::lie_length& f, wire& w) {
   const auto& o = *w.outcome;
   co_await send(w, raw_head(o, f.content_length) + o.body);
   co_return after_fault::close;
 }
 
-asio::awaitable<after_fault> run(const faults::dribble& f, wire& w) {
+task<after_fault> run(const faults::dribble& f, wire& w) {
   const auto& o = *w.outcome;
   std::string raw = raw_head(o, o.body.size()) + o.body;
   // A tenth of a second's worth at a time.
@@ -181,13 +179,13 @@ asio::awaitable<after_fault> run(const faults::dribble& f, wire& w) {
 /// Faults that do nothing on the wire: pass and delay (the session waits delay_ms), and the
 /// reply-shaping faults. At the HTTP stage the reply is sent; before it, the session goes on.
 template <class F>
-asio::awaitable<after_fault> run(const F&, wire& w) {
+task<after_fault> run(const F&, wire& w) {
   co_return w.outcome ? after_fault::reply : after_fault::carry_on;
 }
 
 }  // namespace
 
-asio::awaitable<after_fault> execute(const core::fault& f, wire& w) {
+task<after_fault> execute(const core::fault& f, wire& w) {
   return std::visit([&w](const auto& x) { return run(x, w); }, f);
 }
 

@@ -50,9 +50,9 @@ struct wire {
 };
 
 /// Executes `f`'s wire part.
-asio::awaitable<after_fault> execute(const core::fault& f, wire& w);
+task<after_fault> execute(const core::fault& f, wire& w);
 
 /// Resets the connection (RST).
-void reset(tcp::socket& socket);
+void reset(tcp_socket& socket);
 
 }  // namespace fortisim::net

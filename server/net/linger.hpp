@@ -12,7 +12,7 @@
 namespace fortisim::net {
 
 template <class Stream>
-asio::awaitable<void> linger(Stream& stream) {
+task<> linger(Stream& stream) {
   boost::beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(1000));
   char sink[4096];
   for (std::size_t drained = 0; drained < 4 * 1024 * 1024;) {

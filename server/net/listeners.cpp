@@ -189,7 +189,7 @@ void listener_set::notify_locked() {
   });
 }
 
-asio::awaitable<std::string> listener_set::settled() {
+task<std::string> listener_set::settled() {
   auto w = std::make_shared<waiter>(0, asio::steady_timer(co_await asio::this_coro::executor, settle_bound));
   {
     std::lock_guard lock(mutex_);

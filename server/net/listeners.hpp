@@ -42,7 +42,7 @@ class listener_set {
   bool listening() const;
   /// Completes once every worker has carried out the last refuse() or open(): "" if all did, else
   /// why not (e.g. "cannot listen on 0.0.0.0:443: the address is already in use").
-  asio::awaitable<std::string> settled();
+  task<std::string> settled();
 
  private:
   struct slot {

@@ -53,7 +53,8 @@ bool names(std::string_view events, const std::string& name) {
 
 scenario_watch::scenario_watch(asio::io_context& loop, const std::string& path, std::shared_ptr<core::engine> engine,
                                std::function<void()> reload)
-    : inotify_(loop, watch_folder(folder_of(path), path)),
+    : loop_(loop),
+      inotify_(loop, watch_folder(folder_of(path), path)),
       settle_timer_(loop),
       path_(path),
       name_(std::filesystem::path(path).filename().string()),
@@ -62,11 +63,10 @@ scenario_watch::scenario_watch(asio::io_context& loop, const std::string& path, 
 
 void scenario_watch::start() {
   engine_->notice("watch", {{"file", path_}, {"settle_ms", settle.count()}});
-  asio::co_spawn(inotify_.get_executor(), read_events(),
-                 [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "--watch"); });
+  asio::co_spawn(loop_, read_events(), [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "--watch"); });
 }
 
-asio::awaitable<void> scenario_watch::read_events() {
+task<> scenario_watch::read_events() {
   char buffer[4096];  // in the coroutine frame, where GCC 12 ignores alignas: see names()
   for (;;) {
     auto [ec, n] = co_await inotify_.async_read_some(asio::buffer(buffer), use_nothrow);
@@ -76,13 +76,13 @@ asio::awaitable<void> scenario_watch::read_events() {
     settle_timer_.expires_after(settle);  // a later change restarts the wait
     if (!pending_) {
       pending_ = true;
-      asio::co_spawn(inotify_.get_executor(), reload_when_settled(),
+      asio::co_spawn(loop_, reload_when_settled(),
                      [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "--watch reload"); });
     }
   }
 }
 
-asio::awaitable<void> scenario_watch::reload_when_settled() {
+task<> scenario_watch::reload_when_settled() {
   for (;;) {
     auto [ec] = co_await settle_timer_.async_wait(use_nothrow);
     if (!ec) break;

@@ -33,8 +33,9 @@ class scenario_watch {
   static constexpr std::chrono::milliseconds settle{100};
 
  private:
-  asio::awaitable<void> read_events();
-  asio::awaitable<void> reload_when_settled();
+  task<> read_events();
+  task<> reload_when_settled();
+  asio::io_context& loop_;
   asio::posix::stream_descriptor inotify_;
   asio::steady_timer settle_timer_;
   std::string path_;                      ///< the scenario file, as given

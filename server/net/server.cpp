@@ -8,7 +8,7 @@ namespace fortisim::net {
 namespace {
 
 /// SIGHUP reloads the scenario; SIGINT and SIGTERM stop the server.
-asio::awaitable<void> signal_loop(server* srv, server::impl* s) {
+task<> signal_loop(server* srv, server::impl* s) {
   for (;;) {
     auto [ec, sig] = co_await s->signals->async_wait(use_nothrow);
     if (ec) co_return;
@@ -92,7 +92,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e)
   for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
   accepted = std::vector<std::atomic<std::uint64_t>>(loops.size());
   listeners.emplace(loops, endpoint, [this](tcp::acceptor& a, std::size_t worker) {
-    asio::co_spawn(a.get_executor(), accept_loop(this, &a, &accepted[worker]),
+    asio::co_spawn(workers[worker]->ioc, accept_loop(this, &a, &accepted[worker]),
                    [this](std::exception_ptr e) { log_failure(*engine, e, "accept loop"); });
   });
   if (admin_endpoint) {

@@ -61,9 +61,9 @@ struct server::impl : core::listener_control {
   std::string reload() override;
 };
 
-asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted);
-asio::awaitable<void> run_session(tcp::socket socket, server::impl* s);
-asio::awaitable<void> admin_accept_loop(server::impl* s);
+task<> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted);
+task<> run_session(tcp_socket socket, server::impl* s);
+task<> admin_accept_loop(server::impl* s);
 /// Logs a coroutine's escaping exception once (a bug: sessions handle their own errors).
 void log_failure(core::engine& engine, std::exception_ptr e, const char* what);
 /// "ADDR:PORT" or "[v6]:PORT" into an endpoint. Throws startup_error.

@@ -47,17 +47,17 @@ struct session_state {
 /// Peeks at the ClientHello without consuming it (the handshake reads it again), within
 /// `timeout_ms`. Waits for readability only: once the record's length is known, SO_RCVLOWAT makes
 /// the socket readable when the whole record is there (no polling while a slow client sends it).
-asio::awaitable<client_hello_info> peek_client_hello(beast::tcp_stream& tcp, std::int64_t timeout_ms) {
+task<client_hello_info> peek_client_hello(tls_stream::next_layer_type& tcp, std::int64_t timeout_ms) {
   auto& socket = tcp.socket();
   std::string buf(16 * 1024 + 5, '\0');
   client_hello_info info;
   socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
   int low_water = 1;
   while (info.status == client_hello_info::state::need_more && !deadline.expired()) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    auto [ec] = co_await socket.async_wait(tcp_socket::wait_read, use_nothrow);
     if (ec) break;
     boost::system::error_code rec;
-    std::size_t n = socket.receive(asio::buffer(buf), tcp::socket::message_peek, rec);
+    std::size_t n = socket.receive(asio::buffer(buf), tcp_socket::message_peek, rec);
     if (rec || n == 0) break;
     info = parse_client_hello(std::string_view(buf.data(), n));
     if (info.status != client_hello_info::state::need_more) break;
@@ -99,8 +99,8 @@ class in_flight {
 };
 
 /// Reads one request (answering "Expect: 100-continue" before its body, as IIS does).
-asio::awaitable<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer,
-                                                        http::request_parser<http::string_body>& parser) {
+task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer,
+                                             http::request_parser<http::string_body>& parser) {
   // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
   // 1 KiB) waits for our go-ahead before it sends the body.
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
@@ -116,7 +116,7 @@ asio::awaitable<boost::system::error_code> read_request(tls_stream& stream, beas
 }
 
 /// A request that cannot be parsed gets an HTTP error and is journaled; the connection then ends.
-asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boost::system::error_code ec) {
+task<> refuse_request(tls_stream& stream, session_state& st, boost::system::error_code ec) {
   bool too_big = ec == http::error::body_limit;
   // Headers, chunk extensions and trailers all count against the header limit: the read buffer
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
@@ -137,8 +137,8 @@ asio::awaitable<void> refuse_request(tls_stream& stream, session_state& st, boos
 
 /// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
 /// body in one write (and so one TLS record). False if the client went away.
-asio::awaitable<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
-                                 std::string& head) {
+task<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
+                      std::string& head) {
   bool body = core::has_body(o.status);
   write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
   std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
@@ -153,7 +153,7 @@ bool client_left(boost::system::error_code ec) {
 
 /// Serves requests on an established TLS stream until the client or a fault ends it. Returns
 /// whether the TLS session may be shut down cleanly (not after a reset or a hang).
-asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
+task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   const auto& cfg = st.s->cfg;
   auto& tcp = beast::get_lowest_layer(stream);
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
@@ -196,7 +196,7 @@ asio::awaitable<bool> serve_http(tls_stream& stream, session_state& st, wire& w)
 
 /// The TLS stage: peeks at the ClientHello (for its SNI) and plays the engine's TLS verdict.
 /// False when the session ends here.
-asio::awaitable<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
+task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   auto& engine = *st.s->engine;
   if (!engine.has_tls_rules()) co_return true;
   auto hello = co_await peek_client_hello(beast::get_lowest_layer(stream), st.s->cfg.handshake_timeout_ms);
@@ -247,7 +247,7 @@ std::string presented_certificate(SSL* ssl) {
 
 /// The handshake, journaled when it fails (with the SNI and the reason in words) and, when the
 /// server asks for client certificates, with what the client presented. False when it failed.
-asio::awaitable<bool> handshake(tls_stream& stream, session_state& st, const tls_connection& tc) {
+task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection& tc) {
   auto& engine = *st.s->engine;
   const auto& cfg = st.s->cfg;
   beast::get_lowest_layer(stream).expires_after(milliseconds(cfg.handshake_timeout_ms));
@@ -266,9 +266,10 @@ asio::awaitable<bool> handshake(tls_stream& stream, session_state& st, const tls
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
+task<> accept_loop(server::impl* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
+  auto loop = co_await asio::this_coro::executor;
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
+    auto [ec, socket] = co_await acceptor->async_accept(loop, use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // refusing or stopping
     if (ec) {
       // Out of descriptors and the like: wait a moment rather than spin.
@@ -285,12 +286,12 @@ asio::awaitable<void> accept_loop(server::impl* s, tcp::acceptor* acceptor, std:
       continue;
     }
     accepted->fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(acceptor->get_executor(), run_session(std::move(socket), s),
+    asio::co_spawn(loop, run_session(std::move(socket), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }
 }
 
-asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
+task<> run_session(tcp_socket socket, server::impl* s) {
   session_state st{s, {}, 0, {}, {}};
   tls_connection tc;  // before the stream: the SSL object's callbacks point at it
   boost::system::error_code ec;
@@ -298,7 +299,7 @@ asio::awaitable<void> run_session(tcp::socket socket, server::impl* s) {
   if (ec) co_return;  // already gone
   st.client = peer.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
-  tls_stream stream(beast::tcp_stream(std::move(socket)), s->tls);
+  tls_stream stream(tls_stream::next_layer_type(std::move(socket)), s->tls);
   attach(stream.native_handle(), &tc);
   wire w{stream, *s->listeners, s->fault_certs, s->cfg.write_timeout_ms};
   auto& engine = *s->engine;

@@ -27,13 +27,13 @@ namespace fortisim::net {
 
 class tls_stream {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
-  using next_layer_type = boost::beast::tcp_stream;
+  using next_layer_type = boost::beast::basic_stream<tcp, executor>;
+  using executor_type = executor;
   /// Room kept for the next read while a connection waits for it (a request fits), and the most
   /// either buffer keeps once drained: what an idle connection holds.
   static constexpr std::size_t read_room = 4096;
 
-  tls_stream(boost::beast::tcp_stream&& tcp, ssl::context& ctx);
+  tls_stream(next_layer_type&& tcp, ssl::context& ctx);
   executor_type get_executor() { return tcp_.get_executor(); }
   next_layer_type& next_layer() { return tcp_; }
   SSL* native_handle() { return ssl_.get(); }
@@ -155,7 +155,7 @@ class tls_stream {
         token, tcp_);
   }
 
-  boost::beast::tcp_stream tcp_;
+  next_layer_type tcp_;
   std::unique_ptr<buffers> io_;
   std::unique_ptr<SSL, ssl_free> ssl_;
 };
