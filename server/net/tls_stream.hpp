@@ -1,9 +1,10 @@
 #pragma once
-// A TLS stream over a Beast tcp_stream (so its timeouts apply to every TLS read and write), with
-// OpenSSL reading from and writing to buffers that are only as large as the data in flight. Asio's
-// own ssl::stream keeps four 17 KiB buffers per connection for its whole life (its BIO pair and
-// its stream core); here an idle keep-alive connection holds a few kilobytes (with OpenSSL's
-// SSL_MODE_RELEASE_BUFFERS), so a thousand idle connections cost a few megabytes, not eighty.
+// A TLS stream over a Beast stream (a tcp_stream on the worker's executor, so that its timeouts
+// apply to every TLS read and write), with OpenSSL reading from and writing to buffers that are
+// only as large as the data in flight. Asio's own ssl::stream keeps four 17 KiB buffers per
+// connection for its whole life (its BIO pair and its stream core); here an idle keep-alive
+// connection holds a few kilobytes (with OpenSSL's SSL_MODE_RELEASE_BUFFERS), so a thousand idle
+// connections cost a few megabytes, not eighty.
 //
 // The interface is the part of asio::ssl::stream that fortisim uses: handshake, read, write and
 // shutdown as asynchronous operations, native_handle() and next_layer(). One operation at a time.
