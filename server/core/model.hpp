@@ -2,9 +2,9 @@
 // The FortiCare model: licences bound to devices, FTM tokens and their phones, hardware tokens
 // and their one-time activation locks, on a virtual clock. One lock guards it all, so every
 // operation (above all the consumption of a hardware lock) is atomic; the operations that only
-// read (a poll, most imports) share it. Every change is a set of
-// records (records.hpp), made durable first (with --state, store.hpp) and visible after: when
-// storage fails, nothing changed and the caller gets storage_error.
+// read (a poll, most imports) share it, and one that writes waits for no new reader. Every
+// change is a set of records (records.hpp), made durable first (with --state, store.hpp) and
+// visible after: when storage fails, nothing changed and the caller gets storage_error.
 
 #include "protocol/formats.hpp"
 #include "protocol/messages.hpp"
@@ -12,12 +12,12 @@
 #include "server/core/records.hpp"
 #include "server/core/scenario.hpp"
 #include "server/core/store.hpp"
+#include "server/core/writer_first_lock.hpp"
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <variant>
 
@@ -131,7 +131,7 @@ class model {
   std::optional<protocol::activation_license_response> import_locked(const protocol::activation_license_request& r,
                                                                      std::string* why, bool may_change);
 
-  mutable std::shared_mutex mutex_;
+  mutable writer_first_lock mutex_;
   std::shared_ptr<const scenario> scenario_;
   virtual_clock clock_;
   std::optional<store> store_;

@@ -4,6 +4,7 @@
 #include "protocol/formats.hpp"
 
 #include <algorithm>
+#include <shared_mutex>
 
 namespace fortisim::core {
 

@@ -7,6 +7,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <shared_mutex>
 
 namespace fortisim::core {
 
