@@ -42,7 +42,7 @@ const cert_and_key& fault_certificates::get(const std::string& kind) {
 
 namespace {
 
-tcp_socket& socket_of(wire& w) { return beast::get_lowest_layer(w.stream).socket(); }
+tcp_socket& socket_of(wire& w) { return w.stream.next_layer().socket(); }
 
 /// Consumes a peeked ClientHello, so that closing does not reset the connection.
 void consume(tcp_socket& socket, std::size_t bytes) {
@@ -53,7 +53,7 @@ void consume(tcp_socket& socket, std::size_t bytes) {
 
 /// Writes raw bytes over TLS; false if the client went away.
 task<bool> send(wire& w, std::string_view bytes) {
-  beast::get_lowest_layer(w.stream).expires_after(milliseconds(w.write_timeout_ms));
+  w.stream.next_layer().expires_after(milliseconds(w.write_timeout_ms));
   auto [ec, n] = co_await asio::async_write(w.stream, asio::buffer(bytes), use_nothrow);
   co_return !ec;
 }
@@ -101,7 +101,7 @@ task<after_fault> run(const faults::tls_alert& f, wire& w) {
   consume(socket, w.hello_bytes);
   // A fatal alert record (TLS 1.2 framing, as servers answer a ClientHello).
   const std::uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, f.alert.code};
-  auto& tcp = beast::get_lowest_layer(w.stream);
+  auto& tcp = w.stream.next_layer();
   tcp.expires_after(milliseconds(w.write_timeout_ms));
   co_await asio::async_write(tcp, asio::buffer(alert), use_nothrow);
   boost::system::error_code ec;

@@ -8,8 +8,6 @@
 #include "server/net/certs_lab.hpp"
 #include "server/net/tls_stream.hpp"
 
-#include <boost/beast/core/tcp_stream.hpp>
-
 #include <map>
 #include <mutex>
 

@@ -130,7 +130,7 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   res.set(http::field::connection, "close");
   res.body() = std::string(too_big || headers_too_big ? "request too large: " : "bad request: ") + ec.message() + "\n";
   res.prepare_payload();
-  beast::get_lowest_layer(stream).expires_after(milliseconds(st.s->cfg.write_timeout_ms));
+  stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
   co_await http::async_write(stream, res, use_nothrow);
   co_await linger(stream);
 }
@@ -155,7 +155,7 @@ bool client_left(boost::system::error_code ec) {
 /// whether the TLS session may be shut down cleanly (not after a reset or a hang).
 task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   const auto& cfg = st.s->cfg;
-  auto& tcp = beast::get_lowest_layer(stream);
+  auto& tcp = stream.next_layer();
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
   beast::flat_buffer buffer(header_limit + 4096);
   std::string headers;  // reused: the journal's copy of each request's header lines
@@ -199,7 +199,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
 task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   auto& engine = *st.s->engine;
   if (!engine.has_tls_rules()) co_return true;
-  auto hello = co_await peek_client_hello(beast::get_lowest_layer(stream), st.s->cfg.handshake_timeout_ms);
+  auto hello = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
   if (hello.status != client_hello_info::state::complete) {
     engine.note("tls", st.connection, st.client, "no TLS ClientHello");
     co_return false;
@@ -250,7 +250,7 @@ std::string presented_certificate(SSL* ssl) {
 task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection& tc) {
   auto& engine = *st.s->engine;
   const auto& cfg = st.s->cfg;
-  beast::get_lowest_layer(stream).expires_after(milliseconds(cfg.handshake_timeout_ms));
+  stream.next_layer().expires_after(milliseconds(cfg.handshake_timeout_ms));
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
   if (st.sni.empty()) st.sni = tc.sni;
   if (ec) {
@@ -299,7 +299,7 @@ task<> run_session(tcp_socket socket, server::impl* s) {
   if (ec) co_return;  // already gone
   st.client = peer.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
-  tls_stream stream(tls_stream::next_layer_type(std::move(socket)), s->tls);
+  tls_stream stream(std::move(socket), s->tls);
   attach(stream.native_handle(), &tc);
   wire w{stream, *s->listeners, s->fault_certs, s->cfg.write_timeout_ms};
   auto& engine = *s->engine;
@@ -317,7 +317,7 @@ task<> run_session(tcp_socket socket, server::impl* s) {
 
   if (!co_await handshake(stream, st, tc)) co_return;
   if (!co_await serve_http(stream, st, w)) co_return;
-  beast::get_lowest_layer(stream).expires_after(milliseconds(2000));
+  stream.next_layer().expires_after(milliseconds(2000));
   co_await stream.async_shutdown(use_nothrow);
 }
 

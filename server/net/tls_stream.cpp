@@ -59,8 +59,8 @@ int tls_stream::buffers::write(BIO* bio, const char* data, int size) {
   return size;
 }
 
-tls_stream::tls_stream(next_layer_type&& tcp, ssl::context& ctx)
-    : tcp_(std::move(tcp)), io_(std::make_unique<buffers>()), ssl_(SSL_new(ctx.native_handle())) {
+tls_stream::tls_stream(tcp_socket&& socket, ssl::context& ctx)
+    : tcp_(std::move(socket)), io_(std::make_unique<buffers>()), ssl_(SSL_new(ctx.native_handle())) {
   if (!ssl_) throw boost::system::system_error(static_cast<int>(ERR_get_error()), asio::error::get_ssl_category());
   // The gathered write's buffer is thread_local: a retried write may come from another address.
   SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -1,21 +1,21 @@
 #pragma once
-// A TLS stream over a Beast stream (a tcp_stream on the worker's executor, so that its timeouts
-// apply to every TLS read and write), with OpenSSL reading from and writing to buffers that are
-// only as large as the data in flight. Asio's own ssl::stream keeps four 17 KiB buffers per
-// connection for its whole life (its BIO pair and its stream core); here an idle keep-alive
-// connection holds a few kilobytes (with OpenSSL's SSL_MODE_RELEASE_BUFFERS), so a thousand idle
-// connections cost a few megabytes, not eighty.
+// A TLS stream over a connection's timed socket (whose deadline applies to every TLS read and
+// write), with OpenSSL reading from and writing to buffers that are only as large as the data in
+// flight. Asio's own ssl::stream keeps four 17 KiB buffers per connection for its whole life (its
+// BIO pair and its stream core); here an idle keep-alive connection holds a few kilobytes (with
+// OpenSSL's SSL_MODE_RELEASE_BUFFERS), so a thousand idle connections cost a few megabytes, not
+// eighty.
 //
 // The interface is the part of asio::ssl::stream that fortisim uses: handshake, read, write and
 // shutdown as asynchronous operations, native_handle() and next_layer(). One operation at a time.
 
 #include "server/net/asio.hpp"
+#include "server/net/timed_socket.hpp"
 
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <openssl/ssl.h>
 
@@ -28,13 +28,13 @@ namespace fortisim::net {
 
 class tls_stream {
  public:
-  using next_layer_type = boost::beast::basic_stream<tcp, executor>;
+  using next_layer_type = timed_socket;
   using executor_type = executor;
   /// Room kept for the next read while a connection waits for it (a request fits), and the most
   /// either buffer keeps once drained: what an idle connection holds.
   static constexpr std::size_t read_room = 4096;
 
-  tls_stream(next_layer_type&& tcp, ssl::context& ctx);
+  tls_stream(tcp_socket&& socket, ssl::context& ctx);
   executor_type get_executor() { return tcp_.get_executor(); }
   next_layer_type& next_layer() { return tcp_; }
   SSL* native_handle() { return ssl_.get(); }
@@ -130,7 +130,9 @@ class tls_stream {
     };
     return asio::async_compose<Token, signature>(
         [this, o, finish, state = 0](auto& self, boost::system::error_code ec = {}, std::size_t n = 0) mutable {
-          if (state == 1) {  // a read completed
+          if (state != 0) ec = tcp_.end(ec);
+          if (state == 3) return finish(self, ec, 0);  // the deadline had passed
+          if (state == 1) {                            // a read completed
             received(ec ? 0 : n);
             if (ec == asio::error::eof)
               io_->eof = true;
@@ -145,15 +147,25 @@ class tls_stream {
             case next::complete: return finish(self, o.ec, o.done);
             case next::flush:
               state = 2;
-              asio::async_write(tcp_, asio::buffer(io_->out), std::move(self));
+              if (!tcp_.begin()) return expired(std::move(self), state);
+              asio::async_write(tcp_.socket(), asio::buffer(io_->out), std::move(self));
               return;
             case next::wait_read:
               state = 1;
-              tcp_.async_read_some(read_space(read_room), std::move(self));
+              if (!tcp_.begin()) return expired(std::move(self), state);
+              tcp_.socket().async_read_some(read_space(read_room), std::move(self));
               return;
           }
         },
         token, tcp_);
+  }
+
+  /// Completes an operation whose deadline passed before its next step (through the loop: a
+  /// composed operation does not complete inside the call that started it).
+  template <class Self>
+  void expired(Self&& self, int& state) {
+    state = 3;
+    asio::post(tcp_.get_executor(), asio::append(std::move(self), boost::system::error_code{}, std::size_t{0}));
   }
 
   next_layer_type tcp_;

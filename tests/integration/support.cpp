@@ -255,6 +255,10 @@ outcome client::raw_exchange(const std::string& bytes) {
   }
 }
 
+bool client::send_raw(const std::string& bytes) {
+  return ok() && SSL_write(static_cast<SSL*>(ssl_), bytes.data(), static_cast<int>(bytes.size())) > 0;
+}
+
 outcome post_once(std::uint16_t port, const std::string& body, client_options opts) {
   client c(port, std::move(opts));
   return c.post(body);

@@ -82,6 +82,9 @@ class client {
   }
   /// Sends raw bytes over TLS and reads until close or timeout.
   outcome raw_exchange(const std::string& bytes);
+  /// Sends raw bytes over TLS without reading; false if the write failed.
+  bool send_raw(const std::string& bytes);
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
