@@ -14,6 +14,8 @@
 #include "server/core/store.hpp"
 #include "server/core/writer_first_lock.hpp"
 
+#include <charconv>
+#include <concepts>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,18 +43,28 @@ struct provisioned_for_test {
 };
 
 /// The reason an answer is being built with: appends clauses ("a; b") to a string, if one was given.
+/// A clause is written from its parts (text and numbers) straight into that string.
 class reason {
  public:
   explicit reason(std::string* out) : out_(out) {
     if (out_) out_->clear();
   }
-  reason& operator()(std::string_view clause) {
-    if (out_) out_->append(out_->empty() ? "" : "; ").append(clause);
+  template <class... Parts>
+  reason& operator()(const Parts&... clause) {
+    if (!out_) return *this;
+    if (!out_->empty()) out_->append("; ");
+    (append(clause), ...);
     return *this;
   }
   bool wanted() const { return out_ != nullptr; }
 
  private:
+  void append(std::string_view text) { out_->append(text); }
+  template <std::integral N>
+  void append(N n) {
+    char digits[24];
+    out_->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+  }
   std::string* out_;
 };
 

@@ -17,7 +17,7 @@ hardware_activation_response model::activate_hardware(const hardware_activation_
   // `execute fortitoken activate` takes up to 20 serials [doc].
   if (r.tokens.size() > 20) {
     out.error = s.errors[error_id::too_many_tokens];
-    why(std::to_string(r.tokens.size()) + " serials in one request; FortiOS sends 20 at most");
+    why(r.tokens.size(), " serials in one request; FortiOS sends 20 at most");
     return out;
   }
   change c;
@@ -31,16 +31,16 @@ hardware_activation_response model::activate_hardware(const hardware_activation_
     bool listed_twice = std::any_of(c.hardware.begin(), c.hardware.end(), [&](auto& x) { return x.serial == serial; });
     if (!h) {
       res.error = s.errors[error_id::hardware_token_not_found];
-      why(serial + ": unknown to FortiGuard");
+      why(serial, ": unknown to FortiGuard");
     } else if (h->consumed || listed_twice) {
       res.error = s.errors[error_id::hardware_lock_consumed];  // and no seed [KB 232153]
-      why(serial + ": its lock was consumed by " + (listed_twice ? r.env.serial_number : h->activated_by));
+      why(serial, ": its lock was consumed by ", listed_twice ? r.env.serial_number : h->activated_by);
     } else {
       h->consumed = true;  // the one-time lock, consumed under the model's mutex
       h->activated_by = r.env.serial_number;
       res.seed = hex_encode(h->secret);
       c.hardware.push_back(*h);
-      why(serial + ": seed delivered, lock consumed by " + r.env.serial_number);
+      why(serial, ": seed delivered, lock consumed by ", r.env.serial_number);
     }
     out.tokens.push_back(std::move(res));
   }

@@ -71,23 +71,23 @@ std::optional<activation_license_response> model::import_locked(const activation
   reason why(why_out);
   activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
                                   std::nullopt, std::nullopt};
-  auto refuse = [&](error_id id, const std::string& because) {
+  auto refuse = [&](error_id id, const auto&... because) {
     out.error = scenario_->errors[id];
-    why(because);
-    return out;
+    why(because...);
+    return std::move(out);
   };
   std::string code = upper_case(r.license_activation_code);
   error_id refusal{};
   std::optional<licence_record> made;
   const licence_record* found = licence_for_locked(code, r.env, refusal, made);
   if (!found)
-    return refuse(refusal, refusal == error_id::trial_already_used ? "the scenario has no trial (trial.available)"
-                           : is_license_activation_code(code)      ? "FortiCare knows no licence card " + code
-                                                              : "\"" + code + "\" is not a licence activation code");
+    return refusal == error_id::trial_already_used ? refuse(refusal, "the scenario has no trial (trial.available)")
+           : is_license_activation_code(code)      ? refuse(refusal, "FortiCare knows no licence card ", code)
+                                                   : refuse(refusal, "\"", code, "\" is not a licence activation code");
   // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
   if (found->bound_to.empty() && found->valid_until && clock_.now_s() > *found->valid_until)
-    return refuse(error_id::license_expired, "licence code " + code + " was never redeemed and expired at unix " +
-                                                 std::to_string(*found->valid_until));
+    return refuse(error_id::license_expired, "licence code ", code, " was never redeemed and expired at unix ",
+                  *found->valid_until);
   licence_record l = made ? std::move(*made) : licence_record(*found);  // copied only now that it may change
   auto ids = identity_of(r.env);
   std::string said;
@@ -95,8 +95,8 @@ std::optional<activation_license_response> model::import_locked(const activation
     if (!ids.empty()) l.registered_to = r.env.serial_number.empty() ? ids.front() : r.env.serial_number;
     said = "first import: licence " + l.serial + " now bound to " + joined(ids);
   } else if (!overlaps(l.bound_to, ids)) {
-    return refuse(error_id::registered_to_another_device, "licence " + code + " is bound to " + joined(l.bound_to) +
-                                                              "; " + joined(ids) + " is not in its cluster");
+    return refuse(error_id::registered_to_another_device, "licence ", code, " is bound to ", joined(l.bound_to), "; ",
+                  joined(ids), " is not in its cluster");
   } else {
     said = "re-import: licence " + l.serial + " is bound to " + joined(l.bound_to);
   }
@@ -113,7 +113,7 @@ std::optional<activation_license_response> model::import_locked(const activation
   out.tokens.emplace();
   for (const auto& serial : l.tokens) out.tokens->push_back({serial, l.serial});
   commit_locked(c);  // durable before the reply says so
-  why(std::to_string(l.tokens.size()) + " tokens");
+  why(l.tokens.size(), " tokens");
   return out;
 }
 

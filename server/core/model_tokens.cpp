@@ -83,18 +83,18 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   auto it = tokens_.find(p.token);
   // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
   if (it == tokens_.end()) {
-    why(p.token + ": unknown to FortiCare");
+    why(p.token, ": unknown to FortiCare");
     return failed(p.token, s.errors[error_id::token_not_owned]);
   }
   if (!owns_locked(it->second, env)) {
-    why(p.token + ": " + ownership_locked(it->second));
+    why(p.token, ": ", ownership_locked(it->second));
     return failed(p.token, s.errors[error_id::token_not_owned]);
   }
   auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
   auto invalid = [&](const char* what) {
     auto e = s.errors[error_id::invalid_field];
     e.message += std::string(": ") + what;
-    why(p.token + ": not " + what);
+    why(p.token, ": not ", what);
     return failed(p.token, std::move(e));
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
@@ -109,7 +109,7 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   ++t.provisions;
   c.tokens.push_back(t);
   std::string user_code = activation_code_for_user(*code);
-  why(t.serial + ": provisioned with the FortiGate's seed, activation code " + user_code);
+  why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
   return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
 }
 
@@ -136,10 +136,10 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   out.version = r.version;  // the app's own version and build, echoed [assumed]
   out.device_version = r.device_version;
   out.device_build = r.device_build;
-  auto refuse = [&](const std::string& because) {
+  auto refuse = [&](const auto&... because) {
     out.error = s.errors[error_id::activation_code_invalid];
-    why(because);
-    return out;
+    why(because...);
+    return std::move(out);
   };
   // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
   if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
@@ -148,13 +148,13 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   std::string phone = r.mobile_id.substr(0, 16);
   // Unknown, expired, or bound to another phone: all one error 40 [seen].
   auto code = by_activation_.find(r.token_activation_code);
-  if (code == by_activation_.end()) return refuse("no token has activation code " + r.token_activation_code);
+  if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
   token_record t = tokens_.at(code->second);
   if (status_now_locked(t) == token_status::timed_out)
-    return refuse(t.serial + ": its activation code expired at unix " + std::to_string(t.expire));
-  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial + ": bound to another phone");
+    return refuse(t.serial, ": its activation code expired at unix ", t.expire);
+  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
   auto seed = encrypt_seed_for_phone(t.secret, phone);
-  if (!seed) return refuse(t.serial + ": has no seed to send");
+  if (!seed) return refuse(t.serial, ": has no seed to send");
   t.mobile_id = phone;
   t.status = token_status::provisioned;
   if (!r.device_version.empty()) t.os_ver = r.device_version;
@@ -162,7 +162,7 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   change c;
   if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
   commit_locked(c);  // bound to this phone on disk before the seed leaves
-  why(t.serial + ": seed sent to phone " + phone);
+  why(t.serial, ": seed sent to phone ", phone);
   out.mobile_id_hash = sha1_hex(r.mobile_id);
   out.seed = *seed;
   out.token = t.serial;
@@ -179,12 +179,12 @@ polling_response model::poll(const polling_request& r, std::string* why_out) {
     auto it = tokens_.find(serial);
     if (it == tokens_.end()) {
       out.tokens.push_back({serial, "", "not found", "", "", 0});
-      why(serial + " not found");
+      why(serial, " not found");
       continue;
     }
     const auto& t = it->second;
     auto status = status_now_locked(t);
-    if (why.wanted()) why(t.serial + " " + std::string(status_text(status)));
+    why(t.serial, " ", status_text(status));
     out.tokens.push_back({t.serial, t.license, std::string(status_text(status)), t.os_ver, t.reg_id,
                           status == token_status::pending ? t.expire : 0});
   }

@@ -89,6 +89,31 @@ TEST_CASE("an unredeemed code past its date is expired — a redeemed one stays 
   CHECK(import(m, "not a code", device("FG1")).error->code == 10);
 }
 
+TEST_CASE("the model says why, clause by clause, numbers written in full") {
+  model m(scenario_from(world));
+  std::string why;
+  auto import_why = [&](const std::string& code, const envelope& env) {
+    m.import_license({env, code}, &why);
+    return why;
+  };
+  // 2025-12-31T00:00:00Z
+  CHECK(import_why("AAAA-BBBB-CCCC-DDDD-0002", device("FG1")) ==
+        "licence code AAAA-BBBB-CCCC-DDDD-0002 was never redeemed and expired at unix 1767139200");
+  CHECK(import_why("aaaa-bbbb-cccc-dddd-9999", device("FG1")) ==
+        "FortiCare knows no licence card AAAA-BBBB-CCCC-DDDD-9999");
+  CHECK(import_why("not a code", device("FG1")) == "\"NOT A CODE\" is not a licence activation code");
+  CHECK(import_why("AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG2"})) ==
+        "first import: licence EFTM000000000001 now bound to FG1, FG2; 3 tokens");
+  CHECK(import_why("AAAA-BBBB-CCCC-DDDD-0001", device("FG7")) ==
+        "licence AAAA-BBBB-CCCC-DDDD-0001 is bound to FG1, FG2; FG7 is not in its cluster");
+  m.activate_hardware({device("FG1"), {"FTK2000000000001", "FTK2000000000002", "FTK2009999999999"}}, &why);
+  CHECK(why ==
+        "FTK2000000000001: seed delivered, lock consumed by FG1; FTK2000000000002: its lock was consumed by "
+        "FGVM0000000000OT; FTK2009999999999: unknown to FortiGuard");
+  m.activate_hardware({device("FG1"), std::vector<std::string>(21, "FTK2000000000001")}, &why);
+  CHECK(why == "21 serials in one request; FortiOS sends 20 at most");
+}
+
 TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence") {
   model m(scenario_from(world));
   auto a = import(m, std::string(trial_activation_code), device("FG1"));
