@@ -24,6 +24,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <memory_resource>
 
 namespace fortisim::net {
 
@@ -35,6 +36,13 @@ namespace {
 
 /// The most bytes of request headers (and of chunk extensions and trailers): more gets 431.
 constexpr std::uint32_t header_limit = 16 * 1024;
+
+/// A request's parser keeps its start line, fields and body in an arena: a block the connection
+/// reuses for every request (a device's request fits; a larger one takes the rest from the heap).
+using arena_allocator = std::pmr::polymorphic_allocator<char>;
+using request_body = http::basic_string_body<char, std::char_traits<char>, arena_allocator>;
+using request_parser = http::request_parser<request_body, arena_allocator>;
+constexpr std::size_t arena_size = 2048;
 
 struct session_state {
   server::impl* s;
@@ -99,8 +107,7 @@ class in_flight {
 };
 
 /// Reads one request (answering "Expect: 100-continue" before its body, as IIS does).
-task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer,
-                                             http::request_parser<http::string_body>& parser) {
+task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer, request_parser& parser) {
   // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
   // 1 KiB) waits for our go-ahead before it sends the body.
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
@@ -160,8 +167,11 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   beast::flat_buffer buffer(header_limit + 4096);
   std::string headers;  // reused: the journal's copy of each request's header lines
   std::string head;     // reused: each reply's status line and fields
+  alignas(std::max_align_t) std::array<std::byte, arena_size> arena_block;
   for (;;) {
-    http::request_parser<http::string_body> parser;
+    std::pmr::monotonic_buffer_resource arena(arena_block.data(), arena_block.size());
+    arena_allocator in_arena(&arena);
+    request_parser parser(std::piecewise_construct, std::make_tuple(in_arena), std::make_tuple(in_arena));
     parser.body_limit(cfg.body_limit);
     parser.header_limit(header_limit);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
