@@ -7,6 +7,7 @@
 #include "server/net/deadline.hpp"
 #include "server/net/linger.hpp"
 #include "server/net/reply_head.hpp"
+#include "server/net/request_arena.hpp"
 #include "server/net/server_impl.hpp"
 #include "server/net/tls_contexts.hpp"
 
@@ -24,7 +25,6 @@
 #include <malloc.h>
 
 #include <atomic>
-#include <memory_resource>
 
 namespace fortisim::net {
 
@@ -37,12 +37,10 @@ namespace {
 /// The most bytes of request headers (and of chunk extensions and trailers): more gets 431.
 constexpr std::uint32_t header_limit = 16 * 1024;
 
-/// A request's parser keeps its start line, fields and body in an arena: a block the connection
-/// reuses for every request (a device's request fits; a larger one takes the rest from the heap).
+/// A request's parser keeps its start line, fields and body in the connection's request_arena.
 using arena_allocator = std::pmr::polymorphic_allocator<char>;
 using request_body = http::basic_string_body<char, std::char_traits<char>, arena_allocator>;
 using request_parser = http::request_parser<request_body, arena_allocator>;
-constexpr std::size_t arena_size = 2048;
 
 struct session_state {
   server::impl* s;
@@ -167,9 +165,9 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   beast::flat_buffer buffer(header_limit + 4096);
   std::string headers;  // reused: the journal's copy of each request's header lines
   std::string head;     // reused: each reply's status line and fields
-  alignas(std::max_align_t) std::array<std::byte, arena_size> arena_block;
+  request_arena arena;  // reused: each request's parser
   for (;;) {
-    std::pmr::monotonic_buffer_resource arena(arena_block.data(), arena_block.size());
+    arena.reset();
     arena_allocator in_arena(&arena);
     request_parser parser(std::piecewise_construct, std::make_tuple(in_arena), std::make_tuple(in_arena));
     parser.body_limit(cfg.body_limit);
