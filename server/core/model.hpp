@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 
 namespace fortisim::core {
@@ -62,6 +63,7 @@ class reason {
   void append(std::string_view text) { out_->append(text); }
   template <std::integral N>
   void append(N n) {
+    static_assert(!std::is_same_v<N, char> && !std::is_same_v<N, bool> && sizeof(N) <= 8, "text or a number");
     char digits[24];
     out_->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
   }

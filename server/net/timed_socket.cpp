@@ -17,11 +17,6 @@ void timed_socket::expires_after(clock::duration d) {
   timing_->expired = false;
 }
 
-void timed_socket::expires_never() {
-  timing_->deadline = clock::time_point::max();
-  timing_->expired = false;
-}
-
 bool timed_socket::begin() {
   auto& t = *timing_;
   ++t.pending;

@@ -6,7 +6,8 @@
 // through the loop: four per keep-alive request.
 //
 // An operation that runs past the deadline completes with beast::error::timeout and the socket is
-// closed, as with Beast; an operation started after the deadline passed fails at once.
+// closed, as with Beast; an operation started after the deadline passed fails at once. Unlike
+// Beast's stream, it must outlive its operations (the coroutine that owns it waits for them).
 
 #include "server/net/asio.hpp"
 
@@ -35,11 +36,10 @@ class timed_socket {
 
   /// Operations from now on must end within `d` (they time out together, not each).
   void expires_after(clock::duration d);
-  void expires_never();
 
   /// For a composed operation that drives the socket itself: call `begin` before each socket
-  /// operation and pass its result through `end`. False from `begin`: the deadline has passed
-  /// (complete with `end(ec)` without starting the operation).
+  /// operation and pass its result through `end`. False from `begin`: the deadline has passed;
+  /// complete through `end` with beast::error::timeout, without starting the operation.
   bool begin();
   boost::system::error_code end(boost::system::error_code ec);
 
@@ -78,7 +78,9 @@ class timed_socket {
           if (!started) {
             started = true;
             if (begin()) return start(std::move(self));
-            return asio::post(socket_.get_executor(), asio::append(std::move(self), ec, std::size_t{0}));
+            return asio::post(
+                socket_.get_executor(),
+                asio::append(std::move(self), boost::system::error_code(boost::beast::error::timeout), std::size_t{0}));
           }
           self.complete(end(ec), n);
         },

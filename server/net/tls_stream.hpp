@@ -165,7 +165,8 @@ class tls_stream {
   template <class Self>
   void expired(Self&& self, int& state) {
     state = 3;
-    asio::post(tcp_.get_executor(), asio::append(std::move(self), boost::system::error_code{}, std::size_t{0}));
+    asio::post(tcp_.get_executor(),
+               asio::append(std::move(self), boost::system::error_code(boost::beast::error::timeout), std::size_t{0}));
   }
 
   next_layer_type tcp_;
