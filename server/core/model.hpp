@@ -57,7 +57,6 @@ class reason {
     (append(clause), ...);
     return *this;
   }
-  bool wanted() const { return out_ != nullptr; }
 
  private:
   void append(std::string_view text) { out_->append(text); }

@@ -42,6 +42,13 @@ class timed_socket {
   /// complete through `end` with beast::error::timeout, without starting the operation.
   bool begin();
   boost::system::error_code end(boost::system::error_code ec);
+  /// Completes a composed operation's `self` with (timeout, 0) through the loop: an operation
+  /// does not complete inside the call that started it.
+  template <class Self>
+  void post_timeout(Self&& self) {
+    asio::post(socket_.get_executor(),
+               asio::append(std::move(self), boost::system::error_code(boost::beast::error::timeout), std::size_t{0}));
+  }
 
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -78,9 +85,7 @@ class timed_socket {
           if (!started) {
             started = true;
             if (begin()) return start(std::move(self));
-            return asio::post(
-                socket_.get_executor(),
-                asio::append(std::move(self), boost::system::error_code(boost::beast::error::timeout), std::size_t{0}));
+            return post_timeout(std::move(self));
           }
           self.complete(end(ec), n);
         },

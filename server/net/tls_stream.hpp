@@ -160,13 +160,11 @@ class tls_stream {
         token, tcp_);
   }
 
-  /// Completes an operation whose deadline passed before its next step (through the loop: a
-  /// composed operation does not complete inside the call that started it).
+  /// Completes an operation whose deadline passed before its next step.
   template <class Self>
   void expired(Self&& self, int& state) {
     state = 3;
-    asio::post(tcp_.get_executor(),
-               asio::append(std::move(self), boost::system::error_code(boost::beast::error::timeout), std::size_t{0}));
+    tcp_.post_timeout(std::move(self));
   }
 
   next_layer_type tcp_;
