@@ -1,8 +1,11 @@
 #include "protocol/direct_request.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 
 namespace fortisim::protocol {
 
@@ -46,12 +49,15 @@ constexpr std::uint32_t fields_of(operation op) {
   return 0;
 }
 
-/// The events of `{"d": {...}}`: keeps the fields of "d" and declines (returns false, which stops
-/// the reading) at the first thing outside the plain shape. Levels: 1 the body's
-/// object, 2 "d", 3 a list in "d", 4 an object in that list ({"sn": ...} or {"token": ...}).
+/// The events of `{"d": {...}}`: keeps the fields of "d" (as views into the body) and declines
+/// (returns false, which stops the reading) at the first thing outside the plain shape. Levels:
+/// 1 the body's object, 2 "d", 3 a list in "d", 4 an object in that list ({"sn": ...} or
+/// {"token": ...}).
 struct reader {
-  std::array<std::string, field_count> text;
-  std::vector<std::string> sns, tokens;
+  /// A list's items: as many as a FortiGate sends (20 tokens at most) without an allocation.
+  using list_type = boost::container::small_vector<std::string_view, 24>;
+  std::array<std::string_view, field_count> text;
+  list_type sns, tokens;
   std::uint32_t seen = 0;
   int level = 0;
   int current = -1;  ///< the key of "d" whose value comes next, or whose list is open
@@ -59,7 +65,7 @@ struct reader {
   bool d_seen = false;
   bool d_next = false;  ///< the key "d" was read: its object comes next
 
-  std::vector<std::string>& list() { return current == f_clustered_sns ? sns : tokens; }
+  list_type& list() { return current == f_clustered_sns ? sns : tokens; }
 
   bool start_object() {
     if (level == 0 || (level == 1 && d_next) || level == 3) {
@@ -118,12 +124,8 @@ struct reader {
     return true;
   }
 
-  envelope take_envelope() {
-    return {std::move(text[f_type]),           std::move(text[f_version]),      std::move(text[f_serial_number]),
-            std::move(text[f_device_version]), std::move(text[f_device_build]), std::move(sns)};
-  }
   /// `a`, or `b` when `a` is empty: how the phone's newer and older names are read.
-  std::string first_of(key_index a, key_index b) { return std::move(text[text[a].empty() ? b : a]); }
+  std::string_view first_of(key_index a, key_index b) const { return text[text[a].empty() ? b : a]; }
 };
 
 /// Reads a body as JSON, calling `reader` for each event, when it is written with nothing but
@@ -191,25 +193,61 @@ class plain_json {
   reader& r_;
 };
 
-request build(operation op, reader& r) {
+// What follows writes the fields into a request that may hold an earlier one: every field is
+// assigned (absent ones made empty), so nothing of the earlier request stays, and each string keeps
+// its storage, so a connection's next request of the same kind allocates nothing.
+
+void assign(std::vector<std::string>& to, std::span<const std::string_view> from) {
+  to.resize(from.size());
+  for (std::size_t i = 0; i < from.size(); ++i) to[i].assign(from[i]);
+}
+
+void assign(envelope& e, const reader& r) {
+  e.type.assign(r.text[f_type]);
+  e.version.assign(r.text[f_version]);
+  e.serial_number.assign(r.text[f_serial_number]);
+  e.device_version.assign(r.text[f_device_version]);
+  e.device_build.assign(r.text[f_device_build]);
+  assign(e.clustered_sns, r.sns);
+}
+
+/// `out` as a `T`, kept as it is when it already is one.
+template <class T>
+T& as(request& out) {
+  if (!std::holds_alternative<T>(out)) out.emplace<T>();
+  return std::get<T>(out);
+}
+
+void build(operation op, const reader& r, request& out) {
   switch (op) {
     case operation::activation_license: {
-      std::string code = std::move(r.text[f_license_activation_code]);
-      return activation_license_request{r.take_envelope(), std::move(code)};
+      auto& m = as<activation_license_request>(out);
+      assign(m.env, r);
+      m.license_activation_code.assign(r.text[f_license_activation_code]);
+      return;
     }
-    case operation::polling: return polling_request{r.take_envelope(), std::move(r.tokens)};
-    case operation::hardware_activation: return hardware_activation_request{r.take_envelope(), std::move(r.tokens)};
+    case operation::polling: {
+      auto& m = as<polling_request>(out);
+      assign(m.env, r);
+      assign(m.tokens, r.tokens);
+      return;
+    }
+    case operation::hardware_activation: {
+      auto& m = as<hardware_activation_request>(out);
+      assign(m.env, r);
+      assign(m.tokens, r.tokens);
+      return;
+    }
     default: break;
   }
-  mobile_provision_request m;
-  m.type = std::move(r.text[f_type]);
-  m.version = std::move(r.text[f_version]);
-  m.mobile_id = std::move(r.text[f_mobile_id]);
-  m.token_activation_code = std::move(r.text[f_token_activation_code]);
-  m.registration_id = r.first_of(f_registration_id, f_reg_id);
-  m.device_version = r.first_of(f_device_version, f_os_ver);
-  m.device_build = std::move(r.text[f_device_build]);
-  return m;
+  auto& m = as<mobile_provision_request>(out);
+  m.type.assign(r.text[f_type]);
+  m.version.assign(r.text[f_version]);
+  m.mobile_id.assign(r.text[f_mobile_id]);
+  m.token_activation_code.assign(r.text[f_token_activation_code]);
+  m.registration_id.assign(r.first_of(f_registration_id, f_reg_id));
+  m.device_version.assign(r.first_of(f_device_version, f_os_ver));
+  m.device_build.assign(r.text[f_device_build]);
 }
 
 /// The fields decode_request requires of `op`.
@@ -224,14 +262,21 @@ constexpr std::uint32_t required_of(operation op) {
 
 }  // namespace
 
-std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile) {
+bool read_request_direct(std::string_view body, const message_names& names, bool mobile, request& out) {
   reader r;
-  if (!plain_json(body, r).document() || !r.d_seen) return std::nullopt;
+  if (!plain_json(body, r).document() || !r.d_seen) return false;
   auto op = names.find(r.text[f_type]);
   if (!op && r.text[f_type].empty() && mobile) op = operation::mobile_provision;  // the app's endpoint
-  if (!op || *op == operation::provision) return std::nullopt;
-  if ((r.seen & ~fields_of(*op)) != 0 || (r.seen & required_of(*op)) != required_of(*op)) return std::nullopt;
-  return build(*op, r);
+  if (!op || *op == operation::provision) return false;
+  if ((r.seen & ~fields_of(*op)) != 0 || (r.seen & required_of(*op)) != required_of(*op)) return false;
+  build(*op, r, out);
+  return true;
+}
+
+std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile) {
+  request out;
+  if (!read_request_direct(body, names, mobile, out)) return std::nullopt;
+  return out;
 }
 
 const std::string& request_type(const request& r) {

@@ -20,6 +20,12 @@ namespace fortisim::protocol {
 /// present. Declining is never an error: it only means "take the tree path".
 std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile);
 
+/// The same, read into `out`, which may hold an earlier request: every field is written (nothing of
+/// the earlier one stays), and when `out` already holds this kind of request its strings keep
+/// their storage, so a connection's next request allocates nothing. False (and `out` unchanged)
+/// where the other form gives nothing.
+bool read_request_direct(std::string_view body, const message_names& names, bool mobile, request& out);
+
 /// The `__type` a decoded request carries ("" for none).
 const std::string& request_type(const request& r);
 

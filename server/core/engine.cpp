@@ -14,13 +14,14 @@ struct engine::exchange {
   exchange(loaded& l, const http_request& req) : L(l), r(req) {}
   loaded& L;
   const http_request& r;
-  std::uint64_t request = 0;                ///< the ordinal since the scenario loaded
-  std::string_view path;                    ///< the target without its query
-  std::optional<protocol::request> direct;  ///< the request read without a tree (plain shape, no rule reads "d")
-  json parsed;                              ///< the tree, when the request was not read directly or a rule fired
-  std::string unparsable;                   ///< why the body is not JSON fortisim reads, "" if it is
-  const json* d = nullptr;                  ///< the request's "d" object, if the body had one and its tree was built
-  std::string_view type;                    ///< d.__type
+  std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
+  std::string_view path;      ///< the target without its query
+  /// The request read without a tree (plain shape, no rule reads "d"): the thread's own, reused.
+  const protocol::request* direct = nullptr;
+  json parsed;              ///< the tree, when the request was not read directly or a rule fired
+  std::string unparsable;   ///< why the body is not JSON fortisim reads, "" if it is
+  const json* d = nullptr;  ///< the request's "d" object, if the body had one and its tree was built
+  std::string_view type;    ///< d.__type
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
   std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
@@ -264,7 +265,10 @@ void engine::classify(exchange& x) {
   // reads fields would otherwise meet a request read without a tree).
   x.runtime = runtime_.load(std::memory_order_acquire);
   bool rules_read_fields = x.L.rules.reads_fields() || (x.runtime && x.runtime->book.reads_fields());
-  if (!rules_read_fields) x.direct = read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path);
+  // Read into the thread's request of the last exchange, whose strings keep their storage: a
+  // keep-alive connection's requests are read without an allocation.
+  thread_local protocol::request read;
+  if (!rules_read_fields && read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path, read)) x.direct = &read;
   if (x.direct) {
     x.type = request_type(*x.direct);
     x.op = static_cast<operation>(x.direct->index());  // request's alternatives are in operation order

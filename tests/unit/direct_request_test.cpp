@@ -115,6 +115,38 @@ TEST_CASE("anything outside the plain shape is left to the tree") {
   CHECK(*direct(spaced) == *through_tree(spaced, false));
 }
 
+TEST_CASE("a request read into an earlier one keeps nothing of it, and reuses its storage") {
+  // Each body in turn is read into the same request, as a worker reads a connection's requests:
+  // fields the earlier request had and this one lacks must come out empty, lists must shrink.
+  const std::string polling_one = R"({"d":{"__type":"SoftToken.PollingRequest","tokens":["FTKMOB0000000009"]}})";
+  request reused;
+  for (const auto& [body, mobile] :
+       std::vector<std::pair<std::string, bool>>{{phone_new, true},
+                                                 {phone_old, true},
+                                                 {fortisim::test::captured_request, false},
+                                                 {polling, false},
+                                                 {polling_one, false},
+                                                 {hardware, false},
+                                                 {polling, false},
+                                                 {phone_new, false},
+                                                 {fortisim::test::captured_request, false}}) {
+    CAPTURE(body);
+    REQUIRE(read_request_direct(body, default_message_names(), mobile, reused));
+    auto slow = through_tree(body, mobile);
+    REQUIRE(slow);
+    CHECK(reused == *slow);
+  }
+  // A declined body leaves the request as it was.
+  auto before = reused;
+  CHECK_FALSE(read_request_direct("{\"d\":1}", default_message_names(), false, reused));
+  CHECK(reused == before);
+  // The same kind of request again: written into the strings it already has (a code of 24
+  // characters lives on the heap, so its storage staying put means no allocation).
+  const char* storage = std::get<activation_license_request>(reused).license_activation_code.data();
+  REQUIRE(read_request_direct(fortisim::test::captured_request, default_message_names(), false, reused));
+  CHECK(std::get<activation_license_request>(reused).license_activation_code.data() == storage);
+}
+
 TEST_CASE("every one-character edit of a plain request either reads as over the tree or is declined") {
   // A deterministic sweep in the spirit of the fuzzer (which checks the same against any bytes).
   int accepted = 0, declined = 0;
