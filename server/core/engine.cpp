@@ -11,7 +11,7 @@ using namespace protocol;
 /// One HTTP exchange on its way through handle(): what the request is, which rule fired, and the
 /// outcome being built.
 struct engine::exchange {
-  exchange(loaded& l, const http_request& req) : L(l), r(req) {}
+  exchange(loaded& l, const http_request& req, http_outcome& o, std::string& why) : L(l), r(req), reason(why), out(o) {}
   loaded& L;
   const http_request& r;
   std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
@@ -25,8 +25,8 @@ struct engine::exchange {
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
   std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
-  std::string reason;                      ///< why this answer, in protocol terms
-  http_outcome out;
+  std::string& reason;                     ///< why this answer, in protocol terms (the thread's, reused)
+  http_outcome& out;
   int error_code = 0;  ///< the FortiCare error in the reply, for the journal
 };
 
@@ -249,13 +249,21 @@ void engine::note_dns(std::string_view client_address, std::string_view name, st
 }
 
 http_outcome engine::handle(const http_request& r) {
+  http_outcome out;
+  handle(r, out);
+  return out;
+}
+
+void engine::handle(const http_request& r, http_outcome& out) {
   auto L = current();
-  exchange x(*L, r);
+  out.reset();
+  thread_local std::string reason;
+  reason.clear();
+  exchange x(*L, r, out, reason);
   classify(x);
   match_rules(x);
   if (!answers_alone(x.out.act, x.out, x.d, model_.clock().now_s()) && !http_misuse(x)) answer(x);
   record(x);
-  return std::move(x.out);
 }
 
 void engine::classify(exchange& x) {

@@ -41,13 +41,27 @@ struct http_request {
 
 /// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
 struct http_outcome {
+  static constexpr std::string_view json_type = "application/json; charset=utf-8";
   int status = 200;
-  std::string content_type = "application/json; charset=utf-8";
+  std::string content_type{json_type};
   std::string body;
   std::string allow;           ///< an Allow header value, for 405
   std::int64_t delay_ms = 0;   ///< wait before anything is sent
   fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
+  /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
+  /// up to `kept_bytes` of body: one large reply is not held for the connection's life.
+  void reset() {
+    static constexpr std::size_t kept_bytes = 64 << 10;
+    status = 200;
+    content_type.assign(json_type);
+    body.clear();
+    if (body.capacity() > kept_bytes) body.shrink_to_fit();
+    allow.clear();
+    delay_ms = 0;
+    act = faults::pass{};
+    garbage_seed = 0;
+  }
 };
 
 /// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
@@ -75,6 +89,9 @@ class engine {
   bool has_tls_rules() const;
   stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
   http_outcome handle(const http_request& r);
+  /// The same, written into `out` (reset first): a connection passes the outcome of its last
+  /// request, whose strings keep their storage, so a keep-alive request allocates no reply.
+  void handle(const http_request& r, http_outcome& out);
   /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
   /// Journals a connection that the network layer could not complete (TLS failure and so on),

@@ -163,9 +163,10 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   auto& tcp = stream.next_layer();
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
   beast::flat_buffer buffer(header_limit + 4096);
-  std::string headers;  // reused: the journal's copy of each request's header lines
-  std::string head;     // reused: each reply's status line and fields
-  request_arena arena;  // reused: each request's parser
+  std::string headers;   // reused: the journal's copy of each request's header lines
+  std::string head;      // reused: each reply's status line and fields
+  request_arena arena;   // reused: each request's parser
+  core::http_outcome o;  // reused: each request's outcome, its reply body included
   for (;;) {
     arena.reset();
     arena_allocator in_arena(&arena);
@@ -184,8 +185,8 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     auto& req = parser.get();
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
-    core::http_outcome o = st.s->engine->handle(
-        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert});
+    st.s->engine->handle(
+        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert}, o);
     if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
     tcp.expires_after(milliseconds(cfg.write_timeout_ms));
     w.outcome = &o;

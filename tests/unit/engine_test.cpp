@@ -138,6 +138,48 @@ TEST_CASE("protocol-stage actions: error by code or name, member errors, reply o
   CHECK(d_of(slow)["error"].is_null());
 }
 
+TEST_CASE("an outcome handed back for the next request keeps nothing of the last one") {
+  // A connection passes one outcome to every request it serves; each must come out as a fresh one
+  // would. Two engines on the same scenario see the same requests: one fills a fresh outcome per
+  // request, the other one outcome over and over.
+  const std::string large(100'000, 'x');  // a reply body above what an outcome keeps
+  const std::string world = R"({"unknown_codes": {"answer": "accept"}, "rules": [
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0001"},
+       "then": {"action": "status", "status": 503, "body": "busy", "content_type": "text/plain"}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0002"}, "then": {"action": "delay", "ms": 250}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0003"}, "then": {"action": "garbage", "bytes": 9}},
+      {"when": {"license_activation_code": "AAAA-0000-0000-0000-0004"},
+       "then": {"action": "status", "status": 200, "body": ")" +
+                            large + R"("}}]})";
+  core::engine fresh(scenario_from(world)), reusing(scenario_from(world));
+  auto req = [](const char* code) { return test::import_request(code, "FG1", {"FG1"}); };
+  std::vector<std::pair<std::string_view, std::string>> exchanges{{"POST", req("AAAA-0000-0000-0000-0001")},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0009")},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0002")},
+                                                                  {"GET", ""},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0009")},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0003")},
+                                                                  {"POST", "not json"},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0004")},
+                                                                  {"POST", req("AAAA-0000-0000-0000-0009")}};
+  core::http_outcome o;
+  for (const auto& [method, body] : exchanges) {
+    core::http_request r{method, protocol::process_path, body, "127.0.0.1", "directregistration.fortinet.com", 1, {}};
+    auto want = fresh.handle(r);
+    reusing.handle(r, o);
+    CAPTURE(method);
+    CAPTURE(body.substr(0, 100));
+    CHECK(o.status == want.status);
+    CHECK(o.content_type == want.content_type);
+    CHECK(o.body == want.body);
+    CHECK(o.allow == want.allow);
+    CHECK(o.delay_ms == want.delay_ms);
+    CHECK(o.act.index() == want.act.index());
+    CHECK(o.garbage_seed == want.garbage_seed);
+  }
+  CHECK(o.body.capacity() < large.size());  // the large body was not kept
+}
+
 TEST_CASE("every exchange is journaled with the rule, the action and the seed") {
   core::engine e(
       scenario_from(R"({"seed": 77, "rules": [{"name": "no", "when": {"request": 2}, "then": {"action": "close"}}]})"));
