@@ -158,15 +158,19 @@ class json_writer {
         continue;
       }
       out_.append(run, p);
+      if (c == '"' || c == '\\') {  // a backslash before it, and it stays in the run (JSON bodies have many)
+        out_ += '\\';
+        run = p++;
+        continue;
+      }
       run = ++p;
       escape_char(c);
     }
     out_.append(run, end);
   }
+  /// A control character as JSON writes it.
   void escape_char(unsigned char c) {
     switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
       case '\n': out_ += "\\n"; break;
       case '\r': out_ += "\\r"; break;
       case '\t': out_ += "\\t"; break;
