@@ -1,13 +1,11 @@
 #pragma once
 // The virtual clock (issue: licence validity, activation-code expiry and OTPs follow it). A
-// scenario sets "now" and a rate; the control API moves it forward. Thread-safe: every request
-// reads it, so reading takes no lock (a sequence lock: a reader retries while a write is under
-// way); writers, which are rare, take a mutex of their own.
+// scenario sets "now" and a rate; the control API moves it forward. Thread-safe without a lock:
+// every request reads it, so "now" is kept as one atomic offset from the steady clock.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 
 namespace fortisim::core {
@@ -27,19 +25,12 @@ class virtual_clock {
   void set(std::int64_t unix_ms);
 
  private:
-  using steady = std::chrono::steady_clock;
-  /// "now" is `virtual_ms` at the steady time `real_ns`, moving at `rate_` since.
-  struct base {
-    std::int64_t real_ns, virtual_ms;
-  };
-  base read() const;
-  std::int64_t at(base b) const;
-  void write(base b);  // with write_mutex_ held
+  /// The steady clock in milliseconds, times the rate: what "now" is offset from.
+  double scaled_steady_ms() const;
   const double rate_;
-  std::mutex write_mutex_;
-  /// Odd while a write is under way; a reader that saw it change reads again.
-  std::atomic<std::uint64_t> version_{0};
-  std::atomic<std::int64_t> base_real_ns_, base_virtual_ms_;
+  /// "now" in virtual milliseconds is offset_ms_ + scaled_steady_ms() (a double holds every
+  /// millisecond count up to 2^53 exactly, and the steady part to well under a millisecond).
+  std::atomic<double> offset_ms_;
 };
 
 }  // namespace fortisim::core

@@ -8,15 +8,33 @@ namespace fortisim::core {
 
 using namespace protocol;
 
+/// What a worker reuses from one exchange to the next, so that a keep-alive request allocates
+/// neither its request struct nor its reason: their strings keep their storage, up to
+/// `kept_bytes` (one large request is not held for the worker's life).
+struct worker_scratch {
+  static constexpr std::size_t kept_bytes = 8 << 10;
+  protocol::request read;  ///< the request read without a tree
+  std::string reason;
+  void trim(std::size_t body_size) {
+    if (body_size > kept_bytes) read = protocol::request{};
+    if (reason.capacity() > kept_bytes) {
+      reason.clear();
+      reason.shrink_to_fit();
+    }
+  }
+};
+
 /// One HTTP exchange on its way through handle(): what the request is, which rule fired, and the
 /// outcome being built.
 struct engine::exchange {
-  exchange(loaded& l, const http_request& req, http_outcome& o, std::string& why) : L(l), r(req), reason(why), out(o) {}
+  exchange(loaded& l, const http_request& req, http_outcome& o, worker_scratch& w)
+      : L(l), r(req), scratch(w), reason(w.reason), out(o) {}
   loaded& L;
   const http_request& r;
+  worker_scratch& scratch;
   std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
   std::string_view path;      ///< the target without its query
-  /// The request read without a tree (plain shape, no rule reads "d"): the thread's own, reused.
+  /// The request read without a tree (plain shape, no rule reads "d"), in scratch.read.
   const protocol::request* direct = nullptr;
   json parsed;              ///< the tree, when the request was not read directly or a rule fired
   std::string unparsable;   ///< why the body is not JSON fortisim reads, "" if it is
@@ -257,13 +275,14 @@ http_outcome engine::handle(const http_request& r) {
 void engine::handle(const http_request& r, http_outcome& out) {
   auto L = current();
   out.reset();
-  thread_local std::string reason;
-  reason.clear();
-  exchange x(*L, r, out, reason);
+  thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
+  scratch.reason.clear();
+  exchange x(*L, r, out, scratch);
   classify(x);
   match_rules(x);
   if (!answers_alone(x.out.act, x.out, x.d, model_.clock().now_s()) && !http_misuse(x)) answer(x);
   record(x);
+  scratch.trim(r.body.size());
 }
 
 void engine::classify(exchange& x) {
@@ -273,9 +292,7 @@ void engine::classify(exchange& x) {
   // reads fields would otherwise meet a request read without a tree).
   x.runtime = runtime_.load(std::memory_order_acquire);
   bool rules_read_fields = x.L.rules.reads_fields() || (x.runtime && x.runtime->book.reads_fields());
-  // Read into the thread's request of the last exchange, whose strings keep their storage: a
-  // keep-alive connection's requests are read without an allocation.
-  thread_local protocol::request read;
+  auto& read = x.scratch.read;
   if (!rules_read_fields && read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path, read)) x.direct = &read;
   if (x.direct) {
     x.type = request_type(*x.direct);

@@ -50,9 +50,9 @@ struct http_outcome {
   fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
   /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
-  /// up to `kept_bytes` of body: one large reply is not held for the connection's life.
+  /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
   void reset() {
-    static constexpr std::size_t kept_bytes = 64 << 10;
+    static constexpr std::size_t kept_bytes = 8 << 10;
     status = 200;
     content_type.assign(json_type);
     body.clear();

@@ -198,6 +198,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
         break;
       case after_fault::carry_on: break;
     }
+    o.reset();  // before waiting for the next request: an idle connection holds no large reply
     st.s->engine->counters().latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!req.keep_alive() || st.s->draining) co_return true;
   }

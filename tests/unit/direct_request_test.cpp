@@ -119,6 +119,12 @@ TEST_CASE("a request read into an earlier one keeps nothing of it, and reuses it
   // Each body in turn is read into the same request, as a worker reads a connection's requests:
   // fields the earlier request had and this one lacks must come out empty, lists must shrink.
   const std::string polling_one = R"({"d":{"__type":"SoftToken.PollingRequest","tokens":["FTKMOB0000000009"]}})";
+  const std::string polling_none = R"({"d":{"__type":"SoftToken.PollingRequest","tokens":[]}})";
+  const std::string hardware_two =
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest","tokens":["FTK2000000000001","FTK2000000000002"]}})";
+  const std::string phone_bare = R"({"d":{"mobile_id":"","token_activation_code":""}})";
+  const std::string import_empty_code =
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":""}})";
   request reused;
   for (const auto& [body, mobile] :
        std::vector<std::pair<std::string, bool>>{{phone_new, true},
@@ -129,6 +135,14 @@ TEST_CASE("a request read into an earlier one keeps nothing of it, and reuses it
                                                  {hardware, false},
                                                  {polling, false},
                                                  {phone_new, false},
+                                                 {phone_bare, true},
+                                                 {phone_new, true},
+                                                 {fortisim::test::captured_request, false},
+                                                 {import_empty_code, false},
+                                                 {polling, false},
+                                                 {polling_none, false},
+                                                 {hardware_two, false},
+                                                 {hardware, false},
                                                  {fortisim::test::captured_request, false}}) {
     CAPTURE(body);
     REQUIRE(read_request_direct(body, default_message_names(), mobile, reused));
