@@ -43,7 +43,7 @@ struct engine::exchange {
   std::optional<operation> op;
   std::optional<rule_book::hit> hit;
   std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
-  std::string& reason;                     ///< why this answer, in protocol terms (the thread's, reused)
+  std::string& reason;                     ///< why this answer, in protocol terms (in scratch)
   http_outcome& out;
   int error_code = 0;  ///< the FortiCare error in the reply, for the journal
 };
