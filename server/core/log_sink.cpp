@@ -13,7 +13,14 @@
 
 namespace fortisim::core {
 
-log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity < 1 ? 1 : capacity) {
+log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd) {
+  // A queue per core or so (workers rarely share one). Each holds `capacity` lines, so that one
+  // thread's burst is not cut shorter than it was with one queue; the bytes are shared out.
+  std::size_t n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
+  for (std::size_t i = 0; i < n; ++i) queues_.push_back(std::make_unique<queue>());
+  hands_.resize(n);
+  queue_lines_ = std::max<std::size_t>(1, capacity);
+  queue_bytes_ = max_queue_bytes / n;
   // A write must never block on a reader that has gone away. A file takes a batch whole. A pipe
   // or terminal is opened again, as a description of our own that can be non-blocking (setting
   // O_NONBLOCK on the inherited one would change it for every process that shares it): a batch
@@ -65,54 +72,122 @@ std::size_t log_sink::write_out(const std::string& batch) {
 }
 
 void log_sink::write(std::string_view line) {
-  bool wake = false;
+  queue& q = own_queue();
+  bool hurry = false;
   {
-    std::lock_guard lock(mutex_);
-    if (queued_ == capacity_ || queue_.size() + line.size() >= max_queue_bytes) {
+    std::lock_guard lock(q.mutex);
+    lines& held = q.held;
+    if (held.marks.size() == queue_lines_ || held.text.size() + line.size() >= queue_bytes_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    queue_.append(line).push_back('\n');
-    ++queued_;
-    // Only an idle writer is woken, or one pausing while the queue fills: a busy log costs the
-    // workers no system call per line.
-    wake = idle_ || queued_ == capacity_ / 2;
-    idle_ = false;
+    held.text.append(line).push_back('\n');
+    held.marks.emplace_back(order_.fetch_add(1), held.text.size());  // its place, under the queue's lock
+    hurry = held.marks.size() == queue_lines_ / 2;
   }
-  if (wake) wake_.notify_one();
+  // Only an idle writer is woken, or one pausing while a queue fills: a busy log costs the workers
+  // no system call per line. The writer says it is idle, then looks at order_, under mutex_; this
+  // thread added to order_, then looks at idle_: one of the two sees the other, and taking mutex_
+  // makes sure the writer is asleep before it is woken.
+  if (hurry) {
+    hurry_ = true;
+    wake_.notify_one();
+  } else if (idle_.load() && idle_.exchange(false)) {
+    { std::lock_guard lock(mutex_); }
+    wake_.notify_one();
+  }
 }
 
 void log_sink::flush(int ms) {
   std::unique_lock lock(mutex_);
   ++flushing_;
   wake_.notify_one();
-  drained_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return queued_ == 0 && !writing_; });
+  drained_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return merged_ == order_.load() && !writing_; });
   --flushing_;
 }
 
+log_sink::queue& log_sink::own_queue() {
+  static std::atomic<std::size_t> threads{0};
+  thread_local std::size_t index = threads.fetch_add(1, std::memory_order_relaxed);
+  return *queues_[index % queues_.size()];
+}
+
+void log_sink::lines::compact() {
+  if (next == marks.size()) {
+    text.clear();
+    marks.clear();
+    if (text.capacity() > max_kept_bytes) text.shrink_to_fit();  // after a burst of long lines
+  } else if (next > 0) {  // a line whose turn had not come yet (its writer was between two steps)
+    std::size_t gone = marks[next - 1].second;
+    text.erase(0, gone);
+    marks.erase(marks.begin(), marks.begin() + static_cast<std::ptrdiff_t>(next));
+    for (auto& m : marks) m.second -= gone;
+  }
+  next = 0;
+}
+
+void log_sink::lines::take(lines& other) {
+  if (marks.empty()) {
+    std::swap(text, other.text);  // the usual case: no copy
+    std::swap(marks, other.marks);
+  } else {
+    std::size_t base = text.size();
+    text += other.text;
+    for (auto [place, end] : other.marks) marks.emplace_back(place, base + end);
+  }
+  other.text.clear();
+  other.marks.clear();
+}
+
+void log_sink::gather() {
+  for (std::size_t i = 0; i < queues_.size(); ++i) {
+    hands_[i].compact();
+    std::lock_guard lock(queues_[i]->mutex);
+    hands_[i].take(queues_[i]->held);
+  }
+}
+
+std::size_t log_sink::merge(std::string& batch) {
+  // Each hand is in order; every place below order_ as it was before gather() is in some hand.
+  std::size_t n = 0;
+  for (bool more = true; more;) {
+    more = false;
+    for (auto& h : hands_)
+      for (; h.next < h.marks.size() && h.marks[h.next].first == next_; ++h.next, ++next_, ++n, more = true) {
+        std::size_t begin = h.next > 0 ? h.marks[h.next - 1].second : 0;
+        batch.append(h.text, begin, h.marks[h.next].second - begin);
+      }
+  }
+  return n;
+}
+
+bool log_sink::wait_for_lines() {
+  std::unique_lock lock(mutex_);
+  merged_ = next_;
+  writing_ = false;
+  drained_.notify_all();
+  // Lets lines gather for a moment after a write, so that a busy log is written in batches.
+  wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || hurry_.load(); });
+  idle_ = true;
+  wake_.wait(lock, [this] { return order_.load() != next_ || stopping_; });
+  idle_ = false;
+  writing_ = order_.load() != next_;
+  return writing_;  // false: stopping, and nothing left
+}
+
 void log_sink::run() {
-  std::string batch;  // the lines taken from the queue (swapped, not copied), written outside the lock
-  for (;;) {
-    std::size_t lines = 0;
-    {
-      std::unique_lock lock(mutex_);
-      writing_ = false;
-      drained_.notify_all();
-      // Lets lines gather for a moment after a write, so that a busy log is written in batches.
-      wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || queued_ >= capacity_ / 2; });
-      idle_ = queued_ == 0;
-      wake_.wait(lock, [this] { return queued_ > 0 || stopping_; });
-      idle_ = false;
-      if (queued_ == 0) return;  // stopping, and nothing left
-      batch.clear();
-      if (batch.capacity() > max_kept_bytes) batch.shrink_to_fit();  // after a burst of long lines
-      batch.swap(queue_);
-      lines = std::exchange(queued_, 0);
-      writing_ = true;
-    }
+  std::string batch;  // the lines merged from the hands, written outside every lock
+  while (wait_for_lines()) {
+    hurry_ = false;
+    gather();
+    batch.clear();
+    if (batch.capacity() > max_kept_bytes) batch.shrink_to_fit();
+    std::size_t lines = merge(batch);
     std::size_t done = write_out(batch);
-    auto whole =
-        static_cast<std::uint64_t>(std::count(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
+    std::uint64_t whole = done == batch.size()
+                              ? lines
+                              : static_cast<std::uint64_t>(
+                                    std::count(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
     written_.fetch_add(whole, std::memory_order_relaxed);
     dropped_.fetch_add(lines - whole, std::memory_order_relaxed);
   }

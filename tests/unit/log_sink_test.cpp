@@ -1,6 +1,7 @@
 // The exchange log's writer over a real pipe: a line reaches an idle log without a flush, a burst
-// is written whole and in order (in batches), and a reader that stops reading makes the log drop
-// and count lines while the caller never waits.
+// is written whole and in order (in batches), lines from several threads keep the order in which
+// they were written, and a reader that stops reading makes the log drop and count lines while the
+// caller never waits.
 #include "server/core/log_sink.hpp"
 
 #include <doctest/doctest.h>
@@ -10,13 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 using fortisim::core::log_sink;
 
@@ -85,6 +89,62 @@ TEST_CASE("a burst of lines is written whole and in order") {
   sink.flush(5000);
   CHECK(sink.written() == 2000);
   CHECK(sink.dropped() == 0);
+}
+
+TEST_CASE("lines written by threads in turn come out in that order, though each thread has its own queue") {
+  // Two threads take turns (each waits for the other's line to be written to the sink before it
+  // writes its own), so every line is written after the one before it: the log must say so, even
+  // when the writer takes the second thread's queue before the first one's.
+  pipe_pair p;
+  log_sink sink(p.write_end);
+  constexpr int turns = 4000;
+  std::atomic<int> turn{0};
+  auto play = [&](int me) {
+    for (int i = me; i < turns; i += 2) {
+      for (int t = turn.load(); t != i; t = turn.load()) turn.wait(t);
+      sink.write(std::to_string(i));
+      turn.store(i + 1);
+      turn.notify_all();
+    }
+  };
+  std::string expected;
+  for (int i = 0; i < turns; ++i) expected += std::to_string(i) + "\n";
+  std::thread even(play, 0), odd(play, 1);
+  std::string got = p.read(expected.size());
+  even.join();
+  odd.join();
+  CHECK(got == expected);
+}
+
+TEST_CASE("lines from many threads at once all come out, each thread's in its order") {
+  pipe_pair p;
+  constexpr int threads = 6, each = 3000;
+  std::string got;
+  std::thread reader([&] { got = p.read(SIZE_MAX, 2000); });
+  {
+    log_sink sink(p.write_end, threads * each);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t)
+      writers.emplace_back([&sink, t] {
+        for (int i = 0; i < each; ++i) sink.write(std::to_string(t) + " " + std::to_string(i));
+      });
+    for (auto& w : writers) w.join();
+    sink.flush(5000);
+    CHECK(sink.written() + sink.dropped() == threads * each);
+    CHECK(sink.dropped() == 0);
+  }
+  ::close(std::exchange(p.write_end, -1));  // the reader sees the end
+  reader.join();
+  std::vector<int> next(threads, 0);
+  std::istringstream in(got);
+  int lines = 0;
+  for (int t, i; in >> t >> i; ++lines) {
+    REQUIRE(t >= 0);
+    REQUIRE(t < threads);
+    CHECK(i == next[static_cast<std::size_t>(t)]);
+    next[static_cast<std::size_t>(t)] = i + 1;
+  }
+  CHECK(lines == threads * each);
 }
 
 TEST_CASE("a reader that stops reading costs lines, counted, never a wait") {
