@@ -120,6 +120,11 @@ std::string upper_case(std::string_view s) {
   return out;
 }
 
+std::string_view upper_case(std::string_view s, std::string& storage) {
+  if (std::none_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); })) return s;
+  return storage = upper_case(s);
+}
+
 std::string hex_encode(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

@@ -14,6 +14,8 @@ namespace fortisim::protocol {
 bool is_license_activation_code(std::string_view s);
 /// Codes are case-insensitive: FortiCare keys them in upper case.
 std::string upper_case(std::string_view s);
+/// `s` in upper case without a copy when it already is: `s` itself, or `storage` holding the copy.
+std::string_view upper_case(std::string_view s, std::string& storage);
 /// The free trial's code (docs/protocol.md §1 flow 1).
 inline constexpr std::string_view trial_activation_code = "0000-0000-0000-0000-0000";
 

@@ -159,6 +159,8 @@ struct reply_head {
 };
 /// The echo of `env` under `response_type`; members sorted by serial, ascending [seen once].
 reply_head head_for(const envelope& env, std::string response_type);
+/// The same written into `out`, whose strings keep their storage (a reply reused request after request).
+void fill_head(const envelope& env, std::string_view response_type, reply_head& out);
 
 /// One entry of a licence's `tokens` [assumed shape: {"token", "license"}].
 struct license_token {

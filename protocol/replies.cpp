@@ -156,12 +156,24 @@ mobile_provision_response read_mobile(const json& d, std::optional<error_value> 
 }  // namespace
 
 reply_head head_for(const envelope& env, std::string response_type) {
-  reply_head h{std::move(response_type), env.version, env.serial_number, env.device_version, env.device_build, {}};
-  h.members.reserve(env.clustered_sns.size());
-  for (const auto& sn : env.clustered_sns) h.members.push_back({sn, std::nullopt});
-  std::sort(h.members.begin(), h.members.end(),
-            [](const member_status& a, const member_status& b) { return a.sn < b.sn; });
+  reply_head h;
+  fill_head(env, response_type, h);
   return h;
+}
+
+void fill_head(const envelope& env, std::string_view response_type, reply_head& out) {
+  out.type.assign(response_type);
+  out.version.assign(env.version);
+  out.serial_number.assign(env.serial_number);
+  out.device_version.assign(env.device_version);
+  out.device_build.assign(env.device_build);
+  out.members.resize(env.clustered_sns.size());
+  for (std::size_t i = 0; i < env.clustered_sns.size(); ++i) {
+    out.members[i].sn.assign(env.clustered_sns[i]);
+    out.members[i].error.reset();
+  }
+  std::sort(out.members.begin(), out.members.end(),
+            [](const member_status& a, const member_status& b) { return a.sn < b.sn; });
 }
 
 void encode_to(const response& r, std::string& out) {

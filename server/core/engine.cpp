@@ -13,10 +13,14 @@ using namespace protocol;
 /// `kept_bytes` (one large request is not held for the worker's life).
 struct worker_scratch {
   static constexpr std::size_t kept_bytes = 8 << 10;
-  protocol::request read;  ///< the request read without a tree
+  protocol::request read;    ///< the request read without a tree
+  protocol::response reply;  ///< the reply, written over by the next one of its kind
   std::string reason;
   void trim(std::size_t body_size) {
-    if (body_size > kept_bytes) read = protocol::request{};
+    if (body_size > kept_bytes) {
+      read = protocol::request{};
+      reply = protocol::response{};
+    }
     if (reason.capacity() > kept_bytes) {
       reason.clear();
       reason.shrink_to_fit();
@@ -372,9 +376,9 @@ void engine::answer(exchange& x) {
     x.reason.append(x.reason.empty() ? "" : "; ").append(e.message);
     return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
   };
-  std::optional<response> reply;
+  response& reply = x.scratch.reply;
   if (x.direct && !replacement_error(x.out.act)) {
-    if (!(reply = ask_model(x, *x.direct))) return;
+    if (!ask_model(x, *x.direct, reply)) return;
   } else if (!x.unparsable.empty()) {
     reply = fail(error_id::malformed_request, x.unparsable);
   } else if (!x.d) {
@@ -388,27 +392,27 @@ void engine::answer(exchange& x) {
     auto decoded = decode_request(*x.op, *x.d);
     if (auto* fe = std::get_if<field_error>(&decoded))
       reply = fail(error_id::invalid_field, fe->path + ": " + fe->reason);
-    else if (!(reply = ask_model(x, std::get<request>(decoded))))
+    else if (!ask_model(x, std::get<request>(decoded), reply))
       return;
   }
-  bend(x.out.act, *reply);
-  x.error_code = error_code_of(*reply);
+  bend(x.out.act, reply);
+  x.error_code = error_code_of(reply);
   x.out.body.reserve(768);
-  encode_to(*reply, x.out.body);
+  encode_to(reply, x.out.body);
   bend_body(x.out.act, x.out.body);
 }
 
-std::optional<response> engine::ask_model(exchange& x, const request& req) {
+bool engine::ask_model(exchange& x, const request& req, response& reply) {
   try {
     thread_local std::string why;
-    auto reply = model_.answer(req, &why);
+    model_.answer(req, reply, &why);
     x.reason.append(x.reason.empty() ? "" : "; ").append(why);
-    return reply;
+    return true;
   } catch (const storage_error& e) {
     // Not durable, so not done: the model is unchanged and the client is told so.
     x.out.status = 503;
     x.out.body = json{{"error", e.what()}}.dump();
-    return std::nullopt;
+    return false;
   }
 }
 

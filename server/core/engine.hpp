@@ -159,8 +159,8 @@ class engine {
   void match_rules(exchange& x);
   bool http_misuse(exchange& x);
   void answer(exchange& x);
-  /// The model's reply to `req`, or nothing when storage failed (x.out then says 503).
-  std::optional<protocol::response> ask_model(exchange& x, const protocol::request& req);
+  /// The model's reply to `req`, in `reply`; false when storage failed (x.out then says 503).
+  bool ask_model(exchange& x, const protocol::request& req, protocol::response& reply);
   void record(const exchange& x);
 
   std::atomic<std::shared_ptr<loaded>> current_;

@@ -97,14 +97,14 @@ void model::apply_locked(const token_record& t) {
   tokens_[t.serial] = t;
 }
 
-licence_record model::new_licence(const std::string& code, const std::string& serial, int count,
+licence_record model::new_licence(std::string_view code, const std::string& serial, int count,
                                   std::optional<std::int64_t> valid_until) const {
   licence_record l;
   l.code = code;
   // Serials derive from the code, so a re-import (even after a restart) gives the same ones.
-  l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + code) : serial;
+  l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + l.code) : serial;
   for (int i = 0; i < count; ++i)
-    l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + code + "#" + std::to_string(i)));
+    l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + l.code + "#" + std::to_string(i)));
   l.valid_until = valid_until;
   return l;
 }
@@ -114,28 +114,29 @@ token_status model::status_now_locked(const token_record& t) const {
   return t.status;
 }
 
-reply_head model::head_locked(const envelope& env, operation op) const {
-  auto head = head_for(env, scenario_->names.response[static_cast<std::size_t>(op)]);
+void model::head_locked(const envelope& env, operation op, reply_head& out) const {
+  fill_head(env, scenario_->names.response[static_cast<std::size_t>(op)], out);
   const auto& unknown = scenario_->clusters.not_registered;
-  for (auto& m : head.members)
+  for (auto& m : out.members)
     if (std::find(unknown.begin(), unknown.end(), m.sn) != unknown.end()) m.error = std::string(member_not_registered);
-  return head;
 }
 
-response model::answer(const request& r, std::string* why) {
-  return std::visit(
-      [this, why](const auto& q) -> response {
+void model::answer(const request& r, response& out, std::string* why) {
+  std::visit(
+      [&](const auto& q) {
         using T = std::decay_t<decltype(q)>;
-        if constexpr (std::is_same_v<T, activation_license_request>)
-          return import_license(q, why);
-        else if constexpr (std::is_same_v<T, polling_request>)
-          return poll(q, why);
-        else if constexpr (std::is_same_v<T, mobile_provision_request>)
-          return mobile_provision(q, why);
-        else if constexpr (std::is_same_v<T, provision_request>)
-          return provision(q, why);
-        else
-          return activate_hardware(q, why);
+        if constexpr (std::is_same_v<T, activation_license_request>) {
+          auto* reply = std::get_if<activation_license_response>(&out);
+          import_license(q, reply ? *reply : out.emplace<activation_license_response>(), why);
+        } else if constexpr (std::is_same_v<T, polling_request>) {
+          out = poll(q, why);
+        } else if constexpr (std::is_same_v<T, mobile_provision_request>) {
+          out = mobile_provision(q, why);
+        } else if constexpr (std::is_same_v<T, provision_request>) {
+          out = provision(q, why);
+        } else {
+          out = activate_hardware(q, why);
+        }
       },
       r);
 }

@@ -82,9 +82,13 @@ class model {
   /// The model's answer to a well-formed request of any operation, and in `why` (if given) the
   /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its
   /// cluster"). Throws storage_error.
-  protocol::response answer(const protocol::request& r, std::string* why = nullptr);
+  /// The answer is written into `out`: a reply of the same kind as the last one keeps its strings'
+  /// storage, so a worker answering request after request allocates no reply.
+  void answer(const protocol::request& r, protocol::response& out, std::string* why = nullptr);
   protocol::activation_license_response import_license(const protocol::activation_license_request& r,
                                                        std::string* why = nullptr);
+  void import_license(const protocol::activation_license_request& r, protocol::activation_license_response& out,
+                      std::string* why = nullptr);
   protocol::provision_response provision(const protocol::provision_request& r, std::string* why = nullptr);
   protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
                                                        std::string* why = nullptr);
@@ -119,11 +123,11 @@ class model {
   change definitions_locked(const scenario& s, bool from_scratch = false) const;
   /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
   void reset_licence_locked(const std::string& code, const change& start, change& c) const;
-  licence_record new_licence(const std::string& code, const std::string& serial, int count,
+  licence_record new_licence(std::string_view code, const std::string& serial, int count,
                              std::optional<std::int64_t> valid_until) const;
   /// The licence `code` names: the stored one (not copied: most imports only read it), or a new
   /// one made into `made` (trial, or an unknown code the scenario accepts); null when refused.
-  const licence_record* licence_for_locked(const std::string& code, const protocol::envelope& env,
+  const licence_record* licence_for_locked(std::string_view code, const protocol::envelope& env,
                                            protocol::error_id& refusal, std::optional<licence_record>& made) const;
   token_status status_now_locked(const token_record& t) const;
   /// Whether `t` belongs to a licence some device redeemed (so a reset token starts fresh, not gone).
@@ -138,11 +142,11 @@ class model {
   /// derived from the seed, the token and its provisioning count (and never one in use).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
                                                              const change& c) const;
-  protocol::reply_head head_locked(const protocol::envelope& env, protocol::operation op) const;
-  /// The import, under a lock: the shared one when `may_change` is false, and then nothing (no
+  void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;
+  /// The import, under a lock: the shared one when `may_change` is false, and then false (no
   /// answer) when the import would change the world.
-  std::optional<protocol::activation_license_response> import_locked(const protocol::activation_license_request& r,
-                                                                     std::string* why, bool may_change);
+  bool import_locked(const protocol::activation_license_request& r, protocol::activation_license_response& out,
+                     std::string* why, bool may_change);
 
   mutable writer_first_lock mutex_;
   std::shared_ptr<const scenario> scenario_;

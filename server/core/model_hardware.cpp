@@ -13,7 +13,8 @@ hardware_activation_response model::activate_hardware(const hardware_activation_
   std::lock_guard lock(mutex_);
   reason why(why_out);
   const auto& s = *scenario_;
-  hardware_activation_response out{head_locked(r.env, operation::hardware_activation), {}, std::nullopt};
+  hardware_activation_response out;
+  head_locked(r.env, operation::hardware_activation, out.head);
   // `execute fortitoken activate` takes up to 20 serials [doc].
   if (r.tokens.size() > 20) {
     out.error = s.errors[error_id::too_many_tokens];

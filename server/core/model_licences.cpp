@@ -34,7 +34,7 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 
 }  // namespace
 
-const licence_record* model::licence_for_locked(const std::string& code, const envelope& env, error_id& refusal,
+const licence_record* model::licence_for_locked(std::string_view code, const envelope& env, error_id& refusal,
                                                 std::optional<licence_record>& made) const {
   const auto& s = *scenario_;
   if (code == trial_activation_code) {
@@ -56,27 +56,37 @@ const licence_record* model::licence_for_locked(const std::string& code, const e
 }
 
 activation_license_response model::import_license(const activation_license_request& r, std::string* why) {
+  activation_license_response out;
+  import_license(r, out, why);
+  return out;
+}
+
+void model::import_license(const activation_license_request& r, activation_license_response& out, std::string* why) {
   // Most imports change nothing (a refusal, a re-import): those run side by side under a shared
   // lock; one that changes the world runs again under the exclusive lock, from the start.
   {
     std::shared_lock lock(mutex_);
-    if (auto out = import_locked(r, why, false)) return std::move(*out);
+    if (import_locked(r, out, why, false)) return;
   }
   std::lock_guard lock(mutex_);
-  return std::move(*import_locked(r, why, true));
+  import_locked(r, out, why, true);
 }
 
-std::optional<activation_license_response> model::import_locked(const activation_license_request& r,
-                                                                std::string* why_out, bool may_change) {
+bool model::import_locked(const activation_license_request& r, activation_license_response& out, std::string* why_out,
+                          bool may_change) {
+  // Every field of `out` is set on every path: it may hold the last request's reply.
   reason why(why_out);
-  activation_license_response out{head_locked(r.env, operation::activation_license), r.license_activation_code, "",
-                                  std::nullopt, std::nullopt};
+  head_locked(r.env, operation::activation_license, out.head);
+  out.license_activation_code.assign(r.license_activation_code);
+  out.license.clear();
+  out.tokens.reset();
   auto refuse = [&](error_id id, const auto&... because) {
-    out.error = scenario_->errors[id];
+    out.error = scenario_->errors[id];  // into the last reply's error, if it had one: no allocation
     why(because...);
-    return std::move(out);
+    return true;
   };
-  std::string code = upper_case(r.license_activation_code);
+  std::string upper;  // only when the client wrote the code in lower case
+  std::string_view code = upper_case(r.license_activation_code, upper);
   error_id refusal{};
   std::optional<licence_record> made;
   const licence_record* found = licence_for_locked(code, r.env, refusal, made);
@@ -107,14 +117,15 @@ std::optional<activation_license_response> model::import_locked(const activation
   if (auto it = licences_.find(l.code); it == licences_.end() || it->second != l) c.licences.push_back(l);
   for (const auto& serial : l.tokens)
     if (!tokens_.contains(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
-  if (!c.empty() && !may_change) return std::nullopt;
+  if (!c.empty() && !may_change) return false;
   why(said);
+  out.error.reset();
   out.license = l.serial;
   out.tokens.emplace();
   for (const auto& serial : l.tokens) out.tokens->push_back({serial, l.serial});
   commit_locked(c);  // durable before the reply says so
   why(l.tokens.size(), " tokens");
-  return out;
+  return true;
 }
 
 }  // namespace fortisim::core

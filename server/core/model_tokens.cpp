@@ -116,7 +116,8 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
 provision_response model::provision(const provision_request& r, std::string* why_out) {
   std::lock_guard lock(mutex_);
   reason why(why_out);
-  provision_response out{head_locked(r.env, operation::provision), {}, 0, std::nullopt};
+  provision_response out;
+  head_locked(r.env, operation::provision, out.head);
   change c;
   for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c, why));
   bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
@@ -174,7 +175,8 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
 polling_response model::poll(const polling_request& r, std::string* why_out) {
   std::shared_lock lock(mutex_);  // a poll only reads
   reason why(why_out);
-  polling_response out{head_locked(r.env, operation::polling), {}, std::nullopt};
+  polling_response out;
+  head_locked(r.env, operation::polling, out.head);
   for (const auto& serial : r.tokens) {
     auto it = tokens_.find(serial);
     if (it == tokens_.end()) {

@@ -68,6 +68,35 @@ TEST_CASE("a licence binds to the first device — a re-import returns the same 
   CHECK_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0004", device("FGVM0000000000OT")).error.has_value());
 }
 
+TEST_CASE("a reply written over the last one says exactly what a fresh reply says") {
+  // A worker answers every request into the reply it answered the last one with; each reply must
+  // carry nothing of the one before (tokens after a refusal, an error after a success, members).
+  model reused(scenario_from(world)), fresh(scenario_from(world));
+  const std::vector<request> asked = {
+      activation_license_request{device("FG1", {"FG2", "FG1", "FG3"}), "AAAA-BBBB-CCCC-DDDD-0001"},
+      activation_license_request{device("FG9"), "AAAA-BBBB-CCCC-DDDD-0002"},
+      activation_license_request{device("FG1", {"FG1", "FG2"}), "aaaa-bbbb-cccc-dddd-0001"},
+      activation_license_request{device("FG9", {"FG9", "FG8"}), "AAAA-BBBB-CCCC-DDDD-0001"},
+      activation_license_request{device("FG1"), "not a code"},
+      polling_request{device("FG1"), {"FTKMOB0000000000"}},
+      activation_license_request{envelope{}, "AAAA-BBBB-CCCC-DDDD-0003"},
+      activation_license_request{device("FG5"), std::string(trial_activation_code)},
+      hardware_activation_request{device("FG1"), {"FTK2000000000001"}},
+      activation_license_request{device("FG1", {"FG1", "FG2"}), "AAAA-BBBB-CCCC-DDDD-0001"},
+      activation_license_request{device("FG7"), "AAAA-BBBB-CCCC-DDDD-0002"},
+  };
+  response kept;
+  std::string kept_why, fresh_why;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    CAPTURE(i);
+    reused.answer(asked[i], kept, &kept_why);
+    response alone;
+    fresh.answer(asked[i], alone, &fresh_why);
+    CHECK(kept == alone);
+    CHECK(kept_why == fresh_why);
+  }
+}
+
 TEST_CASE("an HA cluster is one device: any member may re-import") {
   model m(scenario_from(world));
   auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));
