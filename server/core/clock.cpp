@@ -24,10 +24,6 @@ std::int64_t virtual_clock::now_ms() const {
   return static_cast<std::int64_t>(std::floor(offset_ms_.load(std::memory_order_relaxed) + scaled_steady_ms()));
 }
 
-void virtual_clock::advance(std::int64_t ms) {
-  offset_ms_.fetch_add(static_cast<double>(ms), std::memory_order_relaxed);
-}
-
 void virtual_clock::set(std::int64_t unix_ms) {
   offset_ms_.store(static_cast<double>(unix_ms) - scaled_steady_ms(), std::memory_order_relaxed);
 }

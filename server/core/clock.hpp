@@ -18,10 +18,8 @@ class virtual_clock {
   std::int64_t now_ms() const;
   std::int64_t now_s() const { return now_ms() / 1000; }
   double rate() const { return rate_; }
-  /// Moves "now" forward (or back, with a negative value) by `ms`, as one step: two calls at once
-  /// move it by both.
-  void advance(std::int64_t ms);
-  /// Sets "now"; the rate stays.
+  /// Sets "now"; the rate stays. (The control API's "advance" is a set under the model's lock,
+  /// which stores the new time before it is used.)
   void set(std::int64_t unix_ms);
 
  private:
