@@ -52,10 +52,14 @@ class json_writer {
   /// so the document stays valid JSON.
   json_writer& bytes(std::string_view k, std::string_view v) {
     key(k);
+    quoted_bytes(v);
+    return *this;
+  }
+  /// The same string alone, as a value outside any object (a quoted value in a text log line).
+  void quoted_bytes(std::string_view v) {
     out_ += '"';
     escape_into(v, true);
     out_ += '"';
-    return *this;
   }
   json_writer& num(std::string_view k, int v) { return num(k, static_cast<std::int64_t>(v)); }
   json_writer& num(std::string_view k, std::int64_t v) { return integer(k, v); }

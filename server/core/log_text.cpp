@@ -1,5 +1,9 @@
 #include "server/core/log_text.hpp"
 
+#include "protocol/json_writer.hpp"
+
+#include <charconv>
+#include <concepts>
 #include <ctime>
 
 namespace fortisim::core {
@@ -8,7 +12,8 @@ using protocol::json;
 
 namespace {
 
-/// A value as it reads best: bare when it has no space, quote or control byte, else JSON-quoted.
+/// A value as it reads best: bare when it has no space, quote or control byte, else JSON-quoted
+/// (bytes that are not UTF-8 become U+FFFD). Written into `out` without a copy or a tree.
 void append_value(std::string_view v, std::string& out) {
   bool bare = !v.empty();
   for (unsigned char c : v)
@@ -16,7 +21,13 @@ void append_value(std::string_view v, std::string& out) {
   if (bare)
     out += v;
   else
-    out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+    protocol::json_writer(out).quoted_bytes(v);
+}
+
+template <std::integral N>
+void append_number(N n, std::string& out) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
 /// " key=value" when `v` is not empty.
@@ -52,8 +63,12 @@ void write_text_line(const journal_entry& e, std::string& out) {
   out += ' ';
   out += e.stage;
   if (e.stage != "dns") {
-    out += " #" + std::to_string(e.connection);
-    if (e.request) out += "." + std::to_string(e.request);
+    out += " #";
+    append_number(e.connection, out);
+    if (e.request) {
+      out += '.';
+      append_number(e.request, out);
+    }
   }
   out += ' ';
   out += e.client_address.empty() ? "-" : e.client_address;
@@ -71,7 +86,10 @@ void write_text_line(const journal_entry& e, std::string& out) {
     out += '-';
   else
     append_value(e.sni, out);
-  if (!e.method.empty()) out += ' ' + e.method;
+  if (!e.method.empty()) {
+    out += ' ';
+    out += e.method;
+  }
   if (!e.target.empty()) {
     out += ' ';
     append_value(e.target, out);
@@ -81,8 +99,15 @@ void write_text_line(const journal_entry& e, std::string& out) {
     append_value(e.type, out);
   }
   if (e.stage == "http") {
-    out += " -> " + (e.status ? std::to_string(e.status) : std::string("no reply"));
-    if (e.error_code) out += " error " + std::to_string(e.error_code);
+    out += " -> ";
+    if (e.status)
+      append_number(e.status, out);
+    else
+      out += "no reply";
+    if (e.error_code) {
+      out += " error ";
+      append_number(e.error_code, out);
+    }
   } else if (!e.action.empty()) {
     out += " -> ";
     out += e.action;  // a connection or TLS event: what happened, in words

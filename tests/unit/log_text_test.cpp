@@ -84,6 +84,18 @@ TEST_CASE("a DNS query: who asked, the name, the type, the answer") {
   CHECK(text(e).find(" \"bad name\\n\" AAAA") != std::string::npos);
 }
 
+TEST_CASE("a body that is not UTF-8 or holds control bytes is quoted: U+FFFD and JSON escapes") {
+  auto e = entry("http");
+  e.status = 400;
+  e.request_body =
+      "a\xff\x01"
+      "b\tc \xc3\xa9";  // a stray byte, a control byte, a tab, then é in UTF-8
+  CHECK(text(e).ends_with(" body=\"a\xEF\xBF\xBD\\u0001b\\tc \xc3\xa9\""));
+  CHECK(json::parse(text(e).substr(text(e).find("body=") + 5)) ==
+        "a\xEF\xBF\xBD\x01"
+        "b\tc \xc3\xa9");
+}
+
 TEST_CASE("an event: its name, then key=value in order, strings bare unless they need quotes") {
   CHECK(text_notice("listener", json{{"listening", false}, {"for_ms", 5000}}, 0) ==
         "1970-01-01T00:00:00.000Z listener listening=false for_ms=5000");
