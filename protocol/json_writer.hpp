@@ -6,6 +6,7 @@
 
 #include "protocol/errors.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -36,11 +37,12 @@ class json_writer {
     first_ = false;
     return *this;
   }
+  /// A key is one of the writer's own field names ("serial_number"), never client data: it is
+  /// written as it is, unescaped.
   json_writer& key(std::string_view k) {
-    if (!first_) out_ += ',';
+    char open[2] = {',', '"'};
+    out_.append(first_ ? open + 1 : open, first_ ? 1 : 2).append(k).append("\":", 2);
     first_ = false;
-    quoted(k);
-    out_ += ':';
     return *this;
   }
   json_writer& str(std::string_view k, std::string_view v) {
@@ -138,53 +140,56 @@ class json_writer {
   }
   /// Appends `v` escaped as RFC 8259 asks, passing runs of plain bytes eight at a time. With
   /// `utf8_only`, bytes that are not valid UTF-8 become U+FFFD; without, bytes >= 0x80 pass.
+  /// The output is written through a pointer into room made first for the worst case (six bytes
+  /// for one, as \u001f), not byte by byte into the string: a JSON body has a quote every few
+  /// bytes. `v` must not point into the output.
   void escape_into(std::string_view v, bool utf8_only) {
+    std::size_t at = out_.size();
+    out_.resize(at + 6 * v.size());
+    char* o = out_.data() + at;
     const char* p = v.data();
     const char* end = p + v.size();
-    const char* run = p;  // start of the pending run of bytes that need no escape
     while (p < end) {
-      for (std::uint64_t x; end - p >= 8 && (std::memcpy(&x, p, 8), !any_special(x));) p += 8;
+      for (std::uint64_t x; end - p >= 8 && (std::memcpy(&x, p, 8), !any_special(x)); p += 8, o += 8)
+        std::memcpy(o, &x, 8);
       if (p == end) break;
       auto c = static_cast<unsigned char>(*p);
       if (c >= 0x80) {
         std::size_t n = utf8_only ? utf8_length(std::string_view(p, static_cast<std::size_t>(end - p))) : 1;
         if (n > 0) {
+          o = std::copy(p, p + n, o);
           p += n;
-          continue;
+        } else {
+          o = std::copy_n("\xEF\xBF\xBD", 3, o);
+          ++p;
         }
-        out_.append(run, p);
-        out_ += "\xEF\xBF\xBD";
-        run = ++p;
-        continue;
-      }
-      if (c >= 0x20 && c != '"' && c != '\\') {
+      } else if (c >= 0x20 && c != '"' && c != '\\') {
+        *o++ = *p++;
+      } else if (c == '"' || c == '\\') {
+        *o++ = '\\';
+        *o++ = *p++;
+      } else {
+        o = escape_char(c, o);
         ++p;
-        continue;
       }
-      out_.append(run, p);
-      if (c == '"' || c == '\\') {  // a backslash before it, and it stays in the run (JSON bodies have many)
-        out_ += '\\';
-        run = p++;
-        continue;
-      }
-      run = ++p;
-      escape_char(c);
     }
-    out_.append(run, end);
+    out_.resize(static_cast<std::size_t>(o - out_.data()));
   }
-  /// A control character as JSON writes it.
-  void escape_char(unsigned char c) {
+  /// A control character as JSON writes it, at `o`; where it ends.
+  static char* escape_char(unsigned char c, char* o) {
+    *o++ = '\\';
     switch (c) {
-      case '\n': out_ += "\\n"; break;
-      case '\r': out_ += "\\r"; break;
-      case '\t': out_ += "\\t"; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
       default: {
         static constexpr char hex[] = "0123456789abcdef";
-        out_ += "\\u00";
-        out_ += hex[c >> 4];
-        out_ += hex[c & 0xf];
+        o = std::copy_n("u00", 3, o);
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 0xf];
       }
     }
+    return o;
   }
   std::string& out_;
   bool first_ = true;

@@ -2,7 +2,9 @@
 
 #include "protocol/json_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <concepts>
 #include <ctime>
 
@@ -15,10 +17,8 @@ namespace {
 /// A value as it reads best: bare when it has no space, quote or control byte, else JSON-quoted
 /// (bytes that are not UTF-8 become U+FFFD). Written into `out` without a copy or a tree.
 void append_value(std::string_view v, std::string& out) {
-  bool bare = !v.empty();
-  for (unsigned char c : v)
-    if (c <= ' ' || c == '"' || c == '\\' || c == 0x7F) bare = false;
-  if (bare)
+  auto needs_quotes = [](unsigned char c) { return c <= ' ' || c == '"' || c == '\\' || c == 0x7F; };
+  if (!v.empty() && std::none_of(v.begin(), v.end(), needs_quotes))
     out += v;
   else
     protocol::json_writer(out).quoted_bytes(v);
@@ -42,11 +42,18 @@ void append_field(std::string_view key, std::string_view v, std::string& out) {
 }  // namespace
 
 void append_time(std::int64_t time_ms, std::string& out) {
-  std::time_t seconds = static_cast<std::time_t>(time_ms / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[40];
-  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  // The date and time to the second, formatted once a second per thread: a busy log writes
+  // thousands of lines in the same second.
+  thread_local std::int64_t last_seconds = INT64_MIN;
+  thread_local char text[40];
+  thread_local std::size_t n = 0;
+  if (std::int64_t seconds = time_ms / 1000; seconds != last_seconds) {
+    auto t = static_cast<std::time_t>(seconds);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    last_seconds = seconds;
+  }
   out.append(text, n);
   auto ms = static_cast<int>(time_ms % 1000);
   out += '.';
