@@ -15,7 +15,7 @@ namespace fortisim::core {
 
 log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd) {
   // A queue per core or so (workers rarely share one). Each holds `capacity` lines, so that one
-  // thread's burst is not cut shorter than it was with one queue; the bytes are shared out.
+  // thread's burst is not cut shorter than it was with one queue; the 16 MiB are shared out.
   std::size_t n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
   for (std::size_t i = 0; i < n; ++i) queues_.push_back(std::make_unique<queue>());
   hands_.resize(n);
@@ -81,18 +81,21 @@ void log_sink::write(std::string_view line) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    // Room first: once the line has its place, nothing may fail before it is in the queue (a
+    // place never filled would stop the merge for good).
+    if (held.marks.size() == held.marks.capacity())
+      held.marks.reserve(std::max<std::size_t>(64, 2 * held.marks.capacity()));
+    held.text.reserve(held.text.size() + line.size() + 1);
     held.text.append(line).push_back('\n');
     held.marks.emplace_back(order_.fetch_add(1), held.text.size());  // its place, under the queue's lock
-    hurry = held.marks.size() == queue_lines_ / 2;
+    hurry = held.marks.size() == std::max<std::size_t>(1, queue_lines_ / 2);
   }
   // Only an idle writer is woken, or one pausing while a queue fills: a busy log costs the workers
-  // no system call per line. The writer says it is idle, then looks at order_, under mutex_; this
-  // thread added to order_, then looks at idle_: one of the two sees the other, and taking mutex_
-  // makes sure the writer is asleep before it is woken.
-  if (hurry) {
-    hurry_ = true;
-    wake_.notify_one();
-  } else if (idle_.load() && idle_.exchange(false)) {
+  // no system call per line. The writer says it is idle (or looks at hurry_), then looks at
+  // order_, under mutex_; this thread added to order_ (and set hurry_), then looks at idle_: one of
+  // the two sees the other, and taking mutex_ makes sure the writer waits before it is woken.
+  if (hurry) hurry_ = true;
+  if (hurry || (idle_.load() && idle_.exchange(false))) {
     { std::lock_guard lock(mutex_); }
     wake_.notify_one();
   }
@@ -184,10 +187,11 @@ void log_sink::run() {
     if (batch.capacity() > max_kept_bytes) batch.shrink_to_fit();
     std::size_t lines = merge(batch);
     std::size_t done = write_out(batch);
-    std::uint64_t whole = done == batch.size()
-                              ? lines
-                              : static_cast<std::uint64_t>(
-                                    std::count(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done), '\n'));
+    std::uint64_t whole =
+        done == batch.size() ? lines
+                             : std::min<std::uint64_t>(
+                                   lines, static_cast<std::uint64_t>(std::count(
+                                              batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(done), '\n')));
     written_.fetch_add(whole, std::memory_order_relaxed);
     dropped_.fetch_add(lines - whole, std::memory_order_relaxed);
   }

@@ -44,8 +44,8 @@ class log_sink {
  private:
   /// How long the writer lets lines gather after a write (a line waits at most this long).
   static constexpr std::chrono::milliseconds pause{2};
-  /// The most bytes all queues hold (a line beyond is dropped), and the most a buffer keeps once
-  /// written.
+  /// The most bytes all queues hold together (a line longer than its queue's share, 16 MiB over
+  /// the number of queues, is dropped), and the most a buffer keeps once written.
   static constexpr std::size_t max_queue_bytes = 16 << 20, max_kept_bytes = 1 << 20;
 
   /// Lines in the order they were written, each with its newline and its place in the order of

@@ -76,6 +76,22 @@ TEST_CASE("a line written to an idle log reaches the descriptor without a flush"
   CHECK(p.read(7) == "second\n");
 }
 
+TEST_CASE("with room for one, two or three lines a queue still wakes the writer for each line") {
+  // At these sizes the first line into a queue is also the one that fills it half: it must wake
+  // an idle writer all the same.
+  for (std::size_t capacity : {1, 2, 3}) {
+    CAPTURE(capacity);
+    pipe_pair p;
+    log_sink sink(p.write_end, capacity);
+    for (int i = 0; i < 20; ++i) {
+      std::string line = "line " + std::to_string(i);
+      sink.write(line);
+      REQUIRE(p.read(line.size() + 1) == line + "\n");
+    }
+    CHECK(sink.dropped() == 0);
+  }
+}
+
 TEST_CASE("a burst of lines is written whole and in order") {
   pipe_pair p;
   log_sink sink(p.write_end);
@@ -120,7 +136,7 @@ TEST_CASE("lines from many threads at once all come out, each thread's in its or
   pipe_pair p;
   constexpr int threads = 6, each = 3000;
   std::string got;
-  std::thread reader([&] { got = p.read(SIZE_MAX, 2000); });
+  std::thread reader([&] { got = p.read(SIZE_MAX, 10000); });  // until the end (closed below)
   {
     log_sink sink(p.write_end, threads * each);
     std::vector<std::thread> writers;
@@ -219,7 +235,7 @@ TEST_CASE("a socket, which cannot be opened again, is written too") {
   ::close(fds[1]);
 }
 
-TEST_CASE("the queue holds at most 16 MiB: a longer line is dropped and counted, the next one goes") {
+TEST_CASE("the queues hold at most 16 MiB: a longer line is dropped and counted, the next one goes") {
   pipe_pair p;
   log_sink sink(p.write_end);
   sink.write(std::string(17 << 20, 'x'));
