@@ -171,8 +171,13 @@ bool log_sink::wait_for_lines() {
   drained_.notify_all();
   // Lets lines gather for a moment after a write, so that a busy log is written in batches.
   wake_.wait_for(lock, pause, [this] { return stopping_ || flushing_ > 0 || hurry_.load(); });
-  idle_ = true;
-  wake_.wait(lock, [this] { return order_.load() != next_ || stopping_; });
+  // Idle is said again before every look at order_: a worker whose line was already written may
+  // take idle_ and wake the writer for nothing, and the next line must still find it set.
+  for (;;) {
+    idle_ = true;
+    if (order_.load() != next_ || stopping_) break;
+    wake_.wait(lock);
+  }
   idle_ = false;
   writing_ = order_.load() != next_;
   return writing_;  // false: stopping, and nothing left
