@@ -1,6 +1,7 @@
 #include "server/core/journal.hpp"
 
 #include "protocol/json_writer.hpp"
+#include "server/core/shards.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -52,15 +53,10 @@ journal::journal(std::size_t capacity) : capacity_(capacity) {
   // A ring per core or so (workers rarely share one); a ring takes memory only once a thread
   // records into it, and each keeps at most `capacity` entries, so the journal holds at most
   // 8 x capacity whatever the machine.
-  std::size_t n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
-  for (std::size_t i = 0; i < n; ++i) rings_.push_back(std::make_unique<ring>());
+  for (std::size_t i = 0; i < shard_count(); ++i) rings_.push_back(std::make_unique<ring>());
 }
 
-journal::ring& journal::own_ring() {
-  static std::atomic<std::size_t> threads{0};
-  thread_local std::size_t index = threads.fetch_add(1, std::memory_order_relaxed);
-  return *rings_[index % rings_.size()];
-}
+journal::ring& journal::own_ring() { return *rings_[thread_ordinal() % rings_.size()]; }
 
 std::vector<std::unique_lock<std::mutex>> journal::lock_all() const {
   std::vector<std::unique_lock<std::mutex>> locks;

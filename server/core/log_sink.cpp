@@ -1,5 +1,7 @@
 #include "server/core/log_sink.hpp"
 
+#include "server/core/shards.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -16,7 +18,7 @@ namespace fortisim::core {
 log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd) {
   // A queue per core or so (workers rarely share one). Each holds `capacity` lines, so that one
   // thread's burst is not cut shorter than it was with one queue; the 16 MiB are shared out.
-  std::size_t n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 2, 8);
+  std::size_t n = shard_count();
   for (std::size_t i = 0; i < n; ++i) queues_.push_back(std::make_unique<queue>());
   hands_.resize(n);
   queue_lines_ = std::max<std::size_t>(1, capacity);
@@ -109,11 +111,7 @@ void log_sink::flush(int ms) {
   --flushing_;
 }
 
-log_sink::queue& log_sink::own_queue() {
-  static std::atomic<std::size_t> threads{0};
-  thread_local std::size_t index = threads.fetch_add(1, std::memory_order_relaxed);
-  return *queues_[index % queues_.size()];
-}
+log_sink::queue& log_sink::own_queue() { return *queues_[thread_ordinal() % queues_.size()]; }
 
 void log_sink::lines::compact() {
   if (next == marks.size()) {
