@@ -2,7 +2,7 @@
 // answered from scenarios/expired-license.json, timed over many calls, into one outcome reused
 // as a connection reuses it. Prints µs per request.
 //   build/fortisim_engine_bench [scenario] [requests]
-#include "server/core/engine.hpp"
+#include "server/core/engine/engine.hpp"
 
 #include <chrono>
 #include <cstdio>

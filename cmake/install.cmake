@@ -14,8 +14,9 @@ install(FILES certs/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME certs.m
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 # The libraries, under the names a consumer links: fortisim::fixture, fortisim::client, and the
-# layers below them.
-set(fortisim_exported protocol core asio net client fixture)
+# rooms below them (ARCHITECTURE.md).
+set(fortisim_exported protocol pki scenario model observe engine control core asio io tls dns https admin
+  server net client fixture)
 foreach(name ${fortisim_exported})
   set_target_properties(fortisim_${name} PROPERTIES EXPORT_NAME ${name})
   list(APPEND fortisim_exported_targets fortisim_${name})
@@ -24,7 +25,7 @@ install(TARGETS ${fortisim_exported_targets} EXPORT fortisimTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/fortisim)
 # Headers keep their spelling under include/fortisim/: "fixture/fixture.hpp", "protocol/…".
-foreach(folder protocol server/core server/net client fixture)
+foreach(folder protocol pki server/core server/net client fixture)
   install(DIRECTORY ${folder}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/fortisim/${folder}
     FILES_MATCHING PATTERN "*.hpp")
 endforeach()

@@ -8,7 +8,7 @@ if ! command -v clang-format >/dev/null; then
   [ "$(id -u)" -ne 0 ] && sudo=sudo || sudo=
   $sudo apt-get install -y -qq --no-install-recommends clang-format >/dev/null
 fi
-files() { find protocol server client fixture tests bench examples \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null || true; }
+files() { find protocol pki server client fixture tests bench examples \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null || true; }
 if [ "${1:-}" = "--check" ]; then
   files | xargs clang-format --dry-run --Werror
   echo "formatting: ok"

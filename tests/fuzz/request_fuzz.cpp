@@ -4,7 +4,7 @@
 // must read exactly as over the tree: the request decoded, and twin engines (one reads plain
 // requests directly, the other always over the tree) must answer and journal alike.
 #include "protocol/direct_request.hpp"
-#include "server/core/engine.hpp"
+#include "server/core/engine/engine.hpp"
 
 #include "../support/tree_decode.hpp"
 

@@ -1,8 +1,8 @@
 // libFuzzer target: any bytes as a scenario file. Must be refused with problems or accepted,
 // never crash; an accepted scenario must build a rule book and a model.
-#include "server/core/model.hpp"
-#include "server/core/rules.hpp"
-#include "server/core/scenario.hpp"
+#include "server/core/engine/rules.hpp"
+#include "server/core/model/model.hpp"
+#include "server/core/scenario/scenario.hpp"
 
 #include <cstdint>
 #include <cstdlib>

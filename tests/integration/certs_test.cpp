@@ -1,8 +1,8 @@
 // The TLS side over real handshakes on 127.0.0.1:0: the leaf chosen by SNI, RSA keys, each stapled
 // OCSP state per host, client certificates journaled, TLS failures journaled with their SNI and
 // the alert in words, and the CA from the control API.
+#include "pki/lab.hpp"
 #include "process.hpp"
-#include "server/net/certs_lab.hpp"
 #include "tls_probe.hpp"
 
 #include "protocol/hosts.hpp"
@@ -92,7 +92,7 @@ TEST_CASE(
 }
 
 TEST_CASE("--key-type rsa: RSA 2048 leaves, a TLS 1.2 client with RSA-only cipher suites connects") {
-  test_server srv("{}", 1, std::nullopt, [](net::server_config& c) { c.lab_key = net::key_type::rsa; });
+  test_server srv("{}", 1, std::nullopt, [](net::server_config& c) { c.lab_key = pki::key_type::rsa; });
   // RSA signatures (ECDHE-RSA) and RSA key exchange, as older FortiOS builds offer.
   for (const char* ciphers : {"ECDHE-RSA-AES128-GCM-SHA256", "AES128-GCM-SHA256"}) {
     CAPTURE(ciphers);
@@ -123,23 +123,23 @@ TEST_CASE("--key-type rsa: RSA 2048 leaves, a TLS 1.2 client with RSA-only ciphe
 TEST_CASE("one set of leaves per key type: switching back and forth makes nothing new, the CA stays") {
   auto dir = std::filesystem::temp_directory_path() / ("fortisim-keytypes-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto ecdsa = net::ensure_lab_certs(dir.string());
+  auto ecdsa = pki::ensure_lab_certs(dir.string());
   auto ca = read_file(ecdsa.ca_cert);
   auto ecdsa_leaf = read_file(ecdsa.hosts[1].cert);
-  auto rsa = net::ensure_lab_certs(dir.string(), net::key_type::rsa);
+  auto rsa = pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
   CHECK(rsa.hosts[1].cert != ecdsa.hosts[1].cert);
   auto rsa_leaf = read_file(rsa.hosts[1].cert);
-  net::ensure_lab_certs(dir.string());
-  net::ensure_lab_certs(dir.string(), net::key_type::rsa);
+  pki::ensure_lab_certs(dir.string());
+  pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
   CHECK(read_file(ecdsa.hosts[1].cert) == ecdsa_leaf);
   CHECK(read_file(rsa.hosts[1].cert) == rsa_leaf);
   CHECK(read_file(ecdsa.ca_cert) == ca);  // an ECDSA CA signs the RSA leaves too
   CHECK((std::filesystem::status(rsa.hosts[1].key).permissions() & std::filesystem::perms::group_read) ==
         std::filesystem::perms::none);
   // --force makes a new CA: the other type's leaves, signed by the old one, are made anew when used.
-  net::ensure_lab_certs(dir.string(), net::key_type::ecdsa, true);
+  pki::ensure_lab_certs(dir.string(), pki::key_type::ecdsa, true);
   CHECK(read_file(ecdsa.ca_cert) != ca);
-  net::ensure_lab_certs(dir.string(), net::key_type::rsa);
+  pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
   CHECK(read_file(rsa.hosts[1].cert) != rsa_leaf);
   std::filesystem::remove_all(dir);
 }
@@ -181,7 +181,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with --cert and --key of your own, one chain for every name and no staple") {
-  auto lab = net::ensure_lab_certs(test_data_dir());
+  auto lab = pki::ensure_lab_certs(test_data_dir());
   test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) {
     c.cert = lab.server_cert;
     c.key = lab.server_key;
@@ -199,7 +199,7 @@ TEST_CASE("with --cert and --key of your own, one chain for every name and no st
 TEST_CASE("--client-cert request: the certificate a FortiGate presents is journaled, and none is accepted too") {
   test_server srv("{}", 1, std::nullopt, with_client_cert(net::client_cert_mode::request));
   // A device certificate from a CA fortisim has never seen: a lab must see it, not refuse it.
-  auto device = net::make_client_cert(net::make_ca("fortisim lab device CA", 1), "FGT40FHA25099UXR");
+  auto device = pki::make_client_cert(pki::make_ca("fortisim lab device CA", 1), "FGT40FHA25099UXR");
   for (int max_tls : {TLS1_2_VERSION, 0}) {
     CAPTURE(max_tls);
     auto o = for_host("fds1.fortinet.com", srv.ca());
@@ -236,7 +236,7 @@ TEST_CASE("--client-cert require: no certificate fails the handshake, journaled 
     CHECK(e["sni"] == "globalftm.fortinet.net");
     CHECK(e["client_address"] == "127.0.0.1");
   }
-  auto device = net::make_client_cert(net::ensure_lab_ca(test_data_dir()), "FGT60FTK2209ABCD");
+  auto device = pki::make_client_cert(pki::ensure_lab_ca(test_data_dir()), "FGT60FTK2209ABCD");
   auto o = for_host("globalftm.fortinet.net", srv.ca());
   o.certificate = &device;
   o.request = true;
@@ -246,7 +246,7 @@ TEST_CASE("--client-cert require: no certificate fails the handshake, journaled 
 
 TEST_CASE("a client that does not trust the lab CA: journaled with its SNI and the alert in words") {
   auto stranger = temp_dir("stranger-ca") + "/ca.pem";
-  { std::ofstream(stranger) << net::make_ca("a CA nobody uses", 1).cert_pem(); }
+  { std::ofstream(stranger) << pki::make_ca("a CA nobody uses", 1).cert_pem(); }
   // Without TLS rules the SNI comes from the handshake; with them, from the peeked ClientHello.
   for (std::string scenario :
        {"{}", R"({"rules": [{"when": {"sni": "nothing.lab"}, "then": {"action": "tls_alert"}}]})"}) {
@@ -302,16 +302,16 @@ TEST_CASE("GET /ca: PEM, DER or the SHA-256 fingerprint, and any other format or
   test_server srv("{}");
   auto admin = srv.admin_port();
   auto pem = read_file(srv.ca());
-  auto ca = net::certificate_of_pem(pem);
+  auto ca = pki::certificate_of_pem(pem);
   REQUIRE(ca);
   CHECK(control(admin, "GET", "/ca").second == pem);
   CHECK(control(admin, "GET", "/ca?format=pem").second == pem);
   auto der = control(admin, "GET", "/ca?format=der");
   CHECK(der.first == 200);
-  CHECK(der.second == net::der_of(ca.get()));
+  CHECK(der.second == pki::der_of(ca.get()));
   auto sha = control(admin, "GET", "/ca?format=sha256");
   CHECK(sha.first == 200);
-  CHECK(sha.second == net::sha256_fingerprint(ca.get()) + "\n");
+  CHECK(sha.second == pki::sha256_fingerprint(ca.get()) + "\n");
   CHECK(sha.second.size() == 32 * 3);
   for (const char* bad : {"/ca?format=xml", "/ca?format=", "/ca?fmt=der", "/ca?format=der&x=1"}) {
     CAPTURE(bad);

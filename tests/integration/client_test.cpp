@@ -4,9 +4,9 @@
 // a bad command line).
 #include "client/fortios_text.hpp"
 #include "client/tokens.hpp"
+#include "pki/lab.hpp"
 #include "process.hpp"
 #include "protocol/formats.hpp"
-#include "server/net/certs_lab.hpp"
 
 #include <doctest/doctest.h>
 
@@ -193,7 +193,7 @@ TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified,
 
   // Another lab's CA does not vouch for this server; nor does fortisim's CA for another name.
   std::string other = temp_dir("client-other-ca");
-  net::ensure_lab_certs(other);
+  pki::ensure_lab_certs(other);
   std::string listen = s.ready["listen"];
   auto untrusted =
       run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem"});

@@ -3,7 +3,7 @@
 // without sockets, under seeded mutations of a query.
 #include "process.hpp"
 #include "protocol/hosts.hpp"
-#include "server/net/dns_message.hpp"
+#include "server/net/dns/message.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,8 +1,8 @@
 // server/net/reply_head: the reply head fortisim writes itself is byte for byte what Beast's
 // serializer wrote for the same response before (status line, field order, Connection rules);
 // replies that carry no body (1xx, 204, 304) no longer say "Content-Length: 0" (RFC 9110 §8.6).
-#include "server/net/reply_head.hpp"
-#include "server/core/engine.hpp"
+#include "server/net/https/reply_head.hpp"
+#include "server/core/engine/engine.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>

@@ -1,6 +1,6 @@
 // server/net/request_arena.hpp: a request's memory from the connection's block, the rest from the
 // heap and back to it.
-#include "server/net/request_arena.hpp"
+#include "server/net/https/request_arena.hpp"
 
 #include <doctest/doctest.h>
 

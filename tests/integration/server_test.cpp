@@ -2,9 +2,9 @@
 // API, and the whole activation story end to end.
 #include "support.hpp"
 
+#include "pki/lab.hpp"
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
-#include "server/net/certs_lab.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
@@ -28,7 +28,7 @@ TEST_SUITE("server") {
 TEST_CASE("the captured import over TLS yields the captured reply, for every lab host name, verified by the lab CA") {
   test_server srv(shipped("expired-license.json"));
   REQUIRE_FALSE(srv.ca().empty());
-  for (const auto& name : net::lab_host_names()) {
+  for (const auto& name : pki::lab_host_names()) {
     CAPTURE(name);
     client_options o;
     o.ca = srv.ca();
@@ -220,15 +220,15 @@ TEST_SUITE("server") {
 TEST_CASE("a data folder whose server certificate lacks a lab name gets a new one from the same CA") {
   auto dir = std::filesystem::temp_directory_path() / ("fortisim-oldcerts-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto first = net::ensure_lab_certs(dir.string());
+  auto first = pki::ensure_lab_certs(dir.string());
   auto ca_before = read_file(first.ca_cert);
   // An older fortisim's certificate: every name but fortinet-ca2.fortinet.com.
-  auto ca = net::load_cert_and_key(first.ca_cert, (dir / "ca-key.pem").string());
+  auto ca = pki::load_cert_and_key(first.ca_cert, (dir / "ca-key.pem").string());
   std::vector<std::string> old_names;
-  for (const auto& n : net::lab_host_names())
+  for (const auto& n : pki::lab_host_names())
     if (n != "fortinet-ca2.fortinet.com") old_names.push_back(n);
-  { std::ofstream(first.server_cert) << net::make_server_cert(ca, old_names, -60, 86400).cert_pem() << ca.cert_pem(); }
-  auto again = net::ensure_lab_certs(dir.string());
+  { std::ofstream(first.server_cert) << pki::make_server_cert(ca, old_names, -60, 86400).cert_pem() << ca.cert_pem(); }
+  auto again = pki::ensure_lab_certs(dir.string());
   CHECK(read_file(again.ca_cert) == ca_before);  // clients keep trusting it
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(again.server_cert.c_str(), "r"), BIO_free);
   std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);

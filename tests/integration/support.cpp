@@ -1,6 +1,6 @@
 #include "support.hpp"
 
-#include "server/net/certs_lab.hpp"
+#include "pki/lab.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/err.h>
@@ -24,7 +24,7 @@ const std::string& test_data_dir() {
   static const std::string dir = [] {
     char tmpl[] = "/tmp/fortisim-test-XXXXXX";
     std::string d = ::mkdtemp(tmpl);
-    net::ensure_lab_certs(d);
+    pki::ensure_lab_certs(d);
     return d;
   }();
   return dir;

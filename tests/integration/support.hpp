@@ -4,8 +4,8 @@
 // FortiGate would: a refused connect, a reset, a TLS alert, a short body. Every wait is bounded.
 
 #include "../support/fixtures.hpp"
-#include "server/core/engine.hpp"
-#include "server/net/server.hpp"
+#include "server/core/engine/engine.hpp"
+#include "server/net/server/server.hpp"
 
 #include <chrono>
 #include <functional>

@@ -3,7 +3,7 @@
 // list, a request for the OCSP staple, a client certificate), reporting what it saw of the server's
 // certificate. Built on OpenSSL and a blocking loopback socket; every wait is bounded.
 
-#include "server/net/certs.hpp"
+#include "pki/certs.hpp"
 #include "support.hpp"
 
 #include <openssl/ssl.h>
@@ -22,7 +22,7 @@ struct probe_options {
   int max_tls = 0;                                 ///< e.g. TLS1_2_VERSION
   std::string ciphers;                             ///< a TLS 1.2 cipher list, e.g. "AES128-GCM-SHA256"
   bool status_request = false;                     ///< ask for a stapled OCSP response
-  const net::cert_and_key* certificate = nullptr;  ///< presented when the server asks
+  const pki::cert_and_key* certificate = nullptr;  ///< presented when the server asks
   /// After the handshake, GET / and read the reply (the server has journaled the handshake by then).
   bool request = false;
   std::shared_ptr<SSL_SESSION> resume;  ///< offer this session (from an earlier probe's `session`)

@@ -1,3 +1,3 @@
 // Must compile: server/core/ sees itself and protocol/ below it.
 #include "protocol/messages.hpp"
-#include "server/core/engine.hpp"
+#include "server/core/engine/engine.hpp"

@@ -3,7 +3,7 @@
 // tests use only this (they build against core and protocol); integration support adds a server
 // and a client (tests/integration/support.hpp).
 
-#include "server/core/scenario.hpp"
+#include "server/core/scenario/scenario.hpp"
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
 // The virtual clock: read by every request without a lock, written by the control API. Readers
 // on other threads see only times that were set, in the order they were set.
-#include "server/core/clock.hpp"
+#include "server/core/model/clock.hpp"
 
 #include <doctest/doctest.h>
 

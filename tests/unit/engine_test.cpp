@@ -1,5 +1,5 @@
 // server/core/engine: what a client gets for a request, without sockets.
-#include "server/core/engine.hpp"
+#include "server/core/engine/engine.hpp"
 
 #include "protocol/formats.hpp"
 

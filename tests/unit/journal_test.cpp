@@ -1,6 +1,6 @@
 // The journal's rings: workers record into rings of their own, readers see every entry once, in
 // sequence order and without gaps, however the threads interleave; the last `capacity` are kept.
-#include "server/core/journal.hpp"
+#include "server/core/observe/journal.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The console's live feed without sockets: bounded queues that drop and count, a wake-up only when
 // a queue stops being empty, exchanges never sent twice, and seeds hidden from what it shows.
-#include "server/core/live_feed.hpp"
+#include "server/core/observe/live_feed.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // is written whole and in order (in batches), lines from several threads keep the order in which
 // they were written, and a reader that stops reading makes the log drop and count lines while the
 // caller never waits.
-#include "server/core/log_sink.hpp"
+#include "server/core/observe/log_sink.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The readable log line (--log-format text), without sockets: each stage's shape, the SNI and
 // client address on a TLS failure, values quoted only when they need it, events with their fields.
-#include "server/core/log_text.hpp"
+#include "server/core/observe/log_text.hpp"
 
 #include <doctest/doctest.h>
 

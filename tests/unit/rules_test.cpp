@@ -1,5 +1,5 @@
 // server/core/rules: matching, sequences, times, cycles, seeded probability, atomic counters.
-#include "server/core/rules.hpp"
+#include "server/core/engine/rules.hpp"
 
 #include "../support/fixtures.hpp"
 

@@ -1,6 +1,6 @@
 // server/core/scenario: every shipped scenario loads; a bad one is refused with the file, the
 // JSON path and the reason, every problem at once.
-#include "server/core/scenario.hpp"
+#include "server/core/scenario/scenario.hpp"
 
 #include "../support/fixtures.hpp"
 

@@ -1,6 +1,6 @@
 // server/core/store: a state that does not read back exactly is refused with every problem, by row
 // and column; nothing is silently defaulted (a misspelt lock must not release a lock).
-#include "server/core/model.hpp"
+#include "server/core/model/model.hpp"
 
 #include "protocol/formats.hpp"
 

@@ -1,6 +1,6 @@
 // server/core/tls_failure: a failed handshake in the words a lab engineer reads, from the alert
 // the client sent or what else ended it (table-driven).
-#include "server/core/tls_failure.hpp"
+#include "server/core/observe/tls_failure.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The model's readers-writer lock lets a writer in while readers keep coming: three threads take
 // the shared side over and over, always one of them holding it, and a writer must still get the
 // lock (glibc's default rwlock, which std::shared_mutex is, can keep it waiting for many seconds).
-#include "server/core/writer_first_lock.hpp"
+#include "server/core/model/writer_first_lock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,156 @@
+#include "pki/lab.hpp"
+
+#include "protocol/hosts.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+
+namespace fortisim::pki {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t leaf_days = 825;
+constexpr std::int64_t renew_before_s = 30 * 86400;
+
+void write_file(const fs::path& path, const std::string& text, mode_t mode) {
+  // Created with its final mode: a key is never readable by others, not even for a moment.
+  fs::path tmp = path;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fchmod(fd, mode) == 0 && ok;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) throw std::runtime_error("cannot write " + tmp.string());
+  fs::rename(tmp, path);
+}
+
+void make_folder(const fs::path& d) {
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  if (ec) throw std::runtime_error("cannot create the folder " + d.string() + ": " + ec.message());
+}
+
+bool names_all(X509* cert, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    bool ip = n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
+    if ((ip ? X509_check_ip_asc(cert, n.c_str(), 0) : X509_check_host(cert, n.data(), n.size(), 0, nullptr)) != 1)
+      return false;
+  }
+  return true;
+}
+
+/// The leaf in `cert_path` and `key_path` if it can be served as it is: its key is of `type` and
+/// belongs to it, `ca` signed it, it names every one of `names` and is good for 30 days more.
+std::optional<cert_and_key> current_leaf(const std::string& cert_path, const std::string& key_path,
+                                         const cert_and_key& ca, const std::vector<std::string>& names, key_type type) {
+  if (!fs::exists(cert_path) || !fs::exists(key_path)) return std::nullopt;
+  cert_and_key leaf;
+  try {
+    leaf = load_cert_and_key(cert_path, key_path);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;  // unreadable: made anew
+  }
+  std::time_t soon = std::time(nullptr) + renew_before_s;
+  bool current = key_type_of(leaf.key.get()) == type && X509_check_private_key(leaf.cert.get(), leaf.key.get()) == 1 &&
+                 X509_verify(leaf.cert.get(), X509_get0_pubkey(ca.cert.get())) == 1 &&
+                 X509_cmp_time(X509_get0_notAfter(leaf.cert.get()), &soon) > 0 && names_all(leaf.cert.get(), names);
+  ERR_clear_error();  // a mismatch leaves OpenSSL errors behind
+  return current ? std::optional(std::move(leaf)) : std::nullopt;
+}
+
+/// The leaf for `names`, made unless it is current; `force`: always.
+cert_and_key ensure_leaf(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
+                         const std::vector<std::string>& names, key_type type, bool force) {
+  if (!force)
+    if (auto leaf = current_leaf(cert_path, key_path, ca, names, type)) return std::move(*leaf);
+  auto leaf = make_server_cert(ca, names, -3600, leaf_days * 86400, type);
+  write_file(key_path, leaf.key_pem(), 0600);
+  write_file(cert_path, leaf.cert_pem() + ca.cert_pem(), 0644);
+  return leaf;
+}
+
+}  // namespace
+
+const std::vector<std::string>& lab_host_names() {
+  static const std::vector<std::string> names = [] {
+    auto all = protocol::fortinet_host_names();
+    all.insert(all.end(), {"localhost", "127.0.0.1", "::1"});
+    return all;
+  }();
+  return names;
+}
+
+cert_and_key ensure_lab_ca(const std::string& dir, key_type type, bool force) {
+  fs::path d(dir);
+  fs::path cert = d / "ca.pem", key = d / "ca-key.pem";
+  if (!force && fs::exists(cert) && fs::exists(key)) return load_cert_and_key(cert.string(), key.string());
+  make_folder(d);
+  auto ca = make_ca("fortisim lab CA", 3650, type);
+  write_file(key, ca.key_pem(), 0600);
+  write_file(cert, ca.cert_pem(), 0644);
+  return ca;
+}
+
+lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool force) {
+  fs::path d(dir);
+  fs::path leaves = d / name_of(type);
+  lab_cert_paths p;
+  p.ca_cert = (d / "ca.pem").string();
+  p.ca_key = (d / "ca-key.pem").string();
+  p.type = type;
+  p.server_cert = (leaves / "server.pem").string();
+  p.server_key = (leaves / "server-key.pem").string();
+  p.ca = ensure_lab_ca(dir, type, force);
+  make_folder(leaves / "hosts");
+  p.server = ensure_leaf(p.server_cert, p.server_key, p.ca, lab_host_names(), type, force);
+  for (const auto& name : protocol::fortinet_host_names()) {
+    host_leaf h{
+        name, (leaves / "hosts" / (name + ".pem")).string(), (leaves / "hosts" / (name + "-key.pem")).string(), {}};
+    h.loaded = ensure_leaf(h.cert, h.key, p.ca, {name}, type, force);
+    p.hosts.push_back(std::move(h));
+  }
+  return p;
+}
+
+ca_export export_ca(const std::string& ca_cert_path, const std::string& dir) {
+  std::ifstream in(ca_cert_path, std::ios::binary);
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  auto cert = in ? certificate_of_pem(pem.str()) : nullptr;
+  if (!cert) throw std::runtime_error("cannot read the CA certificate " + ca_cert_path);
+  fs::path d(dir);
+  make_folder(d);
+  ca_export out{(d / "fortisim-ca.pem").string(), (d / "fortisim-ca.cer").string(), (d / "fortisim-ca.sha256").string(),
+                sha256_fingerprint(cert.get())};
+  write_file(out.pem, cert_and_key{cert, nullptr}.cert_pem(), 0644);
+  write_file(out.der, der_of(cert.get()), 0644);
+  write_file(out.sha256, out.fingerprint + "\n", 0644);
+  return out;
+}
+
+std::string default_data_dir() {
+  if (const char* d = std::getenv("FORTISIM_DATA"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/fortisim";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/fortisim";
+  return "./fortisim-data";
+}
+
+}  // namespace fortisim::pki

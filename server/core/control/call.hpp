@@ -1,0 +1,68 @@
+#pragma once
+// Private to the control API: one call being answered, with strict readers for its query and its
+// JSON body (each refusal a 400 naming the parameter or key and what was expected).
+
+#include "server/core/control/control.hpp"
+
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fortisim::core::control {
+
+using protocol::json;
+
+/// Thrown by a reader for input the call cannot take; becomes a 400 (or `status`) with `what()`.
+struct bad_call : std::runtime_error {
+  explicit bad_call(const std::string& why, int status = 400) : std::runtime_error(why), status(status) {}
+  int status;
+};
+
+/// One control call: its path, query, body, and the parts of the server it may use.
+struct call {
+  engine& e;
+  listener_control& l;
+  std::string_view method;
+  std::string_view path;
+  std::map<std::string, std::string> query;  ///< percent-decoded
+  json body = json::object();
+  std::string_view wildcard;  ///< the `*` segment of the route's path ("/tokens/*/otp")
+
+  /// Refuses query parameters other than `allowed`.
+  void only_query(std::initializer_list<std::string_view> allowed) const;
+  /// Refuses body keys other than `allowed`.
+  void only_keys(std::initializer_list<std::string_view> allowed) const;
+  std::optional<std::string> text(const char* key) const;
+  std::optional<std::int64_t> integer(const char* key, std::int64_t min, std::int64_t max) const;
+  std::optional<std::string> query_text(const char* key) const;
+  std::optional<std::int64_t> query_integer(const char* key, std::int64_t min, std::int64_t max) const;
+};
+
+control_reply ok(const json& j);
+control_reply listeners_follow(control_reply r);
+
+// The handlers, by area (control_world.cpp, control_server.cpp).
+control_reply state(call& c);
+control_reply world(call& c);
+control_reply reset(call& c);
+control_reply clock(call& c);
+control_reply new_token(call& c);
+control_reply otp(call& c);
+control_reply release_lock(call& c);
+control_reply health(call& c);
+control_reply status(call& c);
+control_reply journal(call& c);
+control_reply journal_count(call& c);
+control_reply journal_clear(call& c);
+control_reply reload(call& c);
+control_reply refuse(call& c);
+control_reply open(call& c);
+control_reply list_rules(call& c);
+control_reply add_rule(call& c);
+control_reply delete_rule(call& c);
+control_reply metrics(call& c);
+
+}  // namespace fortisim::core::control

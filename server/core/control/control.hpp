@@ -1,0 +1,45 @@
+#pragma once
+// The control API's logic (the admin listener only carries it): health and status, the journal
+// (filtered, counted), the model's state (whole, or as the web console shows it) and resets, the
+// clock, OTPs, test provisioning, hardware locks, the listener, reloads, rules at runtime, metrics.
+// JSON in and out, strict: an unknown parameter or key, or a value of the wrong type or range,
+// gets 400 with the reason. Documented in docs/control-api.md.
+
+#include "server/core/engine/engine.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace fortisim::core {
+
+/// What the control API needs from the network layer.
+class listener_control {
+ public:
+  virtual ~listener_control() = default;
+  /// Stop listening (clients get ECONNREFUSED) for `ms`, or until open() when 0.
+  virtual void refuse(std::int64_t ms) = 0;
+  virtual void open() = 0;
+  /// Reload the scenario file; the problems found, or "" when it took.
+  virtual std::string reload() = 0;
+  /// Whether every worker listens now.
+  virtual bool listening() const = 0;
+  /// Each worker's counters: [{"accepted": N}, …].
+  virtual protocol::json worker_counts() const = 0;
+  /// Requests read and not yet answered, now.
+  virtual std::int64_t in_flight() const = 0;
+};
+
+struct control_reply {
+  control_reply() = default;
+  control_reply(int s, std::string b) : status(s), body(std::move(b)) {}
+  int status = 200;
+  std::string body;  ///< JSON, unless content_type says otherwise
+  std::string content_type = "application/json";
+  bool listeners_changed = false;  ///< the network layer confirms the listeners followed before answering
+  std::string allow;               ///< for 405: the methods the path takes
+};
+
+control_reply handle_control(engine& e, listener_control& l, std::string_view method, std::string_view target,
+                             std::string_view body);
+
+}  // namespace fortisim::core

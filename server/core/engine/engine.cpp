@@ -1,0 +1,453 @@
+#include "server/core/engine/engine.hpp"
+
+#include "protocol/bounded_json.hpp"
+#include "protocol/direct_request.hpp"
+#include "server/core/engine/reply_faults.hpp"
+
+namespace fortisim::core {
+
+using namespace protocol;
+
+/// What a worker reuses from one exchange to the next, so that a keep-alive request allocates
+/// neither its request struct nor its reason: their strings keep their storage, up to
+/// `kept_bytes` (one large request is not held for the worker's life).
+struct worker_scratch {
+  static constexpr std::size_t kept_bytes = 8 << 10;
+  protocol::request read;    ///< the request read without a tree
+  protocol::response reply;  ///< the reply, written over by the next one of its kind
+  std::string reason;
+  void trim(std::size_t body_size) {
+    if (body_size > kept_bytes) {
+      read = protocol::request{};
+      reply = protocol::response{};
+    }
+    if (reason.capacity() > kept_bytes) {
+      reason.clear();
+      reason.shrink_to_fit();
+    }
+  }
+};
+
+/// One HTTP exchange on its way through handle(): what the request is, which rule fired, and the
+/// outcome being built.
+struct engine::exchange {
+  exchange(loaded& l, const http_request& req, http_outcome& o, worker_scratch& w)
+      : L(l), r(req), scratch(w), reason(w.reason), out(o) {}
+  loaded& L;
+  const http_request& r;
+  worker_scratch& scratch;
+  std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
+  std::string_view path;      ///< the target without its query
+  /// The request read without a tree (plain shape, no rule reads "d"), in scratch.read.
+  const protocol::request* direct = nullptr;
+  json parsed;              ///< the tree, when the request was not read directly or a rule fired
+  std::string unparsable;   ///< why the body is not JSON fortisim reads, "" if it is
+  const json* d = nullptr;  ///< the request's "d" object, if the body had one and its tree was built
+  std::string_view type;    ///< d.__type
+  std::optional<operation> op;
+  std::optional<rule_book::hit> hit;
+  std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
+  std::string& reason;                     ///< why this answer, in protocol terms (in scratch)
+  http_outcome& out;
+  int error_code = 0;  ///< the FortiCare error in the reply, for the journal
+};
+
+namespace {
+
+/// An IIS-like page for HTTP-level errors, as the ASP.NET front end would answer [assumed].
+std::string http_error_page(int status, std::string_view title) {
+  std::string code = std::to_string(status);
+  return "<!DOCTYPE html><html><head><title>" + code + " - " + std::string(title) + "</title></head><body><h1>" + code +
+         " - " + std::string(title) + "</h1></body></html>\r\n";
+}
+
+/// The reply of `op` carrying only `err`: the shape a client of that operation expects.
+response error_shaped(std::optional<operation> op, const envelope& env, const json* d, const message_names& names,
+                      error_value err) {
+  std::string type = op ? names.response[static_cast<std::size_t>(*op)] : response_type_for(env.type);
+  if (!op) return error_response{head_for(env, type), std::move(err)};
+  switch (*op) {
+    case operation::activation_license: {
+      std::string code;  // echoed, as in the captured error reply
+      if (d)
+        if (auto it = d->find("license_activation_code"); it != d->end() && it->is_string())
+          code = it->get<std::string>();
+      return activation_license_response{head_for(env, type), std::move(code), "", std::nullopt, std::move(err)};
+    }
+    case operation::polling: return polling_response{head_for(env, type), {}, std::move(err)};
+    case operation::mobile_provision: {
+      mobile_provision_response r;
+      r.type = type;
+      r.error = std::move(err);
+      return r;
+    }
+    case operation::provision: return provision_response{head_for(env, type), {}, 0, std::move(err)};
+    case operation::hardware_activation: return hardware_activation_response{head_for(env, type), {}, std::move(err)};
+  }
+  return error_response{head_for(env, type), std::move(err)};
+}
+
+int error_code_of(const response& r) {
+  return std::visit(
+      [](const auto& m) -> int {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, error_response>)
+          return m.error.code;
+        else
+          return m.error ? m.error->code : 0;
+      },
+      r);
+}
+
+/// Appends `word` to a space-separated list (empty words are left out).
+void add(std::string& list, std::string_view word) {
+  if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
+}
+
+/// What the journal records of a request's "d" so a test can find it: the device and its HA
+/// members, the tokens named, and the licence or phone activation code.
+void request_facts(const json* d, journal_entry& e) {
+  if (!d) return;
+  auto text = [&](const json& j, const char* key) -> std::string_view {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+  };
+  add(e.serials, text(*d, "serial_number"));
+  if (auto it = d->find("__clustered_sns"); it != d->end() && it->is_array())
+    for (const auto& m : *it)
+      if (m.is_object()) add(e.serials, text(m, "sn"));
+  if (auto it = d->find("tokens"); it != d->end() && it->is_array())
+    for (const auto& t : *it)
+      add(e.tokens, t.is_string()   ? std::string_view(t.get_ref<const std::string&>())
+                    : t.is_object() ? text(t, "token")
+                                    : "");
+  e.code.assign(text(*d, "license_activation_code"));
+  if (e.code.empty()) e.code.assign(text(*d, "token_activation_code"));
+}
+
+/// The same facts of a request read without a tree (which holds no other fields of "d").
+void request_facts(const request& r, journal_entry& e) {
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (requires { m.env; }) {
+          add(e.serials, m.env.serial_number);
+          for (const auto& sn : m.env.clustered_sns) add(e.serials, sn);
+        }
+        if constexpr (requires { m.tokens; })
+          for (const auto& t : m.tokens) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(t)>, provisioned_token>)
+              add(e.tokens, t.token);
+            else
+              add(e.tokens, t);
+          }
+        if constexpr (requires { m.license_activation_code; }) e.code.assign(m.license_activation_code);
+        if constexpr (requires { m.token_activation_code; }) e.code.assign(m.token_activation_code);
+      },
+      r);
+}
+
+/// True for the faults after which no HTTP reply is sent (the journal then says status 0).
+bool sends_no_reply(const fault& f) {
+  return std::holds_alternative<faults::close>(f) || std::holds_alternative<faults::garbage>(f) ||
+         std::holds_alternative<faults::reset>(f) || std::holds_alternative<faults::hang>(f);
+}
+
+}  // namespace
+
+engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
+    : current_(std::make_shared<loaded>(s)),
+      model_(s, opts.state_path),
+      log_format_(opts.format),
+      log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
+      feed_(opts.show_secrets),
+      journal_(opts.journal_size) {
+  journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
+  if (log_ && opts.log_exchanges)
+    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {
+      thread_local std::string line;  // formatted without a tree, in storage reused line after line
+      line.clear();
+      if (text)
+        write_text_line(e, line);
+      else
+        journal::write_line(e, line);
+      sink->write(line);
+    });
+}
+
+std::shared_ptr<const scenario> engine::current_scenario() const { return current()->s; }
+
+std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
+
+bool engine::has_tls_rules() const {
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
+}
+
+std::optional<rule_book::hit> engine::first_match(loaded& L, stage at, const exchange_facts& f,
+                                                  const std::shared_ptr<runtime_rules>& runtime) {
+  if (runtime)
+    if (auto hit = runtime->book.first_match(at, f)) return hit;
+  return L.rules.first_match(at, f);
+}
+
+stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
+  stage_verdict v;
+  v.connection = f.connection;
+  auto keep = runtime_.load(std::memory_order_acquire);  // alive while the hit, which may point into it, is used
+  auto hit = first_match(L, at, f, keep);
+  if (!hit) return v;
+  v.act = *hit->a;
+  v.rule = hit->r->name;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage_name(at));
+    e.connection = f.connection;
+    e.client_address.assign(f.client_address);
+    e.sni.assign(f.sni);
+    e.rule.assign(v.rule);
+    e.action.assign(fault_name(v.act.what));
+    e.seed = L.s->seed;
+  });
+  return v;
+}
+
+stage_verdict engine::on_connection(std::string_view client_address) {
+  auto L = current();
+  exchange_facts f;
+  f.client_address = client_address;
+  f.connection = L->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  metrics_.connection_opened();
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  if (!L->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
+    return stage_verdict{{}, f.connection, {}};
+  return decide(*L, stage::connection, f);
+}
+
+stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
+  exchange_facts f;
+  f.client_address = client_address;
+  f.connection = connection;
+  f.sni = sni;
+  return decide(*current(), stage::tls, f);
+}
+
+void engine::note(std::string_view stage, std::uint64_t connection, std::string_view client_address,
+                  std::string_view what, std::string_view sni) {
+  auto seed = current()->s->seed;
+  if (stage == "tls") metrics_.tls_failure(what);
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage);
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.sni.assign(sni);
+    e.action.assign(what);
+    e.seed = seed;
+  });
+}
+
+void engine::note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
+                              std::string_view client_cert) {
+  auto seed = current()->s->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("tls");
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.sni.assign(sni);
+    e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
+    e.client_cert.assign(client_cert);
+    e.seed = seed;
+  });
+}
+
+void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
+                      std::string_view answer) {
+  auto seed = current()->s->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("dns");
+    e.client_address.assign(client_address);
+    e.target.assign(name);
+    e.type.assign(type);
+    e.action.assign(answer);
+    e.seed = seed;
+  });
+}
+
+http_outcome engine::handle(const http_request& r) {
+  http_outcome out;
+  handle(r, out);
+  return out;
+}
+
+void engine::handle(const http_request& r, http_outcome& out) {
+  auto L = current();
+  out.reset();
+  thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
+  scratch.reason.clear();
+  exchange x(*L, r, out, scratch);
+  classify(x);
+  match_rules(x);
+  if (!answers_alone(x.out.act, x.out, x.d, model_.clock().now_s()) && !http_misuse(x)) answer(x);
+  record(x);
+  scratch.trim(r.body.size());
+}
+
+void engine::classify(exchange& x) {
+  x.request = x.L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+  x.path = x.r.target.substr(0, x.r.target.find('?'));
+  // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
+  // reads fields would otherwise meet a request read without a tree).
+  x.runtime = runtime_.load(std::memory_order_acquire);
+  bool rules_read_fields = x.L.rules.reads_fields() || (x.runtime && x.runtime->book.reads_fields());
+  auto& read = x.scratch.read;
+  if (!rules_read_fields && read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path, read)) x.direct = &read;
+  if (x.direct) {
+    x.type = request_type(*x.direct);
+    x.op = static_cast<operation>(x.direct->index());  // request's alternatives are in operation order
+    return;
+  }
+  build_tree(x);
+}
+
+void engine::build_tree(exchange& x) {
+  auto parsed = parse_bounded(x.r.body);
+  if (auto* why = std::get_if<std::string>(&parsed))
+    x.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
+  else
+    x.parsed = std::get<json>(std::move(parsed));
+  if (x.unparsable.empty() && x.parsed.is_object())
+    if (auto it = x.parsed.find("d"); it != x.parsed.end() && it->is_object()) x.d = &*it;
+  if (x.direct) return;  // type and operation are known
+  if (x.d)
+    if (auto it = x.d->find("__type"); it != x.d->end() && it->is_string()) x.type = it->get_ref<const std::string&>();
+  x.op = x.L.s->names.find(x.type);
+  if (!x.op && x.d && x.type.empty() && x.path == mobile_path)
+    x.op = operation::mobile_provision;  // the app's endpoint
+}
+
+void engine::match_rules(exchange& x) {
+  exchange_facts f;
+  f.client_address = x.r.client_address;
+  f.connection = x.r.connection;
+  f.sni = x.r.sni;
+  f.target = x.path;
+  f.request = x.request;
+  f.d = x.d;
+  f.type = x.type;
+  f.operation = x.op;
+  x.hit = first_match(x.L, stage::http, f, x.runtime);
+  if (!x.hit) return;
+  if (x.direct) build_tree(x);  // a fault may echo or render fields of "d"
+  x.out.act = x.hit->a->what;
+  x.reason = "rule \"" + x.hit->r->name + "\" played " + std::string(fault_name(x.hit->a->what));
+  x.out.delay_ms = x.hit->a->delay_ms;
+  x.out.garbage_seed = x.L.s->seed ^ x.request;
+}
+
+bool engine::http_misuse(exchange& x) {
+  // HTTP errors for what is not an ASMX call.
+  if (x.path != process_path && x.path != mobile_path) {
+    x.reason = "no such path: the service answers " + std::string(process_path) + " and " + std::string(mobile_path);
+    x.out.status = 404;
+    x.out.content_type = "text/html; charset=utf-8";
+    x.out.body = http_error_page(404, "File or directory not found.");
+    return true;
+  }
+  if (x.r.method != "POST") {
+    x.reason = "the service answers POST only";
+    x.out.status = 405;
+    x.out.allow = "POST";
+    x.out.content_type = "text/html; charset=utf-8";
+    x.out.body = http_error_page(405, "HTTP verb used to access this page is not allowed.");
+    return true;
+  }
+  return false;
+}
+
+void engine::answer(exchange& x) {
+  const scenario& s = *x.L.s;
+  // The envelope echo of an error reply, decoded only on that path (best effort: field errors
+  // are reported by decode_request).
+  auto echo = [&] {
+    envelope env;
+    if (x.d) decode_envelope(*x.d, env);
+    return env;
+  };
+  auto fail = [&](error_id id, std::string detail) {
+    error_value e = s.errors[id];
+    if (!detail.empty()) e.message += ": " + detail;
+    x.reason.append(x.reason.empty() ? "" : "; ").append(e.message);
+    return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
+  };
+  response& reply = x.scratch.reply;
+  if (x.direct && !replacement_error(x.out.act)) {
+    if (!ask_model(x, *x.direct, reply)) return;
+  } else if (!x.unparsable.empty()) {
+    reply = fail(error_id::malformed_request, x.unparsable);
+  } else if (!x.d) {
+    reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
+  } else if (!x.op) {
+    reply = fail(error_id::unknown_type,
+                 x.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(x.type) + "\"");
+  } else if (auto e = replacement_error(x.out.act)) {
+    reply = error_shaped(x.op, echo(), x.d, s.names, *e);
+  } else {
+    auto decoded = decode_request(*x.op, *x.d);
+    if (auto* fe = std::get_if<field_error>(&decoded))
+      reply = fail(error_id::invalid_field, fe->path + ": " + fe->reason);
+    else if (!ask_model(x, std::get<request>(decoded), reply))
+      return;
+  }
+  bend(x.out.act, reply);
+  x.error_code = error_code_of(reply);
+  x.out.body.reserve(768);
+  encode_to(reply, x.out.body);
+  bend_body(x.out.act, x.out.body);
+}
+
+bool engine::ask_model(exchange& x, const request& req, response& reply) {
+  try {
+    thread_local std::string why;
+    model_.answer(req, reply, &why);
+    x.reason.append(x.reason.empty() ? "" : "; ").append(why);
+    return true;
+  } catch (const storage_error& e) {
+    // Not durable, so not done: the model is unchanged and the client is told so.
+    x.out.status = 503;
+    x.out.body = json{{"error", e.what()}}.dump();
+    return false;
+  }
+}
+
+void engine::record(const exchange& x) {
+  int status = sends_no_reply(x.out.act) ? 0 : x.out.status;
+  std::string_view operation = x.op ? operation_name(*x.op) : std::string_view();
+  int endpoint = x.path == process_path ? 0 : x.path == mobile_path ? 1 : 2;
+  metrics_.request(endpoint, x.op ? static_cast<int>(*x.op) : -1, x.error_code, status);
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("http");
+    e.connection = x.r.connection;
+    e.request = x.request;
+    e.client_address.assign(x.r.client_address);
+    e.sni.assign(x.r.sni);
+    e.method.assign(x.r.method);
+    e.target.assign(x.r.target);
+    e.type.assign(x.type);
+    e.operation.assign(operation);
+    if (x.d)
+      request_facts(x.d, e);
+    else if (x.direct)
+      request_facts(*x.direct, e);
+    if (x.hit) {
+      e.rule.assign(x.hit->r->name);
+      e.action.assign(fault_name(x.hit->a->what));
+    }
+    e.reason.assign(x.reason);
+    e.status = status;
+    e.error_code = x.error_code;
+    e.seed = x.L.s->seed;
+    e.client_cert.assign(x.r.client_cert);
+    e.request_headers.assign(x.r.headers.substr(0, 4096));
+    e.request_body.assign(x.r.body.substr(0, 4096));
+    if (status != 0 && has_body(status)) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
+  });
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,177 @@
+#pragma once
+// The engine: one value that answers every question the network layer asks — what to do with a
+// new connection, with a ClientHello, with an HTTP request — from the loaded scenario's rules and
+// the FortiCare model, journaling each answer. No Asio here: the network layer executes.
+
+#include "server/core/engine/rules.hpp"
+#include "server/core/model/model.hpp"
+#include "server/core/observe/journal.hpp"
+#include "server/core/observe/live_feed.hpp"
+#include "server/core/observe/log_sink.hpp"
+#include "server/core/observe/log_text.hpp"
+#include "server/core/observe/metrics.hpp"
+#include "server/core/scenario/scenario.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fortisim::core {
+
+/// What the network layer must do at the connection or TLS stage.
+struct stage_verdict {
+  action act;  ///< faults::pass: carry on normally
+  std::uint64_t connection = 0;
+  std::string rule;
+};
+
+/// An HTTP request as the network layer read it.
+struct http_request {
+  std::string_view method;
+  std::string_view target;
+  std::string_view body;
+  std::string_view client_address;
+  std::string_view sni;
+  std::uint64_t connection = 0;
+  std::string_view headers;           ///< "Name: value" lines, as received (journaled)
+  std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
+};
+
+/// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
+struct http_outcome {
+  static constexpr std::string_view json_type = "application/json; charset=utf-8";
+  int status = 200;
+  std::string content_type{json_type};
+  std::string body;
+  std::string allow;           ///< an Allow header value, for 405
+  std::int64_t delay_ms = 0;   ///< wait before anything is sent
+  fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
+  std::uint64_t garbage_seed = 0;
+  /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
+  /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
+  void reset() {
+    static constexpr std::size_t kept_bytes = 8 << 10;
+    status = 200;
+    content_type.assign(json_type);
+    body.clear();
+    if (body.capacity() > kept_bytes) body.shrink_to_fit();
+    allow.clear();
+    delay_ms = 0;
+    act = faults::pass{};
+    garbage_seed = 0;
+  }
+};
+
+/// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
+/// 9110 §6.4.1, §8.6): a scenario's body for them is neither sent nor journaled.
+inline bool has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
+struct engine_options {
+  std::optional<std::string> state_path;  ///< --state FILE
+  std::size_t journal_size = 1000;
+  int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
+  bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
+  log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
+  bool show_secrets = false;             ///< the console shows token seeds (--console-secrets); hidden by default
+};
+
+class engine {
+ public:
+  explicit engine(std::shared_ptr<const scenario> s, engine_options opts = {});
+
+  /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state.
+  void reload(std::shared_ptr<const scenario> s);
+  std::shared_ptr<const scenario> current_scenario() const;
+
+  stage_verdict on_connection(std::string_view client_address);
+  bool has_tls_rules() const;
+  stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
+  http_outcome handle(const http_request& r);
+  /// The same, written into `out` (reset first): a connection passes the outcome of its last
+  /// request, whose strings keep their storage, so a keep-alive request allocates no reply.
+  void handle(const http_request& r, http_outcome& out);
+  /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
+  std::int64_t refuse_first_ms() const;
+  /// Journals a connection that the network layer could not complete (TLS failure and so on),
+  /// with the SNI when the ClientHello named one. Stage "tls" also counts a TLS failure.
+  void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what,
+            std::string_view sni = {});
+  /// Journals the certificate a client presented in its handshake (--client-cert request|require):
+  /// stage "tls", action "client certificate" with `client_cert` ("subject | issuer"), or "no
+  /// client certificate" when it presented none.
+  void note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
+                        std::string_view client_cert);
+  /// Journals one DNS query (stage "dns"): who asked, the name (as `target`), the query type (as
+  /// `type`: "A", "AAAA", "MX", …) and what was answered (as `action`: "A 192.0.2.10", "NXDOMAIN",
+  /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns.cpp).
+  void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer);
+  /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
+  void notice(std::string_view event, protocol::json fields = protocol::json::object());
+
+  core::model& world() { return model_; }
+  const core::model& world() const { return model_; }
+  core::journal& log() { return journal_; }
+  /// The console's live feed of exchanges and notices (GET /events).
+  core::live_feed& feed() { return feed_; }
+  core::metrics& counters() { return metrics_; }
+  /// The loaded scenario's counters and rules, for the control API.
+  protocol::json status() const;
+  /// GET /metrics: Prometheus text format.
+  std::string metrics_text() const;
+
+  /// Back to the scenario's start (POST /reset): the model (bindings, tokens, locks, clock), rule
+  /// counters, runtime rules and the journal. Throws storage_error.
+  void reset();
+  /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset.
+  /// The problems (each with its JSON path), or none when it took.
+  std::vector<problem> add_rule(const protocol::json& j);
+  /// Deletes a runtime rule; false if none has that name.
+  bool remove_rule(std::string_view name);
+  /// Every rule in the order they are tried: runtime rules, then the scenario's (GET /rules).
+  protocol::json rules() const;
+
+ private:
+  struct loaded {
+    std::shared_ptr<const scenario> s;
+    rule_book rules;
+    std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::uint64_t> requests{0};
+    loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
+  };
+  /// Rules added at runtime, tried before the scenario's; replaced whole on every change.
+  struct runtime_rules {
+    std::vector<rule> list;
+    rule_book book;
+    runtime_rules(std::vector<rule> l, std::uint64_t seed) : list(l), book(std::move(l), seed) {}
+  };
+  struct exchange;
+  std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
+  /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
+  std::optional<rule_book::hit> first_match(loaded& L, stage at, const exchange_facts& f,
+                                            const std::shared_ptr<runtime_rules>& runtime);
+  /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
+  stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
+  // The steps of handle(), in order.
+  void classify(exchange& x);
+  void build_tree(exchange& x);  // the request's JSON tree: for rules, faults and errors
+  void match_rules(exchange& x);
+  bool http_misuse(exchange& x);
+  void answer(exchange& x);
+  /// The model's reply to `req`, in `reply`; false when storage failed (x.out then says 503).
+  bool ask_model(exchange& x, const protocol::request& req, protocol::response& reply);
+  void record(const exchange& x);
+
+  std::atomic<std::shared_ptr<loaded>> current_;
+  std::atomic<std::shared_ptr<runtime_rules>> runtime_;
+  std::mutex runtime_mutex_;  // one change of the runtime rules at a time
+  core::metrics metrics_;
+  core::model model_;
+  log_format log_format_;
+  std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
+  core::live_feed feed_;
+  core::journal journal_;
+};
+
+}  // namespace fortisim::core

@@ -1,0 +1,110 @@
+#include "server/core/engine/rules.hpp"
+
+#include <algorithm>
+
+namespace fortisim::core {
+
+namespace {
+
+/// A scalar field as text; nothing for arrays and objects, which a matcher never tests (and which
+/// are never walked: nothing recurses over client data).
+std::optional<std::string> field_text(const protocol::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_structured()) return std::nullopt;
+  return v.dump();  // a number, true, false or null: one token
+}
+
+/// True if any entry of d[list][].key (or a plain string entry) satisfies m.
+bool any_in_list(const protocol::json* d, const char* list, const char* key, const matcher& m) {
+  if (!d) return false;
+  auto it = d->find(list);
+  if (it == d->end() || !it->is_array()) return false;
+  for (const auto& e : *it) {
+    if (e.is_string() && m.matches(e.get_ref<const std::string&>())) return true;
+    if (e.is_object())
+      if (auto v = e.find(key); v != e.end() && v->is_string() && m.matches(v->get_ref<const std::string&>()))
+        return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool matches(const rule_when& w, const exchange_facts& f) {
+  if (w.client_address && !w.client_address->matches(f.client_address)) return false;
+  if (w.connection && !w.connection->contains(f.connection)) return false;
+  if (w.sni && !w.sni->matches(f.sni)) return false;
+  if (w.endpoint && !w.endpoint->matches(f.target)) return false;
+  if (w.request && !w.request->contains(f.request)) return false;
+  if (w.type && !w.type->matches(f.type)) return false;
+  if (w.operation && f.operation != w.operation) return false;
+  if (w.cluster_member && !any_in_list(f.d, "__clustered_sns", "sn", *w.cluster_member)) return false;
+  if (w.token && !any_in_list(f.d, "tokens", "token", *w.token)) return false;
+  for (const auto& [key, m] : w.fields) {
+    if (!f.d) return false;
+    auto it = f.d->find(key);
+    if (it == f.d->end()) return false;
+    auto text = field_text(*it);
+    if (!text || !m.matches(*text)) return false;
+  }
+  return true;
+}
+
+double seeded_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t n) {
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1) + 0xbf58476d1ce4e5b9ULL * (n + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) / static_cast<double>(1ULL << 53);
+}
+
+rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
+    : rules_(std::move(rules)),
+      seed_(seed),
+      evaluated_(new std::atomic<std::uint64_t>[rules_.size()]()),
+      fired_(new std::atomic<std::uint64_t>[rules_.size()]()) {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    // A refuse with first_ms, or with no duration and no `when`, holds from the start.
+    const auto* a = r.then.empty() ? nullptr : std::get_if<faults::refuse>(&r.then.front().what);
+    bool from_start = a && (a->first_ms > 0 || (a->for_ms == 0 && r.when.empty()));
+    if (from_start) {
+      if (a->first_ms == 0 || refuse_first_ms_ == -1)
+        refuse_first_ms_ = -1;
+      else
+        refuse_first_ms_ = std::max(refuse_first_ms_, a->first_ms);
+      continue;
+    }
+    by_stage_[static_cast<int>(r.stage)].push_back(i);
+    if (r.stage == stage::http && (r.when.cluster_member || r.when.token || !r.when.fields.empty()))
+      reads_fields_ = true;
+  }
+}
+
+std::optional<rule_book::hit> rule_book::first_match(stage at, const exchange_facts& f) {
+  for (std::size_t i : by_stage_[static_cast<int>(at)]) {
+    const rule& r = rules_[i];
+    if (!matches(r.when, f)) continue;
+    if (r.probability < 1.0) {
+      std::uint64_t n = evaluated_[i].fetch_add(1, std::memory_order_relaxed);
+      if (seeded_draw(seed_, i, n) >= r.probability) continue;
+    }
+    // Claim one firing; with `times`, never more than that many, even under concurrency.
+    std::uint64_t k = fired_[i].load(std::memory_order_relaxed);
+    do {
+      if (r.times && k >= *r.times) break;
+    } while (!fired_[i].compare_exchange_weak(k, k + 1, std::memory_order_acq_rel));
+    if (r.times && k >= *r.times) continue;
+    std::size_t pos = r.cycle ? k % r.then.size() : std::min<std::size_t>(k, r.then.size() - 1);
+    return hit{&r, &r.then[pos], k + 1};
+  }
+  return std::nullopt;
+}
+
+std::vector<std::uint64_t> rule_book::fired_counts() const {
+  std::vector<std::uint64_t> out;
+  for (std::size_t i = 0; i < rules_.size(); ++i) out.push_back(fired_[i].load());
+  return out;
+}
+
+}  // namespace fortisim::core

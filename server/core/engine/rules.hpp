@@ -1,0 +1,67 @@
+#pragma once
+// The rule book of one loaded scenario: which rule matches an exchange, and which of its actions
+// plays now. Counters are atomic, so "fail the first two, then succeed" holds exactly under
+// concurrency; probabilities are drawn from the scenario seed, the rule and the count of its
+// evaluations, so a replay with the same seed and the same sequence of requests gives the same
+// outcomes whatever the threads do.
+
+#include "server/core/scenario/scenario.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace fortisim::core {
+
+/// What is known of an exchange when a rule is tested. Later stages know more.
+struct exchange_facts {
+  std::string_view client_address;
+  std::uint64_t connection = 0;  ///< 1-based ordinal since the scenario loaded
+  std::string_view sni;
+  std::string_view target;            ///< the HTTP path
+  std::uint64_t request = 0;          ///< 1-based ordinal since the scenario loaded
+  const protocol::json* d = nullptr;  ///< the request's "d" object, if the body had one
+  std::string_view type;              ///< d.__type
+  std::optional<protocol::operation> operation;
+};
+
+bool matches(const rule_when& w, const exchange_facts& f);
+
+class rule_book {
+ public:
+  rule_book(std::vector<rule> rules, std::uint64_t seed);
+
+  /// The rule that fires and the action it plays, with the 1-based count of its firings.
+  struct hit {
+    const rule* r;
+    const action* a;
+    std::uint64_t nth;
+  };
+  std::optional<hit> first_match(stage at, const exchange_facts& f);
+  bool has(stage at) const { return !by_stage_[static_cast<int>(at)].empty(); }
+  /// How long the scenario refuses connections from its start: 0 none, -1 until told otherwise
+  /// (the control API's /listener/open, or a reload), else milliseconds.
+  std::int64_t refuse_first_ms() const { return refuse_first_ms_; }
+  /// True if an HTTP rule tests a field of "d" beyond its type: only then do rules need the
+  /// request's JSON tree (the engine otherwise reads plain requests without building one).
+  bool reads_fields() const { return reads_fields_; }
+  const std::vector<rule>& rules() const { return rules_; }
+  /// How often each rule fired, in file order.
+  std::vector<std::uint64_t> fired_counts() const;
+
+ private:
+  std::vector<rule> rules_;
+  std::uint64_t seed_;
+  std::vector<std::size_t> by_stage_[3];
+  std::unique_ptr<std::atomic<std::uint64_t>[]> evaluated_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> fired_;
+  std::int64_t refuse_first_ms_ = 0;
+  bool reads_fields_ = false;
+};
+
+/// A uniform draw in [0, 1) from (seed, stream, n): splitmix64, stateless and replayable.
+double seeded_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t n);
+
+}  // namespace fortisim::core

@@ -1,0 +1,164 @@
+// The FortiCare model: its world built from a scenario (and the stored state), how a change
+// becomes durable and then visible, and the calls that do not belong to one operation (OTPs, the
+// clock, the snapshot). The operations have their own files: model_licences.cpp,
+// model_tokens.cpp, model_hardware.cpp.
+#include "server/core/model/model.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace fortisim::core {
+
+using namespace protocol;
+
+namespace {
+
+std::int64_t real_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string describe(const std::string& file, const std::vector<problem>& problems) {
+  std::string out = file + ": the stored state does not read back exactly; fortisim will not start on it:";
+  for (const auto& p : problems) out += "\n" + file + ": " + p.path + ": " + p.reason;
+  return out;
+}
+
+}  // namespace
+
+model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state_path)
+    : scenario_(std::move(s)), clock_(scenario_->clock_start_ms, scenario_->clock_rate) {
+  std::lock_guard lock(mutex_);
+  if (state_path) {
+    store_.emplace(*state_path);
+    auto loaded = store_->load();
+    if (auto* problems = std::get_if<std::vector<problem>>(&loaded))
+      throw std::runtime_error(describe(*state_path, *problems));
+    auto& stored = std::get<store::contents>(loaded);
+    for (const auto& l : stored.licences) apply_locked(l);
+    for (const auto& t : stored.tokens) apply_locked(t);
+    for (const auto& h : stored.hardware) hardware_[h.serial] = h;
+    if (stored.clock_ms)
+      clock_.set(*stored.clock_ms +
+                 static_cast<std::int64_t>(static_cast<double>(real_now_ms() - stored.clock_real_ms) * clock_.rate()));
+  }
+  commit_locked(definitions_locked(*scenario_));
+  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+}
+
+void model::adopt(std::shared_ptr<const scenario> s) {
+  std::lock_guard lock(mutex_);
+  commit_locked(definitions_locked(*s));  // throws before anything switches
+  scenario_ = std::move(s);
+  pinned_.clear();
+  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+}
+
+void model::commit_locked(const change& c) {
+  if (c.empty()) return;
+  if (store_) store_->write(c);  // durable first (throws storage_error, nothing applied)
+  if (c.wipe) {
+    licences_.clear();
+    tokens_.clear();
+    hardware_.clear();
+    by_activation_.clear();
+    licence_codes_.clear();
+  }
+  for (const auto& code : c.dropped_licences)
+    if (auto it = licences_.find(code); it != licences_.end()) {
+      licence_codes_.erase(it->second.serial);
+      licences_.erase(it);
+    }
+  for (const auto& serial : c.dropped_tokens)
+    if (auto it = tokens_.find(serial); it != tokens_.end()) {
+      by_activation_.erase(it->second.activation);
+      tokens_.erase(it);
+    }
+  for (const auto& serial : c.dropped_hardware) hardware_.erase(serial);
+  for (const auto& l : c.licences) apply_locked(l);
+  for (const auto& t : c.tokens) apply_locked(t);
+  for (const auto& h : c.hardware) hardware_[h.serial] = h;
+  if (c.clock_ms) clock_.set(*c.clock_ms);
+}
+
+void model::apply_locked(const licence_record& l) {
+  licence_codes_[l.serial] = l.code;
+  licences_[l.code] = l;
+}
+
+void model::apply_locked(const token_record& t) {
+  if (auto old = tokens_.find(t.serial); old != tokens_.end() && !old->second.activation.empty())
+    by_activation_.erase(old->second.activation);
+  if (!t.activation.empty()) by_activation_[t.activation] = t.serial;
+  tokens_[t.serial] = t;
+}
+
+licence_record model::new_licence(std::string_view code, const std::string& serial, int count,
+                                  std::optional<std::int64_t> valid_until) const {
+  licence_record l;
+  l.code = code;
+  // Serials derive from the code, so a re-import (even after a restart) gives the same ones.
+  l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + l.code) : serial;
+  for (int i = 0; i < count; ++i)
+    l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + l.code + "#" + std::to_string(i)));
+  l.valid_until = valid_until;
+  return l;
+}
+
+token_status model::status_now_locked(const token_record& t) const {
+  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire) return token_status::timed_out;
+  return t.status;
+}
+
+void model::head_locked(const envelope& env, operation op, reply_head& out) const {
+  fill_head(env, scenario_->names.response[static_cast<std::size_t>(op)], out);
+  const auto& unknown = scenario_->clusters.not_registered;
+  for (auto& m : out.members)
+    if (std::find(unknown.begin(), unknown.end(), m.sn) != unknown.end()) m.error = std::string(member_not_registered);
+}
+
+void model::answer(const request& r, response& out, std::string* why) {
+  std::visit(
+      [&](const auto& q) {
+        using T = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<T, activation_license_request>) {
+          auto* reply = std::get_if<activation_license_response>(&out);
+          import_license(q, reply ? *reply : out.emplace<activation_license_response>(), why);
+        } else if constexpr (std::is_same_v<T, polling_request>) {
+          out = poll(q, why);
+        } else if constexpr (std::is_same_v<T, mobile_provision_request>) {
+          out = mobile_provision(q, why);
+        } else if constexpr (std::is_same_v<T, provision_request>) {
+          out = provision(q, why);
+        } else {
+          out = activate_hardware(q, why);
+        }
+      },
+      r);
+}
+
+std::optional<otp_value> model::otp(std::string_view token) const {
+  std::lock_guard lock(mutex_);
+  std::int64_t now = clock_.now_s();
+  auto make = [&](const std::string& serial, const std::string& secret, int digits, int period) {
+    return otp_value{serial, totp(secret, now, period, digits), period - now % period, digits, period};
+  };
+  if (auto it = tokens_.find(token); it != tokens_.end() && !it->second.secret.empty())
+    return make(it->second.serial, it->second.secret, it->second.digits, it->second.period);
+  if (auto it = hardware_.find(token); it != hardware_.end())
+    return make(it->second.serial, it->second.secret, 6, 60);  // FortiToken-200: 6 digits, 60 s
+  return std::nullopt;
+}
+
+void model::advance_clock(std::int64_t ms) {
+  std::lock_guard lock(mutex_);
+  change c;
+  c.clock_ms = clock_.now_ms() + ms;
+  commit_locked(c);
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,164 @@
+#pragma once
+// The FortiCare model: licences bound to devices, FTM tokens and their phones, hardware tokens
+// and their one-time activation locks, on a virtual clock. One lock guards it all, so every
+// operation (above all the consumption of a hardware lock) is atomic; the operations that only
+// read (a poll, most imports) share it, and one that writes waits for no new reader. Every
+// change is a set of records (records.hpp), made durable first (with --state, store.hpp) and
+// visible after: when storage fails, nothing changed and the caller gets storage_error.
+
+#include "protocol/formats.hpp"
+#include "protocol/messages.hpp"
+#include "server/core/model/clock.hpp"
+#include "server/core/model/records.hpp"
+#include "server/core/model/store.hpp"
+#include "server/core/model/writer_first_lock.hpp"
+#include "server/core/scenario/scenario.hpp"
+
+#include <charconv>
+#include <concepts>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+namespace fortisim::core {
+
+/// The current one-time password of a token, for a test to complete a login.
+struct otp_value {
+  std::string token;
+  std::string code;
+  std::int64_t valid_for_s = 0;  ///< seconds until the code changes
+  int digits = 6;
+  int period = 60;
+};
+
+/// What a control call that provisions a token without a FortiGate returns.
+struct provisioned_for_test {
+  std::string token;
+  std::string user_activation_code;   ///< what the user would get by mail (base32)
+  std::string phone_activation_code;  ///< what the app sends (16 hex)
+  std::int64_t expire = 0;
+};
+
+/// The reason an answer is being built with: appends clauses ("a; b") to a string, if one was given.
+/// A clause is written from its parts (text and numbers) straight into that string.
+class reason {
+ public:
+  explicit reason(std::string* out) : out_(out) {
+    if (out_) out_->clear();
+  }
+  template <class... Parts>
+  reason& operator()(const Parts&... clause) {
+    if (!out_) return *this;
+    if (!out_->empty()) out_->append("; ");
+    (append(clause), ...);
+    return *this;
+  }
+
+ private:
+  void append(std::string_view text) { out_->append(text); }
+  template <std::integral N>
+  void append(N n) {
+    static_assert(!std::is_same_v<N, char> && !std::is_same_v<N, bool> && sizeof(N) <= 8, "text or a number");
+    char digits[24];
+    out_->append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+  }
+  std::string* out_;
+};
+
+class model {
+ public:
+  /// Builds the world of `s`; with `state_path`, resumes from that database (store.hpp). Throws
+  /// std::runtime_error naming the file and every problem if the stored state is unusable.
+  model(std::shared_ptr<const scenario> s, std::optional<std::string> state_path = std::nullopt);
+
+  /// Adopts a reloaded scenario: new definitions are added, runtime state is kept. Throws
+  /// storage_error (and keeps the old scenario) if the new definitions cannot be stored.
+  void adopt(std::shared_ptr<const scenario> s);
+
+  /// The model's answer to a well-formed request of any operation, and in `why` (if given) the
+  /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its
+  /// cluster"). Throws storage_error.
+  /// The answer is written into `out`: a reply of the same kind as the last one keeps its strings'
+  /// storage, so a worker answering request after request allocates no reply.
+  void answer(const protocol::request& r, protocol::response& out, std::string* why = nullptr);
+  protocol::activation_license_response import_license(const protocol::activation_license_request& r,
+                                                       std::string* why = nullptr);
+  void import_license(const protocol::activation_license_request& r, protocol::activation_license_response& out,
+                      std::string* why = nullptr);
+  protocol::provision_response provision(const protocol::provision_request& r, std::string* why = nullptr);
+  protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
+                                                       std::string* why = nullptr);
+  protocol::polling_response poll(const protocol::polling_request& r, std::string* why = nullptr);
+  protocol::hardware_activation_response activate_hardware(const protocol::hardware_activation_request& r,
+                                                           std::string* why = nullptr);
+
+  // ---- control calls ----
+  std::optional<otp_value> otp(std::string_view token) const;
+  /// Releases a consumed hardware lock; false if the token is unknown.
+  bool release_lock(std::string_view token);
+  /// Provisions an FTM token as a FortiGate would (a new serial if `token` is empty).
+  std::variant<provisioned_for_test, std::string> provision_for_test(std::string token);
+  const virtual_clock& clock() const { return clock_; }
+  /// Back to the scenario's start: every binding, token, lock and the clock. Throws storage_error.
+  void reset();
+  /// What POST /reset can reset one of.
+  enum class reset_target { licence, token, device, hardware };
+  /// Puts one licence (by activation code), token, device (its bindings) or hardware token back
+  /// as the scenario starts it; false if fortisim knows no such thing. Throws storage_error.
+  bool reset_one(reset_target what, const std::string& key);
+  void advance_clock(std::int64_t ms);
+  /// The whole world as JSON, as the control API shows it.
+  protocol::json snapshot() const;
+
+ private:
+  /// Makes `c` durable, then visible. Throws storage_error, having changed nothing.
+  void commit_locked(const change& c);
+  void apply_locked(const licence_record& l);
+  void apply_locked(const token_record& t);
+  /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).
+  change definitions_locked(const scenario& s, bool from_scratch = false) const;
+  /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
+  void reset_licence_locked(const std::string& code, const change& start, change& c) const;
+  licence_record new_licence(std::string_view code, const std::string& serial, int count,
+                             std::optional<std::int64_t> valid_until) const;
+  /// The licence `code` names: the stored one (not copied: most imports only read it), or a new
+  /// one made into `made` (trial, or an unknown code the scenario accepts); null when refused.
+  const licence_record* licence_for_locked(std::string_view code, const protocol::envelope& env,
+                                           protocol::error_id& refusal, std::optional<licence_record>& made) const;
+  token_status status_now_locked(const token_record& t) const;
+  /// Whether `t` belongs to a licence some device redeemed (so a reset token starts fresh, not gone).
+  bool owns_token_of_redeemed_licence_locked(const token_record& t) const;
+  /// Whether the requester (or its cluster, as the scenario says) may provision `t`.
+  bool owns_locked(const token_record& t, const protocol::envelope& env) const;
+  /// Why a requester that does not own `t` does not (for the journal).
+  std::string ownership_locked(const token_record& t) const;
+  protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
+                                                    change& c, reason& why);
+  /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client, or
+  /// derived from the seed, the token and its provisioning count (and never one in use).
+  std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
+                                                             const change& c) const;
+  void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;
+  /// The import, under a lock: the shared one when `may_change` is false, and then false (no
+  /// answer) when the import would change the world.
+  bool import_locked(const protocol::activation_license_request& r, protocol::activation_license_response& out,
+                     std::string* why, bool may_change);
+
+  mutable writer_first_lock mutex_;
+  std::shared_ptr<const scenario> scenario_;
+  virtual_clock clock_;
+  std::optional<store> store_;
+  std::map<std::string, licence_record, std::less<>> licences_;    // by activation code (upper case)
+  std::map<std::string, token_record, std::less<>> tokens_;        // by serial
+  std::map<std::string, hardware_record, std::less<>> hardware_;   // by serial
+  std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> token serial
+  std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
+  std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)
+  std::uint64_t test_tokens_ = 0;
+};
+
+}  // namespace fortisim::core

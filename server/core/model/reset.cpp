@@ -1,0 +1,84 @@
+// The FortiCare model, reset: the whole world back to the scenario's start (between tests), or
+// one licence, token, device or hardware token. The start is computed, never stored: it is what
+// the scenario declares, applied to an empty world.
+#include "server/core/model/model.hpp"
+
+#include "protocol/formats.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace fortisim::core {
+
+using namespace protocol;
+
+void model::reset() {
+  std::lock_guard lock(mutex_);
+  change c = definitions_locked(*scenario_, /*from_scratch=*/true);
+  c.wipe = true;
+  c.clock_ms = scenario_->clock_start_ms.value_or(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  commit_locked(c);
+  test_tokens_ = 0;
+}
+
+void model::reset_licence_locked(const std::string& code, const change& start, change& c) const {
+  if (auto it = licences_.find(code); it != licences_.end()) {
+    c.dropped_licences.push_back(code);
+    for (const auto& t : it->second.tokens) c.dropped_tokens.push_back(t);
+  }
+  for (const auto& l : start.licences) {
+    if (l.code != code) continue;
+    c.licences.push_back(l);
+    for (const auto& t : start.tokens)
+      if (t.license == l.serial) c.tokens.push_back(t);
+  }
+}
+
+bool model::reset_one(reset_target what, const std::string& key) {
+  std::lock_guard lock(mutex_);
+  const change start = definitions_locked(*scenario_, /*from_scratch=*/true);
+  change c;
+  switch (what) {
+    case reset_target::licence: {
+      std::string code = upper_case(key);
+      if (!licences_.contains(code)) return false;
+      reset_licence_locked(code, start, c);
+      break;
+    }
+    case reset_target::device: {
+      for (const auto& [code, l] : licences_)
+        if (std::binary_search(l.bound_to.begin(), l.bound_to.end(), key)) reset_licence_locked(code, start, c);
+      if (c.empty()) return false;
+      break;
+    }
+    case reset_target::token: {
+      auto it = tokens_.find(key);
+      if (it == tokens_.end()) return false;
+      c.dropped_tokens.push_back(key);
+      auto defined = std::find_if(start.tokens.begin(), start.tokens.end(), [&](auto& t) { return t.serial == key; });
+      if (defined != start.tokens.end())
+        c.tokens.push_back(*defined);
+      else if (owns_token_of_redeemed_licence_locked(it->second))
+        c.tokens.push_back(fresh_token(key, it->second.license));
+      break;
+    }
+    case reset_target::hardware: {
+      if (!hardware_.contains(key)) return false;
+      c.dropped_hardware.push_back(key);
+      for (const auto& h : start.hardware)
+        if (h.serial == key) c.hardware.push_back(h);
+      break;
+    }
+  }
+  commit_locked(c);
+  return true;
+}
+
+bool model::owns_token_of_redeemed_licence_locked(const token_record& t) const {
+  auto code = licence_codes_.find(t.license);
+  return code != licence_codes_.end() && !licences_.at(code->second).bound_to.empty();
+}
+
+}  // namespace fortisim::core

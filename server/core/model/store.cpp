@@ -1,0 +1,141 @@
+#include "server/core/model/store.hpp"
+
+#include "protocol/bounded_json.hpp"
+#include "protocol/formats.hpp"
+
+#include "server/core/model/store_statement.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+namespace fortisim::core {
+
+namespace {
+
+constexpr int schema_version = 2;  // PRAGMA user_version; 1 was the JSON state file of earlier versions
+
+constexpr const char* schema = R"(
+  CREATE TABLE IF NOT EXISTS licences (code TEXT PRIMARY KEY, serial TEXT NOT NULL, tokens TEXT NOT NULL,
+    valid_until INTEGER, bound_to TEXT NOT NULL, registered_to TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS tokens (serial TEXT PRIMARY KEY, license TEXT NOT NULL, status TEXT NOT NULL,
+    activation TEXT NOT NULL, secret TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
+    expire INTEGER NOT NULL, issuer TEXT NOT NULL, mobile_id TEXT NOT NULL, os_ver TEXT NOT NULL,
+    reg_id TEXT NOT NULL, provisions INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS hardware (serial TEXT PRIMARY KEY, secret TEXT NOT NULL, lock TEXT NOT NULL,
+    activated_by TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), now_ms INTEGER NOT NULL,
+    real_ms INTEGER NOT NULL);
+)";
+
+std::string json_list(const std::vector<std::string>& v) { return protocol::json(v).dump(); }
+
+std::int64_t real_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+store::store(std::string path) : path_(std::move(path)) {
+  // Temporary files a crash may have left beside the state are not state: they go.
+  std::error_code ec;
+  auto file = std::filesystem::path(path_);
+  auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename().string().starts_with(file.filename().string() + ".tmp.")) std::filesystem::remove(e, ec);
+  // Secrets live here: the file (and SQLite's -wal and -shm beside it, which copy its mode) is the
+  // owner's alone from its first byte.
+  if (int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw storage_error(path_ + ": cannot open the state database: " + why);
+  }
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");  // a commit is on disk when it returns
+    statement version(db_, "PRAGMA user_version");
+    version.next_row();
+    auto v = version.integer(0);
+    bool empty = statement(db_, "SELECT 1 FROM sqlite_master").next_row() == false;
+    if (!empty && v != schema_version)
+      throw storage_error("format " + std::to_string(v) + ", expected " + std::to_string(schema_version));
+    exec(schema);
+    exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
+  } catch (const storage_error& e) {
+    sqlite3_close(db_);
+    throw storage_error(path_ + ": not a fortisim state database (" + e.what() +
+                        "); pass --state with a new file, or delete this one to start clean");
+  }
+}
+
+store::~store() { sqlite3_close(db_); }
+
+void store::exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string why = error ? error : sqlite3_errmsg(db_);
+    sqlite3_free(error);
+    throw storage_error(why);
+  }
+}
+
+void store::write(const change& c) {
+  if (c.empty()) return;
+  try {
+    exec("BEGIN IMMEDIATE");
+    if (c.wipe) exec("DELETE FROM licences; DELETE FROM tokens; DELETE FROM hardware; DELETE FROM clock;");
+    auto drop = [&](const char* sql, const std::vector<std::string>& keys) {
+      statement st(db_, sql);
+      for (const auto& k : keys) st.bind(1, k).run();
+    };
+    drop("DELETE FROM licences WHERE code = ?1", c.dropped_licences);
+    drop("DELETE FROM tokens WHERE serial = ?1", c.dropped_tokens);
+    drop("DELETE FROM hardware WHERE serial = ?1", c.dropped_hardware);
+    statement lic(db_, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    for (const auto& l : c.licences)
+      lic.bind(1, l.code)
+          .bind(2, l.serial)
+          .bind(3, json_list(l.tokens))
+          .bind(4, l.valid_until)
+          .bind(5, json_list(l.bound_to))
+          .bind(6, l.registered_to)
+          .run();
+    statement tok(db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    for (const auto& t : c.tokens)
+      tok.bind(1, t.serial)
+          .bind(2, t.license)
+          .bind(3, std::string(status_text(t.status)))
+          .bind(4, t.activation)
+          .bind(5, protocol::hex_encode(t.secret))
+          .bind(6, std::int64_t{t.digits})
+          .bind(7, std::int64_t{t.period})
+          .bind(8, t.expire)
+          .bind(9, t.issuer)
+          .bind(10, t.mobile_id)
+          .bind(11, t.os_ver)
+          .bind(12, t.reg_id)
+          .bind(13, static_cast<std::int64_t>(t.provisions))
+          .run();
+    statement hw(db_, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)");
+    for (const auto& h : c.hardware)
+      hw.bind(1, h.serial)
+          .bind(2, protocol::hex_encode(h.secret))
+          .bind(3, std::string(h.consumed ? "consumed" : "available"))
+          .bind(4, h.activated_by)
+          .run();
+    if (c.clock_ms)
+      statement(db_, "INSERT OR REPLACE INTO clock VALUES (1, ?1, ?2)").bind(1, *c.clock_ms).bind(2, real_ms()).run();
+    exec("COMMIT");
+  } catch (const storage_error& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw storage_error("cannot write the state to " + path_ + ": " + e.what());
+  }
+}
+
+}  // namespace fortisim::core

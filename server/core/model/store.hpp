@@ -1,0 +1,56 @@
+#pragma once
+// Durable state (--state FILE): the world's records in SQLite, WAL mode, one transaction per
+// change, fsync'd before the change is visible or acknowledged. A change costs what it writes,
+// not the size of the world; a `kill -9` at any moment leaves every committed change. What is
+// loaded is validated like a scenario: every problem with its row and column, and fortisim
+// refuses to start rather than drop data.
+
+#include "server/core/model/records.hpp"
+#include "server/core/scenario/scenario.hpp"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+struct sqlite3;
+
+namespace fortisim::core {
+
+/// A write that could not be made durable: nothing of the change was applied.
+struct storage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class store {
+ public:
+  /// Opens (or creates) the database at `path`. Throws storage_error naming the file and the fix.
+  explicit store(std::string path);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Everything stored.
+  struct contents {
+    std::vector<licence_record> licences;
+    std::vector<token_record> tokens;
+    std::vector<hardware_record> hardware;
+    std::optional<std::int64_t> clock_ms;  ///< the virtual time when the clock was last moved
+    std::int64_t clock_real_ms = 0;        ///< the real time then
+  };
+  /// Reads and validates every row: the contents, or every problem ("tokens[FTKMOB…].secret:
+  /// expected 40 hex digits").
+  std::variant<contents, std::vector<problem>> load();
+  /// Writes `c` in one transaction, durable when it returns. Throws storage_error (and writes
+  /// nothing) when it cannot: a full disk, a read-only file, no descriptors left.
+  void write(const change& c);
+  const std::string& path() const { return path_; }
+
+ private:
+  void exec(const char* sql);
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace fortisim::core

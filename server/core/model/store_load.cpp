@@ -1,0 +1,128 @@
+// Loading the stored world, validated row by row: a state that does not read back exactly is a
+// problem named by its row and column, never a silent default (a lock spelled "Consumed" must not
+// release a lock; a secret that is not hex must not become an empty one).
+#include "protocol/bounded_json.hpp"
+#include "protocol/formats.hpp"
+#include "server/core/model/store_statement.hpp"
+
+namespace fortisim::core {
+
+namespace {
+
+/// Reads one row's columns, collecting problems under "table[key].column".
+struct row_reader {
+  const statement& st;
+  std::string where;
+  std::vector<problem>& problems;
+
+  void fail(const char* column, std::string why) { problems.push_back({where + "." + column, std::move(why)}); }
+  std::string text(int col) const { return st.text(col); }
+  std::vector<std::string> list(int col, const char* column) {
+    auto parsed = protocol::parse_bounded(st.text(col));
+    auto* j = std::get_if<protocol::json>(&parsed);
+    if (!j || !j->is_array() || !std::all_of(j->begin(), j->end(), [](const auto& v) { return v.is_string(); })) {
+      fail(column, "expected a JSON array of strings");
+      return {};
+    }
+    return j->get<std::vector<std::string>>();
+  }
+  std::string secret(int col, const char* column) {
+    auto raw = protocol::hex_decode(st.text(col));
+    if (!raw || raw->size() != 20) fail(column, "expected 40 hex digits (a 20-byte secret)");
+    return raw.value_or("");
+  }
+  std::int64_t number(int col, const char* column, std::int64_t min, std::int64_t max) {
+    auto v = st.integer(col);
+    if (st.null(col) || v < min || v > max)
+      fail(column, "expected " + std::to_string(min) + " to " + std::to_string(max));
+    return v;
+  }
+};
+
+void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
+  statement st(db, "SELECT code, serial, tokens, valid_until, bound_to, registered_to FROM licences");
+  while (st.next_row()) {
+    licence_record l;
+    row_reader r{st, "licences[" + st.text(0) + "]", problems};
+    l.code = r.text(0);
+    l.serial = r.text(1);
+    if (l.serial.empty() || l.serial.size() > 31) r.fail("serial", "expected 1 to 31 characters");
+    l.tokens = r.list(2, "tokens");
+    for (const auto& t : l.tokens)
+      if (!protocol::is_mobile_token_serial(t)) r.fail("tokens", "\"" + t + "\" is not an FTKMOB serial");
+    if (!st.null(3)) l.valid_until = st.integer(3);
+    l.bound_to = r.list(4, "bound_to");
+    if (!std::is_sorted(l.bound_to.begin(), l.bound_to.end())) r.fail("bound_to", "expected serials in order");
+    l.registered_to = r.text(5);
+    out.licences.push_back(std::move(l));
+  }
+}
+
+void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
+  statement st(db,
+               "SELECT serial, license, status, activation, secret, digits, period, expire, issuer, mobile_id, "
+               "os_ver, reg_id, provisions FROM tokens");
+  while (st.next_row()) {
+    token_record t;
+    row_reader r{st, "tokens[" + st.text(0) + "]", problems};
+    t.serial = r.text(0);
+    if (!protocol::is_mobile_token_serial(t.serial)) r.fail("serial", "expected \"FTKMOB\" + 10 letters or digits");
+    t.license = r.text(1);
+    auto status = status_from_text(r.text(2));
+    if (!status) r.fail("status", "expected \"new\", \"pending\", \"provisioned\" or \"provision timeout\"");
+    t.status = status.value_or(token_status::fresh);
+    t.activation = r.text(3);
+    if (!t.activation.empty() && !protocol::is_lower_hex(t.activation, 16))
+      r.fail("activation", "expected 16 lowercase hex digits, or empty");
+    t.secret = t.status == token_status::fresh && r.text(4).empty() ? "" : r.secret(4, "secret");
+    t.digits = static_cast<int>(r.number(5, "digits", 6, 8));
+    t.period = static_cast<int>(r.number(6, "period", 1, 3600));
+    t.expire = r.number(7, "expire", 0, INT64_MAX);
+    t.issuer = r.text(8);
+    t.mobile_id = r.text(9);
+    t.os_ver = r.text(10);
+    t.reg_id = r.text(11);
+    t.provisions = static_cast<std::uint64_t>(r.number(12, "provisions", 0, INT64_MAX));
+    out.tokens.push_back(std::move(t));
+  }
+}
+
+void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
+  statement st(db, "SELECT serial, secret, lock, activated_by FROM hardware");
+  while (st.next_row()) {
+    hardware_record h;
+    row_reader r{st, "hardware[" + st.text(0) + "]", problems};
+    h.serial = r.text(0);
+    if (!protocol::is_hardware_token_serial(h.serial)) r.fail("serial", "expected \"FTK200\" or \"FTK220\" + 10");
+    h.secret = r.secret(1, "secret");
+    auto lock = r.text(2);
+    if (lock != "available" && lock != "consumed") r.fail("lock", "expected \"available\" or \"consumed\"");
+    h.consumed = lock != "available";  // never release a lock on a misspelling
+    h.activated_by = r.text(3);
+    out.hardware.push_back(std::move(h));
+  }
+}
+
+}  // namespace
+
+std::variant<store::contents, std::vector<problem>> store::load() {
+  contents out;
+  std::vector<problem> problems;
+  try {
+    licences(db_, out, problems);
+    tokens(db_, out, problems);
+    hardware(db_, out, problems);
+    // The virtual clock goes on from where it was moved, as if fortisim had run meanwhile.
+    statement clock(db_, "SELECT now_ms, real_ms FROM clock WHERE id = 1");
+    if (clock.next_row()) {
+      out.clock_ms = clock.integer(0);
+      out.clock_real_ms = clock.integer(1);
+    }
+  } catch (const storage_error& e) {
+    problems.push_back({"$", std::string("cannot read: ") + e.what()});
+  }
+  if (!problems.empty()) return problems;
+  return out;
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,221 @@
+// The FortiCare model: FTM tokens, provisioned by a FortiGate (or a test), fetched by the phone,
+// and polled (docs/protocol.md §1 flows 2-4, §4.2-4.4).
+#include "server/core/model/model.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/qr_code.hpp"
+#include "protocol/seed_crypto.hpp"
+
+#include <algorithm>
+#include <shared_mutex>
+
+namespace fortisim::core {
+
+using namespace protocol;
+
+namespace {
+
+/// Whether the requester or any member of its cluster is among `bound` (sorted).
+bool in_identity(const envelope& env, const std::vector<std::string>& bound) {
+  auto has = [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); };
+  return has(env.serial_number) || std::any_of(env.clustered_sns.begin(), env.clustered_sns.end(), has);
+}
+
+provisioned_result failed(const std::string& token, error_value e) {
+  return {token, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::move(e)};
+}
+
+/// A token that starts afresh for a new phone.
+void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
+  t.activation = activation_code_for_phone(code);
+  t.expire = expire;
+  t.mobile_id.clear();
+  t.os_ver.clear();
+  t.reg_id.clear();
+  t.status = token_status::pending;
+}
+
+}  // namespace
+
+std::string model::ownership_locked(const token_record& t) const {
+  auto code = licence_codes_.find(t.license);
+  if (code == licence_codes_.end()) return "it belongs to no licence FortiCare knows";
+  const auto& lic = licences_.at(code->second);
+  if (lic.bound_to.empty()) return "its licence " + lic.serial + " was never imported";
+  if (scenario_->clusters.registered_serial_only)
+    return "its licence " + lic.serial + " is registered to " + lic.registered_to +
+           " and clusters.licence_use is registered_serial";
+  std::string bound;
+  for (const auto& sn : lic.bound_to) bound += (bound.empty() ? "" : ", ") + sn;
+  return "its licence " + lic.serial + " is bound to " + bound + ", not to this device or cluster";
+}
+
+bool model::owns_locked(const token_record& t, const envelope& env) const {
+  auto code = licence_codes_.find(t.license);
+  if (code == licence_codes_.end()) return false;
+  const auto& lic = licences_.at(code->second);
+  if (lic.bound_to.empty()) return false;
+  // FortiOS 7.4.9 (KB 424201): only the serial the licence is registered to.
+  if (scenario_->clusters.registered_serial_only) return lic.registered_to == env.serial_number;
+  return in_identity(env, lic.bound_to);
+}
+
+std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
+                                                        const change& c) const {
+  if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) return parse_user_activation_code(pin->second);
+  if (!client_code.empty()) return parse_phone_activation_code(client_code);
+  auto taken = [&](const std::string& hex) {
+    auto in_use = by_activation_.find(hex);
+    return (in_use != by_activation_.end() && in_use->second != t.serial) ||
+           std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.activation == hex; });
+  };
+  activation_bytes bytes{};
+  for (std::uint64_t n = t.provisions;; ++n) {
+    auto raw = derive_bytes(scenario_->seed, "activation:" + t.serial + "#" + std::to_string(n), 8);
+    std::copy(raw.begin(), raw.end(), bytes.begin());
+    if (!taken(activation_code_for_phone(bytes))) return bytes;
+  }
+}
+
+provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, change& c,
+                                               reason& why) {
+  const auto& s = *scenario_;
+  auto it = tokens_.find(p.token);
+  // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
+  if (it == tokens_.end()) {
+    why(p.token, ": unknown to FortiCare");
+    return failed(p.token, s.errors[error_id::token_not_owned]);
+  }
+  if (!owns_locked(it->second, env)) {
+    why(p.token, ": ", ownership_locked(it->second));
+    return failed(p.token, s.errors[error_id::token_not_owned]);
+  }
+  auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
+  auto invalid = [&](const char* what) {
+    auto e = s.errors[error_id::invalid_field];
+    e.message += std::string(": ") + what;
+    why(p.token, ": not ", what);
+    return failed(p.token, std::move(e));
+  };
+  if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
+  auto code = next_code_locked(it->second, p.activation_code, c);
+  if (!code) return invalid("activation_code (16 lowercase hex digits)");
+  std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
+  token_record t = it->second;
+  reissue(t, *code, clock_.now_s() + minutes * 60);
+  t.secret = *secret;
+  t.digits = p.digits;
+  t.period = p.period;
+  ++t.provisions;
+  c.tokens.push_back(t);
+  std::string user_code = activation_code_for_user(*code);
+  why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
+  return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
+}
+
+provision_response model::provision(const provision_request& r, std::string* why_out) {
+  std::lock_guard lock(mutex_);
+  reason why(why_out);
+  provision_response out;
+  head_locked(r.env, operation::provision, out.head);
+  change c;
+  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c, why));
+  bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
+  // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
+  out.result = any ? 2 : 0;
+  if (!any) out.error = scenario_->errors[error_id::no_valid_token];
+  commit_locked(c);
+  return out;
+}
+
+mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why_out) {
+  std::lock_guard lock(mutex_);
+  reason why(why_out);
+  const auto& s = *scenario_;
+  mobile_provision_response out;
+  out.type = s.names.response[static_cast<std::size_t>(operation::mobile_provision)];
+  out.version = r.version;  // the app's own version and build, echoed [assumed]
+  out.device_version = r.device_version;
+  out.device_build = r.device_build;
+  auto refuse = [&](const auto&... because) {
+    out.error = s.errors[error_id::activation_code_invalid];
+    why(because...);
+    return std::move(out);
+  };
+  // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
+  if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
+  if (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)
+    return refuse("mobile_id is longer than 16 bytes and phone.long_mobile_id is reject");
+  std::string phone = r.mobile_id.substr(0, 16);
+  // Unknown, expired, or bound to another phone: all one error 40 [seen].
+  auto code = by_activation_.find(r.token_activation_code);
+  if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
+  token_record t = tokens_.at(code->second);
+  if (status_now_locked(t) == token_status::timed_out)
+    return refuse(t.serial, ": its activation code expired at unix ", t.expire);
+  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
+  auto seed = encrypt_seed_for_phone(t.secret, phone);
+  if (!seed) return refuse(t.serial, ": has no seed to send");
+  t.mobile_id = phone;
+  t.status = token_status::provisioned;
+  if (!r.device_version.empty()) t.os_ver = r.device_version;
+  if (!r.registration_id.empty()) t.reg_id = r.registration_id;
+  change c;
+  if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
+  commit_locked(c);  // bound to this phone on disk before the seed leaves
+  why(t.serial, ": seed sent to phone ", phone);
+  out.mobile_id_hash = sha1_hex(r.mobile_id);
+  out.seed = *seed;
+  out.token = t.serial;
+  out.pin_required = "0";
+  out.issuer = t.issuer;
+  return out;
+}
+
+polling_response model::poll(const polling_request& r, std::string* why_out) {
+  std::shared_lock lock(mutex_);  // a poll only reads
+  reason why(why_out);
+  polling_response out;
+  head_locked(r.env, operation::polling, out.head);
+  for (const auto& serial : r.tokens) {
+    auto it = tokens_.find(serial);
+    if (it == tokens_.end()) {
+      out.tokens.push_back({serial, "", "not found", "", "", 0});
+      why(serial, " not found");
+      continue;
+    }
+    const auto& t = it->second;
+    auto status = status_now_locked(t);
+    why(t.serial, " ", status_text(status));
+    out.tokens.push_back({t.serial, t.license, std::string(status_text(status)), t.os_ver, t.reg_id,
+                          status == token_status::pending ? t.expire : 0});
+  }
+  return out;
+}
+
+std::variant<provisioned_for_test, std::string> model::provision_for_test(std::string token) {
+  std::lock_guard lock(mutex_);
+  const auto& s = *scenario_;
+  if (token.empty()) {
+    do
+      token =
+          derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
+    while (tokens_.contains(token));
+  } else if (!is_mobile_token_serial(token)) {
+    return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
+  }
+  token_record t = tokens_.contains(token) ? tokens_.at(token) : fresh_token(token, "");
+  activation_bytes bytes{};
+  std::string raw;
+  do raw = derive_bytes(s.seed, "activation:" + token + "#" + std::to_string(test_tokens_++), 8);
+  while (by_activation_.contains(hex_encode(raw)));
+  std::copy(raw.begin(), raw.end(), bytes.begin());
+  reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
+  if (t.secret.empty()) t.secret = derive_secret(s.seed, token);
+  change c;
+  c.tokens.push_back(t);
+  commit_locked(c);
+  return provisioned_for_test{t.serial, activation_code_for_user(bytes), t.activation, t.expire};
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,115 @@
+// The FortiCare model: the world a scenario declares, as a change to what is already there (a
+// reload adds definitions and keeps runtime state), and the world as JSON for the control API.
+#include "server/core/model/model.hpp"
+
+#include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
+
+#include <algorithm>
+
+namespace fortisim::core {
+
+using namespace protocol;
+
+namespace {
+
+constexpr std::array<std::string_view, 4> status_names{"new", "pending", "provisioned", "provision timeout"};
+
+}  // namespace
+
+std::string_view status_text(token_status s) { return status_names[static_cast<std::size_t>(s)]; }
+
+std::optional<token_status> status_from_text(std::string_view text) {
+  for (std::size_t i = 0; i < status_names.size(); ++i)
+    if (status_names[i] == text) return static_cast<token_status>(i);
+  return std::nullopt;
+}
+
+change model::definitions_locked(const scenario& s, bool from_scratch) const {
+  change c;
+  auto token_known = [&](const std::string& serial) {
+    return (!from_scratch && tokens_.contains(serial)) ||
+           std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& t) { return t.serial == serial; });
+  };
+  for (const auto& spec : s.licenses) {
+    std::string code = upper_case(spec.activation_code);
+    auto it = from_scratch ? licences_.end() : licences_.find(code);
+    licence_record l =
+        it != licences_.end() ? it->second : new_licence(code, spec.license, spec.token_count, spec.valid_until);
+    if (l.bound_to.empty()) {
+      if (!spec.tokens.empty()) l.tokens = spec.tokens;
+      l.bound_to = spec.bound_to;
+      std::sort(l.bound_to.begin(), l.bound_to.end());
+      l.registered_to = spec.registered_to;
+    }
+    if (it == licences_.end() || it->second != l) c.licences.push_back(l);
+    // A licence the scenario says is redeemed already has its tokens at FortiCare.
+    if (!l.bound_to.empty())
+      for (const auto& serial : l.tokens)
+        if (!token_known(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
+  }
+  std::int64_t now = clock_.now_s();
+  for (const auto& m : s.mobile_tokens) {
+    if (token_known(m.token)) continue;
+    activation_bytes bytes{};
+    if (!m.activation_code.empty()) {
+      bytes = *parse_user_activation_code(m.activation_code);
+    } else {
+      auto raw = derive_bytes(s.seed, "activation:" + m.token, 8);
+      std::copy(raw.begin(), raw.end(), bytes.begin());
+    }
+    token_record t = fresh_token(m.token, m.license);
+    t.activation = activation_code_for_phone(bytes);
+    t.secret = m.secret.empty() ? derive_secret(s.seed, m.token) : m.secret;
+    t.digits = m.digits;
+    t.period = m.period;
+    t.expire = m.expire.value_or(now + s.activation_expiry_s);
+    t.issuer = m.issuer;
+    t.mobile_id = m.mobile_id;
+    t.status = m.mobile_id.empty() ? token_status::pending : token_status::provisioned;
+    c.tokens.push_back(std::move(t));
+  }
+  for (const auto& h : s.hardware_tokens)
+    if (from_scratch || !hardware_.contains(h.token))
+      c.hardware.push_back(
+          {h.token, h.secret.empty() ? derive_secret(s.seed, h.token) : h.secret, h.lock_consumed, h.activated_by});
+  return c;
+}
+
+json model::snapshot() const {
+  std::lock_guard lock(mutex_);
+  json j;
+  j["clock_ms"] = clock_.now_ms();
+  j["licenses"] = json::array();
+  for (const auto& [code, l] : licences_)
+    j["licenses"].push_back({{"activation_code", l.code},
+                             {"license", l.serial},
+                             {"tokens", l.tokens},
+                             {"valid_until", l.valid_until ? json(*l.valid_until) : json(nullptr)},
+                             {"bound_to", l.bound_to},
+                             {"registered_to", l.registered_to}});
+  j["tokens"] = json::array();
+  for (const auto& [serial, t] : tokens_)
+    j["tokens"].push_back({{"token", t.serial},
+                           {"license", t.license},
+                           {"status", status_text(status_now_locked(t))},
+                           {"activation", t.activation},
+                           {"secret", hex_encode(t.secret)},
+                           {"digits", t.digits},
+                           {"period", t.period},
+                           {"expire", t.expire},
+                           {"issuer", t.issuer},
+                           {"mobile_id", t.mobile_id},
+                           {"os_ver", t.os_ver},
+                           {"reg_id", t.reg_id},
+                           {"provisions", t.provisions}});
+  j["hardware_tokens"] = json::array();
+  for (const auto& [serial, h] : hardware_)
+    j["hardware_tokens"].push_back({{"token", h.serial},
+                                    {"secret", hex_encode(h.secret)},
+                                    {"lock", h.consumed ? "consumed" : "available"},
+                                    {"activated_by", h.activated_by}});
+  return j;
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,149 @@
+#include "server/core/observe/log_text.hpp"
+
+#include "protocol/json_writer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <concepts>
+#include <ctime>
+
+namespace fortisim::core {
+
+using protocol::json;
+
+namespace {
+
+/// A value as it reads best: bare when it has no space, quote or control byte, else JSON-quoted
+/// (bytes that are not UTF-8 become U+FFFD). Written into `out` without a copy or a tree.
+void append_value(std::string_view v, std::string& out) {
+  auto needs_quotes = [](unsigned char c) { return c <= ' ' || c == '"' || c == '\\' || c == 0x7F; };
+  if (!v.empty() && std::none_of(v.begin(), v.end(), needs_quotes))
+    out += v;
+  else
+    protocol::json_writer(out).quoted_bytes(v);
+}
+
+template <std::integral N>
+void append_number(N n, std::string& out) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+/// " key=value" when `v` is not empty.
+void append_field(std::string_view key, std::string_view v, std::string& out) {
+  if (v.empty()) return;
+  out += ' ';
+  out += key;
+  out += '=';
+  append_value(v, out);
+}
+
+}  // namespace
+
+void append_time(std::int64_t time_ms, std::string& out) {
+  // The date and time to the second, formatted once a second per thread: a busy log writes
+  // thousands of lines in the same second.
+  thread_local std::int64_t last_seconds = INT64_MIN;
+  thread_local char text[40];
+  thread_local std::size_t n = 0;
+  if (std::int64_t seconds = time_ms / 1000; seconds != last_seconds) {
+    auto t = static_cast<std::time_t>(seconds);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    last_seconds = seconds;
+  }
+  out.append(text, n);
+  auto ms = static_cast<int>(time_ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
+}
+
+// Every field that comes from a client (SNI, target, type, body, serials, codes) goes through
+// append_value: a log line never carries a raw newline or control byte from the wire.
+void write_text_line(const journal_entry& e, std::string& out) {
+  append_time(e.time_ms, out);
+  out += ' ';
+  out += e.stage;
+  if (e.stage != "dns") {
+    out += " #";
+    append_number(e.connection, out);
+    if (e.request) {
+      out += '.';
+      append_number(e.request, out);
+    }
+  }
+  out += ' ';
+  out += e.client_address.empty() ? "-" : e.client_address;
+  if (e.stage == "dns") {  // who asked what, and the answer
+    out += ' ';
+    append_value(e.target, out);
+    out += ' ';
+    append_value(e.type, out);
+    out += " -> ";
+    out += e.action;
+    return;
+  }
+  out += " sni=";  // what the client sent: quoted when it is not a plain name
+  if (e.sni.empty())
+    out += '-';
+  else
+    append_value(e.sni, out);
+  if (!e.method.empty()) {
+    out += ' ';
+    out += e.method;
+  }
+  if (!e.target.empty()) {
+    out += ' ';
+    append_value(e.target, out);
+  }
+  if (!e.type.empty()) {
+    out += ' ';
+    append_value(e.type, out);
+  }
+  if (e.stage == "http") {
+    out += " -> ";
+    if (e.status)
+      append_number(e.status, out);
+    else
+      out += "no reply";
+    if (e.error_code) {
+      out += " error ";
+      append_number(e.error_code, out);
+    }
+  } else if (!e.action.empty()) {
+    out += " -> ";
+    out += e.action;  // a connection or TLS event: what happened, in words
+  }
+  if (!e.rule.empty()) {
+    out += " rule=";
+    append_value(e.rule, out);
+    if (e.stage == "http") append_field("action", e.action, out);
+  }
+  append_field("reason", e.reason, out);
+  append_field("serials", e.serials, out);
+  append_field("tokens", e.tokens, out);
+  append_field("code", e.code, out);
+  append_field("body", e.request_body, out);
+}
+
+std::string text_notice(std::string_view event, const json& fields, std::int64_t time_ms) {
+  std::string out;
+  append_time(time_ms, out);
+  out += ' ';
+  out += event;
+  if (!fields.is_object()) return out;
+  for (const auto& [key, value] : fields.items()) {
+    if (value.is_string())
+      append_field(key, value.get_ref<const std::string&>(), out);
+    else
+      out += ' ' + key + '=' + value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return out;
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,315 @@
+// Loading a scenario: the file, its JSON, and the world it declares (licences, tokens, locks, the
+// clock, policies). Rules and the protocol table have their own parsers (rule_parse.cpp,
+// protocol_parse.cpp); every problem is collected with its JSON path.
+#include "protocol/bounded_json.hpp"
+#include "protocol/formats.hpp"
+#include "protocol/hosts.hpp"
+#include "server/core/scenario/parse.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+namespace fortisim::core {
+
+namespace parse {
+namespace {
+
+void clock(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.clock")) return;
+  c.only_keys(j, "$.clock", {"now", "rate"});
+  if (auto t = c.time_at(j, "now", "$.clock")) s.clock_start_ms = *t * 1000;
+  if (auto r = c.number_at(j, "rate", "$.clock", 0.0, 1e6)) s.clock_rate = *r;
+}
+
+void policies(checker& c, const json& root, scenario& s) {
+  if (auto v = c.int_at(root, "activation_expiry_hours", "$", 1, 168)) s.activation_expiry_s = *v * 3600;
+  if (auto u = root.find("unknown_codes"); u != root.end() && c.is_object(*u, "$.unknown_codes")) {
+    c.only_keys(*u, "$.unknown_codes", {"answer", "token_count", "valid_until"});
+    s.unknown_codes.valid_until = c.time_at(*u, "valid_until", "$.unknown_codes");
+    if (auto a = c.string_at(*u, "answer", "$.unknown_codes")) {
+      if (*a == "accept")
+        s.unknown_codes.accept = true;
+      else if (*a == "card_not_found")
+        s.unknown_codes.accept = false;
+      else
+        c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"");
+    }
+    if (auto n = c.int_at(*u, "token_count", "$.unknown_codes", 1, 1000))
+      s.unknown_codes.token_count = static_cast<int>(*n);
+  }
+  if (auto t = root.find("trial"); t != root.end() && c.is_object(*t, "$.trial")) {
+    c.only_keys(*t, "$.trial", {"available", "token_count"});
+    if (auto a = c.bool_at(*t, "available", "$.trial")) s.trial_available = *a;
+    if (auto n = c.int_at(*t, "token_count", "$.trial", 1, 100)) s.trial_token_count = static_cast<int>(*n);
+  }
+  if (auto h = root.find("unknown_hardware"); h != root.end()) {
+    if (*h == "accept")
+      s.accept_unknown_hardware = true;
+    else if (*h == "not_found")
+      s.accept_unknown_hardware = false;
+    else
+      c.fail("$.unknown_hardware", "expected \"accept\" or \"not_found\"");
+  }
+}
+
+bool user_code(checker& c, const json& j, const char* key, const std::string& path, std::string& out) {
+  auto v = c.string_at(j, key, path);
+  if (!v) return false;
+  if (!protocol::parse_user_activation_code(*v)) {
+    c.fail(path + "." + key, "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+    return false;
+  }
+  out = protocol::upper_case(*v);
+  return true;
+}
+
+/// A licence's token: "FTKMOB…", or {"token": "FTKMOB…", "activation_code": "EE…"} to pin its code.
+void licence_token(checker& c, const json& t, const std::string& path, license_spec& l, scenario& s) {
+  std::string serial;
+  if (t.is_object()) {
+    c.only_keys(t, path, {"token", "activation_code"});
+    serial = c.string_at(t, "token", path, true).value_or("");
+    if (pinned_code pin{serial, {}}; user_code(c, t, "activation_code", path, pin.activation_code))
+      s.pinned_codes.push_back(std::move(pin));
+  } else if (t.is_string()) {
+    serial = t.get<std::string>();
+  }
+  if (!protocol::is_mobile_token_serial(serial))
+    c.fail(t.is_object() ? path + ".token" : path, "expected \"FTKMOB\" + 10 letters or digits");
+  else
+    l.tokens.push_back(serial);
+}
+
+void clusters(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.clusters")) return;
+  c.only_keys(j, "$.clusters", {"licence_use", "not_registered"});
+  if (auto v = c.string_at(j, "licence_use", "$.clusters")) {
+    if (*v != "any_member" && *v != "registered_serial")
+      c.fail("$.clusters.licence_use", "expected \"any_member\" or \"registered_serial\"");
+    s.clusters.registered_serial_only = *v == "registered_serial";
+  }
+  if (auto v = c.strings_at(j, "not_registered", "$.clusters")) s.clusters.not_registered = *v;
+}
+
+void phone(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.phone")) return;
+  c.only_keys(j, "$.phone", {"long_mobile_id"});
+  if (auto v = c.string_at(j, "long_mobile_id", "$.phone")) {
+    if (*v != "first_16" && *v != "reject") c.fail("$.phone.long_mobile_id", "expected \"first_16\" or \"reject\"");
+    s.long_mobile_id_first_16 = *v != "reject";
+  }
+}
+
+/// "dns": {"names": ["lab.example.net", …]}: more names for the DNS responder to answer.
+void dns(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.dns")) return;
+  c.only_keys(j, "$.dns", {"names"});
+  c.each(j, "names", "$.dns", [&](const json& n, const std::string& path) {
+    if (!n.is_string() || !protocol::is_host_name(n.get_ref<const std::string&>()))
+      c.fail(path, "expected a host name, e.g. \"lab.example.net\"");
+    else
+      s.dns_names.push_back(protocol::canonical_host_name(n.get_ref<const std::string&>()));
+  });
+}
+
+std::optional<ocsp_status> ocsp_at(checker& c, const json& j, const std::string& path) {
+  static constexpr std::pair<std::string_view, ocsp_status> states[]{{"good", ocsp_status::good},
+                                                                     {"revoked", ocsp_status::revoked},
+                                                                     {"unknown", ocsp_status::unknown},
+                                                                     {"none", ocsp_status::none}};
+  auto v = c.string_at(j, "ocsp", path);
+  if (!v) return std::nullopt;
+  for (auto [name, state] : states)
+    if (*v == name) return state;
+  c.fail(path + ".ocsp", "expected \"good\", \"revoked\", \"unknown\" or \"none\"");
+  return std::nullopt;
+}
+
+/// "tls": {"ocsp": "good", "hosts": {"fds1.fortinet.com": {"ocsp": "revoked"}}}: what the stapled
+/// OCSP response says, for every host and per host (by SNI).
+void tls(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.tls")) return;
+  c.only_keys(j, "$.tls", {"ocsp", "hosts"});
+  if (auto v = ocsp_at(c, j, "$.tls")) s.tls.ocsp = *v;
+  auto hosts = j.find("hosts");
+  if (hosts == j.end() || !c.is_object(*hosts, "$.tls.hosts")) return;
+  for (auto it = hosts->begin(); it != hosts->end(); ++it) {
+    std::string path = "$.tls.hosts[" + json(it.key()).dump() + "]";
+    std::string name = protocol::canonical_host_name(it.key());
+    if (!protocol::is_host_name(it.key()))
+      c.fail(path, "expected a host name as the key, e.g. \"fds1.fortinet.com\"");
+    else if (std::any_of(s.tls.hosts.begin(), s.tls.hosts.end(), [&](const auto& h) { return h.first == name; }))
+      c.fail(path, "declared twice (host names compare without case)");
+    if (!c.is_object(*it, path)) continue;
+    c.only_keys(*it, path, {"ocsp"});
+    if (auto v = ocsp_at(c, *it, path)) s.tls.hosts.emplace_back(name, *v);
+  }
+}
+
+void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(
+      j, path,
+      {"activation_code", "license", "tokens", "token_count", "valid_until", "bound_to", "registered_to", "comment"});
+  license_spec l;
+  if (auto code = c.string_at(j, "activation_code", path, true)) {
+    if (!protocol::is_license_activation_code(*code))
+      c.fail(path + ".activation_code", "expected 20 hex digits in 5 dashed groups, e.g. \"DA8C-0508-1F31-4CF7-C990\"");
+    else if (!codes.insert(*code).second)
+      c.fail(path + ".activation_code", "declared twice");
+    l.activation_code = *code;
+  }
+  if (auto v = c.string_at(j, "license", path)) {
+    if (v->empty() || v->size() > 31)
+      c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
+    l.license = *v;
+  }
+  c.each(j, "tokens", path, [&](const json& t, const std::string& tp) { licence_token(c, t, tp, l, s); });
+  if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
+  l.valid_until = c.time_at(j, "valid_until", path);
+  if (auto v = c.strings_at(j, "bound_to", path)) l.bound_to = *v;
+  l.registered_to = c.string_at(j, "registered_to", path).value_or(l.bound_to.empty() ? "" : l.bound_to.front());
+  s.licenses.push_back(std::move(l));
+}
+
+void mobile_token(checker& c, const json& j, const std::string& path, scenario& s) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path,
+              {"token", "license", "activation_code", "secret", "digits", "period", "expire", "issuer", "mobile_id",
+               "comment"});
+  mobile_token_spec t;
+  if (auto v = c.string_at(j, "token", path, true)) {
+    if (!protocol::is_mobile_token_serial(*v)) c.fail(path + ".token", "expected \"FTKMOB\" + 10 letters or digits");
+    t.token = *v;
+  }
+  t.license = c.string_at(j, "license", path).value_or("");
+  user_code(c, j, "activation_code", path, t.activation_code);
+  t.secret = c.secret_at(j, "secret", path);
+  if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
+  if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
+  t.expire = c.time_at(j, "expire", path);
+  t.issuer = c.string_at(j, "issuer", path).value_or("");
+  if (auto v = c.string_at(j, "mobile_id", path)) {
+    if (v->size() < 16) c.fail(path + ".mobile_id", "expected 16 characters or more (the first 16 are the key)");
+    t.mobile_id = v->substr(0, 16);
+  }
+  s.mobile_tokens.push_back(std::move(t));
+}
+
+void hardware_token(checker& c, const json& j, const std::string& path, scenario& s) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path, {"token", "secret", "lock", "activated_by", "comment"});
+  hardware_token_spec h;
+  if (auto v = c.string_at(j, "token", path, true)) {
+    if (!protocol::is_hardware_token_serial(*v))
+      c.fail(path + ".token", "expected \"FTK200\" or \"FTK220\" + 10 letters or digits");
+    h.token = *v;
+  }
+  h.secret = c.secret_at(j, "secret", path);
+  if (auto v = c.string_at(j, "lock", path)) {
+    if (*v != "available" && *v != "consumed") c.fail(path + ".lock", "expected \"available\" or \"consumed\"");
+    h.lock_consumed = *v == "consumed";
+  }
+  h.activated_by = c.string_at(j, "activated_by", path).value_or("");
+  s.hardware_tokens.push_back(std::move(h));
+}
+
+}  // namespace
+
+void world(checker& c, const json& root, scenario& s) {
+  if (!c.is_object(root, "$")) return;
+  c.only_keys(root, "$",
+              {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
+               "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
+               "clusters", "phone", "dns", "tls"});
+  s.name = c.string_at(root, "name", "$").value_or("");
+  s.description = c.string_at(root, "description", "$").value_or("");
+  if (auto it = root.find("seed"); it != root.end()) {
+    if (!it->is_number_unsigned())
+      c.fail("$.seed", "expected a non-negative integer");
+    else
+      s.seed = it->get<std::uint64_t>();
+  }
+  // protocol first: error codes elsewhere resolve against its overrides.
+  if (auto p = root.find("protocol"); p != root.end()) protocol_table(c, *p, "$.protocol", s);
+  if (auto k = root.find("clock"); k != root.end()) clock(c, *k, s);
+  if (auto k = root.find("clusters"); k != root.end()) clusters(c, *k, s);
+  if (auto k = root.find("phone"); k != root.end()) phone(c, *k, s);
+  if (auto k = root.find("dns"); k != root.end()) dns(c, *k, s);
+  if (auto k = root.find("tls"); k != root.end()) tls(c, *k, s);
+  policies(c, root, s);
+  std::set<std::string> codes;
+  c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });
+  c.each(root, "mobile_tokens", "$", [&](const json& j, const std::string& path) { mobile_token(c, j, path, s); });
+  c.each(root, "hardware_tokens", "$", [&](const json& j, const std::string& path) { hardware_token(c, j, path, s); });
+  c.each(root, "rules", "$", [&](const json& j, const std::string& path) { rule_at(c, j, path, s); });
+}
+
+}  // namespace parse
+
+std::optional<std::int64_t> parse_time(const protocol::json& j) {
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  if (!j.is_string()) return std::nullopt;
+  const std::string& s = j.get_ref<const std::string&>();
+  std::tm tm{};
+  std::istringstream in(s);
+  if (s.size() == 10)
+    in >> std::get_time(&tm, "%Y-%m-%d");
+  else if (s.size() == 20 && s.back() == 'Z')
+    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  else
+    return std::nullopt;
+  if (in.fail()) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+std::string load_result::describe() const {
+  std::string out;
+  for (const auto& p : problems) out += file + ": " + p.path + ": " + p.reason + "\n";
+  return out;
+}
+
+load_result parse_scenario(std::string_view text, std::string file_label) {
+  load_result result;
+  result.file = std::move(file_label);
+  auto parsed = protocol::parse_bounded(text, /*comments=*/true);
+  if (auto* why = std::get_if<std::string>(&parsed)) {
+    result.problems.push_back({"$", "not valid JSON: " + *why});
+    return result;
+  }
+  const auto& root = std::get<protocol::json>(parsed);
+  parse::checker c;
+  scenario s;
+  parse::world(c, root, s);
+  if (!c.problems.empty()) {
+    result.problems = std::move(c.problems);
+    return result;
+  }
+  s.file = result.file;
+  if (s.name.empty()) {
+    auto slash = result.file.find_last_of('/');
+    s.name = result.file.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (s.name.ends_with(".json")) s.name.resize(s.name.size() - 5);
+  }
+  result.value = std::move(s);
+  return result;
+}
+
+load_result load_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    load_result r;
+    r.file = path;
+    r.problems.push_back({"$", "cannot read the file (does it exist, and may fortisim read it?)"});
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_scenario(text.str(), path);
+}
+
+}  // namespace fortisim::core

@@ -1,0 +1,213 @@
+// The parsers of a rule: its `when` (matchers and ordinals, and the stage each test needs), its
+// `then` (actions, fault_parse.cpp), and the stage the rule acts at.
+#include "server/core/scenario/parse.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace fortisim::core::parse {
+namespace {
+
+std::optional<matcher> matcher_at(checker& c, const json& j, const std::string& path) {
+  if (j.is_string()) return matcher::equals(j.get<std::string>());
+  if (j.is_number_integer()) return matcher::equals(j.dump());
+  if (!j.is_object() || j.size() != 1) {
+    c.fail(path, "expected a string, or one of {\"prefix\"|\"suffix\"|\"contains\"|\"regex\"|\"any_of\": ...}");
+    return std::nullopt;
+  }
+  auto only = j.begin();  // iterators, not items(): its proxy must not outlive this statement
+  const std::string& key = only.key();
+  const json& value = only.value();
+  if (key == "any_of") {
+    if (!value.is_array() || value.empty() ||
+        !std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); })) {
+      c.fail(path + ".any_of", "expected a non-empty array of strings");
+      return std::nullopt;
+    }
+    return matcher(value.get<std::vector<std::string>>());
+  }
+  if (!value.is_string()) {
+    c.fail(path + "." + key, "expected a string");
+    return std::nullopt;
+  }
+  std::string text = value.get<std::string>();
+  if (key == "equals") return matcher(matcher::kind::equals, text);
+  if (key == "prefix") return matcher(matcher::kind::prefix, text);
+  if (key == "suffix") return matcher(matcher::kind::suffix, text);
+  if (key == "contains") return matcher(matcher::kind::contains, text);
+  if (key == "regex") {
+    auto m = matcher::pattern(text);
+    if (auto* why = std::get_if<std::string>(&m)) {
+      c.fail(path + ".regex", *why);
+      return std::nullopt;
+    }
+    return std::get<matcher>(std::move(m));
+  }
+  c.fail(path + "." + key, "unknown matcher (expected equals, prefix, suffix, contains, regex or any_of)");
+  return std::nullopt;
+}
+
+std::optional<ordinal_range> range_at(checker& c, const json& j, const std::string& path) {
+  ordinal_range r;
+  if (j.is_number_unsigned() && j.get<std::uint64_t>() >= 1) {
+    r.min = r.max = j.get<std::uint64_t>();
+    return r;
+  }
+  if (!j.is_object()) {
+    c.fail(path, "expected an ordinal >= 1 or {\"min\": N, \"max\": N, \"every\": N}");
+    return std::nullopt;
+  }
+  c.only_keys(j, path, {"min", "max", "every"});
+  if (auto v = c.int_at(j, "min", path, 1, INT64_MAX)) r.min = static_cast<std::uint64_t>(*v);
+  if (auto v = c.int_at(j, "max", path, 1, INT64_MAX)) r.max = static_cast<std::uint64_t>(*v);
+  if (auto v = c.int_at(j, "every", path, 1, INT64_MAX)) r.every = static_cast<std::uint64_t>(*v);
+  if (r.min > r.max) c.fail(path, "min is greater than max");
+  return r;
+}
+
+/// The tests a `when` may hold besides the fields of d.
+constexpr std::array<std::string_view, 10> when_keys{"connection", "client_address", "sni",       "request",
+                                                     "endpoint",   "type",           "operation", "cluster_member",
+                                                     "token",      "fields"};
+
+/// One `when` test: fills its slot of `w` and returns the earliest stage that knows it.
+stage when_key(checker& c, const std::string& key, const json& value, const std::string& kp, rule_when& w) {
+  if (key == "connection") {
+    w.connection = range_at(c, value, kp);
+    return stage::connection;
+  }
+  if (key == "client_address") {
+    w.client_address = matcher_at(c, value, kp);
+    return stage::connection;
+  }
+  if (key == "sni") {
+    w.sni = matcher_at(c, value, kp);
+    return stage::tls;
+  }
+  if (key == "request") {
+    w.request = range_at(c, value, kp);
+  } else if (key == "endpoint") {
+    if (value == "process")
+      w.endpoint = matcher::equals(std::string(protocol::process_path));
+    else if (value == "mobile")
+      w.endpoint = matcher::equals(std::string(protocol::mobile_path));
+    else
+      w.endpoint = matcher_at(c, value, kp);
+  } else if (key == "type") {
+    if (auto m = matcher_at(c, value, kp)) {
+      if (m->how() == matcher::kind::equals && m->value().find('.') == std::string::npos)
+        m->set_value("SoftToken." + m->value());
+      w.type = std::move(m);
+    }
+  } else if (key == "operation") {
+    auto op = value.is_string() ? protocol::operation_from_name(value.get<std::string>()) : std::nullopt;
+    if (!op) c.fail(kp, "expected activation_license, polling, mobile_provision, provision or hardware_activation");
+    w.operation = op;
+  } else if (key == "cluster_member") {
+    w.cluster_member = matcher_at(c, value, kp);
+  } else if (key == "token") {
+    w.token = matcher_at(c, value, kp);
+  } else if (key == "fields") {
+    // Any field of d by its exact name, for fields fortisim does not know.
+    if (c.is_object(value, kp))
+      for (auto it = value.begin(); it != value.end(); ++it)
+        if (auto m = matcher_at(c, it.value(), kp + "." + it.key())) w.fields.emplace_back(it.key(), std::move(*m));
+  } else if (std::find(protocol::request_field_names.begin(), protocol::request_field_names.end(), key) !=
+             protocol::request_field_names.end()) {
+    if (auto m = matcher_at(c, value, kp)) w.fields.emplace_back(key, std::move(*m));
+  } else {
+    std::vector<std::string_view> known(when_keys.begin(), when_keys.end());
+    known.insert(known.end(), protocol::request_field_names.begin(), protocol::request_field_names.end());
+    auto near = closest(key, known);
+    c.fail(kp, "unknown key" + (near ? "; did you mean \"" + std::string(*near) + "\"?" : std::string()) +
+                   " (a field of d fortisim does not know goes in \"fields\": {\"" + key + "\": …})");
+  }
+  return stage::http;
+}
+
+/// The stage a rule acts at is that of its actions: `pass` and `delay` are HTTP-stage; `reset`
+/// and `hang` act at whatever stage the `when` needs (on accept, after the ClientHello, or after
+/// reading the request). Reports a `then` that mixes stages.
+stage stage_of_actions(checker& c, const rule& r, stage needed, const std::string& path) {
+  std::set<stage> stages;
+  for (const auto& a : r.then) {
+    switch (where_it_acts(a.what)) {
+      case acts_at::any: stages.insert(needed); break;
+      case acts_at::connection: stages.insert(stage::connection); break;
+      case acts_at::tls: stages.insert(stage::tls); break;
+      case acts_at::http:
+        if (!holds<faults::pass>(a)) stages.insert(stage::http);
+        break;
+    }
+  }
+  if (stages.size() > 1)
+    c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
+  return stages.empty() ? stage::http : *stages.begin();
+}
+
+void then_at(checker& c, const json& j, const std::string& path, rule& r, const protocol::error_table& errors) {
+  auto then = j.find("then");
+  if (then == j.end()) {
+    c.fail(path + ".then", "missing (expected an action or a list of actions)");
+    return;
+  }
+  if (!then->is_array()) {
+    if (auto a = action_at(c, *then, path + ".then", errors)) r.then.push_back(std::move(*a));
+    return;
+  }
+  if (then->empty()) c.fail(path + ".then", "expected at least one action");
+  for (std::size_t i = 0; i < then->size(); ++i)
+    if (auto a = action_at(c, (*then)[i], path + ".then[" + std::to_string(i) + "]", errors))
+      r.then.push_back(std::move(*a));
+}
+
+}  // namespace
+
+void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
+  if (!c.is_object(j, path)) return;
+  c.only_keys(j, path, {"name", "when", "then", "times", "probability", "cycle", "comment"});
+  rule r;
+  r.source = j;
+  auto at = path.find('[');
+  r.name = c.string_at(j, "name", path).value_or("rule " + (at == std::string::npos ? path : path.substr(at)));
+  if (auto v = c.int_at(j, "times", path, 1, INT64_MAX)) r.times = static_cast<std::uint64_t>(*v);
+  if (auto v = c.bool_at(j, "cycle", path)) r.cycle = *v;
+  if (auto v = c.number_at(j, "probability", path, 0.0, 1.0)) r.probability = *v;
+  then_at(c, j, path, r, s.errors);
+  // What the `when` needs to know decides the earliest stage it can be tested at.
+  stage needed = stage::connection;
+  std::vector<std::pair<std::string, stage>> known_at;
+  if (auto w = j.find("when"); w != j.end() && c.is_object(*w, path + ".when")) {
+    for (auto it = w->begin(); it != w->end(); ++it) {
+      std::string kp = path + ".when." + it.key();
+      stage at = when_key(c, it.key(), it.value(), kp, r.when);
+      known_at.emplace_back(kp, at);
+      needed = std::max(needed, at);
+    }
+  }
+  r.stage = stage_of_actions(c, r, needed, path);
+  for (const auto& [kp, at] : known_at)
+    if (at > r.stage)
+      c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
+                     " stage of this rule's action");
+  for (const auto& a : r.then)
+    if (auto* f = std::get_if<faults::refuse>(&a.what); f && f->first_ms && j.contains("when"))
+      c.fail(path + ".when", "a refuse with first_ms applies from the start and takes no \"when\"");
+  s.rules.push_back(std::move(r));
+}
+
+}  // namespace fortisim::core::parse
+
+namespace fortisim::core {
+
+std::variant<rule, std::vector<problem>> parse_rule(const protocol::json& j, const scenario& s) {
+  parse::checker c;
+  scenario holder;
+  holder.errors = s.errors;
+  holder.names = s.names;
+  parse::rule_at(c, j, "$", holder);
+  if (!c.problems.empty()) return std::move(c.problems);
+  return std::move(holder.rules.front());
+}
+
+}  // namespace fortisim::core

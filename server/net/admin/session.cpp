@@ -1,0 +1,138 @@
+// The control API's listener: plain HTTP/1.1 (--admin, loopback by default), carrying
+// core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA (PEM,
+// DER or its fingerprint), GET / the web console (console.cpp).
+
+#include "server/net/admin/session.hpp"
+#include "server/net/admin/access.hpp"
+#include "server/net/admin/console.hpp"
+#include "server/net/io/deadline.hpp"
+#include "server/net/io/linger.hpp"
+#include "server/net/io/log_failure.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace fortisim::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::uint32_t header_limit = 16 * 1024;
+
+core::control_reply json_reply(int status, const std::string& why) {
+  return {status, protocol::json{{"error", why}}.dump()};
+}
+
+/// GET /ca: the CA certificate clients should trust, as PEM (pebble serves its roots the same
+/// way); ?format=der: the same in DER (a .cer file); ?format=sha256: its SHA-256 fingerprint as
+/// FortiOS and browsers show it. Any other query is refused (400), as every control call is strict.
+core::control_reply ca_certificate(const service& s, std::string_view query) {
+  std::string_view format = "pem";
+  if (!query.empty()) {
+    if (!query.starts_with("format=")) return json_reply(400, "GET /ca takes one parameter: format=pem|der|sha256");
+    format = query.substr(7);
+    if (format != "pem" && format != "der" && format != "sha256")
+      return json_reply(400, "format must be pem, der or sha256");
+  }
+  const auto& path = s.contexts->ca_path();
+  std::ifstream in(path, std::ios::binary);
+  if (path.empty() || !in) return json_reply(404, "no lab CA: fortisim serves the certificate given with --cert");
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  core::control_reply r{200, pem.str()};
+  r.content_type = "application/x-pem-file";
+  if (format == "pem") return r;
+  auto cert = pki::certificate_of_pem(r.body);
+  if (!cert) return json_reply(500, "the lab CA " + path + " is not a PEM certificate");
+  if (format == "der") {
+    r.body = pki::der_of(cert.get());
+    r.content_type = "application/pkix-cert";
+  } else {
+    r.body = pki::sha256_fingerprint(cert.get()) + "\n";
+    r.content_type = "text/plain; charset=utf-8";
+  }
+  return r;
+}
+
+task<core::control_reply> answer(service* s, const http::request<http::string_body>& req) {
+  if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
+  if (auto target = req.target(); (target == "/ca" || target.starts_with("/ca?")) && req.method() == http::verb::get)
+    co_return ca_certificate(*s, target.substr(std::min<std::size_t>(target.size(), 4)));
+  auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
+  if (reply.listeners_changed) {
+    // A refusal or an opening holds on every worker before we answer; if one could not be
+    // carried out (the port was taken meanwhile), the caller learns why.
+    if (auto failure = co_await s->listeners->settled(); !failure.empty()) reply = json_reply(503, failure);
+  }
+  co_return reply;
+}
+
+task<bool> send(beast::tcp_stream& stream, core::control_reply reply, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
+  res.set(http::field::content_type, reply.content_type);
+  if (!reply.allow.empty()) res.set(http::field::allow, reply.allow);
+  if (reply.status == 401) res.set(http::field::www_authenticate, "Bearer");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(reply.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(30));
+  auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+  co_return !ec && keep_alive;
+}
+
+task<> admin_session(tcp::socket socket, service* s) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer(header_limit + 4096);  // headers and trailers stay within the header limit
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(header_limit);
+    parser.body_limit(4 << 20);
+    stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset)
+      co_return;
+    if (ec) {
+      // A request that cannot be read gets a reason, and the connection ends.
+      int status = ec == http::error::body_limit                                           ? 413
+                   : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
+                                                                                           : 400;
+      co_await send(stream, json_reply(status, "cannot read the request: " + ec.message()), 11, false);
+      co_await linger(stream);
+      co_return;
+    }
+    auto& req = parser.get();
+    if (auto keep = co_await serve_console(stream, s, req)) {
+      if (!*keep) co_return;
+      continue;
+    }
+    auto reply = co_await answer(s, req);
+    if (!co_await send(stream, std::move(reply), req.version(), req.keep_alive())) co_return;
+  }
+}
+
+}  // namespace
+
+task<> admin_accept_loop(service* s, tcp::acceptor* acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
+      continue;
+    }
+    asio::co_spawn(co_await asio::this_coro::executor, admin_session(std::move(socket), s),
+                   [s](std::exception_ptr e) { log_failure(*s->engine, e, "control session"); });
+  }
+}
+
+}  // namespace fortisim::net

@@ -1,0 +1,65 @@
+#pragma once
+// The simulated HTTPS service as its sessions see it: the worker loops, the configuration, the
+// engine, TLS, the wire faults' certificates and the listeners, with the counts that drain and
+// the control API read. The server (server/net/server/) owns one and adds the control API, the
+// DNS responder, signals and --watch around it.
+
+#include "server/core/control/control.hpp"
+#include "server/net/https/faults.hpp"
+#include "server/net/io/asio.hpp"
+#include "server/net/io/config.hpp"
+#include "server/net/io/listeners.hpp"
+#include "server/net/tls/contexts.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace fortisim::net {
+
+/// One thread's loop. Its listener (in the listener set) and its connections never leave it.
+struct worker {
+  asio::io_context ioc{1};
+};
+
+/// What every HTTPS session shares. The listener control it offers is the control API's view of
+/// it; reloading belongs to whoever owns the scenario file.
+struct service : core::listener_control {
+  service(server_config c, std::shared_ptr<core::engine> e)
+      : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {}
+
+  server_config cfg;
+  std::shared_ptr<core::engine> engine;
+  std::vector<std::unique_ptr<worker>> workers;  // before everything that lives on their loops
+  ssl::context tls{ssl::context::tls_server};    ///< the fallback context every connection starts from
+  std::optional<tls_contexts> contexts;          ///< its certificates, the host contexts, the callbacks
+  fault_certificates fault_certs;
+  std::optional<listener_set> listeners;
+  std::vector<std::atomic<std::uint64_t>> accepted;  ///< connections each worker's listener accepted
+
+  // Draining (SIGTERM): requests being answered, and whether no new one may start.
+  std::atomic<int> in_flight_count{0};
+  std::atomic<bool> draining{false};
+  /// Stops every worker's loop at once (the last exchange of a drain calls it).
+  void stop_loops() {
+    for (auto& w : workers) w->ioc.stop();
+  }
+
+  void refuse(std::int64_t ms) override { listeners->refuse(ms); }
+  void open() override { listeners->open(); }
+  bool listening() const override { return listeners->listening(); }
+  protocol::json worker_counts() const override {
+    auto out = protocol::json::array();
+    for (const auto& n : accepted) out.push_back({{"accepted", n.load()}});
+    return out;
+  }
+  std::int64_t in_flight() const override { return in_flight_count.load(); }
+};
+
+/// Accepts on one worker's listener until it closes, counting into `accepted`.
+task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted);
+/// One HTTPS connection, from the ClientHello to the last reply.
+task<> run_session(tcp_socket socket, service* s);
+
+}  // namespace fortisim::net

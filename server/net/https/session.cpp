@@ -1,0 +1,335 @@
+// One connection's life, as a coroutine that owns it: the engine's connection-stage verdict,
+// then (when the scenario has TLS rules) a peek at the ClientHello for the TLS-stage verdict,
+// the handshake, and HTTP/1.1 keep-alive requests, each answered or faulted as the engine says.
+
+#include "server/core/observe/tls_failure.hpp"
+#include "server/net/https/reply_head.hpp"
+#include "server/net/https/request_arena.hpp"
+#include "server/net/https/service.hpp"
+#include "server/net/io/deadline.hpp"
+#include "server/net/io/linger.hpp"
+#include "server/net/io/log_failure.hpp"
+#include "server/net/tls/client_hello.hpp"
+#include "server/net/tls/contexts.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <malloc.h>
+
+#include <atomic>
+
+namespace fortisim::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using std::chrono::milliseconds;
+
+namespace {
+
+/// The most bytes of request headers (and of chunk extensions and trailers): more gets 431.
+constexpr std::uint32_t header_limit = 16 * 1024;
+
+/// A request's parser keeps its start line, fields and body in the connection's request_arena.
+using arena_allocator = std::pmr::polymorphic_allocator<char>;
+using request_body = http::basic_string_body<char, std::char_traits<char>, arena_allocator>;
+using request_parser = http::request_parser<request_body, arena_allocator>;
+
+struct session_state {
+  service* s;
+  std::string client;
+  std::uint64_t connection = 0;
+  std::string sni;
+  std::string client_cert;  ///< "subject | issuer" of the certificate the client presented
+};
+
+/// Peeks at the ClientHello without consuming it (the handshake reads it again), within
+/// `timeout_ms`. Waits for readability only: once the record's length is known, SO_RCVLOWAT makes
+/// the socket readable when the whole record is there (no polling while a slow client sends it).
+task<client_hello_info> peek_client_hello(tls_stream::next_layer_type& tcp, std::int64_t timeout_ms) {
+  auto& socket = tcp.socket();
+  std::string buf(16 * 1024 + 5, '\0');
+  client_hello_info info;
+  socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
+  int low_water = 1;
+  while (info.status == client_hello_info::state::need_more && !deadline.expired()) {
+    auto [ec] = co_await socket.async_wait(tcp_socket::wait_read, use_nothrow);
+    if (ec) break;
+    boost::system::error_code rec;
+    std::size_t n = socket.receive(asio::buffer(buf), tcp_socket::message_peek, rec);
+    if (rec || n == 0) break;
+    info = parse_client_hello(std::string_view(buf.data(), n));
+    if (info.status != client_hello_info::state::need_more) break;
+    int want = static_cast<int>(std::min(info.bytes_needed, buf.size()));
+    if (want <= static_cast<int>(n)) break;  // a record larger than we peek: take it as it is
+    low_water = want;
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
+  }
+  if (low_water != 1) {
+    low_water = 1;
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
+  }
+  co_return info;
+}
+
+/// When the last connection closes, hands the memory its buffers took back to the system (glibc
+/// keeps freed pages otherwise), at most once a second.
+void give_memory_back() {
+  static std::atomic<std::int64_t> last_ms{0};
+  auto now = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto last = last_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  ::malloc_trim(0);
+}
+
+/// Counts a request from the moment it is read until its answer is out; when the server drains,
+/// the last one to finish stops the loops.
+class in_flight {
+ public:
+  explicit in_flight(service& s) : s_(s) { s_.in_flight_count.fetch_add(1, std::memory_order_relaxed); }
+  ~in_flight() {
+    if (s_.in_flight_count.fetch_sub(1, std::memory_order_acq_rel) == 1 && s_.draining) s_.stop_loops();
+  }
+  in_flight(const in_flight&) = delete;
+  in_flight& operator=(const in_flight&) = delete;
+
+ private:
+  service& s_;
+};
+
+/// Reads one request (answering "Expect: 100-continue" before its body, as IIS does).
+task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer, request_parser& parser) {
+  // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
+  // 1 KiB) waits for our go-ahead before it sends the body.
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+  if (!ec && !parser.is_done()) {
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(go_ahead), use_nothrow);
+      ec = wec;
+    }
+    if (!ec) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+  }
+  co_return ec;
+}
+
+/// A request that cannot be parsed gets an HTTP error and is journaled; the connection then ends.
+task<> refuse_request(tls_stream& stream, session_state& st, boost::system::error_code ec) {
+  bool too_big = ec == http::error::body_limit;
+  // Headers, chunk extensions and trailers all count against the header limit: the read buffer
+  // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
+  bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
+  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
+  http::response<http::string_body> res;
+  res.result(too_big           ? http::status::payload_too_large
+             : headers_too_big ? http::status::request_header_fields_too_large
+                               : http::status::bad_request);
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::connection, "close");
+  res.body() = std::string(too_big || headers_too_big ? "request too large: " : "bad request: ") + ec.message() + "\n";
+  res.prepare_payload();
+  stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
+  co_await http::async_write(stream, res, use_nothrow);
+  co_await linger(stream);
+}
+
+/// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
+/// body in one write (and so one TLS record). False if the client went away.
+task<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
+                      std::string& head) {
+  bool body = core::has_body(o.status);
+  write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
+  std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
+  auto [ec, n] = co_await asio::async_write(stream, reply, use_nothrow);
+  co_return !ec;
+}
+
+bool client_left(boost::system::error_code ec) {
+  return ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
+         ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+/// Serves requests on an established TLS stream until the client or a fault ends it. Returns
+/// whether the TLS session may be shut down cleanly (not after a reset or a hang).
+task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
+  const auto& cfg = st.s->cfg;
+  auto& tcp = stream.next_layer();
+  // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
+  beast::flat_buffer buffer(header_limit + 4096);
+  std::string headers;   // reused: the journal's copy of each request's header lines
+  std::string head;      // reused: each reply's status line and fields
+  request_arena arena;   // reused: each request's parser
+  core::http_outcome o;  // reused: each request's outcome, its reply body included
+  for (;;) {
+    arena.reset();
+    arena_allocator in_arena(&arena);
+    request_parser parser(std::piecewise_construct, std::make_tuple(in_arena), std::make_tuple(in_arena));
+    parser.body_limit(cfg.body_limit);
+    parser.header_limit(header_limit);
+    tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
+    auto ec = co_await read_request(stream, buffer, parser);
+    if (client_left(ec)) co_return true;
+    if (ec) {
+      co_await refuse_request(stream, st, ec);
+      co_return true;
+    }
+    in_flight guard(*st.s);
+    auto started = std::chrono::steady_clock::now();
+    auto& req = parser.get();
+    headers.clear();
+    for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
+    st.s->engine->handle(
+        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert}, o);
+    if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
+    tcp.expires_after(milliseconds(cfg.write_timeout_ms));
+    w.outcome = &o;
+    switch (co_await execute(o.act, w)) {
+      case after_fault::close: co_return true;
+      case after_fault::abort: co_return false;
+      case after_fault::reply:
+        if (!co_await send_reply(stream, o, req.version(), req.keep_alive() && !st.s->draining, head)) co_return false;
+        break;
+      case after_fault::carry_on: break;
+    }
+    o.reset();  // before waiting for the next request: an idle connection holds no large reply
+    st.s->engine->counters().latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!req.keep_alive() || st.s->draining) co_return true;
+  }
+}
+
+/// The TLS stage: peeks at the ClientHello (for its SNI) and plays the engine's TLS verdict.
+/// False when the session ends here.
+task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
+  auto& engine = *st.s->engine;
+  if (!engine.has_tls_rules()) co_return true;
+  auto hello = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
+  if (hello.status != client_hello_info::state::complete) {
+    engine.note("tls", st.connection, st.client, "no TLS ClientHello");
+    co_return false;
+  }
+  st.sni = hello.sni;
+  auto verdict = engine.on_client_hello(st.client, st.connection, st.sni);
+  w.hello_bytes = hello.record_bytes;
+  bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
+  w.hello_bytes = 0;
+  co_return go_on;
+}
+
+/// What OpenSSL and Asio said of a failed handshake, in the journal's plain terms.
+core::tls_failure failure_of(const boost::system::error_code& ec, std::int64_t timeout_ms) {
+  using kind = core::tls_failure::kind;
+  core::tls_failure f{kind::other, 0, timeout_ms, ec.message()};
+  if (ec == beast::error::timeout)
+    f.what = kind::timeout;
+  else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset)
+    f.what = kind::closed;
+  if (ec.category() != asio::error::get_ssl_category()) return f;
+  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  // A fatal alert from the peer is reported as SSL_AD_REASON_OFFSET + its description.
+  if (reason > SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+    f.what = kind::peer_alert;
+    f.alert = reason - SSL_AD_REASON_OFFSET;
+  } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    f.what = kind::no_client_certificate;
+  } else if (reason == SSL_R_NO_SHARED_CIPHER) {
+    f.what = kind::no_shared_cipher;
+  } else if (reason == SSL_R_UNSUPPORTED_PROTOCOL) {
+    f.what = kind::unsupported_version;
+  } else if (reason == SSL_R_HTTP_REQUEST) {
+    f.what = kind::plain_http;
+  }
+  return f;
+}
+
+/// The certificate the client presented: "subject | issuer" in RFC 2253 form, "" for none.
+std::string presented_certificate(SSL* ssl) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
+  if (!cert) return {};
+  return pki::one_line(X509_get_subject_name(cert.get())) + " | " + pki::one_line(X509_get_issuer_name(cert.get()));
+}
+
+/// The handshake, journaled when it fails (with the SNI and the reason in words) and, when the
+/// server asks for client certificates, with what the client presented. False when it failed.
+task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection& tc) {
+  auto& engine = *st.s->engine;
+  const auto& cfg = st.s->cfg;
+  stream.next_layer().expires_after(milliseconds(cfg.handshake_timeout_ms));
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+  if (st.sni.empty()) st.sni = tc.sni;
+  if (ec) {
+    engine.note("tls", st.connection, st.client, core::describe(failure_of(ec, cfg.handshake_timeout_ms)), st.sni);
+    co_return false;
+  }
+  if (cfg.client_cert != client_cert_mode::off) {
+    st.client_cert = presented_certificate(stream.native_handle());
+    engine.note_client_cert(st.connection, st.client, st.sni, st.client_cert);
+  }
+  co_return true;
+}
+
+}  // namespace
+
+task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
+  auto loop = co_await asio::this_coro::executor;
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(loop, use_nothrow);
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // refusing or stopping
+    if (ec) {
+      // Out of descriptors and the like: wait a moment rather than spin.
+      co_await sleep_for(50);
+      continue;
+    }
+    if (s->engine->counters().open_connections() >= static_cast<std::int64_t>(s->cfg.max_connections)) {
+      // Over the limit: closed at once (the client sees the connection end before TLS), journaled.
+      boost::system::error_code peer_ec;
+      auto peer = socket.remote_endpoint(peer_ec);
+      s->engine->note("connection", 0, peer_ec ? "" : peer.address().to_string(),
+                      "closed: " + std::to_string(s->cfg.max_connections) + " connections open (--max-connections)");
+      socket.close(peer_ec);
+      continue;
+    }
+    accepted->fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(loop, run_session(std::move(socket), s),
+                   [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
+  }
+}
+
+task<> run_session(tcp_socket socket, service* s) {
+  session_state st{s, {}, 0, {}, {}};
+  tls_connection tc;  // before the stream: the SSL object's callbacks point at it
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) co_return;  // already gone
+  st.client = peer.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  tls_stream stream(std::move(socket), s->tls);
+  attach(stream.native_handle(), &tc);
+  wire w{stream, *s->listeners, s->fault_certs, s->cfg.write_timeout_ms};
+  auto& engine = *s->engine;
+
+  auto verdict = engine.on_connection(st.client);
+  struct closed {
+    core::metrics& m;
+    ~closed() {
+      if (m.connection_closed() == 0) give_memory_back();
+    }
+  } counted{engine.counters()};
+  st.connection = verdict.connection;
+  if (co_await execute(verdict.act.what, w) != after_fault::carry_on) co_return;
+  if (!co_await tls_stage(stream, st, w)) co_return;
+
+  if (!co_await handshake(stream, st, tc)) co_return;
+  if (!co_await serve_http(stream, st, w)) co_return;
+  stream.next_layer().expires_after(milliseconds(2000));
+  co_await stream.async_shutdown(use_nothrow);
+}
+
+}  // namespace fortisim::net

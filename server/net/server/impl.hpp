@@ -1,0 +1,34 @@
+#pragma once
+// Private to server/net/server/: the Asio side of `server`: the HTTPS service and what surrounds it.
+
+#include "server/net/dns/responder.hpp"
+#include "server/net/https/service.hpp"
+#include "server/net/server/scenario_watch.hpp"
+#include "server/net/server/server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace fortisim::net {
+
+struct server::impl : service {
+  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> admin_acceptor;
+  std::optional<tcp::endpoint> admin_endpoint;
+  std::optional<asio::signal_set> signals;
+  std::optional<dns_responder> dns;     ///< on worker 0's loop, when --dns is given
+  std::optional<scenario_watch> watch;  ///< on worker 0's loop, with --watch
+  std::optional<asio::steady_timer> drain_deadline;
+  void drain();
+
+  impl(server_config c, std::shared_ptr<core::engine> e);
+  void raise_descriptor_limit();
+  std::string reload() override;
+};
+
+}  // namespace fortisim::net

@@ -1,0 +1,198 @@
+#include "server/net/admin/access.hpp"
+#include "server/net/admin/session.hpp"
+#include "server/net/io/endpoint.hpp"
+#include "server/net/io/log_failure.hpp"
+#include "server/net/server/impl.hpp"
+
+#include <sys/resource.h>
+
+namespace fortisim::net {
+
+namespace {
+
+/// SIGHUP reloads the scenario; SIGINT and SIGTERM stop the server.
+task<> signal_loop(server* srv, server::impl* s) {
+  for (;;) {
+    auto [ec, sig] = co_await s->signals->async_wait(use_nothrow);
+    if (ec) co_return;
+    if (sig != SIGHUP) {
+      srv->drain();
+      co_return;
+    }
+    try {
+      s->reload();  // a failed reload changes nothing, and signals are still handled after it
+    } catch (const std::exception& e) {
+      s->engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+    }
+  }
+}
+
+/// Runs a worker's loop until it is stopped. Sessions catch what they can throw; anything that
+/// still escapes a handler is a bug: it is logged and the loop runs on, so one request can never
+/// take the server down.
+void run_guarded(asio::io_context& ioc, core::engine& engine) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      engine.notice("bug", {{"what", "a handler threw out of the event loop; the loop goes on"}, {"error", e.what()}});
+    } catch (...) {
+      engine.notice("bug",
+                    {{"what", "a handler threw a non-standard exception out of the event loop; the loop goes on"}});
+    }
+  }
+}
+
+}  // namespace
+
+server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(std::move(c), std::move(e)) {
+  auto endpoint = parse_endpoint(cfg.listen, "--listen");
+  if (cfg.admin && !cfg.admin->empty()) {
+    admin_endpoint = parse_endpoint(*cfg.admin, "--admin");
+    check_admin_exposure(*cfg.admin, admin_endpoint->address().is_loopback(), cfg.admin_token);
+  }
+  auto dns_options = dns_settings_of(cfg, endpoint);
+  if (cfg.threads < 1) cfg.threads = 1;
+  raise_descriptor_limit();
+  contexts.emplace(tls.native_handle(), tls_options{cfg.cert, cfg.key, cfg.data_dir, cfg.lab_key, cfg.client_cert},
+                   engine);
+  std::vector<asio::io_context*> loops;
+  for (int i = 0; i < cfg.threads; ++i) loops.push_back(&workers.emplace_back(std::make_unique<worker>())->ioc);
+  accepted = std::vector<std::atomic<std::uint64_t>>(loops.size());
+  listeners.emplace(loops, endpoint, [this](tcp::acceptor& a, std::size_t worker) {
+    asio::co_spawn(workers[worker]->ioc, accept_loop(this, &a, &accepted[worker]),
+                   [this](std::exception_ptr e) { log_failure(*engine, e, "accept loop"); });
+  });
+  if (admin_endpoint) {
+    admin_acceptor.emplace(workers.front()->ioc);
+    bind_socket(*admin_acceptor, *admin_endpoint, "--admin", false);
+    admin_acceptor->listen();
+    admin_endpoint = admin_acceptor->local_endpoint();
+  }
+  if (dns_options) dns.emplace(workers.front()->ioc, std::move(*dns_options), engine);
+  if (cfg.watch)
+    watch.emplace(workers.front()->ioc, cfg.scenario_path, engine, [this] {
+      try {
+        reload();  // as SIGHUP: a failed reload changes nothing, and is logged
+      } catch (const std::exception& e) {
+        engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+      }
+    });
+  listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
+}
+
+void server::impl::raise_descriptor_limit() {
+  // Each connection takes a descriptor: use what the system allows (as nginx's
+  // worker_rlimit_nofile), and never promise more connections than descriptors.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t reserve = 64;  // listeners, the control API, the state, the log, TLS internals
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > reserve && cfg.max_connections > limit.rlim_cur - reserve) {
+    engine->notice("limit", {{"what", "--max-connections lowered to what the descriptor limit allows"},
+                             {"max_connections", limit.rlim_cur - reserve},
+                             {"asked", cfg.max_connections}});
+    cfg.max_connections = limit.rlim_cur - reserve;
+  }
+}
+
+std::string server::impl::reload() {
+  auto loaded = core::load_scenario_file(cfg.scenario_path);
+  if (!loaded.value) {
+    std::string problems = loaded.describe();
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", false},
+                              {"problems", problems},
+                              {"what", "refused: the last good scenario stays live"}});
+    return problems;
+  }
+  try {
+    engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)));
+  } catch (const std::exception& e) {  // its definitions could not be stored: nothing switched
+    std::string problem = cfg.scenario_path + ": " + e.what() + "\n";
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", false},
+                              {"problems", problem},
+                              {"what", "refused: the last good scenario stays live"}});
+    return problem;
+  }
+  engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", true}, {"seed", engine->current_scenario()->seed}});
+  listeners->begin(engine->refuse_first_ms());  // a reload ends a "refuse until told otherwise"
+  return {};
+}
+
+server::server(server_config cfg, std::shared_ptr<core::engine> engine)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(engine))) {}
+
+server::~server() {
+  stop();
+  wait();
+}
+
+std::string server::listen_address() const { return endpoint_text(impl_->listeners->endpoint()); }
+std::optional<std::string> server::admin_address() const {
+  if (!impl_->admin_endpoint) return std::nullopt;
+  return endpoint_text(*impl_->admin_endpoint);
+}
+std::optional<std::string> server::dns_address() const {
+  if (!impl_->dns) return std::nullopt;
+  return endpoint_text(impl_->dns->endpoint());
+}
+std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
+std::string server::ca_path() const { return impl_->contexts->ca_path(); }
+std::string server::reload() { return impl_->reload(); }
+
+void server::start() {
+  impl_->engine->notice("tls", impl_->contexts->summary());
+  auto& w0 = *impl_->workers.front();
+  if (impl_->admin_acceptor)
+    asio::co_spawn(w0.ioc, admin_accept_loop(impl_.get(), &*impl_->admin_acceptor),
+                   [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "control API"); });
+  if (impl_->dns) impl_->dns->start();
+  if (impl_->watch) impl_->watch->start();
+  if (impl_->cfg.handle_signals) {
+    impl_->signals.emplace(w0.ioc, SIGINT, SIGTERM, SIGHUP);
+    asio::co_spawn(w0.ioc, signal_loop(this, impl_.get()),
+                   [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "signal handling"); });
+  }
+  impl_->listeners->threads_started();
+  for (auto& w : impl_->workers) {
+    auto* wp = w.get();
+    impl_->threads.emplace_back([wp, engine = impl_->engine] {
+      // Keep running while refusing: timers and the control API still need the loop.
+      auto guard = asio::make_work_guard(wp->ioc);
+      run_guarded(wp->ioc, *engine);
+    });
+  }
+}
+
+void server::wait() {
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->threads.clear();
+}
+
+void server::stop() { impl_->stop_loops(); }
+
+void server::drain() { impl_->drain(); }
+
+void server::impl::drain() {
+  if (draining.exchange(true)) return;
+  engine->notice("stopping", {{"in_flight", in_flight_count.load()}, {"drain_ms", cfg.drain_ms}});
+  listeners->refuse(0);  // new connections are refused from here on
+  if (in_flight_count.load() == 0) return stop_loops();
+  // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
+  asio::post(workers.front()->ioc, [this] {
+    drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));
+    drain_deadline->async_wait([this](boost::system::error_code ec) {
+      if (!ec) stop_loops();
+    });
+  });
+}
+
+}  // namespace fortisim::net

@@ -1,0 +1,79 @@
+#pragma once
+// The server's TLS side, chosen per connection: a leaf per Fortinet host name picked by SNI (the
+// fallback, which names every lab host, for clients that send none or another name), OCSP staples
+// as the scenario says, and an optional client-certificate request. With --cert/--key one chain
+// serves every name and nothing is stapled (there is no lab CA key to sign with).
+
+#include "pki/certs.hpp"
+#include "pki/ocsp.hpp"
+#include "server/core/engine/engine.hpp"
+#include "server/net/io/config.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
+namespace fortisim::net {
+
+/// What one connection's TLS callbacks learn and heed. It lives in the session's coroutine frame,
+/// tied to the connection's SSL object by `attach`.
+struct tls_connection {
+  std::string sni;            ///< the ClientHello's server name, as the SNI callback saw it
+  bool keep_context = false;  ///< a TLS fault set this connection's certificate or versions: no SNI switch
+};
+/// Ties `c` to `ssl` for the callbacks; `c` must outlive the handshake.
+void attach(SSL* ssl, tls_connection* c);
+/// Marks `ssl`'s connection so that the SNI callback leaves its certificate and settings alone (the
+/// tls_cert and tls_version faults act on the SSL object before the handshake; the SNI callback
+/// runs during it and would otherwise replace them).
+void keep_context(SSL* ssl);
+
+/// The TLS options of `fortisim serve`, parsed once.
+struct tls_options {
+  std::optional<std::string> cert, key;       ///< --cert/--key: one chain and key for every name
+  std::string data_dir;                       ///< the lab CA and leaves (certs_lab.hpp)
+  pki::key_type type = pki::key_type::ecdsa;  ///< --key-type: the lab leaves' keys
+  client_cert_mode client_cert = client_cert_mode::off;
+};
+
+/// Configures the fallback context (Asio's, which every connection starts from) and makes one
+/// context per Fortinet host name; the callbacks switch, staple and accept client certificates.
+class tls_contexts {
+ public:
+  /// Loads the certificates into `fallback` and the host contexts. Throws startup_error (one line
+  /// naming the file and the fix). The engine is asked, per handshake, for the OCSP settings.
+  tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_ptr<core::engine> engine);
+  tls_contexts(const tls_contexts&) = delete;
+  tls_contexts& operator=(const tls_contexts&) = delete;
+
+  /// The lab CA's certificate file ("" with --cert).
+  const std::string& ca_path() const { return ca_path_; }
+  /// What is served, for the start-up log's "tls" event (logged once the server has started, so
+  /// that a start-up failure stays one line): the CA or --cert, the key type, the number of
+  /// leaves, --client-cert and what is stapled.
+  const protocol::json& summary() const { return summary_; }
+  /// The context of the host `name` (SNI), or null for the fallback's.
+  SSL_CTX* context_for(std::string_view name) const;
+  /// The DER OCSP response to staple on `ssl`, or null for none.
+  std::shared_ptr<const std::string> staple(SSL* ssl);
+
+ private:
+  struct context_free {
+    void operator()(SSL_CTX* ctx) const;
+  };
+  void configure(SSL_CTX* ctx, const tls_options& o);
+  void load_lab(const tls_options& o);
+  SSL_CTX* fallback_;  ///< Asio's, owned by the server
+  std::string ca_path_;
+  protocol::json summary_;
+  std::vector<std::pair<std::string, std::unique_ptr<SSL_CTX, context_free>>> hosts_;
+  std::optional<pki::ocsp_responder> ocsp_;  ///< none with --cert
+  std::shared_ptr<core::engine> engine_;
+};
+
+}  // namespace fortisim::net
