@@ -268,7 +268,7 @@ int run_serve(options& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"fortisim: a simulator of Fortinet's FortiCare/FortiGuard token activation service, for labs and tests"};
-  app.set_version_flag("--version", "fortisim 0.1.0");
+  app.set_version_flag("--version", "fortisim " FORTISIM_VERSION);  // CMake's project(VERSION)
   app.require_subcommand(1);
 
   options o;
