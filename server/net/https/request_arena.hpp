@@ -31,7 +31,8 @@ class request_arena final : public std::pmr::memory_resource {
   void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
     auto at = reinterpret_cast<std::uintptr_t>(p), from = reinterpret_cast<std::uintptr_t>(block_.data());
     if (at >= from && at < from + block_.size()) return;  // the block is reused whole
-    ::operator delete(p, bytes, std::align_val_t(alignment));
+    (void)bytes;  // the unsized form: clang declares the sized one only with -fsized-deallocation
+    ::operator delete(p, std::align_val_t(alignment));
   }
   bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override { return this == &other; }
 

@@ -48,6 +48,7 @@ void bind_socket(tcp::acceptor& a, const tcp::endpoint& ep, const char* option, 
 
 /// A coroutine waiting in settled(): woken by cancelling its timer on its own executor.
 struct listener_set::waiter {
+  waiter(std::uint64_t g, asio::steady_timer t) : generation(g), timer(std::move(t)) {}
   std::uint64_t generation;
   asio::steady_timer timer;
   bool done = false;
