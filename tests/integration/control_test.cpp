@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -187,6 +188,55 @@ TEST_CASE("metrics, health and the CA") {
   auto ca = control(admin, "GET", "/ca");
   CHECK(ca.first == 200);
   CHECK(ca.second == read_file(srv.ca()));
+}
+
+TEST_CASE("reset is total: the world, the clock, rule counters, runtime rules, the journal and the listener") {
+  test_server srv(R"({"seed": 4, "clock": {"now": "2026-01-01T00:00:00Z", "rate": 0},
+    "licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "license": "EFTM000000000001", "token_count": 2}],
+    "hardware_tokens": [{"token": "FTK2000000000077"}],
+    "rules": [{"name": "FG-S once", "times": 1, "when": {"serial_number": "FG-S"}, "then": {"action": "error", "code": 31}}]})");
+  auto admin = srv.admin_port();
+  auto get = [&](const std::string& target) { return json::parse(control(admin, "GET", target).second); };
+  auto import = [&](const std::string& serial) {
+    return d_of(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", serial)))["error"];
+  };
+  const json state = get("/state"), rules = get("/rules"), clock = get("/clock");
+  REQUIRE(get("/health")["listening"] == true);
+
+  CHECK(import("FG1").is_null());  // a binding
+  std::string hw =
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000077"}]}})";
+  CHECK(d_of(post_once(srv.port(), hw))["tokens"][0]["error"].is_null());  // the lock consumed
+  CHECK(import("FG-S")["error_code"] == 31);                               // a scenario rule's counter
+  CHECK(status_of(admin, "POST", "/rules",
+                  R"({"name": "x", "when": {"serial_number": "FG-R"}, "then": {"action": "close"}})") == 200);
+  CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 3600})") == 200);
+  CHECK(status_of(admin, "POST", "/listener/refuse", "{}") == 200);
+  CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
+  REQUIRE(get("/state") != state);
+  REQUIRE(get("/rules") != rules);
+  REQUIRE_FALSE(get("/journal").empty());
+
+  CHECK(status_of(admin, "POST", "/reset", "{}") == 200);
+  CHECK(get("/state") == state);  // bindings, tokens, locks, the clock
+  CHECK(get("/rules") == rules);  // no runtime rule, every counter at 0
+  CHECK(get("/clock") == clock);
+  CHECK(get("/journal").empty());
+  CHECK(get("/status")["requests"] == 0);
+  CHECK(get("/health")["listening"] == true);
+  CHECK(tcp_connect_errno(srv.port()) == 0);
+  CHECK(import("FG-S")["error_code"] == 31);  // the scenario's rule fires again, as at the start
+}
+
+TEST_CASE("reset refuses again when the scenario refuses from the start") {
+  test_server srv(R"({"rules": [{"name": "refuse until told otherwise", "then": {"action": "refuse"}}]})");
+  auto admin = srv.admin_port();
+  CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
+  CHECK(status_of(admin, "POST", "/listener/open", "{}") == 200);
+  CHECK(tcp_connect_errno(srv.port()) == 0);
+  CHECK(status_of(admin, "POST", "/reset", "{}") == 200);
+  CHECK(json::parse(control(admin, "GET", "/health").second)["listening"] == false);
+  CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
 }
 
 }  // TEST_SUITE

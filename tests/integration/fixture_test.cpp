@@ -81,6 +81,18 @@ TEST_CASE("rules added at runtime come first until removed — reset forgets the
   CHECK_THROWS_AS(fx.add_rule(json::parse(R"({"then": {"action": "frobnicate"}})")), std::invalid_argument);
 }
 
+TEST_CASE("reset listens again after a refuse action shut the listener") {
+  fixture_options no_admin;
+  no_admin.admin = false;
+  fixture fx(scenario_text{expired_world}, no_admin);
+  fx.add_rule(json::parse(R"({"name": "shut", "when": {"connection": 1}, "then": {"action": "refuse"}})"));
+  auto import = [&] { return client::import_licence(to(fx), client::device{}, "1234-5678-9ABC-DEF0-1234"); };
+  CHECK_THROWS(import());                                                // this one is cut, and the listener shuts
+  CHECK_THROWS_WITH(import(), doctest::Contains("Connection refused"));  // as the next ones are
+  fx.reset();
+  CHECK(import_error(fx, "1234-5678-9ABC-DEF0-1234") == 0);
+}
+
 TEST_CASE("a fixture from a shipped file — a bad scenario throws with its JSON path") {
   fixture fx(scenario_file{FORTISIM_SOURCE_DIR "/scenarios/expired-license.json"});
   CHECK(import_error(fx, "DA8C-0508-1F31-4CF7-C990") == 14);

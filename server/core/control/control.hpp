@@ -19,6 +19,9 @@ class listener_control {
   /// Stop listening (clients get ECONNREFUSED) for `ms`, or until open() when 0.
   virtual void refuse(std::int64_t ms) = 0;
   virtual void open() = 0;
+  /// Back to the scenario's start (POST /reset): the engine's reset, then listening as the
+  /// scenario does from its start (refusing again if it refuses from the start).
+  virtual void reset() = 0;
   /// Reload the scenario file; the problems found, or "" when it took.
   virtual std::string reload() = 0;
   /// Whether every worker listens now.

@@ -38,7 +38,7 @@ control_reply reset(call& c) {
   c.only_query({});
   c.only_keys({"license", "token", "serial", "hardware"});
   if (c.body.empty()) {
-    c.e.reset();
+    c.l.reset();
     return listeners_follow(ok({{"reset", "everything"}}));  // a scenario that refuses from the start does again
   }
   if (c.body.size() > 1) throw bad_call("give one of license, token, serial or hardware, or {} for everything");

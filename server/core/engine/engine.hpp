@@ -121,8 +121,9 @@ class engine {
   /// GET /metrics: Prometheus text format.
   std::string metrics_text() const;
 
-  /// Back to the scenario's start (POST /reset): the model (bindings, tokens, locks, clock), rule
-  /// counters, runtime rules and the journal. Throws storage_error.
+  /// Back to the scenario's start: the model (bindings, tokens, locks, clock), rule counters,
+  /// runtime rules and the journal. The listener is the network layer's: POST /reset and the
+  /// fixture go through listener_control::reset, which calls this. Throws storage_error.
   void reset();
   /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset.
   /// The problems (each with its JSON path), or none when it took.

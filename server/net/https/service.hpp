@@ -48,6 +48,10 @@ struct service : core::listener_control {
 
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }
   void open() override { listeners->open(); }
+  void reset() override {
+    engine->reset();
+    if (!draining) listeners->begin(engine->refuse_first_ms());  // a drain's refusal stays
+  }
   bool listening() const override { return listeners->listening(); }
   protocol::json worker_counts() const override {
     auto out = protocol::json::array();

@@ -6,6 +6,8 @@
 
 #include <sys/resource.h>
 
+#include <future>
+
 namespace fortisim::net {
 
 namespace {
@@ -146,6 +148,17 @@ std::optional<std::string> server::dns_address() const {
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
+
+std::string server::reset() {
+  impl_->reset();
+  auto& loop = impl_->workers.front()->ioc;
+  if (impl_->threads.empty() || loop.stopped()) return {};  // not running: the listeners followed at once
+  auto settled = std::make_shared<std::promise<std::string>>();
+  asio::co_spawn(loop, impl_->listeners->settled(), [settled](std::exception_ptr e, std::string failures) {
+    settled->set_value(e ? "the listeners could not be checked" : std::move(failures));
+  });
+  return settled->get_future().get();
+}
 
 void server::start() {
   impl_->engine->notice("tls", impl_->contexts->summary());

@@ -43,6 +43,10 @@ class server {
   void drain();
   /// Reloads the scenario file (as SIGHUP does); returns the problems ("" when it took).
   std::string reload();
+  /// Back to the scenario's start, as POST /reset: the engine's state and the listener. Once
+  /// started, returns when every worker follows: "" or why one could not listen. Not to be called
+  /// from the server's own threads.
+  std::string reset();
 
   struct impl;  ///< the Asio side, in impl.hpp
 
