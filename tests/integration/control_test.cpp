@@ -239,4 +239,26 @@ TEST_CASE("reset refuses again when the scenario refuses from the start") {
   CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
 }
 
+TEST_CASE("a runtime rule keeps its counters when other rules are added and deleted") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  auto fired = [&](const std::string& name) {
+    for (const auto& r : json::parse(control(admin, "GET", "/rules").second))
+      if (r["name"] == name) return r["fired"].get<int>();
+    return -1;
+  };
+  auto code = [&] { return d_of(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG1")))["error"]; };
+  CHECK(status_of(admin, "POST", "/rules",
+                  R"({"name": "once", "times": 1, "then": {"action": "error", "code": 14}})") == 200);
+  CHECK(code()["error_code"] == 14);
+  CHECK(code().is_null());
+  CHECK(status_of(admin, "POST", "/rules",
+                  R"({"name": "other", "when": {"serial_number": "FG-X"}, "then": {"action": "close"}})") == 200);
+  CHECK(fired("once") == 1);
+  CHECK(code().is_null());
+  CHECK(status_of(admin, "DELETE", "/rules/other") == 200);
+  CHECK(fired("once") == 1);
+  CHECK(code().is_null());
+}
+
 }  // TEST_SUITE

@@ -298,4 +298,54 @@ TEST_CASE("renamed message types are dispatched under their new names") {
         991);
 }
 
+TEST_CASE("a runtime rule keeps its counters while other rules come and go, and across a reload") {
+  core::engine e(scenario_from(R"({"seed": 3, "rules": [{"name": "scenario once", "times": 1,
+      "when": {"serial_number": "FG-S"}, "then": {"action": "error", "code": 31}}]})"));
+  auto code = [&](const std::string& serial = "FG4H0ETB20900993") {
+    return d_of(post(e, test::import_request("AAAA-0000-0000-0000-0001", serial)))["error"]["error_code"];
+  };
+  auto fired = [&](const std::string& name) {
+    for (const auto& r : e.rules())
+      if (r["name"] == name) return r["fired"].get<int>();
+    FAIL("no rule named " << name);
+    return -1;
+  };
+  REQUIRE(e.add_rule(json::parse(R"({"name": "once", "times": 1, "then": {"action": "error", "code": 14}})")).empty());
+  CHECK(code() == 14);
+  CHECK(code() == 10);  // spent: the model answers (no such licence)
+  REQUIRE(
+      e.add_rule(json::parse(R"({"name": "other", "when": {"serial_number": "FG-X"}, "then": {"action": "close"}})"))
+          .empty());
+  CHECK(fired("once") == 1);
+  CHECK(code() == 10);
+  CHECK(e.remove_rule("other"));
+  CHECK(fired("once") == 1);
+  CHECK(code() == 10);
+  CHECK(code("FG-S") == 31);
+  CHECK(fired("scenario once") == 1);
+  e.reload(e.current_scenario());  // the scenario's rules start again; the runtime rule does not
+  CHECK(fired("once") == 1);
+  CHECK(code() == 10);
+  CHECK(fired("scenario once") == 0);
+  CHECK(code("FG-S") == 31);
+}
+
+TEST_CASE("a runtime rule's probability draws are its own: adding another rule does not change them") {
+  auto pattern = [](bool with_other) {
+    core::engine e(scenario_from(R"({"seed": 11})"));
+    REQUIRE(e.add_rule(json::parse(R"({"name": "coin", "probability": 0.5, "then": {"action": "error", "code": 14}})"))
+                .empty());
+    std::string out;
+    for (int i = 0; i < 24; ++i) {
+      if (with_other && i == 8)
+        REQUIRE(e.add_rule(json::parse(R"({"name": "other", "when": {"serial_number": "FG-X"},
+                                           "then": {"action": "close"}})"))
+                    .empty());
+      out += d_of(post(e, test::captured_request))["error"]["error_code"] == 14 ? 'x' : '.';
+    }
+    return out;
+  };
+  CHECK(pattern(true) == pattern(false));
+}
+
 }  // TEST_SUITE

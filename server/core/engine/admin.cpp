@@ -9,6 +9,25 @@ namespace fortisim::core {
 
 using protocol::json;
 
+namespace {
+
+/// The index of the rule named `name` in `rules`, if one has that name.
+std::optional<std::size_t> index_of(const std::vector<rule>& rules, std::string_view name) {
+  auto it = std::find_if(rules.begin(), rules.end(), [&](const rule& r) { return r.name == name; });
+  if (it == rules.end()) return std::nullopt;
+  return static_cast<std::size_t>(it - rules.begin());
+}
+
+/// A runtime rule's stream of probability draws, from its name (FNV-1a): the same whatever other
+/// rules come and go, so its draws replay.
+std::uint64_t stream_of(std::string_view name) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+}  // namespace
+
 void engine::notice(std::string_view event, json fields) {
   feed_.publish_notice(event, fields);
   if (!log_) return;
@@ -23,8 +42,13 @@ void engine::notice(std::string_view event, json fields) {
 }
 
 void engine::reload(std::shared_ptr<const scenario> s) {
+  std::lock_guard lock(runtime_mutex_);
+  auto runtime = runtime_.load(std::memory_order_acquire);
   model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
-  current_.store(std::make_shared<loaded>(std::move(s)), std::memory_order_release);
+  current_.store(std::make_shared<loaded>(s), std::memory_order_release);
+  if (runtime)  // the same rules and counters, drawing from the new seed
+    runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()),
+                   std::memory_order_release);
 }
 
 void engine::reset() {
@@ -40,19 +64,26 @@ void engine::reset() {
 }
 
 std::vector<problem> engine::add_rule(const json& j) {
-  auto parsed = parse_rule(j, *current()->s);
+  auto L = current();
+  auto parsed = parse_rule(j, *L->s);
   if (auto* problems = std::get_if<std::vector<problem>>(&parsed)) return *problems;
   auto& r = std::get<rule>(parsed);
   if (!j.is_object() || !j.contains("name")) return {{"$.name", "missing: a rule added at runtime needs a name"}};
-  std::lock_guard lock(runtime_mutex_);
-  auto old = runtime_.load(std::memory_order_acquire);
-  std::vector<rule> list = old ? old->list : std::vector<rule>{};
-  if (std::any_of(list.begin(), list.end(), [&](const rule& x) { return x.name == r.name; }))
-    return {{"$.name", "a runtime rule named \"" + r.name + "\" exists: delete it first"}};
   if (auto* f = std::get_if<faults::refuse>(&r.then.front().what); f && (f->first_ms || r.when.empty()))
     return {{"$.then", "a refuse from the start belongs in a scenario; at runtime use POST /listener/refuse"}};
-  list.insert(list.begin(), std::move(r));  // the newest rule is tried first
-  runtime_.store(std::make_shared<runtime_rules>(std::move(list), current()->s->seed), std::memory_order_release);
+  std::lock_guard lock(runtime_mutex_);
+  L = current();  // a reload may have come first
+  auto old = runtime_.load(std::memory_order_acquire);
+  if (old && index_of(old->book.rules(), r.name))
+    return {{"$.name", "a runtime rule named \"" + r.name + "\" exists: delete it first"}};
+  std::vector<std::shared_ptr<rule_state>> states{std::make_shared<rule_state>(stream_of(r.name))};
+  std::vector<rule> list{std::move(r)};  // the newest rule is tried first; the others keep their state
+  if (old) {
+    list.insert(list.end(), old->book.rules().begin(), old->book.rules().end());
+    states.insert(states.end(), old->book.states().begin(), old->book.states().end());
+  }
+  runtime_.store(std::make_shared<runtime_rules>(std::move(list), L->s->seed, std::move(states)),
+                 std::memory_order_release);
   notice("rule added", {{"name", j["name"]}});
   return {};
 }
@@ -60,13 +91,15 @@ std::vector<problem> engine::add_rule(const json& j) {
 bool engine::remove_rule(std::string_view name) {
   std::lock_guard lock(runtime_mutex_);
   auto old = runtime_.load(std::memory_order_acquire);
-  if (!old) return false;
-  std::vector<rule> list = old->list;
-  auto it = std::find_if(list.begin(), list.end(), [&](const rule& r) { return r.name == name; });
-  if (it == list.end()) return false;
-  list.erase(it);
-  runtime_.store(list.empty() ? nullptr : std::make_shared<runtime_rules>(std::move(list), current()->s->seed),
-                 std::memory_order_release);
+  auto i = old ? index_of(old->book.rules(), name) : std::nullopt;
+  if (!i) return false;
+  std::vector<rule> list = old->book.rules();
+  auto states = old->book.states();
+  list.erase(list.begin() + static_cast<std::ptrdiff_t>(*i));
+  states.erase(states.begin() + static_cast<std::ptrdiff_t>(*i));
+  runtime_.store(
+      list.empty() ? nullptr : std::make_shared<runtime_rules>(std::move(list), current()->s->seed, std::move(states)),
+      std::memory_order_release);
   notice("rule deleted", {{"name", name}});
   return true;
 }

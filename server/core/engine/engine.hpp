@@ -81,7 +81,9 @@ class engine {
  public:
   explicit engine(std::shared_ptr<const scenario> s, engine_options opts = {});
 
-  /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state.
+  /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state, the
+  /// runtime rules their counters; the scenario's rules start from zero. Throws (and changes
+  /// nothing) if the new definitions cannot be stored (storage_error).
   void reload(std::shared_ptr<const scenario> s);
   std::shared_ptr<const scenario> current_scenario() const;
 
@@ -125,8 +127,9 @@ class engine {
   /// runtime rules and the journal. The listener is the network layer's: POST /reset and the
   /// fixture go through listener_control::reset, which calls this. Throws storage_error.
   void reset();
-  /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset.
-  /// The problems (each with its JSON path), or none when it took.
+  /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset,
+  /// with counters of its own that other rules' coming and going leave alone. The problems (each
+  /// with its JSON path), or none when it took.
   std::vector<problem> add_rule(const protocol::json& j);
   /// Deletes a runtime rule; false if none has that name.
   bool remove_rule(std::string_view name);
@@ -141,11 +144,12 @@ class engine {
     std::atomic<std::uint64_t> requests{0};
     loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
   };
-  /// Rules added at runtime, tried before the scenario's; replaced whole on every change.
+  /// Rules added at runtime, tried before the scenario's; replaced whole on every change (and
+  /// reload), each rule keeping its state from one book to the next.
   struct runtime_rules {
-    std::vector<rule> list;
     rule_book book;
-    runtime_rules(std::vector<rule> l, std::uint64_t seed) : list(l), book(std::move(l), seed) {}
+    runtime_rules(std::vector<rule> l, std::uint64_t seed, std::vector<std::shared_ptr<rule_state>> states)
+        : book(std::move(l), seed, std::move(states)) {}
   };
   struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }

@@ -58,11 +58,21 @@ double seeded_draw(std::uint64_t seed, std::uint64_t stream, std::uint64_t n) {
   return static_cast<double>(z >> 11) / static_cast<double>(1ULL << 53);
 }
 
+namespace {
+
+std::vector<std::shared_ptr<rule_state>> fresh_states(std::size_t n) {
+  std::vector<std::shared_ptr<rule_state>> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(std::make_shared<rule_state>(i));
+  return out;
+}
+
+}  // namespace
+
 rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed)
-    : rules_(std::move(rules)),
-      seed_(seed),
-      evaluated_(new std::atomic<std::uint64_t>[rules_.size()]()),
-      fired_(new std::atomic<std::uint64_t>[rules_.size()]()) {
+    : rule_book(rules, seed, fresh_states(rules.size())) {}
+
+rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed, std::vector<std::shared_ptr<rule_state>> states)
+    : rules_(std::move(rules)), seed_(seed), states_(std::move(states)) {
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
     // A refuse with first_ms, or with no duration and no `when`, holds from the start.
@@ -85,15 +95,16 @@ std::optional<rule_book::hit> rule_book::first_match(stage at, const exchange_fa
   for (std::size_t i : by_stage_[static_cast<int>(at)]) {
     const rule& r = rules_[i];
     if (!matches(r.when, f)) continue;
+    rule_state& st = *states_[i];
     if (r.probability < 1.0) {
-      std::uint64_t n = evaluated_[i].fetch_add(1, std::memory_order_relaxed);
-      if (seeded_draw(seed_, i, n) >= r.probability) continue;
+      std::uint64_t n = st.evaluated.fetch_add(1, std::memory_order_relaxed);
+      if (seeded_draw(seed_, st.stream, n) >= r.probability) continue;
     }
     // Claim one firing; with `times`, never more than that many, even under concurrency.
-    std::uint64_t k = fired_[i].load(std::memory_order_relaxed);
+    std::uint64_t k = st.fired.load(std::memory_order_relaxed);
     do {
       if (r.times && k >= *r.times) break;
-    } while (!fired_[i].compare_exchange_weak(k, k + 1, std::memory_order_acq_rel));
+    } while (!st.fired.compare_exchange_weak(k, k + 1, std::memory_order_acq_rel));
     if (r.times && k >= *r.times) continue;
     std::size_t pos = r.cycle ? k % r.then.size() : std::min<std::size_t>(k, r.then.size() - 1);
     return hit{&r, &r.then[pos], k + 1};
@@ -103,7 +114,7 @@ std::optional<rule_book::hit> rule_book::first_match(stage at, const exchange_fa
 
 std::vector<std::uint64_t> rule_book::fired_counts() const {
   std::vector<std::uint64_t> out;
-  for (std::size_t i = 0; i < rules_.size(); ++i) out.push_back(fired_[i].load());
+  for (const auto& st : states_) out.push_back(st->fired.load());
   return out;
 }
 

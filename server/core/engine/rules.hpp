@@ -1,9 +1,10 @@
 #pragma once
 // The rule book of one loaded scenario: which rule matches an exchange, and which of its actions
 // plays now. Counters are atomic, so "fail the first two, then succeed" holds exactly under
-// concurrency; probabilities are drawn from the scenario seed, the rule and the count of its
-// evaluations, so a replay with the same seed and the same sequence of requests gives the same
-// outcomes whatever the threads do.
+// concurrency; probabilities are drawn from the scenario seed, the rule's own stream and the count
+// of its evaluations, so a replay with the same seed and the same sequence of requests gives the
+// same outcomes whatever the threads do. The counters belong to the rule, not to the book: a new
+// book over the same rules (the runtime rules after one is added or deleted) carries them over.
 
 #include "server/core/scenario/scenario.hpp"
 
@@ -29,9 +30,22 @@ struct exchange_facts {
 
 bool matches(const rule_when& w, const exchange_facts& f);
 
+/// What a rule has done: how often it was tested for its probability and how often it fired, and
+/// the stream its probability draws come from. Shared by every book that holds the rule.
+struct rule_state {
+  explicit rule_state(std::uint64_t s) : stream(s) {}
+  const std::uint64_t stream;
+  std::atomic<std::uint64_t> evaluated{0};
+  std::atomic<std::uint64_t> fired{0};
+};
+
 class rule_book {
  public:
+  /// A book whose rules start from nothing, each drawing from the stream of its index (a
+  /// scenario's rules: their place in the file).
   rule_book(std::vector<rule> rules, std::uint64_t seed);
+  /// A book over rules that keep `states` (one per rule, in the same order).
+  rule_book(std::vector<rule> rules, std::uint64_t seed, std::vector<std::shared_ptr<rule_state>> states);
 
   /// The rule that fires and the action it plays, with the 1-based count of its firings.
   struct hit {
@@ -48,15 +62,16 @@ class rule_book {
   /// request's JSON tree (the engine otherwise reads plain requests without building one).
   bool reads_fields() const { return reads_fields_; }
   const std::vector<rule>& rules() const { return rules_; }
-  /// How often each rule fired, in file order.
+  /// Each rule's state, in the order of rules().
+  const std::vector<std::shared_ptr<rule_state>>& states() const { return states_; }
+  /// How often each rule fired, in the order of rules().
   std::vector<std::uint64_t> fired_counts() const;
 
  private:
   std::vector<rule> rules_;
   std::uint64_t seed_;
   std::vector<std::size_t> by_stage_[3];
-  std::unique_ptr<std::atomic<std::uint64_t>[]> evaluated_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> fired_;
+  std::vector<std::shared_ptr<rule_state>> states_;
   std::int64_t refuse_first_ms_ = 0;
   bool reads_fields_ = false;
 };
