@@ -147,6 +147,16 @@ bool is_json_schema(const std::string& file) {
          j["$schema"].get<std::string>().find("json-schema.org") != std::string::npos;
 }
 
+/// A loaded scenario's rules, one line each under its "ok": where, the name (given, or generated
+/// from its place) and the stage it acts at.
+void print_rules(const core::scenario& s) {
+  for (std::size_t i = 0; i < s.rules.size(); ++i) {
+    const auto& r = s.rules[i];
+    std::cout << "  $.rules[" << i << "]: " << protocol::json(r.name).dump() << " (" << core::stage_name(r.stage)
+              << (r.source.contains("name") ? "" : ", name generated") << ")\n";
+  }
+}
+
 int run_validate(const options& o) {
   bool all_good = true;
   for (const auto& f : o.files) {
@@ -157,6 +167,7 @@ int run_validate(const options& o) {
     auto r = core::load_scenario_file(f);
     if (r.value) {
       std::cout << f << ": ok\n";
+      print_rules(*r.value);
     } else {
       std::cout << r.describe();
       all_good = false;

@@ -118,6 +118,26 @@ TEST_CASE("fortisim validate reports every problem with its path and exits non-z
   std::filesystem::remove_all(data);
 }
 
+TEST_CASE("fortisim validate names every rule, generated names too, and refuses two rules with one name") {
+  std::string data = temp_dir("validate-names");
+  std::string good = data + "/good.json", twice = data + "/twice.json";
+  {
+    std::ofstream(good)
+        << R"({"rules": [{"name": "slow", "then": {"action": "delay", "ms": 1}}, {"then": {"action": "reset"}}]})";
+  }
+  {
+    std::ofstream(twice)
+        << R"({"rules": [{"name": "a", "then": {"action": "close"}}, {"name": "a", "then": {"action": "close"}}]})";
+  }
+  std::string out = run(std::string(FORTISIM_BINARY) + " validate " + good + " " + twice + "; echo \"exit=$?\"");
+  CHECK(out.find(good +
+                 ": ok\n  $.rules[0]: \"slow\" (http)\n  $.rules[1]: \"rule [1]\" (connection, name generated)\n") !=
+        std::string::npos);
+  CHECK(out.find(twice + ": $.rules[1].name: \"a\" is the name of $.rules[0] too") != std::string::npos);
+  CHECK(out.find("exit=1") != std::string::npos);
+  std::filesystem::remove_all(data);
+}
+
 TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good one stays live, signals still work") {
   std::string data = temp_dir("reload");
   std::string file = data + "/lab.json";

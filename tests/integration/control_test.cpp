@@ -261,4 +261,27 @@ TEST_CASE("a runtime rule keeps its counters when other rules are added and dele
   CHECK(code().is_null());
 }
 
+TEST_CASE("a runtime rule cannot take a name a rule has, nor a reloaded file's rule a runtime rule's") {
+  std::string dir = temp_dir("rule-names");
+  std::string file = dir + "/lab.json";
+  const char* lab =
+      R"({"rules": [{"name": "slow", "when": {"serial_number": "FG-X"}, "then": {"action": "delay", "ms": 1}}]})";
+  { std::ofstream(file) << lab; }
+  test_server srv(lab, 1, std::nullopt, [&](net::server_config& cfg) { cfg.scenario_path = file; });
+  auto admin = srv.admin_port();
+  auto clash = control(admin, "POST", "/rules", R"({"name": "slow", "then": {"action": "close"}})");
+  CHECK(clash.first == 422);
+  std::string why = json::parse(clash.second)["error"];
+  CHECK(why.find("$.name: \"slow\" is the name of the scenario's rule $.rules[0]") != std::string::npos);
+
+  CHECK(status_of(admin, "POST", "/rules",
+                  R"({"name": "mine", "when": {"serial_number": "FG-Y"}, "then": {"action": "close"}})") == 200);
+  { std::ofstream(file) << R"({"seed": 9, "rules": [{"name": "mine", "then": {"action": "close"}}]})"; }
+  CHECK(status_of(admin, "POST", "/reload") == 422);
+  CHECK(error_of(admin, "POST", "/reload").find(file + ": $.rules[0].name: \"mine\" is the name of a runtime rule") !=
+        std::string::npos);
+  CHECK(json::parse(control(admin, "GET", "/status").second)["seed"] == 1);  // the last good scenario stays live
+  std::filesystem::remove_all(dir);
+}
+
 }  // TEST_SUITE

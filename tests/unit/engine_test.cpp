@@ -348,4 +348,24 @@ TEST_CASE("a runtime rule's probability draws are its own: adding another rule d
   CHECK(pattern(true) == pattern(false));
 }
 
+TEST_CASE("rule names are unique: a runtime rule cannot take a scenario's or another runtime rule's name") {
+  core::engine e(scenario_from(R"({"rules": [{"name": "slow", "then": {"action": "delay", "ms": 1}},
+                                              {"then": {"action": "close"}}]})"));
+  auto clash = [&](const std::string& name) {
+    auto problems = e.add_rule({{"name", name}, {"then", {{"action", "close"}}}});
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].path == "$.name");
+    return problems[0].reason;
+  };
+  CHECK(clash("slow").find("$.rules[0]") != std::string::npos);
+  CHECK(clash("rule [1]").find("$.rules[1]") != std::string::npos);  // a generated name is taken too
+  REQUIRE(e.add_rule(json::parse(R"({"name": "mine", "then": {"action": "close"}})")).empty());
+  CHECK(clash("mine").find("runtime rule") != std::string::npos);
+  // A reload whose rules would take a runtime rule's name is refused, and nothing changes.
+  CHECK_THROWS_WITH_AS(
+      e.reload(scenario_from(R"({"seed": 9, "rules": [{"name": "mine", "then": {"action": "close"}}]})")),
+      doctest::Contains("$.rules[0].name"), std::invalid_argument);
+  CHECK(e.current_scenario()->seed == 1);
+}
+
 }  // TEST_SUITE

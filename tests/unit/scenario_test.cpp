@@ -198,4 +198,18 @@ TEST_CASE("a misspelt key anywhere, `when` included, is a problem that names the
   CHECK(has_problem(ps, "$.licenses[0].valid_untill", "did you mean \"valid_until\""));
 }
 
+TEST_CASE("every rule has a name: a generated one from its place, and two rules never share one") {
+  auto r = parse_scenario(R"({"rules": [{"name": "a", "then": {"action": "close"}}, {"then": {"action": "close"}}]})",
+                          "lab.json");
+  REQUIRE(r.value.has_value());
+  CHECK(r.value->rules[0].name == "a");
+  CHECK(r.value->rules[1].name == "rule [1]");
+  auto ps = problems_of(R"({"rules": [{"name": "a", "then": {"action": "close"}},
+    {"name": "b", "then": {"action": "close"}}, {"name": "a", "then": {"action": "close"}},
+    {"name": "rule [4]", "then": {"action": "close"}}, {"then": {"action": "close"}}]})");
+  REQUIRE(ps.size() == 2);
+  CHECK(has_problem(ps, "$.rules[2].name", "\"a\" is the name of $.rules[0] too"));
+  CHECK(has_problem(ps, "$.rules[4]", "\"rule [4]\" is the name of $.rules[3] too"));
+}
+
 }  // TEST_SUITE

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 namespace fortisim::core {
 
@@ -42,8 +43,12 @@ void engine::notice(std::string_view event, json fields) {
 }
 
 void engine::reload(std::shared_ptr<const scenario> s) {
-  std::lock_guard lock(runtime_mutex_);
+  std::lock_guard lock(runtime_mutex_);  // no runtime rule takes a name meanwhile
   auto runtime = runtime_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; runtime && i < s->rules.size(); ++i)
+    if (index_of(runtime->book.rules(), s->rules[i].name))
+      throw std::invalid_argument("$.rules[" + std::to_string(i) + "].name: \"" + s->rules[i].name +
+                                  "\" is the name of a runtime rule: delete it (DELETE /rules/<name>) first");
   model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
   current_.store(std::make_shared<loaded>(s), std::memory_order_release);
   if (runtime)  // the same rules and counters, drawing from the new seed
@@ -73,6 +78,9 @@ std::vector<problem> engine::add_rule(const json& j) {
     return {{"$.then", "a refuse from the start belongs in a scenario; at runtime use POST /listener/refuse"}};
   std::lock_guard lock(runtime_mutex_);
   L = current();  // a reload may have come first
+  if (auto i = index_of(L->s->rules, r.name))
+    return {{"$.name", "\"" + r.name + "\" is the name of the scenario's rule $.rules[" + std::to_string(*i) +
+                           "]: every rule needs a name of its own"}};
   auto old = runtime_.load(std::memory_order_acquire);
   if (old && index_of(old->book.rules(), r.name))
     return {{"$.name", "a runtime rule named \"" + r.name + "\" exists: delete it first"}};

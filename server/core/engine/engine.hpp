@@ -83,7 +83,8 @@ class engine {
 
   /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state, the
   /// runtime rules their counters; the scenario's rules start from zero. Throws (and changes
-  /// nothing) if the new definitions cannot be stored (storage_error).
+  /// nothing) if the new definitions cannot be stored (storage_error) or one of its rules has a
+  /// runtime rule's name (std::invalid_argument, "$.rules[N].name: …").
   void reload(std::shared_ptr<const scenario> s);
   std::shared_ptr<const scenario> current_scenario() const;
 
@@ -128,8 +129,9 @@ class engine {
   /// fixture go through listener_control::reset, which calls this. Throws storage_error.
   void reset();
   /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset,
-  /// with counters of its own that other rules' coming and going leave alone. The problems (each
-  /// with its JSON path), or none when it took.
+  /// with counters of its own that other rules' coming and going leave alone. Its name must be
+  /// new: no scenario or runtime rule may have it. The problems (each with its JSON path), or none
+  /// when it took.
   std::vector<problem> add_rule(const protocol::json& j);
   /// Deletes a runtime rule; false if none has that name.
   bool remove_rule(std::string_view name);

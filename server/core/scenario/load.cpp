@@ -246,7 +246,7 @@ void world(checker& c, const json& root, scenario& s) {
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });
   c.each(root, "mobile_tokens", "$", [&](const json& j, const std::string& path) { mobile_token(c, j, path, s); });
   c.each(root, "hardware_tokens", "$", [&](const json& j, const std::string& path) { hardware_token(c, j, path, s); });
-  c.each(root, "rules", "$", [&](const json& j, const std::string& path) { rule_at(c, j, path, s); });
+  rules_at(c, root, s);
 }
 
 }  // namespace parse

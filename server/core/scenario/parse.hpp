@@ -54,6 +54,9 @@ std::optional<std::string_view> closest(std::string_view key, const std::vector<
 // The parts of a scenario, each in its own file.
 void world(checker& c, const json& root, scenario& s);                          // scenario_load.cpp
 void rule_at(checker& c, const json& j, const std::string& path, scenario& s);  // rule_parse.cpp
+/// The scenario's rules, each named (a rule without a name is called after its place, "rule [3]"),
+/// and no two with one name: a clash is a problem naming both rules' JSON paths. rule_parse.cpp
+void rules_at(checker& c, const json& root, scenario& s);
 std::optional<action> action_at(checker& c, const json& j, const std::string& path,
                                 const protocol::error_table& errors);                  // fault_parse.cpp
 void protocol_table(checker& c, const json& j, const std::string& path, scenario& s);  // protocol_parse.cpp

@@ -3,6 +3,7 @@
 #include "server/core/scenario/parse.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace fortisim::core::parse {
@@ -161,6 +162,12 @@ void then_at(checker& c, const json& j, const std::string& path, rule& r, const 
       r.then.push_back(std::move(*a));
 }
 
+/// The name of a rule without one, from its place: "rule [3]" for $.rules[3].
+std::string generated_name(const std::string& path) {
+  auto at = path.find('[');
+  return "rule " + (at == std::string::npos ? path : path.substr(at));
+}
+
 }  // namespace
 
 void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
@@ -168,8 +175,8 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   c.only_keys(j, path, {"name", "when", "then", "times", "probability", "cycle", "comment"});
   rule r;
   r.source = j;
-  auto at = path.find('[');
-  r.name = c.string_at(j, "name", path).value_or("rule " + (at == std::string::npos ? path : path.substr(at)));
+  r.name = c.string_at(j, "name", path).value_or(generated_name(path));
+  if (r.name.empty()) c.fail(path + ".name", "is empty (leave it out and the rule is named after its place)");
   if (auto v = c.int_at(j, "times", path, 1, INT64_MAX)) r.times = static_cast<std::uint64_t>(*v);
   if (auto v = c.bool_at(j, "cycle", path)) r.cycle = *v;
   if (auto v = c.number_at(j, "probability", path, 0.0, 1.0)) r.probability = *v;
@@ -194,6 +201,21 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
     if (auto* f = std::get_if<faults::refuse>(&a.what); f && f->first_ms && j.contains("when"))
       c.fail(path + ".when", "a refuse with first_ms applies from the start and takes no \"when\"");
   s.rules.push_back(std::move(r));
+}
+
+void rules_at(checker& c, const json& root, scenario& s) {
+  std::map<std::string, std::string> first;  // each name, and the JSON path of the rule that has it
+  c.each(root, "rules", "$", [&](const json& j, const std::string& path) {
+    auto before = s.rules.size();
+    rule_at(c, j, path, s);
+    if (s.rules.size() == before) return;
+    auto [it, fresh] = first.emplace(s.rules.back().name, path);
+    if (fresh) return;
+    bool given = j.contains("name");
+    c.fail(given ? path + ".name" : path, std::string(given ? "" : "its generated name ") + "\"" + it->first +
+                                              "\" is the name of " + it->second +
+                                              " too: every rule needs a name of its own");
+  });
 }
 
 }  // namespace fortisim::core::parse
