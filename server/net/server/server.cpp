@@ -4,7 +4,11 @@
 #include "server/net/io/log_failure.hpp"
 #include "server/net/server/impl.hpp"
 
+#include <boost/asio/detached.hpp>
+
 #include <sys/resource.h>
+
+#include <future>
 
 namespace fortisim::net {
 
@@ -42,6 +46,11 @@ void run_guarded(asio::io_context& ioc, core::engine& engine) {
                     {{"what", "a handler threw a non-standard exception out of the event loop; the loop goes on"}});
     }
   }
+}
+
+/// Hands the listeners' settled() verdict to a thread that is not a worker.
+task<> settle_into(listener_set* listeners, std::shared_ptr<std::promise<std::string>> out) {
+  out->set_value(co_await listeners->settled());
 }
 
 }  // namespace
@@ -146,6 +155,19 @@ std::optional<std::string> server::dns_address() const {
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
+
+core::control_reply server::control(std::string_view method, std::string_view target, std::string_view body) {
+  auto reply = core::handle_control(*impl_->engine, *impl_, method, target, body);
+  if (!reply.listeners_changed) return reply;
+  auto settled = std::make_shared<std::promise<std::string>>();
+  auto verdict = settled->get_future();
+  asio::co_spawn(impl_->workers.front()->ioc, settle_into(&*impl_->listeners, settled), asio::detached);
+  // settled() gives up by itself after 5 s; this bound only guards a server that is not running.
+  std::string failure = "the listeners did not answer within 10 s (is the server started?)";
+  if (verdict.wait_for(std::chrono::seconds(10)) == std::future_status::ready) failure = verdict.get();
+  if (!failure.empty()) return {503, protocol::json{{"error", failure}}.dump()};
+  return reply;
+}
 
 void server::start() {
   impl_->engine->notice("tls", impl_->contexts->summary());
