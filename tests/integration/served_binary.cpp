@@ -20,8 +20,11 @@ bool has_option(const std::vector<std::string>& args, const std::string& option)
 /// The ready line, which comes first on stdout; the test fails without it.
 json read_ready(process& p, std::chrono::milliseconds within) {
   auto line = p.read_line(within);
-  INFO("no ready line within " << within.count() << " ms; stderr: " << (line.empty() ? p.read_stderr(100ms) : ""));
-  REQUIRE_FALSE(line.empty());
+  if (line.empty()) {
+    auto err = p.read_stderr(100ms);
+    FAIL("no ready line: stdout closed, or " << within.count() << " ms passed; exit status " << p.wait_exit(100ms)
+                                             << " (-1: still running); stderr: " << err);
+  }
   auto ready = json::parse(line, nullptr, false);
   REQUIRE_MESSAGE((ready.is_object() && ready.value("event", "") == "ready"), "not a ready line: " << line);
   return ready;
