@@ -82,7 +82,8 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors — HTTP m
             "expected a string"},
            {R"({"d": {"__type": "SoftToken.PollingRequest", "tokens": 5}})", 992, "d.tokens"},
        }) {
-    CAPTURE(body);
+    const auto& body_ = body;  // clang 14 cannot capture a structured binding
+    CAPTURE(body_);
     auto o = post(e, body);
     CHECK(o.status == 200);
     auto d = d_of(o);
@@ -170,8 +171,10 @@ TEST_CASE("an outcome handed back for the next request keeps nothing of the last
     // On a thread of its own each time, so that nothing a worker keeps between exchanges is shared.
     auto want = std::async(std::launch::async, [&] { return fresh.handle(r); }).get();
     reusing.handle(r, o);
-    CAPTURE(method);
-    CAPTURE(body.substr(0, 100));
+    const auto& method_ = method;  // clang 14 cannot capture a structured binding
+    CAPTURE(method_);
+    const auto& body_ = body;  // clang 14 cannot capture a structured binding
+    CAPTURE(body_.substr(0, 100));
     CHECK(o.status == want.status);
     CHECK(o.content_type == want.content_type);
     CHECK(o.body == want.body);
@@ -222,7 +225,8 @@ TEST_CASE("requests read without a JSON tree answer and journal exactly as those
       {R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":7}})", protocol::process_path},
       {"garbage", protocol::process_path}};
   for (const auto& [body, path] : requests) {
-    CAPTURE(body);
+    const auto& body_ = body;  // clang 14 cannot capture a structured binding
+    CAPTURE(body_);
     auto a = post(direct, body, path), b = post(tree, body, path);
     CHECK(a.status == b.status);
     CHECK(a.body == b.body);

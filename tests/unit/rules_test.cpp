@@ -45,7 +45,8 @@ TEST_CASE("a list plays in order and its last entry repeats — cycle repeats th
            {R"({"times": 3, "then": [{"action": "close"}, {"action": "malformed_json"}]})",
             {"close", "malformed_json", "malformed_json", "-", "-"}},
        }) {
-    CAPTURE(rule);
+    const auto& rule_ = rule;  // clang 14 cannot capture a structured binding
+    CAPTURE(rule_);
     auto book = book_of(std::string(R"({"rules": [)") + rule + "]}");
     CHECK(play(book, 5) == expected);
   }
@@ -91,8 +92,10 @@ TEST_CASE("matchers and ordinals") {
            {R"({"request": {"every": 3}})", R"({})", 6, true},
            {R"({"request": {"every": 3}})", R"({})", 7, false},
        }) {
-    CAPTURE(when);
-    CAPTURE(d);
+    const auto& when_ = when;  // clang 14 cannot capture a structured binding
+    CAPTURE(when_);
+    const auto& d_ = d;  // clang 14 cannot capture a structured binding
+    CAPTURE(d_);
     auto book = book_of(std::string(R"({"rules": [{"when": )") + when + R"(, "then": {"action": "close"}}]})");
     auto dj = fortisim::protocol::json::parse(d);
     exchange_facts f;
