@@ -2,8 +2,8 @@
 // OCSP state per host, client certificates journaled, TLS failures journaled with their SNI and
 // the alert in words, and the CA from the control API.
 #include "../support/temp_folder.hpp"
-#include "process.hpp"
 #include "pki/lab.hpp"
+#include "process.hpp"
 #include "tls_probe.hpp"
 
 #include "protocol/hosts.hpp"

@@ -4,9 +4,9 @@
 // a bad command line).
 #include "client/fortios_text.hpp"
 #include "client/tokens.hpp"
+#include "pki/lab.hpp"
 #include "prelude.hpp"
 #include "protocol/formats.hpp"
-#include "pki/lab.hpp"
 
 #include <doctest/doctest.h>
 

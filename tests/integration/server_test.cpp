@@ -3,9 +3,9 @@
 #include "../support/temp_folder.hpp"
 #include "support.hpp"
 
+#include "pki/lab.hpp"
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
-#include "pki/lab.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
