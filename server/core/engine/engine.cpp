@@ -145,12 +145,6 @@ void request_facts(const request& r, journal_entry& e) {
       r);
 }
 
-/// True for the faults after which no HTTP reply is sent (the journal then says status 0).
-bool sends_no_reply(const fault& f) {
-  return std::holds_alternative<faults::close>(f) || std::holds_alternative<faults::garbage>(f) ||
-         std::holds_alternative<faults::reset>(f) || std::holds_alternative<faults::hang>(f);
-}
-
 }  // namespace
 
 engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
@@ -334,7 +328,7 @@ void engine::match_rules(exchange& x) {
   f.operation = x.op;
   x.hit = first_match(x.L, stage::http, f, x.runtime);
   if (!x.hit) return;
-  if (x.direct) build_tree(x);  // a fault may echo or render fields of "d"
+  if (x.direct && shapes_reply(x.hit->a->what)) build_tree(x);  // it may echo or render fields of "d"
   x.out.act = x.hit->a->what;
   x.reason = "rule \"" + x.hit->r->name + "\" played " + std::string(fault_name(x.hit->a->what));
   x.out.delay_ms = x.hit->a->delay_ms;
@@ -417,7 +411,7 @@ bool engine::ask_model(exchange& x, const request& req, response& reply) {
 }
 
 void engine::record(const exchange& x) {
-  int status = sends_no_reply(x.out.act) ? 0 : x.out.status;
+  int status = sends_reply(x.out.act) ? x.out.status : 0;  // 0: no reply was sent
   std::string_view operation = x.op ? operation_name(*x.op) : std::string_view();
   int endpoint = x.path == process_path ? 0 : x.path == mobile_path ? 1 : 2;
   metrics_.request(endpoint, x.op ? static_cast<int>(*x.op) : -1, x.error_code, status);

@@ -39,7 +39,7 @@ struct http_request {
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
 };
 
-/// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
+/// What to send back, and the fault whose wire part the network layer executes (server/net/https/faults.cpp).
 struct http_outcome {
   static constexpr std::string_view json_type = "application/json; charset=utf-8";
   int status = 200;
