@@ -73,8 +73,8 @@ std::string percent_decoded(std::string_view s) {
   return out;
 }
 
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
+std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) {
+  std::map<std::string, std::string, std::less<>> out;
   while (!q.empty()) {
     auto amp = q.find('&');
     auto pair = q.substr(0, amp);

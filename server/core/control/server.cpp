@@ -8,24 +8,25 @@ namespace {
 
 constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 
-/// GET /journal's filters, read strictly from the query.
+/// GET /journal's filters, read strictly from the query: the journal's declared filters, then
+/// `after` and (with_limit) `limit`.
 journal_filter filter_of(const call& c, bool with_limit) {
-  if (with_limit)
-    c.only_query({"type", "operation", "serial", "token", "code", "error_code", "rule", "stage", "after", "limit"});
-  else
-    c.only_query({"type", "operation", "serial", "token", "code", "error_code", "rule", "stage", "after"});
+  std::vector<std::string_view> allowed;
+  for_each_journal_filter([&](const auto& declared) { allowed.push_back(declared.name); });
+  allowed.push_back("after");
+  if (with_limit) allowed.push_back("limit");
+  c.only_query(allowed);
   journal_filter f;
-  f.type = c.query_text("type");
-  f.operation = c.query_text("operation");
+  for_each_journal_filter([&](const auto& declared) {
+    auto& wanted = f.*declared.wanted;
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(wanted)>, std::optional<std::string>>)
+      wanted = c.query_text(declared.name);
+    else if (auto v = c.query_integer(declared.name, 0, declared.most))
+      wanted = static_cast<int>(*v);
+  });
   if (f.operation && !protocol::operation_from_name(*f.operation))
     throw bad_call(
         "operation: expected activation_license, polling, mobile_provision, provision or hardware_activation");
-  f.serial = c.query_text("serial");
-  f.token = c.query_text("token");
-  f.code = c.query_text("code");
-  if (auto v = c.query_integer("error_code", 0, 99999)) f.error_code = static_cast<int>(*v);
-  f.rule = c.query_text("rule");
-  f.stage = c.query_text("stage");
   if (f.stage && *f.stage != "connection" && *f.stage != "tls" && *f.stage != "http" && *f.stage != "dns")
     throw bad_call("stage: expected connection, tls, http or dns");
   f.after = static_cast<std::uint64_t>(c.query_integer("after", 0, INT64_MAX).value_or(0));

@@ -438,9 +438,10 @@ void engine::record(const exchange& x) {
     e.error_code = x.error_code;
     e.seed = x.L.s->seed;
     e.client_cert.assign(x.r.client_cert);
-    e.request_headers.assign(x.r.headers.substr(0, 4096));
-    e.request_body.assign(x.r.body.substr(0, 4096));
-    if (status != 0 && has_body(status)) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
+    e.request_headers.assign(x.r.headers.substr(0, journal_kept_bytes));  // not copied whole, to be cut
+    e.request_body.assign(x.r.body.substr(0, journal_kept_bytes));
+    if (status != 0 && has_body(status))
+      e.reply_body.assign(std::string_view(x.out.body).substr(0, journal_kept_bytes));
   });
 }
 
