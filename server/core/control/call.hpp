@@ -25,8 +25,8 @@ struct bad_call : std::runtime_error {
 
 /// One control call: its path, query, body, and the parts of the server it may use.
 struct call {
-  engine& e;
-  listener_control& l;
+  core::engine& engine;
+  server_control& server;
   std::string_view method;
   std::string_view path;
   std::map<std::string, std::string, std::less<>> query;  ///< percent-decoded
@@ -49,7 +49,7 @@ struct call {
 control_reply ok(const json& j);
 control_reply listeners_follow(control_reply r);
 
-// The handlers, by area (control_world.cpp, control_server.cpp).
+// The handlers, by area (world.cpp, server.cpp).
 control_reply state(call& c);
 control_reply world(call& c);
 control_reply reset(call& c);
