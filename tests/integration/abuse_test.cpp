@@ -100,7 +100,7 @@ TEST_CASE("--max-connections: one more is closed on accept and journaled — the
   CHECK_FALSE(extra.ok());
   core::journal_filter f;
   f.stage = "connection";
-  auto journal = srv.engine().log().select(f);
+  auto journal = srv.engine().journal().select(f);
   REQUIRE_FALSE(journal.empty());
   CHECK(journal.back()["action"].get<std::string>().find("3 connections open (--max-connections)") !=
         std::string::npos);

@@ -75,7 +75,7 @@ TEST_CASE("KB 308115: the captured request gets the captured reply, byte for byt
   CHECK(o.status == 200);
   CHECK(o.body == kb308115_reply);
   // The FortiGate's headers are journaled with the exchange.
-  auto entry = srv.engine().log().select().back();
+  auto entry = srv.engine().journal().select().back();
   CHECK(entry["request_headers"].get<std::string>().find("User-Agent: Mozilla/5.0 (compatible; MSIE 9.0") !=
         std::string::npos);
   CHECK(entry["error_code"] == 17);

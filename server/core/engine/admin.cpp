@@ -22,28 +22,29 @@ void engine::notice(std::string_view event, json fields) {
   log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void engine::reload(std::shared_ptr<const scenario> s) {
-  model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
-  current_.store(std::make_shared<loaded>(std::move(s)), std::memory_order_release);
+void engine::reload(std::shared_ptr<const scenario> next) {
+  model_.adopt(next);  // throws (and changes nothing) if the new definitions cannot be stored
+  current_.store(std::make_shared<loaded>(std::move(next)), std::memory_order_release);
 }
 
 void engine::reset() {
   model_.reset();
-  auto L = current();
-  current_.store(std::make_shared<loaded>(L->s), std::memory_order_release);  // rule counters from zero
+  auto in_force = current();
+  current_.store(std::make_shared<loaded>(in_force->scenario), std::memory_order_release);  // rule counters from zero
   {
     std::lock_guard lock(runtime_mutex_);
     runtime_.store(nullptr, std::memory_order_release);
   }
   journal_.clear();
-  notice("reset", {{"scenario", L->s->name}});
+  notice("reset", {{"scenario", in_force->scenario->name}});
 }
 
-std::vector<problem> engine::add_rule(const json& j) {
-  auto parsed = parse_rule(j, *current()->s);
+std::vector<problem> engine::add_rule(const json& rule_json) {
+  auto parsed = parse_rule(rule_json, *current()->scenario);
   if (auto* problems = std::get_if<std::vector<problem>>(&parsed)) return *problems;
   auto& r = std::get<rule>(parsed);
-  if (!j.is_object() || !j.contains("name")) return {{"$.name", "missing: a rule added at runtime needs a name"}};
+  if (!rule_json.is_object() || !rule_json.contains("name"))
+    return {{"$.name", "missing: a rule added at runtime needs a name"}};
   std::lock_guard lock(runtime_mutex_);
   auto old = runtime_.load(std::memory_order_acquire);
   std::vector<rule> list = old ? old->list : std::vector<rule>{};
@@ -52,8 +53,9 @@ std::vector<problem> engine::add_rule(const json& j) {
   if (auto* f = std::get_if<faults::refuse>(&r.then.front().what); f && (f->first_ms || r.when.empty()))
     return {{"$.then", "a refuse from the start belongs in a scenario; at runtime use POST /listener/refuse"}};
   list.insert(list.begin(), std::move(r));  // the newest rule is tried first
-  runtime_.store(std::make_shared<runtime_rules>(std::move(list), current()->s->seed), std::memory_order_release);
-  notice("rule added", {{"name", j["name"]}});
+  runtime_.store(std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed),
+                 std::memory_order_release);
+  notice("rule added", {{"name", rule_json["name"]}});
   return {};
 }
 
@@ -65,7 +67,7 @@ bool engine::remove_rule(std::string_view name) {
   auto it = std::find_if(list.begin(), list.end(), [&](const rule& r) { return r.name == name; });
   if (it == list.end()) return false;
   list.erase(it);
-  runtime_.store(list.empty() ? nullptr : std::make_shared<runtime_rules>(std::move(list), current()->s->seed),
+  runtime_.store(list.empty() ? nullptr : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed),
                  std::memory_order_release);
   notice("rule deleted", {{"name", name}});
   return true;
@@ -90,16 +92,16 @@ json engine::rules() const {
 }
 
 json engine::status() const {
-  auto L = current();
+  auto in_force = current();
   json rules = json::array();
   for (const auto& r : this->rules())
     rules.push_back({{"name", r["name"]}, {"source", r["source"]}, {"fired", r["fired"]}});
   json log = log_ ? json{{"written", log_->written()}, {"dropped", log_->dropped()}} : json(nullptr);
-  return {{"scenario", L->s->name},
-          {"file", L->s->file},
-          {"seed", L->s->seed},
-          {"connections", L->connections.load()},
-          {"requests", L->requests.load()},
+  return {{"scenario", in_force->scenario->name},
+          {"file", in_force->scenario->file},
+          {"seed", in_force->scenario->seed},
+          {"connections", in_force->connections.load()},
+          {"requests", in_force->requests.load()},
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
           {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},
