@@ -4,7 +4,8 @@
 # exploration, or, with FUZZ_RUNS=N, exactly N inputs from seed FUZZ_SEED (default 1), the same
 # inputs on every machine (what CI does, so a commit passes or fails CI the same way every time).
 # A crash, a leak, undefined behaviour or a malformed reply fails the run and leaves the input in
-# build-fuzz/; add it to tests/fuzz/corpus/ with the fix.
+# build-fuzz/; add it to tests/fuzz/corpus/ with the fix. The scenario target is also seeded from
+# the shipped scenarios (scenarios/*.json), read where they are: the corpus holds no copies.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FORTISIM_FUZZ_BUILD:-$root/build-fuzz}
@@ -26,8 +27,8 @@ cmake --build "$build" -j "$(nproc)" --target fortisim_fuzz_request fortisim_fuz
 cd "$build"
 # Two runs per target. The first mutates two inputs as large as the body limit, made here rather
 # than committed (a megabyte nested deep, a megabyte of one string): each costs milliseconds, so it
-# gets FUZZ_LARGE_RUNS (default 1000) inputs. The second explores from the committed corpus with
-# inputs up to 64 KiB, for the budget above.
+# gets FUZZ_LARGE_RUNS (default 1000) inputs. The second explores from the committed corpus (and,
+# for scenarios, the shipped ones) with inputs up to 64 KiB, for the budget above.
 run() {  # target, log, options...
   target=$1 log=$2
   shift 2
@@ -41,6 +42,13 @@ run() {  # target, log, options...
   fi
   grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log"
 }
+# The scenario target's other seeds: libFuzzer reads folders, so the shipped scenarios are copied
+# into one, afresh each run (schema.json describes them and is not one).
+rm -rf shipped-scenarios
+mkdir -p shipped-scenarios
+for f in "$root"/scenarios/*.json; do
+  [ "$(basename "$f")" = schema.json ] || cp "$f" shipped-scenarios/
+done
 for target in request scenario; do
   rm -rf "large-$target" "corpus-$target"
   mkdir -p "large-$target" "corpus-$target"
@@ -50,6 +58,8 @@ for target in request scenario; do
   run "$target" "fuzz-$target-large.log" -runs="${FUZZ_LARGE_RUNS:-1000}" -seed="${FUZZ_SEED:-1}" -max_len=1048576 \
     "large-$target"
   echo "fuzzing $target: $what, inputs up to 64 KiB"
+  set -- "corpus-$target" "$root/tests/fuzz/corpus/$target"
+  if [ "$target" = scenario ]; then set -- "$@" shipped-scenarios; fi
   # shellcheck disable=SC2086
-  run "$target" "fuzz-$target.log" $budget -max_len=65536 "corpus-$target" "$root/tests/fuzz/corpus/$target"
+  run "$target" "fuzz-$target.log" $budget -max_len=65536 "$@"
 done

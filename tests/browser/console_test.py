@@ -6,8 +6,9 @@ Asserts what a lab engineer sees: the page loads with no console error; a licenc
 curl over TLS appears in the live table within a second; the rule form arms a rule that the next
 import meets, and "disarm" deletes it; a bad reload shows its problems; a click on "refuse 5 s" makes the next connection fail with
 ECONNREFUSED; with --admin-token, a link carrying the token opens a working console. Writes a
-screenshot. Exits 77 (skipped) without Chromium, unless FORTISIM_REQUIRE_BROWSER is set (CI), when
-that is a failure.
+screenshot. Exits 77 (skipped) without Chromium, unless FORTISIM_REQUIRE_TOOLS (CI: every check
+whose tool is missing fails) or its older name for this test, FORTISIM_REQUIRE_BROWSER, is set to
+anything but "" or "0", when that is a failure.
 """
 
 import base64
@@ -193,12 +194,17 @@ def run_with_token(browser, ready):
     print("with --admin-token, the console works from a link that carries the token")
 
 
+def required(variable):
+    """Whether the environment variable asks for every tool (as tests/support/skip.hpp reads it)."""
+    return os.environ.get(variable, "") not in ("", "0")
+
+
 def main():
     binary, source, screenshot = sys.argv[1:4]
     chromium = cdp.find_chromium()
     if not chromium:
         why = "no Chromium found (install Debian's chromium package: sh scripts/install-deps.sh browser)"
-        if os.environ.get("FORTISIM_REQUIRE_BROWSER"):  # CI: the browser test must run
+        if required("FORTISIM_REQUIRE_TOOLS") or required("FORTISIM_REQUIRE_BROWSER"):  # CI: it must run
             print("FAIL: " + why)
             return 1
         print("SKIPPED: " + why)

@@ -59,7 +59,7 @@ core::engine& tree_engine() {
 
 /// The newest journal entry without its wall-clock time.
 protocol::json last_entry(core::engine& e) {
-  auto j = e.log().select();
+  auto j = e.journal().select();
   if (j.empty()) std::abort();
   auto last = j.back();
   last.erase("time_ms");

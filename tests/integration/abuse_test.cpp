@@ -1,6 +1,6 @@
 // Abuse, bounded: every input that once took fortisim down, slow and crowded clients, and limits
 // reached. After each, the server must still answer correctly.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,16 +12,8 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 
 namespace {
-
-const std::string source = FORTISIM_SOURCE_DIR;
 
 /// The server still answers the captured import correctly.
 void still_serves(std::uint16_t port) {
@@ -81,25 +73,20 @@ TEST_CASE("patterns run in linear time: a 40,000-character serial and a catastro
 }
 
 TEST_CASE("a scenario nested too deep is refused by validate and by a reload, and the server goes on") {
-  std::string dir = temp_dir("deep-scenario");
-  std::string file = dir + "/deep.json";
-  {
-    std::ofstream(file) << R"({"rules": [{"then": {"action": "reply", "body": {"d": )" << std::string(5000, '[')
-                        << std::string(5000, ']') << "}}}]}";
-  }
+  temp_folder dir("deep-scenario");
+  std::string file = dir.write("deep.json", R"({"rules": [{"then": {"action": "reply", "body": {"d": )" +
+                                                std::string(5000, '[') + std::string(5000, ']') + "}}}]}");
   auto out = run(std::string(FORTISIM_BINARY) + " validate " + file + "; echo \"exit=$?\"");
   CHECK(out.find("nesting deeper than 64 levels") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
-  std::string good = dir + "/lab.json";
-  { std::ofstream(good) << R"({"unknown_codes": {"answer": "accept"}})"; }
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", good, "--data", dir, "--quiet"});
-  auto port = port_of(start_ready(p), "listen");
+  std::string good = dir.write("lab.json", R"({"unknown_codes": {"answer": "accept"}})");
+  served_binary p({"--scenario", good, "--quiet"});
+  auto port = p.port();
   std::filesystem::copy_file(file, good, std::filesystem::copy_options::overwrite_existing);
   p.signal(SIGHUP);
   auto refused = p.next_event("reload", 5s);
   CHECK_FALSE(refused.value("ok", true));
   still_serves(port);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("--max-connections: one more is closed on accept and journaled — then it serves again") {
@@ -113,7 +100,7 @@ TEST_CASE("--max-connections: one more is closed on accept and journaled — the
   CHECK_FALSE(extra.ok());
   core::journal_filter f;
   f.stage = "connection";
-  auto journal = srv.engine().log().select(f);
+  auto journal = srv.engine().journal().select(f);
   REQUIRE_FALSE(journal.empty());
   CHECK(journal.back()["action"].get<std::string>().find("3 connections open (--max-connections)") !=
         std::string::npos);
@@ -132,11 +119,9 @@ TEST_CASE("slow and crowded: 2,000 idle connections and a slowloris do not stop 
   limit.rlim_cur = limit.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &limit);
   std::size_t crowd = std::min<std::size_t>(2000, limit.rlim_cur > 300 ? limit.rlim_cur - 300 : 0);
-  std::string data = temp_dir("crowd");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
-             "--data", data, "--quiet", "--threads", "2", "--idle-timeout-ms", "60000"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
+  served_binary p(
+      {"--scenario", source + "/scenarios/default.json", "--quiet", "--threads", "2", "--idle-timeout-ms", "60000"});
+  auto port = p.port();
   std::vector<int> fds;
   for (std::size_t i = 0; i < crowd; ++i) {
     sockaddr_in a{};
@@ -153,10 +138,9 @@ TEST_CASE("slow and crowded: 2,000 idle connections and a slowloris do not stop 
   }
   CHECK(fds.size() == crowd);
   still_serves(port);
-  auto status = json::parse(control(port_of(ready, "admin"), "GET", "/status").second);
+  auto status = json::parse(control(p.admin_port(), "GET", "/status").second);
   CHECK(status["listening"] == true);
   for (int fd : fds) ::close(fd);
-  std::filesystem::remove_all(data);
 }
 
 }  // TEST_SUITE

@@ -1,6 +1,6 @@
 // The real binary as a subprocess: the ready line, curl against it, start-up failures, reloads,
 // and crash safety of the state file under kill -9.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,24 +13,12 @@
 #include <iostream>
 #include <thread>
 
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
-
-namespace {
-
-const std::string source = FORTISIM_SOURCE_DIR;
-
-}  // namespace
-
 TEST_SUITE("binary") {
 
 TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the captured reply") {
-  std::string data = temp_dir("bin");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario",
-             source + "/scenarios/expired-license.json", "--data", data, "--threads", "2"});
-  auto ready = start_ready(p);
+  served_binary p({"--scenario", source + "/scenarios/expired-license.json", "--threads", "2"});
+  std::string data = p.folder().path();
+  auto ready = p.ready();
   CHECK(ready["event"] == "ready");
   CHECK(ready["scenario"] == "expired-license");
   CHECK(ready["ca"] == data + "/ca.pem");
@@ -43,8 +31,7 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
   CHECK((std::filesystem::status(data + "/ca-key.pem").permissions() & std::filesystem::perms::group_read) ==
         std::filesystem::perms::none);
 
-  std::string req = data + "/request.json";
-  { std::ofstream(req) << captured_request; }
+  std::string req = p.folder().write("request.json", captured_request);
   std::string out =
       run("curl -sS --max-time 10 --cacert " + data + "/ca.pem --resolve directregistration.fortinet.com:" + port +
           ":127.0.0.1 --data-binary @" + req + " https://directregistration.fortinet.com:" + port +
@@ -60,15 +47,13 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
   CHECK(entry["error_code"] == 14);
   CHECK(entry["request_body"] == captured_request);
 
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(data);
+  CHECK(p.stop() == 0);
 }
 
 TEST_CASE("start-up failures print one line naming the cause and exit non-zero") {
-  std::string data = temp_dir("fail");
-  std::string bad = data + "/bad.json";
-  { std::ofstream(bad) << R"({"licenses": [{"activation_code": "DA8C-0508-1F31-4CF7-C990", "valid_until": "soon"}]})"; }
+  temp_folder data("fail");
+  std::string bad = data.write(
+      "bad.json", R"({"licenses": [{"activation_code": "DA8C-0508-1F31-4CF7-C990", "valid_until": "soon"}]})");
   struct row {
     std::vector<std::string> args;
     std::string words;
@@ -79,43 +64,30 @@ TEST_CASE("start-up failures print one line naming the cause and exit non-zero")
   std::string taken = "127.0.0.1:" + std::to_string(holder.port());
   for (auto& [args, words] : std::vector<row>{
            {{"--scenario", bad}, "bad scenario " + bad + ": $.licenses[0].valid_until: expected a date"},
-           {{"--scenario", data + "/missing.json"}, "cannot read the file"},
+           {{"--scenario", data.file("missing.json")}, "cannot read the file"},
            {{"--scenario", source + "/scenarios/default.json", "--listen", taken, "--admin", "off"}, "already in use"},
            {{"--scenario", source + "/scenarios/default.json", "--listen", "nonsense"}, "expected ADDR:PORT"},
-           {{"--scenario", source + "/scenarios/default.json", "--cert", data + "/none.pem", "--key",
-             data + "/none.pem"},
+           {{"--scenario", source + "/scenarios/default.json", "--cert", data.file("none.pem"), "--key",
+             data.file("none.pem")},
             "cannot use the certificate"},
-           {{"--scenario", source + "/scenarios/default.json", "--cert", data + "/none.pem"},
+           {{"--scenario", source + "/scenarios/default.json", "--cert", data.file("none.pem")},
             "--cert and --key go together"},
        }) {
-    std::vector<std::string> argv{FORTISIM_BINARY, "serve", "--data", data};
-    argv.insert(argv.end(), args.begin(), args.end());
-    if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
-      argv.push_back("--listen");
-      argv.push_back("127.0.0.1:0");
-    }
-    process p(argv);
-    CHECK(p.wait_exit(10s) == 2);
-    std::string err = p.read_stderr(1s);
-    CAPTURE(err);
-    CHECK(err.find(words) != std::string::npos);
-    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
-    CHECK(p.read_line(100ms).empty());  // no ready line
+    auto failed = expect_startup_failure(args, {words});
+    CHECK(failed.status == 2);
+    CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
   }
-  std::filesystem::remove_all(data);
 }
 
 TEST_CASE("fortisim validate reports every problem with its path and exits non-zero") {
-  std::string data = temp_dir("validate");
-  std::string bad = data + "/bad.json";
-  { std::ofstream(bad) << R"({"seed": -1, "rules": [{"then": {"action": "delay"}}]})"; }
+  temp_folder data("validate");
+  std::string bad = data.write("bad.json", R"({"seed": -1, "rules": [{"then": {"action": "delay"}}]})");
   std::string out = run(std::string(FORTISIM_BINARY) + " validate " + source + "/scenarios/default.json " + bad +
                         "; echo \"exit=$?\"");
   CHECK(out.find("default.json: ok") != std::string::npos);
   CHECK(out.find(bad + ": $.seed: expected a non-negative integer") != std::string::npos);
   CHECK(out.find(bad + ": $.rules[0].then.ms: missing") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
-  std::filesystem::remove_all(data);
 }
 
 TEST_CASE("fortisim validate names every rule, generated names too, and refuses two rules with one name") {
@@ -139,12 +111,10 @@ TEST_CASE("fortisim validate names every rule, generated names too, and refuses 
 }
 
 TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good one stays live, signals still work") {
-  std::string data = temp_dir("reload");
-  std::string file = data + "/lab.json";
-  { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", data, "--quiet"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
+  temp_folder data("reload");
+  std::string file = data.write("lab.json", R"({"unknown_codes": {"answer": "card_not_found"}})");
+  served_binary p({"--scenario", file, "--quiet"});
+  auto port = p.port();
   auto code = [&] { return import_error_code(port); };
   CHECK(code() == 10);
   { std::ofstream(file) << R"({"unknown_codes": {"answer": "accept", "valid_until": "2000-01-01"}})"; }
@@ -156,20 +126,16 @@ TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good 
   auto refused = p.next_event("reload", 5s);
   CHECK_FALSE(refused.value("ok", true));
   CHECK(refused.value("problems", "").find("$.unknown_codes.answer") != std::string::npos);
-  CHECK(code() == 14);  // the last good scenario, still live
-  p.signal(SIGTERM);    // and the signals still work after a failed reload
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(data);
+  CHECK(code() == 14);   // the last good scenario, still live
+  CHECK(p.stop() == 0);  // and the signals still work after a failed reload
 }
 
 TEST_CASE("the control API reloads the scenario (422 with the problems for a bad one) and refuses for a while") {
-  std::string data = temp_dir("control");
-  std::string file = data + "/lab.json";
-  { std::ofstream(file) << R"({"unknown_codes": {"answer": "card_not_found"}})"; }
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", data, "--quiet"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
-  auto admin = port_of(ready, "admin");
+  temp_folder data("control");
+  std::string file = data.write("lab.json", R"({"unknown_codes": {"answer": "card_not_found"}})");
+  served_binary p({"--scenario", file, "--quiet"});
+  auto port = p.port();
+  auto admin = p.admin_port();
   auto code = [&] { return import_error_code(port); };
   CHECK(code() == 10);
 
@@ -193,22 +159,20 @@ TEST_CASE("the control API reloads the scenario (422 with the problems for a bad
   }
   CHECK(back);
   CHECK(code() == 14);
-  std::filesystem::remove_all(data);
 }
 
 TEST_CASE("kill -9 during a burst of changes loses nothing that was acknowledged") {
-  std::string data = temp_dir("crash");
-  std::string state = data + "/state.db";
+  temp_folder data("crash");  // the state outlives each server
+  std::string state = data.file("state.db");
   std::size_t acknowledged = 0;  // tokens the control API said it made, over every round
   auto serve = [&] {
-    return std::make_unique<process>(std::vector<std::string>{FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                                              "--scenario", source + "/scenarios/default.json",
-                                                              "--data", data, "--state", state, "--quiet"});
+    return std::make_unique<served_binary>(std::vector<std::string>{
+        "--scenario", source + "/scenarios/default.json", "--data", data.path(), "--state", state, "--quiet"});
   };
   for (int round = 0; round < 5; ++round) {
     CAPTURE(round);
     auto p = serve();
-    auto admin = port_of(start_ready(*p), "admin");
+    auto admin = p->admin_port();
     // Every token acknowledged before (in earlier rounds) is there.
     auto before = json::parse(control(admin, "GET", "/state").second);
     CHECK(before["tokens"].size() >= acknowledged);
@@ -220,16 +184,15 @@ TEST_CASE("kill -9 during a burst of changes loses nothing that was acknowledged
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * round));
     p->signal(SIGKILL);
-    CHECK(p->wait_exit(5s) == 137);
+    CHECK(p->proc().wait_exit(5s) == 137);
     stop = true;
     burst.join();  // its calls fail fast now that nothing listens
     acknowledged += acked;
   }
   auto p = serve();
-  auto after = json::parse(control(port_of(start_ready(*p), "admin"), "GET", "/state").second);
+  auto after = json::parse(control(p->admin_port(), "GET", "/state").second);
   CHECK(after["tokens"].size() >= acknowledged);
   CHECK(acknowledged > 5);
-  std::filesystem::remove_all(data);
 }
 
 }  // TEST_SUITE
@@ -240,12 +203,11 @@ TEST_CASE("a listener that cannot listen again is reported: the control API answ
   // fortisim with few descriptors, all taken by idle control connections. A refusal lets go of the
   // listener's descriptor, a waiting control connection takes it, and listening again then needs
   // a descriptor fortisim cannot get.
-  std::string data = temp_dir("emfile");
-  process p({"/bin/sh", "-c",
-             "ulimit -n 48 && exec " + std::string(FORTISIM_BINARY) + " serve --listen 127.0.0.1:0 --threads 1 " +
-                 "--quiet --data " + data + " --scenario " + source + "/scenarios/default.json"});
-  auto ready = start_ready(p);
-  auto admin = port_of(ready, "admin");
+  serve_options limited;
+  limited.shell_first = "ulimit -n 48";
+  served_binary p({"--threads", "1", "--quiet", "--scenario", source + "/scenarios/default.json"}, limited);
+  auto ready = p.ready();
+  auto admin = p.admin_port();
   control_connection a(admin);
   REQUIRE(a.call("GET", "/status").has_value());
   auto open_fds = [&] {  // those below the limit (one inherited from the test runner may be above it)
@@ -274,8 +236,7 @@ TEST_CASE("a listener that cannot listen again is reported: the control API answ
   auto again = a.call("POST", "/listener/open", "{}");
   REQUIRE(again.has_value());
   CHECK(again->first == 200);
-  CHECK(import_error_code(port_of(ready, "listen")).is_null());
-  std::filesystem::remove_all(data);
+  CHECK(import_error_code(p.port()).is_null());
 }
 
 }  // TEST_SUITE

@@ -1,23 +1,14 @@
 // The certificate options of the real binary, checked with the openssl command line: `fortisim
 // certs --export` and --key-type, OCSP staples as `openssl s_client -status` shows them, a client
 // certificate request, and a TLS failure in the log with its SNI and the alert in words.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/x509.h>
 
 #include <csignal>
-#include <filesystem>
-#include <fstream>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 
 namespace {
-
-const std::string source = FORTISIM_SOURCE_DIR;
 
 /// What `openssl s_client` prints for one handshake with fortisim on `port` (bounded by timeout).
 std::string s_client(const std::string& port, const std::string& args) {
@@ -37,7 +28,8 @@ std::string fingerprint_of(const std::string& openssl_output) {
 TEST_SUITE("binary") {
 
 TEST_CASE("fortisim certs --export writes the CA as PEM, DER and its SHA-256 fingerprint, as openssl sees them") {
-  std::string data = temp_dir("certs-data"), out = temp_dir("certs-export");
+  temp_folder data_folder("certs-data"), out_folder("certs-export");
+  const std::string &data = data_folder.path(), &out = out_folder.path();
   auto printed = json::parse(run(std::string(FORTISIM_BINARY) + " certs --data " + data + " --export " + out));
   CHECK(printed["ca"] == data + "/ca.pem");
   CHECK(printed["key_type"] == "ecdsa");
@@ -67,58 +59,47 @@ TEST_CASE("fortisim certs --export writes the CA as PEM, DER and its SHA-256 fin
   CHECK(run("openssl verify -CAfile " + data + "/ca.pem " + leaf).find(": OK") != std::string::npos);
   CHECK(run(std::string(FORTISIM_BINARY) + " certs --data " + data + " --key-type dsa 2>&1").find("dsa") !=
         std::string::npos);
-  std::filesystem::remove_all(data);
-  std::filesystem::remove_all(out);
 }
 
 TEST_CASE("openssl s_client -status shows the OCSP staple each host gets, and a reload changes it") {
-  std::string data = temp_dir("ocsp");
-  std::string scenario = data + "/tls.json";
-  { std::ofstream(scenario) << R"({"tls": {"hosts": {"fds1.fortinet.com": {"ocsp": "revoked"}}}})"; }
-  process p(
-      {FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", scenario, "--data", data, "--threads", "1"});
-  auto ready = start_ready(p);
-  std::string port = std::to_string(port_of(ready, "listen"));
-  std::string ca = " -CAfile " + data + "/ca.pem -status";
+  temp_folder dir("ocsp");
+  std::string scenario = dir.write("tls.json", R"({"tls": {"hosts": {"fds1.fortinet.com": {"ocsp": "revoked"}}}})");
+  served_binary p({"--scenario", scenario, "--threads", "1"});
+  std::string port = std::to_string(p.port());
+  std::string ca = " -CAfile " + p.ca() + " -status";
   auto good = s_client(port, "-servername directregistration.fortinet.com" + ca);
   CHECK(good.find("OCSP Response Status: successful") != std::string::npos);
   CHECK(good.find("Cert Status: good") != std::string::npos);
   CHECK(good.find("Verify return code: 0 (ok)") != std::string::npos);
   CHECK(s_client(port, "-servername fds1.fortinet.com" + ca).find("Cert Status: revoked") != std::string::npos);
-  { std::ofstream(scenario) << R"({"tls": {"ocsp": "none"}})"; }
+  dir.write("tls.json", R"({"tls": {"ocsp": "none"}})");
   p.signal(SIGHUP);
   CHECK(p.next_event("reload", 10s)["ok"] == true);
   CHECK(s_client(port, "-servername fds1.fortinet.com" + ca).find("OCSP response: no response sent") !=
         std::string::npos);
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(data);
+  CHECK(p.stop() == 0);
 }
 
 TEST_CASE("--key-type rsa and --client-cert request, as openssl s_client sees them") {
-  std::string data = temp_dir("rsa-serve");
+  temp_folder data("rsa-serve");
   // Nine RSA keys take seconds on a busy machine: made beforehand, so that start-up only loads them.
-  REQUIRE(json::parse(run(std::string(FORTISIM_BINARY) + " certs --key-type rsa --data " + data))["key_type"] == "rsa");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
-             "--data", data, "--threads", "1", "--key-type", "rsa", "--client-cert", "request"});
-  auto ready = start_ready(p);
-  std::string port = std::to_string(port_of(ready, "listen"));
-  auto out = s_client(port, "-tls1_2 -servername globalftm.fortinet.net -CAfile " + data + "/ca.pem");
+  REQUIRE(json::parse(run(std::string(FORTISIM_BINARY) + " certs --key-type rsa --data " + data.path()))["key_type"] ==
+          "rsa");
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--data", data.path(), "--threads", "1",
+                   "--key-type", "rsa", "--client-cert", "request"});
+  std::string port = std::to_string(p.port());
+  auto out = s_client(port, "-tls1_2 -servername globalftm.fortinet.net -CAfile " + p.ca());
   CHECK(out.find("Server public key is 2048 bit") != std::string::npos);
   CHECK(out.find("subject=O = fortisim lab (not Fortinet), CN = globalftm.fortinet.net") != std::string::npos);
   CHECK(out.find("Client Certificate Types") != std::string::npos);  // it asked
   CHECK(out.find("Verify return code: 0 (ok)") != std::string::npos);
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(data);
+  CHECK(p.stop() == 0);
 }
 
 TEST_CASE("a TLS failure is logged with its SNI, the client's address and the alert in words") {
-  std::string data = temp_dir("tls-log");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
-             "--data", data, "--threads", "1"});
-  auto ready = start_ready(p);
-  std::string port = std::to_string(port_of(ready, "listen"));
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "1"});
+  std::string data = p.folder().path();
+  std::string port = std::to_string(p.port());
   // A client that trusts another CA (its own, say, as a stock FortiGate trusts Fortinet's).
   run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other -days 1 -keyout " + data +
       "/other-key.pem -out " + data + "/other.pem 2>&1");
@@ -132,9 +113,7 @@ TEST_CASE("a TLS failure is logged with its SNI, the client's address and the al
   CHECK(line["sni"] == "fortinet-ca2.fortinet.com");
   CHECK(line["client_address"] == "127.0.0.1");
   CHECK(line["action"] == "the client refused our certificate: unknown CA");
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(data);
+  CHECK(p.stop() == 0);
 }
 
 }  // TEST_SUITE

@@ -1,6 +1,7 @@
 // The TLS side over real handshakes on 127.0.0.1:0: the leaf chosen by SNI, RSA keys, each stapled
 // OCSP state per host, client certificates journaled, TLS failures journaled with their SNI and
 // the alert in words, and the CA from the control API.
+#include "../support/temp_folder.hpp"
 #include "pki/lab.hpp"
 #include "process.hpp"
 #include "tls_probe.hpp"
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 using namespace fortisim;
 using namespace fortisim::test;
@@ -121,27 +121,25 @@ TEST_CASE("--key-type rsa: RSA 2048 leaves, a TLS 1.2 client with RSA-only ciphe
 }
 
 TEST_CASE("one set of leaves per key type: switching back and forth makes nothing new, the CA stays") {
-  auto dir = std::filesystem::temp_directory_path() / ("fortisim-keytypes-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto ecdsa = pki::ensure_lab_certs(dir.string());
+  temp_folder dir("keytypes");
+  auto ecdsa = pki::ensure_lab_certs(dir.path());
   auto ca = read_file(ecdsa.ca_cert);
   auto ecdsa_leaf = read_file(ecdsa.hosts[1].cert);
-  auto rsa = pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
+  auto rsa = pki::ensure_lab_certs(dir.path(), pki::key_type::rsa);
   CHECK(rsa.hosts[1].cert != ecdsa.hosts[1].cert);
   auto rsa_leaf = read_file(rsa.hosts[1].cert);
-  pki::ensure_lab_certs(dir.string());
-  pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
+  pki::ensure_lab_certs(dir.path());
+  pki::ensure_lab_certs(dir.path(), pki::key_type::rsa);
   CHECK(read_file(ecdsa.hosts[1].cert) == ecdsa_leaf);
   CHECK(read_file(rsa.hosts[1].cert) == rsa_leaf);
   CHECK(read_file(ecdsa.ca_cert) == ca);  // an ECDSA CA signs the RSA leaves too
   CHECK((std::filesystem::status(rsa.hosts[1].key).permissions() & std::filesystem::perms::group_read) ==
         std::filesystem::perms::none);
   // --force makes a new CA: the other type's leaves, signed by the old one, are made anew when used.
-  pki::ensure_lab_certs(dir.string(), pki::key_type::ecdsa, true);
+  pki::ensure_lab_certs(dir.path(), pki::key_type::ecdsa, true);
   CHECK(read_file(ecdsa.ca_cert) != ca);
-  pki::ensure_lab_certs(dir.string(), pki::key_type::rsa);
+  pki::ensure_lab_certs(dir.path(), pki::key_type::rsa);
   CHECK(read_file(rsa.hosts[1].cert) != rsa_leaf);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE(
@@ -245,8 +243,8 @@ TEST_CASE("--client-cert require: no certificate fails the handshake, journaled 
 }
 
 TEST_CASE("a client that does not trust the lab CA: journaled with its SNI and the alert in words") {
-  auto stranger = temp_dir("stranger-ca") + "/ca.pem";
-  { std::ofstream(stranger) << pki::make_ca("a CA nobody uses", 1).cert_pem(); }
+  temp_folder dir("stranger-ca");
+  auto stranger = dir.write("ca.pem", pki::make_ca("a CA nobody uses", 1).cert_pem());
   // Without TLS rules the SNI comes from the handshake; with them, from the peeked ClientHello.
   for (std::string scenario :
        {"{}", R"({"rules": [{"when": {"sni": "nothing.lab"}, "then": {"action": "tls_alert"}}]})"}) {
@@ -264,7 +262,6 @@ TEST_CASE("a client that does not trust the lab CA: journaled with its SNI and t
     CHECK(metrics.find(R"(fortisim_tls_failures_total{reason="the client refused our certificate: unknown CA"} 1)") !=
           std::string::npos);
   }
-  std::filesystem::remove_all(std::filesystem::path(stranger).parent_path());
 }
 
 TEST_CASE("a tls_cert fault's certificate wins over the host's leaf, and the client's refusal is journaled") {

@@ -5,7 +5,7 @@
 #include "client/fortios_text.hpp"
 #include "client/tokens.hpp"
 #include "pki/lab.hpp"
-#include "process.hpp"
+#include "prelude.hpp"
 #include "protocol/formats.hpp"
 
 #include <doctest/doctest.h>
@@ -15,29 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 
 namespace {
 
 /// `fortisim serve` of `scenario` (a file) on 127.0.0.1:0, with its ready line.
-struct served {
-  std::string data = temp_dir("client-serve");
-  process p;
-  json ready;
-  explicit served(const std::string& scenario)
-      : p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", scenario, "--data", data, "--threads",
-           "1", "--quiet"}),
-        ready(start_ready(p)) {}
-  ~served() { std::filesystem::remove_all(data); }
-  std::vector<std::string> to() const {
-    return {"--server", ready["listen"].get<std::string>(), "--cacert", ready["ca"].get<std::string>()};
-  }
+struct served : served_binary {
+  explicit served(const std::string& scenario) : served_binary({"--scenario", scenario, "--threads", "1", "--quiet"}) {}
+  /// The client's options that point it at this server and trust its CA.
+  std::vector<std::string> to() const { return {"--server", listen(), "--cacert", ca()}; }
 };
 
 /// What one `fortisim client …` run printed, and its exit status.
@@ -62,12 +47,6 @@ ran run_client(std::vector<std::string> args, const std::vector<std::string>& to
   r.err = p.read_stderr(2s);
   r.status = p.wait_exit(10s);
   return r;
-}
-
-std::string write_scenario(const std::string& dir, const std::string& text) {
-  std::string path = dir + "/scenario.json";
-  std::ofstream(path) << text;
-  return path;
 }
 
 /// A port nothing listens on (bound, then closed).
@@ -97,8 +76,8 @@ TEST_CASE("the client writes a provisioning request as FortiOS 7.4.10 did, byte 
 }
 
 TEST_CASE("import, provision, the phone, polling: the OTP the client prints is the server's") {
-  std::string dir = temp_dir("client-life");
-  served s(write_scenario(dir, R"({"name": "client life", "seed": 3, "unknown_codes": {"answer": "accept"}})"));
+  temp_folder dir("client-life");
+  served s(dir.write("scenario.json", R"({"name": "client life", "seed": 3, "unknown_codes": {"answer": "accept"}})"));
 
   auto imp = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--json"}, s.to());
   REQUIRE(imp.status == 0);
@@ -110,7 +89,7 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   std::string token = j["result"]["tokens"][0];
   CHECK(protocol::is_mobile_token_serial(token));
 
-  std::string qr = dir + "/qr";
+  std::string qr = dir.file("qr");
   auto prov = run_client({"provision", token, "--qr", qr, "--json"}, s.to());
   REQUIRE(prov.status == 0);
   j = prov.j();
@@ -123,7 +102,7 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   CHECK(read_file(made["qr_file"]).substr(1, 3) == "PNG");
   CHECK(run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "pending");
 
-  std::uint16_t admin = port_of(s.ready, "admin");
+  std::uint16_t admin = s.admin_port();
   auto otp_before = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
   auto phone = run_client({"phone", code, "--mobile-id", "0123456789abcdef", "--json"}, s.to());
   auto otp_after = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];
@@ -139,16 +118,15 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   // Text for people: what was sent, what came back, what it means.
   auto text = run_client({"poll", token}, s.to());
   CHECK(text.status == 0);
-  CHECK(text.out.find("> POST /SoftToken/Provisioning.asmx/Process to " + s.ready["listen"].get<std::string>() +
+  CHECK(text.out.find("> POST /SoftToken/Provisioning.asmx/Process to " + s.listen() +
                       ", SNI directregistration.fortinet.com") != std::string::npos);
   CHECK(text.out.find("< HTTP 200") != std::string::npos);
   CHECK(text.out.find(token + ": provisioned") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("activate: the first activation gets the seed, the second finds the lock consumed (903)") {
-  std::string dir = temp_dir("client-hardware");
-  served s(write_scenario(dir, R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));
+  temp_folder dir("client-hardware");
+  served s(dir.write("scenario.json", R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));
   auto first = run_client({"activate", "FTK2000000000077", "--serial", "FG100F0000000001", "--cluster",
                            "FG100F0000000002", "--device-version", "7.2", "--device-build", "1234", "--json"},
                           s.to());
@@ -166,7 +144,6 @@ TEST_CASE("activate: the first activation gets the seed, the second finds the lo
   REQUIRE(second.j()["errors"].size() == 1);
   CHECK(second.j()["errors"][0].get<std::string>().starts_with("FTK2000000000077: error 903"));
   CHECK(second.j()["result"]["tokens"].empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("exit status 1 for a FortiCare error, printed with its code and message") {
@@ -186,31 +163,30 @@ TEST_CASE("exit status 1 for a FortiCare error, printed with its code and messag
 
 TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified, a bad command line") {
   served s(FORTISIM_SOURCE_DIR "/scenarios/default.json");
-  auto refused = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", closed_port(), "--cacert",
-                             s.ready["ca"].get<std::string>(), "--json"});
+  auto refused =
+      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", closed_port(), "--cacert", s.ca(), "--json"});
   CHECK(refused.status == 2);
   CHECK(refused.j()["failure"].get<std::string>().find("connect to 127.0.0.1:") != std::string::npos);
 
   // Another lab's CA does not vouch for this server; nor does fortisim's CA for another name.
-  std::string other = temp_dir("client-other-ca");
-  pki::ensure_lab_certs(other);
-  std::string listen = s.ready["listen"];
+  temp_folder other("client-other-ca");
+  pki::ensure_lab_certs(other.path());
+  std::string listen = s.listen();
   auto untrusted =
-      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem"});
+      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other.file("ca.pem")});
   CHECK(untrusted.status == 2);
   CHECK(untrusted.err.find("certificate verify failed") != std::string::npos);
   auto wrong_name = run_client({"import", "1234-5678-9ABC-DEF0-1234", "--sni", "www.example.com"}, s.to());
   CHECK(wrong_name.status == 2);
   CHECK(wrong_name.err.find("hostname mismatch") != std::string::npos);
   auto insecure = run_client(
-      {"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other + "/ca.pem", "--insecure"});
+      {"import", "1234-5678-9ABC-DEF0-1234", "--server", listen, "--cacert", other.file("ca.pem"), "--insecure"});
   CHECK(insecure.status == 0);
   CHECK(insecure.err.find("warning: --insecure") != std::string::npos);
 
   CHECK(run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", "nowhere"}).status == 2);
   CHECK(run_client({"phone", "NOT-A-CODE"}, s.to()).status == 2);
   CHECK(run_client({"frobnicate"}).status != 0);
-  std::filesystem::remove_all(other);
 }
 
 }  // TEST_SUITE

@@ -1,6 +1,6 @@
 // The control API as a test harness uses it: strict answers to bad input, access rules, reset,
 // journal filters and counts, runtime rules, metrics, health, the CA.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
@@ -145,9 +145,8 @@ TEST_CASE("the journal filters and counts, and says why each exchange got its an
 }
 
 TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept across a reload, deleted by name") {
-  std::string dir = temp_dir("runtime-rules");
-  std::string file = dir + "/lab.json";
-  { std::ofstream(file) << world; }
+  temp_folder dir("runtime-rules");
+  std::string file = dir.write("lab.json", world);
   test_server srv(world, 1, std::nullopt, [&](net::server_config& cfg) { cfg.scenario_path = file; });
   auto admin = srv.admin_port();
   auto rule =
@@ -169,7 +168,6 @@ TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept acro
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 200);
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 404);
   CHECK(code().is_null());  // the licence answers from the model again
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("metrics, health and the CA") {

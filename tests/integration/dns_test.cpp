@@ -1,7 +1,7 @@
 // The DNS responder (--dns): the real binary asked by dig over UDP and TCP on loopback, forwarding
 // to a second fortisim, the journal, start-up failures, garbage; and the message logic alone,
 // without sockets, under seeded mutations of a query.
-#include "process.hpp"
+#include "prelude.hpp"
 #include "protocol/hosts.hpp"
 #include "server/net/dns/message.hpp"
 
@@ -13,42 +13,26 @@
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <thread>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 
 namespace {
 
-const std::string source = FORTISIM_SOURCE_DIR;
+/// `fortisim serve` options: the DNS responder on 127.0.0.1:0, `scenario`, one thread, and `more`.
+std::vector<std::string> with_dns(const std::string& scenario, std::vector<std::string> more) {
+  std::vector<std::string> args{"--dns", "127.0.0.1:0", "--scenario", scenario, "--threads", "1"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
 
-/// A fortisim serving `scenario_json` with the DNS responder on 127.0.0.1:0 and `more` options.
+/// A fortisim serving `scenario_json` (lab.json of its own folder) with the DNS responder on
+/// 127.0.0.1:0 and `more` options.
 struct dns_server {
-  std::string data;
-  std::unique_ptr<process> p;
-  json ready;
-  dns_server(const std::string& name, const std::string& scenario_json, std::vector<std::string> more = {}) {
-    data = temp_dir("dns-" + name);
-    { std::ofstream(data + "/lab.json") << scenario_json; }
-    std::vector<std::string> argv{FORTISIM_BINARY,    "serve",  "--dns", "127.0.0.1:0", "--scenario",
-                                  data + "/lab.json", "--data", data,    "--threads",   "1"};
-    if (std::find(more.begin(), more.end(), "--listen") == more.end())
-      more.insert(more.end(), {"--listen", "127.0.0.1:0"});
-    argv.insert(argv.end(), more.begin(), more.end());
-    p = std::make_unique<process>(argv);
-    ready = start_ready(*p);
-  }
-  ~dns_server() {
-    p.reset();
-    std::filesystem::remove_all(data);
-  }
-  std::uint16_t port() const { return port_of(ready, "dns"); }
-  std::uint16_t admin() const { return port_of(ready, "admin"); }
+  temp_folder scenario;
+  served_binary p;
+  dns_server(const std::string& name, const std::string& scenario_json, std::vector<std::string> more = {})
+      : scenario("dns-" + name), p(with_dns(scenario.write("lab.json", scenario_json), std::move(more))) {}
+  std::uint16_t port() const { return p.dns_port(); }
+  std::uint16_t admin() const { return p.admin_port(); }
   /// dig's output for `args` (bounded: one try of 3 s, and `timeout` around it).
   std::string dig(const std::string& args) const {
     return run("timeout 10 dig @127.0.0.1 -p " + std::to_string(port()) + " +time=3 +tries=1 " + args + " 2>&1");
@@ -139,7 +123,7 @@ TEST_SUITE("dns") {
 TEST_CASE("dig gets every Fortinet name's A and AAAA over UDP and TCP, other names NXDOMAIN, each query journaled") {
   dns_server srv("answers", R"({"dns": {"names": ["lab.example.net"]}})",
                  {"--dns-answer", "192.0.2.10", "--dns-answer", "2001:db8::10"});
-  REQUIRE(srv.ready["dns"].get<std::string>().starts_with("127.0.0.1:"));
+  REQUIRE(srv.p.ready()["dns"].get<std::string>().starts_with("127.0.0.1:"));
   for (const auto& name : protocol::fortinet_host_names()) {
     CAPTURE(name);
     CHECK(srv.dig(name + " A +short") == "192.0.2.10\n");
@@ -178,9 +162,8 @@ TEST_CASE("by default the answer is the --listen address, and AAAA without an IP
   CHECK(aaaa.find("ANSWER: 0") != std::string::npos);
   CHECK(srv.journal().back()["action"] == "NOERROR: no AAAA record");
   // The ready line says null when the responder is off.
-  process off({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
-               "--data", srv.data, "--threads", "1"});
-  CHECK(start_ready(off)["dns"].is_null());
+  served_binary off({"--scenario", source + "/scenarios/default.json", "--threads", "1"});
+  CHECK(off.ready()["dns"].is_null());
 }
 
 TEST_CASE("listening on a wildcard, the answer is this host's own address") {
@@ -211,16 +194,15 @@ TEST_CASE("a reload takes the scenario's new dns.names") {
   dns_server srv("reload", R"({"dns": {"names": ["one.lab"]}})", {"--dns-answer", "192.0.2.10"});
   CHECK(srv.dig("one.lab +short") == "192.0.2.10\n");
   CHECK(status_of(srv.dig("two.lab +noall +comments")) == "NXDOMAIN");
-  { std::ofstream(srv.data + "/lab.json") << R"({"dns": {"names": ["two.lab"]}})"; }
+  srv.scenario.write("lab.json", R"({"dns": {"names": ["two.lab"]}})");
   CHECK(control(srv.admin(), "POST", "/reload").first == 200);
+  CHECK(srv.p.next_event("reload", 5s).value("ok", false));  // the control API's, logged too
   CHECK(srv.dig("two.lab +short") == "192.0.2.10\n");
   CHECK(status_of(srv.dig("one.lab +noall +comments")) == "NXDOMAIN");
-  { std::ofstream(srv.data + "/lab.json") << R"({"dns": {"names": ["three.lab"]}})"; }
-  srv.p->signal(SIGHUP);
-  std::string got;
-  for (int i = 0; i < 100 && (got = srv.dig("three.lab +short")) != "192.0.2.10\n"; ++i)
-    std::this_thread::sleep_for(20ms);
-  CHECK(got == "192.0.2.10\n");
+  srv.scenario.write("lab.json", R"({"dns": {"names": ["three.lab"]}})");
+  srv.p.signal(SIGHUP);
+  CHECK(srv.p.next_event("reload", 5s).value("ok", false));  // logged once the new scenario is live
+  CHECK(srv.dig("three.lab +short") == "192.0.2.10\n");
 }
 
 TEST_CASE("other names go to --dns-upstream over the same transport, and come back with its answer") {
@@ -293,7 +275,6 @@ TEST_CASE("garbage over UDP and TCP gets FORMERR or nothing, and the responder g
 }
 
 TEST_CASE("start-up failures of the DNS options print one line naming the cause and exit 2") {
-  std::string data = temp_dir("dns-fail");
   udp_socket holder;  // a UDP port another program holds
   for (auto& [args, words] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--dns", "nonsense"}, "--dns nonsense: expected ADDR:PORT"},
@@ -303,18 +284,11 @@ TEST_CASE("start-up failures of the DNS options print one line naming the cause 
            {{"--dns", "127.0.0.1:0", "--dns-upstream", "dns.example"}, "--dns-upstream dns.example: expected"},
            {{"--dns-upstream", "192.0.2.53"}, "give it an address too"},
        }) {
-    std::vector<std::string> argv{FORTISIM_BINARY, "serve",       "--data",     data,
-                                  "--listen",      "127.0.0.1:0", "--scenario", source + "/scenarios/default.json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process p(argv);
-    CHECK(p.wait_exit(10s) == 2);
-    std::string err = p.read_stderr(1s);
-    CAPTURE(err);
-    CHECK(err.find(words) != std::string::npos);
-    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
-    CHECK(p.read_line(100ms).empty());  // no ready line
+    args.insert(args.end(), {"--scenario", source + "/scenarios/default.json"});
+    auto failed = expect_startup_failure(args, {words});
+    CHECK(failed.status == 2);
+    CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
   }
-  std::filesystem::remove_all(data);
 }
 
 TEST_CASE("the message logic: answers, FORMERR, and no crash on 20,000 seeded mutations of a query") {

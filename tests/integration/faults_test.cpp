@@ -129,7 +129,8 @@ TEST_CASE("tls_cert: wrong name, expired, unknown CA, each failing verification 
   for (auto [cert, verify] :
        {row{"wrong_name", X509_V_ERR_HOSTNAME_MISMATCH}, row{"expired", X509_V_ERR_CERT_HAS_EXPIRED},
         row{"unknown_ca", X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY}}) {
-    CAPTURE(cert);
+    const auto& cert_ = cert;  // clang 14 cannot capture a structured binding
+    CAPTURE(cert_);
     test_server srv(with_rule(std::string(R"({"then": {"action": "tls_cert", "cert": ")") + cert + R"("}})"));
     client_options o;
     o.ca = srv.ca();

@@ -1,18 +1,13 @@
 // What a harness relies on when it drives the real binary: the ready line in a file (--ready-file),
 // a scenario reloaded when it is saved (--watch: in place and by rename, a bad edit refused), and
 // `fortisim serve` without --scenario from any folder (the build tree's, an install's layout).
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,42 +33,34 @@ const std::string expired = R"({"name": "v2", "unknown_codes": {"answer": "accep
 TEST_SUITE("harness") {
 
 TEST_CASE("--ready-file holds the ready line, written whole") {
-  std::string dir = temp_dir("ready-file");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario",
-             FORTISIM_SOURCE_DIR "/scenarios/default.json", "--data", dir, "--threads", "1", "--ready-file",
-             dir + "/ready.json"});
-  auto ready = start_ready(p);
-  CHECK(read_file(dir + "/ready.json") == ready.dump() + "\n");
-  CHECK_FALSE(fs::exists(dir + "/ready.json.tmp"));
-  CHECK(import_error_code(port_of(ready, "listen")).is_null());
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  fs::remove_all(dir);
+  temp_folder dir("ready-file");
+  served_binary p(
+      {"--scenario", source + "/scenarios/default.json", "--threads", "1", "--ready-file", dir.file("ready.json")});
+  CHECK(read_file(dir.file("ready.json")) == p.ready().dump() + "\n");
+  CHECK_FALSE(fs::exists(dir.file("ready.json.tmp")));
+  CHECK(import_error_code(p.port()).is_null());
+  CHECK(p.stop() == 0);
 }
 
 TEST_CASE("a ready file that cannot be written is a start-up failure") {
-  std::string dir = temp_dir("ready-file-bad");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario",
-             FORTISIM_SOURCE_DIR "/scenarios/default.json", "--data", dir, "--threads", "1", "--ready-file",
-             dir + "/no/such/folder/ready.json"});
-  CHECK(p.wait_exit(10s) == 2);
-  CHECK(p.read_stderr(1s).find("--ready-file") != std::string::npos);
-  fs::remove_all(dir);
+  temp_folder dir("ready-file-bad");
+  auto failed = expect_startup_failure({"--scenario", source + "/scenarios/default.json", "--threads", "1",
+                                        "--ready-file", dir.file("no/such/folder/ready.json")},
+                                       {"--ready-file"});
+  CHECK(failed.status == 2);
 }
 
 TEST_CASE("--watch reloads the scenario when it is saved — a bad save leaves the last good one live") {
-  std::string dir = temp_dir("watch");
-  std::string file = dir + "/scenario.json";
-  write(file, card_not_found);
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--scenario", file, "--data", dir, "--threads", "2",
-             "--watch"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
+  temp_folder dir("watch");
+  std::string file = dir.write("scenario.json", card_not_found);
+  served_binary p({"--scenario", file, "--threads", "2", "--watch"});
+  auto port = p.port();
   CHECK(import_error_code(port) == 10);
 
   write(file, expired);  // in place: CLOSE_WRITE
   auto reloaded = p.next_event("reload", 10s);
-  INFO("stderr before: " << p.passed_over() << "then: " << p.read_stderr(500ms) << "exit: " << p.wait_exit(500ms));
+  INFO("stderr before: " << p.proc().passed_over() << "then: " << p.read_stderr(500ms)
+                         << "exit: " << p.proc().wait_exit(500ms));
   REQUIRE(reloaded.is_object());
   CHECK(reloaded["ok"] == true);
   CHECK(import_error_code(port) == 14);
@@ -91,32 +78,28 @@ TEST_CASE("--watch reloads the scenario when it is saved — a bad save leaves t
   CHECK(back["ok"] == true);
   CHECK(import_error_code(port) == 10);
   // Other files in the folder change nothing.
-  write(dir + "/other.json", expired);
+  dir.write("other.json", expired);
   CHECK(p.next_event("reload", 500ms).is_null());
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(10s) == 0);
-  fs::remove_all(dir);
+  CHECK(p.stop() == 0);
 }
 
 TEST_CASE("without --scenario, serve finds scenarios/default.json from any folder") {
-  std::string dir = temp_dir("default-scenario");
-  // The build tree: build/fortisim finds ../scenarios/default.json (or the checkout's), from /.
-  process built(
-      {"/bin/sh", "-c", "cd / && exec " FORTISIM_BINARY " serve --listen 127.0.0.1:0 --threads 1 --data " + dir});
-  auto ready = start_ready(built);
-  CHECK(ready["scenario"] == "default");
-  CHECK(import_error_code(port_of(ready, "listen")).is_null());
+  // The build tree: build/fortisim finds ../scenarios/default.json (or the checkout's), from the
+  // server's own temporary folder.
+  served_binary built({"--threads", "1"});
+  CHECK(built.ready()["scenario"] == "default");
+  CHECK(import_error_code(built.port()).is_null());
 
   // An install's layout: <prefix>/bin/fortisim finds <prefix>/share/fortisim/scenarios/default.json.
-  fs::create_directories(dir + "/prefix/bin");
-  fs::create_directories(dir + "/prefix/share/fortisim/scenarios");
-  fs::copy_file(FORTISIM_BINARY, dir + "/prefix/bin/fortisim");
-  write(dir + "/prefix/share/fortisim/scenarios/default.json", R"({"name": "installed copy"})");
-  process installed(
-      {"/bin/sh", "-c",
-       "cd / && exec " + dir + "/prefix/bin/fortisim serve --listen 127.0.0.1:0 --threads 1 --data " + dir});
-  CHECK(start_ready(installed)["scenario"] == "installed copy");
-  fs::remove_all(dir);
+  temp_folder prefix("prefix");
+  fs::create_directories(prefix.file("bin"));
+  fs::create_directories(prefix.file("share/fortisim/scenarios"));
+  fs::copy_file(FORTISIM_BINARY, prefix.file("bin/fortisim"));
+  prefix.write("share/fortisim/scenarios/default.json", R"({"name": "installed copy"})");
+  serve_options copy;
+  copy.binary = prefix.file("bin/fortisim");
+  served_binary installed({"--threads", "1"}, copy);
+  CHECK(installed.ready()["scenario"] == "installed copy");
 }
 
 TEST_CASE("validate over the shipped folder skips the schema beside the scenarios and passes") {
@@ -126,11 +109,10 @@ TEST_CASE("validate over the shipped folder skips the schema beside the scenario
   CHECK(out.find("default.json: ok") != std::string::npos);
   CHECK(out.find("exit=0") != std::string::npos);
   // A scenario that merely names the schema is still validated as a scenario.
-  std::string dir = temp_dir("validate-schema");
-  write(dir + "/bad.json", R"({"$schema": "http://json-schema.org/draft-07/schema#", "seed": -1})");
-  out = run(std::string(FORTISIM_BINARY) + " validate " + dir + "/bad.json; echo \"exit=$?\"");
+  temp_folder dir("validate-schema");
+  auto bad = dir.write("bad.json", R"({"$schema": "http://json-schema.org/draft-07/schema#", "seed": -1})");
+  out = run(std::string(FORTISIM_BINARY) + " validate " + bad + "; echo \"exit=$?\"");
   CHECK(out.find("exit=1") != std::string::npos);
-  fs::remove_all(dir);
 }
 
 }  // TEST_SUITE

@@ -1,9 +1,9 @@
 // fortisim lab-config, the real binary: each format for an IPv4 and an IPv6 address, every Fortinet
 // name, and bad options refused with exit 2; then the dnsmasq and unbound lines read by the
 // resolvers themselves (dnsmasq --test and a dnsmasq answering on loopback; libunbound through
-// Debian's python3-unbound, and unbound-checkconf where the unbound package is installed), each
-// skipped with a message when its tool is missing.
-#include "process.hpp"
+// Debian's python3-unbound, and unbound-checkconf of the unbound package), each a test case of its
+// own that ctest reports as skipped when its tool is missing (a failure with FORTISIM_REQUIRE_TOOLS).
+#include "prelude.hpp"
 #include "protocol/hosts.hpp"
 
 #include <doctest/doctest.h>
@@ -11,14 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <thread>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -29,16 +22,15 @@ struct outcome {
 
 /// `fortisim lab-config ARGS`: its exit status, stdout and stderr.
 outcome lab_config(const std::string& args) {
-  auto dir = temp_dir("lab-config");
+  temp_folder dir("lab-config");
   outcome o;
-  o.out = run(std::string("'") + FORTISIM_BINARY + "' lab-config " + args + " 2>'" + dir + "/err'; echo \"exit $?\"");
+  o.out = run(std::string("'") + FORTISIM_BINARY + "' lab-config " + args + " 2>'" + dir.file("err") +
+              "'; echo \"exit $?\"");
   auto last = o.out.rfind("exit ");
   REQUIRE(last != std::string::npos);
   o.status = std::stoi(o.out.substr(last + 5));
   o.out.erase(last);
-  std::ifstream in(dir + "/err");
-  o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::filesystem::remove_all(dir);
+  o.err = read_file(dir.file("err"));
   return o;
 }
 
@@ -210,13 +202,10 @@ TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the o
 
 TEST_CASE("dnsmasq takes the dnsmasq lines: --test, then it answers A, keeps AAAA local, and leaves other names") {
   auto dnsmasq = program("dnsmasq");
-  if (dnsmasq.empty()) {
-    MESSAGE("skipped: dnsmasq is not installed (apt-get install dnsmasq-base; scripts/packages.txt lists it)");
-    return;
-  }
-  auto dir = temp_dir("lab-dnsmasq");
-  auto conf = dir + "/fortisim.conf";
-  { std::ofstream(conf) << lab_config("--address 192.0.2.10 --format dnsmasq").out; }
+  if (dnsmasq.empty())
+    return skip_test("dnsmasq is not installed (apt-get install dnsmasq-base; scripts/packages.txt lists it)");
+  temp_folder dir("lab-dnsmasq");
+  auto conf = dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --format dnsmasq").out);
   CHECK(run("'" + dnsmasq + "' --test --conf-file='" + conf + "' 2>&1").find("syntax check OK") != std::string::npos);
 
   // A dnsmasq of its own on loopback, no upstream: a query that leaves local data gets REFUSED.
@@ -224,16 +213,13 @@ TEST_CASE("dnsmasq takes the dnsmasq lines: --test, then it answers A, keeps AAA
   for (int attempt = 0; attempt < 3 && answer.empty(); ++attempt) {
     port = std::to_string(free_udp_port());
     process d({dnsmasq, "--no-daemon", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-               "--port=" + port, "--conf-file=" + conf, "--pid-file=", "--user="});
+               "--port=" + port, "--conf-file=" + conf, "--pid-file=", "--user=", "--log-facility=-"});
+    // It says "started" on stderr once it listens; a port taken in between ends it first: another one.
+    if (d.stderr_line_with("started, version", 10s).empty()) continue;
     auto dig = [&port](const std::string& q) {
       return run("timeout 10 dig @127.0.0.1 -p " + port + " +time=2 +tries=1 " + q + " 2>&1");
     };
-    for (int i = 0; i < 50 && answer.empty() && d.wait_exit(1ms) == -1; ++i) {
-      answer = dig("+short fds1.fortinet.com A");
-      if (answer.find(";;") != std::string::npos) answer.clear();  // not listening yet: dig's own error
-      if (answer.empty()) std::this_thread::sleep_for(100ms);
-    }
-    if (answer.empty()) continue;  // the port was taken in between: another one
+    answer = dig("+short fds1.fortinet.com A");
     for (const auto& name : protocol::fortinet_host_names()) CHECK(dig("+short " + name + " A") == "192.0.2.10\n");
     auto aaaa = dig("directregistration.fortinet.com AAAA");
     CHECK(aaaa.find("status: NOERROR") != std::string::npos);
@@ -241,42 +227,42 @@ TEST_CASE("dnsmasq takes the dnsmasq lines: --test, then it answers A, keeps AAA
     CHECK(dig("example.com A").find("status: REFUSED") != std::string::npos);
   }
   CHECK(answer == "192.0.2.10\n");
-  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("unbound-checkconf takes the unbound lines") {
+  auto checkconf = program("unbound-checkconf");
+  if (checkconf.empty())
+    return skip_test("unbound-checkconf is not installed (the unbound package; scripts/packages.txt lists it)");
+  temp_folder dir("lab-unbound-checkconf");
+  auto conf =
+      dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound").out);
+  CHECK(run("'" + checkconf + "' '" + conf + "' 2>&1").find("no errors") != std::string::npos);
 }
 
 TEST_CASE("unbound takes the unbound lines: libunbound answers A and AAAA for every name, nothing else") {
-  auto dir = temp_dir("lab-unbound");
-  auto conf = dir + "/fortisim.conf";
-  { std::ofstream(conf) << lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound").out; }
-  if (auto checkconf = program("unbound-checkconf"); checkconf.empty())
-    MESSAGE("unbound-checkconf skipped: the unbound package is not installed (libunbound below checks the lines)");
-  else
-    CHECK(run("'" + checkconf + "' '" + conf + "' 2>&1").find("no errors") != std::string::npos);
-
-  if (run("/usr/bin/python3 -c 'import unbound; print(\"ok\")' 2>/dev/null") != "ok\n") {
-    MESSAGE("skipped: Debian's python3-unbound is not installed (scripts/packages.txt lists it)");
-    std::filesystem::remove_all(dir);
-    return;
-  }
+  if (run("/usr/bin/python3 -c 'import unbound; print(\"ok\")' 2>/dev/null") != "ok\n")
+    return skip_test("Debian's python3-unbound is not installed (scripts/packages.txt lists it)");
+  temp_folder dir("lab-unbound");
+  auto conf =
+      dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound").out);
   // Resolved inside libunbound from the local zones alone: no network.
-  std::string script = dir + "/resolve.py";
   // (address_list reads every record as IPv4: the raw bytes go through inet_ntop by family.)
-  std::ofstream(script)
-      << "import socket, sys, unbound\n"
-         "ctx = unbound.ub_ctx()\n"
-         "assert ctx.config(sys.argv[1]) == 0\n"
-         "for name in sys.argv[2:]:\n"
-         "    for t, f in ((unbound.RR_TYPE_A, socket.AF_INET), (unbound.RR_TYPE_AAAA, socket.AF_INET6)):\n"
-         "        s, r = ctx.resolve(name, t, unbound.RR_CLASS_IN)\n"
-         "        data = [socket.inet_ntop(f, bytes(d)) for d in r.data.raw] if r.havedata else ['-']\n"
-         "        print(name, s, r.rcode, ' '.join(data))\n";
+  std::string script =
+      dir.write("resolve.py",
+                "import socket, sys, unbound\n"
+                "ctx = unbound.ub_ctx()\n"
+                "assert ctx.config(sys.argv[1]) == 0\n"
+                "for name in sys.argv[2:]:\n"
+                "    for t, f in ((unbound.RR_TYPE_A, socket.AF_INET), (unbound.RR_TYPE_AAAA, socket.AF_INET6)):\n"
+                "        s, r = ctx.resolve(name, t, unbound.RR_CLASS_IN)\n"
+                "        data = [socket.inet_ntop(f, bytes(d)) for d in r.data.raw] if r.havedata else ['-']\n"
+                "        print(name, s, r.rcode, ' '.join(data))\n");
   std::string names, expected;
   for (const auto& name : protocol::fortinet_host_names()) {
     names += " " + name;
     expected += name + " 0 0 192.0.2.10\n" + name + " 0 0 2001:db8::10\n";
   }
   CHECK(run("timeout 20 /usr/bin/python3 '" + script + "' '" + conf + "'" + names + " 2>&1") == expected);
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

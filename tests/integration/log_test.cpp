@@ -1,24 +1,15 @@
 // The log a lab engineer reads, from the real binary: --log-format text (one readable line per
 // exchange, DNS query and control-API action), json (the default when stderr is not a terminal,
 // control-API actions as events), and text by default when stderr is a terminal (a pty).
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
 #include <csignal>
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
-
 namespace {
-
-const std::string source = FORTISIM_SOURCE_DIR;
 
 /// The lines of `text` that contain `part`.
 std::vector<std::string> lines_with(const std::string& text, const std::string& part) {
@@ -40,10 +31,9 @@ void act_on_control(std::uint16_t admin) {
   CHECK(control(admin, "POST", "/reload").first == 200);
 }
 
-/// A process's whole stderr once it has stopped on SIGTERM.
-std::string stop_and_read_log(process& p) {
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(15s) == 0);
+/// A server's whole stderr once it has stopped on SIGTERM.
+std::string stop_and_read_log(served_binary& p) {
+  CHECK(p.stop(15s) == 0);
   std::string log;
   for (std::string part; !(part = p.read_stderr(2s)).empty();) log += part;
   return log;
@@ -54,18 +44,13 @@ std::string stop_and_read_log(process& p) {
 TEST_SUITE("log") {
 
 TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as readable lines") {
-  auto dir = temp_dir("log-text");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0",
-             "--scenario", source + "/scenarios/default.json", "--data", dir, "--threads", "1", "--log-format",
-             "text"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
-  auto reply = post_once(port, expired_import());
+  served_binary p({"--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
+                   "--threads", "1", "--log-format", "text"});
+  auto reply = post_once(p.port(), expired_import());
   CHECK(reply.status == 200);
-  std::string dns = ready["dns"];
-  CHECK(run("timeout 10 dig @127.0.0.1 -p " + dns.substr(dns.rfind(':') + 1) +
+  CHECK(run("timeout 10 dig @127.0.0.1 -p " + std::to_string(p.dns_port()) +
             " +time=3 +tries=1 +short fds1.fortinet.com A") == "127.0.0.1\n");
-  act_on_control(port_of(ready, "admin"));
+  act_on_control(p.admin_port());
   auto log = stop_and_read_log(p);
   INFO(log);
 
@@ -96,81 +81,71 @@ TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as 
   CHECK(clock < reload);
   CHECK(reload != std::string::npos);
   CHECK(log.find("{\"event\"") == std::string::npos);  // no JSON line on stderr
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a server whose stderr nobody reads still answers, then exits on SIGTERM") {
   // A fixture that puts stderr on a pipe and never reads it (subprocess.PIPE, say): the pipe fills,
   // the log's writer waits on it, and the exit once waited for ever to write the rest.
-  auto dir = temp_dir("log-unread");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "off", "--scenario",
-             source + "/scenarios/default.json", "--data", dir, "--threads", "2", "--log-format", "json"});
-  auto ready = start_ready(p);
-  client c(port_of(ready, "listen"));
+  served_binary p(
+      {"--admin", "off", "--scenario", source + "/scenarios/default.json", "--threads", "2", "--log-format", "json"});
+  client c(p.port());
   REQUIRE(c.ok());
   int answered = 0;
   for (int i = 0; i < 400; ++i) answered += c.post(expired_import()).status == 200;  // ~600 KiB of log
   CHECK(answered == 400);
-  p.signal(SIGTERM);
-  CHECK(p.wait_exit(15s) == 0);
-  std::filesystem::remove_all(dir);
+  CHECK(p.stop(15s) == 0);
 }
 
 TEST_CASE("stderr not a terminal: JSON lines by default, control-API actions among them") {
-  auto dir = temp_dir("log-json");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--scenario",
-             source + "/scenarios/default.json", "--data", dir, "--threads", "1"});
-  auto ready = start_ready(p);
-  act_on_control(port_of(ready, "admin"));
+  served_binary p({"--admin", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json", "--threads", "1"});
+  act_on_control(p.admin_port());
   auto refused = p.next_event("listener", 5s);
   CHECK(refused.value("listening", true) == false);
   CHECK(refused.value("for_ms", 0) == 60000);
   CHECK(p.next_event("listener", 5s).value("listening", false) == true);
   CHECK(p.next_event("clock", 5s).contains("now_ms"));
   CHECK(p.next_event("reload", 5s).value("ok", false) == true);
-  CHECK(post_once(port_of(ready, "listen"), expired_import()).status == 200);
+  CHECK(post_once(p.port(), expired_import()).status == 200);
   auto exchange = p.next_event("exchange", 5s);
   CHECK(exchange.value("sni", "") == "directregistration.fortinet.com");
   CHECK(exchange.value("error_code", 0) == 14);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty module)") {
-  auto dir = temp_dir("log-tty");
+  temp_folder dir("log-tty");
   // Runs fortisim on a pty until its ready line and its DNS responder's start-up event are both
   // on it (at most 10 s), then stops it and prints what the terminal got.
-  std::string script = dir + "/on_a_pty.py";  // not tty.py: that would shadow the tty module pty imports
-  std::ofstream(script) << "import os, pty, select, signal, sys, time\n"
-                           "pid, fd = pty.fork()\n"
-                           "if pid == 0:\n"
-                           "    os.execv(sys.argv[1], sys.argv[1:])\n"
-                           "seen, deadline = b'', time.monotonic() + 10\n"
-                           "while time.monotonic() < deadline and not (b'\"ready\"' in seen and b' dns ' in seen):\n"
-                           "    if select.select([fd], [], [], 0.5)[0]:\n"
-                           "        try:\n"
-                           "            chunk = os.read(fd, 4096)\n"
-                           "        except OSError:\n"
-                           "            break\n"
-                           "        if not chunk:\n"
-                           "            break\n"
-                           "        seen += chunk\n"
-                           "os.kill(pid, signal.SIGTERM)\n"
-                           "os.waitpid(pid, 0)\n"
-                           "sys.stdout.write(seen.decode(errors='replace'))\n";
+  std::string script =
+      dir.write("on_a_pty.py",  // not tty.py: that would shadow the tty module pty imports
+                "import os, pty, select, signal, sys, time\n"
+                "pid, fd = pty.fork()\n"
+                "if pid == 0:\n"
+                "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                "seen, deadline = b'', time.monotonic() + 10\n"
+                "while time.monotonic() < deadline and not (b'\"ready\"' in seen and b' dns ' in seen):\n"
+                "    if select.select([fd], [], [], 0.5)[0]:\n"
+                "        try:\n"
+                "            chunk = os.read(fd, 4096)\n"
+                "        except OSError:\n"
+                "            break\n"
+                "        if not chunk:\n"
+                "            break\n"
+                "        seen += chunk\n"
+                "os.kill(pid, signal.SIGTERM)\n"
+                "os.waitpid(pid, 0)\n"
+                "sys.stdout.write(seen.decode(errors='replace'))\n");
   auto out = run("timeout 30 /usr/bin/python3 '" + script + "' '" + std::string(FORTISIM_BINARY) +
                  "' serve --listen 127.0.0.1:0 --admin off --dns 127.0.0.1:0 --scenario '" + source +
-                 "/scenarios/default.json' --data '" + dir + "' --threads 1 2>&1");
+                 "/scenarios/default.json' --data '" + dir.path() + "' --threads 1 2>&1");
   INFO(out);
   CHECK(out.find("\"event\":\"ready\"") != std::string::npos);  // the ready line stays JSON
   CHECK(out.find(" dns listen=127.0.0.1:") != std::string::npos);
   CHECK(out.find("{\"event\":\"dns\"") == std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("--log-format takes text or json, nothing else") {
-  auto out = run(std::string("'") + FORTISIM_BINARY + "' serve --log-format yaml 2>&1; echo \"exit $?\"");
-  CHECK(out.find("--log-format") != std::string::npos);
-  CHECK(out.ends_with("exit 105\n"));  // CLI11's code for a value it does not take
+  auto failed = expect_startup_failure({"--log-format", "yaml"}, {"--log-format"});
+  CHECK(failed.status == 105);  // CLI11's code for a value it does not take
 }
 
 }  // TEST_SUITE

@@ -7,12 +7,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
-#include <thread>
+#include <cstring>
 
 extern char** environ;
 
@@ -21,7 +22,7 @@ namespace fortisim::test {
 using protocol::json;
 using namespace std::chrono_literals;
 
-process::process(std::vector<std::string> args) {
+process::process(std::vector<std::string> args, const std::string& cwd) {
   int out[2], err[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
   REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
@@ -29,15 +30,20 @@ process::process(std::vector<std::string> args) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  REQUIRE(::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0);
+  int spawned = ::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   ::close(out[1]);
   ::close(err[1]);
   out_ = out[0];
   err_ = err[0];
+  if (spawned != 0) pid_ = -1;
+  REQUIRE_MESSAGE(spawned == 0, "cannot start " << args[0] << ": " << std::strerror(spawned));
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));  // glibc 2.36's wrapper lacks extern "C"
+  REQUIRE_MESSAGE(pidfd_ >= 0, "pidfd_open: " << std::strerror(errno));
 }
 
 process::~process() {
@@ -45,6 +51,7 @@ process::~process() {
     ::kill(pid_, SIGKILL);
     wait_exit(5s);
   }
+  ::close(pidfd_);
   ::close(out_);
   ::close(err_);
 }
@@ -84,20 +91,37 @@ json process::next_event(const std::string& event, std::chrono::milliseconds tim
   }
 }
 
-int process::wait_exit(std::chrono::milliseconds timeout) {
+std::string process::stderr_line_with(const std::string& part, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(10ms);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    auto line = left.count() > 0 ? next_line(err_, err_buf_, left) : std::nullopt;
+    if (!line) return "";
+    if (line->find(part) != std::string::npos) return *line;
   }
-  return -1;
 }
 
-void process::signal(int sig) { ::kill(pid_, sig); }
+int process::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return status_;
+  pollfd p{pidfd_, POLLIN, 0};
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {  // readable when the child has exited: no polling of waitpid
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    int ready = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return -1;
+    break;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_) return -1;
+  pid_ = -1;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status_;
+}
+
+void process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);  // never kill(-1, …) once reaped: that would signal every process
+}
 
 std::string process::line_from(int fd, std::string& buf, std::chrono::milliseconds timeout) {
   return next_line(fd, buf, timeout).value_or("");
@@ -135,27 +159,8 @@ std::string run(const std::string& cmd) {
   return out;
 }
 
-std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("fortisim-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
-}
-
-std::uint16_t port_of(const json& ready, const char* key) {
-  const std::string& a = ready[key].get_ref<const std::string&>();
-  return static_cast<std::uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
-}
-
 json import_error_code(std::uint16_t port) {
   return json::parse(post_once(port, captured_request).body)["d"]["error"]["error_code"];
-}
-
-json start_ready(process& p) {
-  auto line = p.read_line(10s);
-  INFO("stderr: " << (line.empty() ? p.read_stderr(100ms) : ""));
-  REQUIRE_FALSE(line.empty());
-  return json::parse(line);
 }
 
 }  // namespace fortisim::test

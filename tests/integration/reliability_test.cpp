@@ -1,7 +1,7 @@
 // What the binary does when the world around it fails: a full disk, a stderr nobody reads, a
 // SIGTERM while requests are in flight, a privileged port. Nothing acknowledged is lost and
 // nothing is done that the client was told failed.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,25 +10,16 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <future>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 
 namespace {
 
-const std::string source = FORTISIM_SOURCE_DIR;
 const std::string hw =
     R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})";
 
-std::string lab_scenario(const std::string& dir) {
-  std::string file = dir + "/lab.json";
-  std::ofstream(file)
-      << R"({"unknown_codes": {"answer": "accept"}, "hardware_tokens": [{"token": "FTK2000000000001"}]})";
-  return file;
+std::string lab_scenario(const temp_folder& dir) {
+  return dir.write("lab.json",
+                   R"({"unknown_codes": {"answer": "accept"}, "hardware_tokens": [{"token": "FTK2000000000001"}]})");
 }
 
 std::string code(int i) {
@@ -42,16 +33,16 @@ std::string code(int i) {
 TEST_SUITE("reliability") {
 
 TEST_CASE("a full disk: the client is told 503, and nothing it was told failed happens") {
-  std::string dir = temp_dir("full-disk");
-  std::string state = dir + "/state.db";
+  temp_folder dir("full-disk");  // the state outlives the first server
+  std::string state = dir.file("state.db");
   auto scenario = lab_scenario(dir);
   int failed_at = -1;
   {
     // Files may not grow past 96 KiB (SIGXFSZ is ignored: writes fail with EFBIG).
-    process p({"/bin/sh", "-c",
-               "ulimit -f 192 && exec " + std::string(FORTISIM_BINARY) + " serve --listen 127.0.0.1:0 --quiet " +
-                   "--data " + dir + " --scenario " + scenario + " --state " + state});
-    auto port = port_of(start_ready(p), "listen");
+    serve_options small_disk;
+    small_disk.shell_first = "ulimit -f 192";
+    served_binary p({"--quiet", "--data", dir.path(), "--scenario", scenario, "--state", state}, small_disk);
+    auto port = p.port();
     for (int i = 0; i < 400 && failed_at < 0; ++i) {
       auto r = post_once(port, import_request(code(i), "FG1"));
       REQUIRE(r.what == outcome::kind::ok);
@@ -64,12 +55,10 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
     auto lock = post_once(port, hw);
     CHECK(lock.status == 503);
     CHECK(json::parse(lock.body)["error"].get<std::string>().find("cannot write the state") != std::string::npos);
-    p.signal(SIGTERM);
-    CHECK(p.wait_exit(10s) == 0);
+    CHECK(p.stop() == 0);
   }
-  process again({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--quiet", "--data", dir, "--scenario", scenario,
-                 "--state", state});
-  auto port = port_of(start_ready(again), "listen");
+  served_binary again({"--quiet", "--data", dir.path(), "--scenario", scenario, "--state", state});
+  auto port = again.port();
   // The import the client saw fail bound nothing: another device takes the code.
   auto other = json::parse(post_once(port, import_request(code(failed_at), "FG2")).body)["d"];
   CHECK(other["error"].is_null());
@@ -79,36 +68,28 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
   auto seed = json::parse(post_once(port, hw).body)["d"]["tokens"][0];
   CHECK(seed["error"].is_null());
   CHECK(seed["seed"].get<std::string>().size() == 40);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a stderr nobody reads never stops the server: lines are dropped and counted") {
-  std::string dir = temp_dir("blocked-stderr");
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dir, "--scenario",
-             source + "/scenarios/default.json"});  // every exchange logged; the test never reads stderr
-  auto ready = start_ready(p);
-  client c(port_of(ready, "listen"));
+  served_binary p({"--scenario", source + "/scenarios/default.json"});  // every exchange logged; stderr never read
+  client c(p.port());
   REQUIRE(c.ok());
   std::string body = import_request("1234-5678-9ABC-DEF0-1234", "FG1");
   for (int i = 0; i < 6000; ++i) {  // more lines than the log's queue and a pipe hold together
     auto r = c.post(body);
     REQUIRE(r.status == 200);
   }
-  auto status = json::parse(control(port_of(ready, "admin"), "GET", "/status").second);
+  auto status = json::parse(control(p.admin_port(), "GET", "/status").second);
   CHECK(status["log"]["dropped"].get<int>() > 0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
-  std::string dir = temp_dir("drain");
-  std::string file = dir + "/slow.json";
-  std::ofstream(file) << R"({"unknown_codes": {"answer": "accept"},
-    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 600}}]})";
-  process p({FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dir, "--scenario", file, "--quiet",
-             "--threads", "2", "--drain-ms", "5000"});
-  auto ready = start_ready(p);
-  auto port = port_of(ready, "listen");
-  auto admin = port_of(ready, "admin");
+  temp_folder dir("drain");
+  std::string file = dir.write("slow.json", R"({"unknown_codes": {"answer": "accept"},
+    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 600}}]})");
+  served_binary p({"--scenario", file, "--quiet", "--threads", "2", "--drain-ms", "5000"});
+  auto port = p.port();
+  auto admin = p.admin_port();
   std::vector<std::future<outcome>> flying;
   for (int i = 0; i < 12; ++i)
     flying.push_back(
@@ -126,21 +107,20 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
     CHECK(r.status == 200);
     CHECK(json::parse(r.body)["d"]["error"].is_null());
   }
-  CHECK(p.wait_exit(10s) == 0);
-  std::filesystem::remove_all(dir);
+  CHECK(p.proc().wait_exit(10s) == 0);
 }
 
 TEST_CASE("a port below 1024 without privilege says how to fix it, from a checkout in a 0700 home") {
   if (::geteuid() != 0) {
-    process p(
-        {FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:443", "--scenario", source + "/scenarios/default.json"});
-    CHECK(p.wait_exit(10s) == 2);
-    CHECK(p.read_stderr(1s).find("CAP_NET_BIND_SERVICE") != std::string::npos);
+    auto failed = expect_startup_failure(
+        {"--listen", "127.0.0.1:443", "--scenario", source + "/scenarios/default.json"}, {"CAP_NET_BIND_SERVICE"});
+    CHECK(failed.status == 2);
     return;
   }
   // As root, drop to nobody, who cannot enter a 0700 home such as /root: run copies from a folder
   // anyone may enter.
-  std::string dir = temp_dir("unprivileged");
+  temp_folder folder("unprivileged");
+  const std::string& dir = folder.path();
   ::chmod(dir.c_str(), 0755);
   std::filesystem::copy_file(FORTISIM_BINARY, dir + "/fortisim");
   std::filesystem::copy_file(source + "/scenarios/default.json", dir + "/default.json");
@@ -152,7 +132,6 @@ TEST_CASE("a port below 1024 without privilege says how to fix it, from a checko
           "--clear-groups " +
           dir + "/fortisim serve --listen 127.0.0.1:443 --data " + dir + "/data --scenario " + dir +
           "/default.json 2>&1; echo \"exit=$?\"");
-  std::filesystem::remove_all(dir);
   REQUIRE_MESSAGE(out.find("no-setpriv") == std::string::npos, "setpriv (util-linux) is needed for this test");
   CHECK(out.find("permission denied") != std::string::npos);
   CHECK(out.find("CAP_NET_BIND_SERVICE") != std::string::npos);

@@ -1,5 +1,6 @@
 // fortisim over real TLS on 127.0.0.1:0: certificates, keep-alive, malformed input, the control
 // API, and the whole activation story end to end.
+#include "../support/temp_folder.hpp"
 #include "support.hpp"
 
 #include "pki/lab.hpp"
@@ -15,7 +16,6 @@
 
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -218,23 +218,21 @@ TEST_CASE("the control API: status, journal, state, clock, and clear errors") {
 TEST_SUITE("server") {
 
 TEST_CASE("a data folder whose server certificate lacks a lab name gets a new one from the same CA") {
-  auto dir = std::filesystem::temp_directory_path() / ("fortisim-oldcerts-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto first = pki::ensure_lab_certs(dir.string());
+  temp_folder dir("oldcerts");
+  auto first = pki::ensure_lab_certs(dir.path());
   auto ca_before = read_file(first.ca_cert);
   // An older fortisim's certificate: every name but fortinet-ca2.fortinet.com.
-  auto ca = pki::load_cert_and_key(first.ca_cert, (dir / "ca-key.pem").string());
+  auto ca = pki::load_cert_and_key(first.ca_cert, dir.file("ca-key.pem"));
   std::vector<std::string> old_names;
   for (const auto& n : pki::lab_host_names())
     if (n != "fortinet-ca2.fortinet.com") old_names.push_back(n);
   { std::ofstream(first.server_cert) << pki::make_server_cert(ca, old_names, -60, 86400).cert_pem() << ca.cert_pem(); }
-  auto again = pki::ensure_lab_certs(dir.string());
+  auto again = pki::ensure_lab_certs(dir.path());
   CHECK(read_file(again.ca_cert) == ca_before);  // clients keep trusting it
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(again.server_cert.c_str(), "r"), BIO_free);
   std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
   REQUIRE(cert);
   CHECK(X509_check_host(cert.get(), "fortinet-ca2.fortinet.com", 0, 0, nullptr) == 1);
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

@@ -1,35 +1,24 @@
 // Each shipped scenario, served by the binary, shows curl and openssl s_client the symptom its
 // README promises.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include <doctest/doctest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <memory>
-
-using namespace fortisim::test;
-
 namespace {
 
-const std::string source = FORTISIM_SOURCE_DIR;
 const std::string fg = "directregistration.fortinet.com";
 
 /// The binary serving one shipped scenario, and curl pointed at it as a FortiGate would call.
 class served {
  public:
-  explicit served(const std::string& scenario) : data_(temp_dir("shipped")) {
-    { std::ofstream(data_ + "/import.json") << captured_request; }
-    std::ofstream(data_ + "/hw.json")
-        << R"({"d":{"__type":"SoftToken.HardwareActivationRequest","__version":"4","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})";
-    p_ = std::make_unique<process>(std::vector<std::string>{FORTISIM_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                                            "--scenario", source + "/scenarios/" + scenario, "--data",
-                                                            data_});
-    port_ = start_ready(*p_)["listen"].get<std::string>().substr(10);
-  }
-  ~served() {
-    p_.reset();
-    std::filesystem::remove_all(data_);
+  explicit served(const std::string& scenario)
+      : p_({"--scenario", source + "/scenarios/" + scenario}),
+        data_(p_.folder().path()),
+        port_(std::to_string(p_.port())) {
+    p_.folder().write("import.json", captured_request);
+    p_.folder().write(
+        "hw.json",
+        R"({"d":{"__type":"SoftToken.HardwareActivationRequest","__version":"4","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})");
   }
   const std::string& port() const { return port_; }
   /// curl with the host name by --resolve and the lab CA trusted: the body, then
@@ -49,8 +38,8 @@ class served {
   }
 
  private:
-  std::string data_;
-  std::unique_ptr<process> p_;
+  served_binary p_;
+  std::string data_;  // its folder: the lab CA, and the request bodies
   std::string port_;
 };
 

@@ -1,4 +1,5 @@
 #include "support.hpp"
+#include "../support/temp_folder.hpp"
 
 #include "pki/lab.hpp"
 
@@ -20,14 +21,18 @@
 
 namespace fortisim::test {
 
+namespace {
+
+/// A temporary folder with the lab certificates in it.
+struct lab_data : temp_folder {
+  lab_data() : temp_folder("test") { pki::ensure_lab_certs(path()); }
+};
+
+}  // namespace
+
 const std::string& test_data_dir() {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/fortisim-test-XXXXXX";
-    std::string d = ::mkdtemp(tmpl);
-    pki::ensure_lab_certs(d);
-    return d;
-  }();
-  return dir;
+  static const lab_data dir;  // made when first asked for, removed when the test program exits
+  return dir.path();
 }
 
 test_server::test_server(const std::string& scenario_json, int threads, std::optional<std::string> state_path,

@@ -16,7 +16,8 @@
 
 namespace fortisim::test {
 
-/// The lab certificates every test shares, generated once per test run in a temporary folder.
+/// The lab certificates every test shares, generated once per test run in a temporary folder that
+/// is removed when the test program exits.
 const std::string& test_data_dir();
 
 /// fortisim serving `scenario` on 127.0.0.1:0 with its control API on 127.0.0.1:0.

@@ -1,20 +1,13 @@
 // A token's life as captured FortiGates and phones live it, over real TLS: the public captures
 // replayed byte for byte, and import -> provision (the FortiGate's seed) -> the phone -> polling
 // -> the OTP, in one story.
-#include "process.hpp"
+#include "prelude.hpp"
 
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
-
-#include <filesystem>
-#include <fstream>
-
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
 
 namespace {
 
@@ -24,10 +17,8 @@ constexpr const char* fortigate_host = "fortinet-ca2.fortinet.com";
 std::string qr_text(const std::string& png_base64) {
   auto png = protocol::base64_decode(png_base64);
   REQUIRE(png.has_value());
-  std::string dir = temp_dir("qr");
-  { std::ofstream(dir + "/qr.png", std::ios::binary) << *png; }
-  std::string out = run("zbarimg --raw -q " + dir + "/qr.png 2>/dev/null");  // stderr: D-Bus noise
-  std::filesystem::remove_all(dir);
+  temp_folder dir("qr");
+  std::string out = run("zbarimg --raw -q " + dir.write("qr.png", *png) + " 2>/dev/null");  // stderr: D-Bus noise
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
@@ -84,7 +75,7 @@ TEST_CASE("KB 308115: the captured request gets the captured reply, byte for byt
   CHECK(o.status == 200);
   CHECK(o.body == kb308115_reply);
   // The FortiGate's headers are journaled with the exchange.
-  auto entry = srv.engine().log().select().back();
+  auto entry = srv.engine().journal().select().back();
   CHECK(entry["request_headers"].get<std::string>().find("User-Agent: Mozilla/5.0 (compatible; MSIE 9.0") !=
         std::string::npos);
   CHECK(entry["error_code"] == 17);

@@ -5,6 +5,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include "../support/fixtures.hpp"
+#include "../support/temp_folder.hpp"
 
 #include <doctest/doctest.h>
 
@@ -277,10 +278,8 @@ TEST_CASE(
 }
 
 TEST_CASE("with a state file, a new model resumes where the old one stopped") {
-  auto dir = std::filesystem::temp_directory_path() / ("fortisim-state-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "state.db").string();
-  std::filesystem::remove(path);
+  test::temp_folder dir("state");
+  std::string path = dir.file("state.db");
   std::string first_token;
   {
     model m(scenario_from(world), path);
@@ -298,7 +297,6 @@ TEST_CASE("with a state file, a new model resumes where the old one stopped") {
   // A damaged file is refused with its name, not silently replaced.
   std::ofstream(path, std::ios::trunc) << "{half";
   CHECK_THROWS_WITH_AS(model(scenario_from(world), path), doctest::Contains("state.db"), std::runtime_error);
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

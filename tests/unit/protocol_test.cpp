@@ -170,7 +170,8 @@ TEST_CASE("wrong field types are reported with their path") {
             "d.tokens[0].digits"},
            {operation::hardware_activation, R"({"tokens": "FTK"})", "d.tokens"},
        }) {
-    CAPTURE(d);
+    const auto& d_ = d;  // clang 14 cannot capture a structured binding
+    CAPTURE(d_);
     auto r = decode_request(op, json::parse(d));
     REQUIRE(std::holds_alternative<field_error>(r));
     CHECK(std::get<field_error>(r).path == path);

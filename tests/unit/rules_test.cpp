@@ -17,7 +17,7 @@ std::vector<std::string> play(rule_book& book, int n, const exchange_facts& f = 
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
     auto hit = book.first_match(stage::http, f);
-    out.emplace_back(hit ? fault_name(hit->a->what) : "-");
+    out.emplace_back(hit ? fault_name(hit->action->what) : "-");
   }
   return out;
 }
@@ -45,7 +45,8 @@ TEST_CASE("a list plays in order and its last entry repeats — cycle repeats th
            {R"({"times": 3, "then": [{"action": "close"}, {"action": "malformed_json"}]})",
             {"close", "malformed_json", "malformed_json", "-", "-"}},
        }) {
-    CAPTURE(rule);
+    const auto& rule_ = rule;  // clang 14 cannot capture a structured binding
+    CAPTURE(rule_);
     auto book = book_of(std::string(R"({"rules": [)") + rule + "]}");
     CHECK(play(book, 5) == expected);
   }
@@ -58,10 +59,10 @@ TEST_CASE("the first matching rule wins") {
   auto d = fortisim::protocol::json::parse(R"({"serial_number": "FG1"})");
   exchange_facts f;
   f.d = &d;
-  CHECK(book.first_match(stage::http, f)->r->name == "a");
+  CHECK(book.first_match(stage::http, f)->rule->name == "a");
   auto other = fortisim::protocol::json::parse(R"({"serial_number": "FG2"})");
   f.d = &other;
-  CHECK(book.first_match(stage::http, f)->r->name == "b");
+  CHECK(book.first_match(stage::http, f)->rule->name == "b");
 }
 
 TEST_CASE("matchers and ordinals") {
@@ -91,8 +92,10 @@ TEST_CASE("matchers and ordinals") {
            {R"({"request": {"every": 3}})", R"({})", 6, true},
            {R"({"request": {"every": 3}})", R"({})", 7, false},
        }) {
-    CAPTURE(when);
-    CAPTURE(d);
+    const auto& when_ = when;  // clang 14 cannot capture a structured binding
+    CAPTURE(when_);
+    const auto& d_ = d;  // clang 14 cannot capture a structured binding
+    CAPTURE(d_);
     auto book = book_of(std::string(R"({"rules": [{"when": )") + when + R"(, "then": {"action": "close"}}]})");
     auto dj = fortisim::protocol::json::parse(d);
     exchange_facts f;
@@ -154,11 +157,11 @@ TEST_CASE("rules are filed by stage — refuse with first_ms applies from the st
   CHECK(book.refuse_first_ms() == 500);
   exchange_facts f;
   f.connection = 1;
-  CHECK(fault_name(book.first_match(stage::connection, f)->a->what) == "reset");
+  CHECK(fault_name(book.first_match(stage::connection, f)->action->what) == "reset");
   f.connection = 2;
   CHECK_FALSE(book.first_match(stage::connection, f).has_value());
   f.sni = "fds1.fortinet.com";
-  CHECK(fault_name(book.first_match(stage::tls, f)->a->what) == "tls_alert");
+  CHECK(fault_name(book.first_match(stage::tls, f)->action->what) == "tls_alert");
   CHECK_FALSE(book.has(stage::http));
 }
 

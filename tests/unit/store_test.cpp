@@ -5,13 +5,10 @@
 #include "protocol/formats.hpp"
 
 #include "../support/fixtures.hpp"
+#include "../support/temp_folder.hpp"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
-
-#include <unistd.h>
-#include <filesystem>
-#include <fstream>
 
 using namespace fortisim;
 using core::model;
@@ -33,9 +30,8 @@ void sql(const std::string& path, const std::string& statement) {
 TEST_SUITE("store") {
 
 TEST_CASE("damaged rows are refused with their row and column, and the file is left as it was") {
-  auto dir = std::filesystem::temp_directory_path() / ("fortisim-store-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "state.db").string();
+  test::temp_folder dir("store");
+  std::string path = dir.file("state.db");
   {
     model m(test::scenario_from(world), path);
     m.import_license({{"", "4", "FG1", "7.2", "1", {}}, "AAAA-0000-0000-0000-0001"});
@@ -65,17 +61,13 @@ TEST_CASE("damaged rows are refused with their row and column, and the file is l
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "Consumed");
   sqlite3_finalize(st);
   sqlite3_close(db);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a file that is not a fortisim state database is refused, named, with the fix") {
-  auto dir = std::filesystem::temp_directory_path() / ("fortisim-notdb-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "state.json").string();
-  { std::ofstream(path) << R"({"format": 1, "licenses": []})"; }  // an earlier fortisim's JSON state
+  test::temp_folder dir("notdb");
+  std::string path = dir.write("state.json", R"({"format": 1, "licenses": []})");  // an earlier fortisim's JSON state
   CHECK_THROWS_WITH_AS(model(test::scenario_from(world), path), doctest::Contains("not a fortisim state database"),
                        std::runtime_error);
-  std::filesystem::remove_all(dir);
 }
 
 }  // TEST_SUITE

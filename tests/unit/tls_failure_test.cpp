@@ -26,7 +26,8 @@ TEST_CASE("every fatal alert a client sends about our certificate or our TLS, in
            row{90, "the client ended the handshake: user canceled"},
            row{200, "the client sent the fatal alert 200"},
        }) {
-    CAPTURE(alert);
+    const auto& alert_ = alert;  // clang 14 cannot capture a structured binding
+    CAPTURE(alert_);
     CHECK(peer_alert_words(alert) == words);
     CHECK(describe({kind::peer_alert, alert, 0, "ignored"}) == words);
   }

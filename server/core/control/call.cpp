@@ -8,7 +8,7 @@ namespace fortisim::core::control {
 
 namespace {
 
-std::string listed(std::initializer_list<std::string_view> allowed) {
+std::string listed(std::span<const std::string_view> allowed) {
   std::string out;
   for (auto a : allowed) out += (out.empty() ? "" : ", ") + std::string(a);
   return out.empty() ? "none" : out;
@@ -16,7 +16,7 @@ std::string listed(std::initializer_list<std::string_view> allowed) {
 
 }  // namespace
 
-void call::only_query(std::initializer_list<std::string_view> allowed) const {
+void call::only_query(std::span<const std::string_view> allowed) const {
   for (const auto& [key, value] : query)
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
       throw bad_call("unknown parameter \"" + key + "\" (expected: " + listed(allowed) + ")");
@@ -25,7 +25,7 @@ void call::only_query(std::initializer_list<std::string_view> allowed) const {
 void call::only_keys(std::initializer_list<std::string_view> allowed) const {
   for (auto it = body.begin(); it != body.end(); ++it)
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-      throw bad_call("unknown key \"" + it.key() + "\" (expected: " + listed(allowed) + ")");
+      throw bad_call("unknown key \"" + it.key() + "\" (expected: " + listed({allowed.begin(), allowed.size()}) + ")");
 }
 
 std::optional<std::string> call::text(const char* key) const {
@@ -46,13 +46,13 @@ std::optional<std::int64_t> call::integer(const char* key, std::int64_t min, std
   return it->get<std::int64_t>();
 }
 
-std::optional<std::string> call::query_text(const char* key) const {
+std::optional<std::string> call::query_text(std::string_view key) const {
   auto it = query.find(key);
   if (it == query.end()) return std::nullopt;
   return it->second;
 }
 
-std::optional<std::int64_t> call::query_integer(const char* key, std::int64_t min, std::int64_t max) const {
+std::optional<std::int64_t> call::query_integer(std::string_view key, std::int64_t min, std::int64_t max) const {
   auto v = query_text(key);
   if (!v) return std::nullopt;
   std::int64_t n = 0;

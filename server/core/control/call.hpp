@@ -7,8 +7,10 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fortisim::core::control {
@@ -23,28 +25,31 @@ struct bad_call : std::runtime_error {
 
 /// One control call: its path, query, body, and the parts of the server it may use.
 struct call {
-  engine& e;
-  listener_control& l;
+  core::engine& engine;
+  server_control& server;
   std::string_view method;
   std::string_view path;
-  std::map<std::string, std::string> query;  ///< percent-decoded
+  std::map<std::string, std::string, std::less<>> query;  ///< percent-decoded
   json body = json::object();
   std::string_view wildcard;  ///< the `*` segment of the route's path ("/tokens/*/otp")
 
   /// Refuses query parameters other than `allowed`.
-  void only_query(std::initializer_list<std::string_view> allowed) const;
+  void only_query(std::span<const std::string_view> allowed) const;
+  void only_query(std::initializer_list<std::string_view> allowed) const {
+    only_query({allowed.begin(), allowed.size()});
+  }
   /// Refuses body keys other than `allowed`.
   void only_keys(std::initializer_list<std::string_view> allowed) const;
   std::optional<std::string> text(const char* key) const;
   std::optional<std::int64_t> integer(const char* key, std::int64_t min, std::int64_t max) const;
-  std::optional<std::string> query_text(const char* key) const;
-  std::optional<std::int64_t> query_integer(const char* key, std::int64_t min, std::int64_t max) const;
+  std::optional<std::string> query_text(std::string_view key) const;
+  std::optional<std::int64_t> query_integer(std::string_view key, std::int64_t min, std::int64_t max) const;
 };
 
 control_reply ok(const json& j);
 control_reply listeners_follow(control_reply r);
 
-// The handlers, by area (control_world.cpp, control_server.cpp).
+// The handlers, by area (world.cpp, server.cpp).
 control_reply state(call& c);
 control_reply world(call& c);
 control_reply reset(call& c);

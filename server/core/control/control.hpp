@@ -12,10 +12,11 @@
 
 namespace fortisim::core {
 
-/// What the control API needs from the network layer.
-class listener_control {
+/// What the control API needs from the server around it: its listeners (refuse, open, whether
+/// they listen), reloading its scenario file, and its counts.
+class server_control {
  public:
-  virtual ~listener_control() = default;
+  virtual ~server_control() = default;
   /// Stop listening (clients get ECONNREFUSED) for `ms`, or until open() when 0.
   virtual void refuse(std::int64_t ms) = 0;
   virtual void open() = 0;
@@ -42,7 +43,7 @@ struct control_reply {
   std::string allow;               ///< for 405: the methods the path takes
 };
 
-control_reply handle_control(engine& e, listener_control& l, std::string_view method, std::string_view target,
+control_reply handle_control(engine& engine, server_control& server, std::string_view method, std::string_view target,
                              std::string_view body);
 
 }  // namespace fortisim::core

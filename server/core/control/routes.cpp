@@ -73,8 +73,8 @@ std::string percent_decoded(std::string_view s) {
   return out;
 }
 
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
+std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) {
+  std::map<std::string, std::string, std::less<>> out;
   while (!q.empty()) {
     auto amp = q.find('&');
     auto pair = q.substr(0, amp);
@@ -114,7 +114,7 @@ control_reply listeners_follow(control_reply r) {
 
 }  // namespace control
 
-control_reply handle_control(engine& e, listener_control& l, std::string_view method, std::string_view target,
+control_reply handle_control(engine& engine, server_control& server, std::string_view method, std::string_view target,
                              std::string_view body) {
   using namespace control;
   auto q = target.find('?');
@@ -129,14 +129,9 @@ control_reply handle_control(engine& e, listener_control& l, std::string_view me
     }
     try {
       std::string segment = percent_decoded(wildcard);  // a rule name may hold spaces: /rules/my%20rule
-      call c{e,
-             l,
-             method,
-             path,
-             parse_query(q == std::string_view::npos ? "" : target.substr(q + 1)),
-             parse_body(body),
-             segment};
-      return r.handler(c);
+      auto query = parse_query(q == std::string_view::npos ? "" : target.substr(q + 1));
+      call request{engine, server, method, path, std::move(query), parse_body(body), segment};
+      return r.handler(request);
     } catch (const bad_call& why) {
       return refusal(why.status, why.what());
     } catch (const storage_error& why) {  // not durable, so not done: nothing changed

@@ -8,105 +8,109 @@ namespace {
 
 constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 
-/// GET /journal's filters, read strictly from the query.
-journal_filter filter_of(const call& c, bool with_limit) {
-  if (with_limit)
-    c.only_query({"type", "operation", "serial", "token", "code", "error_code", "rule", "stage", "after", "limit"});
-  else
-    c.only_query({"type", "operation", "serial", "token", "code", "error_code", "rule", "stage", "after"});
+/// GET /journal's filters, read strictly from the query: the journal's declared filters, then
+/// `after` and (with_limit) `limit`.
+journal_filter filter_of(const call& request, bool with_limit) {
+  std::vector<std::string_view> allowed;
+  for_each_journal_filter([&](const auto& declared) { allowed.push_back(declared.name); });
+  allowed.push_back("after");
+  if (with_limit) allowed.push_back("limit");
+  request.only_query(allowed);
   journal_filter f;
-  f.type = c.query_text("type");
-  f.operation = c.query_text("operation");
+  for_each_journal_filter([&](const auto& declared) {
+    auto& wanted = f.*declared.wanted;
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(wanted)>, std::optional<std::string>>)
+      wanted = request.query_text(declared.name);
+    else if (auto v = request.query_integer(declared.name, 0, declared.most))
+      wanted = static_cast<int>(*v);
+  });
   if (f.operation && !protocol::operation_from_name(*f.operation))
     throw bad_call(
         "operation: expected activation_license, polling, mobile_provision, provision or hardware_activation");
-  f.serial = c.query_text("serial");
-  f.token = c.query_text("token");
-  f.code = c.query_text("code");
-  if (auto v = c.query_integer("error_code", 0, 99999)) f.error_code = static_cast<int>(*v);
-  f.rule = c.query_text("rule");
-  f.stage = c.query_text("stage");
   if (f.stage && *f.stage != "connection" && *f.stage != "tls" && *f.stage != "http" && *f.stage != "dns")
     throw bad_call("stage: expected connection, tls, http or dns");
-  f.after = static_cast<std::uint64_t>(c.query_integer("after", 0, INT64_MAX).value_or(0));
-  if (auto v = c.query_integer("limit", 1, 1'000'000)) f.limit = static_cast<std::size_t>(*v);
+  f.after = static_cast<std::uint64_t>(request.query_integer("after", 0, INT64_MAX).value_or(0));
+  if (auto v = request.query_integer("limit", 1, 1'000'000)) f.limit = static_cast<std::size_t>(*v);
   return f;
 }
 
 }  // namespace
 
-control_reply health(call& c) {
-  c.only_query({});
-  return ok({{"status", "ok"}, {"listening", c.l.listening()}});
+control_reply health(call& request) {
+  request.only_query({});
+  return ok({{"status", "ok"}, {"listening", request.server.listening()}});
 }
 
-control_reply status(call& c) {
-  c.only_query({});
-  auto s = c.e.status();
-  s["listening"] = c.l.listening();
-  s["workers"] = c.l.worker_counts();
-  s["in_flight"] = c.l.in_flight();
+control_reply status(call& request) {
+  request.only_query({});
+  auto s = request.engine.status();
+  s["listening"] = request.server.listening();
+  s["workers"] = request.server.worker_counts();
+  s["in_flight"] = request.server.in_flight();
   return ok(s);
 }
 
-control_reply journal(call& c) { return ok(c.e.log().select(filter_of(c, true))); }
+control_reply journal(call& request) { return ok(request.engine.journal().select(filter_of(request, true))); }
 
-control_reply journal_count(call& c) { return ok({{"count", c.e.log().count(filter_of(c, false))}}); }
+control_reply journal_count(call& request) {
+  return ok({{"count", request.engine.journal().count(filter_of(request, false))}});
+}
 
-control_reply journal_clear(call& c) {
-  c.only_query({});
-  c.e.log().clear();
+control_reply journal_clear(call& request) {
+  request.only_query({});
+  request.engine.journal().clear();
   return ok(json::object());
 }
 
-control_reply reload(call& c) {
-  c.only_query({});
-  c.only_keys({});
-  std::string problems = c.l.reload();
+control_reply reload(call& request) {
+  request.only_query({});
+  request.only_keys({});
+  std::string problems = request.server.reload();
   if (!problems.empty()) throw bad_call(problems, 422);
-  return listeners_follow(ok(c.e.status()));
+  return listeners_follow(ok(request.engine.status()));
 }
 
-control_reply refuse(call& c) {
-  c.only_query({});
-  c.only_keys({"for_ms"});
-  auto ms = c.integer("for_ms", 0, day_ms).value_or(0);
-  c.l.refuse(ms);
-  c.e.notice("listener", {{"listening", false}, {"for_ms", ms}});
+control_reply refuse(call& request) {
+  request.only_query({});
+  request.only_keys({"for_ms"});
+  auto ms = request.integer("for_ms", 0, day_ms).value_or(0);
+  request.server.refuse(ms);
+  request.engine.notice("listener", {{"listening", false}, {"for_ms", ms}});
   return listeners_follow(ok({{"listening", false}, {"for_ms", ms}}));
 }
 
-control_reply open(call& c) {
-  c.only_query({});
-  c.only_keys({});
-  c.l.open();
-  c.e.notice("listener", {{"listening", true}});
+control_reply open(call& request) {
+  request.only_query({});
+  request.only_keys({});
+  request.server.open();
+  request.engine.notice("listener", {{"listening", true}});
   return listeners_follow(ok({{"listening", true}}));
 }
 
-control_reply list_rules(call& c) {
-  c.only_query({});
-  return ok(c.e.rules());
+control_reply list_rules(call& request) {
+  request.only_query({});
+  return ok(request.engine.rules());
 }
 
-control_reply add_rule(call& c) {
-  c.only_query({});
-  auto problems = c.e.add_rule(c.body);
-  if (problems.empty()) return ok({{"added", c.body["name"]}});
+control_reply add_rule(call& request) {
+  request.only_query({});
+  auto problems = request.engine.add_rule(request.body);
+  if (problems.empty()) return ok({{"added", request.body["name"]}});
   std::string why;
   for (const auto& p : problems) why += (why.empty() ? "" : "\n") + p.path + ": " + p.reason;
   throw bad_call(why, 422);
 }
 
-control_reply delete_rule(call& c) {
-  c.only_query({});
-  if (!c.e.remove_rule(c.wildcard)) throw bad_call("no runtime rule named " + std::string(c.wildcard), 404);
-  return ok({{"deleted", c.wildcard}});
+control_reply delete_rule(call& request) {
+  request.only_query({});
+  if (!request.engine.remove_rule(request.wildcard))
+    throw bad_call("no runtime rule named " + std::string(request.wildcard), 404);
+  return ok({{"deleted", request.wildcard}});
 }
 
-control_reply metrics(call& c) {
-  c.only_query({});
-  control_reply r{200, c.e.metrics_text()};
+control_reply metrics(call& request) {
+  request.only_query({});
+  control_reply r{200, request.engine.metrics_text()};
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

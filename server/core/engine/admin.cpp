@@ -58,27 +58,27 @@ void engine::reload(std::shared_ptr<const scenario> s) {
 
 void engine::reset() {
   model_.reset();
-  auto L = current();
-  current_.store(std::make_shared<loaded>(L->s), std::memory_order_release);  // rule counters from zero
+  auto in_force = current();
+  current_.store(std::make_shared<loaded>(in_force->scenario), std::memory_order_release);  // rule counters from zero
   {
     std::lock_guard lock(runtime_mutex_);
     runtime_.store(nullptr, std::memory_order_release);
   }
   journal_.clear();
-  notice("reset", {{"scenario", L->s->name}});
+  notice("reset", {{"scenario", in_force->scenario->name}});
 }
 
 std::vector<problem> engine::add_rule(const json& j) {
-  auto L = current();
-  auto parsed = parse_rule(j, *L->s);
+  auto in_force = current();
+  auto parsed = parse_rule(j, *in_force->scenario);
   if (auto* problems = std::get_if<std::vector<problem>>(&parsed)) return *problems;
   auto& r = std::get<rule>(parsed);
   if (!j.is_object() || !j.contains("name")) return {{"$.name", "missing: a rule added at runtime needs a name"}};
   if (auto* f = std::get_if<faults::refuse>(&r.then.front().what); f && (f->first_ms || r.when.empty()))
     return {{"$.then", "a refuse from the start belongs in a scenario; at runtime use POST /listener/refuse"}};
   std::lock_guard lock(runtime_mutex_);
-  L = current();  // a reload may have come first
-  if (auto i = index_of(L->s->rules, r.name))
+  in_force = current();  // a reload may have come first
+  if (auto i = index_of(in_force->scenario->rules, r.name))
     return {{"$.name", "\"" + r.name + "\" is the name of the scenario's rule $.rules[" + std::to_string(*i) +
                            "]: every rule needs a name of its own"}};
   auto old = runtime_.load(std::memory_order_acquire);
@@ -90,7 +90,7 @@ std::vector<problem> engine::add_rule(const json& j) {
     list.insert(list.end(), old->book.rules().begin(), old->book.rules().end());
     states.insert(states.end(), old->book.states().begin(), old->book.states().end());
   }
-  runtime_.store(std::make_shared<runtime_rules>(std::move(list), L->s->seed, std::move(states)),
+  runtime_.store(std::make_shared<runtime_rules>(std::move(list), in_force->scenario->seed, std::move(states)),
                  std::memory_order_release);
   notice("rule added", {{"name", j["name"]}});
   return {};
@@ -131,16 +131,16 @@ json engine::rules() const {
 }
 
 json engine::status() const {
-  auto L = current();
+  auto in_force = current();
   json rules = json::array();
   for (const auto& r : this->rules())
     rules.push_back({{"name", r["name"]}, {"source", r["source"]}, {"fired", r["fired"]}});
   json log = log_ ? json{{"written", log_->written()}, {"dropped", log_->dropped()}} : json(nullptr);
-  return {{"scenario", L->s->name},
-          {"file", L->s->file},
-          {"seed", L->s->seed},
-          {"connections", L->connections.load()},
-          {"requests", L->requests.load()},
+  return {{"scenario", in_force->scenario->name},
+          {"file", in_force->scenario->file},
+          {"seed", in_force->scenario->seed},
+          {"connections", in_force->connections.load()},
+          {"requests", in_force->requests.load()},
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
           {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},

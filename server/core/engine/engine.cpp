@@ -31,12 +31,12 @@ struct worker_scratch {
 /// One HTTP exchange on its way through handle(): what the request is, which rule fired, and the
 /// outcome being built.
 struct engine::exchange {
-  exchange(loaded& l, const http_request& req, http_outcome& o, worker_scratch& w)
-      : L(l), r(req), scratch(w), reason(w.reason), out(o) {}
-  loaded& L;
-  const http_request& r;
+  exchange(loaded& scenario_in_force, const http_request& read, http_outcome& outcome, worker_scratch& worker)
+      : in_force(scenario_in_force), request(read), scratch(worker), reason(worker.reason), out(outcome) {}
+  loaded& in_force;
+  const http_request& request;
   worker_scratch& scratch;
-  std::uint64_t request = 0;  ///< the ordinal since the scenario loaded
+  std::uint64_t ordinal = 0;  ///< the request's, since the scenario loaded
   std::string_view path;      ///< the target without its query
   /// The request read without a tree (plain shape, no rule reads "d"), in scratch.read.
   const protocol::request* direct = nullptr;
@@ -145,17 +145,11 @@ void request_facts(const request& r, journal_entry& e) {
       r);
 }
 
-/// True for the faults after which no HTTP reply is sent (the journal then says status 0).
-bool sends_no_reply(const fault& f) {
-  return std::holds_alternative<faults::close>(f) || std::holds_alternative<faults::garbage>(f) ||
-         std::holds_alternative<faults::reset>(f) || std::holds_alternative<faults::hang>(f);
-}
-
 }  // namespace
 
-engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
-    : current_(std::make_shared<loaded>(s)),
-      model_(s, opts.state_path),
+engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
+    : current_(std::make_shared<loaded>(first)),
+      model_(first, opts.state_path),
       log_format_(opts.format),
       log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
       feed_(opts.show_secrets),
@@ -168,12 +162,12 @@ engine::engine(std::shared_ptr<const scenario> s, engine_options opts)
       if (text)
         write_text_line(e, line);
       else
-        journal::write_line(e, line);
+        core::journal::write_line(e, line);
       sink->write(line);
     });
 }
 
-std::shared_ptr<const scenario> engine::current_scenario() const { return current()->s; }
+std::shared_ptr<const scenario> engine::current_scenario() const { return current()->scenario; }
 
 std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
 
@@ -182,43 +176,43 @@ bool engine::has_tls_rules() const {
   return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
 }
 
-std::optional<rule_book::hit> engine::first_match(loaded& L, stage at, const exchange_facts& f,
+std::optional<rule_book::hit> engine::first_match(loaded& in_force, stage at, const exchange_facts& facts,
                                                   const std::shared_ptr<runtime_rules>& runtime) {
   if (runtime)
-    if (auto hit = runtime->book.first_match(at, f)) return hit;
-  return L.rules.first_match(at, f);
+    if (auto hit = runtime->book.first_match(at, facts)) return hit;
+  return in_force.rules.first_match(at, facts);
 }
 
-stage_verdict engine::decide(loaded& L, stage at, const exchange_facts& f) {
+stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& facts) {
   stage_verdict v;
-  v.connection = f.connection;
+  v.connection = facts.connection;
   auto keep = runtime_.load(std::memory_order_acquire);  // alive while the hit, which may point into it, is used
-  auto hit = first_match(L, at, f, keep);
+  auto hit = first_match(in_force, at, facts, keep);
   if (!hit) return v;
-  v.act = *hit->a;
-  v.rule = hit->r->name;
+  v.act = *hit->action;
+  v.rule = hit->rule->name;
   journal_.record([&](journal_entry& e) {
     e.stage.assign(stage_name(at));
-    e.connection = f.connection;
-    e.client_address.assign(f.client_address);
-    e.sni.assign(f.sni);
+    e.connection = facts.connection;
+    e.client_address.assign(facts.client_address);
+    e.sni.assign(facts.sni);
     e.rule.assign(v.rule);
     e.action.assign(fault_name(v.act.what));
-    e.seed = L.s->seed;
+    e.seed = in_force.scenario->seed;
   });
   return v;
 }
 
 stage_verdict engine::on_connection(std::string_view client_address) {
-  auto L = current();
+  auto in_force = current();
   exchange_facts f;
   f.client_address = client_address;
-  f.connection = L->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  f.connection = in_force->connections.fetch_add(1, std::memory_order_relaxed) + 1;
   metrics_.connection_opened();
   auto runtime = runtime_.load(std::memory_order_acquire);
-  if (!L->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
+  if (!in_force->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
     return stage_verdict{{}, f.connection, {}};
-  return decide(*L, stage::connection, f);
+  return decide(*in_force, stage::connection, f);
 }
 
 stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
@@ -229,12 +223,12 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
   return decide(*current(), stage::tls, f);
 }
 
-void engine::note(std::string_view stage, std::uint64_t connection, std::string_view client_address,
-                  std::string_view what, std::string_view sni) {
-  auto seed = current()->s->seed;
-  if (stage == "tls") metrics_.tls_failure(what);
+void engine::note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
+                  std::string_view sni) {
+  auto seed = current()->scenario->seed;
+  if (at == stage::tls) metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
-    e.stage.assign(stage);
+    e.stage.assign(stage_name(at));
     e.connection = connection;
     e.client_address.assign(client_address);
     e.sni.assign(sni);
@@ -245,9 +239,9 @@ void engine::note(std::string_view stage, std::uint64_t connection, std::string_
 
 void engine::note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
                               std::string_view client_cert) {
-  auto seed = current()->s->seed;
+  auto seed = current()->scenario->seed;
   journal_.record([&](journal_entry& e) {
-    e.stage.assign("tls");
+    e.stage.assign(stage_name(stage::tls));
     e.connection = connection;
     e.client_address.assign(client_address);
     e.sni.assign(sni);
@@ -259,7 +253,7 @@ void engine::note_client_cert(std::uint64_t connection, std::string_view client_
 
 void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
                       std::string_view answer) {
-  auto seed = current()->s->seed;
+  auto seed = current()->scenario->seed;
   journal_.record([&](journal_entry& e) {
     e.stage.assign("dns");
     e.client_address.assign(client_address);
@@ -270,183 +264,191 @@ void engine::note_dns(std::string_view client_address, std::string_view name, st
   });
 }
 
-http_outcome engine::handle(const http_request& r) {
+http_outcome engine::handle(const http_request& request) {
   http_outcome out;
-  handle(r, out);
+  handle(request, out);
   return out;
 }
 
-void engine::handle(const http_request& r, http_outcome& out) {
-  auto L = current();
+void engine::handle(const http_request& request, http_outcome& out) {
+  auto in_force = current();
   out.reset();
   thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
   scratch.reason.clear();
-  exchange x(*L, r, out, scratch);
-  classify(x);
-  match_rules(x);
-  if (!answers_alone(x.out.act, x.out, x.d, model_.clock().now_s()) && !http_misuse(x)) answer(x);
-  record(x);
-  scratch.trim(r.body.size());
+  exchange ongoing(*in_force, request, out, scratch);
+  classify(ongoing);
+  match_rules(ongoing);
+  if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
+  record(ongoing);
+  scratch.trim(request.body.size());
 }
 
-void engine::classify(exchange& x) {
-  x.request = x.L.requests.fetch_add(1, std::memory_order_relaxed) + 1;
-  x.path = x.r.target.substr(0, x.r.target.find('?'));
+void engine::classify(exchange& exchange) {
+  exchange.ordinal = exchange.in_force.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+  exchange.path = exchange.request.target.substr(0, exchange.request.target.find('?'));
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
-  x.runtime = runtime_.load(std::memory_order_acquire);
-  bool rules_read_fields = x.L.rules.reads_fields() || (x.runtime && x.runtime->book.reads_fields());
-  auto& read = x.scratch.read;
-  if (!rules_read_fields && read_request_direct(x.r.body, x.L.s->names, x.path == mobile_path, read)) x.direct = &read;
-  if (x.direct) {
-    x.type = request_type(*x.direct);
-    x.op = static_cast<operation>(x.direct->index());  // request's alternatives are in operation order
+  exchange.runtime = runtime_.load(std::memory_order_acquire);
+  bool rules_read_fields =
+      exchange.in_force.rules.reads_fields() || (exchange.runtime && exchange.runtime->book.reads_fields());
+  auto& read = exchange.scratch.read;
+  if (!rules_read_fields &&
+      read_request_direct(exchange.request.body, exchange.in_force.scenario->names, exchange.path == mobile_path, read))
+    exchange.direct = &read;
+  if (exchange.direct) {
+    exchange.type = request_type(*exchange.direct);
+    exchange.op = static_cast<operation>(exchange.direct->index());  // request's alternatives are in operation order
     return;
   }
-  build_tree(x);
+  build_tree(exchange);
 }
 
-void engine::build_tree(exchange& x) {
-  auto parsed = parse_bounded(x.r.body);
+void engine::build_tree(exchange& exchange) {
+  auto parsed = parse_bounded(exchange.request.body);
   if (auto* why = std::get_if<std::string>(&parsed))
-    x.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
+    exchange.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
   else
-    x.parsed = std::get<json>(std::move(parsed));
-  if (x.unparsable.empty() && x.parsed.is_object())
-    if (auto it = x.parsed.find("d"); it != x.parsed.end() && it->is_object()) x.d = &*it;
-  if (x.direct) return;  // type and operation are known
-  if (x.d)
-    if (auto it = x.d->find("__type"); it != x.d->end() && it->is_string()) x.type = it->get_ref<const std::string&>();
-  x.op = x.L.s->names.find(x.type);
-  if (!x.op && x.d && x.type.empty() && x.path == mobile_path)
-    x.op = operation::mobile_provision;  // the app's endpoint
+    exchange.parsed = std::get<json>(std::move(parsed));
+  if (exchange.unparsable.empty() && exchange.parsed.is_object())
+    if (auto it = exchange.parsed.find("d"); it != exchange.parsed.end() && it->is_object()) exchange.d = &*it;
+  if (exchange.direct) return;  // type and operation are known
+  if (exchange.d)
+    if (auto it = exchange.d->find("__type"); it != exchange.d->end() && it->is_string())
+      exchange.type = it->get_ref<const std::string&>();
+  exchange.op = exchange.in_force.scenario->names.find(exchange.type);
+  if (!exchange.op && exchange.d && exchange.type.empty() && exchange.path == mobile_path)
+    exchange.op = operation::mobile_provision;  // the app's endpoint
 }
 
-void engine::match_rules(exchange& x) {
+void engine::match_rules(exchange& exchange) {
   exchange_facts f;
-  f.client_address = x.r.client_address;
-  f.connection = x.r.connection;
-  f.sni = x.r.sni;
-  f.target = x.path;
-  f.request = x.request;
-  f.d = x.d;
-  f.type = x.type;
-  f.operation = x.op;
-  x.hit = first_match(x.L, stage::http, f, x.runtime);
-  if (!x.hit) return;
-  if (x.direct) build_tree(x);  // a fault may echo or render fields of "d"
-  x.out.act = x.hit->a->what;
-  x.reason = "rule \"" + x.hit->r->name + "\" played " + std::string(fault_name(x.hit->a->what));
-  x.out.delay_ms = x.hit->a->delay_ms;
-  x.out.garbage_seed = x.L.s->seed ^ x.request;
+  f.client_address = exchange.request.client_address;
+  f.connection = exchange.request.connection;
+  f.sni = exchange.request.sni;
+  f.target = exchange.path;
+  f.request = exchange.ordinal;
+  f.d = exchange.d;
+  f.type = exchange.type;
+  f.operation = exchange.op;
+  exchange.hit = first_match(exchange.in_force, stage::http, f, exchange.runtime);
+  if (!exchange.hit) return;
+  if (exchange.direct && shapes_reply(exchange.hit->action->what))
+    build_tree(exchange);  // it may echo or render fields of "d"
+  exchange.out.act = exchange.hit->action->what;
+  exchange.reason =
+      "rule \"" + exchange.hit->rule->name + "\" played " + std::string(fault_name(exchange.hit->action->what));
+  exchange.out.delay_ms = exchange.hit->action->delay_ms;
+  exchange.out.garbage_seed = exchange.in_force.scenario->seed ^ exchange.ordinal;
 }
 
-bool engine::http_misuse(exchange& x) {
+bool engine::http_misuse(exchange& exchange) {
   // HTTP errors for what is not an ASMX call.
-  if (x.path != process_path && x.path != mobile_path) {
-    x.reason = "no such path: the service answers " + std::string(process_path) + " and " + std::string(mobile_path);
-    x.out.status = 404;
-    x.out.content_type = "text/html; charset=utf-8";
-    x.out.body = http_error_page(404, "File or directory not found.");
+  if (exchange.path != process_path && exchange.path != mobile_path) {
+    exchange.reason =
+        "no such path: the service answers " + std::string(process_path) + " and " + std::string(mobile_path);
+    exchange.out.status = 404;
+    exchange.out.content_type = "text/html; charset=utf-8";
+    exchange.out.body = http_error_page(404, "File or directory not found.");
     return true;
   }
-  if (x.r.method != "POST") {
-    x.reason = "the service answers POST only";
-    x.out.status = 405;
-    x.out.allow = "POST";
-    x.out.content_type = "text/html; charset=utf-8";
-    x.out.body = http_error_page(405, "HTTP verb used to access this page is not allowed.");
+  if (exchange.request.method != "POST") {
+    exchange.reason = "the service answers POST only";
+    exchange.out.status = 405;
+    exchange.out.allow = "POST";
+    exchange.out.content_type = "text/html; charset=utf-8";
+    exchange.out.body = http_error_page(405, "HTTP verb used to access this page is not allowed.");
     return true;
   }
   return false;
 }
 
-void engine::answer(exchange& x) {
-  const scenario& s = *x.L.s;
+void engine::answer(exchange& exchange) {
+  const scenario& s = *exchange.in_force.scenario;
   // The envelope echo of an error reply, decoded only on that path (best effort: field errors
   // are reported by decode_request).
   auto echo = [&] {
     envelope env;
-    if (x.d) decode_envelope(*x.d, env);
+    if (exchange.d) decode_envelope(*exchange.d, env);
     return env;
   };
   auto fail = [&](error_id id, std::string detail) {
     error_value e = s.errors[id];
     if (!detail.empty()) e.message += ": " + detail;
-    x.reason.append(x.reason.empty() ? "" : "; ").append(e.message);
-    return error_shaped(x.op, echo(), x.d, s.names, std::move(e));
+    exchange.reason.append(exchange.reason.empty() ? "" : "; ").append(e.message);
+    return error_shaped(exchange.op, echo(), exchange.d, s.names, std::move(e));
   };
-  response& reply = x.scratch.reply;
-  if (x.direct && !replacement_error(x.out.act)) {
-    if (!ask_model(x, *x.direct, reply)) return;
-  } else if (!x.unparsable.empty()) {
-    reply = fail(error_id::malformed_request, x.unparsable);
-  } else if (!x.d) {
+  response& reply = exchange.scratch.reply;
+  if (exchange.direct && !replacement_error(exchange.out.act)) {
+    if (!ask_model(exchange, *exchange.direct, reply)) return;
+  } else if (!exchange.unparsable.empty()) {
+    reply = fail(error_id::malformed_request, exchange.unparsable);
+  } else if (!exchange.d) {
     reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
-  } else if (!x.op) {
+  } else if (!exchange.op) {
     reply = fail(error_id::unknown_type,
-                 x.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(x.type) + "\"");
-  } else if (auto e = replacement_error(x.out.act)) {
-    reply = error_shaped(x.op, echo(), x.d, s.names, *e);
+                 exchange.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(exchange.type) + "\"");
+  } else if (auto e = replacement_error(exchange.out.act)) {
+    reply = error_shaped(exchange.op, echo(), exchange.d, s.names, *e);
   } else {
-    auto decoded = decode_request(*x.op, *x.d);
+    auto decoded = decode_request(*exchange.op, *exchange.d);
     if (auto* fe = std::get_if<field_error>(&decoded))
       reply = fail(error_id::invalid_field, fe->path + ": " + fe->reason);
-    else if (!ask_model(x, std::get<request>(decoded), reply))
+    else if (!ask_model(exchange, std::get<request>(decoded), reply))
       return;
   }
-  bend(x.out.act, reply);
-  x.error_code = error_code_of(reply);
-  x.out.body.reserve(768);
-  encode_to(reply, x.out.body);
-  bend_body(x.out.act, x.out.body);
+  bend(exchange.out.act, reply);
+  exchange.error_code = error_code_of(reply);
+  exchange.out.body.reserve(768);
+  encode_to(reply, exchange.out.body);
+  bend_body(exchange.out.act, exchange.out.body);
 }
 
-bool engine::ask_model(exchange& x, const request& req, response& reply) {
+bool engine::ask_model(exchange& exchange, const request& req, response& reply) {
   try {
     thread_local std::string why;
     model_.answer(req, reply, &why);
-    x.reason.append(x.reason.empty() ? "" : "; ").append(why);
+    exchange.reason.append(exchange.reason.empty() ? "" : "; ").append(why);
     return true;
   } catch (const storage_error& e) {
     // Not durable, so not done: the model is unchanged and the client is told so.
-    x.out.status = 503;
-    x.out.body = json{{"error", e.what()}}.dump();
+    exchange.out.status = 503;
+    exchange.out.body = json{{"error", e.what()}}.dump();
     return false;
   }
 }
 
-void engine::record(const exchange& x) {
-  int status = sends_no_reply(x.out.act) ? 0 : x.out.status;
-  std::string_view operation = x.op ? operation_name(*x.op) : std::string_view();
-  int endpoint = x.path == process_path ? 0 : x.path == mobile_path ? 1 : 2;
-  metrics_.request(endpoint, x.op ? static_cast<int>(*x.op) : -1, x.error_code, status);
+void engine::record(const exchange& exchange) {
+  int status = sends_reply(exchange.out.act) ? exchange.out.status : 0;  // 0: no reply was sent
+  std::string_view operation = exchange.op ? operation_name(*exchange.op) : std::string_view();
+  int endpoint = exchange.path == process_path ? 0 : exchange.path == mobile_path ? 1 : 2;
+  metrics_.request(endpoint, exchange.op ? static_cast<int>(*exchange.op) : -1, exchange.error_code, status);
   journal_.record([&](journal_entry& e) {
-    e.stage.assign("http");
-    e.connection = x.r.connection;
-    e.request = x.request;
-    e.client_address.assign(x.r.client_address);
-    e.sni.assign(x.r.sni);
-    e.method.assign(x.r.method);
-    e.target.assign(x.r.target);
-    e.type.assign(x.type);
+    e.stage.assign(stage_name(stage::http));
+    e.connection = exchange.request.connection;
+    e.request = exchange.ordinal;
+    e.client_address.assign(exchange.request.client_address);
+    e.sni.assign(exchange.request.sni);
+    e.method.assign(exchange.request.method);
+    e.target.assign(exchange.request.target);
+    e.type.assign(exchange.type);
     e.operation.assign(operation);
-    if (x.d)
-      request_facts(x.d, e);
-    else if (x.direct)
-      request_facts(*x.direct, e);
-    if (x.hit) {
-      e.rule.assign(x.hit->r->name);
-      e.action.assign(fault_name(x.hit->a->what));
+    if (exchange.d)
+      request_facts(exchange.d, e);
+    else if (exchange.direct)
+      request_facts(*exchange.direct, e);
+    if (exchange.hit) {
+      e.rule.assign(exchange.hit->rule->name);
+      e.action.assign(fault_name(exchange.hit->action->what));
     }
-    e.reason.assign(x.reason);
+    e.reason.assign(exchange.reason);
     e.status = status;
-    e.error_code = x.error_code;
-    e.seed = x.L.s->seed;
-    e.client_cert.assign(x.r.client_cert);
-    e.request_headers.assign(x.r.headers.substr(0, 4096));
-    e.request_body.assign(x.r.body.substr(0, 4096));
-    if (status != 0 && has_body(status)) e.reply_body.assign(std::string_view(x.out.body).substr(0, 4096));
+    e.error_code = exchange.error_code;
+    e.seed = exchange.in_force.scenario->seed;
+    e.client_cert.assign(exchange.request.client_cert);
+    e.request_headers.assign(exchange.request.headers.substr(0, journal_kept_bytes));  // not copied whole, to be cut
+    e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes));
+    if (status != 0 && has_body(status))
+      e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes));
   });
 }
 

@@ -39,7 +39,7 @@ struct http_request {
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
 };
 
-/// What to send back, and the fault whose wire part the network layer executes (server/net/faults.cpp).
+/// What to send back, and the fault whose wire part the network layer executes (server/net/https/faults.cpp).
 struct http_outcome {
   static constexpr std::string_view json_type = "application/json; charset=utf-8";
   int status = 200;
@@ -79,7 +79,7 @@ struct engine_options {
 
 class engine {
  public:
-  explicit engine(std::shared_ptr<const scenario> s, engine_options opts = {});
+  explicit engine(std::shared_ptr<const scenario> first, engine_options opts = {});
 
   /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state, the
   /// runtime rules their counters; the scenario's rules start from zero. Throws (and changes
@@ -91,30 +91,35 @@ class engine {
   stage_verdict on_connection(std::string_view client_address);
   bool has_tls_rules() const;
   stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
-  http_outcome handle(const http_request& r);
+  http_outcome handle(const http_request& request);
   /// The same, written into `out` (reset first): a connection passes the outcome of its last
   /// request, whose strings keep their storage, so a keep-alive request allocates no reply.
-  void handle(const http_request& r, http_outcome& out);
+  void handle(const http_request& request, http_outcome& out);
   /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
-  /// Journals a connection that the network layer could not complete (TLS failure and so on),
-  /// with the SNI when the ClientHello named one. Stage "tls" also counts a TLS failure.
-  void note(std::string_view stage, std::uint64_t connection, std::string_view client_address, std::string_view what,
+  /// Journals a connection that the network layer could not complete at stage `at` (TLS failure
+  /// and so on), with the SNI when the ClientHello named one. At stage::tls it also counts a TLS
+  /// failure.
+  void note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
             std::string_view sni = {});
   /// Journals the certificate a client presented in its handshake (--client-cert request|require):
-  /// stage "tls", action "client certificate" with `client_cert` ("subject | issuer"), or "no
+  /// stage::tls, action "client certificate" with `client_cert` ("subject | issuer"), or "no
   /// client certificate" when it presented none.
   void note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
                         std::string_view client_cert);
   /// Journals one DNS query (stage "dns"): who asked, the name (as `target`), the query type (as
   /// `type`: "A", "AAAA", "MX", …) and what was answered (as `action`: "A 192.0.2.10", "NXDOMAIN",
-  /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns.cpp).
+  /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns/).
   void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer);
   /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
   void notice(std::string_view event, protocol::json fields = protocol::json::object());
 
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
+  /// The request journal: every exchange and event, as GET /journal shows it.
+  core::journal& journal() { return journal_; }
+  /// The journal under its former name, for fixture/fixture.cpp alone (another branch owns that
+  /// file): remove once it calls journal().
   core::journal& log() { return journal_; }
   /// The console's live feed of exchanges and notices (GET /events).
   core::live_feed& feed() { return feed_; }
@@ -126,7 +131,7 @@ class engine {
 
   /// Back to the scenario's start: the model (bindings, tokens, locks, clock), rule counters,
   /// runtime rules and the journal. The listener is the network layer's: POST /reset and the
-  /// fixture go through listener_control::reset, which calls this. Throws storage_error.
+  /// fixture go through server_control::reset, which calls this. Throws storage_error.
   void reset();
   /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset,
   /// with counters of its own that other rules' coming and going leave alone. Its name must be
@@ -139,12 +144,13 @@ class engine {
   protocol::json rules() const;
 
  private:
+  /// A scenario in force: it, its rule book, and its counters since it loaded.
   struct loaded {
-    std::shared_ptr<const scenario> s;
+    std::shared_ptr<const core::scenario> scenario;
     rule_book rules;
     std::atomic<std::uint64_t> connections{0};
     std::atomic<std::uint64_t> requests{0};
-    loaded(std::shared_ptr<const scenario> sc) : s(sc), rules(sc->rules, sc->seed) {}
+    explicit loaded(std::shared_ptr<const core::scenario> from) : scenario(from), rules(from->rules, from->seed) {}
   };
   /// Rules added at runtime, tried before the scenario's; replaced whole on every change (and
   /// reload), each rule keeping its state from one book to the next.
@@ -156,19 +162,19 @@ class engine {
   struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
   /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
-  std::optional<rule_book::hit> first_match(loaded& L, stage at, const exchange_facts& f,
+  std::optional<rule_book::hit> first_match(loaded& in_force, stage at, const exchange_facts& facts,
                                             const std::shared_ptr<runtime_rules>& runtime);
-  /// The connection- or TLS-stage verdict of `L`'s rules, journaled when a rule fires.
-  stage_verdict decide(loaded& L, stage at, const exchange_facts& f);
+  /// The connection- or TLS-stage verdict of `in_force`'s rules, journaled when a rule fires.
+  stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts);
   // The steps of handle(), in order.
-  void classify(exchange& x);
-  void build_tree(exchange& x);  // the request's JSON tree: for rules, faults and errors
-  void match_rules(exchange& x);
-  bool http_misuse(exchange& x);
-  void answer(exchange& x);
-  /// The model's reply to `req`, in `reply`; false when storage failed (x.out then says 503).
-  bool ask_model(exchange& x, const protocol::request& req, protocol::response& reply);
-  void record(const exchange& x);
+  void classify(exchange& exchange);
+  void build_tree(exchange& exchange);  // the request's JSON tree: for rules, faults and errors
+  void match_rules(exchange& exchange);
+  bool http_misuse(exchange& exchange);
+  void answer(exchange& exchange);
+  /// The model's reply to `req`, in `reply`; false when storage failed (its out then says 503).
+  bool ask_model(exchange& exchange, const protocol::request& req, protocol::response& reply);
+  void record(const exchange& exchange);
 
   std::atomic<std::shared_ptr<loaded>> current_;
   std::atomic<std::shared_ptr<runtime_rules>> runtime_;

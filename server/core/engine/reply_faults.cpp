@@ -66,56 +66,95 @@ json render(const json& t, const json* d, std::int64_t now_s) {
   return out;
 }
 
-struct alone {
-  http_outcome& out;
-  const json* d;
-  std::int64_t now_s;
-  bool operator()(const faults::status& f) const {
+/// The engine's part of a fault whose shapes_reply is true: a specialisation of `shaper`, built
+/// on `shaping`, whose defaults leave a phase alone. The visits below reach a shaper only for such
+/// a fault, so one without its shaper does not compile; a shaper built on `shaping` for any other
+/// fault fails its assertion.
+template <class F>
+struct shaping {
+  static_assert(F::shapes_reply, "only a fault that declares shapes_reply has a shaper");
+  static bool answer_alone(const F&, http_outcome&, const json*, std::int64_t) { return false; }
+  static std::optional<protocol::error_value> replacement(const F&) { return std::nullopt; }
+  static void bend(const F&, protocol::response&) {}
+  static void bend_body(const F&, std::string&) {}
+};
+template <class F>
+struct shaper;
+
+template <>
+struct shaper<faults::status> : shaping<faults::status> {
+  static bool answer_alone(const faults::status& f, http_outcome& out, const json*, std::int64_t) {
     out.status = f.code;
     out.content_type = f.content_type;
     out.body = f.body;
     return true;
   }
-  bool operator()(const faults::reply& f) const {
+};
+
+template <>
+struct shaper<faults::reply> : shaping<faults::reply> {
+  static bool answer_alone(const faults::reply& f, http_outcome& out, const json* d, std::int64_t now_s) {
     out.body = render(f.body, d, now_s).dump();
     return true;
   }
-  bool operator()(const faults::close&) const { return true; }
-  bool operator()(const faults::reset&) const { return true; }
-  bool operator()(const faults::hang&) const { return true; }
-  bool operator()(const faults::garbage&) const { return true; }
-  template <class F>
-  bool operator()(const F&) const {
-    return false;
+};
+
+template <>
+struct shaper<faults::error> : shaping<faults::error> {
+  static std::optional<protocol::error_value> replacement(const faults::error& f) { return f.top; }
+  static void bend(const faults::error& f, protocol::response& r) {
+    if (f.members.empty()) return;
+    std::visit(
+        [&](auto& m) {
+          if constexpr (requires { m.head.members; })
+            for (auto& member : m.head.members)
+              for (const auto& me : f.members)
+                if (member.sn == me.sn) member.error = me.error;
+        },
+        r);
   }
 };
+
+template <>
+struct shaper<faults::malformed_json> : shaping<faults::malformed_json> {
+  static void bend_body(const faults::malformed_json&, std::string& body) { body.resize(body.size() / 2); }
+};
+
+/// Visits `f`: `shaped(shaper<F>{}, fault)` for a fault that shapes the reply, else `other(fault)`.
+template <class Shaped, class Other>
+auto visit_shaping(const fault& f, Shaped&& shaped, Other&& other) {
+  return std::visit(
+      [&](const auto& x) {
+        using F = std::decay_t<decltype(x)>;
+        if constexpr (F::shapes_reply)
+          return shaped(shaper<F>{}, x);
+        else
+          return other(x);
+      },
+      f);
+}
 
 }  // namespace
 
 bool answers_alone(const fault& f, http_outcome& out, const json* d, std::int64_t now_s) {
-  return std::visit(alone{out, d, now_s}, f);
+  return visit_shaping(
+      f, [&](auto s, const auto& x) { return s.answer_alone(x, out, d, now_s); },
+      // A fault after which no reply is sent stands alone: there is nothing to ask the model for.
+      [](const auto& x) { return !std::decay_t<decltype(x)>::sends_reply; });
 }
 
 std::optional<protocol::error_value> replacement_error(const fault& f) {
-  if (const auto* e = std::get_if<faults::error>(&f)) return e->top;
-  return std::nullopt;
+  return visit_shaping(
+      f, [](auto s, const auto& x) { return s.replacement(x); },
+      [](const auto&) { return std::optional<protocol::error_value>(); });
 }
 
 void bend(const fault& f, protocol::response& r) {
-  const auto* e = std::get_if<faults::error>(&f);
-  if (!e || e->members.empty()) return;
-  std::visit(
-      [&](auto& m) {
-        if constexpr (requires { m.head.members; })
-          for (auto& member : m.head.members)
-            for (const auto& me : e->members)
-              if (member.sn == me.sn) member.error = me.error;
-      },
-      r);
+  visit_shaping(f, [&](auto s, const auto& x) { s.bend(x, r); }, [](const auto&) {});
 }
 
 void bend_body(const fault& f, std::string& body) {
-  if (std::holds_alternative<faults::malformed_json>(f)) body.resize(body.size() / 2);
+  visit_shaping(f, [&](auto s, const auto& x) { s.bend_body(x, body); }, [](const auto&) {});
 }
 
 }  // namespace fortisim::core

@@ -49,8 +49,8 @@ class rule_book {
 
   /// The rule that fires and the action it plays, with the 1-based count of its firings.
   struct hit {
-    const rule* r;
-    const action* a;
+    const core::rule* rule;      ///< the rule that fired
+    const core::action* action;  ///< the action it plays this time
     std::uint64_t nth;
   };
   std::optional<hit> first_match(stage at, const exchange_facts& f);

@@ -20,19 +20,31 @@ bool holds_word(const std::string& list, const std::string& word) {
   return false;
 }
 
+/// Whether a text field holds what a filter wants, compared as the filter declares.
+bool accepts(filter_match how, const std::string& value, const std::string& wanted) {
+  switch (how) {
+    case filter_match::equal: return value == wanted;
+    case filter_match::word: return holds_word(value, wanted);
+    case filter_match::type_name: return value == wanted || value == "SoftToken." + wanted;
+  }
+  return false;
+}
+
+/// An integer field: equal.
+bool accepts(filter_match, int value, int wanted) { return value == wanted; }
+
+template <class T>
+constexpr bool is_number = std::is_arithmetic_v<std::remove_cvref_t<T>>;
+
 }  // namespace
 
 bool journal_filter::matches(const journal_entry& e) const {
   if (e.seq <= after) return false;
-  if (type && e.type != *type && e.type != "SoftToken." + *type) return false;
-  if (operation && e.operation != *operation) return false;
-  if (serial && !holds_word(e.serials, *serial)) return false;
-  if (token && !holds_word(e.tokens, *token)) return false;
-  if (code && e.code != *code) return false;
-  if (rule && e.rule != *rule) return false;
-  if (stage && e.stage != *stage) return false;
-  if (error_code && e.error_code != *error_code) return false;
-  return true;
+  bool all = true;
+  for_each_journal_filter([&](const auto& f) {
+    if (const auto& wanted = this->*f.wanted) all = all && accepts(f.match, e.*f.on, *wanted);
+  });
+  return all;
 }
 
 std::int64_t journal::now_ms() {
@@ -41,12 +53,20 @@ std::int64_t journal::now_ms() {
 }
 
 void journal::reset(journal_entry& e) {
-  for (auto* s :
-       {&e.stage, &e.client_address, &e.sni, &e.method, &e.target, &e.type, &e.operation, &e.serials, &e.tokens,
-        &e.code, &e.rule, &e.action, &e.reason, &e.client_cert, &e.request_headers, &e.request_body, &e.reply_body})
-    s->clear();
-  e.connection = e.request = e.seed = 0;
-  e.status = e.error_code = 0;
+  for_each_journal_field([&](const auto& f) {
+    auto& value = e.*f.member;
+    if constexpr (is_number<decltype(value)>)
+      value = 0;
+    else
+      value.clear();
+  });
+}
+
+void journal::cap(journal_entry& e) {
+  for_each_journal_field([&](const auto& f) {
+    if constexpr (!is_number<decltype(e.*f.member)>)
+      if (f.kept && (e.*f.member).size() > f.kept) (e.*f.member).resize(f.kept);
+  });
 }
 
 journal::journal(std::size_t capacity) : capacity_(capacity) {
@@ -106,41 +126,25 @@ std::vector<journal_entry> journal::since(std::uint64_t after) const {
 }
 
 protocol::json journal::to_json(const journal_entry& e) {
-  return {{"seq", e.seq},
-          {"time_ms", e.time_ms},
-          {"stage", e.stage},
-          {"connection", e.connection},
-          {"request", e.request},
-          {"client_address", e.client_address},
-          {"sni", e.sni},
-          {"method", e.method},
-          {"target", e.target},
-          {"type", e.type},
-          {"operation", e.operation},
-          {"serials", e.serials},
-          {"tokens", e.tokens},
-          {"code", e.code},
-          {"rule", e.rule},
-          {"action", e.action},
-          {"reason", e.reason},
-          {"status", e.status},
-          {"error_code", e.error_code},
-          {"seed", e.seed},
-          {"client_cert", e.client_cert},
-          {"request_headers", e.request_headers},
-          {"request_body", e.request_body},
-          {"reply_body", e.reply_body}};
+  auto j = protocol::json::object();
+  for_each_journal_field([&](const auto& f) { j[std::string(f.name)] = e.*f.member; });
+  return j;
 }
 
 void journal::write_line(const journal_entry& e, std::string& out) {
   protocol::json_writer w(out);
-  w.open().str("event", "exchange").num("seq", e.seq).num("time_ms", e.time_ms);
-  w.str("stage", e.stage).num("connection", e.connection).num("request", e.request);
-  w.str("client_address", e.client_address).str("sni", e.sni).str("method", e.method).bytes("target", e.target);
-  w.str("type", e.type).str("operation", e.operation).str("serials", e.serials).str("tokens", e.tokens);
-  w.str("code", e.code).str("rule", e.rule).str("action", e.action).str("reason", e.reason);
-  w.num("status", e.status).num("error_code", e.error_code).num("seed", e.seed).bytes("client_cert", e.client_cert);
-  w.bytes("request_headers", e.request_headers).bytes("request_body", e.request_body).close();
+  w.open().str("event", "exchange");
+  for_each_journal_field([&](const auto& f) {
+    if (!f.in_log_line) return;
+    const auto& value = e.*f.member;
+    if constexpr (is_number<decltype(value)>)
+      w.num(f.name, value);
+    else if (f.kind == field_kind::bytes)
+      w.bytes(f.name, value);
+    else
+      w.str(f.name, value);
+  });
+  w.close();
 }
 
 void journal::clear() {

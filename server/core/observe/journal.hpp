@@ -10,6 +10,7 @@
 // sees a gap-free prefix in sequence order (`?after=N` never misses N+1).
 
 #include "protocol/messages.hpp"
+#include "server/core/observe/journal_entry.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -21,45 +22,6 @@
 #include <vector>
 
 namespace fortisim::core {
-
-/// One exchange: a connection-stage, TLS-stage or DNS event, or an HTTP request and its outcome.
-struct journal_entry {
-  std::uint64_t seq = 0;
-  std::int64_t time_ms = 0;  ///< real wall-clock time
-  std::string stage;         ///< "connection", "tls", "http", "dns"
-  std::uint64_t connection = 0;
-  std::uint64_t request = 0;
-  std::string client_address;
-  std::string sni;
-  std::string method;
-  std::string target;
-  std::string type;       ///< the request's __type (a DNS query's type)
-  std::string operation;  ///< "activation_license", "polling", … ("" when none)
-  std::string serials;    ///< the device and its HA members, space-separated
-  std::string tokens;     ///< the token serials the request names, space-separated
-  std::string code;       ///< the licence activation code, or the phone's activation code
-  std::string rule;       ///< the rule that fired, "" for none
-  std::string action;     ///< the action played, "" when answered by the model
-  std::string reason;     ///< why this answer, in protocol terms
-  int status = 0;         ///< HTTP status, 0 where none was sent
-  int error_code = 0;     ///< the FortiCare error code in the reply, 0 for none
-  std::uint64_t seed = 0;
-  /// The certificate the client presented (--client-cert request|require): "subject | issuer",
-  /// each on one line in RFC 2253 form, e.g. "CN=FGT40FHA25099UXR,O=… | CN=…"; "" when none.
-  std::string client_cert;
-  std::string request_headers;  ///< the first 4 KiB of "Name: value" lines
-  std::string request_body;     ///< the first 4 KiB
-  std::string reply_body;       ///< the first 4 KiB of what was sent back ("" when nothing was)
-};
-
-/// Which entries a journal query wants (GET /journal?…); absent fields match anything.
-struct journal_filter {
-  std::optional<std::string> type, operation, serial, token, code, rule, stage;
-  std::optional<int> error_code;
-  std::uint64_t after = 0;           ///< only entries with a greater seq
-  std::optional<std::size_t> limit;  ///< at most this many, the oldest first
-  bool matches(const journal_entry& e) const;
-};
 
 class journal {
  public:
@@ -75,9 +37,7 @@ class journal {
     reset(e);
     e.time_ms = now_ms();
     fill(e);
-    if (e.request_headers.size() > 4096) e.request_headers.resize(4096);
-    if (e.request_body.size() > 4096) e.request_body.resize(4096);
-    if (e.reply_body.size() > 4096) e.reply_body.resize(4096);
+    cap(e);
     {
       ring& r = own_ring();
       std::lock_guard lock(r.mutex);
@@ -118,7 +78,10 @@ class journal {
   std::vector<std::unique_lock<std::mutex>> lock_all() const;
   ring& own_ring();
   static std::int64_t now_ms();
+  /// Every field back to empty or 0, the strings keeping their storage.
   static void reset(journal_entry& e);
+  /// Each field cut to the bytes its declaration keeps.
+  static void cap(journal_entry& e);
   std::size_t capacity_;
   std::vector<std::unique_ptr<ring>> rings_;
   std::atomic<std::uint64_t> next_{1};

@@ -88,8 +88,8 @@ void live_feed::publish(std::uint64_t seq, const std::string& text) {
 protocol::json live_feed::exchange_json(const journal_entry& e) const {
   auto j = journal::to_json(e);
   if (!show_secrets_) {
-    j["request_body"] = hide_secrets(e.request_body);
-    j["reply_body"] = hide_secrets(e.reply_body);
+    j[std::string(journal_field_of<&journal_entry::request_body>.name)] = hide_secrets(e.request_body);
+    j[std::string(journal_field_of<&journal_entry::reply_body>.name)] = hide_secrets(e.reply_body);
   }
   return j;
 }

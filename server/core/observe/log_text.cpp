@@ -39,6 +39,16 @@ void append_field(std::string_view key, std::string_view v, std::string& out) {
   append_value(v, out);
 }
 
+/// The text line's word for the journal field at `Member`, as its declaration gives it.
+template <auto Member>
+constexpr std::string_view label = journal_field_of<Member>.text_label();
+
+/// " word=value" for the journal field at `Member`, when it is not empty.
+template <auto Member>
+void append_field(const journal_entry& e, std::string& out) {
+  append_field(label<Member>, e.*Member, out);
+}
+
 }  // namespace
 
 void append_time(std::int64_t time_ms, std::string& out) {
@@ -88,7 +98,7 @@ void write_text_line(const journal_entry& e, std::string& out) {
     out += e.action;
     return;
   }
-  out += " sni=";  // what the client sent: quoted when it is not a plain name
+  out.append(" ").append(label<&journal_entry::sni>).append("=");  // what the client sent: quoted unless a plain name
   if (e.sni.empty())
     out += '-';
   else
@@ -120,15 +130,14 @@ void write_text_line(const journal_entry& e, std::string& out) {
     out += e.action;  // a connection or TLS event: what happened, in words
   }
   if (!e.rule.empty()) {
-    out += " rule=";
-    append_value(e.rule, out);
-    if (e.stage == "http") append_field("action", e.action, out);
+    append_field<&journal_entry::rule>(e, out);
+    if (e.stage == "http") append_field<&journal_entry::action>(e, out);
   }
-  append_field("reason", e.reason, out);
-  append_field("serials", e.serials, out);
-  append_field("tokens", e.tokens, out);
-  append_field("code", e.code, out);
-  append_field("body", e.request_body, out);
+  append_field<&journal_entry::reason>(e, out);
+  append_field<&journal_entry::serials>(e, out);
+  append_field<&journal_entry::tokens>(e, out);
+  append_field<&journal_entry::code>(e, out);
+  append_field<&journal_entry::request_body>(e, out);
 }
 
 std::string text_notice(std::string_view event, const json& fields, std::int64_t time_ms) {

@@ -1,17 +1,27 @@
 #pragma once
 // Every fault a rule can inject, one type each, held in one std::variant. A fault is its struct
-// here, its parser (fault_parse.cpp), its executor (server/net/faults.cpp for what happens on the
-// wire; engine_reply.cpp for what shapes the reply), its entry in scenarios/schema.json, and its
-// test. Nothing else names it.
+// here, its parser (fault_parse.cpp), its executor (server/net/https/faults.cpp for what happens on
+// the wire; server/core/engine/reply_faults.cpp for what shapes the reply), its entry in
+// scenarios/schema.json, and its test. Nothing else names it.
+//
+// Each struct declares what it is, at compile time, and every list of faults is derived from that:
+//   name          its name in a scenario file
+//   at            the stage it acts at
+//   sends_reply   whether the client gets an HTTP reply after it (false: the journal records
+//                 status 0, the model is not asked, and it needs a wire executor of its own)
+//   shapes_reply  whether the engine writes or bends the reply (it then needs a shaper in
+//                 reply_faults.cpp)
 
 #include "protocol/errors.hpp"
 #include "protocol/messages.hpp"
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -53,17 +63,23 @@ constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 struct pass {
   static constexpr std::string_view name = "pass";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
 };
 /// Wait, then answer from the model. {"action": "delay", "ms": 3000}
 struct delay {
   static constexpr std::string_view name = "delay";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
 };
 /// Stop listening: clients get ECONNREFUSED. {"action": "refuse", "for_ms": 5000}; with
 /// "first_ms" from the scenario's start; with neither, until POST /listener/open or a reload.
 struct refuse {
   static constexpr std::string_view name = "refuse";
   static constexpr acts_at at = acts_at::connection;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
   std::int64_t for_ms = 0;
   std::int64_t first_ms = 0;
 };
@@ -71,29 +87,39 @@ struct refuse {
 struct reset {
   static constexpr std::string_view name = "reset";
   static constexpr acts_at at = acts_at::any;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
 };
 /// Never answer, for for_ms (0: until the client gives up), at any stage like reset.
 struct hang {
   static constexpr std::string_view name = "hang";
   static constexpr acts_at at = acts_at::any;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
   std::int64_t for_ms = 0;
 };
 /// Answer the ClientHello with a fatal alert. {"action": "tls_alert", "alert": "access_denied"}
 struct tls_alert {
   static constexpr std::string_view name = "tls_alert";
   static constexpr acts_at at = acts_at::tls;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
   tls_alert_name alert = tls_alerts[0];
 };
 /// Read the ClientHello, never answer it (for for_ms, 0: until the client gives up).
 struct tls_stall {
   static constexpr std::string_view name = "tls_stall";
   static constexpr acts_at at = acts_at::tls;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
   std::int64_t for_ms = 0;
 };
 /// Handshake with a bad certificate. {"action": "tls_cert", "cert": "expired"}
 struct tls_cert {
   static constexpr std::string_view name = "tls_cert";
   static constexpr acts_at at = acts_at::tls;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
   static constexpr std::array<std::string_view, 3> kinds{"wrong_name", "expired", "unknown_ca"};
   std::string cert;
 };
@@ -101,12 +127,16 @@ struct tls_cert {
 struct tls_version {
   static constexpr std::string_view name = "tls_version";
   static constexpr acts_at at = acts_at::tls;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
   std::vector<std::string> versions;
 };
 /// Any HTTP status with a body. {"action": "status", "status": 503, "body": "..."}
 struct status {
   static constexpr std::string_view name = "status";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = true;
   int code = 200;
   std::string body;
   std::string content_type = "text/html; charset=utf-8";
@@ -115,35 +145,47 @@ struct status {
 struct close {
   static constexpr std::string_view name = "close";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
 };
 /// The reply's headers and the first `bytes` of its body, then close.
 struct truncate {
   static constexpr std::string_view name = "truncate";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
   std::uint64_t bytes = 10;
 };
 /// `bytes` seeded random bytes instead of a reply, then close.
 struct garbage {
   static constexpr std::string_view name = "garbage";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
   std::uint64_t bytes = 64;
 };
 /// The whole reply at bytes_per_second.
 struct dribble {
   static constexpr std::string_view name = "dribble";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
   std::uint64_t bytes_per_second = 1;
 };
 /// A Content-Length that is not the body's length, then close.
 struct lie_length {
   static constexpr std::string_view name = "lie_length";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = false;
   std::uint64_t content_length = 0;
 };
 /// A well-framed 200 whose JSON body is cut in half.
 struct malformed_json {
   static constexpr std::string_view name = "malformed_json";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = true;
 };
 /// The operation's reply carrying a FortiCare error and/or per-member errors.
 /// {"action": "error", "code": 14} or {"action": "error", "members": {"FG…": "Product is not registered"}}
@@ -151,6 +193,8 @@ struct malformed_json {
 struct error {
   static constexpr std::string_view name = "error";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = true;
   std::optional<protocol::error_value> top;
   std::vector<member_error> members;
 };
@@ -158,6 +202,8 @@ struct error {
 struct reply {
   static constexpr std::string_view name = "reply";
   static constexpr acts_at at = acts_at::http;
+  static constexpr bool sends_reply = true;
+  static constexpr bool shapes_reply = true;
   protocol::json body;
 };
 
@@ -168,6 +214,42 @@ using fault = std::variant<faults::pass, faults::delay, faults::refuse, faults::
                            faults::tls_stall, faults::tls_cert, faults::tls_version, faults::status, faults::close,
                            faults::truncate, faults::garbage, faults::dribble, faults::lie_length,
                            faults::malformed_json, faults::error, faults::reply>;
+
+/// A fault's own declaration of its traits (see the top of this file), as compile-time constants.
+template <class F>
+concept declares_fault_traits = requires {
+  { F::name } -> std::convertible_to<std::string_view>;
+  { F::at } -> std::convertible_to<acts_at>;
+  { F::sends_reply } -> std::same_as<const bool&>;
+  { F::shapes_reply } -> std::same_as<const bool&>;
+  typename std::bool_constant<F::sends_reply>;  // constants, not merely members
+  typename std::bool_constant<F::shapes_reply>;
+};
+
+/// Checks one fault type's traits (a failure names the type).
+template <class F>
+constexpr bool fault_traits_checked() {
+  static_assert(declares_fault_traits<F>, "a fault declares name, at, sends_reply and shapes_reply");
+  static_assert(!F::shapes_reply || F::sends_reply, "a fault that shapes the reply sends it");
+  return true;
+}
+
+/// The traits of every alternative of a fault variant, each checked, gathered into tables by
+/// alternative index.
+template <class Variant>
+struct fault_traits;
+template <class... F>
+struct fault_traits<std::variant<F...>> {
+  static constexpr bool all_checked = (fault_traits_checked<F>() && ...);
+  static constexpr std::array<bool, sizeof...(F)> sends_reply{F::sends_reply...};
+  static constexpr std::array<bool, sizeof...(F)> shapes_reply{F::shapes_reply...};
+};
+static_assert(fault_traits<fault>::all_checked);
+
+/// Whether the client gets an HTTP reply after `f` (its sends_reply).
+inline bool sends_reply(const fault& f) { return fault_traits<fault>::sends_reply[f.index()]; }
+/// Whether the engine writes or bends the reply for `f` (its shapes_reply).
+inline bool shapes_reply(const fault& f) { return fault_traits<fault>::shapes_reply[f.index()]; }
 
 /// What a rule does: a fault, and (HTTP stage) how long to wait before it.
 struct action {

@@ -94,7 +94,7 @@ task<bool> write_chunk(beast::tcp_stream& stream, const std::string& text) {
 /// The journal's newest entries after `after`, as events; `last` becomes the newest seq sent
 /// (or `after`).
 std::string backlog(core::engine& e, std::uint64_t after, std::uint64_t& last) {
-  auto entries = e.log().since(after);
+  auto entries = e.journal().since(after);
   std::size_t skip = entries.size() > backlog_limit ? entries.size() - backlog_limit : 0;
   std::string out;
   last = after;

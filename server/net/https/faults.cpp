@@ -1,5 +1,7 @@
 // The wire part of every fault, one overload each; `execute` visits. A fault with no overload here
-// only shapes the reply (the engine's reply_faults.cpp) and is sent as a reply.
+// acts only through the reply (pass, delay, and those whose shapes_reply is true, which the
+// engine's reply_faults.cpp executes) and is sent as a reply: one whose sends_reply is false must
+// have its overload.
 #include "server/net/https/faults.hpp"
 
 #include "server/net/https/reply_head.hpp"
@@ -181,6 +183,7 @@ task<after_fault> run(const faults::dribble& f, wire& w) {
 /// reply-shaping faults. At the HTTP stage the reply is sent; before it, the session goes on.
 template <class F>
 task<after_fault> run(const F&, wire& w) {
+  static_assert(F::sends_reply, "a fault that sends no reply acts on the wire: it needs a run() overload");
   co_return w.outcome ? after_fault::reply : after_fault::carry_on;
 }
 

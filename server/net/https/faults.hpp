@@ -1,7 +1,7 @@
 #pragma once
 // The network layer's side of every fault: what happens on the wire, executed from one place with
-// std::visit. A fault that only shapes the reply (status, error, reply) is the engine's; here it
-// falls through to "send the reply".
+// std::visit. A fault that only shapes the reply (its shapes_reply) is the engine's; here
+// it falls through to "send the reply".
 
 #include "pki/lab.hpp"
 #include "server/core/engine/engine.hpp"

@@ -23,9 +23,9 @@ struct worker {
   asio::io_context ioc{1};
 };
 
-/// What every HTTPS session shares. The listener control it offers is the control API's view of
+/// What every HTTPS session shares. The server control it offers is the control API's view of
 /// it; reloading belongs to whoever owns the scenario file.
-struct service : core::listener_control {
+struct service : core::server_control {
   service(server_config c, std::shared_ptr<core::engine> e)
       : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {}
 

@@ -127,7 +127,7 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   // Headers, chunk extensions and trailers all count against the header limit: the read buffer
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
   bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
-  st.s->engine->note("http", st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
+  st.s->engine->note(core::stage::http, st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
   http::response<http::string_body> res;
   res.result(too_big           ? http::status::payload_too_large
              : headers_too_big ? http::status::request_header_fields_too_large
@@ -212,7 +212,7 @@ task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   if (!engine.has_tls_rules()) co_return true;
   auto hello = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
   if (hello.status != client_hello_info::state::complete) {
-    engine.note("tls", st.connection, st.client, "no TLS ClientHello");
+    engine.note(core::stage::tls, st.connection, st.client, "no TLS ClientHello");
     co_return false;
   }
   st.sni = hello.sni;
@@ -265,7 +265,8 @@ task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
   if (st.sni.empty()) st.sni = tc.sni;
   if (ec) {
-    engine.note("tls", st.connection, st.client, core::describe(failure_of(ec, cfg.handshake_timeout_ms)), st.sni);
+    engine.note(core::stage::tls, st.connection, st.client, core::describe(failure_of(ec, cfg.handshake_timeout_ms)),
+                st.sni);
     co_return false;
   }
   if (cfg.client_cert != client_cert_mode::off) {
@@ -291,7 +292,7 @@ task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_
       // Over the limit: closed at once (the client sees the connection end before TLS), journaled.
       boost::system::error_code peer_ec;
       auto peer = socket.remote_endpoint(peer_ec);
-      s->engine->note("connection", 0, peer_ec ? "" : peer.address().to_string(),
+      s->engine->note(core::stage::connection, 0, peer_ec ? "" : peer.address().to_string(),
                       "closed: " + std::to_string(s->cfg.max_connections) + " connections open (--max-connections)");
       socket.close(peer_ec);
       continue;

@@ -4,6 +4,8 @@
 #include "server/net/io/log_failure.hpp"
 #include "server/net/server/impl.hpp"
 
+#include <boost/asio/detached.hpp>
+
 #include <sys/resource.h>
 
 #include <future>
@@ -44,6 +46,11 @@ void run_guarded(asio::io_context& ioc, core::engine& engine) {
                     {{"what", "a handler threw a non-standard exception out of the event loop; the loop goes on"}});
     }
   }
+}
+
+/// Hands the listeners' settled() verdict to a thread that is not a worker.
+task<> settle_into(listener_set* listeners, std::shared_ptr<std::promise<std::string>> out) {
+  out->set_value(co_await listeners->settled());
 }
 
 }  // namespace
@@ -149,15 +156,17 @@ std::uint16_t server::port() const { return impl_->listeners->endpoint().port();
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
 
-std::string server::reset() {
-  impl_->reset();
-  auto& loop = impl_->workers.front()->ioc;
-  if (impl_->threads.empty() || loop.stopped()) return {};  // not running: the listeners followed at once
+core::control_reply server::control(std::string_view method, std::string_view target, std::string_view body) {
+  auto reply = core::handle_control(*impl_->engine, *impl_, method, target, body);
+  if (!reply.listeners_changed) return reply;
   auto settled = std::make_shared<std::promise<std::string>>();
-  asio::co_spawn(loop, impl_->listeners->settled(), [settled](std::exception_ptr e, std::string failures) {
-    settled->set_value(e ? "the listeners could not be checked" : std::move(failures));
-  });
-  return settled->get_future().get();
+  auto verdict = settled->get_future();
+  asio::co_spawn(impl_->workers.front()->ioc, settle_into(&*impl_->listeners, settled), asio::detached);
+  // settled() gives up by itself after 5 s; this bound only guards a server that is not running.
+  std::string failure = "the listeners did not answer within 10 s (is the server started?)";
+  if (verdict.wait_for(std::chrono::seconds(10)) == std::future_status::ready) failure = verdict.get();
+  if (!failure.empty()) return {503, protocol::json{{"error", failure}}.dump()};
+  return reply;
 }
 
 void server::start() {

@@ -3,6 +3,7 @@
 // TLS, HTTP sessions that execute the engine's verdicts, the control API, signals. The Asio
 // machinery stays behind this interface, so main.cpp and tests compile without it.
 
+#include "server/core/control/control.hpp"
 #include "server/core/engine/engine.hpp"
 #include "server/net/io/config.hpp"
 
@@ -43,10 +44,10 @@ class server {
   void drain();
   /// Reloads the scenario file (as SIGHUP does); returns the problems ("" when it took).
   std::string reload();
-  /// Back to the scenario's start, as POST /reset: the engine's state and the listener. Once
-  /// started, returns when every worker follows: "" or why one could not listen. Not to be called
-  /// from the server's own threads.
-  std::string reset();
+  /// A control-API call made in process (the C++ fixture's way in), answered exactly as the
+  /// control listener answers it: the same routes, and a call that moves the listeners returns
+  /// once every worker has followed (503 naming the failure otherwise). Call it after start().
+  core::control_reply control(std::string_view method, std::string_view target, std::string_view body);
 
   struct impl;  ///< the Asio side, in impl.hpp
 
