@@ -91,7 +91,8 @@ TEST_CASE("fortisim validate reports every problem with its path and exits non-z
 }
 
 TEST_CASE("fortisim validate names every rule, generated names too, and refuses two rules with one name") {
-  std::string data = temp_dir("validate-names");
+  temp_folder folder("validate-names");
+  std::string data = folder.path();
   std::string good = data + "/good.json", twice = data + "/twice.json";
   {
     std::ofstream(good)

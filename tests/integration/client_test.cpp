@@ -71,8 +71,8 @@ TEST_CASE("the client writes a provisioning request as FortiOS 7.4.10 did, byte 
   REQUIRE(secret.has_value());
   protocol::provision_request r;
   r.env = {"SoftToken.ProvisionRequest", "4", "FGT40FHA25099UXR", "7.0", "5309", {"FGT40FHA25099UXR"}};
-  r.tokens.push_back(client::fortigate_token("FTKMOB5CA3C29179", *secret));
-  CHECK(client::fortios_text(protocol::encode(protocol::request(r))) == provision_7410_request);
+  r.tokens.push_back(fortisim::client::fortigate_token("FTKMOB5CA3C29179", *secret));
+  CHECK(fortisim::client::fortios_text(protocol::encode(protocol::request(r))) == provision_7410_request);
 }
 
 TEST_CASE("import, provision, the phone, polling: the OTP the client prints is the server's") {

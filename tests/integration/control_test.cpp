@@ -260,7 +260,8 @@ TEST_CASE("a runtime rule keeps its counters when other rules are added and dele
 }
 
 TEST_CASE("a runtime rule cannot take a name a rule has, nor a reloaded file's rule a runtime rule's") {
-  std::string dir = temp_dir("rule-names");
+  temp_folder folder("rule-names");
+  std::string dir = folder.path();
   std::string file = dir + "/lab.json";
   const char* lab =
       R"({"rules": [{"name": "slow", "when": {"serial_number": "FG-X"}, "then": {"action": "delay", "ms": 1}}]})";
