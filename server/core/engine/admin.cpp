@@ -105,9 +105,10 @@ bool engine::remove_rule(std::string_view name) {
   auto states = old->book.states();
   list.erase(list.begin() + static_cast<std::ptrdiff_t>(*i));
   states.erase(states.begin() + static_cast<std::ptrdiff_t>(*i));
-  runtime_.store(
-      list.empty() ? nullptr : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed, std::move(states)),
-      std::memory_order_release);
+  runtime_.store(list.empty()
+                     ? nullptr
+                     : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed, std::move(states)),
+                 std::memory_order_release);
   notice("rule deleted", {{"name", name}});
   return true;
 }

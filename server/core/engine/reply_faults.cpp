@@ -150,11 +150,13 @@ std::optional<protocol::error_value> replacement_error(const fault& f) {
 }
 
 void bend(const fault& f, protocol::response& r) {
-  visit_shaping(f, [&](auto s, const auto& x) { s.bend(x, r); }, [](const auto&) {});
+  visit_shaping(
+      f, [&](auto s, const auto& x) { s.bend(x, r); }, [](const auto&) {});
 }
 
 void bend_body(const fault& f, std::string& body) {
-  visit_shaping(f, [&](auto s, const auto& x) { s.bend_body(x, body); }, [](const auto&) {});
+  visit_shaping(
+      f, [&](auto s, const auto& x) { s.bend_body(x, body); }, [](const auto&) {});
 }
 
 }  // namespace fortisim::core
