@@ -1,0 +1,101 @@
+// The engine's answers before a request: what happens to a connection and to a ClientHello (the
+// rules of those stages), and the entries the network layer reports (a stage's outcome, a client
+// certificate, a DNS query). engine.cpp answers requests.
+#include "server/core/engine/engine.hpp"
+
+namespace fortisim::core {
+
+bool engine::has_tls_rules() const {
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
+}
+
+std::optional<rule_book::hit> engine::first_match(loaded& in_force, stage at, const exchange_facts& facts,
+                                                  const std::shared_ptr<runtime_rules>& runtime) {
+  if (runtime)
+    if (auto hit = runtime->book.first_match(at, facts)) return hit;
+  return in_force.rules.first_match(at, facts);
+}
+
+stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& facts) {
+  stage_verdict v;
+  v.connection = facts.connection;
+  auto keep = runtime_.load(std::memory_order_acquire);  // alive while the hit, which may point into it, is used
+  auto hit = first_match(in_force, at, facts, keep);
+  if (!hit) return v;
+  v.act = *hit->action;
+  v.rule = hit->rule->name;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage_name(at));
+    e.connection = facts.connection;
+    e.client_address.assign(facts.client_address);
+    e.sni.assign(facts.sni);
+    e.rule.assign(v.rule);
+    e.action.assign(fault_name(v.act.what));
+    e.seed = in_force.scenario->seed;
+  });
+  return v;
+}
+
+stage_verdict engine::on_connection(std::string_view client_address) {
+  auto in_force = current();
+  exchange_facts f;
+  f.client_address = client_address;
+  f.connection = in_force->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  metrics_.connection_opened();
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  if (!in_force->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
+    return stage_verdict{{}, f.connection, {}};
+  return decide(*in_force, stage::connection, f);
+}
+
+stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
+  exchange_facts f;
+  f.client_address = client_address;
+  f.connection = connection;
+  f.sni = sni;
+  return decide(*current(), stage::tls, f);
+}
+
+void engine::note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
+                  std::string_view sni) {
+  auto seed = current()->scenario->seed;
+  if (at == stage::tls) metrics_.tls_failure(what);
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage_name(at));
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.sni.assign(sni);
+    e.action.assign(what);
+    e.seed = seed;
+  });
+}
+
+void engine::note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
+                              std::string_view client_cert) {
+  auto seed = current()->scenario->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign(stage_name(stage::tls));
+    e.connection = connection;
+    e.client_address.assign(client_address);
+    e.sni.assign(sni);
+    e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
+    e.client_cert.assign(client_cert);
+    e.seed = seed;
+  });
+}
+
+void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
+                      std::string_view answer) {
+  auto seed = current()->scenario->seed;
+  journal_.record([&](journal_entry& e) {
+    e.stage.assign("dns");
+    e.client_address.assign(client_address);
+    e.target.assign(name);
+    e.type.assign(type);
+    e.action.assign(answer);
+    e.seed = seed;
+  });
+}
+
+}  // namespace fortisim::core
