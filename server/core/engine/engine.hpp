@@ -118,9 +118,6 @@ class engine {
   const core::model& world() const { return model_; }
   /// The request journal: every exchange and event, as GET /journal shows it.
   core::journal& journal() { return journal_; }
-  /// The journal under its former name, for fixture/fixture.cpp alone (another branch owns that
-  /// file): remove once it calls journal().
-  core::journal& log() { return journal_; }
   /// The console's live feed of exchanges and notices (GET /events).
   core::live_feed& feed() { return feed_; }
   core::metrics& counters() { return metrics_; }
