@@ -24,9 +24,10 @@ using protocol::json;
 
 namespace {
 
-/// The newest journal entry of stage `stage`, or null.
+/// The newest journal entry of stage `stage`, or null: waited for (up to 5 s), since the server
+/// may learn of a handshake's end after the client.
 json last_entry(test_server& srv, const std::string& stage) {
-  auto entries = json::parse(control(srv.admin_port(), "GET", "/journal?stage=" + stage).second);
+  auto entries = json::parse(control(srv.admin_port(), "GET", "/journal?wait_ms=5000&stage=" + stage).second);
   return entries.empty() ? json() : entries.back();
 }
 
@@ -271,7 +272,12 @@ TEST_CASE("a tls_cert fault's certificate wins over the host's leaf, and the cli
   auto r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));
   CHECK_FALSE(r.ok);
   CHECK(r.verify_result == X509_V_ERR_CERT_HAS_EXPIRED);
-  CHECK(last_entry(srv, "tls")["action"] == "the client refused our certificate: certificate expired");
+  // One entry: the rule, its action, and the client's verdict on it.
+  auto e = last_entry(srv, "tls");
+  CHECK(e["action"] == "tls_cert");
+  CHECK(e["outcome"] == "client_refused");
+  CHECK(e["reason"] == "the client refused our certificate: certificate expired");
+  CHECK(json::parse(control(srv.admin_port(), "GET", "/journal/count?stage=tls").second)["count"] == 1);
   // A client that does not verify sees the certificate (a failed verification keeps none).
   auto seen = probe(srv.port(), for_host("fds1.fortinet.com", ""));
   REQUIRE_MESSAGE(seen.ok, seen.detail);

@@ -103,9 +103,12 @@ TEST_CASE("tls_alert for one SNI: a handshake_failure alert — other names hand
   o.sni = "directregistration.fortinet.com";
   client good(srv.port(), o);
   CHECK(good.ok());
-  auto j = json::parse(control(srv.admin_port(), "GET", "/journal").second);
-  CHECK(j[0]["stage"] == "tls");
+  // The rule's entry is written once the alert is played out: waited for, not polled.
+  auto j = json::parse(control(srv.admin_port(), "GET", "/journal?stage=tls&wait_ms=5000").second);
+  REQUIRE(j.size() == 1);
   CHECK(j[0]["sni"] == "fds1.fortinet.com");
+  CHECK(j[0]["action"] == "tls_alert");
+  CHECK(j[0]["outcome"] == "not_sent");
 }
 
 TEST_CASE("tls_alert with another alert name") {

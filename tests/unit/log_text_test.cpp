@@ -46,6 +46,8 @@ TEST_CASE("an HTTP exchange: who, SNI, what, the status and error, the rule, the
   e.type = "SoftToken.ActivationLicenseRequest";
   e.status = 200;
   e.error_code = 14;
+  e.errors = "14";
+  e.outcome = "sent";
   e.rule = "codes ending -0014: expired";
   e.action = "error";
   e.serials = "FG4H0ETB20900993";
@@ -57,6 +59,8 @@ TEST_CASE("an HTTP exchange: who, SNI, what, the status and error, the rule, the
         "body=\"{\\\"d\\\":{}}\"");
   e.status = 0;  // a reset or a close: nothing was sent
   e.error_code = 0;
+  e.errors.clear();
+  e.outcome = "not_sent";
   e.rule = "reset twice";
   e.action = "reset";
   e.serials.clear();
@@ -105,3 +109,29 @@ TEST_CASE("an event: its name, then key=value in order, strings bare unless they
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("per-token errors are marked as a top-level error is, and a reply nobody heard says so") {
+  auto e = entry("http");
+  e.request = 3;
+  e.method = "POST";
+  e.status = 200;
+  e.errors = "903 904";
+  e.outcome = "client_gone";
+  e.bytes_sent = 0;
+  CHECK(text(e) == "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 error 903,904 (client_gone after 0 bytes)");
+  e.errors.clear();
+  e.outcome = "timeout";
+  e.bytes_sent = 65536;
+  CHECK(text(e) == "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 (timeout after 65536 bytes)");
+}
+
+TEST_CASE("a TLS rule's entry carries the client's verdict") {
+  auto e = entry("tls");
+  e.sni = "fds1.fortinet.com";
+  e.rule = "expired cert";
+  e.action = "tls_cert";
+  e.outcome = "client_refused";
+  e.reason = "the client refused our certificate: certificate expired";
+  CHECK(text(e) == "2026-11-28T08:41:02.123Z tls #7 192.0.2.1 sni=fds1.fortinet.com -> tls_cert rule=\"expired cert\" "
+                   "outcome=client_refused reason=\"the client refused our certificate: certificate expired\"");
+}

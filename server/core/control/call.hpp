@@ -32,6 +32,7 @@ struct call {
   std::map<std::string, std::string, std::less<>> query;  ///< percent-decoded
   json body = json::object();
   std::string_view wildcard;  ///< the `*` segment of the route's path ("/tokens/*/otp")
+  bool may_wait = false;      ///< whether a call with wait_ms may answer "not yet" (control_reply::wait_ms)
 
   /// Refuses query parameters other than `allowed`.
   void only_query(std::span<const std::string_view> allowed) const;

@@ -41,9 +41,13 @@ struct control_reply {
   std::string content_type = "application/json";
   bool listeners_changed = false;  ///< the network layer confirms the listeners followed before answering
   std::string allow;               ///< for 405: the methods the path takes
+  /// Not answered yet (a call with `wait_ms` whose count is not reached): the caller asks again
+  /// after each new journal entry, for up to this long, then once more with may_wait false.
+  std::int64_t wait_ms = 0;
 };
 
+/// Answers one control call. With `may_wait` false, a call that could wait answers at once.
 control_reply handle_control(engine& engine, server_control& server, std::string_view method, std::string_view target,
-                             std::string_view body);
+                             std::string_view body, bool may_wait = false);
 
 }  // namespace fortisim::core

@@ -115,7 +115,7 @@ control_reply listeners_follow(control_reply r) {
 }  // namespace control
 
 control_reply handle_control(engine& engine, server_control& server, std::string_view method, std::string_view target,
-                             std::string_view body) {
+                             std::string_view body, bool may_wait) {
   using namespace control;
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
@@ -130,7 +130,7 @@ control_reply handle_control(engine& engine, server_control& server, std::string
     try {
       std::string segment = percent_decoded(wildcard);  // a rule name may hold spaces: /rules/my%20rule
       auto query = parse_query(q == std::string_view::npos ? "" : target.substr(q + 1));
-      call request{engine, server, method, path, std::move(query), parse_body(body), segment};
+      call request{engine, server, method, path, std::move(query), parse_body(body), segment, may_wait};
       return r.handler(request);
     } catch (const bad_call& why) {
       return refusal(why.status, why.what());

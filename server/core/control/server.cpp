@@ -13,7 +13,7 @@ constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 journal_filter filter_of(const call& request, bool with_limit) {
   std::vector<std::string_view> allowed;
   for_each_journal_filter([&](const auto& declared) { allowed.push_back(declared.name); });
-  allowed.push_back("after");
+  allowed.insert(allowed.end(), {"after", "at_least", "wait_ms"});
   if (with_limit) allowed.push_back("limit");
   request.only_query(allowed);
   journal_filter f;
@@ -29,9 +29,35 @@ journal_filter filter_of(const call& request, bool with_limit) {
         "operation: expected activation_license, polling, mobile_provision, provision or hardware_activation");
   if (f.stage && *f.stage != "connection" && *f.stage != "tls" && *f.stage != "http" && *f.stage != "dns")
     throw bad_call("stage: expected connection, tls, http or dns");
+  static constexpr std::string_view outcomes[] = {"sent",    "client_gone", "not_sent",
+                                                  "timeout", "handshake",   "client_refused"};
+  if (f.outcome && std::find(std::begin(outcomes), std::end(outcomes), *f.outcome) == std::end(outcomes))
+    throw bad_call("outcome: expected sent, client_gone, not_sent, timeout, handshake or client_refused");
   f.after = static_cast<std::uint64_t>(request.query_integer("after", 0, INT64_MAX).value_or(0));
   if (auto v = request.query_integer("limit", 1, 1'000'000)) f.limit = static_cast<std::size_t>(*v);
   return f;
+}
+
+/// A journal call's wait: `at_least` entries (default `fallback`) within `wait_ms` (0: none).
+struct journal_wait {
+  std::size_t at_least;
+  std::int64_t wait_ms;
+};
+
+journal_wait wait_of(const call& request, std::size_t fallback) {
+  constexpr std::int64_t most_ms = 10 * 60 * 1000;
+  auto wait_ms = request.query_integer("wait_ms", 0, most_ms).value_or(0);
+  auto at_least = request.query_integer("at_least", 0, 1'000'000);
+  if (at_least && !request.query.contains("wait_ms")) throw bad_call("at_least: needs wait_ms (how long to wait)");
+  return {static_cast<std::size_t>(at_least.value_or(static_cast<std::int64_t>(fallback))), wait_ms};
+}
+
+/// The reply, or "not yet" while fewer than `w.at_least` entries are found and the call may wait.
+control_reply answer_or_wait(const call& request, const journal_wait& w, std::size_t found, const json& reply) {
+  if (found >= w.at_least || w.wait_ms == 0 || !request.may_wait) return ok(reply);
+  control_reply not_yet;
+  not_yet.wait_ms = w.wait_ms;
+  return not_yet;
 }
 
 }  // namespace
@@ -50,10 +76,18 @@ control_reply status(call& request) {
   return ok(s);
 }
 
-control_reply journal(call& request) { return ok(request.engine.journal().select(filter_of(request, true))); }
+control_reply journal(call& request) {
+  auto f = filter_of(request, true);
+  auto w = wait_of(request, 1);  // with wait_ms alone: the first entry that matches
+  auto found = request.engine.journal().select(f);
+  return answer_or_wait(request, w, found.size(), found);
+}
 
 control_reply journal_count(call& request) {
-  return ok({{"count", request.engine.journal().count(filter_of(request, false))}});
+  auto f = filter_of(request, false);
+  auto w = wait_of(request, 0);
+  auto n = request.engine.journal().count(f);
+  return answer_or_wait(request, w, n, {{"count", n}});
 }
 
 control_reply journal_clear(call& request) {

@@ -4,6 +4,8 @@
 #include "protocol/direct_request.hpp"
 #include "server/core/engine/reply_faults.hpp"
 
+#include <charconv>
+
 namespace fortisim::core {
 
 using namespace protocol;
@@ -50,6 +52,7 @@ struct engine::exchange {
   std::string& reason;                     ///< why this answer, in protocol terms (in scratch)
   http_outcome& out;
   int error_code = 0;  ///< the FortiCare error in the reply, for the journal
+  const response* reply = nullptr;  ///< the model's or the error's reply, when one was encoded
 };
 
 namespace {
@@ -94,6 +97,22 @@ int error_code_of(const response& r) {
           return m.error.code;
         else
           return m.error ? m.error->code : 0;
+      },
+      r);
+}
+
+/// Every error code `r` answers, top-level first, then each token's, space-separated into `out`.
+void error_codes_of(const response& r, std::string& out) {
+  auto add_code = [&out](int code) {
+    char digits[12];
+    out.append(out.empty() ? "" : " ").append(digits, std::to_chars(digits, digits + sizeof digits, code).ptr);
+  };
+  if (int code = error_code_of(r)) add_code(code);
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (requires { m.tokens.front().error; })
+          for (const auto& t : m.tokens)
+            if (t.error) add_code(t.error->code);
       },
       r);
 }
@@ -171,10 +190,34 @@ std::shared_ptr<const scenario> engine::current_scenario() const { return curren
 
 std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
 
+std::string_view delivery_name(delivery d) {
+  switch (d) {
+    case delivery::sent: return "sent";
+    case delivery::client_gone: return "client_gone";
+    case delivery::not_sent: return "not_sent";
+    case delivery::timeout: return "timeout";
+    case delivery::handshake: return "handshake";
+    case delivery::client_refused: return "client_refused";
+  }
+  return "";
+}
+
 http_outcome engine::handle(const http_request& request) {
   http_outcome out;
   handle(request, out);
+  bool sends = sends_reply(out.act);
+  finish(out, sends ? delivery::sent : delivery::not_sent, sends ? out.body.size() : 0);
   return out;
+}
+
+void engine::finish(http_outcome& out, delivery how, std::uint64_t bytes_sent) {
+  journal_.record([&](journal_entry& e) {
+    auto time_ms = e.time_ms;  // when the outcome was known
+    e = out.entry;             // the strings are copied into storage the journal keeps
+    e.time_ms = time_ms;
+    e.outcome.assign(delivery_name(how));
+    e.bytes_sent = bytes_sent;
+  });
 }
 
 void engine::handle(const http_request& request, http_outcome& out) {
@@ -186,7 +229,7 @@ void engine::handle(const http_request& request, http_outcome& out) {
   classify(ongoing);
   match_rules(ongoing);
   if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
-  record(ongoing);
+  write_entry(ongoing);
   scratch.trim(request.body.size());
 }
 
@@ -305,6 +348,7 @@ void engine::answer(exchange& exchange) {
   }
   bend(exchange.out.act, reply);
   exchange.error_code = error_code_of(reply);
+  exchange.reply = &reply;
   exchange.out.body.reserve(768);
   encode_to(reply, exchange.out.body);
   bend_body(exchange.out.act, exchange.out.body);
@@ -324,39 +368,40 @@ bool engine::ask_model(exchange& exchange, const request& req, response& reply) 
   }
 }
 
-void engine::record(const exchange& exchange) {
+void engine::write_entry(const exchange& exchange) {
   int status = sends_reply(exchange.out.act) ? exchange.out.status : 0;  // 0: no reply was sent
   std::string_view operation = exchange.op ? operation_name(*exchange.op) : std::string_view();
   int endpoint = exchange.path == process_path ? 0 : exchange.path == mobile_path ? 1 : 2;
   metrics_.request(endpoint, exchange.op ? static_cast<int>(*exchange.op) : -1, exchange.error_code, status);
-  journal_.record([&](journal_entry& e) {
-    e.stage.assign(stage_name(stage::http));
-    e.connection = exchange.request.connection;
-    e.request = exchange.ordinal;
-    e.client_address.assign(exchange.request.client_address);
-    e.sni.assign(exchange.request.sni);
-    e.method.assign(exchange.request.method);
-    e.target.assign(exchange.request.target);
-    e.type.assign(exchange.type);
-    e.operation.assign(operation);
-    if (exchange.d)
-      request_facts(exchange.d, e);
-    else if (exchange.direct)
-      request_facts(*exchange.direct, e);
-    if (exchange.hit) {
-      e.rule.assign(exchange.hit->rule->name);
-      e.action.assign(fault_name(exchange.hit->action->what));
-    }
-    e.reason.assign(exchange.reason);
-    e.status = status;
-    e.error_code = exchange.error_code;
-    e.seed = exchange.in_force.scenario->seed;
-    e.client_cert.assign(exchange.request.client_cert);
-    e.request_headers.assign(exchange.request.headers.substr(0, journal_kept_bytes));  // not copied whole, to be cut
-    e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes));
-    if (status != 0 && has_body(status))
-      e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes));
-  });
+  journal_entry& e = exchange.out.entry;
+  journal::blank(e);
+  e.stage.assign(stage_name(stage::http));
+  e.connection = exchange.request.connection;
+  e.request = exchange.ordinal;
+  e.client_address.assign(exchange.request.client_address);
+  e.sni.assign(exchange.request.sni);
+  e.method.assign(exchange.request.method);
+  e.target.assign(exchange.request.target);
+  e.type.assign(exchange.type);
+  e.operation.assign(operation);
+  if (exchange.d)
+    request_facts(exchange.d, e);
+  else if (exchange.direct)
+    request_facts(*exchange.direct, e);
+  if (exchange.hit) {
+    e.rule.assign(exchange.hit->rule->name);
+    e.action.assign(fault_name(exchange.hit->action->what));
+  }
+  e.reason.assign(exchange.reason);
+  e.status = status;
+  e.error_code = exchange.error_code;
+  if (exchange.reply) error_codes_of(*exchange.reply, e.errors);
+  e.seed = exchange.in_force.scenario->seed;
+  e.client_cert.assign(exchange.request.client_cert);
+  e.request_headers.assign(exchange.request.headers.substr(0, journal_kept_bytes));  // not copied whole, to be cut
+  e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes));
+  if (status != 0 && has_body(status))
+    e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes));
 }
 
 }  // namespace fortisim::core

@@ -20,11 +20,13 @@
 
 namespace fortisim::core {
 
-/// What the network layer must do at the connection or TLS stage.
+/// What the network layer must do at the connection or TLS stage. When a rule fired, the network
+/// layer journals its outcome with engine::settle once it is known.
 struct stage_verdict {
   action act;  ///< faults::pass: carry on normally
   std::uint64_t connection = 0;
-  std::string rule;
+  std::string rule;        ///< the rule that fired, "" for none
+  std::uint64_t seed = 0;  ///< the seed of the scenario in force when it fired
 };
 
 /// An HTTP request as the network layer read it.
@@ -39,7 +41,20 @@ struct http_request {
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
 };
 
-/// What to send back, and the fault whose wire part the network layer executes (server/net/https/faults.cpp).
+/// What the client saw of what fortisim did: the journal's `outcome`.
+enum class delivery {
+  sent,            ///< HTTP: the whole reply written
+  client_gone,     ///< HTTP: the peer closed or reset before the reply was written
+  not_sent,        ///< a fault that sends nothing (reset, hang, close, an alert)
+  timeout,         ///< the write (or the handshake) did not finish in time
+  handshake,       ///< TLS: the client completed the handshake the rule shaped
+  client_refused,  ///< TLS: the client ended the handshake the rule shaped (an alert, a close)
+};
+std::string_view delivery_name(delivery d);
+
+/// What to send back, and the fault whose wire part the network layer executes
+/// (server/net/https/faults.cpp); and the journal entry that is written once the network layer
+/// says how the reply went (engine::finish).
 struct http_outcome {
   static constexpr std::string_view json_type = "application/json; charset=utf-8";
   int status = 200;
@@ -49,6 +64,9 @@ struct http_outcome {
   std::int64_t delay_ms = 0;   ///< wait before anything is sent
   fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
+  /// The exchange's journal entry but its outcome: recorded by engine::finish. Its strings keep
+  /// their storage (each at most journal_kept_bytes, so an idle connection holds at most 12 KiB).
+  journal_entry entry;
   /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
   /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
   void reset() {
@@ -91,12 +109,24 @@ class engine {
   stage_verdict on_connection(std::string_view client_address);
   bool has_tls_rules() const;
   stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
+  /// Answers a request and journals it as sent (or not sent, for a fault that sends nothing): for
+  /// tests and the fuzzer, which write no reply.
   http_outcome handle(const http_request& request);
-  /// The same, written into `out` (reset first): a connection passes the outcome of its last
-  /// request, whose strings keep their storage, so a keep-alive request allocates no reply.
+  /// Answers a request into `out` (reset first): a connection passes the outcome of its last
+  /// request, whose strings keep their storage, so a keep-alive request allocates no reply. The
+  /// model's change is made here (a real service commits before it replies); the exchange is
+  /// journaled (and logged) by finish(), once the network layer knows whether the client heard.
   void handle(const http_request& request, http_outcome& out);
+  /// Journals the exchange `out` answered, with how its reply went and how many bytes of it
+  /// were written.
+  void finish(http_outcome& out, delivery how, std::uint64_t bytes_sent);
   /// How long to refuse connections from a (re)load: 0 none, -1 until told otherwise, else ms.
   std::int64_t refuse_first_ms() const;
+  /// Journals the outcome of a connection- or TLS-stage rule that fired (`v.rule` not empty):
+  /// one entry with the rule, its action, `how` and, in `reason`, what the client did in words.
+  /// A failed handshake (client_refused, timeout) also counts as a TLS failure.
+  void settle(stage at, const stage_verdict& v, std::string_view client_address, std::string_view sni, delivery how,
+              std::string_view words = {});
   /// Journals a connection that the network layer could not complete at stage `at` (TLS failure
   /// and so on), with the SNI when the ClientHello named one. At stage::tls it also counts a TLS
   /// failure.
@@ -171,7 +201,8 @@ class engine {
   void answer(exchange& exchange);
   /// The model's reply to `req`, in `reply`; false when storage failed (its out then says 503).
   bool ask_model(exchange& exchange, const protocol::request& req, protocol::response& reply);
-  void record(const exchange& exchange);
+  /// The exchange's journal entry, in its outcome's `entry`, for finish() to record.
+  void write_entry(const exchange& exchange);
 
   std::atomic<std::shared_ptr<loaded>> current_;
   std::atomic<std::shared_ptr<runtime_rules>> runtime_;

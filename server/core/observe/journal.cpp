@@ -30,8 +30,10 @@ bool accepts(filter_match how, const std::string& value, const std::string& want
   return false;
 }
 
-/// An integer field: equal.
-bool accepts(filter_match, int value, int wanted) { return value == wanted; }
+/// An integer filter on a text field (error_code on errors): compared as text; 0 wants none.
+bool accepts(filter_match how, const std::string& value, int wanted) {
+  return wanted == 0 ? value.empty() : accepts(how, value, std::to_string(wanted));
+}
 
 template <class T>
 constexpr bool is_number = std::is_arithmetic_v<std::remove_cvref_t<T>>;
@@ -52,7 +54,7 @@ std::int64_t journal::now_ms() {
       .count();
 }
 
-void journal::reset(journal_entry& e) {
+void journal::blank(journal_entry& e) {
   for_each_journal_field([&](const auto& f) {
     auto& value = e.*f.member;
     if constexpr (is_number<decltype(value)>)
@@ -145,6 +147,24 @@ void journal::write_line(const journal_entry& e, std::string& out) {
       w.str(f.name, value);
   });
   w.close();
+}
+
+std::uint64_t journal::watch(std::function<void()> wake) {
+  std::lock_guard lock(watchers_mutex_);
+  watchers_.emplace_back(next_watcher_, std::move(wake));
+  watchers_count_.store(watchers_.size(), std::memory_order_release);
+  return next_watcher_++;
+}
+
+void journal::unwatch(std::uint64_t id) {
+  std::lock_guard lock(watchers_mutex_);
+  std::erase_if(watchers_, [id](const auto& w) { return w.first == id; });
+  watchers_count_.store(watchers_.size(), std::memory_order_release);
+}
+
+void journal::wake_watchers() {
+  std::lock_guard lock(watchers_mutex_);
+  for (const auto& [id, wake] : watchers_) wake();
 }
 
 void journal::clear() {

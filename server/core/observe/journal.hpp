@@ -34,7 +34,7 @@ class journal {
   void record(Fill&& fill) {
     if (capacity_ == 0 && observers_.empty()) return;
     thread_local journal_entry e;
-    reset(e);
+    blank(e);
     e.time_ms = now_ms();
     fill(e);
     cap(e);
@@ -48,10 +48,18 @@ class journal {
       }
     }
     for (const auto& observe : observers_) observe(e);
+    if (watchers_count_.load(std::memory_order_acquire) > 0) wake_watchers();
   }
   /// Adds a function called with every entry as it is recorded (the log, the console's live
   /// feed); added before serving starts. An observer must not block: it runs on a worker.
   void add_observer(std::function<void(const journal_entry&)> f) { observers_.push_back(std::move(f)); }
+  /// Calls `wake` after each entry from now until unwatch(id), on the recording thread (it must
+  /// not block): how a control call waits for an entry instead of polling. Returns the id.
+  std::uint64_t watch(std::function<void()> wake);
+  void unwatch(std::uint64_t id);
+  /// The seq of the newest entry recorded so far (0 for none): a waiter reads it before it counts,
+  /// and after it starts watching, to know whether it missed one.
+  std::uint64_t last_seq() const { return next_.load(std::memory_order_acquire) - 1; }
   /// One entry as JSON: what the control API shows.
   static protocol::json to_json(const journal_entry& e);
   /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
@@ -63,6 +71,8 @@ class journal {
   /// The newest entries, newest last (for a live view).
   std::vector<journal_entry> since(std::uint64_t after) const;
   void clear();
+  /// Every field of `e` back to empty or 0, the strings keeping their storage.
+  static void blank(journal_entry& e);
 
  private:
   /// One ring: the last `capacity_` entries of the threads that record into it.
@@ -78,8 +88,7 @@ class journal {
   std::vector<std::unique_lock<std::mutex>> lock_all() const;
   ring& own_ring();
   static std::int64_t now_ms();
-  /// Every field back to empty or 0, the strings keeping their storage.
-  static void reset(journal_entry& e);
+  void wake_watchers();
   /// Each field cut to the bytes its declaration keeps.
   static void cap(journal_entry& e);
   std::size_t capacity_;
@@ -87,6 +96,10 @@ class journal {
   std::atomic<std::uint64_t> next_{1};
   std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared (under every lock)
   std::vector<std::function<void(const journal_entry&)>> observers_;
+  std::mutex watchers_mutex_;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers_;
+  std::uint64_t next_watcher_ = 1;
+  std::atomic<std::size_t> watchers_count_{0};  ///< read without the lock on every entry
 };
 
 }  // namespace fortisim::core

@@ -39,7 +39,16 @@ struct journal_entry {
   std::string action;     ///< the action played, "" when answered by the model
   std::string reason;     ///< why this answer, in protocol terms
   int status = 0;         ///< HTTP status, 0 where none was sent
-  int error_code = 0;     ///< the FortiCare error code in the reply, 0 for none
+  /// Whether the client heard: at the HTTP stage "sent" (the whole reply written), "client_gone"
+  /// (the peer closed or reset before the reply was written), "not_sent" (a fault that sends
+  /// nothing), "timeout" (the write did not finish in time); at the connection and TLS stages, for a
+  /// rule's entry, "handshake" (the client completed it), "client_refused" (the client ended the
+  /// handshake: an alert or a close), "not_sent" or "timeout". "" for the other entries.
+  std::string outcome;
+  std::uint64_t bytes_sent = 0;  ///< how much of the reply was written (head and body), for outcome
+  int error_code = 0;            ///< the FortiCare error code of the reply's top-level error, 0 for none
+  /// Every FortiCare error code the reply answered, top-level and per token, space-separated.
+  std::string errors;
   std::uint64_t seed = 0;
   /// The certificate the client presented (--client-cert request|require): "subject | issuer",
   /// each on one line in RFC 2253 form, e.g. "CN=FGT40FHA25099UXR,O=… | CN=…"; "" when none.
@@ -107,7 +116,10 @@ inline constexpr auto journal_fields = std::tuple{
     declare_field("action", &journal_entry::action),
     declare_field("reason", &journal_entry::reason),
     declare_field("status", &journal_entry::status),
+    declare_field("outcome", &journal_entry::outcome),
+    declare_field("bytes_sent", &journal_entry::bytes_sent),
     declare_field("error_code", &journal_entry::error_code),
+    declare_field("errors", &journal_entry::errors),
     declare_field("seed", &journal_entry::seed),
     declare_field("client_cert", &journal_entry::client_cert, field_kind::bytes),
     declare_field("request_headers", &journal_entry::request_headers, field_kind::bytes).capped(journal_kept_bytes),
@@ -167,7 +179,7 @@ inline constexpr auto journal_field_of = detail::journal_field_declared<Member>(
 
 /// Which entries a journal query wants (GET /journal?…); absent fields match anything.
 struct journal_filter {
-  std::optional<std::string> type, operation, serial, token, code, rule, stage;
+  std::optional<std::string> type, operation, serial, token, code, rule, stage, outcome;
   std::optional<int> error_code;
   std::uint64_t after = 0;           ///< only entries with a greater seq
   std::optional<std::size_t> limit;  ///< at most this many, the oldest first
@@ -182,7 +194,8 @@ enum class filter_match {
 };
 
 /// One filter of journal_filter: its GET /journal parameter, its member, the field it selects on
-/// and how (an integer filter: equal), and an integer filter's largest value (from 0).
+/// and how (an integer filter on an integer field: equal; on a text field: one of its words), and
+/// an integer filter's largest value (from 0).
 template <class Value, class Member>
 struct journal_filter_field {
   std::string_view name;
@@ -208,9 +221,10 @@ inline constexpr auto journal_filters = std::tuple{
     declare_filter("serial", &journal_filter::serial, &journal_entry::serials, filter_match::word),
     declare_filter("token", &journal_filter::token, &journal_entry::tokens, filter_match::word),
     declare_filter("code", &journal_filter::code, &journal_entry::code, filter_match::equal),
-    declare_filter("error_code", &journal_filter::error_code, &journal_entry::error_code, filter_match::equal, 99999),
+    declare_filter("error_code", &journal_filter::error_code, &journal_entry::errors, filter_match::word, 99999),
     declare_filter("rule", &journal_filter::rule, &journal_entry::rule, filter_match::equal),
     declare_filter("stage", &journal_filter::stage, &journal_entry::stage, filter_match::equal),
+    declare_filter("outcome", &journal_filter::outcome, &journal_entry::outcome, filter_match::equal),
 };
 
 /// Calls `f` with each filter's declaration, in order.

@@ -121,9 +121,16 @@ void write_text_line(const journal_entry& e, std::string& out) {
       append_number(e.status, out);
     else
       out += "no reply";
-    if (e.error_code) {
+    if (!e.errors.empty()) {  // every code, top-level and per token: "error 14", "error 903,904"
       out += " error ";
-      append_number(e.error_code, out);
+      for (char c : e.errors) out += c == ' ' ? ',' : c;
+    }
+    if (e.outcome == "client_gone" || e.outcome == "timeout") {  // nobody heard it, or not all of it
+      out += " (";
+      out += e.outcome;
+      out += " after ";
+      append_number(e.bytes_sent, out);
+      out += " bytes)";
     }
   } else if (!e.action.empty()) {
     out += " -> ";
@@ -132,6 +139,7 @@ void write_text_line(const journal_entry& e, std::string& out) {
   if (!e.rule.empty()) {
     append_field<&journal_entry::rule>(e, out);
     if (e.stage == "http") append_field<&journal_entry::action>(e, out);
+    if (e.stage != "http") append_field<&journal_entry::outcome>(e, out);  // the client's verdict on it
   }
   append_field<&journal_entry::reason>(e, out);
   append_field<&journal_entry::serials>(e, out);

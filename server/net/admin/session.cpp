@@ -14,6 +14,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -62,11 +64,38 @@ core::control_reply ca_certificate(const service& s, std::string_view query) {
   return r;
 }
 
+/// Answers a control call; one that waits for journal entries (wait_ms) is asked again after each
+/// new entry, until it answers or its time is up, without holding the worker meanwhile.
+task<core::control_reply> wait_for_journal(service* s, const http::request<http::string_body>& req) {
+  auto ask = [&](bool may_wait) {
+    return core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body(), may_wait);
+  };
+  auto& journal = s->engine->journal();
+  auto seen = journal.last_seq();
+  auto reply = ask(true);
+  if (reply.wait_ms == 0) co_return reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  // Recorded on a worker: the wake-up runs on this session's loop, where it cuts the wait short.
+  auto id = journal.watch([executor, timer] { asio::post(executor, [timer] { timer->cancel(); }); });
+  while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
+    if (journal.last_seq() == seen) {  // else an entry came while we counted: count again at once
+      timer->expires_at(deadline);
+      co_await timer->async_wait(use_nothrow);
+    }
+    seen = journal.last_seq();
+    reply = ask(true);
+  }
+  journal.unwatch(id);
+  co_return reply.wait_ms == 0 ? reply : ask(false);
+}
+
 task<core::control_reply> answer(service* s, const http::request<http::string_body>& req) {
   if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
   if (auto target = req.target(); (target == "/ca" || target.starts_with("/ca?")) && req.method() == http::verb::get)
     co_return ca_certificate(*s, target.substr(std::min<std::size_t>(target.size(), 4)));
-  auto reply = core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body());
+  auto reply = co_await wait_for_journal(s, req);
   if (reply.listeners_changed) {
     // A refusal or an opening holds on every worker before we answer; if one could not be
     // carried out (the port was taken meanwhile), the caller learns why.

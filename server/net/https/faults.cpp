@@ -43,6 +43,34 @@ const pki::cert_and_key& fault_certificates::get(const std::string& kind) {
   return made_.emplace(kind, std::move(made)).first->second;
 }
 
+task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
+  // At once when the socket takes it all (the journal then records it before anything else runs
+  // on this thread), else the rest with a wait, within the write timeout.
+  boost::system::error_code ec;
+  std::size_t n = stream.write_now(bytes, ec);
+  bytes_sent += n;
+  std::array<asio::const_buffer, 8> rest{};
+  std::size_t count = 0;
+  for (const auto& b : bytes) {  // the buffers past the n bytes taken
+    std::size_t skip = std::min(n, b.size());
+    n -= skip;
+    if (b.size() > skip && count < rest.size()) rest[count++] = asio::buffer(b + skip);
+  }
+  if (!ec && (count > 0 || stream.unsent())) {
+    stream.next_layer().expires_after(milliseconds(write_timeout_ms));
+    if (count == 0) {
+      auto [fec, fn] = co_await stream.async_write_some(std::array<asio::const_buffer, 0>{}, use_nothrow);
+      ec = fec;
+    } else {
+      auto [wec, wn] = co_await asio::async_write(stream, std::span(rest.data(), count), use_nothrow);
+      ec = wec;
+      bytes_sent += wn;
+    }
+  }
+  if (ec && !write_error) write_error = ec;
+  co_return !ec;
+}
+
 namespace {
 
 tcp_socket& socket_of(wire& w) { return w.stream.next_layer().socket(); }
@@ -54,11 +82,9 @@ void consume(tcp_socket& socket, std::size_t bytes) {
   asio::read(socket, asio::buffer(sink), ec);
 }
 
-/// Writes raw bytes over TLS; false if the client went away.
 task<bool> send(wire& w, std::string_view bytes) {
-  w.stream.next_layer().expires_after(milliseconds(w.write_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(w.stream, asio::buffer(bytes), use_nothrow);
-  co_return !ec;
+  asio::const_buffer buffer = asio::buffer(bytes);
+  co_return co_await w.send({&buffer, 1});
 }
 
 /// A response head as a client would receive it, for the faults that bend the framing.

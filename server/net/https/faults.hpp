@@ -9,6 +9,7 @@
 #include "server/net/tls/stream.hpp"
 
 #include <map>
+#include <span>
 #include <mutex>
 
 namespace fortisim::net {
@@ -45,6 +46,11 @@ struct wire {
   std::int64_t write_timeout_ms;
   std::size_t hello_bytes = 0;            ///< TLS stage: the peeked ClientHello's bytes
   core::http_outcome* outcome = nullptr;  ///< HTTP stage: the reply being sent
+  std::uint64_t bytes_sent = 0;           ///< HTTP stage: the reply's bytes written so far
+  boost::system::error_code write_error = {};  ///< HTTP stage: why a write of the reply failed
+  /// Writes `bytes` over TLS within the write timeout, counting them; false if the client went
+  /// away (or the time ran out: write_error says which).
+  task<bool> send(std::span<const asio::const_buffer> bytes);
 };
 
 /// Executes `f`'s wire part.

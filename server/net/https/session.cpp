@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include <malloc.h>
+#include <poll.h>
 
 #include <atomic>
 
@@ -44,11 +45,13 @@ using request_body = http::basic_string_body<char, std::char_traits<char>, arena
 using request_parser = http::request_parser<request_body, arena_allocator>;
 
 struct session_state {
-  service* s;
-  std::string client;
+  service* s = nullptr;
+  const tls_connection* tls = nullptr;
+  std::string client = {};
   std::uint64_t connection = 0;
-  std::string sni;
-  std::string client_cert;  ///< "subject | issuer" of the certificate the client presented
+  std::string sni = {};
+  std::string client_cert = {};     ///< "subject | issuer" of the certificate the client presented
+  core::stage_verdict shaped = {};  ///< a TLS-stage rule that shaped the handshake, journaled once it ends
 };
 
 /// Peeks at the ClientHello without consuming it (the handshake reads it again), within
@@ -143,18 +146,61 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
 
 /// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
 /// body in one write (and so one TLS record). False if the client went away.
-task<bool> send_reply(tls_stream& stream, const core::http_outcome& o, unsigned version, bool keep_alive,
-                      std::string& head) {
+task<bool> send_reply(wire& w, unsigned version, bool keep_alive, std::string& head) {
+  const auto& o = *w.outcome;
   bool body = core::has_body(o.status);
   write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
   std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
-  auto [ec, n] = co_await asio::async_write(stream, reply, use_nothrow);
-  co_return !ec;
+  co_return co_await w.send(reply);
+}
+
+/// Whether the peer has closed its side (a FIN, or an error pending): a client that gave up
+/// while its request was answered. Asked without waiting, before the reply is written: a write
+/// to a closed peer succeeds locally, so only this tells that nobody heard it.
+bool peer_closed(tcp_socket& socket) {
+  ::pollfd p{socket.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/// How the reply went, for the journal: the fault's and the writes' story.
+core::delivery delivery_of(const wire& w, bool gone_before) {
+  if (w.write_error == beast::error::timeout) return core::delivery::timeout;
+  if (w.write_error || gone_before) return core::delivery::client_gone;
+  if (!core::sends_reply(w.outcome->act)) return core::delivery::not_sent;
+  return core::delivery::sent;
+}
+
+/// Plays the engine's outcome `o` on the wire (its delay, its fault, its reply) and journals how
+/// it went. What the session does next.
+task<after_fault> deliver(tls_stream& stream, session_state& st, wire& w, core::http_outcome& o, unsigned version,
+                          bool keep_alive, std::string& head) {
+  if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
+  stream.next_layer().expires_after(milliseconds(w.write_timeout_ms));
+  w.outcome = &o;
+  w.bytes_sent = 0;
+  w.write_error = {};
+  bool gone_before = core::sends_reply(o.act) && peer_closed(stream.next_layer().socket());
+  auto next = co_await execute(o.act, w);
+  if (next == after_fault::reply && !co_await send_reply(w, version, keep_alive, head)) next = after_fault::abort;
+  st.s->engine->finish(o, delivery_of(w, gone_before), w.bytes_sent);
+  co_return next;
 }
 
 bool client_left(boost::system::error_code ec) {
   return ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
          ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+/// Journals a connection that ended after its handshake without a request: the client closed it
+/// (with what the OCSP staple said, the likeliest reason a client that checks it leaves), or sent
+/// nothing within the idle timeout.
+void note_no_request(const session_state& st, boost::system::error_code ec) {
+  std::string what = ec == beast::error::timeout
+                         ? "no request within " + std::to_string(st.s->cfg.idle_timeout_ms) + " ms (--idle-timeout-ms)"
+                         : "closed by the client after the handshake, before any request";
+  if (ec != beast::error::timeout && st.tls && !st.tls->stapled.empty() && st.tls->stapled != "good")
+    what += " (the stapled OCSP response said " + std::string(st.tls->stapled) + ")";
+  st.s->engine->note(core::stage::connection, st.connection, st.client, what, st.sni);
 }
 
 /// Serves requests on an established TLS stream until the client or a fault ends it. Returns
@@ -168,6 +214,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   std::string head;      // reused: each reply's status line and fields
   request_arena arena;   // reused: each request's parser
   core::http_outcome o;  // reused: each request's outcome, its reply body included
+  bool answered = false;  // a connection that ends with no request is journaled as such
   for (;;) {
     arena.reset();
     arena_allocator in_arena(&arena);
@@ -176,27 +223,26 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     parser.header_limit(header_limit);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
-    if (client_left(ec)) co_return true;
+    if (client_left(ec)) {
+      if (!answered) note_no_request(st, ec);
+      co_return true;
+    }
     if (ec) {
       co_await refuse_request(stream, st, ec);
       co_return true;
     }
     in_flight guard(*st.s);
+    answered = true;
     auto started = std::chrono::steady_clock::now();
     auto& req = parser.get();
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
     st.s->engine->handle(
         {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert}, o);
-    if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
-    tcp.expires_after(milliseconds(cfg.write_timeout_ms));
-    w.outcome = &o;
-    switch (co_await execute(o.act, w)) {
+    switch (co_await deliver(stream, st, w, o, req.version(), req.keep_alive() && !st.s->draining, head)) {
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
       case after_fault::reply:
-        if (!co_await send_reply(stream, o, req.version(), req.keep_alive() && !st.s->draining, head)) co_return false;
-        break;
       case after_fault::carry_on: break;
     }
     o.reset();  // before waiting for the next request: an idle connection holds no large reply
@@ -220,6 +266,10 @@ task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   w.hello_bytes = hello.record_bytes;
   bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
   w.hello_bytes = 0;
+  if (go_on)
+    st.shaped = std::move(verdict);  // its outcome is the handshake's
+  else if (!verdict.rule.empty())
+    engine.settle(core::stage::tls, verdict, st.client, st.sni, core::delivery::not_sent);
   co_return go_on;
 }
 
@@ -264,11 +314,19 @@ task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection
   stream.next_layer().expires_after(milliseconds(cfg.handshake_timeout_ms));
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
   if (st.sni.empty()) st.sni = tc.sni;
+  bool shaped = !st.shaped.rule.empty();  // a rule's entry carries the client's verdict
   if (ec) {
-    engine.note(core::stage::tls, st.connection, st.client, core::describe(failure_of(ec, cfg.handshake_timeout_ms)),
-                st.sni);
+    auto failure = failure_of(ec, cfg.handshake_timeout_ms);
+    if (!shaped)
+      engine.note(core::stage::tls, st.connection, st.client, core::describe(failure), st.sni);
+    else
+      engine.settle(core::stage::tls, st.shaped, st.client, st.sni,
+                    failure.what == core::tls_failure::kind::timeout ? core::delivery::timeout
+                                                                     : core::delivery::client_refused,
+                    core::describe(failure));
     co_return false;
   }
+  if (shaped) engine.settle(core::stage::tls, st.shaped, st.client, st.sni, core::delivery::handshake);
   if (cfg.client_cert != client_cert_mode::off) {
     st.client_cert = presented_certificate(stream.native_handle());
     engine.note_client_cert(st.connection, st.client, st.sni, st.client_cert);
@@ -304,7 +362,7 @@ task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_
 }
 
 task<> run_session(tcp_socket socket, service* s) {
-  session_state st{s, {}, 0, {}, {}};
+  session_state st{s};
   tls_connection tc;  // before the stream: the SSL object's callbacks point at it
   boost::system::error_code ec;
   auto peer = socket.remote_endpoint(ec);
@@ -324,7 +382,11 @@ task<> run_session(tcp_socket socket, service* s) {
     }
   } counted{engine.counters()};
   st.connection = verdict.connection;
-  if (co_await execute(verdict.act.what, w) != after_fault::carry_on) co_return;
+  st.tls = &tc;
+  bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
+  if (!verdict.rule.empty())
+    engine.settle(core::stage::connection, verdict, st.client, {}, go_on ? core::delivery::sent : core::delivery::not_sent);
+  if (!go_on) co_return;
   if (!co_await tls_stage(stream, st, w)) co_return;
 
   if (!co_await handshake(stream, st, tc)) co_return;

@@ -8,7 +8,9 @@
 
 #include <sys/resource.h>
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 
 namespace fortisim::net {
 
@@ -156,8 +158,40 @@ std::uint16_t server::port() const { return impl_->listeners->endpoint().port();
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::reload() { return impl_->reload(); }
 
+namespace {
+
+/// A control call made in process, asked again after each new journal entry while it waits
+/// (wait_ms), until it answers or its time is up.
+core::control_reply wait_for_journal(core::engine& engine, core::server_control& server, std::string_view method,
+                                     std::string_view target, std::string_view body) {
+  auto ask = [&](bool may_wait) { return core::handle_control(engine, server, method, target, body, may_wait); };
+  auto& journal = engine.journal();
+  auto seen = journal.last_seq();
+  auto reply = ask(true);
+  if (reply.wait_ms == 0) return reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
+  std::mutex mutex;
+  std::condition_variable grew;
+  auto id = journal.watch([&] {
+    std::lock_guard lock(mutex);
+    grew.notify_all();
+  });
+  while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::unique_lock lock(mutex);
+      grew.wait_until(lock, deadline, [&] { return journal.last_seq() != seen; });
+    }
+    seen = journal.last_seq();
+    reply = ask(true);
+  }
+  journal.unwatch(id);  // waits for a wake-up under way: `mutex` and `grew` outlive it
+  return reply.wait_ms == 0 ? reply : ask(false);
+}
+
+}  // namespace
+
 core::control_reply server::control(std::string_view method, std::string_view target, std::string_view body) {
-  auto reply = core::handle_control(*impl_->engine, *impl_, method, target, body);
+  auto reply = wait_for_journal(*impl_->engine, *impl_, method, target, body);
   if (!reply.listeners_changed) return reply;
   auto settled = std::make_shared<std::promise<std::string>>();
   auto verdict = settled->get_future();

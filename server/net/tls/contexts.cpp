@@ -44,8 +44,10 @@ int on_server_name(SSL* ssl, int*, void* arg) {
 
 /// A client asked for the certificate's status (status_request): staple the cached response.
 int on_status_request(SSL* ssl, void* arg) {
-  auto der = static_cast<tls_contexts*>(arg)->staple(ssl);
+  std::string_view status;
+  auto der = static_cast<tls_contexts*>(arg)->staple(ssl, status);
   if (!der) return SSL_TLSEXT_ERR_NOACK;
+  if (tls_connection* c = connection_of(ssl)) c->stapled = status;
   auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(der->data(), der->size()));
   if (!copy) return SSL_TLSEXT_ERR_NOACK;
   SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der->size()));  // OpenSSL frees it
@@ -167,10 +169,11 @@ pki::ocsp_status pki_status(core::ocsp_status s) {
 
 }  // namespace
 
-std::shared_ptr<const std::string> tls_contexts::staple(SSL* ssl) {
+std::shared_ptr<const std::string> tls_contexts::staple(SSL* ssl, std::string_view& word) {
   if (!ocsp_) return nullptr;
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   auto status = engine_->current_scenario()->tls.ocsp_for(name ? name : "");
+  word = status == core::ocsp_status::revoked ? "revoked" : status == core::ocsp_status::unknown ? "unknown" : "good";
   try {
     return ocsp_->response(SSL_get_certificate(ssl), pki_status(status));
   } catch (const std::exception& e) {  // never through OpenSSL's C frames: this handshake goes without

@@ -25,6 +25,9 @@ namespace fortisim::net {
 struct tls_connection {
   std::string sni;            ///< the ClientHello's server name, as the SNI callback saw it
   bool keep_context = false;  ///< a TLS fault set this connection's certificate or versions: no SNI switch
+  /// The status the stapled OCSP response gave ("good", "revoked", "unknown"), "" when none was
+  /// stapled: a client that checks it and ends the connection says nothing else of why.
+  std::string_view stapled;
 };
 /// Ties `c` to `ssl` for the callbacks; `c` must outlive the handshake.
 void attach(SSL* ssl, tls_connection* c);
@@ -59,8 +62,8 @@ class tls_contexts {
   const protocol::json& summary() const { return summary_; }
   /// The context of the host `name` (SNI), or null for the fallback's.
   SSL_CTX* context_for(std::string_view name) const;
-  /// The DER OCSP response to staple on `ssl`, or null for none.
-  std::shared_ptr<const std::string> staple(SSL* ssl);
+  /// The DER OCSP response to staple on `ssl`, or null for none; `status` gets its word.
+  std::shared_ptr<const std::string> staple(SSL* ssl, std::string_view& status);
 
  private:
   struct context_free {

@@ -5,7 +5,10 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include <sys/socket.h>
 
 namespace fortisim::net {
 
@@ -154,6 +157,23 @@ void tls_stream::received(std::size_t n) {
 }
 
 void tls_stream::sent() { trim(io_->out); }
+
+std::size_t tls_stream::write_now(std::span<const asio::const_buffer> buffers, boost::system::error_code& ec) {
+  op o{kind::write};
+  for (const auto& b : buffers)
+    if (b.size() > 0 && o.count < o.from.size()) o.from[o.count++] = b;
+  call(o);  // WANT_READ and the like: what was not taken is left to the asynchronous write
+  auto& out = io_->out;
+  if (out.empty()) return o.done;
+  ssize_t n = ::send(tcp_.socket().native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    ec.assign(errno, boost::system::system_category());
+  else if (n > 0 && static_cast<std::size_t>(n) == out.size())
+    sent();
+  else if (n > 0)
+    out.erase(0, static_cast<std::size_t>(n));
+  return o.done;
+}
 
 boost::system::error_code tls_stream::error_of(int ssl_error, bool eof) {
   switch (ssl_error) {

@@ -21,6 +21,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -59,6 +60,13 @@ class tls_stream {
       }
     return start<true>(o, std::forward<Token>(token));
   }
+  /// Encrypts `buffers` (up to eight, as async_write_some does) and sends what the socket takes
+  /// at once, without waiting: the plaintext bytes OpenSSL took (`ec` set if the socket failed).
+  /// A reply usually goes whole this way, so it is known to be written before the session
+  /// yields. Whatever the socket did not take yet waits for an asynchronous write: unsent() says
+  /// so, and async_write_some of the remaining buffers (or of none) sends it first.
+  std::size_t write_now(std::span<const asio::const_buffer> buffers, boost::system::error_code& ec);
+  bool unsent() const { return !io_->out.empty(); }
   /// Writes every buffer of the sequence (up to eight) in one TCP write: as one TLS record when
   /// together they fit in `gather_limit` bytes, else a record each.
   template <class Buffers, class Token>
