@@ -180,7 +180,9 @@ function on_event(block) {
     refresh_soon();
   } else if (event === 'notice') {
     const n = JSON.parse(data);
-    if (n.event === 'reset' && n.scenario !== undefined) clear_exchanges();  // everything: the journal too
+    // A reset of everything (it names the scenario) empties the journal too.
+    const emptied = n.action === 'clear journal' || (n.action === 'reset' && n.scenario !== undefined);
+    if (n.event === 'control' && emptied) clear_exchanges();
     refresh_soon();
   } else if (event === 'dropped') {
     dropped += JSON.parse(data).dropped;

@@ -10,6 +10,7 @@
 #include "server/app/atomic_file.hpp"
 #include "server/app/default_scenario.hpp"
 #include "server/app/lab_config.hpp"
+#include "server/app/startup_log.hpp"
 #include "server/core/engine/engine.hpp"
 #include "server/net/server/server.hpp"
 
@@ -19,6 +20,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -44,32 +46,6 @@ struct options {
   std::string export_dir;          ///< certs: "" none
   client::cli_options client;      ///< client
 };
-
-std::string quoted(const std::string& s) { return protocol::json(s).dump(); }
-
-/// Logs every fault knob of the scenario at start-up, so a run's log says what it was told.
-void describe(const core::scenario& s) {
-  std::cerr << "fortisim: scenario " << quoted(s.name) << " from " << s.file << ", seed " << s.seed << ", "
-            << s.licenses.size()
-            << " licence(s), unknown codes: " << (s.unknown_codes.accept ? "accepted" : "card not found") << ", "
-            << s.hardware_tokens.size() << " hardware token(s), " << s.rules.size() << " rule(s)\n";
-  for (const auto& r : s.rules) {
-    std::cerr << "fortisim:   rule " << quoted(r.name) << ":";
-    for (const auto& a : r.then) std::cerr << " " << core::fault_name(a.what);
-    if (r.times) std::cerr << " (" << *r.times << " times)";
-    if (r.probability < 1.0) std::cerr << " (probability " << r.probability << ")";
-    std::cerr << "\n";
-  }
-  static constexpr const char* ocsp[] = {"good", "revoked", "unknown", "none"};
-  std::cerr << "fortisim:   tls: OCSP staple " << ocsp[static_cast<int>(s.tls.ocsp)];
-  for (const auto& [host, status] : s.tls.hosts) std::cerr << ", " << host << " " << ocsp[static_cast<int>(status)];
-  std::cerr << "\n" << std::flush;
-}
-
-int fail(const std::string& line) {
-  std::cerr << "fortisim: " << line << std::endl;
-  return 2;
-}
 
 CLI::App* add_serve(CLI::App& app, options& o) {
   auto& cfg = o.server;
@@ -189,7 +165,7 @@ int run_certs(const options& o) {
     std::cout << out.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {
-    return fail(e.what());
+    return app::fail(e.what(), false);
   }
 }
 
@@ -200,6 +176,7 @@ std::string ready_line(const net::server& srv, const core::scenario& s) {
   ready["listen"] = srv.listen_address();
   ready["scenario"] = s.name;
   ready["ca"] = srv.ca_path().empty() ? protocol::json(nullptr) : protocol::json(srv.ca_path());
+  ready["ca_sha256"] = srv.ca_sha256().empty() ? protocol::json(nullptr) : protocol::json(srv.ca_sha256());
   ready["admin"] = srv.admin_address() ? protocol::json(*srv.admin_address()) : protocol::json(nullptr);
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);
   ready["seed"] = s.seed;
@@ -208,14 +185,14 @@ std::string ready_line(const net::server& srv, const core::scenario& s) {
 }
 
 /// --scenario, or the shipped default found beside the binary; "" (and a message) if none is.
-std::string scenario_to_serve(const options& o) {
+std::string scenario_to_serve(const options& o, bool json) {
   if (!o.scenario_path.empty()) return o.scenario_path;
   auto candidates = default_scenario_candidates();
   auto found = find_default_scenario(candidates);
   if (found.empty()) {
     std::string looked;
     for (const auto& c : candidates) looked += (looked.empty() ? "" : ", ") + c;
-    fail("no --scenario given, and no scenarios/default.json at " + looked + "; pass --scenario FILE");
+    app::fail("no --scenario given, and no scenarios/default.json at " + looked + "; pass --scenario FILE", json);
   }
   return found;
 }
@@ -224,7 +201,10 @@ int run_serve(options& o) {
   // A write to a closed stderr or a full disk is an error to handle, not a signal that kills us.
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGXFSZ, SIG_IGN);
-  o.scenario_path = scenario_to_serve(o);
+  // Decided first: with json, every line on stderr is JSON, a failure to start included.
+  bool json = o.log_format.empty() ? ::isatty(2) != 1 : o.log_format == "json";
+  auto fail = [json](const std::string& line) { return app::fail(line, json); };
+  o.scenario_path = scenario_to_serve(o, json);
   if (o.scenario_path.empty()) return 2;
   auto loaded = core::load_scenario_file(o.scenario_path);
   if (!loaded.value) {
@@ -257,11 +237,13 @@ int run_serve(options& o) {
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
     opts.show_secrets = o.console_secrets;
-    bool text = o.log_format.empty() ? ::isatty(2) == 1 : o.log_format == "text";
-    opts.format = text ? core::log_format::text : core::log_format::json;
+    opts.format = json ? core::log_format::json : core::log_format::text;
+    std::error_code ec;  // a state file that is missing or empty holds nothing to resume
+    bool resuming = !o.state.empty() && std::filesystem::file_size(o.state, ec) > 0 && !ec;
     auto engine = std::make_shared<core::engine>(scenario, opts);
     net::server srv(cfg, engine);
-    describe(*scenario);
+    app::log_scenario(*scenario, *engine, json);
+    if (!o.state.empty()) engine->notice("state", app::resumed_state(engine->world(), o.state, resuming));
     srv.start();
     auto ready = ready_line(srv, *scenario);
     if (!o.ready_file.empty())

@@ -1,6 +1,7 @@
 // The web console over real sockets: its files and their headers, who may have them, GET /world
 // (OTPs shown, seeds hidden unless asked for), and GET /events, the live feed, including a browser
 // that never reads. (The page itself is driven by headless Chromium: tests/browser/.)
+#include "../support/temp_folder.hpp"
 #include "support.hpp"
 
 #include <doctest/doctest.h>
@@ -169,13 +170,51 @@ TEST_CASE("GET /events: the journal's backlog, then each exchange and notice as 
   CHECK(e["reply_body"].get<std::string>().find("\"error_code\":901") != std::string::npos);
 
   REQUIRE(control(admin, "POST", "/clock", R"({"advance_s": 60})").first == 200);
-  CHECK(events.read_until("event: notice\ndata: {\"event\":\"clock\"", 5s));
+  CHECK(events.read_until("event: notice\ndata: {\"event\":\"control\",\"action\":\"clock\"", 5s));
 
   auto first_seq = json::parse(control(admin, "GET", "/journal?limit=1").second)[0]["seq"].get<std::uint64_t>();
   raw_connection later(admin);  // asks only for what came after the first exchange
   later.send(get("/events?after=" + std::to_string(first_seq)));
   REQUIRE(later.read_until("FG100F0000000002", 5s));
   CHECK(later.received.find("\"serials\":\"FG100F0000000001\"") == std::string::npos);
+}
+
+TEST_CASE("GET /events: every control call that changes something, once, as a control notice") {
+  const std::string lab = R"({"name": "lab", "hardware_tokens": [{"token": "FTK2000000000077"}]})";
+  temp_folder dir("events-control");
+  std::string file = dir.write("lab.json", lab);
+  test_server srv(lab, 1, std::nullopt, [&](net::server_config& c) { c.scenario_path = file; });
+  auto admin = srv.admin_port();
+  raw_connection events(admin);
+  events.send(get("/events"));
+  REQUIRE(events.read_until(": fortisim live feed", 5s));
+  struct step {
+    std::string method, target, body, notice;
+  };
+  const std::string control_event = R"(event: notice
+data: {"event":"control","action":)";
+  for (const auto& [method, target, body, notice] : std::vector<step>{
+           {"POST", "/clock", R"({"advance_s": 60})", R"("clock","advance_s":60,"now_ms":)"},
+           {"POST", "/tokens", "{}", R"("new token","token":"FTKMOB)"},
+           {"POST", "/hardware/FTK2000000000077/release", "", R"("release lock","token":"FTK2000000000077"})"},
+           {"POST", "/listener/refuse", R"({"for_ms": 0})", R"("refuse","for_ms":0})"},
+           {"POST", "/listener/open", "", R"("open"})"},
+           {"POST", "/rules", R"({"name": "r1", "then": {"action": "delay", "ms": 1}})", R"("add rule","name":"r1"})"},
+           {"DELETE", "/rules/r1", "", R"("delete rule","name":"r1"})"},
+           {"POST", "/reload", "", R"("reload"})"},
+           {"DELETE", "/journal", "", R"("clear journal"})"},
+           {"POST", "/reset", R"({"hardware": "FTK2000000000077"})", R"("reset","hardware":"FTK2000000000077"})"},
+           {"POST", "/reset", "{}", R"("reset","scenario":"lab"})"},
+       }) {
+    CAPTURE(target);
+    REQUIRE(control(admin, method, target, body).first == 200);
+    CHECK(events.read_until(control_event + notice, 5s));
+  }
+  // The reload's outcome is its own event, as a SIGHUP's is; nothing is told twice.
+  CHECK(events.received.find(R"(data: {"event":"reload","file":")" + file + R"(","ok":true)") != std::string::npos);
+  for (const auto* old : {R"({"event":"clock")", R"({"event":"listener")", R"({"event":"reset")",
+                          R"({"event":"lock released")", R"({"event":"rule added")"})
+    CHECK(events.received.find(old) == std::string::npos);
 }
 
 TEST_CASE("a browser that never reads holds up no worker: its events are dropped and counted") {

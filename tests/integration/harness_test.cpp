@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -81,6 +82,60 @@ TEST_CASE("--watch reloads the scenario when it is saved — a bad save leaves t
   dir.write("other.json", expired);
   CHECK(p.next_event("reload", 500ms).is_null());
   CHECK(p.stop() == 0);
+}
+
+TEST_CASE("GET /status: last_reload is null before any reload, then each one's outcome — a bad save included") {
+  temp_folder dir("last-reload");
+  std::string file = dir.write("scenario.json", card_not_found);
+  served_binary p({"--scenario", file, "--threads", "1", "--watch"});
+  auto admin = p.admin_port();
+  auto last_reload = [&] { return json::parse(control(admin, "GET", "/status").second).at("last_reload"); };
+  CHECK(last_reload().is_null());
+
+  replace(file, R"({"name": "v3", "licenses": "not a list"})");  // a bad save under --watch
+  REQUIRE(p.next_event("reload", 10s).value("ok", true) == false);
+  auto bad = last_reload();
+  CHECK(bad["ok"] == false);
+  CHECK(bad["file"] == file);
+  REQUIRE(bad["problems"].size() == 1);
+  CHECK(bad["problems"][0].get<std::string>().starts_with(file + ": $.licenses: "));
+  auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  CHECK(bad["time_ms"].get<std::int64_t>() <= now_ms);
+  CHECK(bad["time_ms"].get<std::int64_t>() > now_ms - 60'000);
+
+  replace(file, expired);
+  REQUIRE(p.next_event("reload", 10s).value("ok", false) == true);
+  auto good = last_reload();
+  CHECK(good["ok"] == true);
+  CHECK(good["problems"] == json::array());
+  CHECK(good["time_ms"] >= bad["time_ms"]);
+
+  p.signal(SIGHUP);  // SIGHUP's reloads and the control API's are recorded alike
+  REQUIRE(p.next_event("reload", 10s).value("ok", false) == true);
+  CHECK(last_reload()["time_ms"] >= good["time_ms"]);
+  CHECK(control(admin, "POST", "/reload").first == 200);
+  CHECK(last_reload()["ok"] == true);
+}
+
+TEST_CASE("the ready line and the start-up log carry the lab CA's fingerprint, as GET /ca?format=sha256 gives it") {
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "1", "--log-format", "json"});
+  auto [status, body] = control(p.admin_port(), "GET", "/ca?format=sha256");
+  REQUIRE(status == 200);
+  auto fingerprint = p.ready()["ca_sha256"];
+  REQUIRE(fingerprint.is_string());
+  CHECK(fingerprint.get<std::string>() + "\n" == body);
+  CHECK(fingerprint.get<std::string>().size() == 32 * 3 - 1);  // "3A:7F:…"
+  CHECK(p.next_event("tls", 5s)["ca_sha256"] == fingerprint);
+
+  // With --cert the server's chain is the user's: no lab CA to name.
+  temp_folder certs("ready-cert");
+  auto made = json::parse(run(std::string(FORTISIM_BINARY) + " certs --data '" + certs.path() + "'"));
+  served_binary own({"--scenario", source + "/scenarios/default.json", "--threads", "1", "--cert",
+                     made["cert"].get<std::string>(), "--key", made["key"].get<std::string>()});
+  CHECK(own.ready().contains("ca_sha256"));
+  CHECK(own.ready()["ca_sha256"].is_null());
 }
 
 TEST_CASE("without --scenario, serve finds scenarios/default.json from any folder") {

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -72,11 +73,12 @@ TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as 
       queries[0], std::regex("^" + time + "dns 127\\.0\\.0\\.1 fds1\\.fortinet\\.com A -> A 127\\.0\\.0\\.1$")));
 
   // The control API's actions, in the order they were made.
-  auto refused = log.find(" listener listening=false for_ms=60000\n");
-  auto opened = log.find(" listener listening=true\n");
-  auto clock = log.find(" clock now_ms=");
+  auto refused = log.find(" control action=refuse for_ms=60000\n");
+  auto opened = log.find(" control action=open\n");
+  auto clock = log.find(" control action=clock advance_s=60 now_ms=");
   auto reload = log.find(" reload file=" + source + "/scenarios/default.json ok=true");
   CHECK(refused < opened);
+  CHECK(log.find(" control action=reload\n") < reload);  // who asked, then what came of it
   CHECK(opened < clock);
   CHECK(clock < reload);
   CHECK(reload != std::string::npos);
@@ -99,16 +101,116 @@ TEST_CASE("a server whose stderr nobody reads still answers, then exits on SIGTE
 TEST_CASE("stderr not a terminal: JSON lines by default, control-API actions among them") {
   served_binary p({"--admin", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json", "--threads", "1"});
   act_on_control(p.admin_port());
-  auto refused = p.next_event("listener", 5s);
-  CHECK(refused.value("listening", true) == false);
+  auto refused = p.next_event("control", 5s);
+  CHECK(refused.value("action", "") == "refuse");
   CHECK(refused.value("for_ms", 0) == 60000);
-  CHECK(p.next_event("listener", 5s).value("listening", false) == true);
-  CHECK(p.next_event("clock", 5s).contains("now_ms"));
+  CHECK(p.next_event("control", 5s).value("action", "") == "open");
+  auto clock = p.next_event("control", 5s);
+  CHECK(clock.value("action", "") == "clock");
+  CHECK(clock.value("advance_s", 0) == 60);
+  CHECK(clock.contains("now_ms"));
+  CHECK(p.next_event("control", 5s).value("action", "") == "reload");
   CHECK(p.next_event("reload", 5s).value("ok", false) == true);
   CHECK(post_once(p.port(), expired_import()).status == 200);
   auto exchange = p.next_event("exchange", 5s);
   CHECK(exchange.value("sni", "") == "directregistration.fortinet.com");
   CHECK(exchange.value("error_code", 0) == 14);
+}
+
+TEST_CASE("--log-format json: every line on stderr is a JSON object, from the first start-up line to the last") {
+  temp_folder dir("log-json-lines");
+  served_binary p({"--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--scenario", source + "/scenarios/default.json",
+                   "--threads", "1", "--log-format", "json", "--state", dir.file("state.db"), "--watch"});
+  CHECK(post_once(p.port(), expired_import()).status == 200);
+  act_on_control(p.admin_port());
+  auto log = stop_and_read_log(p);
+  std::istringstream in(log);
+  std::set<std::string> events;
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    CAPTURE(line);
+    auto j = json::parse(line, nullptr, false);
+    REQUIRE(j.is_object());
+    REQUIRE(j.contains("event"));
+    events.insert(j["event"].get<std::string>());
+  }
+  CHECK(lines >= 10);
+  for (const auto* e : {"scenario", "state", "tls", "dns", "watch", "exchange", "control", "reload", "stopped"}) {
+    CAPTURE(e);
+    CHECK(events.count(e) == 1);
+  }
+}
+
+TEST_CASE("--log-format json: the scenario's start-up event names every rule and its faults") {
+  served_binary p(
+      {"--admin", "off", "--scenario", source + "/scenarios/default.json", "--threads", "1", "--log-format", "json"});
+  auto scenario = p.next_event("scenario", 5s);
+  REQUIRE(scenario.is_object());
+  CHECK(scenario["name"] == "default");
+  CHECK(scenario["file"] == source + "/scenarios/default.json");
+  CHECK(scenario["seed"] == 1);
+  CHECK(scenario["unknown_codes"] == "accepted");
+  REQUIRE(scenario["rules"].size() == 2);
+  CHECK(scenario["rules"][1] ==
+        json{{"name", "codes ending -0014: expired"}, {"then", {"error"}}, {"times", nullptr}, {"probability", 1.0}});
+  CHECK(scenario["ocsp"] == "good");
+}
+
+TEST_CASE("--log-format json: a start-up failure is one JSON line as well") {
+  auto failed = expect_startup_failure(
+      {"--log-format", "json", "--scenario", source + "/scenarios/default.json", "--listen", "nonsense"},
+      {"expected ADDR:PORT"});
+  CHECK(failed.status == 2);
+  auto line = json::parse(failed.err, nullptr, false);  // the whole of stderr: one object
+  REQUIRE(line.is_object());
+  CHECK(line["event"] == "failed");
+  CHECK(line["error"].get<std::string>().find("--listen nonsense: expected ADDR:PORT") != std::string::npos);
+}
+
+TEST_CASE("--state: the start-up log says what was resumed (bindings, tokens, the clock's offset)") {
+  temp_folder dir("log-state");
+  std::string state = dir.file("state.db");
+  const std::vector<std::string> args{
+      "--scenario", source + "/scenarios/default.json", "--threads", "1", "--log-format", "json", "--state", state};
+  std::int64_t offset_before = 0;
+  {
+    served_binary p(args);
+    auto fresh = p.next_event("state", 5s);
+    REQUIRE(fresh.is_object());
+    CHECK(fresh["file"] == state);
+    CHECK(fresh["resumed"] == false);
+    CHECK(fresh["bindings"] == 0);
+    CHECK(fresh["tokens"] == 0);
+    offset_before = fresh["clock_offset_s"].get<std::int64_t>();
+    REQUIRE(post_once(p.port(), import_request("AAAA-0000-0000-0000-0001", "FG100F0000000001")).status == 200);
+    REQUIRE(control(p.admin_port(), "POST", "/clock", R"({"advance_s": 3600})").first == 200);
+    CHECK(p.stop() == 0);
+  }
+  served_binary again(args);
+  auto resumed = again.next_event("state", 5s);
+  REQUIRE(resumed.is_object());
+  CHECK(resumed["resumed"] == true);
+  CHECK(resumed["licences"] == 1);
+  CHECK(resumed["bindings"] == 1);
+  CHECK(resumed["tokens"] == 5);
+  CHECK(resumed["provisioned_tokens"] == 0);
+  CHECK(resumed["consumed_locks"] == 0);
+  auto moved = resumed["clock_offset_s"].get<std::int64_t>() - offset_before;
+  CHECK(moved >= 3599);
+  CHECK(moved <= 3601);
+}
+
+TEST_CASE("a timed refusal's end is logged, as its start was") {
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "2", "--log-format", "json"});
+  REQUIRE(control(p.admin_port(), "POST", "/listener/refuse", R"({"for_ms": 300})").first == 200);
+  auto start = p.next_event("control", 5s);
+  CHECK(start.value("action", "") == "refuse");
+  CHECK(start.value("for_ms", 0) == 300);
+  auto end = p.next_event("listener", 5s);
+  REQUIRE(end.is_object());
+  CHECK(end["listening"] == true);
+  CHECK(end["reason"] == "refuse ended");
+  CHECK(json::parse(control(p.admin_port(), "GET", "/health").second)["listening"] == true);
 }
 
 TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty module)") {

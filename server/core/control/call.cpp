@@ -22,6 +22,12 @@ void call::only_query(std::span<const std::string_view> allowed) const {
       throw bad_call("unknown parameter \"" + key + "\" (expected: " + listed(allowed) + ")");
 }
 
+void call::announce(std::string_view action, const json& given) const {
+  json fields{{"action", action}};
+  fields.update(given);
+  engine.notice("control", std::move(fields));
+}
+
 void call::only_keys(std::initializer_list<std::string_view> allowed) const {
   for (auto it = body.begin(); it != body.end(); ++it)
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())

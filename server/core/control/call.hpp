@@ -45,6 +45,9 @@ struct call {
   std::optional<std::int64_t> integer(const char* key, std::int64_t min, std::int64_t max) const;
   std::optional<std::string> query_text(std::string_view key) const;
   std::optional<std::int64_t> query_integer(std::string_view key, std::int64_t min, std::int64_t max) const;
+  /// Says in the log and on the console's feed what this call changed, once it has:
+  /// {"event": "control", "action": "refuse", …what it was given}, e.g. "for_ms": 5000.
+  void announce(std::string_view action, const json& given = json::object()) const;
 };
 
 control_reply ok(const json& j);

@@ -93,12 +93,14 @@ control_reply journal_count(call& request) {
 control_reply journal_clear(call& request) {
   request.only_query({});
   request.engine.journal().clear();
+  request.announce("clear journal");
   return ok(json::object());
 }
 
 control_reply reload(call& request) {
   request.only_query({});
   request.only_keys({});
+  request.announce("reload");  // what came of it is the "reload" event every reload logs
   std::string problems = request.server.reload();
   if (!problems.empty()) throw bad_call(problems, 422);
   return listeners_follow(ok(request.engine.status()));
@@ -109,7 +111,7 @@ control_reply refuse(call& request) {
   request.only_keys({"for_ms"});
   auto ms = request.integer("for_ms", 0, day_ms).value_or(0);
   request.server.refuse(ms);
-  request.engine.notice("listener", {{"listening", false}, {"for_ms", ms}});
+  request.announce("refuse", {{"for_ms", ms}});
   return listeners_follow(ok({{"listening", false}, {"for_ms", ms}}));
 }
 
@@ -117,7 +119,7 @@ control_reply open(call& request) {
   request.only_query({});
   request.only_keys({});
   request.server.open();
-  request.engine.notice("listener", {{"listening", true}});
+  request.announce("open");
   return listeners_follow(ok({{"listening", true}}));
 }
 
@@ -129,7 +131,10 @@ control_reply list_rules(call& request) {
 control_reply add_rule(call& request) {
   request.only_query({});
   auto problems = request.engine.add_rule(request.body);
-  if (problems.empty()) return ok({{"added", request.body["name"]}});
+  if (problems.empty()) {
+    request.announce("add rule", {{"name", request.body["name"]}});
+    return ok({{"added", request.body["name"]}});
+  }
   std::string why;
   for (const auto& p : problems) why += (why.empty() ? "" : "\n") + p.path + ": " + p.reason;
   throw bad_call(why, 422);
@@ -139,6 +144,7 @@ control_reply delete_rule(call& request) {
   request.only_query({});
   if (!request.engine.remove_rule(request.wildcard))
     throw bad_call("no runtime rule named " + std::string(request.wildcard), 404);
+  request.announce("delete rule", {{"name", request.wildcard}});
   return ok({{"deleted", request.wildcard}});
 }
 

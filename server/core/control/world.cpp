@@ -39,6 +39,7 @@ control_reply reset(call& request) {
   request.only_keys({"license", "token", "serial", "hardware"});
   if (request.body.empty()) {
     request.server.reset();
+    request.announce("reset", {{"scenario", request.engine.current_scenario()->name}});
     return listeners_follow(ok({{"reset", "everything"}}));  // a scenario that refuses from the start does again
   }
   if (request.body.size() > 1) throw bad_call("give one of license, token, serial or hardware, or {} for everything");
@@ -50,7 +51,7 @@ control_reply reset(call& request) {
                 : key == "serial" ? target::device
                                   : target::hardware;
   if (!request.engine.world().reset_one(what, *value)) throw bad_call("no " + key + " " + *value + " to reset", 404);
-  request.engine.notice("reset", {{key, *value}});
+  request.announce("reset", {{key, *value}});
   return ok({{"reset", key}, {key, *value}});
 }
 
@@ -68,7 +69,9 @@ control_reply clock(call& request) {
       if (!t || *t < 0 || *t > 253402300799) throw bad_call("now: expected \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds");
       world.advance_clock(*t * 1000 - world.clock().now_ms());
     }
-    request.engine.notice("clock", {{"now_ms", world.clock().now_ms()}});
+    json given = request.body;
+    given["now_ms"] = world.clock().now_ms();
+    request.announce("clock", given);
   }
   auto now = request.engine.world().clock().now_ms();
   return ok({{"now_ms", now}, {"now_s", now / 1000}, {"rate", request.engine.world().clock().rate()}});
@@ -80,6 +83,7 @@ control_reply new_token(call& request) {
   auto r = request.engine.world().provision_for_test(request.text("token").value_or(""));
   if (auto* why = std::get_if<std::string>(&r)) throw bad_call(*why);
   const auto& p = std::get<provisioned_for_test>(r);
+  request.announce("new token", {{"token", p.token}});
   return ok({{"token", p.token},
              {"activation_code", p.user_activation_code},
              {"token_activation_code", p.phone_activation_code},
@@ -102,7 +106,7 @@ control_reply release_lock(call& request) {
   request.only_keys({});
   if (!request.engine.world().release_lock(request.wildcard))
     throw bad_call("no hardware token " + std::string(request.wildcard), 404);
-  request.engine.notice("lock released", {{"token", request.wildcard}});
+  request.announce("release lock", {{"token", request.wildcard}});
   return ok({{"token", request.wildcard}, {"lock", "available"}});
 }
 

@@ -42,6 +42,22 @@ void engine::notice(std::string_view event, json fields) {
   log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+void engine::record_reload(std::string_view file, std::string_view problems) {
+  json lines = json::array();
+  for (std::size_t at = 0; at < problems.size();) {
+    auto end = std::min(problems.find('\n', at), problems.size());
+    if (end > at) lines.push_back(problems.substr(at, end - at));
+    at = end + 1;
+  }
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  json last{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
+            {"ok", lines.empty()},
+            {"problems", std::move(lines)},
+            {"file", file}};
+  std::lock_guard lock(reload_mutex_);
+  last_reload_ = std::move(last);
+}
+
 void engine::reload(std::shared_ptr<const scenario> s) {
   std::lock_guard lock(runtime_mutex_);  // no runtime rule takes a name meanwhile
   auto runtime = runtime_.load(std::memory_order_acquire);
@@ -65,7 +81,6 @@ void engine::reset() {
     runtime_.store(nullptr, std::memory_order_release);
   }
   journal_.clear();
-  notice("reset", {{"scenario", in_force->scenario->name}});
 }
 
 std::vector<problem> engine::add_rule(const json& j) {
@@ -92,7 +107,6 @@ std::vector<problem> engine::add_rule(const json& j) {
   }
   runtime_.store(std::make_shared<runtime_rules>(std::move(list), in_force->scenario->seed, std::move(states)),
                  std::memory_order_release);
-  notice("rule added", {{"name", j["name"]}});
   return {};
 }
 
@@ -109,7 +123,6 @@ bool engine::remove_rule(std::string_view name) {
                      ? nullptr
                      : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed, std::move(states)),
                  std::memory_order_release);
-  notice("rule deleted", {{"name", name}});
   return true;
 }
 
@@ -137,6 +150,11 @@ json engine::status() const {
   for (const auto& r : this->rules())
     rules.push_back({{"name", r["name"]}, {"source", r["source"]}, {"fired", r["fired"]}});
   json log = log_ ? json{{"written", log_->written()}, {"dropped", log_->dropped()}} : json(nullptr);
+  json last_reload;
+  {
+    std::lock_guard lock(reload_mutex_);
+    last_reload = last_reload_;
+  }
   return {{"scenario", in_force->scenario->name},
           {"file", in_force->scenario->file},
           {"seed", in_force->scenario->seed},
@@ -145,7 +163,8 @@ json engine::status() const {
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
           {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},
-          {"rules", rules}};
+          {"rules", rules},
+          {"last_reload", std::move(last_reload)}};
 }
 
 std::string engine::metrics_text() const {

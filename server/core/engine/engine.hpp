@@ -143,6 +143,10 @@ class engine {
   void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer);
   /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
   void notice(std::string_view event, protocol::json fields = protocol::json::object());
+  /// Keeps a reload's outcome (control API, SIGHUP or --watch) for GET /status's "last_reload":
+  /// {"time_ms", "ok", "problems" (one line each, [] when it took), "file"}. The network layer,
+  /// which owns the scenario file, calls it after every attempt, good or bad.
+  void record_reload(std::string_view file, std::string_view problems);
 
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
@@ -213,6 +217,8 @@ class engine {
   std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
   core::live_feed feed_;
   core::journal journal_;
+  mutable std::mutex reload_mutex_;
+  protocol::json last_reload_;  // null until the first reload (under reload_mutex_)
 };
 
 }  // namespace fortisim::core

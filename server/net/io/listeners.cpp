@@ -134,6 +134,7 @@ void listener_set::change(bool listen, std::int64_t reopen_after_ms) {
         if (generation != generation_) return;
       }
       open();
+      if (refuse_ended_) refuse_ended_();
     });
   });
 }

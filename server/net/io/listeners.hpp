@@ -39,6 +39,9 @@ class listener_set {
   void refuse(std::int64_t ms);
   /// Listens again on every worker.
   void open();
+  /// Called (on loop 0) when a timed refusal ends by itself, so that the end is logged as its
+  /// start was: `refuse(ms)` with ms > 0 from the control API, a `refuse` fault or a scenario.
+  void on_refuse_ended(std::function<void()> f) { refuse_ended_ = std::move(f); }
   /// Whether every worker has been asked to listen (and is not refusing).
   bool listening() const;
   /// Completes once every worker has carried out the last refuse() or open(): "" if all did, else
@@ -69,6 +72,7 @@ class listener_set {
   std::uint64_t generation_ = 0;
   std::optional<tcp::acceptor> placeholder_;  ///< holds the port while refusing
   std::optional<asio::steady_timer> reopen_;  ///< on loop 0 only
+  std::function<void()> refuse_ended_;
   std::vector<std::shared_ptr<waiter>> waiters_;
 };
 

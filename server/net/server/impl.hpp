@@ -28,7 +28,11 @@ struct server::impl : service {
 
   impl(server_config c, std::shared_ptr<core::engine> e);
   void raise_descriptor_limit();
+  /// Every reload (the control API's, SIGHUP's, --watch's): reload_file(), its outcome recorded
+  /// for GET /status and logged.
   std::string reload() override;
+  /// Loads the scenario file and switches to it; the problems ("" when it took).
+  std::string reload_file();
 };
 
 }  // namespace fortisim::net

@@ -75,6 +75,9 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
     asio::co_spawn(workers[worker]->ioc, accept_loop(this, &a, &accepted[worker]),
                    [this](std::exception_ptr e) { log_failure(*engine, e, "accept loop"); });
   });
+  listeners->on_refuse_ended([e = engine.get()] {
+    e->notice("listener", {{"listening", true}, {"reason", "refuse ended"}});
+  });
   if (admin_endpoint) {
     admin_acceptor.emplace(workers.front()->ioc);
     bind_socket(*admin_acceptor, *admin_endpoint, "--admin", false);
@@ -113,26 +116,27 @@ void server::impl::raise_descriptor_limit() {
 }
 
 std::string server::impl::reload() {
-  auto loaded = core::load_scenario_file(cfg.scenario_path);
-  if (!loaded.value) {
-    std::string problems = loaded.describe();
+  auto problems = reload_file();
+  // Recorded before it is logged: whoever reads the log line finds it in GET /status already.
+  engine->record_reload(cfg.scenario_path, problems);
+  if (problems.empty())
+    engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", true}, {"seed", engine->current_scenario()->seed}});
+  else
     engine->notice("reload", {{"file", cfg.scenario_path},
                               {"ok", false},
                               {"problems", problems},
                               {"what", "refused: the last good scenario stays live"}});
-    return problems;
-  }
+  return problems;
+}
+
+std::string server::impl::reload_file() {
+  auto loaded = core::load_scenario_file(cfg.scenario_path);
+  if (!loaded.value) return loaded.describe();
   try {
     engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)));
   } catch (const std::exception& e) {  // its definitions could not be stored: nothing switched
-    std::string problem = cfg.scenario_path + ": " + e.what() + "\n";
-    engine->notice("reload", {{"file", cfg.scenario_path},
-                              {"ok", false},
-                              {"problems", problem},
-                              {"what", "refused: the last good scenario stays live"}});
-    return problem;
+    return cfg.scenario_path + ": " + e.what() + "\n";
   }
-  engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", true}, {"seed", engine->current_scenario()->seed}});
   listeners->begin(engine->refuse_first_ms());  // a reload ends a "refuse until told otherwise"
   return {};
 }
@@ -156,6 +160,7 @@ std::optional<std::string> server::dns_address() const {
 }
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
+std::string server::ca_sha256() const { return impl_->contexts->ca_sha256(); }
 std::string server::reload() { return impl_->reload(); }
 
 namespace {

@@ -33,6 +33,8 @@ class server {
   std::uint16_t port() const;
   /// The CA certificate clients should trust ("" with a user-supplied --cert).
   std::string ca_path() const;
+  /// The lab CA's SHA-256 fingerprint, as GET /ca?format=sha256 gives it ("" with --cert).
+  std::string ca_sha256() const;
 
   /// Starts the threads and returns at once.
   void start();

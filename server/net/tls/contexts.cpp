@@ -104,6 +104,7 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
   }
   load_lab(o);
   summary_ = {{"ca", ca_path_},
+              {"ca_sha256", ca_sha256_},
               {"key_type", pki::name_of(o.type)},
               {"leaves", hosts_.size() + 1},
               {"client_cert", mode_name(o.client_cert)},
@@ -120,6 +121,7 @@ void tls_contexts::load_lab(const tls_options& o) {
                         "; pass --data DIR with a writable folder, or --cert and --key");
   }
   ca_path_ = paths.ca_cert;
+  ca_sha256_ = pki::sha256_fingerprint(paths.ca.cert.get());
   use_leaf(fallback_, paths.server, paths.ca, paths.server_cert);
   for (const auto& h : paths.hosts) {
     std::unique_ptr<SSL_CTX, context_free> ctx(SSL_CTX_new(TLS_server_method()));

@@ -56,9 +56,12 @@ class tls_contexts {
 
   /// The lab CA's certificate file ("" with --cert).
   const std::string& ca_path() const { return ca_path_; }
+  /// The lab CA's SHA-256 fingerprint, "3A:7F:…" as GET /ca?format=sha256 gives it ("" with
+  /// --cert: the issuer of a user's chain is not ours to name).
+  const std::string& ca_sha256() const { return ca_sha256_; }
   /// What is served, for the start-up log's "tls" event (logged once the server has started, so
-  /// that a start-up failure stays one line): the CA or --cert, the key type, the number of
-  /// leaves, --client-cert and what is stapled.
+  /// that a start-up failure stays one line): the CA (its file and fingerprint) or --cert, the
+  /// key type, the number of leaves, --client-cert and what is stapled.
   const protocol::json& summary() const { return summary_; }
   /// The context of the host `name` (SNI), or null for the fallback's.
   SSL_CTX* context_for(std::string_view name) const;
@@ -72,7 +75,7 @@ class tls_contexts {
   void configure(SSL_CTX* ctx, const tls_options& o);
   void load_lab(const tls_options& o);
   SSL_CTX* fallback_;  ///< Asio's, owned by the server
-  std::string ca_path_;
+  std::string ca_path_, ca_sha256_;
   protocol::json summary_;
   std::vector<std::pair<std::string, std::unique_ptr<SSL_CTX, context_free>>> hosts_;
   std::optional<pki::ocsp_responder> ocsp_;  ///< none with --cert
