@@ -118,7 +118,8 @@ TEST_CASE("per-token errors are marked as a top-level error is, and a reply nobo
   e.errors = "903 904";
   e.outcome = "client_gone";
   e.bytes_sent = 0;
-  CHECK(text(e) == "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 error 903,904 (client_gone after 0 bytes)");
+  CHECK(text(e) ==
+        "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 error 903,904 (client_gone after 0 bytes)");
   e.errors.clear();
   e.outcome = "timeout";
   e.bytes_sent = 65536;
@@ -132,6 +133,7 @@ TEST_CASE("a TLS rule's entry carries the client's verdict") {
   e.action = "tls_cert";
   e.outcome = "client_refused";
   e.reason = "the client refused our certificate: certificate expired";
-  CHECK(text(e) == "2026-11-28T08:41:02.123Z tls #7 192.0.2.1 sni=fds1.fortinet.com -> tls_cert rule=\"expired cert\" "
-                   "outcome=client_refused reason=\"the client refused our certificate: certificate expired\"");
+  CHECK(text(e) ==
+        "2026-11-28T08:41:02.123Z tls #7 192.0.2.1 sni=fds1.fortinet.com -> tls_cert rule=\"expired cert\" "
+        "outcome=client_refused reason=\"the client refused our certificate: certificate expired\"");
 }

@@ -51,7 +51,7 @@ struct engine::exchange {
   std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
   std::string& reason;                     ///< why this answer, in protocol terms (in scratch)
   http_outcome& out;
-  int error_code = 0;  ///< the FortiCare error in the reply, for the journal
+  int error_code = 0;               ///< the FortiCare error in the reply, for the journal
   const response* reply = nullptr;  ///< the model's or the error's reply, when one was encoded
 };
 

@@ -27,6 +27,9 @@ namespace {
 constexpr std::size_t queue_capacity = 1024;  ///< events held for one browser
 constexpr std::size_t backlog_limit = 500;    ///< journal entries sent to a browser as it connects
 constexpr auto write_timeout = std::chrono::seconds(10);
+/// The kernel's send buffer for one event stream: a browser that stops reading holds this much
+/// there (not the megabytes TCP would grow it to) before its queue fills and events are dropped.
+constexpr int stream_send_buffer = 64 * 1024;
 constexpr auto heartbeat = std::chrono::seconds(15);
 
 /// The page's security headers: no framing (a framed console could be clicked by another site),
@@ -112,6 +115,8 @@ std::string backlog(core::engine& e, std::uint64_t after, std::uint64_t& last) {
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 task<> stream_events(beast::tcp_stream& stream, service* s, const request& req, std::uint64_t after) {
+  boost::system::error_code ignored;  // a smaller buffer only bounds memory sooner
+  stream.socket().set_option(asio::socket_base::send_buffer_size(stream_send_buffer), ignored);
   auto& feed = s->engine->feed();
   auto ex = stream.get_executor();
   auto w = std::make_shared<waker>(ex);

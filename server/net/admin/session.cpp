@@ -9,13 +9,13 @@
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/post.hpp>
 
 #include <fstream>
 #include <sstream>

@@ -96,8 +96,13 @@ resolution& finish(resolution& r, const pkt_ptr& p, std::string action) {
 /// An error answer from a message's header alone, for a message ldns cannot parse.
 resolution& header_error(resolution& r, const std::uint8_t* header, ldns_pkt_rcode rcode, bool forwarding,
                          std::string action) {
-  auto opcode = static_cast<ldns_pkt_opcode>(LDNS_OPCODE_WIRE(header));
-  return finish(r, response(LDNS_ID_WIRE(header), opcode, LDNS_RD_WIRE(header), rcode, forwarding), std::move(action));
+  // The opcode is echoed as sent: it may be one ldns_pkt_opcode does not name (loading such a
+  // value into the enum is undefined), so it is put into the header's bits once the reply is built.
+  unsigned opcode = LDNS_OPCODE_WIRE(header);
+  finish(r, response(LDNS_ID_WIRE(header), LDNS_PACKET_QUERY, LDNS_RD_WIRE(header), rcode, forwarding),
+         std::move(action));
+  if (r.wire.size() > 2) r.wire[2] = static_cast<std::uint8_t>((r.wire[2] & ~0x78u) | (opcode << 3));
+  return r;
 }
 
 /// Adds an A or AAAA record for `owner` to the answer section. False when ldns cannot.

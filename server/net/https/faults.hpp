@@ -9,8 +9,8 @@
 #include "server/net/tls/stream.hpp"
 
 #include <map>
-#include <span>
 #include <mutex>
+#include <span>
 
 namespace fortisim::net {
 
@@ -44,9 +44,9 @@ struct wire {
   class listener_set& listeners;
   fault_certificates& certs;
   std::int64_t write_timeout_ms;
-  std::size_t hello_bytes = 0;            ///< TLS stage: the peeked ClientHello's bytes
-  core::http_outcome* outcome = nullptr;  ///< HTTP stage: the reply being sent
-  std::uint64_t bytes_sent = 0;           ///< HTTP stage: the reply's bytes written so far
+  std::size_t hello_bytes = 0;                 ///< TLS stage: the peeked ClientHello's bytes
+  core::http_outcome* outcome = nullptr;       ///< HTTP stage: the reply being sent
+  std::uint64_t bytes_sent = 0;                ///< HTTP stage: the reply's bytes written so far
   boost::system::error_code write_error = {};  ///< HTTP stage: why a write of the reply failed
   /// Writes `bytes` over TLS within the write timeout, counting them; false if the client went
   /// away (or the time ran out: write_error says which).

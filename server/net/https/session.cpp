@@ -210,10 +210,10 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   auto& tcp = stream.next_layer();
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
   beast::flat_buffer buffer(header_limit + 4096);
-  std::string headers;   // reused: the journal's copy of each request's header lines
-  std::string head;      // reused: each reply's status line and fields
-  request_arena arena;   // reused: each request's parser
-  core::http_outcome o;  // reused: each request's outcome, its reply body included
+  std::string headers;    // reused: the journal's copy of each request's header lines
+  std::string head;       // reused: each reply's status line and fields
+  request_arena arena;    // reused: each request's parser
+  core::http_outcome o;   // reused: each request's outcome, its reply body included
   bool answered = false;  // a connection that ends with no request is journaled as such
   for (;;) {
     arena.reset();
@@ -320,10 +320,10 @@ task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection
     if (!shaped)
       engine.note(core::stage::tls, st.connection, st.client, core::describe(failure), st.sni);
     else
-      engine.settle(core::stage::tls, st.shaped, st.client, st.sni,
-                    failure.what == core::tls_failure::kind::timeout ? core::delivery::timeout
-                                                                     : core::delivery::client_refused,
-                    core::describe(failure));
+      engine.settle(
+          core::stage::tls, st.shaped, st.client, st.sni,
+          failure.what == core::tls_failure::kind::timeout ? core::delivery::timeout : core::delivery::client_refused,
+          core::describe(failure));
     co_return false;
   }
   if (shaped) engine.settle(core::stage::tls, st.shaped, st.client, st.sni, core::delivery::handshake);
@@ -385,7 +385,8 @@ task<> run_session(tcp_socket socket, service* s) {
   st.tls = &tc;
   bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
   if (!verdict.rule.empty())
-    engine.settle(core::stage::connection, verdict, st.client, {}, go_on ? core::delivery::sent : core::delivery::not_sent);
+    engine.settle(core::stage::connection, verdict, st.client, {},
+                  go_on ? core::delivery::sent : core::delivery::not_sent);
   if (!go_on) co_return;
   if (!co_await tls_stage(stream, st, w)) co_return;
 

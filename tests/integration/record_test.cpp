@@ -1,0 +1,198 @@
+// The record: what the journal says is what happened, when the client saw it. Each exchange is
+// journaled once its outcome is known (sent, client_gone, not_sent, timeout); every error code a
+// reply answers is filterable; a connection that ends with no request leaves an entry; and a test
+// waits for what arrives after the client's view with wait_ms, never a polling loop or a sleep.
+#include "support.hpp"
+#include "tls_probe.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <future>
+
+using namespace fortisim;
+using namespace fortisim::test;
+using protocol::json;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+/// GET `target` on the control API, as JSON.
+json get(test_server& srv, const std::string& target) {
+  auto [status, body] = control(srv.admin_port(), "GET", target);
+  REQUIRE_MESSAGE(status == 200, body);
+  return json::parse(body);
+}
+
+/// GET /journal/count?`filters`, at once.
+std::size_t count(test_server& srv, const std::string& filters) {
+  return get(srv, "/journal/count?" + filters)["count"].get<std::size_t>();
+}
+
+/// GET /journal/count?`filters`&at_least=N&wait_ms=5000: answered once N entries match.
+std::size_t wait_count(test_server& srv, const std::string& filters, std::size_t at_least) {
+  return get(srv, "/journal/count?" + filters + "&at_least=" + std::to_string(at_least) + "&wait_ms=5000")["count"]
+      .get<std::size_t>();
+}
+
+client_options with_sni(const std::string& sni, std::chrono::milliseconds timeout = 5000ms) {
+  client_options o;
+  o.sni = sni;
+  o.timeout = timeout;
+  return o;
+}
+
+/// A request sent whole, then the connection closed at once: a client that gave up.
+void send_and_leave(std::uint16_t port, const std::string& sni, const std::string& body) {
+  client c(port, with_sni(sni));
+  REQUIRE(c.ok());
+  REQUIRE(c.send_raw("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: " + sni +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n" + body));
+}
+
+const std::string hardware_lab = R"({"seed": 5, "unknown_codes": {"answer": "accept"}, "rules": [
+  {"name": "slow", "when": {"sni": "slow.test"}, "then": {"action": "delay", "ms": 100}},
+  {"name": "alert", "when": {"sni": "alert.test"}, "then": {"action": "tls_alert"}},
+  {"name": "hang", "when": {"sni": "hang.test"}, "then": {"action": "hang", "for_ms": 20}},
+  {"name": "cut", "when": {"sni": "cut.test"}, "then": {"action": "reset"}}]})";
+
+}  // namespace
+
+TEST_SUITE("record") {
+
+TEST_CASE("a reply the client gave up on is journaled client_gone once the delay ends, never as heard") {
+  test_server srv(hardware_lab);
+  send_and_leave(srv.port(), "slow.test", import_request("AAAA-0000-0000-0000-0001"));
+  // The client has left, the reply is still 100 ms away: nothing is recorded as answered yet.
+  CHECK(count(srv, "stage=http") == 0);
+  REQUIRE(wait_count(srv, "outcome=client_gone", 1) == 1);
+  auto e = get(srv, "/journal?stage=http")[0];
+  CHECK(e["status"] == 200);  // what was to be sent: the model bound the licence, as a real service would
+  CHECK(e["rule"] == "slow");
+  CHECK(e["action"] == "delay");
+  CHECK(count(srv, "outcome=sent") == 0);
+}
+
+TEST_CASE("a reply that was sent is in the journal by the time the client has it") {
+  test_server srv(hardware_lab);
+  client c(srv.port());
+  REQUIRE(c.ok());
+  for (int i = 1; i <= 50; ++i) {
+    REQUIRE(c.post(import_request("AAAA-0000-0000-0000-0001")).status == 200);
+    CHECK(count(srv, "outcome=sent") == static_cast<std::size_t>(i));  // no wait: it is there
+  }
+  auto e = get(srv, "/journal?limit=1")[0];
+  CHECK(e["outcome"] == "sent");
+  CHECK(e["bytes_sent"].get<std::uint64_t>() > e["reply_body"].get<std::string>().size());  // head and body
+}
+
+TEST_CASE("a fault that sends nothing is journaled not_sent, with status 0") {
+  test_server srv(
+      R"({"rules": [{"name": "cut", "when": {"operation": "activation_license"}, "then": {"action": "reset"}}]})");
+  CHECK(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001")).what != outcome::kind::ok);
+  REQUIRE(wait_count(srv, "outcome=not_sent", 1) == 1);
+  CHECK(get(srv, "/journal?stage=http")[0]["status"] == 0);
+}
+
+TEST_CASE("per-token errors are errors: a consumed lock counts as error 903, a stranger as 904") {
+  test_server srv(
+      R"({"unknown_hardware": "not_found", "hardware_tokens": [{"token": "FTK2000000000001", "lock": "consumed"}]})");
+  auto activate = [&](const std::string& serial) {
+    auto r = post_once(srv.port(), R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4",
+        "serial_number": "FG1", "tokens": [{"token": "FTK2000000000001"}, {"token": ")" +
+                                       serial + R"("}]}})");
+    REQUIRE(r.status == 200);
+  };
+  activate("FTK2009999999999");
+  CHECK(count(srv, "error_code=903") == 1);
+  CHECK(count(srv, "error_code=904") == 1);
+  CHECK(count(srv, "error_code=0") == 0);
+  auto e = get(srv, "/journal?stage=http")[0];
+  CHECK(e["errors"] == "903 904");
+  CHECK(e["error_code"] == 0);  // no top-level error: the reply is a success with failed tokens
+}
+
+TEST_CASE("a connection that ends after the handshake with no request leaves an entry saying so") {
+  test_server srv(R"({"tls": {"ocsp": "revoked"}})");
+  probe_options o;
+  o.sni = "directregistration.fortinet.com";
+  o.status_request = true;
+  REQUIRE(probe(srv.port(), o).ok);  // the probe completes the handshake and closes
+  auto entries = get(srv, "/journal?stage=connection&wait_ms=5000");
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["action"] ==
+        "closed by the client after the handshake, before any request (the stapled OCSP response said revoked)");
+  CHECK(entries[0]["sni"] == "directregistration.fortinet.com");
+}
+
+TEST_CASE("wait_ms answers as soon as the count is reached, or with the count when the time is up") {
+  test_server srv(hardware_lab);
+  auto started = steady::now();
+  CHECK(get(srv, "/journal/count?stage=http&at_least=1&wait_ms=300")["count"] == 0);
+  CHECK(steady::now() - started >= 300ms);
+  auto asked = std::async(std::launch::async, [&] { return count(srv, "stage=http&at_least=2&wait_ms=30000"); });
+  CHECK(asked.wait_for(50ms) == std::future_status::timeout);  // one request is not two
+  REQUIRE(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001")).status == 200);
+  CHECK(asked.wait_for(50ms) == std::future_status::timeout);
+  REQUIRE(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0002")).status == 200);
+  REQUIRE(asked.wait_for(10s) == std::future_status::ready);
+  CHECK(asked.get() == 2);
+  // GET /journal with wait_ms alone: the first entry after `after`.
+  auto seq = get(srv, "/journal")[1]["seq"].get<std::uint64_t>();
+  auto next = std::async(std::launch::async,
+                         [&] { return get(srv, "/journal?after=" + std::to_string(seq) + "&wait_ms=30000"); });
+  REQUIRE(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0003")).status == 200);
+  REQUIRE(next.wait_for(10s) == std::future_status::ready);
+  CHECK(next.get()[0]["code"] == "AAAA-0000-0000-0000-0003");
+}
+
+TEST_CASE("wait parameters are checked as every other: at_least needs wait_ms, outcome its words") {
+  test_server srv(hardware_lab);
+  CHECK(control(srv.admin_port(), "GET", "/journal/count?at_least=1").first == 400);
+  CHECK(control(srv.admin_port(), "GET", "/journal/count?wait_ms=-1").first == 400);
+  CHECK(control(srv.admin_port(), "GET", "/journal/count?wait_ms=600001").first == 400);
+  auto [status, body] = control(srv.admin_port(), "GET", "/journal?outcome=heard");
+  CHECK(status == 400);
+  CHECK(body.find("sent, client_gone, not_sent, timeout, handshake or client_refused") != std::string::npos);
+}
+
+TEST_CASE("200 rounds of fault, then assert: a TLS alert, a hang, a client gone, a reset, each then POST /reset") {
+  test_server srv(hardware_lab);
+  auto body = import_request("AAAA-0000-0000-0000-0001");
+  for (int round = 0; round < 200; ++round) {
+    CAPTURE(round);
+    switch (round % 4) {
+      case 0: {  // the client's own view ends before the server's: waited for, not polled
+        client c(srv.port(), with_sni("alert.test"));
+        REQUIRE(c.connected().what == outcome::kind::tls_error);
+        break;
+      }
+      case 1: {
+        client c(srv.port(), with_sni("hang.test", 2000ms));
+        REQUIRE(c.connected().what != outcome::kind::ok);
+        break;
+      }
+      case 2: send_and_leave(srv.port(), "slow.test", body); break;
+      case 3: {
+        client c(srv.port(), with_sni("cut.test"));
+        REQUIRE(c.connected().what != outcome::kind::ok);
+        // And a refusing listener, which the reset below must open again.
+        REQUIRE(control(srv.admin_port(), "POST", "/listener/refuse", R"({"for_ms": 0})").first == 200);
+        REQUIRE(tcp_connect_errno(srv.port()) == ECONNREFUSED);
+        break;
+      }
+    }
+    static const char* expected[] = {"rule=alert&outcome=not_sent", "rule=hang&outcome=not_sent",
+                                     "rule=slow&outcome=client_gone", "rule=cut&outcome=not_sent"};
+    REQUIRE(wait_count(srv, expected[round % 4], 1) == 1);
+    REQUIRE(control(srv.admin_port(), "POST", "/reset").first == 200);
+    // Reset is total and immediate: an empty record, and the listener back as the scenario starts.
+    REQUIRE(count(srv, "") == 0);
+    REQUIRE(get(srv, "/health")["listening"] == true);
+  }
+  CHECK(tcp_connect_errno(srv.port()) == 0);
+}
+
+}  // TEST_SUITE
