@@ -206,7 +206,8 @@ data: {"event":"control","action":)";
            {"POST", "/reset", R"({"hardware": "FTK2000000000077"})", R"("reset","hardware":"FTK2000000000077"})"},
            {"POST", "/reset", "{}", R"("reset","scenario":"lab"})"},
        }) {
-    CAPTURE(target);
+    const auto& target_ = target;  // clang 14 cannot capture a structured binding
+    CAPTURE(target_);
     REQUIRE(control(admin, method, target, body).first == 200);
     CHECK(events.read_until(control_event + notice, 5s));
   }

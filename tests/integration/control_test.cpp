@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 using namespace fortisim;
 using namespace fortisim::test;
@@ -281,6 +282,28 @@ TEST_CASE("a runtime rule cannot take a name a rule has, nor a reloaded file's r
         std::string::npos);
   CHECK(json::parse(control(admin, "GET", "/status").second)["seed"] == 1);  // the last good scenario stays live
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("changes are made one at a time, whoever asks, and reads go on beside a change") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  std::unique_lock held(srv.engine().admin_mutex());  // a change under way (a reload, say)
+  auto change =
+      std::async(std::launch::async, [&] { return try_control(admin, "POST", "/clock", R"({"advance_s": 60})"); });
+  auto in_process = std::async(std::launch::async, [&] { return srv.server().reload(); });
+  // Reads answer at once (asked in process: the control listener's worker waits with its change);
+  // the changes wait their turn.
+  CHECK(srv.server().control("GET", "/world", "").status == 200);
+  CHECK(srv.server().control("GET", "/journal/count", "").status == 200);
+  CHECK(change.wait_for(100ms) == std::future_status::timeout);
+  CHECK(in_process.wait_for(0ms) == std::future_status::timeout);
+  held.unlock();
+  REQUIRE(change.wait_for(10s) == std::future_status::ready);
+  auto answered = change.get();
+  REQUIRE(answered.has_value());
+  CHECK(answered->first == 200);
+  REQUIRE(in_process.wait_for(10s) == std::future_status::ready);
+  in_process.get();  // no scenario file: "" or a reason, either way answered
 }
 
 }  // TEST_SUITE

@@ -20,9 +20,9 @@ namespace {
 
 /// GET `target` on the control API, as JSON.
 json get(test_server& srv, const std::string& target) {
-  auto [status, body] = control(srv.admin_port(), "GET", target);
-  REQUIRE_MESSAGE(status == 200, body);
-  return json::parse(body);
+  auto answer = control(srv.admin_port(), "GET", target);  // not bound: clang 14 cannot capture a binding
+  REQUIRE_MESSAGE(answer.first == 200, answer.second);
+  return json::parse(answer.second);
 }
 
 /// GET /journal/count?`filters`, at once.
@@ -153,9 +153,9 @@ TEST_CASE("wait parameters are checked as every other: at_least needs wait_ms, o
   CHECK(control(srv.admin_port(), "GET", "/journal/count?at_least=1").first == 400);
   CHECK(control(srv.admin_port(), "GET", "/journal/count?wait_ms=-1").first == 400);
   CHECK(control(srv.admin_port(), "GET", "/journal/count?wait_ms=600001").first == 400);
-  auto [status, body] = control(srv.admin_port(), "GET", "/journal?outcome=heard");
-  CHECK(status == 400);
-  CHECK(body.find("sent, client_gone, not_sent, timeout, handshake or client_refused") != std::string::npos);
+  auto refused = control(srv.admin_port(), "GET", "/journal?outcome=heard");
+  CHECK(refused.first == 400);
+  CHECK(refused.second.find("sent, client_gone, not_sent, timeout, handshake or client_refused") != std::string::npos);
 }
 
 TEST_CASE("200 rounds of fault, then assert: a TLS alert, a hang, a client gone, a reset, each then POST /reset") {

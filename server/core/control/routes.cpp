@@ -127,6 +127,9 @@ control_reply handle_control(engine& engine, server_control& server, std::string
       if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + std::string(r.method);
       continue;
     }
+    // Changes one at a time (reads go on beside them): see engine::admin_mutex.
+    std::unique_lock one_change(engine.admin_mutex(), std::defer_lock);
+    if (method != "GET") one_change.lock();
     try {
       std::string segment = percent_decoded(wildcard);  // a rule name may hold spaces: /rules/my%20rule
       auto query = parse_query(q == std::string_view::npos ? "" : target.substr(q + 1));

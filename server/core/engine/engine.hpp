@@ -148,6 +148,11 @@ class engine {
   /// which owns the scenario file, calls it after every attempt, good or bad.
   void record_reload(std::string_view file, std::string_view problems);
 
+  /// One administrative change at a time (reload, reset, rules, clock, listener, tokens, locks),
+  /// whoever asks: the control API and the fixture (handle_control holds it for every call but
+  /// GET), SIGHUP and --watch. Held across a change of several steps, so that two interleaved
+  /// reloads cannot leave the model and the rules on different scenarios.
+  std::mutex& admin_mutex() { return admin_mutex_; }
   core::model& world() { return model_; }
   const core::model& world() const { return model_; }
   /// The request journal: every exchange and event, as GET /journal shows it.
@@ -211,6 +216,7 @@ class engine {
   std::atomic<std::shared_ptr<loaded>> current_;
   std::atomic<std::shared_ptr<runtime_rules>> runtime_;
   std::mutex runtime_mutex_;  // one change of the runtime rules at a time
+  std::mutex admin_mutex_;
   core::metrics metrics_;
   core::model model_;
   log_format log_format_;

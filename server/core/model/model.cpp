@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <shared_mutex>
 #include <stdexcept>
 
 namespace fortisim::core {
@@ -142,7 +143,11 @@ void model::answer(const request& r, response& out, std::string* why) {
 }
 
 std::optional<otp_value> model::otp(std::string_view token) const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
+  return otp_locked(token);
+}
+
+std::optional<otp_value> model::otp_locked(std::string_view token) const {
   std::int64_t now = clock_.now_s();
   auto make = [&](const std::string& serial, const std::string& secret, int digits, int period) {
     return otp_value{serial, totp(secret, now, period, digits), period - now % period, digits, period};

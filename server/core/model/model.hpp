@@ -111,12 +111,15 @@ class model {
   /// as the scenario starts it; false if fortisim knows no such thing. Throws storage_error.
   bool reset_one(reset_target what, const std::string& key);
   void advance_clock(std::int64_t ms);
-  /// The whole world as JSON, as the control API shows it.
-  protocol::json snapshot() const;
+  /// The whole world as JSON, as the control API shows it; with `with_otps`, each FortiToken
+  /// Mobile token's current OTP too ("otp": {"code", "valid_for_s", "period"} or null). Read
+  /// under the shared lock, once: requests go on meanwhile.
+  protocol::json snapshot(bool with_otps = false) const;
 
  private:
   /// Makes `c` durable, then visible. Throws storage_error, having changed nothing.
   void commit_locked(const change& c);
+  std::optional<otp_value> otp_locked(std::string_view token) const;
   void apply_locked(const licence_record& l);
   void apply_locked(const token_record& t);
   /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).

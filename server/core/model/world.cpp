@@ -6,6 +6,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <shared_mutex>
 
 namespace fortisim::core {
 
@@ -76,8 +77,8 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
   return c;
 }
 
-json model::snapshot() const {
-  std::lock_guard lock(mutex_);
+json model::snapshot(bool with_otps) const {
+  std::shared_lock lock(mutex_);
   json j;
   j["clock_ms"] = clock_.now_ms();
   j["licenses"] = json::array();
@@ -103,6 +104,11 @@ json model::snapshot() const {
                            {"os_ver", t.os_ver},
                            {"reg_id", t.reg_id},
                            {"provisions", t.provisions}});
+  if (with_otps)
+    for (auto& t : j["tokens"]) {
+      auto o = otp_locked(t["token"].get_ref<const std::string&>());
+      t["otp"] = o ? json{{"code", o->code}, {"valid_for_s", o->valid_for_s}, {"period", o->period}} : json(nullptr);
+    }
   j["hardware_tokens"] = json::array();
   for (const auto& [serial, h] : hardware_)
     j["hardware_tokens"].push_back({{"token", h.serial},

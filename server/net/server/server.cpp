@@ -26,7 +26,7 @@ task<> signal_loop(server* srv, server::impl* s) {
       co_return;
     }
     try {
-      s->reload();  // a failed reload changes nothing, and signals are still handled after it
+      s->reload_alone();  // a failed reload changes nothing, and signals are still handled after it
     } catch (const std::exception& e) {
       s->engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
     }
@@ -88,7 +88,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
   if (cfg.watch)
     watch.emplace(workers.front()->ioc, cfg.scenario_path, engine, [this] {
       try {
-        reload();  // as SIGHUP: a failed reload changes nothing, and is logged
+        reload_alone();  // as SIGHUP: a failed reload changes nothing, and is logged
       } catch (const std::exception& e) {
         engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
       }
@@ -161,7 +161,12 @@ std::optional<std::string> server::dns_address() const {
 std::uint16_t server::port() const { return impl_->listeners->endpoint().port(); }
 std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::ca_sha256() const { return impl_->contexts->ca_sha256(); }
-std::string server::reload() { return impl_->reload(); }
+std::string server::reload() { return impl_->reload_alone(); }
+
+std::string server::impl::reload_alone() {
+  std::lock_guard one_change(engine->admin_mutex());
+  return reload();
+}
 
 namespace {
 
