@@ -119,11 +119,11 @@ TEST_CASE("per-token errors are marked as a top-level error is, and a reply nobo
   e.outcome = "client_gone";
   e.bytes_sent = 0;
   CHECK(text(e) ==
-        "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 error 903,904 (client_gone after 0 bytes)");
+        "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 error 903,904 (client_gone: 0 bytes written)");
   e.errors.clear();
   e.outcome = "timeout";
   e.bytes_sent = 65536;
-  CHECK(text(e) == "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 (timeout after 65536 bytes)");
+  CHECK(text(e) == "2026-11-28T08:41:02.123Z http #7.3 192.0.2.1 sni=- POST -> 200 (timeout: 65536 bytes written)");
 }
 
 TEST_CASE("a TLS rule's entry carries the client's verdict") {

@@ -35,7 +35,11 @@ hardware_activation_response model::activate_hardware(const hardware_activation_
       why(serial, ": unknown to FortiGuard");
     } else if (h->consumed || listed_twice) {
       res.error = s.errors[error_id::hardware_lock_consumed];  // and no seed [KB 232153]
-      why(serial, ": its lock was consumed by ", listed_twice ? r.env.serial_number : h->activated_by);
+      const std::string& by = listed_twice ? r.env.serial_number : h->activated_by;
+      if (by.empty())
+        why(serial, ": its lock was already consumed");  // the scenario says so, not by whom
+      else
+        why(serial, ": its lock was consumed by ", by);
     } else {
       h->consumed = true;  // the one-time lock, consumed under the model's mutex
       h->activated_by = r.env.serial_number;

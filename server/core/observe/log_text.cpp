@@ -128,9 +128,9 @@ void write_text_line(const journal_entry& e, std::string& out) {
     if (e.outcome == "client_gone" || e.outcome == "timeout") {  // nobody heard it, or not all of it
       out += " (";
       out += e.outcome;
-      out += " after ";
+      out += ": ";
       append_number(e.bytes_sent, out);
-      out += " bytes)";
+      out += " bytes written)";
     }
   } else if (!e.action.empty()) {
     out += " -> ";
