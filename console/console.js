@@ -136,11 +136,34 @@ function add_exchange(e) {
   cell(row, why(e), 'why');
   row.hidden = !visible(e);
   row.addEventListener('click', () => show_detail(e));
-  while (exchanges.size > max_rows) {
-    const oldest = exchanges.keys().next().value;
-    exchanges.delete(oldest);
-    body.rows[body.rows.length - 1].remove();
+  prune(body);
+}
+
+/// The oldest rows beyond max_rows go (an exchange's with its entry).
+function prune(body) {
+  while (body.rows.length > max_rows) {
+    const last = body.rows[body.rows.length - 1];
+    if (last.dataset.seq) exchanges.delete(Number(last.dataset.seq));
+    last.remove();
   }
+}
+
+/// A notice in the timeline, between the exchanges: a control action, a reload (and its
+/// problems), the listener refusing or listening again, a TLS or storage notice.
+function add_notice(n) {
+  const body = $('exchanges').tBodies[0];
+  const row = body.insertRow(0);
+  row.className = n.ok === false ? 'fault notice' : 'notice';
+  cell(row, '');
+  cell(row, iso(n.time_ms || Date.now()).slice(11, 23));
+  cell(row, '');
+  cell(row, '');
+  cell(row, n.event);
+  cell(row, n.action || '');
+  const rest = Object.entries(n).filter(([k]) => !['event', 'action', 'time_ms'].includes(k));
+  cell(row, rest.map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' '), 'answer');
+  cell(row, '');
+  prune(body);
 }
 
 function pretty(text) {
@@ -155,7 +178,8 @@ function show_detail(e) {
 }
 
 function filter() {
-  for (const row of $('exchanges').tBodies[0].rows) row.hidden = !visible(exchanges.get(Number(row.dataset.seq)));
+  for (const row of $('exchanges').tBodies[0].rows)
+    if (row.dataset.seq) row.hidden = !visible(exchanges.get(Number(row.dataset.seq)));  // notices stay
 }
 
 // ---- the live feed ----
@@ -183,6 +207,7 @@ function on_event(block) {
     // A reset of everything (it names the scenario) empties the journal too.
     const emptied = n.action === 'clear journal' || (n.action === 'reset' && n.scenario !== undefined);
     if (n.event === 'control' && emptied) clear_exchanges();
+    add_notice(n);
     refresh_soon();
   } else if (event === 'dropped') {
     dropped += JSON.parse(data).dropped;

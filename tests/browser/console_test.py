@@ -125,6 +125,10 @@ def arm_and_disarm_a_rule(browser, ready):
     browser.evaluate("waitFor(() => document.getElementById('message').textContent.startsWith('arm lab unit expired: done')"
                      " && document.getElementById('rules').textContent.includes('lab unit expired (runtime'), 5000,"
                      " 'the rule armed')")
+    # The control action is in the timeline too, between the exchanges.
+    browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr.notice')].some(r =>
+        r.cells[4].textContent === 'control' && r.cells[5].textContent === 'add rule'),
+        5000, 'the control action in the timeline')""", timeout=10)
     code = "1111-2222-3333-4444-5555"
     assert import_licence(ready, "FG100F0000000001", code)["error"]["error_code"] == 14
     browser.evaluate("""waitFor(() => [...document.querySelectorAll('#exchanges tbody tr')].some(r =>
