@@ -143,4 +143,38 @@ TEST_CASE("slow and crowded: 2,000 idle connections and a slowloris do not stop 
   for (int fd : fds) ::close(fd);
 }
 
+TEST_CASE("a 900 KB serial number is kept as 1 KiB in the journal, cut and marked, in every entry") {
+  test_server srv(R"({"seed": 1})");
+  std::string huge(900 * 1024, '7');
+  auto r = post_once(srv.port(), R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "__version": "4",
+      "license_activation_code": "AAAA-0000-0000-0000-0001", "serial_number": "FG)" +
+                                     huge + R"("}})");
+  REQUIRE(r.what == outcome::kind::ok);
+  auto entries = json::parse(control(srv.admin_port(), "GET", "/journal?stage=http").second);
+  REQUIRE(entries.size() == 1);
+  for (const auto* field : {"serials", "reason", "request_body"}) {
+    CAPTURE(field);
+    CHECK(entries[0][field].get<std::string>().size() <= 4096);
+  }
+  CHECK(entries[0]["serials"].get<std::string>().size() <= 1024);
+  CHECK(entries[0]["serials"].get<std::string>().ends_with("…"));
+  still_serves(srv.port());
+}
+
+TEST_CASE("a reply template that would render gigabytes answers 500 and is journaled, and the server goes on") {
+  std::string many;
+  for (int i = 0; i < 20000; ++i) many += "{{d.serial_number}}";
+  test_server srv(R"({"rules": [{"name": "echo", "when": {"operation": "activation_license"},
+      "then": {"action": "reply", "body": {"d": {"echo": ")" +
+                  many + R"("}}}}]})");
+  auto r = post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG" + std::string(100 * 1024, '1')));
+  REQUIRE(r.what == outcome::kind::ok);
+  CHECK(r.status == 500);
+  auto e = json::parse(control(srv.admin_port(), "GET", "/journal?stage=http").second)[0];
+  CHECK(e["status"] == 500);
+  CHECK(e["rule"] == "echo");
+  CHECK(e["reason"].get<std::string>().find("more than 1 MiB") != std::string::npos);
+  CHECK(control(srv.admin_port(), "GET", "/health").first == 200);
+}
+
 }  // TEST_SUITE

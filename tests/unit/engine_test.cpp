@@ -373,3 +373,18 @@ TEST_CASE("rule names are unique: a runtime rule cannot take a scenario's or ano
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("an exchange under way when the journal is cleared is logged but not kept") {
+  core::engine e(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
+  const std::string body = test::import_request("AAAA-0000-0000-0000-0001");
+  core::http_request r{"POST", protocol::process_path, body, "127.0.0.1", "", 1, {}};
+  core::http_outcome before, after;
+  e.handle(r, before);  // answered, its reply not yet written
+  e.journal().clear();  // POST /reset, DELETE /journal
+  e.handle(r, after);
+  e.finish(before, core::delivery::sent, 100);
+  e.finish(after, core::delivery::sent, 100);
+  core::journal_filter all;
+  CHECK(e.journal().count(all) == 1);
+  CHECK(e.journal().select(all)[0]["request"] == 2);
+}

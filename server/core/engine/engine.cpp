@@ -211,13 +211,15 @@ http_outcome engine::handle(const http_request& request) {
 }
 
 void engine::finish(http_outcome& out, delivery how, std::uint64_t bytes_sent) {
-  journal_.record([&](journal_entry& e) {
-    auto time_ms = e.time_ms;  // when the outcome was known
-    e = out.entry;             // the strings are copied into storage the journal keeps
-    e.time_ms = time_ms;
-    e.outcome.assign(delivery_name(how));
-    e.bytes_sent = bytes_sent;
-  });
+  journal_.record(
+      [&](journal_entry& e) {
+        auto time_ms = e.time_ms;  // when the outcome was known
+        e = out.entry;             // the strings are copied into storage the journal keeps
+        e.time_ms = time_ms;
+        e.outcome.assign(delivery_name(how));
+        e.bytes_sent = bytes_sent;
+      },
+      out.journal_epoch);
 }
 
 void engine::handle(const http_request& request, http_outcome& out) {
@@ -226,9 +228,13 @@ void engine::handle(const http_request& request, http_outcome& out) {
   thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
   scratch.reason.clear();
   exchange ongoing(*in_force, request, out, scratch);
-  classify(ongoing);
-  match_rules(ongoing);
-  if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
+  try {
+    classify(ongoing);
+    match_rules(ongoing);
+    if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
+  } catch (const std::exception& e) {  // a rule's template too large, memory exhausted: the process goes on
+    fail_internally(ongoing, e.what());
+  }
   write_entry(ongoing);
   scratch.trim(request.body.size());
 }
@@ -289,6 +295,19 @@ void engine::match_rules(exchange& exchange) {
       "rule \"" + exchange.hit->rule->name + "\" played " + std::string(fault_name(exchange.hit->action->what));
   exchange.out.delay_ms = exchange.hit->action->delay_ms;
   exchange.out.garbage_seed = exchange.in_force.scenario->seed ^ exchange.ordinal;
+}
+
+void engine::fail_internally(exchange& exchange, std::string_view what) {
+  auto& out = exchange.out;
+  out.act = faults::pass{};
+  out.status = 500;
+  out.content_type = "text/html; charset=utf-8";
+  out.body.clear();
+  out.body.shrink_to_fit();  // what was rendered before the failure
+  out.body = http_error_page(500, "Internal server error");
+  exchange.reason.assign("fortisim could not answer: ").append(what);
+  exchange.error_code = 0;
+  exchange.reply = nullptr;
 }
 
 bool engine::http_misuse(exchange& exchange) {
@@ -374,6 +393,7 @@ void engine::write_entry(const exchange& exchange) {
   int endpoint = exchange.path == process_path ? 0 : exchange.path == mobile_path ? 1 : 2;
   metrics_.request(endpoint, exchange.op ? static_cast<int>(*exchange.op) : -1, exchange.error_code, status);
   journal_entry& e = exchange.out.entry;
+  exchange.out.journal_epoch = journal_.epoch();
   journal::blank(e);
   e.stage.assign(stage_name(stage::http));
   e.connection = exchange.request.connection;
@@ -402,6 +422,7 @@ void engine::write_entry(const exchange& exchange) {
   e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes));
   if (status != 0 && has_body(status))
     e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes));
+  journal::cap(e);  // a connection holds it until its next request: bounded as the journal's are
 }
 
 }  // namespace fortisim::core

@@ -25,8 +25,9 @@ namespace fortisim::core {
 struct stage_verdict {
   action act;  ///< faults::pass: carry on normally
   std::uint64_t connection = 0;
-  std::string rule;        ///< the rule that fired, "" for none
-  std::uint64_t seed = 0;  ///< the seed of the scenario in force when it fired
+  std::string rule;                 ///< the rule that fired, "" for none
+  std::uint64_t seed = 0;           ///< the seed of the scenario in force when it fired
+  std::uint64_t journal_epoch = 0;  ///< the journal's epoch when it fired (a reset since: not kept)
 };
 
 /// An HTTP request as the network layer read it.
@@ -67,6 +68,7 @@ struct http_outcome {
   /// The exchange's journal entry but its outcome: recorded by engine::finish. Its strings keep
   /// their storage (each at most journal_kept_bytes, so an idle connection holds at most 12 KiB).
   journal_entry entry;
+  std::uint64_t journal_epoch = 0;  ///< the journal's epoch when it was answered (a reset since: not kept)
   /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
   /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
   void reset() {
@@ -207,6 +209,8 @@ class engine {
   void build_tree(exchange& exchange);  // the request's JSON tree: for rules, faults and errors
   void match_rules(exchange& exchange);
   bool http_misuse(exchange& exchange);
+  /// The 500 of an exchange whose answer threw (a template too large, memory exhausted).
+  void fail_internally(exchange& exchange, std::string_view what);
   void answer(exchange& exchange);
   /// The model's reply to `req`, in `reply`; false when storage failed (its out then says 503).
   bool ask_model(exchange& exchange, const protocol::request& req, protocol::response& reply);

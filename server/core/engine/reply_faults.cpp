@@ -1,6 +1,8 @@
 #include "server/core/engine/reply_faults.hpp"
 
 #include <charconv>
+#include <stdexcept>
+#include <string>
 
 namespace fortisim::core {
 
@@ -34,23 +36,41 @@ std::optional<json> lookup(std::string_view path, const json* d, std::int64_t no
   return *cur;
 }
 
+/// What the request's values may add to a rendered reply at most: a template of many placeholders
+/// and a request of one large field would otherwise render gigabytes.
+constexpr std::size_t render_limit = 1 << 20;
+
+/// The bytes still allowed for request values in one rendering; throws when they run out.
+struct render_budget {
+  std::size_t left = render_limit;
+  void take(std::size_t n) {
+    if (n > left)
+      throw std::length_error("the reply rule's template renders more than 1 MiB of request values (" +
+                              std::to_string(render_limit) + " bytes at most)");
+    left -= n;
+  }
+};
+
 /// Resolves "{{d.a.b}}" against the request: a string that is only a placeholder takes the value
 /// (any JSON type); placeholders inside a longer string are replaced by text.
-json render(const json& t, const json* d, std::int64_t now_s) {
+json render(const json& t, const json* d, std::int64_t now_s, render_budget& budget) {
   if (t.is_object()) {
     json out = json::object();
-    for (auto it = t.begin(); it != t.end(); ++it) out[it.key()] = render(it.value(), d, now_s);
+    for (auto it = t.begin(); it != t.end(); ++it) out[it.key()] = render(it.value(), d, now_s, budget);
     return out;
   }
   if (t.is_array()) {
     json out = json::array();
-    for (const auto& v : t) out.push_back(render(v, d, now_s));
+    for (const auto& v : t) out.push_back(render(v, d, now_s, budget));
     return out;
   }
   if (!t.is_string()) return t;
   const std::string& s = t.get_ref<const std::string&>();
-  if (s.starts_with("{{") && s.ends_with("}}") && s.find("{{", 2) == std::string::npos)
-    return lookup(std::string_view(s).substr(2, s.size() - 4), d, now_s).value_or(json(nullptr));
+  if (s.starts_with("{{") && s.ends_with("}}") && s.find("{{", 2) == std::string::npos) {
+    auto v = lookup(std::string_view(s).substr(2, s.size() - 4), d, now_s).value_or(json(nullptr));
+    budget.take(v.is_string() ? v.get_ref<const std::string&>().size() : v.dump().size());
+    return v;
+  }
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -58,8 +78,11 @@ json render(const json& t, const json* d, std::int64_t now_s) {
     auto close = open == std::string::npos ? std::string::npos : s.find("}}", open);
     if (close == std::string::npos) break;
     out.append(s, pos, open - pos);
-    if (auto v = lookup(std::string_view(s).substr(open + 2, close - open - 2), d, now_s))
-      out += v->is_string() ? v->get<std::string>() : v->dump();
+    if (auto v = lookup(std::string_view(s).substr(open + 2, close - open - 2), d, now_s)) {
+      std::string text = v->is_string() ? v->get<std::string>() : v->dump();
+      budget.take(text.size());
+      out += text;
+    }
     pos = close + 2;
   }
   out.append(s, pos);
@@ -94,7 +117,8 @@ struct shaper<faults::status> : shaping<faults::status> {
 template <>
 struct shaper<faults::reply> : shaping<faults::reply> {
   static bool answer_alone(const faults::reply& f, http_outcome& out, const json* d, std::int64_t now_s) {
-    out.body = render(f.body, d, now_s).dump();
+    render_budget budget;
+    out.body = render(f.body, d, now_s, budget).dump();
     return true;
   }
 };

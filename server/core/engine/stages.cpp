@@ -26,23 +26,26 @@ stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& f
   v.act = *hit->action;
   v.rule = hit->rule->name;
   v.seed = in_force.scenario->seed;
+  v.journal_epoch = journal_.epoch();
   return v;
 }
 
 void engine::settle(stage at, const stage_verdict& v, std::string_view client_address, std::string_view sni,
                     delivery how, std::string_view words) {
   if (at == stage::tls && (how == delivery::client_refused || how == delivery::timeout)) metrics_.tls_failure(words);
-  journal_.record([&](journal_entry& e) {
-    e.stage.assign(stage_name(at));
-    e.connection = v.connection;
-    e.client_address.assign(client_address);
-    e.sni.assign(sni);
-    e.rule.assign(v.rule);
-    e.action.assign(fault_name(v.act.what));
-    e.reason.assign(words);
-    e.outcome.assign(delivery_name(how));
-    e.seed = v.seed;
-  });
+  journal_.record(
+      [&](journal_entry& e) {
+        e.stage.assign(stage_name(at));
+        e.connection = v.connection;
+        e.client_address.assign(client_address);
+        e.sni.assign(sni);
+        e.rule.assign(v.rule);
+        e.action.assign(fault_name(v.act.what));
+        e.reason.assign(words);
+        e.outcome.assign(delivery_name(how));
+        e.seed = v.seed;
+      },
+      v.journal_epoch);
 }
 
 stage_verdict engine::on_connection(std::string_view client_address) {

@@ -66,8 +66,19 @@ void journal::blank(journal_entry& e) {
 
 void journal::cap(journal_entry& e) {
   for_each_journal_field([&](const auto& f) {
-    if constexpr (!is_number<decltype(e.*f.member)>)
-      if (f.kept && (e.*f.member).size() > f.kept) (e.*f.member).resize(f.kept);
+    if constexpr (!is_number<decltype(e.*f.member)>) {
+      auto& value = e.*f.member;
+      if (!f.kept || value.size() <= f.kept) return;
+      if (f.kind == field_kind::bytes && f.kept == journal_kept_bytes) {
+        value.resize(f.kept);  // a body or headers: their first bytes, as documented
+        return;
+      }
+      // Text: cut on a character boundary, and marked, within the bound.
+      std::size_t n = f.kept - journal_cut_marker.size();
+      while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;
+      value.resize(n);
+      value.append(journal_cut_marker);
+    }
   });
 }
 
@@ -152,7 +163,7 @@ void journal::write_line(const journal_entry& e, std::string& out) {
 std::uint64_t journal::watch(std::function<void()> wake) {
   std::lock_guard lock(watchers_mutex_);
   watchers_.emplace_back(next_watcher_, std::move(wake));
-  watchers_count_.store(watchers_.size(), std::memory_order_release);
+  watchers_count_.store(watchers_.size(), std::memory_order_seq_cst);  // against record's check: no lost wake-up
   return next_watcher_++;
 }
 
@@ -170,6 +181,7 @@ void journal::wake_watchers() {
 void journal::clear() {
   auto locks = lock_all();
   cleared_before_ = next_.load(std::memory_order_relaxed);
+  epoch_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace fortisim::core

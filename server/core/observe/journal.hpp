@@ -30,8 +30,11 @@ class journal {
   /// Records one exchange: `fill` sets the fields of a per-thread entry (strings keep their
   /// capacity: assign to them rather than replacing them), which is then copied into the ring
   /// under the lock and handed to the observers outside it.
+  ///
+  /// `begun` is the epoch() when the exchange began: one that began before a clear() (a reset) is
+  /// logged and shown but not kept, so a reset journal holds only what happened after it.
   template <class Fill>
-  void record(Fill&& fill) {
+  void record(Fill&& fill, std::uint64_t begun = current_epoch) {
     if (capacity_ == 0 && observers_.empty()) return;
     thread_local journal_entry e;
     blank(e);
@@ -41,14 +44,15 @@ class journal {
     {
       ring& r = own_ring();
       std::lock_guard lock(r.mutex);
-      e.seq = next_.fetch_add(1, std::memory_order_relaxed);
-      if (capacity_ > 0) {
+      bool keep = begun == current_epoch || begun == epoch_.load(std::memory_order_relaxed);
+      e.seq = keep ? next_.fetch_add(1, std::memory_order_seq_cst) : 0;
+      if (capacity_ > 0 && keep) {
         if (r.slots.empty()) r.slots.resize(capacity_);  // a ring takes memory once a thread uses it
         r.slots[r.written++ % capacity_] = e;            // reuses the slot's storage
       }
     }
     for (const auto& observe : observers_) observe(e);
-    if (watchers_count_.load(std::memory_order_acquire) > 0) wake_watchers();
+    if (watchers_count_.load(std::memory_order_seq_cst) > 0) wake_watchers();
   }
   /// Adds a function called with every entry as it is recorded (the log, the console's live
   /// feed); added before serving starts. An observer must not block: it runs on a worker.
@@ -57,6 +61,19 @@ class journal {
   /// not block): how a control call waits for an entry instead of polling. Returns the id.
   std::uint64_t watch(std::function<void()> wake);
   void unwatch(std::uint64_t id);
+  /// A watch for as long as it lives: unwatched on every way out (an exception, a coroutine
+  /// frame destroyed as the server stops), so `wake` never runs after its waiter is gone.
+  class watching {
+   public:
+    watching(journal& j, std::function<void()> wake) : journal_(j), id_(j.watch(std::move(wake))) {}
+    ~watching() { journal_.unwatch(id_); }
+    watching(const watching&) = delete;
+    watching& operator=(const watching&) = delete;
+
+   private:
+    journal& journal_;
+    std::uint64_t id_;
+  };
   /// The seq of the newest entry recorded so far (0 for none): a waiter reads it before it counts,
   /// and after it starts watching, to know whether it missed one.
   std::uint64_t last_seq() const { return next_.load(std::memory_order_acquire) - 1; }
@@ -71,8 +88,13 @@ class journal {
   /// The newest entries, newest last (for a live view).
   std::vector<journal_entry> since(std::uint64_t after) const;
   void clear();
+  /// How many times it was cleared: an exchange notes it when it begins (see record).
+  std::uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
+  static constexpr std::uint64_t current_epoch = UINT64_MAX;
   /// Every field of `e` back to empty or 0, the strings keeping their storage.
   static void blank(journal_entry& e);
+  /// Each field of `e` cut to the bytes its declaration keeps (text marked where cut).
+  static void cap(journal_entry& e);
 
  private:
   /// One ring: the last `capacity_` entries of the threads that record into it.
@@ -89,12 +111,11 @@ class journal {
   ring& own_ring();
   static std::int64_t now_ms();
   void wake_watchers();
-  /// Each field cut to the bytes its declaration keeps.
-  static void cap(journal_entry& e);
   std::size_t capacity_;
   std::vector<std::unique_ptr<ring>> rings_;
   std::atomic<std::uint64_t> next_{1};
-  std::uint64_t cleared_before_ = 1;  ///< entries below this seq were cleared (under every lock)
+  std::atomic<std::uint64_t> epoch_{0};  ///< changed under every ring's lock
+  std::uint64_t cleared_before_ = 1;     ///< entries below this seq were cleared (under every lock)
   std::vector<std::function<void(const journal_entry&)>> observers_;
   std::mutex watchers_mutex_;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers_;

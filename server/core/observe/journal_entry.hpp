@@ -18,6 +18,11 @@ namespace fortisim::core {
 
 /// How much of a request's headers, its body and the reply's body an entry keeps.
 inline constexpr std::size_t journal_kept_bytes = 4096;
+/// How much of any other text field an entry keeps (a serial list, a reason, a target…): a client
+/// that sends a 900 KB serial number does not make every entry 900 KB. A text field cut short
+/// ends with journal_cut_marker.
+inline constexpr std::size_t journal_text_bytes = 1024;
+inline constexpr std::string_view journal_cut_marker = "…";
 
 /// One exchange: a connection-stage, TLS-stage or DNS event, or an HTTP request and its outcome.
 struct journal_entry {
@@ -104,24 +109,24 @@ inline constexpr auto journal_fields = std::tuple{
     declare_field("connection", &journal_entry::connection),
     declare_field("request", &journal_entry::request),
     declare_field("client_address", &journal_entry::client_address),
-    declare_field("sni", &journal_entry::sni),
-    declare_field("method", &journal_entry::method),
-    declare_field("target", &journal_entry::target, field_kind::bytes),
-    declare_field("type", &journal_entry::type),
+    declare_field("sni", &journal_entry::sni).capped(journal_text_bytes),
+    declare_field("method", &journal_entry::method).capped(journal_text_bytes),
+    declare_field("target", &journal_entry::target, field_kind::bytes).capped(journal_text_bytes),
+    declare_field("type", &journal_entry::type).capped(journal_text_bytes),
     declare_field("operation", &journal_entry::operation),
-    declare_field("serials", &journal_entry::serials),
-    declare_field("tokens", &journal_entry::tokens),
-    declare_field("code", &journal_entry::code),
-    declare_field("rule", &journal_entry::rule),
-    declare_field("action", &journal_entry::action),
-    declare_field("reason", &journal_entry::reason),
+    declare_field("serials", &journal_entry::serials).capped(journal_text_bytes),
+    declare_field("tokens", &journal_entry::tokens).capped(journal_text_bytes),
+    declare_field("code", &journal_entry::code).capped(journal_text_bytes),
+    declare_field("rule", &journal_entry::rule).capped(journal_text_bytes),
+    declare_field("action", &journal_entry::action).capped(journal_text_bytes),
+    declare_field("reason", &journal_entry::reason).capped(journal_text_bytes),
     declare_field("status", &journal_entry::status),
-    declare_field("outcome", &journal_entry::outcome),
+    declare_field("outcome", &journal_entry::outcome).capped(journal_text_bytes),
     declare_field("bytes_sent", &journal_entry::bytes_sent),
     declare_field("error_code", &journal_entry::error_code),
-    declare_field("errors", &journal_entry::errors),
+    declare_field("errors", &journal_entry::errors).capped(journal_text_bytes),
     declare_field("seed", &journal_entry::seed),
-    declare_field("client_cert", &journal_entry::client_cert, field_kind::bytes),
+    declare_field("client_cert", &journal_entry::client_cert, field_kind::bytes).capped(journal_text_bytes),
     declare_field("request_headers", &journal_entry::request_headers, field_kind::bytes).capped(journal_kept_bytes),
     declare_field("request_body", &journal_entry::request_body, field_kind::bytes)
         .capped(journal_kept_bytes)

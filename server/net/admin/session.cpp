@@ -78,7 +78,11 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
   auto executor = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(executor);
   // Recorded on a worker: the wake-up runs on this session's loop, where it cuts the wait short.
-  auto id = journal.watch([executor, timer] { asio::post(executor, [timer] { timer->cancel(); }); });
+  core::journal::watching watch(journal, [executor, weak = std::weak_ptr(timer)] {
+    asio::post(executor, [weak] {
+      if (auto timer = weak.lock()) timer->cancel();
+    });
+  });
   while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
     if (journal.last_seq() == seen) {  // else an entry came while we counted: count again at once
       timer->expires_at(deadline);
@@ -87,7 +91,6 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
     seen = journal.last_seq();
     reply = ask(true);
   }
-  journal.unwatch(id);
   co_return reply.wait_ms == 0 ? reply : ask(false);
 }
 

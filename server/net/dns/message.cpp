@@ -57,13 +57,14 @@ std::vector<std::uint8_t> to_wire(const ldns_pkt* p) {
   return {data, data + size};
 }
 
-/// A response with a query's id, opcode and RD bit; RA when other names are forwarded.
-pkt_ptr response(std::uint16_t id, ldns_pkt_opcode opcode, bool rd, ldns_pkt_rcode rcode, bool forwarding) {
+/// A response with a query's id and RD bit, opcode QUERY (header_error echoes any other); RA when
+/// other names are forwarded.
+pkt_ptr response(std::uint16_t id, bool rd, ldns_pkt_rcode rcode, bool forwarding) {
   pkt_ptr r(ldns_pkt_new());
   if (!r) return r;
   ldns_pkt_set_id(r.get(), id);
   ldns_pkt_set_qr(r.get(), true);
-  ldns_pkt_set_opcode(r.get(), opcode);
+  ldns_pkt_set_opcode(r.get(), LDNS_PACKET_QUERY);
   ldns_pkt_set_rd(r.get(), rd);
   ldns_pkt_set_ra(r.get(), forwarding);
   ldns_pkt_set_rcode(r.get(), static_cast<std::uint8_t>(rcode));
@@ -73,7 +74,7 @@ pkt_ptr response(std::uint16_t id, ldns_pkt_opcode opcode, bool rd, ldns_pkt_rco
 /// A response to a parsed query: its question echoed, EDNS when it used EDNS. Null when ldns
 /// cannot make it.
 pkt_ptr response_to(const ldns_pkt* q, ldns_pkt_rcode rcode, bool forwarding) {
-  pkt_ptr r = response(ldns_pkt_id(q), ldns_pkt_get_opcode(q), ldns_pkt_rd(q), rcode, forwarding);
+  pkt_ptr r = response(ldns_pkt_id(q), ldns_pkt_rd(q), rcode, forwarding);
   if (!r) return r;
   const ldns_rr_list* questions = ldns_pkt_question(q);
   for (std::size_t i = 0; questions && i < ldns_rr_list_rr_count(questions); ++i) {
@@ -99,8 +100,7 @@ resolution& header_error(resolution& r, const std::uint8_t* header, ldns_pkt_rco
   // The opcode is echoed as sent: it may be one ldns_pkt_opcode does not name (loading such a
   // value into the enum is undefined), so it is put into the header's bits once the reply is built.
   unsigned opcode = LDNS_OPCODE_WIRE(header);
-  finish(r, response(LDNS_ID_WIRE(header), LDNS_PACKET_QUERY, LDNS_RD_WIRE(header), rcode, forwarding),
-         std::move(action));
+  finish(r, response(LDNS_ID_WIRE(header), LDNS_RD_WIRE(header), rcode, forwarding), std::move(action));
   if (r.wire.size() > 2) r.wire[2] = static_cast<std::uint8_t>((r.wire[2] & ~0x78u) | (opcode << 3));
   return r;
 }
@@ -163,9 +163,8 @@ resolution resolve(std::span<const std::uint8_t> message, std::span<const std::s
   ldns_status status = ldns_wire2pkt(&parsed, data, message.size());
   pkt_ptr q(status == LDNS_STATUS_OK ? parsed : nullptr);  // ldns frees its packet on failure
   if (!q) return header_error(r, data, LDNS_RCODE_FORMERR, forwarding, "FORMERR: " + status_text(status));
-  if (ldns_pkt_get_opcode(q.get()) != LDNS_PACKET_QUERY)
-    return finish(r, response_to(q.get(), LDNS_RCODE_NOTIMPL, forwarding),
-                  "NOTIMP: opcode " + std::to_string(static_cast<int>(ldns_pkt_get_opcode(q.get()))));
+  if (unsigned opcode = LDNS_OPCODE_WIRE(data); opcode != LDNS_PACKET_QUERY)  // from the bytes: see header_error
+    return header_error(r, data, LDNS_RCODE_NOTIMPL, forwarding, "NOTIMP: opcode " + std::to_string(opcode));
   const ldns_rr_list* questions = ldns_pkt_question(q.get());
   std::size_t count = questions ? ldns_rr_list_rr_count(questions) : 0;
   if (count != 1)

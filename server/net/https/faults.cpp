@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include <random>
+#include <utility>
 
 namespace fortisim::net {
 
@@ -48,7 +49,8 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
   // on this thread), else the rest with a wait, within the write timeout.
   boost::system::error_code ec;
   std::size_t n = stream.write_now(bytes, ec);
-  bytes_sent += n;
+  std::size_t taken = n;  // counted once the socket has it all
+  if (!ec && !stream.unsent()) bytes_sent += std::exchange(taken, 0);
   std::array<asio::const_buffer, 8> rest{};
   std::size_t count = 0;
   for (const auto& b : bytes) {  // the buffers past the n bytes taken
@@ -64,8 +66,9 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
     } else {
       auto [wec, wn] = co_await asio::async_write(stream, std::span(rest.data(), count), use_nothrow);
       ec = wec;
-      bytes_sent += wn;
+      if (!ec) bytes_sent += wn;
     }
+    if (!ec) bytes_sent += taken;
   }
   if (ec && !write_error) write_error = ec;
   co_return !ec;

@@ -162,26 +162,45 @@ bool peer_closed(tcp_socket& socket) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/// How the reply went, for the journal: the fault's and the writes' story.
+/// How the reply went, for the journal: the fault's and the writes' story. A fault that sends no
+/// reply but bytes (garbage) sent what it meant to.
 core::delivery delivery_of(const wire& w, bool gone_before) {
   if (w.write_error == beast::error::timeout) return core::delivery::timeout;
   if (w.write_error || gone_before) return core::delivery::client_gone;
-  if (!core::sends_reply(w.outcome->act)) return core::delivery::not_sent;
+  if (!core::sends_reply(w.outcome->act) && w.bytes_sent == 0) return core::delivery::not_sent;
   return core::delivery::sent;
 }
+
+/// Journals an exchange that ends before its outcome is known (the server stops during a delay, a
+/// hang or a write): what had been written by then.
+struct unfinished_exchange {
+  core::engine& engine;
+  core::http_outcome& outcome;
+  const wire& w;
+  bool finished = false;
+  ~unfinished_exchange() {
+    if (finished) return;
+    try {
+      engine.finish(outcome, w.write_error ? core::delivery::client_gone : core::delivery::not_sent, w.bytes_sent);
+    } catch (...) {  // a destructor: the entry is lost rather than the process
+    }
+  }
+};
 
 /// Plays the engine's outcome `o` on the wire (its delay, its fault, its reply) and journals how
 /// it went. What the session does next.
 task<after_fault> deliver(tls_stream& stream, session_state& st, wire& w, core::http_outcome& o, unsigned version,
                           bool keep_alive, std::string& head) {
+  w.bytes_sent = 0;
+  w.write_error = {};
+  unfinished_exchange pending{*st.s->engine, o, w};
   if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
   stream.next_layer().expires_after(milliseconds(w.write_timeout_ms));
   w.outcome = &o;
-  w.bytes_sent = 0;
-  w.write_error = {};
   bool gone_before = core::sends_reply(o.act) && peer_closed(stream.next_layer().socket());
   auto next = co_await execute(o.act, w);
   if (next == after_fault::reply && !co_await send_reply(w, version, keep_alive, head)) next = after_fault::abort;
+  pending.finished = true;
   st.s->engine->finish(o, delivery_of(w, gone_before), w.bytes_sent);
   co_return next;
 }

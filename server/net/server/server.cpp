@@ -182,7 +182,7 @@ core::control_reply wait_for_journal(core::engine& engine, core::server_control&
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
   std::mutex mutex;
   std::condition_variable grew;
-  auto id = journal.watch([&] {
+  core::journal::watching watch(journal, [&] {  // unwatched before `mutex` and `grew` go, however this ends
     std::lock_guard lock(mutex);
     grew.notify_all();
   });
@@ -194,7 +194,6 @@ core::control_reply wait_for_journal(core::engine& engine, core::server_control&
     seen = journal.last_seq();
     reply = ask(true);
   }
-  journal.unwatch(id);  // waits for a wake-up under way: `mutex` and `grew` outlive it
   return reply.wait_ms == 0 ? reply : ask(false);
 }
 
