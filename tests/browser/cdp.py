@@ -39,7 +39,7 @@ class Browser:
             os.dup2(child_out, 4)
 
         self.process = subprocess.Popen(
-            [executable, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+            [executable, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--no-proxy-server", "--disable-gpu",
              "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
              "--disable-extensions", "--user-data-dir=" + profile_dir,
              "--window-size=%d,%d" % (width, height), "about:blank"],

@@ -74,7 +74,7 @@ def import_licence(ready, serial="FG4H0ETB20900993", code="DA8C-0508-1F31-4CF7-C
     host, port = ready["listen"].rsplit(":", 1)
     name = "directregistration.fortinet.com"
     out = subprocess.run(
-        ["curl", "-sS", "--max-time", "10", "--cacert", ready["ca"], "--resolve", "%s:%s:%s" % (name, port, host),
+        ["curl", "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", ready["ca"], "--resolve", "%s:%s:%s" % (name, port, host),
          "-H", "Content-Type: application/json", "--data",
          IMPORT.replace("FG4H0ETB20900993", serial).replace("DA8C-0508-1F31-4CF7-C990", code),
          "https://%s:%s/SoftToken/Provisioning.asmx/Process" % (name, port)],

@@ -33,9 +33,9 @@ TEST_CASE("fortisim serve prints one ready line, and curl --cacert gets the capt
 
   std::string req = p.folder().write("request.json", captured_request);
   std::string out =
-      run("curl -sS --max-time 10 --cacert " + data + "/ca.pem --resolve directregistration.fortinet.com:" + port +
-          ":127.0.0.1 --data-binary @" + req + " https://directregistration.fortinet.com:" + port +
-          "/SoftToken/Provisioning.asmx/Process 2>&1");
+      run("curl -sS --noproxy '*' --max-time 10 --cacert " + data +
+          "/ca.pem --resolve directregistration.fortinet.com:" + port + ":127.0.0.1 --data-binary @" + req +
+          " https://directregistration.fortinet.com:" + port + "/SoftToken/Provisioning.asmx/Process 2>&1");
   CHECK(out == captured_reply);
   // Every exchange is logged on stderr as one JSON line.
   std::string logged;

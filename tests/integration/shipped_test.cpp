@@ -25,12 +25,12 @@ class served {
   /// "time=<seconds>" and "exit=<curl's exit code>".
   std::string curl(const std::string& host, const std::string& body_file = "import.json",
                    const std::string& options = "") const {
-    return run("curl -sS " + options + " --max-time 10 -w '\\ntime=%{time_total}' --cacert " + data_ +
+    return run("curl -sS --noproxy '*' " + options + " --max-time 10 -w '\\ntime=%{time_total}' --cacert " + data_ +
                "/ca.pem --resolve " + host + ":" + port_ + ":127.0.0.1 --data-binary @" + data_ + "/" + body_file +
                " https://" + host + ":" + port_ + "/SoftToken/Provisioning.asmx/Process 2>&1; echo \"\nexit=$?\"");
   }
   std::string curl_localhost() const {
-    return run("curl -sS --max-time 10 --cacert " + data_ + "/ca.pem --data-binary @" + data_ +
+    return run("curl -sS --noproxy '*' --max-time 10 --cacert " + data_ + "/ca.pem --data-binary @" + data_ +
                "/import.json https://localhost:" + port_ + "/SoftToken/Provisioning.asmx/Process 2>&1");
   }
   std::string s_client(const std::string& options) const {

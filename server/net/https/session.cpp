@@ -3,6 +3,7 @@
 // the handshake, and HTTP/1.1 keep-alive requests, each answered or faulted as the engine says.
 
 #include "server/core/observe/tls_failure.hpp"
+#include "server/net/https/deliver.hpp"
 #include "server/net/https/reply_head.hpp"
 #include "server/net/https/request_arena.hpp"
 #include "server/net/https/service.hpp"
@@ -24,7 +25,6 @@
 #include <openssl/x509.h>
 
 #include <malloc.h>
-#include <poll.h>
 
 #include <atomic>
 
@@ -144,67 +144,6 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   co_await linger(stream);
 }
 
-/// Sends the engine's reply: its head written into the connection's `head` buffer, then head and
-/// body in one write (and so one TLS record). False if the client went away.
-task<bool> send_reply(wire& w, unsigned version, bool keep_alive, std::string& head) {
-  const auto& o = *w.outcome;
-  bool body = core::has_body(o.status);
-  write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive}, head);
-  std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
-  co_return co_await w.send(reply);
-}
-
-/// Whether the peer has closed its side (a FIN, or an error pending): a client that gave up
-/// while its request was answered. Asked without waiting, before the reply is written: a write
-/// to a closed peer succeeds locally, so only this tells that nobody heard it.
-bool peer_closed(tcp_socket& socket) {
-  ::pollfd p{socket.native_handle(), POLLRDHUP, 0};
-  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-/// How the reply went, for the journal: the fault's and the writes' story. A fault that sends no
-/// reply but bytes (garbage) sent what it meant to.
-core::delivery delivery_of(const wire& w, bool gone_before) {
-  if (w.write_error == beast::error::timeout) return core::delivery::timeout;
-  if (w.write_error || gone_before) return core::delivery::client_gone;
-  if (!core::sends_reply(w.outcome->act) && w.bytes_sent == 0) return core::delivery::not_sent;
-  return core::delivery::sent;
-}
-
-/// Journals an exchange that ends before its outcome is known (the server stops during a delay, a
-/// hang or a write): what had been written by then.
-struct unfinished_exchange {
-  core::engine& engine;
-  core::http_outcome& outcome;
-  const wire& w;
-  bool finished = false;
-  ~unfinished_exchange() {
-    if (finished) return;
-    try {
-      engine.finish(outcome, w.write_error ? core::delivery::client_gone : core::delivery::not_sent, w.bytes_sent);
-    } catch (...) {  // a destructor: the entry is lost rather than the process
-    }
-  }
-};
-
-/// Plays the engine's outcome `o` on the wire (its delay, its fault, its reply) and journals how
-/// it went. What the session does next.
-task<after_fault> deliver(tls_stream& stream, session_state& st, wire& w, core::http_outcome& o, unsigned version,
-                          bool keep_alive, std::string& head) {
-  w.bytes_sent = 0;
-  w.write_error = {};
-  unfinished_exchange pending{*st.s->engine, o, w};
-  if (o.delay_ms > 0) co_await sleep_for(o.delay_ms);
-  stream.next_layer().expires_after(milliseconds(w.write_timeout_ms));
-  w.outcome = &o;
-  bool gone_before = core::sends_reply(o.act) && peer_closed(stream.next_layer().socket());
-  auto next = co_await execute(o.act, w);
-  if (next == after_fault::reply && !co_await send_reply(w, version, keep_alive, head)) next = after_fault::abort;
-  pending.finished = true;
-  st.s->engine->finish(o, delivery_of(w, gone_before), w.bytes_sent);
-  co_return next;
-}
-
 bool client_left(boost::system::error_code ec) {
   return ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
          ec == asio::error::eof || ec == asio::error::connection_reset;
@@ -258,7 +197,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
     st.s->engine->handle(
         {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert}, o);
-    switch (co_await deliver(stream, st, w, o, req.version(), req.keep_alive() && !st.s->draining, head)) {
+    switch (co_await deliver(*st.s->engine, stream, w, o, req.version(), req.keep_alive() && !st.s->draining, head)) {
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
       case after_fault::reply:
