@@ -69,6 +69,7 @@ struct http_outcome {
   /// their storage (each at most journal_kept_bytes, so an idle connection holds at most 12 KiB).
   journal_entry entry;
   std::uint64_t journal_epoch = 0;  ///< the journal's epoch when it was answered (a reset since: not kept)
+  bool writing = false;             ///< between engine::writing and engine::finish
   /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
   /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
   void reset() {
@@ -119,6 +120,9 @@ class engine {
   /// model's change is made here (a real service commits before it replies); the exchange is
   /// journaled (and logged) by finish(), once the network layer knows whether the client heard.
   void handle(const http_request& request, http_outcome& out);
+  /// Says the reply of `out` is about to be written: journal readers wait for its entry until
+  /// finish() (so a client that has read the reply finds it).
+  void writing(http_outcome& out);
   /// Journals the exchange `out` answered, with how its reply went and how many bytes of it
   /// were written.
   void finish(http_outcome& out, delivery how, std::uint64_t bytes_sent);

@@ -4,6 +4,7 @@
 #include "server/core/engine/exchange.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace fortisim::core {
 
@@ -98,6 +99,13 @@ http_outcome engine::handle(const http_request& request) {
 }
 
 void engine::finish(http_outcome& out, delivery how, std::uint64_t bytes_sent) {
+  struct written {  // readers stop waiting once the entry is in, however record() ends
+    core::journal& journal;
+    bool was_writing;
+    ~written() {
+      if (was_writing) journal.end_write();
+    }
+  } done{journal_, std::exchange(out.writing, false)};
   journal_.record(
       [&](journal_entry& e) {
         auto time_ms = e.time_ms;  // when the outcome was known
@@ -107,6 +115,12 @@ void engine::finish(http_outcome& out, delivery how, std::uint64_t bytes_sent) {
         e.bytes_sent = bytes_sent;
       },
       out.journal_epoch);
+}
+
+void engine::writing(http_outcome& out) {
+  if (out.writing) return;
+  out.writing = true;
+  journal_.begin_write();
 }
 
 void engine::write_entry(const exchange& exchange) {

@@ -114,7 +114,16 @@ void journal::each_locked(std::uint64_t after, F&& f) const {
     if (!f(*e)) return;
 }
 
+void journal::settle() const {
+  // The window is a write syscall and the record after it (microseconds), unless the client reads
+  // slowly: the wait is bounded so that a slow client never holds a reader up for long.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  while (writing_.load(std::memory_order_seq_cst) > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+}
+
 protocol::json journal::select(const journal_filter& f) const {
+  settle();
   auto locks = lock_all();
   auto out = protocol::json::array();
   each_locked(f.after, [&](const journal_entry& e) {
@@ -125,6 +134,7 @@ protocol::json journal::select(const journal_filter& f) const {
 }
 
 std::size_t journal::count(const journal_filter& f) const {
+  settle();
   auto locks = lock_all();
   std::size_t n = 0;
   each_locked(f.after, [&](const journal_entry& e) { return n += f.matches(e), true; });

@@ -77,6 +77,10 @@ class journal {
   /// The seq of the newest entry recorded so far (0 for none): a waiter reads it before it counts,
   /// and after it starts watching, to know whether it missed one.
   std::uint64_t last_seq() const { return next_.load(std::memory_order_acquire) - 1; }
+  /// A reply is being written whose entry follows at once (engine::finish): until end_write(),
+  /// readers wait for it (briefly, see settle), so a client that has read a reply finds its entry.
+  void begin_write() { writing_.fetch_add(1, std::memory_order_seq_cst); }
+  void end_write() { writing_.fetch_sub(1, std::memory_order_seq_cst); }
   /// One entry as JSON: what the control API shows.
   static protocol::json to_json(const journal_entry& e);
   /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
@@ -111,10 +115,13 @@ class journal {
   ring& own_ring();
   static std::int64_t now_ms();
   void wake_watchers();
+  /// Waits (at most 50 ms) until no reply is being written: called by every reader first.
+  void settle() const;
   std::size_t capacity_;
   std::vector<std::unique_ptr<ring>> rings_;
   std::atomic<std::uint64_t> next_{1};
   std::atomic<std::uint64_t> epoch_{0};  ///< changed under every ring's lock
+  std::atomic<int> writing_{0};          ///< replies being written, their entries not yet recorded
   std::uint64_t cleared_before_ = 1;     ///< entries below this seq were cleared (under every lock)
   std::vector<std::function<void(const journal_entry&)>> observers_;
   std::mutex watchers_mutex_;

@@ -75,7 +75,10 @@ task<after_fault> deliver(core::engine& engine, tls_stream& stream, wire& w, cor
   w.outcome = &o;
   bool gone_before = core::sends_reply(o.act) && peer_closed(stream.next_layer().socket());
   auto next = co_await execute(o.act, w);
-  if (next == after_fault::reply && !co_await send_reply(w, version, keep_alive, head)) next = after_fault::abort;
+  if (next == after_fault::reply) {
+    engine.writing(o);  // from here until finish, journal readers wait for this entry
+    if (!co_await send_reply(w, version, keep_alive, head)) next = after_fault::abort;
+  }
   pending.finished = true;
   engine.finish(o, delivery_of(w, gone_before), w.bytes_sent);
   co_return next;
