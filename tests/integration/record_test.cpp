@@ -2,7 +2,7 @@
 // journaled once its outcome is known (sent, client_gone, not_sent, timeout); every error code a
 // reply answers is filterable; a connection that ends with no request leaves an entry; and a test
 // waits for what arrives after the client's view with wait_ms, never a polling loop or a sleep.
-#include "support.hpp"
+#include "prelude.hpp"
 #include "tls_probe.hpp"
 
 #include <doctest/doctest.h>
@@ -10,10 +10,6 @@
 #include <cerrno>
 #include <future>
 
-using namespace fortisim;
-using namespace fortisim::test;
-using protocol::json;
-using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {

@@ -5,6 +5,21 @@
 
 namespace fortisim::core {
 
+namespace {
+
+/// The fields every connection- or TLS-stage entry has: where, which connection, who, the SNI
+/// and the seed in force.
+void connection_fields(journal_entry& e, stage at, std::uint64_t connection, std::string_view client_address,
+                       std::string_view sni, std::uint64_t seed) {
+  e.stage.assign(stage_name(at));
+  e.connection = connection;
+  e.client_address.assign(client_address);
+  e.sni.assign(sni);
+  e.seed = seed;
+}
+
+}  // namespace
+
 bool engine::has_tls_rules() const {
   auto runtime = runtime_.load(std::memory_order_acquire);
   return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
@@ -35,15 +50,11 @@ void engine::settle(stage at, const stage_verdict& v, std::string_view client_ad
   if (at == stage::tls && (how == delivery::client_refused || how == delivery::timeout)) metrics_.tls_failure(words);
   journal_.record(
       [&](journal_entry& e) {
-        e.stage.assign(stage_name(at));
-        e.connection = v.connection;
-        e.client_address.assign(client_address);
-        e.sni.assign(sni);
+        connection_fields(e, at, v.connection, client_address, sni, v.seed);
         e.rule.assign(v.rule);
         e.action.assign(fault_name(v.act.what));
         e.reason.assign(words);
         e.outcome.assign(delivery_name(how));
-        e.seed = v.seed;
       },
       v.journal_epoch);
 }
@@ -73,12 +84,8 @@ void engine::note(stage at, std::uint64_t connection, std::string_view client_ad
   auto seed = current()->scenario->seed;
   if (at == stage::tls) metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
-    e.stage.assign(stage_name(at));
-    e.connection = connection;
-    e.client_address.assign(client_address);
-    e.sni.assign(sni);
+    connection_fields(e, at, connection, client_address, sni, seed);
     e.action.assign(what);
-    e.seed = seed;
   });
 }
 
@@ -86,13 +93,9 @@ void engine::note_client_cert(std::uint64_t connection, std::string_view client_
                               std::string_view client_cert) {
   auto seed = current()->scenario->seed;
   journal_.record([&](journal_entry& e) {
-    e.stage.assign(stage_name(stage::tls));
-    e.connection = connection;
-    e.client_address.assign(client_address);
-    e.sni.assign(sni);
+    connection_fields(e, stage::tls, connection, client_address, sni, seed);
     e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
     e.client_cert.assign(client_cert);
-    e.seed = seed;
   });
 }
 
