@@ -61,6 +61,20 @@ TEST_CASE("bad input gets 400 with the reason, never silence") {
   CHECK(status_of(admin, "GET", "/health") == 200);  // and it still answers
 }
 
+TEST_CASE("every route is in one table: the console's files, its feed and GET /ca answer 405 as any call does") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  for (const char* path : {"/", "/console.js", "/events", "/ca", "/health"}) {
+    std::string where = path;
+    auto [status, body] = control(admin, "POST", path, "{}");
+    CHECK_MESSAGE(status == 405, where);
+    CHECK_MESSAGE(json::parse(body)["error"].get<std::string>().find("takes GET") != std::string::npos, where);
+  }
+  CHECK(status_of(admin, "GET", "/console.js?v=2") == 200);  // a query does not hide a file
+  CHECK(status_of(admin, "GET", "/console.html") == 404);
+  CHECK(status_of(admin, "GET", "/ca") == 200);
+}
+
 TEST_CASE("browsers and strangers are refused — a token, when set, is required") {
   test_server srv(world);
   auto admin = srv.admin_port();

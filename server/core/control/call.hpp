@@ -73,5 +73,6 @@ control_reply list_rules(call& c);
 control_reply add_rule(call& c);
 control_reply delete_rule(call& c);
 control_reply metrics(call& c);
+control_reply ca_certificate(call& c);  // ca.cpp
 
 }  // namespace fortisim::core::control

@@ -31,7 +31,18 @@ class server_control {
   virtual protocol::json worker_counts() const = 0;
   /// Requests read and not yet answered, now.
   virtual std::int64_t in_flight() const = 0;
+  /// The lab CA's certificate file (PEM), or "" when fortisim serves a certificate given with --cert.
+  virtual std::string lab_ca_path() const = 0;
 };
+
+/// Who answers a route: the control API itself, or the listener carrying it, for what is not a
+/// JSON reply (the web console's files, the live feed's event stream). Every route is in one
+/// table (routes.cpp), so that 404, 405 and `Allow` are the same for all of them.
+enum class route_kind { api, console_file, event_stream };
+
+/// The kind of the route `method` and `target` reach; `api` also for none (handle_control says
+/// 404 or 405 then).
+route_kind route_kind_of(std::string_view method, std::string_view target);
 
 struct control_reply {
   control_reply() = default;

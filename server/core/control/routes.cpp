@@ -17,8 +17,9 @@ namespace {
 
 struct route {
   std::string_view method;
-  std::string_view path;  ///< one segment may be `*`
-  control_reply (*handler)(call&);
+  std::string_view path;            ///< one segment may be `*`
+  control_reply (*handler)(call&);  ///< null for a route the listener serves itself (kind)
+  route_kind kind = route_kind::api;
 };
 
 constexpr route routes[] = {
@@ -42,6 +43,11 @@ constexpr route routes[] = {
     {"GET", "/rules", list_rules},
     {"POST", "/rules", add_rule},
     {"DELETE", "/rules/*", delete_rule},
+    {"GET", "/ca", ca_certificate},
+    {"GET", "/", nullptr, route_kind::console_file},
+    {"GET", "/console.js", nullptr, route_kind::console_file},
+    {"GET", "/console.css", nullptr, route_kind::console_file},
+    {"GET", "/events", nullptr, route_kind::event_stream},
 };
 
 /// Whether `path` fits `pattern`; the `*` segment's text goes to `wildcard`.
@@ -114,6 +120,13 @@ control_reply listeners_follow(control_reply r) {
 
 }  // namespace control
 
+route_kind route_kind_of(std::string_view method, std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?')), wildcard;
+  for (const auto& r : control::routes)
+    if (r.method == method && control::fits(r.path, path, wildcard)) return r.kind;
+  return route_kind::api;
+}
+
 control_reply handle_control(engine& engine, server_control& server, std::string_view method, std::string_view target,
                              std::string_view body, bool may_wait) {
   using namespace control;
@@ -127,6 +140,7 @@ control_reply handle_control(engine& engine, server_control& server, std::string
       if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + std::string(r.method);
       continue;
     }
+    if (!r.handler) return refusal(404, std::string(path) + " is served by the control listener (see route_kind)");
     // Changes one at a time (reads go on beside them): see engine::admin_mutex.
     std::unique_lock one_change(engine.admin_mutex(), std::defer_lock);
     if (method != "GET") one_change.lock();

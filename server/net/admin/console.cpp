@@ -162,30 +162,32 @@ task<> stream_events(beast::tcp_stream& stream, service* s, const request& req, 
 
 }  // namespace
 
-task<std::optional<bool>> serve_console(beast::tcp_stream& stream, service* s, const request& req) {
-  std::string_view target = req.target();
-  if (req.method() != http::verb::get) co_return std::nullopt;
-  if (target == "/events" || target.starts_with("/events?")) {
-    if (auto refused = refuse_access(req, s->cfg.admin_token))
-      co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
-    auto after = start_after(req);
-    if (!after) {
-      core::control_reply bad{400, protocol::json{{"error", "GET /events takes ?after=SEQ (a number) only"}}.dump()};
-      co_return co_await send(stream, reply_of(req, bad), req.keep_alive());
-    }
-    co_await stream_events(stream, s, req, *after);
-    co_return false;
+task<bool> serve_events(beast::tcp_stream& stream, service* s, const request& req) {
+  if (auto refused = refuse_access(req, s->cfg.admin_token))
+    co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
+  auto after = start_after(req);
+  if (!after) {
+    core::control_reply bad{400, protocol::json{{"error", "GET /events takes ?after=SEQ (a number) only"}}.dump()};
+    co_return co_await send(stream, reply_of(req, bad), req.keep_alive());
   }
+  co_await stream_events(stream, s, req, *after);
+  co_return false;
+}
+
+task<bool> serve_console_file(beast::tcp_stream& stream, service* s, const request& req) {
+  if (auto refused = refuse_page_access(req, s->cfg.admin_token))
+    co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
+  std::string_view path = req.target();
+  path = path.substr(0, path.find('?'));
   for (const auto& a : console_assets()) {
-    if (a.path != target) continue;
-    if (auto refused = refuse_page_access(req, s->cfg.admin_token))
-      co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
+    if (a.path != path) continue;
     http::response<http::string_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, a.content_type);
     res.body().assign(a.body);
     co_return co_await send(stream, std::move(res), req.keep_alive());
   }
-  co_return std::nullopt;
+  core::control_reply missing{404, protocol::json{{"error", "the console has no file " + std::string(path)}}.dump()};
+  co_return co_await send(stream, reply_of(req, missing), req.keep_alive());
 }
 
 }  // namespace fortisim::net

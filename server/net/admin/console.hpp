@@ -10,13 +10,15 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <optional>
-
 namespace fortisim::net {
 
-/// Answers `req` if it is the console's: nothing when it is not (a control call), else whether
-/// the connection may carry another request.
-task<std::optional<bool>> serve_console(boost::beast::tcp_stream& stream, service* s,
-                                        const boost::beast::http::request<boost::beast::http::string_body>& req);
+using console_request = boost::beast::http::request<boost::beast::http::string_body>;
+
+/// GET /events (core::route_kind::event_stream): the live feed, until the browser goes. Whether
+/// the connection may carry another request (only after a refusal).
+task<bool> serve_events(boost::beast::tcp_stream& stream, service* s, const console_request& req);
+/// One of the console's files (core::route_kind::console_file); whether the connection may carry
+/// another request.
+task<bool> serve_console_file(boost::beast::tcp_stream& stream, service* s, const console_request& req);
 
 }  // namespace fortisim::net

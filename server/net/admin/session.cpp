@@ -1,6 +1,6 @@
 // The control API's listener: plain HTTP/1.1 (--admin, loopback by default), carrying
-// core::handle_control, with the access rules of admin_access.cpp; GET /ca serves the lab CA (PEM,
-// DER or its fingerprint), GET / the web console (console.cpp).
+// core::handle_control, with the access rules of access.cpp; the routes core::route_kind marks as
+// the listener's own (the web console's files, GET /events) are served by console.cpp.
 
 #include "server/net/admin/session.hpp"
 #include "server/net/admin/access.hpp"
@@ -17,9 +17,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <fstream>
-#include <sstream>
-
 namespace fortisim::net {
 
 namespace beast = boost::beast;
@@ -31,37 +28,6 @@ constexpr std::uint32_t header_limit = 16 * 1024;
 
 core::control_reply json_reply(int status, const std::string& why) {
   return {status, protocol::json{{"error", why}}.dump()};
-}
-
-/// GET /ca: the CA certificate clients should trust, as PEM (pebble serves its roots the same
-/// way); ?format=der: the same in DER (a .cer file); ?format=sha256: its SHA-256 fingerprint as
-/// FortiOS and browsers show it. Any other query is refused (400), as every control call is strict.
-core::control_reply ca_certificate(const service& s, std::string_view query) {
-  std::string_view format = "pem";
-  if (!query.empty()) {
-    if (!query.starts_with("format=")) return json_reply(400, "GET /ca takes one parameter: format=pem|der|sha256");
-    format = query.substr(7);
-    if (format != "pem" && format != "der" && format != "sha256")
-      return json_reply(400, "format must be pem, der or sha256");
-  }
-  const auto& path = s.contexts->ca_path();
-  std::ifstream in(path, std::ios::binary);
-  if (path.empty() || !in) return json_reply(404, "no lab CA: fortisim serves the certificate given with --cert");
-  std::ostringstream pem;
-  pem << in.rdbuf();
-  core::control_reply r{200, pem.str()};
-  r.content_type = "application/x-pem-file";
-  if (format == "pem") return r;
-  auto cert = pki::certificate_of_pem(r.body);
-  if (!cert) return json_reply(500, "the lab CA " + path + " is not a PEM certificate");
-  if (format == "der") {
-    r.body = pki::der_of(cert.get());
-    r.content_type = "application/pkix-cert";
-  } else {
-    r.body = pki::sha256_fingerprint(cert.get()) + "\n";
-    r.content_type = "text/plain; charset=utf-8";
-  }
-  return r;
 }
 
 /// Answers a control call; one that waits for journal entries (wait_ms) is asked again after each
@@ -96,8 +62,6 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
 
 task<core::control_reply> answer(service* s, const http::request<http::string_body>& req) {
   if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
-  if (auto target = req.target(); (target == "/ca" || target.starts_with("/ca?")) && req.method() == http::verb::get)
-    co_return ca_certificate(*s, target.substr(std::min<std::size_t>(target.size(), 4)));
   auto reply = co_await wait_for_journal(s, req);
   if (reply.listeners_changed) {
     // A refusal or an opening holds on every worker before we answer; if one could not be
@@ -143,12 +107,14 @@ task<> admin_session(tcp::socket socket, service* s) {
       co_return;
     }
     auto& req = parser.get();
-    if (auto keep = co_await serve_console(stream, s, req)) {
-      if (!*keep) co_return;
-      continue;
+    bool keep = false;
+    switch (core::route_kind_of(req.method_string(), req.target())) {
+      case core::route_kind::console_file: keep = co_await serve_console_file(stream, s, req); break;
+      case core::route_kind::event_stream: keep = co_await serve_events(stream, s, req); break;
+      case core::route_kind::api:
+        keep = co_await send(stream, co_await answer(s, req), req.version(), req.keep_alive());
     }
-    auto reply = co_await answer(s, req);
-    if (!co_await send(stream, std::move(reply), req.version(), req.keep_alive())) co_return;
+    if (!keep) co_return;
   }
 }
 

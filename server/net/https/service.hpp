@@ -59,6 +59,7 @@ struct service : core::server_control {
     return out;
   }
   std::int64_t in_flight() const override { return in_flight_count.load(); }
+  std::string lab_ca_path() const override { return contexts->ca_path(); }
 };
 
 /// Accepts on one worker's listener until it closes, counting into `accepted`.
