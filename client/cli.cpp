@@ -7,6 +7,7 @@
 #include "protocol/formats.hpp"
 #include "protocol/seed_crypto.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -78,6 +79,11 @@ int run_poll(const cli_options& o, const connection_options& to) {
 /// Each token gets a new random seed, as a FortiGate makes it; the activation codes come back.
 int run_provision(const cli_options& o, const connection_options& to) {
   std::vector<protocol::provisioned_token> tokens;
+  if (!o.qr_dir.empty())  // each names a file: a serial, nothing that could name another folder
+    for (const auto& serial : o.serials)
+      if (!protocol::is_mobile_token_serial(serial))
+        return report_failure("--qr names files after the serials: " + serial + " is not a FortiToken Mobile serial",
+                              o.json);
   for (const auto& serial : o.serials) tokens.push_back(fortigate_token(serial, random_secret(), o.code_expire));
   auto x = provision(to, o.from, tokens);
   json result = json::array();
@@ -92,8 +98,11 @@ int run_provision(const cli_options& o, const connection_options& to) {
         json entry{{"token", t.token}, {"seed", seed}, {"activation_code", *t.token_activation_code}};
         std::string line = t.token + ": activation code " + *t.token_activation_code + ", seed " + seed;
         if (!o.qr_dir.empty() && t.qr_code) {
+          // The file is named by the serial we sent (the reply's token is one of them, checked),
+          // never by text the server chose.
           auto png = protocol::base64_decode(*t.qr_code);
-          auto file = (std::filesystem::path(o.qr_dir) / (t.token + ".png")).string();
+          auto ours = std::find_if(tokens.begin(), tokens.end(), [&](const auto& s) { return s.token == t.token; });
+          auto file = (std::filesystem::path(o.qr_dir) / (ours->token + ".png")).string();
           std::filesystem::create_directories(o.qr_dir);
           if (!png || !(std::ofstream(file, std::ios::binary) << *png))
             throw std::runtime_error("cannot write " + file);
@@ -135,6 +144,10 @@ int run_phone(const cli_options& o, const connection_options& to) {
       auto secret = protocol::decrypt_seed_from_phone(r->seed, o.mobile_id.substr(0, 16));
       if (!secret)
         return report_failure("the seed in the reply does not decrypt with mobile_id " + o.mobile_id, o.json);
+      if (secret->size() != 20)  // an OTP of any other key would look right and be wrong
+        return report_failure("the seed in the reply is " + std::to_string(secret->size()) +
+                                  " bytes once decrypted, not 20 (40 hex digits)",
+                              o.json);
       int period = code_period(o.code);
       auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), period, 6);
       result = {{"mobile_id", o.mobile_id},

@@ -1,5 +1,7 @@
 #include "client/cli_report.hpp"
 
+#include "protocol/bounded_json.hpp"
+
 #include <iostream>
 
 namespace fortisim::client {
@@ -10,8 +12,9 @@ using protocol::json;
 
 /// A body as JSON when it is JSON, else as the text it is.
 json body_value(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  return j.is_discarded() ? json(body) : j;
+  auto parsed = protocol::parse_bounded(body);  // a server's reply nested a million deep is text here
+  auto* j = std::get_if<json>(&parsed);
+  return j ? *j : json(body);
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -1,6 +1,8 @@
 #include "client/operations.hpp"
 
+#include "client/distrust.hpp"
 #include "client/fortios_text.hpp"
+#include "protocol/bounded_json.hpp"
 
 namespace fortisim::client {
 
@@ -43,23 +45,33 @@ protocol::envelope envelope_of(const device& from, operation op) {
   return env;
 }
 
+/// Posts `body` and reads the reply, believing only what a server of the protocol would send
+/// about `asked` (client/distrust.hpp): anything else leaves `undecodable` saying why.
 exchange send(const connection_options& to, operation op, std::string_view path, std::string body,
-              const std::vector<header>& headers) {
+              const std::vector<header>& headers, const std::vector<std::string>& asked = {}) {
   exchange x;
   x.op = op;
   x.to = to;
   x.path = path;
   x.sent = std::move(body);
   x.received = post(to, path, x.sent, headers);
-  auto j = json::parse(x.received.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("d")) {
+  auto parsed = protocol::parse_bounded(x.received.body);  // as deep as the server reads, no deeper
+  auto* j = std::get_if<json>(&parsed);
+  if (!j || !j->is_object() || !j->contains("d")) {
     x.undecodable = "the reply is not the protocol's JSON ({\"d\": {…}})";
+    if (auto* why = std::get_if<std::string>(&parsed)) x.undecodable += ": " + *why;
+    return x;
+  }
+  if (auto why = wrong_shape((*j)["d"])) {
+    x.undecodable = *why;
     return x;
   }
   try {
-    auto r = protocol::decode_response(op, j["d"]);
+    auto r = protocol::decode_response(op, (*j)["d"]);
     if (auto* e = std::get_if<protocol::field_error>(&r))
       x.undecodable = e->path + ": " + e->reason;
+    else if (auto why = unbelievable(std::get<protocol::response>(r), asked))
+      x.undecodable = *why;
     else
       x.reply = std::get<protocol::response>(std::move(r));
   } catch (const json::exception& e) {  // a field of an unexpected type
@@ -81,20 +93,22 @@ exchange import_licence(const connection_options& to, const device& from, const 
 exchange poll(const connection_options& to, const device& from, const std::vector<std::string>& tokens) {
   protocol::polling_request r{envelope_of(from, operation::polling), tokens};
   return send(to, operation::polling, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
-              fortigate_headers());
+              fortigate_headers(), tokens);
 }
 
 exchange provision(const connection_options& to, const device& from,
                    const std::vector<protocol::provisioned_token>& tokens) {
   protocol::provision_request r{envelope_of(from, operation::provision), tokens};
+  std::vector<std::string> asked;
+  for (const auto& t : tokens) asked.push_back(t.token);
   return send(to, operation::provision, protocol::process_path, fortios_text(protocol::encode(protocol::request(r))),
-              fortigate_headers());
+              fortigate_headers(), asked);
 }
 
 exchange activate(const connection_options& to, const device& from, const std::vector<std::string>& serials) {
   protocol::hardware_activation_request r{envelope_of(from, operation::hardware_activation), serials};
   return send(to, operation::hardware_activation, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
-              fortigate_headers());
+              fortigate_headers(), serials);
 }
 
 exchange phone(const connection_options& to, const protocol::mobile_provision_request& request) {

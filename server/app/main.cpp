@@ -115,7 +115,7 @@ CLI::App* add_serve(CLI::App& app, options& o) {
 /// that names the schema in its `$schema` is still checked).
 bool is_json_schema(const std::string& file) {
   auto r = core::load_scenario_file(file);
-  if (r.value) return false;
+  if (r.value || !std::filesystem::is_regular_file(file)) return false;
   std::ifstream in(file);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto j = protocol::json::parse(text, nullptr, false, true);

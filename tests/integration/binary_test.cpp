@@ -201,9 +201,9 @@ TEST_CASE("kill -9 during a burst of changes loses nothing that was acknowledged
 TEST_SUITE("binary") {
 
 TEST_CASE("a listener that cannot listen again is reported: the control API answers 503 with the reason") {
-  // fortisim with few descriptors, all taken by idle control connections. A refusal lets go of the
-  // listener's descriptor, a waiting control connection takes it, and listening again then needs
-  // a descriptor fortisim cannot get.
+  // fortisim with few descriptors, all taken by idle HTTPS connections (the control listener keeps
+  // to its own few). A refusal lets go of the listener's descriptor, a waiting control connection
+  // takes it, and listening again then needs a descriptor fortisim cannot get.
   serve_options limited;
   limited.shell_first = "ulimit -n 48";
   served_binary p({"--threads", "1", "--quiet", "--scenario", source + "/scenarios/default.json"}, limited);
@@ -218,10 +218,10 @@ TEST_CASE("a listener that cannot listen again is reported: the control API answ
       n += std::stoi(fd.path().filename().string()) < 48;
     return n;
   };
-  std::vector<std::unique_ptr<control_connection>> idle;
-  for (auto n = open_fds(); n < 48; ++n) {
-    idle.push_back(std::make_unique<control_connection>(admin));
-    REQUIRE(idle.back()->call("GET", "/status").has_value());  // accepted: one descriptor more
+  std::vector<std::unique_ptr<client>> idle;
+  while (open_fds() < 48) {
+    idle.push_back(std::make_unique<client>(p.port()));
+    REQUIRE(idle.back()->ok());  // its handshake done: accepted, one descriptor more
   }
   control_connection waiting(admin);
   waiting.send("GET", "/status");  // queued: fortisim has no descriptor to accept it with

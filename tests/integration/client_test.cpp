@@ -4,9 +4,11 @@
 // a bad command line).
 #include "client/fortios_text.hpp"
 #include "client/tokens.hpp"
+#include "hostile_server.hpp"
 #include "pki/lab.hpp"
 #include "prelude.hpp"
 #include "protocol/formats.hpp"
+#include "protocol/seed_crypto.hpp"
 
 #include <doctest/doctest.h>
 
@@ -187,6 +189,66 @@ TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified,
   CHECK(run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", "nowhere"}).status == 2);
   CHECK(run_client({"phone", "NOT-A-CODE"}, s.to()).status == 2);
   CHECK(run_client({"frobnicate"}).status != 0);
+}
+
+TEST_CASE("a hostile server: a reply nested a million deep is refused as not the protocol's, without a crash") {
+  hostile_server evil("{\"d\": " + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
+  auto r =
+      run_client({"import", "1234-5678-9ABC-DEF0-1234", "--server", evil.address(), "--cacert", evil.ca(), "--json"});
+  CHECK(r.status == 2);
+  CHECK(r.j()["errors"][0].get<std::string>().find("nesting deeper than 64") != std::string::npos);
+}
+
+TEST_CASE("a hostile server: provision --qr writes only DIR/<a serial it asked for>.png") {
+  temp_folder folder("qr-hostile");
+  std::string dir = folder.path() + "/qr";
+  auto png = protocol::base64_encode(std::string("\x89PNG\r\n\x1a\n", 8));
+  auto reply = [&](const std::string& token) {
+    return json{{"d",
+                 {{"__type", "SoftToken.ProvisionResponse"},
+                  {"tokens", {{{"token", token}, {"token_activation_code", "EEIDMRFGGM2DKNRX"}, {"qr_code", png}}}},
+                  {"result", 0}}}}
+        .dump();
+  };
+  for (const std::string token : {"../../escaped", "FTKMOB9999999999"}) {  // outside DIR; one not asked for
+    hostile_server evil(reply(token));
+    auto r = run_client(
+        {"provision", "FTKMOB0000000001", "--qr", dir, "--server", evil.address(), "--cacert", evil.ca(), "--json"});
+    CAPTURE(token);
+    CHECK(r.status == 2);
+    CHECK(r.j()["errors"][0].get<std::string>().find("which the request did not ask about") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(folder.path() + "/escaped.png"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/FTKMOB9999999999.png"));
+  auto not_serial = run_client({"provision", "../x", "--qr", dir, "--json"});
+  CHECK(not_serial.status == 2);
+  CHECK(not_serial.j()["failure"].get<std::string>().find("is not a FortiToken Mobile serial") != std::string::npos);
+}
+
+TEST_CASE("a hostile server: fields of the wrong type, and seeds that are not 40 hex digits, are errors") {
+  hostile_server wrong_types(R"({"d": {"__type": "SoftToken.ProvisionResponse", "tokens": "x", "result": "zero"}})");
+  auto r = run_client(
+      {"provision", "FTKMOB0000000001", "--server", wrong_types.address(), "--cacert", wrong_types.ca(), "--json"});
+  CHECK(r.status == 2);
+  CHECK(r.j()["errors"][0].get<std::string>().find("d.tokens: expected an array of objects") != std::string::npos);
+
+  hostile_server short_seed(R"({"d": {"__type": "SoftToken.HardwareActivationResponse",
+                                      "tokens": [{"token": "FTK2000000000001", "seed": "abcd", "error": null}]}})");
+  r = run_client(
+      {"activate", "FTK2000000000001", "--server", short_seed.address(), "--cacert", short_seed.ca(), "--json"});
+  CHECK(r.status == 2);
+  CHECK(r.j()["errors"][0].get<std::string>().find("is not 40 hex digits") != std::string::npos);
+
+  const std::string code = "EEIDMRFGGM2DKNRX", mobile_id = "0123456789abcdef";
+  for (const std::string& seed : {std::string(), *protocol::encrypt_seed_for_phone("0123456789", mobile_id)}) {
+    hostile_server empty_seed(
+        json{{"d", {{"__type", "SoftToken.MobileProvisionResponse"}, {"token", "FTKMOB0000000001"}, {"seed", seed}}}}
+            .dump());
+    r = run_client({"phone", code, "--mobile-id", mobile_id, "--server", empty_seed.address(), "--cacert",
+                    empty_seed.ca(), "--json"});
+    CAPTURE(seed);
+    CHECK(r.status == 2);
+  }
 }
 
 }  // TEST_SUITE

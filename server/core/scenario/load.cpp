@@ -6,9 +6,14 @@
 #include "protocol/hosts.hpp"
 #include "server/core/scenario/parse.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
-#include <fstream>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -299,17 +304,72 @@ load_result parse_scenario(std::string_view text, std::string file_label) {
   return result;
 }
 
+namespace {
+
+/// What sits at a path that is not a regular file, in words.
+std::string kind_of(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+/// A file's bytes, or why they could not be read.
+struct file_text {
+  std::string text;
+  std::string why;  ///< empty when read
+};
+
+file_text unread(std::string why) { return {{}, std::move(why)}; }
+
+/// Reads `path`, opened with O_NONBLOCK so that a FIFO nobody writes to is refused at once instead
+/// of holding the thread (a reload runs on an event loop).
+file_text read_regular(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return unread(std::string("cannot read the file: ") + std::strerror(errno) +
+                  " (does it exist, and may fortisim read it?)");
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_it{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return unread(std::string("cannot read the file: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unread("is " + kind_of(st.st_mode) + ", not a regular file: scenarios are files");
+  auto too_big = [](std::int64_t size) {
+    return unread("is " + std::to_string(size) + " bytes; a scenario may have at most " +
+                  std::to_string(scenario_file_limit) + " (64 MiB)");
+  };
+  if (st.st_size > scenario_file_limit) return too_big(st.st_size);
+  file_text out;
+  out.text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t have = 0;
+  for (;;) {  // a file that grows while it is read is read up to the limit, and refused beyond it
+    if (have == out.text.size())
+      out.text.resize(std::min<std::size_t>(out.text.size() * 2 + 4096, scenario_file_limit + 1));
+    auto n = ::read(fd, out.text.data() + have, out.text.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unread(std::string("cannot read the file: ") + std::strerror(errno));
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+    if (have > static_cast<std::size_t>(scenario_file_limit)) return too_big(static_cast<std::int64_t>(have));
+  }
+  out.text.resize(have);
+  return out;
+}
+
+}  // namespace
+
 load_result load_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto file = read_regular(path);
+  if (!file.why.empty()) {
     load_result r;
     r.file = path;
-    r.problems.push_back({"$", "cannot read the file (does it exist, and may fortisim read it?)"});
+    r.problems.push_back({"$", std::move(file.why)});
     return r;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_scenario(text.str(), path);
+  return parse_scenario(file.text, path);
 }
 
 }  // namespace fortisim::core

@@ -168,7 +168,11 @@ struct load_result {
 
 /// Parses and validates scenario text (JSON, comments allowed). Reports every problem found.
 load_result parse_scenario(std::string_view text, std::string file_label);
-/// Reads and parses a scenario file.
+/// The largest scenario file read (64 MiB): a larger one is refused by its size, unread.
+inline constexpr std::int64_t scenario_file_limit = std::int64_t{64} << 20;
+/// Reads and parses `path`. Anything but a regular file (a FIFO, a device, a socket, a folder) is
+/// refused with the reason and never waited on: the file is opened without blocking and checked
+/// before a byte is read.
 load_result load_scenario_file(const std::string& path);
 /// Parses one rule as a scenario's `rules[]` entry would be, against `s`'s protocol table (for
 /// rules added at runtime): the rule, or every problem with its JSON path.

@@ -4,6 +4,9 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
+#include <string>
+
 #include <openssl/crypto.h>
 
 namespace fortisim::net {
@@ -16,27 +19,63 @@ core::control_reply refusal(int status, const std::string& why) {
   return {status, protocol::json{{"error", why}}.dump()};
 }
 
-/// Whether `host` ("127.0.0.1:40123", "localhost:40123", "[::1]:40123") names this machine's
-/// loopback: a page served from anywhere else that reaches us through DNS rebinding does not.
+/// Whether `text` is a decimal number from 0 to `max`, without a sign or leading zeros beyond one.
+bool number_up_to(std::string_view text, unsigned max) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  if (text.size() > 1 && text[0] == '0') return false;
+  return static_cast<unsigned>(std::stoul(std::string(text))) <= max;
+}
+
+/// Whether `host` is exactly an authority naming this machine's loopback: `localhost`,
+/// `127.a.b.c` or `[::1]`, with an optional decimal port and nothing else (no user info, no
+/// trailing name: `127.0.0.1:1@evil.com` and `127.0.0.1.evil.com` are not loopback). A page that
+/// reaches us through DNS rebinding names its own host, and is refused.
 bool loopback_host(std::string_view host) {
-  auto colon = host.rfind(':');
-  auto name = colon == std::string_view::npos || host.ends_with("]") ? host : host.substr(0, colon);
-  bool ipv4_loopback = name.starts_with("127.") && name.find_first_not_of("0123456789.") == std::string_view::npos;
-  return name == "localhost" || ipv4_loopback || name == "[::1]";
+  std::string_view name = host;
+  if (auto colon = host.rfind(':'); colon != std::string_view::npos && !host.ends_with("]")) {
+    if (!number_up_to(host.substr(colon + 1), 65535)) return false;
+    name = host.substr(0, colon);
+  }
+  if (name == "localhost" || name == "[::1]") return true;
+  if (!name.starts_with("127.")) return false;
+  int parts = 0;
+  for (std::size_t start = 0; start <= name.size(); ++parts) {
+    auto dot = std::min(name.find('.', start), name.size());
+    if (!number_up_to(name.substr(start, dot - start), 255)) return false;
+    start = dot + 1;
+  }
+  return parts == 4;
+}
+
+/// Whether the media type of `content_type` (before any parameter) is application/json, exactly
+/// (case aside): `application/jsonp` or `application/json-seq` is not.
+bool json_media_type(std::string_view content_type) {
+  auto type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  return boost::beast::iequals(type, "application/json");
+}
+
+/// A 400 for a request with no Host, two Hosts or two Origins: which one is meant cannot be known,
+/// so none is believed.
+std::optional<core::control_reply> refuse_ambiguous(const http::request_header<>& req) {
+  if (req.count(http::field::host) != 1)
+    return refusal(
+        400, "a request needs exactly one Host header (it has " + std::to_string(req.count(http::field::host)) + ")");
+  if (req.count(http::field::origin) > 1) return refusal(400, "a request may have at most one Origin header");
+  return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<core::control_reply> refuse_access(const http::request<http::string_body>& req,
-                                                 const std::string& token) {
+std::optional<core::control_reply> refuse_access(const http::request_header<>& req, const std::string& token,
+                                                 bool has_body) {
+  if (auto ambiguous = refuse_ambiguous(req)) return ambiguous;
   auto host = req[http::field::host];
   if (!token.empty()) {
     std::string expected = "Bearer " + token;
     auto given = req[http::field::authorization];
-    if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0) {
-      auto r = refusal(401, "this control API needs its token: Authorization: Bearer <the --admin-token value>");
-      return r;
-    }
+    if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0)
+      return refusal(401, "this control API needs its token: Authorization: Bearer <the --admin-token value>");
   } else if (!loopback_host(host)) {
     return refusal(403, "the Host \"" + std::string(host) +
                             "\" is not this control API's address (it listens on loopback; a web page reaching it "
@@ -44,13 +83,13 @@ std::optional<core::control_reply> refuse_access(const http::request<http::strin
   }
   if (auto origin = req[http::field::origin]; !origin.empty() && origin != "http://" + std::string(host))
     return refusal(403, "cross-origin requests are refused (Origin " + std::string(origin) + ")");
-  if (!req.body().empty() && !boost::beast::iequals(req[http::field::content_type].substr(0, 16), "application/json"))
+  if (has_body && !json_media_type(req[http::field::content_type]))
     return refusal(415, "send the body as JSON: Content-Type: application/json (curl: --json '{…}')");
   return std::nullopt;
 }
 
-std::optional<core::control_reply> refuse_page_access(const http::request<http::string_body>& req,
-                                                      const std::string& token) {
+std::optional<core::control_reply> refuse_page_access(const http::request_header<>& req, const std::string& token) {
+  if (auto ambiguous = refuse_ambiguous(req)) return ambiguous;
   auto host = req[http::field::host];
   if (token.empty() && !loopback_host(host))
     return refusal(403, "the Host \"" + std::string(host) +

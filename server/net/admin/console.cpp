@@ -163,8 +163,6 @@ task<> stream_events(beast::tcp_stream& stream, service* s, const request& req, 
 }  // namespace
 
 task<bool> serve_events(beast::tcp_stream& stream, service* s, const request& req) {
-  if (auto refused = refuse_access(req, s->cfg.admin_token))
-    co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
   auto after = start_after(req);
   if (!after) {
     core::control_reply bad{400, protocol::json{{"error", "GET /events takes ?after=SEQ (a number) only"}}.dump()};
@@ -174,9 +172,7 @@ task<bool> serve_events(beast::tcp_stream& stream, service* s, const request& re
   co_return false;
 }
 
-task<bool> serve_console_file(beast::tcp_stream& stream, service* s, const request& req) {
-  if (auto refused = refuse_page_access(req, s->cfg.admin_token))
-    co_return co_await send(stream, reply_of(req, *refused), req.keep_alive());
+task<bool> serve_console_file(beast::tcp_stream& stream, const request& req) {
   std::string_view path = req.target();
   path = path.substr(0, path.find('?'));
   for (const auto& a : console_assets()) {

@@ -19,6 +19,6 @@ using console_request = boost::beast::http::request<boost::beast::http::string_b
 task<bool> serve_events(boost::beast::tcp_stream& stream, service* s, const console_request& req);
 /// One of the console's files (core::route_kind::console_file); whether the connection may carry
 /// another request.
-task<bool> serve_console_file(boost::beast::tcp_stream& stream, service* s, const console_request& req);
+task<bool> serve_console_file(boost::beast::tcp_stream& stream, const console_request& req);
 
 }  // namespace fortisim::net

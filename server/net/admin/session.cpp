@@ -17,6 +17,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <list>
+#include <memory>
+#include <tuple>
+
 namespace fortisim::net {
 
 namespace beast = boost::beast;
@@ -25,6 +29,12 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::uint32_t header_limit = 16 * 1024;
+/// How long a connection may wait before sending a request, then how long it has to send the
+/// request line and headers, then the body (nginx: keepalive, client_header and client_body
+/// timeouts).
+constexpr auto idle_timeout = std::chrono::seconds(60);
+constexpr auto header_deadline = std::chrono::seconds(5);
+constexpr auto body_deadline = std::chrono::seconds(30);
 
 core::control_reply json_reply(int status, const std::string& why) {
   return {status, protocol::json{{"error", why}}.dump()};
@@ -61,7 +71,6 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
 }
 
 task<core::control_reply> answer(service* s, const http::request<http::string_body>& req) {
-  if (auto refused = refuse_access(req, s->cfg.admin_token)) co_return *refused;
   auto reply = co_await wait_for_journal(s, req);
   if (reply.listeners_changed) {
     // A refusal or an opening holds on every worker before we answer; if one could not be
@@ -85,42 +94,129 @@ task<bool> send(beast::tcp_stream& stream, core::control_reply reply, unsigned v
   co_return !ec && keep_alive;
 }
 
-task<> admin_session(tcp::socket socket, service* s) {
+/// Answers one request that may be answered; whether the connection may carry another.
+task<bool> serve(beast::tcp_stream& stream, service* s, const http::request<http::string_body>& req,
+                 core::route_kind kind) {
+  switch (kind) {
+    case core::route_kind::console_file: co_return co_await serve_console_file(stream, req);
+    case core::route_kind::event_stream: co_return co_await serve_events(stream, s, req);
+    case core::route_kind::api: break;
+  }
+  co_return co_await send(stream, co_await answer(s, req), req.version(), req.keep_alive());
+}
+
+/// One control connection, as the listener's bookkeeping sees it.
+struct slot {
+  beast::tcp_stream& stream;
+  bool evicted = false;  ///< closed by the listener to make room (and counted out then)
+};
+
+/// The control listener's connections, all on its one loop. At most admin_connection_limit are
+/// open; when a new one comes and none is free, the one that has waited longest for a request is
+/// closed to make room (a caller that sends its request at once is never kept out by idle
+/// connections), and only when every connection is busy answering is the new one refused.
+struct connections {
+  std::size_t open = 0;
+  std::list<slot*> idle;  ///< waiting for a request, oldest first
+
+  /// Makes room for one more: whether there is.
+  bool make_room() {
+    if (open < admin_connection_limit) return true;
+    if (idle.empty()) return false;
+    slot* oldest = idle.front();
+    idle.pop_front();
+    oldest->evicted = true;
+    --open;
+    boost::system::error_code ignored;
+    oldest->stream.socket().close(ignored);  // its read ends with an error, and its session with it
+    return true;
+  }
+};
+
+/// Reads the next request's headers: up to `idle_timeout` for its first byte, then `header_deadline`
+/// for the rest of the request line and headers (a client dribbling them is cut off). While it
+/// waits the connection is idle: the first to be closed when the listener is full.
+task<boost::system::error_code> read_head(slot& me, beast::flat_buffer& buffer,
+                                          http::request_parser<http::string_body>& parser, connections& all) {
+  struct waiting {  // in the idle list while it waits, on every path
+    connections& all;
+    slot& me;
+    std::list<slot*>::iterator place;
+    ~waiting() {
+      if (!me.evicted) all.idle.erase(place);
+    }
+  } wait{all, me, all.idle.insert(all.idle.end(), &me)};
+  if (buffer.size() == 0) {
+    me.stream.expires_after(idle_timeout);
+    auto [ec, n] = co_await me.stream.async_read_some(buffer.prepare(4096), use_nothrow);
+    if (ec) co_return ec;
+    buffer.commit(n);
+  }
+  me.stream.expires_after(header_deadline);
+  auto [ec, n] = co_await http::async_read_header(me.stream, buffer, parser, use_nothrow);
+  co_return ec;
+}
+
+bool connection_over(boost::system::error_code ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor;
+}
+
+/// The refusal for a request, on its headers alone: a stranger's body is never read.
+std::optional<core::control_reply> refuse(const service& s, const http::request_parser<http::string_body>& parser,
+                                          core::route_kind kind) {
+  const auto& head = parser.get();
+  if (kind == core::route_kind::console_file) return refuse_page_access(head, s.cfg.admin_token);
+  bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+  return refuse_access(head, s.cfg.admin_token, has_body);
+}
+
+/// A request that cannot be read, or may not be: the reason, and the connection ends.
+task<> turn_away(beast::tcp_stream& stream, core::control_reply reply, unsigned version) {
+  co_await send(stream, std::move(reply), version, false);
+  co_await linger(stream);
+}
+
+task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections> all) {
   beast::tcp_stream stream(std::move(socket));
+  slot me{stream};
+  struct counted {  // counted out as it ends, unless the listener did when it closed it
+    connections& all;
+    slot& me;
+    ~counted() {
+      if (!me.evicted) --all.open;
+    }
+  } count{*all, me};
   beast::flat_buffer buffer(header_limit + 4096);  // headers and trailers stay within the header limit
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(4 << 20);
-    stream.expires_after(std::chrono::seconds(60));
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::connection_reset)
-      co_return;
-    if (ec) {
-      // A request that cannot be read gets a reason, and the connection ends.
-      int status = ec == http::error::body_limit                                           ? 413
-                   : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
-                                                                                           : 400;
-      co_await send(stream, json_reply(status, "cannot read the request: " + ec.message()), 11, false);
-      co_await linger(stream);
-      co_return;
+    auto ec = co_await read_head(me, buffer, parser, *all);
+    if (!ec) {
+      auto kind = core::route_kind_of(parser.get().method_string(), parser.get().target());
+      if (auto refused = refuse(*s, parser, kind))
+        co_return co_await turn_away(stream, *refused, parser.get().version());
+      stream.expires_after(body_deadline);
+      std::tie(ec, std::ignore) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (!ec) {
+        if (!co_await serve(stream, s, parser.get(), kind)) co_return;
+        continue;
+      }
     }
-    auto& req = parser.get();
-    bool keep = false;
-    switch (core::route_kind_of(req.method_string(), req.target())) {
-      case core::route_kind::console_file: keep = co_await serve_console_file(stream, s, req); break;
-      case core::route_kind::event_stream: keep = co_await serve_events(stream, s, req); break;
-      case core::route_kind::api:
-        keep = co_await send(stream, co_await answer(s, req), req.version(), req.keep_alive());
-    }
-    if (!keep) co_return;
+    if (connection_over(ec)) co_return;
+    int status = ec == http::error::body_limit                                           ? 413
+                 : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
+                                                                                         : 400;
+    co_return co_await turn_away(stream, json_reply(status, "cannot read the request: " + ec.message()), 11);
   }
 }
 
 }  // namespace
 
 task<> admin_accept_loop(service* s, tcp::acceptor* acceptor) {
+  auto all = std::make_shared<connections>();
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec == asio::error::operation_aborted) co_return;
@@ -128,7 +224,9 @@ task<> admin_accept_loop(service* s, tcp::acceptor* acceptor) {
       co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
       continue;
     }
-    asio::co_spawn(co_await asio::this_coro::executor, admin_session(std::move(socket), s),
+    if (!all->make_room()) continue;  // every connection is answering a call: this one is closed
+    ++all->open;
+    asio::co_spawn(co_await asio::this_coro::executor, admin_session(std::move(socket), s, all),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "control session"); });
   }
 }

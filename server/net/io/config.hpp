@@ -19,6 +19,10 @@ enum class client_cert_mode {
   require,  ///< ask, and fail the handshake when none is presented
 };
 
+/// The control listener's connections open at once (the console's event streams among them); its
+/// descriptors are kept aside from --max-connections.
+inline constexpr std::size_t admin_connection_limit = 32;
+
 /// Everything `fortisim serve` is told on its command line, parsed once.
 struct server_config {
   std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port

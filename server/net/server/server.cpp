@@ -106,7 +106,8 @@ void server::impl::raise_descriptor_limit() {
     ::setrlimit(RLIMIT_NOFILE, &limit);
     ::getrlimit(RLIMIT_NOFILE, &limit);
   }
-  constexpr rlim_t reserve = 64;  // listeners, the control API, the state, the log, TLS internals
+  // Listeners, the state, the log, TLS internals, and the control API's own connections.
+  constexpr rlim_t reserve = 64 + admin_connection_limit;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > reserve && cfg.max_connections > limit.rlim_cur - reserve) {
     engine->notice("limit", {{"what", "--max-connections lowered to what the descriptor limit allows"},
                              {"max_connections", limit.rlim_cur - reserve},

@@ -1,0 +1,149 @@
+// Bounds (issue: bounded in bytes): what a file, a client or a rule may make fortisim hold or wait
+// on. Each case is a reproduction that once stalled, grew or ended the server.
+#include "prelude.hpp"
+
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace {
+
+int raw_status(std::uint16_t admin, const std::string& head, const std::string& body = "") {
+  auto r = control_raw(
+      admin, head + "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  REQUIRE(r.has_value());
+  return r->first;
+}
+
+/// Sends `text` on a fresh connection and reads what comes back until the server closes it (or
+/// `within` passes).
+std::string exchange(int fd, const std::string& text, std::chrono::milliseconds within) {
+  if (!text.empty()) REQUIRE(::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + within;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);  // the socket's own timeout (connect_loopback) bounds each read
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+const std::string world = R"({"unknown_codes": {"answer": "accept"}})";
+
+}  // namespace
+
+TEST_SUITE("bounds") {
+
+TEST_CASE("a FIFO at the scenario path is refused at once: the control API, signals and HTTPS go on") {
+  temp_folder data("fifo");
+  std::string file = data.write("lab.json", R"({"unknown_codes": {"answer": "card_not_found"}})");
+  served_binary p({"--scenario", file, "--quiet"});
+  auto admin = p.admin_port();
+  std::filesystem::remove(file);
+  REQUIRE(::mkfifo(file.c_str(), 0600) == 0);  // nobody ever writes to it: opening it would wait forever
+
+  auto [status, body] = control(admin, "POST", "/reload");
+  CHECK(status == 422);
+  CHECK(body.find("is a FIFO, not a regular file") != std::string::npos);
+  p.signal(SIGHUP);
+  auto refused = p.next_event("reload", 5s);
+  CHECK_FALSE(refused.value("ok", true));
+  CHECK(refused.value("problems", "").find("is a FIFO") != std::string::npos);
+  CHECK(control(admin, "GET", "/health").first == 200);
+  CHECK(import_error_code(p.port()) == 10);  // the last good scenario, still live
+  CHECK(p.stop() == 0);
+}
+
+TEST_CASE("a scenario that is not a regular file, or is over 64 MiB, is refused unread, naming why") {
+  temp_folder data("not-regular");
+  std::string fifo = data.path() + "/fifo.json", big = data.path() + "/big.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  { std::ofstream(big) << "{}"; }
+  std::filesystem::resize_file(big, std::uintmax_t{200} << 20);  // sparse: 200 MiB that take no disk
+  auto failed = expect_startup_failure({"--scenario", fifo}, {"fifo.json", "is a FIFO, not a regular file"});
+  CHECK(failed.status == 2);
+  failed = expect_startup_failure({"--scenario", big}, {"is 209715200 bytes", "at most 67108864 (64 MiB)"});
+  CHECK(failed.status == 2);
+  std::string out = run(std::string(FORTISIM_BINARY) + " validate " + data.path() + "/ " + big + "; echo \"exit=$?\"");
+  CHECK(out.find("is a folder, not a regular file") != std::string::npos);
+  CHECK(out.find("at most 67108864") != std::string::npos);
+  CHECK(out.find("exit=1") != std::string::npos);
+}
+
+TEST_CASE("the control listener: idle strangers are closed to make room, and an authorised call gets in") {
+  test_server srv(world, 1, std::nullopt, [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
+  auto admin = srv.admin_port();
+  std::vector<int> idle;  // 200 connections that never send a request, as a flood would hold them
+  for (int i = 0; i < 200; ++i) {
+    int fd = connect_loopback(admin, 2s);
+    REQUIRE(fd >= 0);
+    idle.push_back(fd);
+  }
+  auto authorised = control_raw(admin,
+                                "GET /health HTTP/1.1\r\nHost: lab\r\nAuthorization: Bearer s3cret\r\n"
+                                "Connection: close\r\n\r\n");
+  REQUIRE(authorised.has_value());
+  CHECK(authorised->first == 200);
+  int closed = 0;  // the listener closed all but its limit of them, oldest first
+  for (int fd : idle) {
+    char c;
+    if (::recv(fd, &c, 1, MSG_DONTWAIT) == 0) ++closed;
+    ::close(fd);
+  }
+  CHECK(closed >= 200 - 32);
+  CHECK(tcp_connect_errno(srv.port()) == 0);  // the HTTPS listener kept its descriptors
+}
+
+TEST_CASE("the control listener refuses on the headers: a wrong token's body is never waited for") {
+  test_server srv(world, 1, std::nullopt, [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
+  int fd = connect_loopback(srv.admin_port(), 5s);
+  REQUIRE(fd >= 0);
+  // Announces a body of 4 MB and sends none of it: the refusal comes on the headers alone.
+  auto got = exchange(fd,
+                      "POST /reset HTTP/1.1\r\nHost: lab\r\nAuthorization: Bearer nope\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 4000000\r\n\r\n",
+                      5s);
+  ::close(fd);
+  CHECK(got.starts_with("HTTP/1.1 401"));
+}
+
+TEST_CASE("the control listener gives a request line and headers 5 s: a client dribbling them is cut off") {
+  test_server srv(world);
+  int fd = connect_loopback(srv.admin_port(), 10s);
+  REQUIRE(fd >= 0);
+  auto start = std::chrono::steady_clock::now();
+  auto got = exchange(fd, "GET /health HTTP/1.1\r\nHost: localhost\r\n", 9s);  // never ends its headers
+  auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  CHECK(got.empty());
+  CHECK(waited < 9s);  // closed by the server, not by our bound
+}
+
+TEST_CASE("the control listener believes one Host and one Origin, parsed strictly, and JSON exactly") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  std::string host = "Host: 127.0.0.1:" + std::to_string(admin) + "\r\n";
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\n" + host + host) == 400);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\n") == 400);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\n" + host + "Origin: http://127.0.0.1:" + std::to_string(admin) +
+                              "\r\nOrigin: http://evil.example\r\n") == 400);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.0.0.1:1@evil.example\r\n") == 403);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.0.0.1:99999\r\n") == 403);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.1\r\n") == 403);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: [::1]:8080\r\n") == 200);
+  CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/jsonp\r\n", "{}") == 415);
+  CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/json; charset=utf-8\r\n",
+                   "{}") == 200);
+}
+
+}  // TEST_SUITE
