@@ -1,5 +1,6 @@
 #include "client/distrust.hpp"
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
 
 #include <algorithm>
@@ -130,6 +131,25 @@ std::optional<std::string> unbelievable(const protocol::response& r, const std::
         return "the seed of " + t.token + " is not 40 hex digits: \"" + t.seed.substr(0, 60) + "\"";
   }
   return std::nullopt;
+}
+
+believed believe(protocol::operation op, std::string_view body, const std::vector<std::string>& asked) {
+  auto parsed = protocol::parse_bounded(body);  // as deep as the server reads, no deeper
+  auto* j = std::get_if<json>(&parsed);
+  if (!j || !j->is_object() || !j->contains("d")) {
+    std::string why = "the reply is not the protocol's JSON ({\"d\": {…}})";
+    if (auto* reason = std::get_if<std::string>(&parsed)) why += ": " + *reason;
+    return {std::nullopt, why};
+  }
+  if (auto why = wrong_shape((*j)["d"])) return {std::nullopt, *why};
+  try {
+    auto r = protocol::decode_response(op, (*j)["d"]);
+    if (auto* e = std::get_if<protocol::field_error>(&r)) return {std::nullopt, e->path + ": " + e->reason};
+    if (auto why = unbelievable(std::get<protocol::response>(r), asked)) return {std::nullopt, *why};
+    return {std::get<protocol::response>(std::move(r)), ""};
+  } catch (const json::exception& e) {  // a field of an unexpected type that wrong_shape let by
+    return {std::nullopt, e.what()};
+  }
 }
 
 }  // namespace fortisim::client

@@ -2,7 +2,6 @@
 
 #include "client/distrust.hpp"
 #include "client/fortios_text.hpp"
-#include "protocol/bounded_json.hpp"
 
 namespace fortisim::client {
 
@@ -55,28 +54,9 @@ exchange send(const connection_options& to, operation op, std::string_view path,
   x.path = path;
   x.sent = std::move(body);
   x.received = post(to, path, x.sent, headers);
-  auto parsed = protocol::parse_bounded(x.received.body);  // as deep as the server reads, no deeper
-  auto* j = std::get_if<json>(&parsed);
-  if (!j || !j->is_object() || !j->contains("d")) {
-    x.undecodable = "the reply is not the protocol's JSON ({\"d\": {…}})";
-    if (auto* why = std::get_if<std::string>(&parsed)) x.undecodable += ": " + *why;
-    return x;
-  }
-  if (auto why = wrong_shape((*j)["d"])) {
-    x.undecodable = *why;
-    return x;
-  }
-  try {
-    auto r = protocol::decode_response(op, (*j)["d"]);
-    if (auto* e = std::get_if<protocol::field_error>(&r))
-      x.undecodable = e->path + ": " + e->reason;
-    else if (auto why = unbelievable(std::get<protocol::response>(r), asked))
-      x.undecodable = *why;
-    else
-      x.reply = std::get<protocol::response>(std::move(r));
-  } catch (const json::exception& e) {  // a field of an unexpected type
-    x.undecodable = e.what();
-  }
+  auto taken = believe(op, x.received.body, asked);
+  x.reply = std::move(taken.reply);
+  x.undecodable = std::move(taken.why);
   return x;
 }
 

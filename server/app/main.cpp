@@ -3,6 +3,7 @@
 //   fortisim validate FILE...
 //   fortisim certs    [--data DIR] [--key-type ecdsa|rsa] [--force] [--export DIR]
 //   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
+//   fortisim state check FILE
 //   fortisim client   import CODE | poll TOKEN... | provision TOKEN... | activate SERIAL... | phone CODE
 
 #include "client/cli.hpp"
@@ -11,6 +12,7 @@
 #include "server/app/default_scenario.hpp"
 #include "server/app/lab_config.hpp"
 #include "server/app/startup_log.hpp"
+#include "server/app/state_check.hpp"
 #include "server/core/engine/engine.hpp"
 #include "server/net/server/server.hpp"
 
@@ -283,11 +285,14 @@ int main(int argc, char** argv) {
   auto* lab = add_lab_config(app, lab_options);
   o.client.cacert = o.server.data_dir + "/ca.pem";
   auto* client = client::add_cli(app, o.client);
+  std::string state_file;
+  auto* state = add_state_check(app, state_file);
 
   CLI11_PARSE(app, argc, argv);
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
   if (*lab) return run_lab_config(lab_options, std::cout, std::cerr);
   if (*client) return client::run_cli(*client, o.client);
+  if (*state) return run_state_check(state_file, std::cout);
   return run_serve(o);
 }

@@ -80,6 +80,33 @@ TEST_CASE("a scenario that is not a regular file, or is over 64 MiB, is refused 
   CHECK(out.find("exit=1") != std::string::npos);
 }
 
+TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else is refused naming why") {
+  temp_folder data("state-check");
+  std::string state = data.path() + "/state.db";
+  {
+    served_binary p({"--scenario", source + "/scenarios/default.json", "--state", state, "--quiet"});
+    (void)import_error_code(p.port());  // an exchange that changes the state
+    CHECK(p.stop() == 0);
+  }
+  auto size = std::filesystem::file_size(state);
+  auto when = std::filesystem::last_write_time(state);
+  std::string out = run(std::string(FORTISIM_BINARY) + " state check " + state + "; echo \"exit=$?\"");
+  CHECK(out.find(state + ": ok: ") != std::string::npos);
+  CHECK(out.find("exit=0") != std::string::npos);
+  CHECK(std::filesystem::file_size(state) == size);  // read-only: nothing written, not even a schema
+  CHECK(std::filesystem::last_write_time(state) == when);
+
+  std::string text = data.write("state.json", R"({"format": 1})");
+  out = run(std::string(FORTISIM_BINARY) + " state check " + text + " " + "; echo \"exit=$?\"");
+  CHECK(out.find(text + ": $: ") != std::string::npos);
+  CHECK(out.find("not a fortisim state database") != std::string::npos);
+  CHECK(out.find("exit=1") != std::string::npos);
+  out = run(std::string(FORTISIM_BINARY) + " state check " + data.path() + "/missing.db; echo \"exit=$?\"");
+  CHECK(out.find("cannot open the state database") != std::string::npos);
+  CHECK(out.find("exit=1") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(data.path() + "/missing.db"));
+}
+
 TEST_CASE("the control listener: idle strangers are closed to make room, and an authorised call gets in") {
   test_server srv(world, 1, std::nullopt, [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
   auto admin = srv.admin_port();

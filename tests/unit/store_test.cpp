@@ -10,6 +10,8 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <fstream>
+
 using namespace fortisim;
 using core::model;
 
@@ -23,6 +25,23 @@ void sql(const std::string& path, const std::string& statement) {
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   CHECK(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
+}
+
+/// A state made from `world` at `path`: a licence imported, a token provisioned.
+void make_state(const std::string& path) {
+  model m(test::scenario_from(world), path);
+  m.import_license({{"", "4", "FG1", "7.2", "1", {}}, "AAAA-0000-0000-0000-0001"});
+  m.provision_for_test("FTKMOB0000000001");
+}
+
+/// Why fortisim refuses to start on the state at `path`, or "" when it starts.
+std::string refusal(const std::string& path) {
+  try {
+    model again(test::scenario_from(world), path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace
@@ -50,7 +69,7 @@ TEST_CASE("damaged rows are refused with their row and column, and the file is l
   CHECK(why.find("state.db: hardware[FTK2000000000001].lock: expected \"available\" or \"consumed\"") !=
         std::string::npos);
   CHECK(why.find("tokens[FTKMOB0000000001].secret: expected 40 hex digits") != std::string::npos);
-  CHECK(why.find("tokens[FTKMOB0000000001].period: expected 1 to 3600") != std::string::npos);
+  CHECK(why.find("tokens[FTKMOB0000000001].period: expected an integer from 1 to 3600, got 0") != std::string::npos);
   CHECK(why.find("licences[AAAA-0000-0000-0000-0001].bound_to: expected a JSON array") != std::string::npos);
   // Refusing wrote nothing back: the damage is still there for a person to see.
   sqlite3* db = nullptr;
@@ -68,6 +87,84 @@ TEST_CASE("a file that is not a fortisim state database is refused, named, with 
   std::string path = dir.write("state.json", R"({"format": 1, "licenses": []})");  // an earlier fortisim's JSON state
   CHECK_THROWS_WITH_AS(model(test::scenario_from(world), path), doctest::Contains("not a fortisim state database"),
                        std::runtime_error);
+}
+
+TEST_CASE("a state keeps its relations and ranges: NULL keys, orphans, a token twice, fractions, far clocks") {
+  struct damage {
+    const char* sql;
+    const char* refused;
+  };
+  const damage cases[] = {
+      // A table as earlier versions made it (a TEXT PRIMARY KEY may be NULL there), holding a NULL code.
+      {"ALTER TABLE licences RENAME TO old; CREATE TABLE licences (code TEXT PRIMARY KEY, serial TEXT NOT NULL, "
+       "tokens TEXT NOT NULL, valid_until INTEGER, bound_to TEXT NOT NULL, registered_to TEXT NOT NULL); "
+       "INSERT INTO licences SELECT NULL, serial, tokens, valid_until, bound_to, registered_to FROM old; "
+       "DROP TABLE old",
+       "licences[].code: expected text, not NULL"},
+      {"UPDATE tokens SET license = 'EFTM000000000002'",
+       "tokens[FTKMOB0000000001].license: no stored licence has the serial EFTM000000000002"},
+      {"INSERT INTO licences SELECT 'BBBB-0000-0000-0000-0002', 'EFTM2', tokens, valid_until, bound_to, "
+       "registered_to FROM licences",
+       "FTKMOB0000000001 is listed by licence AAAA-0000-0000-0000-0001 too"},
+      {"UPDATE tokens SET period = 30.5", "period: expected an integer from 1 to 3600, got 30.5"},
+      {"INSERT OR REPLACE INTO clock VALUES (1, 9223372036854775807, 0)",
+       "clock[1].now_ms: expected an integer from 0 to 253402300799000"},
+      {"INSERT OR REPLACE INTO clock VALUES (1, 1e300, 0)", "clock[1].now_ms: expected an integer"},
+      {"INSERT OR REPLACE INTO clock VALUES (1, -1, 0)", "clock[1].now_ms: expected an integer"},
+  };
+  for (const auto& d : cases) {
+    test::temp_folder dir("store-relations");
+    std::string path = dir.file("state.db");
+    make_state(path);
+    sql(path, d.sql);
+    auto why = refusal(path);
+    std::string expected = d.refused;
+    CAPTURE(expected);
+    CAPTURE(why);
+    CHECK(why.find(expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("a dropped table refuses start-up: it is never made afresh (that would release every lock)") {
+  test::temp_folder dir("store-dropped");
+  std::string path = dir.file("state.db");
+  make_state(path);
+  sql(path, "DROP TABLE hardware");
+  CHECK(refusal(path).find("the table hardware is missing") != std::string::npos);
+  sql(path, "CREATE TABLE hardware (serial TEXT PRIMARY KEY, secret TEXT NOT NULL)");
+  CHECK(refusal(path).find("the table hardware does not have the columns expected") != std::string::npos);
+}
+
+TEST_CASE("a damaged page refuses start-up, as PRAGMA quick_check reports it") {
+  test::temp_folder dir("store-damaged");
+  std::string path = dir.file("state.db");
+  make_state(path);
+  // The tokens table's key index: its page, overwritten past its header.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_tokens_1'", -1, &st,
+                     nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  auto page = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  auto page_size = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((page - 1) * page_size + 8);
+    std::string garbage(static_cast<std::size_t>(page_size - 8), '\x7f');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  auto why = refusal(path);
+  CAPTURE(why);
+  CHECK(why.find("state.db: $: ") != std::string::npos);
+  CHECK((why.find("the database is damaged (PRAGMA quick_check)") != std::string::npos ||
+         why.find("malformed") != std::string::npos));
 }
 
 }  // TEST_SUITE

@@ -18,18 +18,58 @@ namespace {
 
 constexpr int schema_version = 2;  // PRAGMA user_version; 1 was the JSON state file of earlier versions
 
-constexpr const char* schema = R"(
-  CREATE TABLE IF NOT EXISTS licences (code TEXT PRIMARY KEY, serial TEXT NOT NULL, tokens TEXT NOT NULL,
-    valid_until INTEGER, bound_to TEXT NOT NULL, registered_to TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS tokens (serial TEXT PRIMARY KEY, license TEXT NOT NULL, status TEXT NOT NULL,
-    activation TEXT NOT NULL, secret TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
-    expire INTEGER NOT NULL, issuer TEXT NOT NULL, mobile_id TEXT NOT NULL, os_ver TEXT NOT NULL,
-    reg_id TEXT NOT NULL, provisions INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS hardware (serial TEXT PRIMARY KEY, secret TEXT NOT NULL, lock TEXT NOT NULL,
-    activated_by TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), now_ms INTEGER NOT NULL,
-    real_ms INTEGER NOT NULL);
-)";
+/// The tables, each written once: the CREATE statements and the start-up check of an existing
+/// database (every table there, with exactly these columns in this order) both come from here.
+struct table {
+  const char* name;
+  const char* columns;
+};
+constexpr table tables[] = {
+    {"licences",
+     "code TEXT PRIMARY KEY NOT NULL, serial TEXT NOT NULL, tokens TEXT NOT NULL, valid_until INTEGER, "
+     "bound_to TEXT NOT NULL, registered_to TEXT NOT NULL"},
+    {"tokens",
+     "serial TEXT PRIMARY KEY NOT NULL, license TEXT NOT NULL, status TEXT NOT NULL, activation TEXT NOT NULL, "
+     "secret TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL, expire INTEGER NOT NULL, "
+     "issuer TEXT NOT NULL, mobile_id TEXT NOT NULL, os_ver TEXT NOT NULL, reg_id TEXT NOT NULL, "
+     "provisions INTEGER NOT NULL"},
+    {"hardware",
+     "serial TEXT PRIMARY KEY NOT NULL, secret TEXT NOT NULL, lock TEXT NOT NULL, activated_by TEXT NOT NULL"},
+    {"clock", "id INTEGER PRIMARY KEY CHECK (id = 1), now_ms INTEGER NOT NULL, real_ms INTEGER NOT NULL"},
+};
+
+/// The column names of `columns` ("code TEXT …, serial TEXT …"), in order.
+std::vector<std::string> column_names(std::string_view columns) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start < columns.size();) {
+    auto end = std::min(columns.find(',', start), columns.size());
+    auto column = columns.substr(start, end - start);
+    column.remove_prefix(std::min(column.find_first_not_of(' '), column.size()));
+    out.emplace_back(column.substr(0, column.find(' ')));
+    start = end + 1;
+  }
+  return out;
+}
+
+/// Why an existing database's tables are not the ones this version writes, or "": a table
+/// missing (a dropped `hardware` table would release every consumed lock) or its columns changed.
+std::string schema_problem(sqlite3* db) {
+  for (const auto& t : tables) {
+    std::vector<std::string> have;
+    statement info(db, ("PRAGMA table_info(" + std::string(t.name) + ")").c_str());
+    while (info.next_row()) have.push_back(info.text(1));
+    if (have.empty()) return "the table " + std::string(t.name) + " is missing";
+    if (have != column_names(t.columns))
+      return "the table " + std::string(t.name) + " does not have the columns expected (" + t.columns + ")";
+  }
+  return "";
+}
+
+std::string create_statements() {
+  std::string out;
+  for (const auto& t : tables) out += "CREATE TABLE IF NOT EXISTS " + std::string(t.name) + " (" + t.columns + ");\n";
+  return out;
+}
 
 std::string json_list(const std::vector<std::string>& v) { return protocol::json(v).dump(); }
 
@@ -40,7 +80,40 @@ std::int64_t real_ms() {
 
 }  // namespace
 
-store::store(std::string path) : path_(std::move(path)) {
+store::store(std::string path, access a) : path_(std::move(path)) {
+  bool serve = a == access::serve;
+  if (serve) prepare_file();
+  int flags = serve ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  if (sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw storage_error(path_ + ": cannot open the state database: " + why);
+  }
+  try {
+    if (serve) {
+      exec("PRAGMA journal_mode=WAL");
+      exec("PRAGMA synchronous=FULL");  // a commit is on disk when it returns
+    }
+    statement version(db_, "PRAGMA user_version");
+    version.next_row();
+    auto v = version.integer(0);
+    bool empty = statement(db_, "SELECT 1 FROM sqlite_master").next_row() == false;
+    if (empty && !serve) throw storage_error("it holds no tables");
+    if (!empty && v != schema_version)
+      throw storage_error("format " + std::to_string(v) + ", expected " + std::to_string(schema_version));
+    if (auto why = empty ? "" : schema_problem(db_); !why.empty()) throw storage_error(why);
+    if (serve) {
+      exec(create_statements().c_str());
+      exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
+    }
+  } catch (const storage_error& e) {
+    sqlite3_close(db_);
+    throw storage_error(path_ + ": not a fortisim state database (" + e.what() +
+                        "); pass --state with a new file, or delete this one to start clean");
+  }
+}
+
+void store::prepare_file() const {
   // Temporary files a crash may have left beside the state are not state: they go.
   std::error_code ec;
   auto file = std::filesystem::path(path_);
@@ -50,28 +123,6 @@ store::store(std::string path) : path_(std::move(path)) {
   // Secrets live here: the file (and SQLite's -wal and -shm beside it, which copy its mode) is the
   // owner's alone from its first byte.
   if (int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw storage_error(path_ + ": cannot open the state database: " + why);
-  }
-  try {
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=FULL");  // a commit is on disk when it returns
-    statement version(db_, "PRAGMA user_version");
-    version.next_row();
-    auto v = version.integer(0);
-    bool empty = statement(db_, "SELECT 1 FROM sqlite_master").next_row() == false;
-    if (!empty && v != schema_version)
-      throw storage_error("format " + std::to_string(v) + ", expected " + std::to_string(schema_version));
-    exec(schema);
-    exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
-  } catch (const storage_error& e) {
-    sqlite3_close(db_);
-    throw storage_error(path_ + ": not a fortisim state database (" + e.what() +
-                        "); pass --state with a new file, or delete this one to start clean");
-  }
 }
 
 store::~store() { sqlite3_close(db_); }

@@ -25,8 +25,12 @@ struct storage_error : std::runtime_error {
 
 class store {
  public:
-  /// Opens (or creates) the database at `path`. Throws storage_error naming the file and the fix.
-  explicit store(std::string path);
+  /// serve: opens (or creates) the database to read and write. check: opens an existing one
+  /// read-only and changes nothing (`fortisim state check`).
+  enum class access { serve, check };
+  /// Opens the database at `path`; an existing one must have this version's tables and columns.
+  /// Throws storage_error naming the file and the fix.
+  explicit store(std::string path, access a = access::serve);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -48,6 +52,7 @@ class store {
   const std::string& path() const { return path_; }
 
  private:
+  void prepare_file() const;
   void exec(const char* sql);
   std::string path_;
   sqlite3* db_ = nullptr;

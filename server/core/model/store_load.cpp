@@ -5,9 +5,15 @@
 #include "protocol/formats.hpp"
 #include "server/core/model/store_statement.hpp"
 
+#include <map>
+#include <set>
+
 namespace fortisim::core {
 
 namespace {
+
+/// The last second of 9999-12-31 (UTC): no stored time is later, none before 1970.
+constexpr std::int64_t clock_limit_s = 253402300799;
 
 /// Reads one row's columns, collecting problems under "table[key].column".
 struct row_reader {
@@ -17,6 +23,11 @@ struct row_reader {
 
   void fail(const char* column, std::string why) { problems.push_back({where + "." + column, std::move(why)}); }
   std::string text(int col) const { return st.text(col); }
+  /// A key: text, never NULL (SQLite lets a TEXT PRIMARY KEY be NULL).
+  std::string key(int col, const char* column) {
+    if (!st.is_text(col)) fail(column, "expected text, not " + std::string(st.null(col) ? "NULL" : "a number"));
+    return st.text(col);
+  }
   std::vector<std::string> list(int col, const char* column) {
     auto parsed = protocol::parse_bounded(st.text(col));
     auto* j = std::get_if<protocol::json>(&parsed);
@@ -31,10 +42,12 @@ struct row_reader {
     if (!raw || raw->size() != 20) fail(column, "expected 40 hex digits (a 20-byte secret)");
     return raw.value_or("");
   }
+  /// An integer from `min` to `max`, stored as one: 30.5 is not read as 30.
   std::int64_t number(int col, const char* column, std::int64_t min, std::int64_t max) {
     auto v = st.integer(col);
-    if (st.null(col) || v < min || v > max)
-      fail(column, "expected " + std::to_string(min) + " to " + std::to_string(max));
+    if (!st.is_integer(col) || v < min || v > max)
+      fail(column, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                       (st.null(col) ? "NULL" : st.text(col)));
     return v;
   }
 };
@@ -44,13 +57,15 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   while (st.next_row()) {
     licence_record l;
     row_reader r{st, "licences[" + st.text(0) + "]", problems};
-    l.code = r.text(0);
+    l.code = r.key(0, "code");
+    if (!protocol::is_license_activation_code(l.code))
+      r.fail("code", "expected a licence activation code (\"DA8C-0508-1F31-4CF7-C990\")");
     l.serial = r.text(1);
     if (l.serial.empty() || l.serial.size() > 31) r.fail("serial", "expected 1 to 31 characters");
     l.tokens = r.list(2, "tokens");
     for (const auto& t : l.tokens)
       if (!protocol::is_mobile_token_serial(t)) r.fail("tokens", "\"" + t + "\" is not an FTKMOB serial");
-    if (!st.null(3)) l.valid_until = st.integer(3);
+    if (!st.null(3)) l.valid_until = r.number(3, "valid_until", 0, clock_limit_s);
     l.bound_to = r.list(4, "bound_to");
     if (!std::is_sorted(l.bound_to.begin(), l.bound_to.end())) r.fail("bound_to", "expected serials in order");
     l.registered_to = r.text(5);
@@ -65,7 +80,7 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
   while (st.next_row()) {
     token_record t;
     row_reader r{st, "tokens[" + st.text(0) + "]", problems};
-    t.serial = r.text(0);
+    t.serial = r.key(0, "serial");
     if (!protocol::is_mobile_token_serial(t.serial)) r.fail("serial", "expected \"FTKMOB\" + 10 letters or digits");
     t.license = r.text(1);
     auto status = status_from_text(r.text(2));
@@ -76,8 +91,8 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
       r.fail("activation", "expected 16 lowercase hex digits, or empty");
     t.secret = t.status == token_status::fresh && r.text(4).empty() ? "" : r.secret(4, "secret");
     t.digits = static_cast<int>(r.number(5, "digits", 6, 8));
-    t.period = static_cast<int>(r.number(6, "period", 1, 3600));
-    t.expire = r.number(7, "expire", 0, INT64_MAX);
+    t.period = static_cast<int>(r.number(6, "period", 1, 3600));  // as a scenario may set it
+    t.expire = r.number(7, "expire", 0, clock_limit_s);
     t.issuer = r.text(8);
     t.mobile_id = r.text(9);
     t.os_ver = r.text(10);
@@ -92,7 +107,7 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   while (st.next_row()) {
     hardware_record h;
     row_reader r{st, "hardware[" + st.text(0) + "]", problems};
-    h.serial = r.text(0);
+    h.serial = r.key(0, "serial");
     if (!protocol::is_hardware_token_serial(h.serial)) r.fail("serial", "expected \"FTK200\" or \"FTK220\" + 10");
     h.secret = r.secret(1, "secret");
     auto lock = r.text(2);
@@ -103,21 +118,53 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   }
 }
 
+/// The relations between the tables: every token's licence is stored, and no token belongs to
+/// two licences.
+void relations(const store::contents& c, std::vector<problem>& problems) {
+  std::map<std::string, std::string> owner;  // token -> the licence that lists it
+  std::set<std::string> serials;             // the licences' own serials, "EFTM…", as tokens name them
+  for (const auto& l : c.licences) {
+    serials.insert(l.serial);
+    for (const auto& t : l.tokens)
+      if (auto [it, fresh] = owner.emplace(t, l.code); !fresh)
+        problems.push_back({"licences[" + l.code + "].tokens", t + " is listed by licence " + it->second + " too"});
+  }
+  for (const auto& t : c.tokens)
+    if (!t.license.empty() && !serials.contains(t.license))
+      problems.push_back({"tokens[" + t.serial + "].license", "no stored licence has the serial " + t.license});
+}
+
+/// The clock row: the virtual and real times within 1970 to 9999.
+void clock(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
+  statement st(db, "SELECT now_ms, real_ms FROM clock WHERE id = 1");
+  if (!st.next_row()) return;
+  row_reader r{st, "clock[1]", problems};
+  out.clock_ms = r.number(0, "now_ms", 0, clock_limit_s * 1000);
+  out.clock_real_ms = r.number(1, "real_ms", 0, clock_limit_s * 1000);
+}
+
+/// SQLite's own check of its pages and indexes: "ok", or what is damaged.
+void pages(sqlite3* db, std::vector<problem>& problems) {
+  statement st(db, "PRAGMA quick_check");
+  std::string damage;
+  while (st.next_row())
+    if (auto line = st.text(0); line != "ok") damage += (damage.empty() ? "" : "; ") + line;
+  if (!damage.empty()) problems.push_back({"$", "the database is damaged (PRAGMA quick_check): " + damage});
+}
+
 }  // namespace
 
 std::variant<store::contents, std::vector<problem>> store::load() {
   contents out;
   std::vector<problem> problems;
   try {
+    pages(db_, problems);
+    if (!problems.empty()) return problems;  // rows read from damaged pages would only mislead
     licences(db_, out, problems);
     tokens(db_, out, problems);
     hardware(db_, out, problems);
-    // The virtual clock goes on from where it was moved, as if fortisim had run meanwhile.
-    statement clock(db_, "SELECT now_ms, real_ms FROM clock WHERE id = 1");
-    if (clock.next_row()) {
-      out.clock_ms = clock.integer(0);
-      out.clock_real_ms = clock.integer(1);
-    }
+    relations(out, problems);
+    clock(db_, out, problems);  // the virtual clock goes on from where it was moved
   } catch (const storage_error& e) {
     problems.push_back({"$", std::string("cannot read: ") + e.what()});
   }

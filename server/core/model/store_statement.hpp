@@ -50,6 +50,8 @@ class statement {
   }
   std::int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
   bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+  bool is_integer(int col) const { return sqlite3_column_type(st_, col) == SQLITE_INTEGER; }
+  bool is_text(int col) const { return sqlite3_column_type(st_, col) == SQLITE_TEXT; }
 
  private:
   void check(int rc) {
