@@ -13,6 +13,7 @@
 #include "server/net/io/timed_socket.hpp"
 
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
@@ -138,6 +139,7 @@ class tls_stream {
     };
     return asio::async_compose<Token, signature>(
         [this, o, finish, state = 0](auto& self, boost::system::error_code ec = {}, std::size_t n = 0) mutable {
+          if (state == 4) return finish(self, o.ec, o.done);  // posted below
           if (state != 0) ec = tcp_.end(ec);
           if (state == 3) return finish(self, ec, 0);  // the deadline had passed
           if (state == 1) {                            // a read completed
@@ -152,7 +154,16 @@ class tls_stream {
             if (o.finished) return finish(self, o.ec, o.done);
           }
           switch (advance(o)) {
-            case next::complete: return finish(self, o.ec, o.done);
+            case next::complete:
+              if (state == 0) {
+                // Done without waiting (the bytes were already decrypted): completed from the
+                // loop, never inside the call that started it. A reader that reads again from its
+                // handler (Beast reading a body whose records have all arrived) would otherwise
+                // recurse a record deeper each time, and a 1 MiB body overflowed the stack.
+                state = 4;
+                return asio::post(tcp_.get_executor(), std::move(self));
+              }
+              return finish(self, o.ec, o.done);
             case next::flush:
               state = 2;
               if (!tcp_.begin()) return expired(std::move(self), state);
