@@ -51,6 +51,11 @@ TEST_CASE("bad input gets 400 with the reason, never silence") {
         std::string::npos);
   CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 9223372036854775807})") == 400);
   CHECK(status_of(admin, "POST", "/clock", R"({"advance_s": 1, "advance_ms": 1})") == 400);
+  // The clock stays within 1970 to 9999: no OTP is computed for a negative time.
+  CHECK(error_of(admin, "POST", "/clock", R"({"advance_s": -3162240000})").find("would leave 1970 to 9999") !=
+        std::string::npos);
+  CHECK(status_of(admin, "POST", "/clock", R"({"now": -1})") == 400);
+  CHECK(status_of(admin, "POST", "/clock", R"({"now": 253402300800})") == 400);
   CHECK(error_of(admin, "POST", "/tokens", R"({"tokn": "x"})").find("unknown key \"tokn\"") != std::string::npos);
   CHECK(status_of(admin, "POST", "/tokens", "{\"token\": \"\xff\"}") == 400);  // not UTF-8: not JSON
   CHECK(status_of(admin, "POST", "/tokens", "[1]") == 400);
@@ -183,6 +188,23 @@ TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept acro
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 200);
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 404);
   CHECK(code().is_null());  // the licence answers from the model again
+}
+
+TEST_CASE("runtime rules are bounded: 256 at once, names of at most 128 bytes") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  for (int i = 0; i < 256; ++i)
+    REQUIRE(status_of(admin, "POST", "/rules",
+                      R"({"name": "r)" + std::to_string(i) + R"(", "then": {"action": "delay", "ms": 1}})") == 200);
+  auto full = control(admin, "POST", "/rules", R"({"name": "one more", "then": {"action": "delay", "ms": 1}})");
+  CHECK(full.first == 422);
+  CHECK(full.second.find("256 runtime rules") != std::string::npos);
+  CHECK(status_of(admin, "DELETE", "/rules/r0") == 200);
+  CHECK(status_of(admin, "POST", "/rules", R"({"name": "one more", "then": {"action": "delay", "ms": 1}})") == 200);
+  auto long_name = control(admin, "POST", "/rules",
+                           R"({"name": ")" + std::string(129, 'n') + R"(", "then": {"action": "delay", "ms": 1}})");
+  CHECK(long_name.first == 422);
+  CHECK(long_name.second.find("at most 128") != std::string::npos);
 }
 
 TEST_CASE("metrics, health and the CA") {

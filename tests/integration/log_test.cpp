@@ -216,27 +216,33 @@ TEST_CASE("a timed refusal's end is logged, as its start was") {
 TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty module)") {
   temp_folder dir("log-tty");
   // Runs fortisim on a pty until its ready line and its DNS responder's start-up event are both
-  // on it (at most 10 s), then stops it and prints what the terminal got.
+  // on it (at most 20 s: a sanitizer build on a busy machine starts slowly), then stops it,
+  // reading the terminal until it closes (a process writing to a terminal nobody reads would wait
+  // forever), and prints what the terminal got.
   std::string script =
       dir.write("on_a_pty.py",  // not tty.py: that would shadow the tty module pty imports
                 "import os, pty, select, signal, sys, time\n"
                 "pid, fd = pty.fork()\n"
                 "if pid == 0:\n"
                 "    os.execv(sys.argv[1], sys.argv[1:])\n"
-                "seen, deadline = b'', time.monotonic() + 10\n"
-                "while time.monotonic() < deadline and not (b'\"ready\"' in seen and b' dns ' in seen):\n"
-                "    if select.select([fd], [], [], 0.5)[0]:\n"
-                "        try:\n"
-                "            chunk = os.read(fd, 4096)\n"
-                "        except OSError:\n"
-                "            break\n"
-                "        if not chunk:\n"
-                "            break\n"
-                "        seen += chunk\n"
+                "seen = b''\n"
+                "def read_until(deadline, enough):\n"
+                "    global seen\n"
+                "    while time.monotonic() < deadline and not enough():\n"
+                "        if select.select([fd], [], [], 0.5)[0]:\n"
+                "            try:\n"
+                "                chunk = os.read(fd, 4096)\n"
+                "            except OSError:\n"
+                "                return\n"
+                "            if not chunk:\n"
+                "                return\n"
+                "            seen += chunk\n"
+                "read_until(time.monotonic() + 20, lambda: b'\"ready\"' in seen and b' dns ' in seen)\n"
                 "os.kill(pid, signal.SIGTERM)\n"
+                "read_until(time.monotonic() + 20, lambda: False)  # the terminal is read until it closes\n"
                 "os.waitpid(pid, 0)\n"
                 "sys.stdout.write(seen.decode(errors='replace'))\n");
-  auto out = run("timeout 30 /usr/bin/python3 '" + script + "' '" + std::string(FORTISIM_BINARY) +
+  auto out = run("timeout 60 /usr/bin/python3 '" + script + "' '" + std::string(FORTISIM_BINARY) +
                  "' serve --listen 127.0.0.1:0 --admin off --dns 127.0.0.1:0 --scenario '" + source +
                  "/scenarios/default.json' --data '" + dir.path() + "' --threads 1 2>&1");
   INFO(out);

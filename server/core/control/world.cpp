@@ -59,13 +59,18 @@ control_reply clock(call& request) {
     if (request.body.size() != 1)
       throw bad_call("give one of {\"advance_s\": N}, {\"advance_ms\": N} or {\"now\": TIME}");
     auto& world = request.engine.world();
-    if (auto s = request.integer("advance_s", -century_s, century_s)) world.advance_clock(*s * 1000);
-    if (auto ms = request.integer("advance_ms", -century_s * 1000, century_s * 1000)) world.advance_clock(*ms);
+    auto now_ms = world.clock().now_ms();
+    std::int64_t to_ms = now_ms;
+    if (auto s = request.integer("advance_s", -century_s, century_s)) to_ms += *s * 1000;
+    if (auto ms = request.integer("advance_ms", -century_s * 1000, century_s * 1000)) to_ms += *ms;
     if (auto now = request.body.find("now"); now != request.body.end()) {
       auto t = parse_time(*now);
-      if (!t || *t < 0 || *t > 253402300799) throw bad_call("now: expected \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds");
-      world.advance_clock(*t * 1000 - world.clock().now_ms());
+      if (!t) throw bad_call("now: expected \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds, from 1970 to 9999");
+      to_ms = *t * 1000;
     }
+    if (to_ms < first_time_s * 1000 || to_ms > last_time_s * 1000 + 999)
+      throw bad_call("the clock would leave 1970 to 9999 (it is " + std::to_string(now_ms) + " ms now)");
+    world.advance_clock(to_ms - now_ms);
     json given = request.body;
     given["now_ms"] = world.clock().now_ms();
     request.announce("clock", given);

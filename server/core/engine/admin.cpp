@@ -97,6 +97,9 @@ std::vector<problem> engine::add_rule(const json& j) {
     return {{"$.name", "\"" + r.name + "\" is the name of the scenario's rule $.rules[" + std::to_string(*i) +
                            "]: every rule needs a name of its own"}};
   auto old = runtime_.load(std::memory_order_acquire);
+  if (old && old->book.rules().size() >= runtime_rule_limit)
+    return {{"$", "there are " + std::to_string(runtime_rule_limit) +
+                      " runtime rules, the most there may be: delete one first"}};
   if (old && index_of(old->book.rules(), r.name))
     return {{"$.name", "a runtime rule named \"" + r.name + "\" exists: delete it first"}};
   std::vector<std::shared_ptr<rule_state>> states{std::make_shared<rule_state>(stream_of(r.name))};

@@ -177,9 +177,10 @@ class engine {
   void reset();
   /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset,
   /// with counters of its own that other rules' coming and going leave alone. Its name must be
-  /// new: no scenario or runtime rule may have it. The problems (each with its JSON path), or none
-  /// when it took.
+  /// new: no scenario or runtime rule may have it. At most runtime_rule_limit at once. The
+  /// problems (each with its JSON path), or none when it took.
   std::vector<problem> add_rule(const protocol::json& j);
+  static constexpr std::size_t runtime_rule_limit = 256;
   /// Deletes a runtime rule; false if none has that name.
   bool remove_rule(std::string_view name);
   /// Every rule in the order they are tried: runtime rules, then the scenario's (GET /rules).

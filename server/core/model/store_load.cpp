@@ -12,9 +12,6 @@ namespace fortisim::core {
 
 namespace {
 
-/// The last second of 9999-12-31 (UTC): no stored time is later, none before 1970.
-constexpr std::int64_t clock_limit_s = 253402300799;
-
 /// Reads one row's columns, collecting problems under "table[key].column".
 struct row_reader {
   const statement& st;
@@ -65,7 +62,7 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
     l.tokens = r.list(2, "tokens");
     for (const auto& t : l.tokens)
       if (!protocol::is_mobile_token_serial(t)) r.fail("tokens", "\"" + t + "\" is not an FTKMOB serial");
-    if (!st.null(3)) l.valid_until = r.number(3, "valid_until", 0, clock_limit_s);
+    if (!st.null(3)) l.valid_until = r.number(3, "valid_until", 0, last_time_s);
     l.bound_to = r.list(4, "bound_to");
     if (!std::is_sorted(l.bound_to.begin(), l.bound_to.end())) r.fail("bound_to", "expected serials in order");
     l.registered_to = r.text(5);
@@ -92,7 +89,7 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
     t.secret = t.status == token_status::fresh && r.text(4).empty() ? "" : r.secret(4, "secret");
     t.digits = static_cast<int>(r.number(5, "digits", 6, 8));
     t.period = static_cast<int>(r.number(6, "period", 1, 3600));  // as a scenario may set it
-    t.expire = r.number(7, "expire", 0, clock_limit_s);
+    t.expire = r.number(7, "expire", 0, last_time_s);
     t.issuer = r.text(8);
     t.mobile_id = r.text(9);
     t.os_ver = r.text(10);
@@ -139,8 +136,8 @@ void clock(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
   statement st(db, "SELECT now_ms, real_ms FROM clock WHERE id = 1");
   if (!st.next_row()) return;
   row_reader r{st, "clock[1]", problems};
-  out.clock_ms = r.number(0, "now_ms", 0, clock_limit_s * 1000);
-  out.clock_real_ms = r.number(1, "real_ms", 0, clock_limit_s * 1000);
+  out.clock_ms = r.number(0, "now_ms", 0, last_time_s * 1000);
+  out.clock_real_ms = r.number(1, "real_ms", 0, last_time_s * 1000);
 }
 
 /// SQLite's own check of its pages and indexes: "ok", or what is damaged.

@@ -114,7 +114,9 @@ std::optional<std::int64_t> checker::time_at(const json& j, const char* key, con
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
   auto t = parse_time(*it);
-  if (!t) fail(path + "." + key, "expected a date \"YYYY-MM-DD\", a time \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds");
+  if (!t)
+    fail(path + "." + key,
+         "expected a date \"YYYY-MM-DD\", a time \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds, from 1970 to 9999");
   return t;
 }
 

@@ -257,7 +257,8 @@ void world(checker& c, const json& root, scenario& s) {
 }  // namespace parse
 
 std::optional<std::int64_t> parse_time(const protocol::json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
+  auto within = [](std::int64_t t) { return t >= first_time_s && t <= last_time_s ? std::optional(t) : std::nullopt; };
+  if (j.is_number_integer()) return within(j.get<std::int64_t>());
   if (!j.is_string()) return std::nullopt;
   const std::string& s = j.get_ref<const std::string&>();
   std::tm tm{};
@@ -269,7 +270,7 @@ std::optional<std::int64_t> parse_time(const protocol::json& j) {
   else
     return std::nullopt;
   if (in.fail()) return std::nullopt;
-  return static_cast<std::int64_t>(timegm(&tm));
+  return within(static_cast<std::int64_t>(timegm(&tm)));
 }
 
 std::string load_result::describe() const {

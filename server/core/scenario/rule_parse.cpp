@@ -177,6 +177,7 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   r.source = j;
   r.name = c.string_at(j, "name", path).value_or(generated_name(path));
   if (r.name.empty()) c.fail(path + ".name", "is empty (leave it out and the rule is named after its place)");
+  if (r.name.size() > 128) c.fail(path + ".name", "is " + std::to_string(r.name.size()) + " bytes; at most 128");
   if (auto v = c.int_at(j, "times", path, 1, INT64_MAX)) r.times = static_cast<std::uint64_t>(*v);
   if (auto v = c.bool_at(j, "cycle", path)) r.cycle = *v;
   if (auto v = c.number_at(j, "probability", path, 0.0, 1.0)) r.probability = *v;

@@ -177,7 +177,12 @@ load_result load_scenario_file(const std::string& path);
 /// Parses one rule as a scenario's `rules[]` entry would be, against `s`'s protocol table (for
 /// rules added at runtime): the rule, or every problem with its JSON path.
 std::variant<rule, std::vector<problem>> parse_rule(const protocol::json& j, const scenario& s);
-/// Parses "2026-01-31" or "2026-01-31T12:00:00Z" (or a unix number) into unix seconds.
+/// The times fortisim takes, in unix seconds: 1970-01-01 to 9999-12-31T23:59:59Z. Scenarios,
+/// the stored state and POST /clock are held to them, so the virtual clock never leaves them.
+inline constexpr std::int64_t first_time_s = 0;
+inline constexpr std::int64_t last_time_s = 253402300799;
+/// Parses "2026-01-31" or "2026-01-31T12:00:00Z" (or a unix number) into unix seconds; nothing
+/// for a time outside first_time_s to last_time_s.
 std::optional<std::int64_t> parse_time(const protocol::json& j);
 
 }  // namespace fortisim::core
