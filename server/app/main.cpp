@@ -40,6 +40,7 @@ struct options {
   std::string dns, dns_upstream;  ///< "": off / none
   std::string log_format;         ///< "text" or "json"; "": text when stderr is a terminal, else json
   std::size_t journal_size = 1000;
+  std::size_t journal_bytes = core::journal::default_ring_bytes;
   bool quiet = false;
   std::string key_type = "ecdsa", client_cert = "off";
   bool console_secrets = false;
@@ -88,6 +89,11 @@ CLI::App* add_serve(CLI::App& app, options& o) {
       ->capture_default_str();
   serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
   serve->add_option("--journal-size", o.journal_size, "Exchanges kept in the request journal")->capture_default_str();
+  serve
+      ->add_option("--journal-bytes", o.journal_bytes,
+                   "Bytes the journal holds per worker at most (entries and their text); the oldest go first")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{1} << 40));
   serve->add_option("--drain-ms", cfg.drain_ms, "On SIGTERM/SIGINT, how long exchanges in flight may take to finish")
       ->capture_default_str()
       ->check(CLI::Range(0, 600'000));
@@ -236,6 +242,7 @@ int run_serve(options& o) {
     core::engine_options opts;
     if (!o.state.empty()) opts.state_path = o.state;
     opts.journal_size = o.journal_size;
+    opts.journal_bytes = o.journal_bytes;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
     opts.show_secrets = o.console_secrets;

@@ -95,4 +95,25 @@ TEST_CASE("the last `capacity` entries are kept, whichever thread recorded them"
   REQUIRE(j.since(0).size() == 1);
   CHECK(j.since(0).front().seq == 29);
 }
+
+TEST_CASE("a ring holds at most its bytes: the oldest go first, the newest is always kept") {
+  journal j(1000, 256 * 1024);
+  for (int i = 0; i < 200; ++i)
+    j.record([&](journal_entry& e) {
+      e.stage.assign("http");
+      e.request_body.assign(std::string(100 * 1024, 'x'));  // cut to 4 KiB as it is recorded
+      e.serials.assign(std::string(5000, 's'));             // cut to 1 KiB
+    });
+  auto kept = j.since(0);
+  REQUIRE_FALSE(kept.empty());
+  CHECK(kept.size() < 200);
+  CHECK(kept.size() * (4096 + 1024) <= 256 * 1024);
+  CHECK(kept.back().seq == 200);                                                            // the newest
+  for (std::size_t i = 1; i < kept.size(); ++i) CHECK(kept[i].seq == kept[i - 1].seq + 1);  // no gap inside
+  journal tiny(1000, 1);  // smaller than one entry: the newest is still kept
+  record(tiny, "one");
+  record(tiny, "two");
+  REQUIRE(tiny.since(0).size() == 1);
+  CHECK(tiny.since(0).front().client_address == "two");
+}
 }

@@ -109,6 +109,9 @@ TEST_CASE("seeds are hidden from exchanges unless the feed may show them") {
         R"j({"note":"the \"seed\": \"x\" is text","seed":"(hidden)")j");
   CHECK(hide_secrets(R"j({"seed": 5, "x": "keep"})j") == R"j({"seed": 5, "x": "keep"})j");
   CHECK(hide_secrets("not json at all") == "not json at all");
+  // A key is read as JSON reads it: an escaped "seed" is a seed.
+  CHECK(hide_secrets(R"j({"s\u0065ed":"4A5B","\u0073ecret":"00"})j") ==
+        R"j({"s\u0065ed":"(hidden)","\u0073ecret":"(hidden)"})j");
 
   auto e = exchange(1, R"j({"d":{"seed":"ABCD"}})j", R"j({"d":{"tokens":[{"seed":"EF01"}]}})j");
   auto hidden = live_feed(false).exchange_json(e);

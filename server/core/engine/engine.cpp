@@ -66,7 +66,7 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
       log_format_(opts.format),
       log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
       feed_(opts.show_secrets),
-      journal_(opts.journal_size) {
+      journal_(opts.journal_size, opts.journal_bytes) {
   journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
   if (log_ && opts.log_exchanges)
     journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {

@@ -92,6 +92,7 @@ inline bool has_body(int status) { return status >= 200 && status != 204 && stat
 struct engine_options {
   std::optional<std::string> state_path;  ///< --state FILE
   std::size_t journal_size = 1000;
+  std::size_t journal_bytes = journal::default_ring_bytes;  ///< --journal-bytes: per ring (about a worker)
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
   log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people

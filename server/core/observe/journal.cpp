@@ -82,11 +82,36 @@ void journal::cap(journal_entry& e) {
   });
 }
 
-journal::journal(std::size_t capacity) : capacity_(capacity) {
+journal::journal(std::size_t capacity, std::size_t ring_bytes) : capacity_(capacity), ring_bytes_(ring_bytes) {
   // A ring per core or so (workers rarely share one); a ring takes memory only once a thread
   // records into it, and each keeps at most `capacity` entries, so the journal holds at most
   // 8 x capacity whatever the machine.
   for (std::size_t i = 0; i < shard_count(); ++i) rings_.push_back(std::make_unique<ring>());
+}
+
+std::size_t journal::held_bytes(const journal_entry& e) {
+  std::size_t n = sizeof e;
+  for_each_journal_field([&](const auto& f) {
+    if constexpr (!is_number<decltype(e.*f.member)>) n += (e.*f.member).capacity();
+  });
+  return n;
+}
+
+void journal::ring::keep(const journal_entry& e, std::size_t capacity, std::size_t byte_limit) {
+  if (slots.empty()) slots.resize(capacity);  // a ring takes memory once a thread uses it
+  auto& slot = slots[written % capacity];
+  if (written - oldest == capacity) {  // full: the oldest is overwritten, its storage reused
+    bytes -= held_bytes(slot);
+    ++oldest;
+  }
+  slot = e;
+  ++written;
+  bytes += held_bytes(slot);
+  while (bytes > byte_limit && written - oldest > 1) {
+    auto& old = slots[oldest++ % capacity];
+    bytes -= held_bytes(old);
+    old = journal_entry{};  // its storage goes
+  }
 }
 
 journal::ring& journal::own_ring() { return *rings_[thread_ordinal() % rings_.size()]; }
@@ -107,7 +132,7 @@ void journal::each_locked(std::uint64_t after, F&& f) const {
   std::uint64_t first = std::max({after + 1, cleared_before_, next > capacity_ ? next - capacity_ : 1});
   std::vector<const journal_entry*> found;
   for (const auto& r : rings_)
-    for (std::uint64_t i = r->written > capacity_ ? r->written - capacity_ : 0; i < r->written; ++i)
+    for (std::uint64_t i = r->oldest; i < r->written; ++i)
       if (const auto& e = r->slots[i % capacity_]; e.seq >= first) found.push_back(&e);
   std::sort(found.begin(), found.end(), [](const auto* a, const auto* b) { return a->seq < b->seq; });
   for (const auto* e : found)

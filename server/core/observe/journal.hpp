@@ -25,8 +25,12 @@ namespace fortisim::core {
 
 class journal {
  public:
-  /// Keeps the last `capacity` exchanges (0: keeps none).
-  explicit journal(std::size_t capacity = 1000);
+  /// Keeps the last `capacity` exchanges (0: keeps none), and at most `ring_bytes` of them in each
+  /// ring (about one per worker): the oldest go first when either is reached.
+  explicit journal(std::size_t capacity = 1000, std::size_t ring_bytes = default_ring_bytes);
+  /// The bytes a ring holds by default: the default 1,000 entries at their largest (about 25 KiB
+  /// each, every field at its cut) fit in it.
+  static constexpr std::size_t default_ring_bytes = std::size_t{32} << 20;
   /// Records one exchange: `fill` sets the fields of a per-thread entry (strings keep their
   /// capacity: assign to them rather than replacing them), which is then copied into the ring
   /// under the lock and handed to the observers outside it.
@@ -46,10 +50,7 @@ class journal {
       std::lock_guard lock(r.mutex);
       bool keep = begun == current_epoch || begun == epoch_.load(std::memory_order_relaxed);
       e.seq = keep ? next_.fetch_add(1, std::memory_order_seq_cst) : 0;
-      if (capacity_ > 0 && keep) {
-        if (r.slots.empty()) r.slots.resize(capacity_);  // a ring takes memory once a thread uses it
-        r.slots[r.written++ % capacity_] = e;            // reuses the slot's storage
-      }
+      if (capacity_ > 0 && keep) r.keep(e, capacity_, ring_bytes_);
     }
     for (const auto& observe : observers_) observe(e);
     if (watchers_count_.load(std::memory_order_seq_cst) > 0) wake_watchers();
@@ -101,12 +102,19 @@ class journal {
   static void cap(journal_entry& e);
 
  private:
-  /// One ring: the last `capacity_` entries of the threads that record into it.
+  /// One ring: the last `capacity_` entries of the threads that record into it, within its bytes.
   struct ring {
     std::mutex mutex;
     std::vector<journal_entry> slots;
-    std::uint64_t written = 0;
+    std::uint64_t written = 0;  ///< entries ever kept; the live ones are [oldest, written)
+    std::uint64_t oldest = 0;
+    std::size_t bytes = 0;  ///< what the live slots hold (their strings' storage included)
+    /// Keeps `e`, overwriting the oldest slot when full (its storage reused), then lets the
+    /// oldest go (their storage freed) while more than `byte_limit` is held.
+    void keep(const journal_entry& e, std::size_t capacity, std::size_t byte_limit);
   };
+  /// The bytes an entry holds: itself and its strings' storage.
+  static std::size_t held_bytes(const journal_entry& e);
   /// The entries after `after`, in seq order, while every ring is locked: `f` returns false to stop.
   template <class F>
   void each_locked(std::uint64_t after, F&& f) const;
@@ -118,6 +126,7 @@ class journal {
   /// Waits (at most 50 ms) until no reply is being written: called by every reader first.
   void settle() const;
   std::size_t capacity_;
+  std::size_t ring_bytes_;
   std::vector<std::unique_ptr<ring>> rings_;
   std::atomic<std::uint64_t> next_{1};
   std::atomic<std::uint64_t> epoch_{0};  ///< changed under every ring's lock

@@ -8,6 +8,14 @@ namespace {
 
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/// Whether a quoted key names a secret, read as JSON reads it: "s\u0065ed" is "seed" too.
+bool secret_key(std::string_view quoted) {
+  if (quoted == "\"seed\"" || quoted == "\"secret\"") return true;
+  if (quoted.find('\\') == std::string_view::npos) return false;
+  auto key = protocol::json::parse(quoted, nullptr, false);
+  return key.is_string() && (key == "seed" || key == "secret");
+}
+
 }  // namespace
 
 std::string hide_secrets(std::string_view s) {
@@ -29,7 +37,7 @@ std::string hide_secrets(std::string_view s) {
     hide_next = false;
     std::size_t k = end;
     while (k < s.size() && space(s[k])) ++k;
-    if (k < s.size() && s[k] == ':' && (text == "\"seed\"" || text == "\"secret\"")) hide_next = true;
+    if (k < s.size() && s[k] == ':' && secret_key(text)) hide_next = true;
     i = end;
   }
   return out;
