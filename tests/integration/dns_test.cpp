@@ -289,6 +289,20 @@ TEST_CASE("start-up failures of the DNS options print one line naming the cause 
     CHECK(failed.status == 2);
     CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
   }
+  // Its own address as an upstream, however written (an IPv4-mapped IPv6 address too): refused.
+  int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(probe);  // a port free a moment ago
+  auto port = std::to_string(ntohs(a.sin_port));
+  auto looped = expect_startup_failure({"--dns", "127.0.0.1:" + port, "--dns-upstream", "[::ffff:127.0.0.1]:" + port,
+                                        "--scenario", source + "/scenarios/default.json"},
+                                       {"round in circles"});
+  CHECK(looped.status == 2);
 }
 
 TEST_CASE("the message logic: answers, FORMERR, and no crash on 20,000 seeded mutations of a query") {
@@ -329,6 +343,35 @@ TEST_CASE("the message logic: answers, FORMERR, and no crash on 20,000 seeded mu
     if (!net::dns::answer_rcode(got.wire, net::dns::message_id(m))) FAIL_CHECK("not a response: " << got.action);
   }
   CHECK(replies > 10'000);
+}
+
+TEST_CASE("an EDNS version above 0 gets BADVERS, and version 0 its answer") {
+  dns_server s("badvers", R"({})");
+  CHECK(status_of(s.dig("+edns=1 +noednsnegotiation +noall +comments fds1.fortinet.com A")) == "BADVERS");
+  CHECK(status_of(s.dig("+edns=0 +noall +comments fds1.fortinet.com A")) == "NOERROR");
+}
+
+TEST_CASE("DNS over TCP shares fairly: one client holding 200 connections keeps no other client out") {
+  dns_server s("fair", R"({})");
+  auto port = s.port();
+  std::vector<int> held;  // from 127.0.0.2: another client address on the loopback
+  for (int i = 0; i < 200; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in from{}, to{};
+    from.sin_family = to.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000002);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    held.push_back(fd);
+  }
+  int answered = 0;  // 50 real queries from 127.0.0.1, each on its own connection
+  for (int i = 0; i < 50; ++i) {
+    answered += status_of(s.dig("+tcp +noall +comments fds1.fortinet.com A")) == "NOERROR";
+  }
+  for (int fd : held) ::close(fd);
+  CHECK(answered == 50);
 }
 
 }  // TEST_SUITE

@@ -173,6 +173,16 @@ resolution resolve(std::span<const std::uint8_t> message, std::span<const std::s
   const ldns_rr* question = ldns_rr_list_rr(questions, 0);
   r.name = name_text(ldns_rr_owner(question));
   r.type = take_text(ldns_rr_type2str(ldns_rr_get_type(question)));
+  if (ldns_pkt_edns(q.get()) && ldns_pkt_edns_version(q.get()) > 0) {
+    // EDNS versions above 0 are not ours (RFC 6891 §6.1.3): BADVERS, an extended rcode of 16,
+    // whose upper 8 bits ride in the OPT record and announce version 0.
+    pkt_ptr bad = response_to(q.get(), LDNS_RCODE_NOERROR, forwarding);
+    if (bad) {
+      ldns_pkt_set_edns_extended_rcode(bad.get(), 1);
+      ldns_pkt_set_edns_version(bad.get(), 0);
+    }
+    return finish(r, bad, "BADVERS: EDNS version " + std::to_string(ldns_pkt_edns_version(q.get())));
+  }
   if (protocol::is_known_host_name(r.name, extra)) return answer_known(r, q.get(), question, answers, forwarding);
   if (forwarding) {
     r.next = resolution::step::forward;

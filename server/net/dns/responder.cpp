@@ -19,14 +19,17 @@ namespace {
 
 /// How long the upstream has to answer a forwarded query before the client gets SERVFAIL.
 constexpr std::int64_t upstream_timeout_ms = 2000;
-/// How long a TCP connection may wait for its next query (RFC 7766 §6.2.3 suggests seconds).
-constexpr std::int64_t tcp_idle_ms = 10'000;
+/// How long a TCP connection may wait for its next query (RFC 7766 §6.2.3 suggests seconds): short,
+/// so that idle connections give their places back soon.
+constexpr std::int64_t tcp_idle_ms = 3000;
 constexpr std::int64_t tcp_write_ms = 5000;
 /// The largest query taken over TCP: real queries are tens of bytes; a larger message ends the connection.
 constexpr std::size_t tcp_query_limit = 4096;
 /// Bounds on what one client can make fortisim hold: forwarded datagrams, and TCP connections.
 constexpr int max_forwarding = 256;
 constexpr int max_tcp_sessions = 64;
+/// TCP connections one client address may hold at once: one client cannot keep the others out.
+constexpr int max_tcp_sessions_per_client = 8;
 
 /// Sends the upstream's answer, or SERVFAIL (the question echoed) when there is none.
 void relay(std::span<const std::uint8_t> query, upstream_answer& a, dns::resolution& r) {
@@ -161,10 +164,18 @@ task<> dns_responder::tcp_accept_loop() {
       co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
       continue;
     }
-    if (tcp_sessions_ >= max_tcp_sessions) continue;  // closed as it goes out of scope
+    boost::system::error_code peer_ec;
+    auto client = socket.remote_endpoint(peer_ec).address();
+    if (peer_ec || tcp_sessions_ >= max_tcp_sessions || tcp_per_client_[client] >= max_tcp_sessions_per_client) {
+      if (auto it = tcp_per_client_.find(client); it != tcp_per_client_.end() && it->second == 0)
+        tcp_per_client_.erase(it);
+      continue;  // closed as it goes out of scope
+    }
     ++tcp_sessions_;
-    asio::co_spawn(loop_, tcp_session(std::move(socket)), [this](std::exception_ptr e) {
+    ++tcp_per_client_[client];
+    asio::co_spawn(loop_, tcp_session(std::move(socket)), [this, client](std::exception_ptr e) {
       --tcp_sessions_;
+      if (--tcp_per_client_[client] == 0) tcp_per_client_.erase(client);
       log_failure(*engine_, e, "DNS over TCP session");
     });
   }

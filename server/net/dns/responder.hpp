@@ -14,6 +14,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,8 +66,9 @@ class dns_responder {
   udp::socket udp_;
   tcp::acceptor tcp_;
   udp::endpoint endpoint_;
-  int forwarding_ = 0;    ///< UDP queries waiting for the upstream
-  int tcp_sessions_ = 0;  ///< open TCP connections
+  int forwarding_ = 0;                               ///< UDP queries waiting for the upstream
+  int tcp_sessions_ = 0;                             ///< open TCP connections
+  std::map<asio::ip::address, int> tcp_per_client_;  ///< open TCP connections by client address
 };
 
 /// What the upstream resolver said to one query.

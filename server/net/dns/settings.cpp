@@ -75,7 +75,10 @@ udp::endpoint upstream_endpoint(const std::string& text) {
   if (ep.port() == 0 || ep.address().is_unspecified())
     throw startup_error("--dns-upstream " + text +
                         ": expected a resolver's ADDR[:PORT], e.g. 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53");
-  return {ep.address(), ep.port()};
+  auto address = ep.address();  // ::ffff:127.0.0.1 is 127.0.0.1: compared as such with --dns
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  return {address, ep.port()};
 }
 
 }  // namespace
