@@ -46,6 +46,22 @@ TEST_CASE("a full queue drops and counts, and never holds up the publisher") {
   CHECK(wakes == 2);
 }
 
+TEST_CASE("a queue is bounded in bytes too: large events are dropped and counted long before the count") {
+  live_feed feed;
+  auto sub = feed.subscribe(1024, [] {});
+  REQUIRE(sub);
+  std::string body(4096, 'b');  // a journaled body at its cut: each event about 5 KiB
+  for (std::uint64_t seq = 1; seq <= 1000; ++seq) feed.publish_exchange(exchange(seq, body, body));
+  std::string out;
+  auto dropped = sub->take(out, 0);
+  CHECK(dropped > 0);
+  CHECK(out.size() <= live_feed::subscription::byte_limit);
+  std::size_t kept = 0;
+  for (auto at = out.find("event: exchange"); at != std::string::npos; at = out.find("event: exchange", at + 1)) ++kept;
+  CHECK(kept + dropped == 1000);  // every event delivered or counted
+  CHECK(kept < 1024);             // the bytes bound came first
+}
+
 TEST_CASE("exchanges sent already from the journal are not sent again, notices always are") {
   live_feed feed;
   auto sub = feed.subscribe(10, [] {});

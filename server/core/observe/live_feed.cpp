@@ -48,17 +48,19 @@ std::uint64_t live_feed::subscription::take(std::string& out, std::uint64_t sent
   for (const auto& e : queue_)
     if (e.seq == 0 || e.seq > sent_upto) out += e.text;
   queue_.clear();
+  bytes_ = 0;
   return std::exchange(dropped_, 0);
 }
 
 bool live_feed::subscription::push(std::uint64_t seq, const std::string& text, bool& was_empty) {
   std::lock_guard lock(mutex_);
   was_empty = queue_.empty();
-  if (queue_.size() >= capacity_) {
+  if (queue_.size() >= capacity_ || bytes_ + text.size() > byte_limit) {
     ++dropped_;
     return false;
   }
   queue_.push_back({seq, text});
+  bytes_ += text.size();
   return true;
 }
 

@@ -30,6 +30,9 @@ class live_feed {
   class subscription {
    public:
     subscription(std::size_t capacity, std::function<void()> wake) : capacity_(capacity), wake_(std::move(wake)) {}
+    /// The most one subscriber's queue holds in bytes, whatever its count: a browser that does
+    /// not read holds at most this much of the server's memory.
+    static constexpr std::size_t byte_limit = std::size_t{1} << 20;
     /// Moves the queued events (SSE text) to the end of `out`, but for exchanges sent already
     /// from the journal's backlog (`seq` up to `sent_upto`); returns how many were dropped since
     /// the last call. (Workers publish outside the journal's lock, so events may come a little
@@ -42,11 +45,12 @@ class live_feed {
       std::uint64_t seq;  ///< the exchange's, 0 for a notice
       std::string text;
     };
-    /// Queues one event; false (and counted) when the queue is full.
+    /// Queues one event; false (and counted) when the queue is full, in events or in bytes.
     bool push(std::uint64_t seq, const std::string& text, bool& was_empty);
     std::mutex mutex_;
     std::deque<event> queue_;
     std::size_t capacity_;
+    std::size_t bytes_ = 0;  ///< the queued events' text
     std::uint64_t dropped_ = 0;
     std::function<void()> wake_;
   };
@@ -54,7 +58,8 @@ class live_feed {
   /// `show_secrets`: whether exchanges keep their seeds (fortisim serve --console-secrets).
   explicit live_feed(bool show_secrets = false) : show_secrets_(show_secrets) {}
 
-  /// A new subscriber holding at most `capacity` events; null when `max_subscribers` are open.
+  /// A new subscriber holding at most `capacity` events (and subscription::byte_limit bytes);
+  /// null when `max_subscribers` are open.
   std::shared_ptr<subscription> subscribe(std::size_t capacity, std::function<void()> wake,
                                           std::size_t max_subscribers = 16);
   void unsubscribe(const std::shared_ptr<subscription>& s);
