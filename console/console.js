@@ -290,7 +290,7 @@ function render_tokens(world) {
     }
     cell(row, t.secret, 'mono secret');
   }
-  $('secrets').textContent = world.secrets_shown ? 'seeds shown (--console-secrets)' : 'seeds hidden';
+  $('secrets').textContent = world.secrets_shown ? 'seeds shown (--show-secrets)' : 'seeds hidden';
 }
 
 function render_hardware(world) {

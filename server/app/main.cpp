@@ -43,7 +43,7 @@ struct options {
   std::size_t journal_bytes = core::journal::default_ring_bytes;
   bool quiet = false;
   std::string key_type = "ecdsa", client_cert = "off";
-  bool console_secrets = false;
+  bool show_secrets = false;
   std::vector<std::string> files;  ///< validate
   bool force = false;              ///< certs
   std::string export_dir;          ///< certs: "" none
@@ -108,8 +108,9 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
-  serve->add_flag("--console-secrets", o.console_secrets,
-                  "Let the web console (GET / of the control API) show token seeds; hidden by default");
+  serve->add_flag("--show-secrets,--console-secrets", o.show_secrets,
+                  "Show token seeds in the journal, the log, GET /state and the web console; hidden by default "
+                  "(--console-secrets is the older name)");
   serve
       ->add_option("--log-format", o.log_format,
                    "text (one readable line per exchange or event) or json (one JSON object a line, the journal's "
@@ -245,7 +246,7 @@ int run_serve(options& o) {
     opts.journal_bytes = o.journal_bytes;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
-    opts.show_secrets = o.console_secrets;
+    opts.show_secrets = o.show_secrets;
     opts.format = json ? core::log_format::json : core::log_format::text;
     std::error_code ec;  // a state file that is missing or empty holds nothing to resume
     bool resuming = !o.state.empty() && std::filesystem::file_size(o.state, ec) > 0 && !ec;

@@ -51,18 +51,8 @@ ran run_client(std::vector<std::string> args, const std::vector<std::string>& to
   return r;
 }
 
-/// A port nothing listens on (bound, then closed).
-std::string closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-}
+/// A port nothing listens on.
+std::string closed_port() { return "127.0.0.1:" + std::to_string(released_port(SOCK_STREAM)); }
 
 }  // namespace
 

@@ -129,7 +129,7 @@ TEST_CASE("GET /world: licences, tokens with their OTP, locks and the clock, wit
   CHECK(body.find("3132333435") == std::string::npos);
 }
 
-TEST_CASE("with --console-secrets the world and the feed show seeds") {
+TEST_CASE("with --show-secrets the world and the feed show seeds") {
   core::engine_options opts;
   opts.show_secrets = true;
   auto engine = std::make_shared<core::engine>(scenario_from(world), opts);

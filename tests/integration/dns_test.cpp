@@ -290,15 +290,7 @@ TEST_CASE("start-up failures of the DNS options print one line naming the cause 
     CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
   }
   // Its own address as an upstream, however written (an IPv4-mapped IPv6 address too): refused.
-  int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(probe);  // a port free a moment ago
-  auto port = std::to_string(ntohs(a.sin_port));
+  auto port = std::to_string(released_port(SOCK_DGRAM));  // a port free a moment ago
   auto looped = expect_startup_failure({"--dns", "127.0.0.1:" + port, "--dns-upstream", "[::ffff:127.0.0.1]:" + port,
                                         "--scenario", source + "/scenarios/default.json"},
                                        {"round in circles"});

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <regex>
 #include <set>
@@ -83,6 +84,35 @@ TEST_CASE("--log-format text: exchanges, DNS queries and control-API actions as 
   CHECK(clock < reload);
   CHECK(reload != std::string::npos);
   CHECK(log.find("{\"event\"") == std::string::npos);  // no JSON line on stderr
+}
+
+TEST_CASE("token seeds read (hidden) in the journal, GET /state and both logs, unless --show-secrets") {
+  // A hardware activation's reply carries the seed; this request carries one too, under an escaped key.
+  const std::string request = R"({"d": {"__type": "SoftToken.HardwareActivationRequest", "__version": "4",
+      "serial_number": "FG100F0000000001", "s\u0065ed": "C0FFEE0123", "tokens": [{"token": "FTK2000000000002"}]}})";
+  auto lower = [](std::string s) { return std::transform(s.begin(), s.end(), s.begin(), ::tolower), s; };
+  for (const char* format : {"text", "json"})
+    for (bool show : {false, true}) {
+      CAPTURE(format);
+      CAPTURE(show);
+      std::vector<std::string> args{"--admin", "127.0.0.1:0", "--scenario", source + "/scenarios/lock-consumed.json",
+                                    "--threads", "1", "--log-format", format};
+      if (show) args.push_back("--show-secrets");
+      served_binary p(args);
+      auto reply = post_once(p.port(), request);
+      REQUIRE(reply.status == 200);
+      std::string seed = json::parse(reply.body)["d"]["tokens"][0]["seed"];
+      REQUIRE(seed.size() == 40);  // the wire keeps it
+      auto journal = control(p.admin_port(), "GET", "/journal?stage=http").second;
+      auto state = control(p.admin_port(), "GET", "/state").second;
+      auto log = stop_and_read_log(p);
+      CHECK((lower(journal).find(lower(seed)) != std::string::npos) == show);  // the reply's body
+      CHECK((lower(state).find(lower(seed)) != std::string::npos) == show);
+      for (const auto* view : {&journal, &log}) CHECK((view->find("C0FFEE0123") != std::string::npos) == show);
+      CHECK((journal.find("(hidden)") != std::string::npos) != show);
+      CHECK((state.find("(hidden)") != std::string::npos) != show);
+      CHECK((log.find("(hidden)") != std::string::npos) != show);
+    }
 }
 
 TEST_CASE("a server whose stderr nobody reads still answers, then exits on SIGTERM") {

@@ -134,6 +134,9 @@ int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout);
 std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
+/// A loopback port nothing holds now (bound with `socket_type`, SOCK_STREAM or SOCK_DGRAM, then
+/// closed): for "nothing listens there" and "a port free a moment ago".
+std::uint16_t released_port(int socket_type);
 
 /// OpenSSL's queued errors of this thread, in words ("; " between them), and clears them.
 std::string ssl_reason();

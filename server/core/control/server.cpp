@@ -80,7 +80,7 @@ control_reply journal(call& request) {
   auto f = filter_of(request, true);
   auto w = wait_of(request, 1);  // with wait_ms alone: the first entry that matches
   if (f.limit && w.at_least > *f.limit) throw bad_call("at_least: more than limit, so it could never be reached");
-  auto found = request.engine.journal().select(f);
+  auto found = request.engine.journal().select(f, request.engine.shows_secrets());
   return answer_or_wait(request, w, found.size(), found);
 }
 

@@ -9,22 +9,29 @@ namespace {
 
 constexpr std::int64_t century_s = 100LL * 366 * 24 * 3600;
 
+/// The model's view with its seeds as `s` says: a token without one keeps "".
+void hide_seeds(json& view, secrets s) {
+  if (s == secrets::shown) return;
+  for (const char* list : {"tokens", "hardware_tokens"})
+    for (auto& t : view[list])
+      if (!t["secret"].get<std::string>().empty()) t["secret"] = "(hidden)";
+}
+
 }  // namespace
 
 control_reply state(call& request) {
   request.only_query({});
-  return ok(request.engine.world().snapshot());
+  json j = request.engine.world().snapshot();
+  hide_seeds(j, request.engine.shows_secrets());
+  return ok(j);
 }
 
 control_reply world(call& request) {
   request.only_query({});
   auto& w = request.engine.world();
   json j = w.snapshot(true);  // one shared lock for the whole view (the console asks after every event)
-  bool show = request.engine.feed().shows_secrets();
-  for (auto& t : j["tokens"])
-    if (!show && !t["secret"].get<std::string>().empty()) t["secret"] = "(hidden)";
-  if (!show)
-    for (auto& h : j["hardware_tokens"]) h["secret"] = "(hidden)";
+  bool show = request.engine.shows_secrets() == secrets::shown;
+  hide_seeds(j, request.engine.shows_secrets());
   j["clock"] = {{"now_ms", w.clock().now_ms()}, {"rate", w.clock().rate()}};
   j["listening"] = request.server.listening();
   j["secrets_shown"] = show;

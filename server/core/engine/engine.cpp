@@ -64,18 +64,20 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
     : current_(std::make_shared<loaded>(first)),
       model_(first, opts.state_path),
       log_format_(opts.format),
+      secrets_(opts.show_secrets ? secrets::shown : secrets::hidden),
       log_(opts.log_fd >= 0 ? std::make_unique<log_sink>(opts.log_fd) : nullptr),
       feed_(opts.show_secrets),
       journal_(opts.journal_size, opts.journal_bytes) {
   journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
   if (log_ && opts.log_exchanges)
-    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text](const journal_entry& e) {
+    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text,
+                           s = secrets_](const journal_entry& e) {
       thread_local std::string line;  // formatted without a tree, in storage reused line after line
       line.clear();
       if (text)
-        write_text_line(e, line);
+        write_text_line(e, line, s);
       else
-        core::journal::write_line(e, line);
+        core::journal::write_line(e, line, s);
       sink->write(line);
     });
 }

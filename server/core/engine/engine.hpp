@@ -39,7 +39,7 @@ struct http_request {
   std::string_view sni;
   std::uint64_t connection = 0;
   std::string_view headers;           ///< "Name: value" lines, as received (journaled)
-  std::string_view client_cert = {};  ///< the connection's client certificate, "subject | issuer" ("" none)
+  std::string_view client_cert = {};  ///< the connection's client certificate, "subject\nissuer" ("" none)
 };
 
 /// What the client saw of what fortisim did: the journal's `outcome`.
@@ -96,7 +96,7 @@ struct engine_options {
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
   log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
-  bool show_secrets = false;             ///< the console shows token seeds (--console-secrets); hidden by default
+  bool show_secrets = false;             ///< every view shows token seeds (--show-secrets); hidden by default
 };
 
 class engine {
@@ -140,7 +140,7 @@ class engine {
   void note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
             std::string_view sni = {});
   /// Journals the certificate a client presented in its handshake (--client-cert request|require):
-  /// stage::tls, action "client certificate" with `client_cert` ("subject | issuer"), or "no
+  /// stage::tls, action "client certificate" with `client_cert` ("subject\nissuer"), or "no
   /// client certificate" when it presented none.
   void note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
                         std::string_view client_cert);
@@ -166,6 +166,8 @@ class engine {
   core::journal& journal() { return journal_; }
   /// The console's live feed of exchanges and notices (GET /events).
   core::live_feed& feed() { return feed_; }
+  /// Whether the views (journal, log, feed, world, state) show token seeds (--show-secrets).
+  core::secrets shows_secrets() const { return secrets_; }
   core::metrics& counters() { return metrics_; }
   /// The loaded scenario's counters and rules, for the control API.
   protocol::json status() const;
@@ -230,6 +232,7 @@ class engine {
   core::metrics metrics_;
   core::model model_;
   log_format log_format_;
+  core::secrets secrets_;
   std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
   core::live_feed feed_;
   core::journal journal_;

@@ -147,12 +147,12 @@ void journal::settle() const {
     std::this_thread::yield();
 }
 
-protocol::json journal::select(const journal_filter& f) const {
+protocol::json journal::select(const journal_filter& f, secrets s) const {
   settle();
   auto locks = lock_all();
   auto out = protocol::json::array();
   each_locked(f.after, [&](const journal_entry& e) {
-    if (f.matches(e)) out.push_back(to_json(e));
+    if (f.matches(e)) out.push_back(to_json(e, s));
     return !f.limit || out.size() < *f.limit;
   });
   return out;
@@ -173,24 +173,45 @@ std::vector<journal_entry> journal::since(std::uint64_t after) const {
   return out;
 }
 
-protocol::json journal::to_json(const journal_entry& e) {
+protocol::json journal::to_json(const journal_entry& e, secrets s) {
   auto j = protocol::json::object();
-  for_each_journal_field([&](const auto& f) { j[std::string(f.name)] = e.*f.member; });
+  std::string scratch;
+  for_each_journal_field([&](const auto& f) {
+    const auto& value = e.*f.member;
+    auto& to = j[std::string(f.name)];
+    if constexpr (is_number<decltype(value)>) {
+      to = value;
+    } else if (f.kind == field_kind::certificate) {
+      auto names = split_certificate(value);
+      to = value.empty() ? protocol::json(nullptr) : protocol::json{{"subject", names.subject}, {"issuer", names.issuer}};
+    } else {
+      to = f.may_hold_secrets ? shown(value, s, scratch) : std::string_view(value);
+    }
+  });
   return j;
 }
 
-void journal::write_line(const journal_entry& e, std::string& out) {
+void journal::write_line(const journal_entry& e, std::string& out, secrets s) {
   protocol::json_writer w(out);
+  thread_local std::string scratch;
   w.open().str("event", "exchange");
   for_each_journal_field([&](const auto& f) {
     if (!f.in_log_line) return;
     const auto& value = e.*f.member;
-    if constexpr (is_number<decltype(value)>)
+    if constexpr (is_number<decltype(value)>) {
       w.num(f.name, value);
-    else if (f.kind == field_kind::bytes)
-      w.bytes(f.name, value);
-    else
+    } else if (f.kind == field_kind::certificate) {
+      if (value.empty()) {
+        w.null(f.name);
+      } else {
+        auto names = split_certificate(value);
+        w.key(f.name).open().bytes("subject", names.subject).bytes("issuer", names.issuer).close();
+      }
+    } else if (f.kind == field_kind::bytes) {
+      w.bytes(f.name, f.may_hold_secrets ? shown(value, s, scratch) : std::string_view(value));
+    } else {
       w.str(f.name, value);
+    }
   });
   w.close();
 }

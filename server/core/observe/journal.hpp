@@ -11,6 +11,7 @@
 
 #include "protocol/messages.hpp"
 #include "server/core/observe/journal_entry.hpp"
+#include "server/core/observe/secrets.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -83,11 +84,11 @@ class journal {
   void begin_write() { writing_.fetch_add(1, std::memory_order_seq_cst); }
   void end_write() { writing_.fetch_sub(1, std::memory_order_seq_cst); }
   /// One entry as JSON: what the control API shows.
-  static protocol::json to_json(const journal_entry& e);
+  static protocol::json to_json(const journal_entry& e, secrets s = secrets::hidden);
   /// One entry as a JSON log line {"event":"exchange",…}, appended to `out` without a tree.
-  static void write_line(const journal_entry& e, std::string& out);
+  static void write_line(const journal_entry& e, std::string& out, secrets s = secrets::hidden);
   /// The entries `f` selects, oldest first, as JSON.
-  protocol::json select(const journal_filter& f = {}) const;
+  protocol::json select(const journal_filter& f = {}, secrets s = secrets::hidden) const;
   /// How many entries `f` selects (limit aside).
   std::size_t count(const journal_filter& f) const;
   /// The newest entries, newest last (for a live view).

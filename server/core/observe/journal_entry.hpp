@@ -55,8 +55,9 @@ struct journal_entry {
   /// Every FortiCare error code the reply answered, top-level and per token, space-separated.
   std::string errors;
   std::uint64_t seed = 0;
-  /// The certificate the client presented (--client-cert request|require): "subject | issuer",
-  /// each on one line in RFC 2253 form, e.g. "CN=FGT40FHA25099UXR,O=… | CN=…"; "" when none.
+  /// The certificate the client presented (--client-cert request|require): its subject, a
+  /// newline, its issuer, each in RFC 2253 form (which escapes control bytes), e.g.
+  /// "CN=FGT40FHA25099UXR,O=…\nCN=…"; "" when none. Written as {"subject": …, "issuer": …}.
   std::string client_cert;
   std::string request_headers;  ///< the first journal_kept_bytes of "Name: value" lines
   std::string request_body;     ///< the first journal_kept_bytes
@@ -64,8 +65,19 @@ struct journal_entry {
 };
 
 /// How a field is written: a number; text (UTF-8 fortisim wrote or read as such, bytes >= 0x80
-/// passed as they are); or bytes as a client sent them (invalid UTF-8 written as U+FFFD).
-enum class field_kind { number, text, bytes };
+/// passed as they are); bytes as a client sent them (invalid UTF-8 written as U+FFFD); or a
+/// certificate ("subject\nissuer", written as {"subject": …, "issuer": …}, null when empty).
+enum class field_kind { number, text, bytes, certificate };
+
+/// A certificate field's two parts.
+struct certificate_names {
+  std::string_view subject, issuer;
+};
+inline certificate_names split_certificate(std::string_view held) {
+  auto newline = held.find('\n');
+  if (newline == std::string_view::npos) return {held, {}};
+  return {held.substr(0, newline), held.substr(newline + 1)};
+}
 
 /// One field of journal_entry: its name (in JSON, the log line, and the text log line unless
 /// `label` says otherwise), its member, how it is written, how much of it is kept, and whether the
@@ -77,11 +89,13 @@ struct journal_field {
   field_kind kind;
   std::size_t kept = 0;         ///< the bytes kept at most (0: all)
   bool in_log_line = true;      ///< in the JSON log line (--log-format json)
+  bool may_hold_secrets = false;  ///< a body that may carry a token seed: hidden unless shown
   std::string_view label = {};  ///< the text log line's word for it, when not `name`
 
   constexpr journal_field capped(std::size_t bytes) const { return with(&journal_field::kept, bytes); }
   constexpr journal_field not_in_log_line() const { return with(&journal_field::in_log_line, false); }
   constexpr journal_field labelled(std::string_view word) const { return with(&journal_field::label, word); }
+  constexpr journal_field holding_secrets() const { return with(&journal_field::may_hold_secrets, true); }
   constexpr std::string_view text_label() const { return label.empty() ? name : label; }
 
  private:
@@ -126,14 +140,18 @@ inline constexpr auto journal_fields = std::tuple{
     declare_field("error_code", &journal_entry::error_code),
     declare_field("errors", &journal_entry::errors).capped(journal_text_bytes),
     declare_field("seed", &journal_entry::seed),
-    declare_field("client_cert", &journal_entry::client_cert, field_kind::bytes).capped(journal_text_bytes),
+    declare_field("client_cert", &journal_entry::client_cert, field_kind::certificate)
+        .capped(journal_text_bytes)
+        .labelled("cert"),
     declare_field("request_headers", &journal_entry::request_headers, field_kind::bytes).capped(journal_kept_bytes),
     declare_field("request_body", &journal_entry::request_body, field_kind::bytes)
         .capped(journal_kept_bytes)
-        .labelled("body"),
+        .labelled("body")
+        .holding_secrets(),
     declare_field("reply_body", &journal_entry::reply_body, field_kind::bytes)
         .capped(journal_kept_bytes)
-        .not_in_log_line(),
+        .not_in_log_line()
+        .holding_secrets(),
 };
 
 namespace detail {

@@ -4,45 +4,6 @@
 
 namespace fortisim::core {
 
-namespace {
-
-bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-/// Whether a quoted key names a secret, read as JSON reads it: "s\u0065ed" is "seed" too.
-bool secret_key(std::string_view quoted) {
-  if (quoted == "\"seed\"" || quoted == "\"secret\"") return true;
-  if (quoted.find('\\') == std::string_view::npos) return false;
-  auto key = protocol::json::parse(quoted, nullptr, false);
-  return key.is_string() && (key == "seed" || key == "secret");
-}
-
-}  // namespace
-
-std::string hide_secrets(std::string_view s) {
-  // A scan of the text rather than a parse: a journaled body is cut at 4 KiB and may not be JSON.
-  std::string out;
-  out.reserve(s.size());
-  bool hide_next = false;  // the last key was a secret's and its ':' has been seen
-  for (std::size_t i = 0; i < s.size();) {
-    if (s[i] != '"') {
-      if (!space(s[i]) && s[i] != ':') hide_next = false;  // the value is not a string: nothing to hide
-      out += s[i++];
-      continue;
-    }
-    std::size_t j = i + 1;
-    while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
-    std::size_t end = std::min(j + 1, s.size());
-    std::string_view text = s.substr(i, end - i);
-    out += hide_next ? std::string_view("\"(hidden)\"") : text;
-    hide_next = false;
-    std::size_t k = end;
-    while (k < s.size() && space(s[k])) ++k;
-    if (k < s.size() && s[k] == ':' && secret_key(text)) hide_next = true;
-    i = end;
-  }
-  return out;
-}
-
 std::uint64_t live_feed::subscription::take(std::string& out, std::uint64_t sent_upto) {
   std::lock_guard lock(mutex_);
   for (const auto& e : queue_)
@@ -96,12 +57,7 @@ void live_feed::publish(std::uint64_t seq, const std::string& text) {
 }
 
 protocol::json live_feed::exchange_json(const journal_entry& e) const {
-  auto j = journal::to_json(e);
-  if (!show_secrets_) {
-    j[std::string(journal_field_of<&journal_entry::request_body>.name)] = hide_secrets(e.request_body);
-    j[std::string(journal_field_of<&journal_entry::reply_body>.name)] = hide_secrets(e.reply_body);
-  }
-  return j;
+  return journal::to_json(e, show_secrets_ ? secrets::shown : secrets::hidden);
 }
 
 std::string live_feed::exchange_event(const journal_entry& e) const {

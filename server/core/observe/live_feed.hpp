@@ -6,6 +6,7 @@
 // says how many were dropped in all). With no subscriber, publishing costs one atomic load.
 
 #include "server/core/observe/journal.hpp"
+#include "server/core/observe/secrets.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -18,10 +19,6 @@
 #include <vector>
 
 namespace fortisim::core {
-
-/// Replaces the string values of the keys "seed" and "secret" in JSON text (which may be cut
-/// short) with "(hidden)": {"token":"FTK1","seed":"4A…"} becomes {"token":"FTK1","seed":"(hidden)"}.
-std::string hide_secrets(std::string_view json_text);
 
 class live_feed {
  public:
@@ -55,7 +52,7 @@ class live_feed {
     std::function<void()> wake_;
   };
 
-  /// `show_secrets`: whether exchanges keep their seeds (fortisim serve --console-secrets).
+  /// `show_secrets`: whether exchanges keep their seeds (fortisim serve --show-secrets).
   explicit live_feed(bool show_secrets = false) : show_secrets_(show_secrets) {}
 
   /// A new subscriber holding at most `capacity` events (and subscription::byte_limit bytes);

@@ -75,7 +75,7 @@ void append_time(std::int64_t time_ms, std::string& out) {
 
 // Every field that comes from a client (SNI, target, type, body, serials, codes) goes through
 // append_value: a log line never carries a raw newline or control byte from the wire.
-void write_text_line(const journal_entry& e, std::string& out) {
+void write_text_line(const journal_entry& e, std::string& out, secrets s) {
   append_time(e.time_ms, out);
   out += ' ';
   out += e.stage;
@@ -145,7 +145,9 @@ void write_text_line(const journal_entry& e, std::string& out) {
   append_field<&journal_entry::serials>(e, out);
   append_field<&journal_entry::tokens>(e, out);
   append_field<&journal_entry::code>(e, out);
-  append_field<&journal_entry::request_body>(e, out);
+  append_field(label<&journal_entry::client_cert>, split_certificate(e.client_cert).subject, out);  // who, not who vouched
+  thread_local std::string scratch;
+  append_field(label<&journal_entry::request_body>, shown(e.request_body, s, scratch), out);
 }
 
 std::string text_notice(std::string_view event, const json& fields, std::int64_t time_ms) {

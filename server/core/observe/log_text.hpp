@@ -18,8 +18,9 @@ namespace fortisim::core {
 /// How the log writes its lines: `json` one JSON object a line, `text` one readable line.
 enum class log_format { json, text };
 
-/// One exchange as a readable line (no newline), appended to `out`.
-void write_text_line(const journal_entry& e, std::string& out);
+/// One exchange as a readable line (no newline), appended to `out`: the client certificate by its
+/// subject, the request's body with its seeds as `s` says.
+void write_text_line(const journal_entry& e, std::string& out, secrets s = secrets::hidden);
 
 /// One event that is not an exchange ({"event": "reload", "ok": true}) as a readable line:
 /// the time, the event, then `key=value` for each field (strings with spaces quoted as JSON).

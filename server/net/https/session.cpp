@@ -50,7 +50,7 @@ struct session_state {
   std::string client = {};
   std::uint64_t connection = 0;
   std::string sni = {};
-  std::string client_cert = {};     ///< "subject | issuer" of the certificate the client presented
+  std::string client_cert = {};     ///< "subject\nissuer" of the certificate the client presented
   core::stage_verdict shaped = {};  ///< a TLS-stage rule that shaped the handshake, journaled once it ends
 };
 
@@ -261,7 +261,7 @@ core::tls_failure failure_of(const boost::system::error_code& ec, std::int64_t t
 std::string presented_certificate(SSL* ssl) {
   std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
   if (!cert) return {};
-  return pki::one_line(X509_get_subject_name(cert.get())) + " | " + pki::one_line(X509_get_issuer_name(cert.get()));
+  return pki::one_line(X509_get_subject_name(cert.get())) + '\n' + pki::one_line(X509_get_issuer_name(cert.get()));
 }
 
 /// The handshake, journaled when it fails (with the SNI and the reason in words) and, when the
