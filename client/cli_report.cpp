@@ -19,6 +19,25 @@ json body_value(const std::string& body) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+/// Text from the server as a terminal may show it: control bytes (an escape sequence, a bell, a
+/// carriage return that would overwrite the line) written as \xNN.
+std::string terminal_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b != 0x7F) {
+      out += c;
+      continue;
+    }
+    const char* hex = "0123456789ABCDEF";
+    out += "\\x";
+    out += hex[b >> 4];
+    out += hex[b & 0xF];
+  }
+  return out;
+}
+
 /// Every reason this exchange is not a success, in words.
 std::vector<std::string> problems(const exchange& x) {
   if (x.received.status != 200) return {"HTTP " + std::to_string(x.received.status) + " (expected 200)"};
@@ -47,10 +66,10 @@ int report(const exchange& x, const json& result, const std::vector<std::string>
     return status;
   }
   std::cout << "> POST " << x.path << " to " << server << ", SNI " << x.to.sni << "\n> " << x.sent << "\n< HTTP "
-            << x.received.status << "\n< " << x.received.body << "\n";
+            << x.received.status << "\n< " << terminal_safe(x.received.body) << "\n";
   if (protocol_reply)
-    for (const auto& l : lines) std::cout << l << "\n";
-  for (const auto& w : wrong) std::cout << (protocol_reply ? "FortiCare " : "") << w << "\n";
+    for (const auto& l : lines) std::cout << terminal_safe(l) << "\n";
+  for (const auto& w : wrong) std::cout << (protocol_reply ? "FortiCare " : "") << terminal_safe(w) << "\n";
   std::cout << std::flush;
   return status;
 }

@@ -117,15 +117,24 @@ std::optional<std::string> stranger(const std::vector<std::string>& asked, const
 std::optional<std::string> wrong_shape(const json& d) { return check(d, "d"); }
 
 std::optional<std::string> unbelievable(const protocol::response& r, const std::vector<std::string>& asked) {
-  auto tokens_of = [&](const auto& list) -> std::optional<std::string> {
-    for (const auto& t : list)
+  // Each token it names was asked about, once; and unless the whole request was refused (a
+  // top-level error), each token asked about is answered.
+  auto tokens_of = [&](const auto& reply) -> std::optional<std::string> {
+    std::vector<std::string> named;
+    for (const auto& t : reply.tokens) {
       if (auto why = stranger(asked, t.token)) return why;
+      if (asked_about(named, t.token)) return "the reply names token " + t.token + " twice";
+      named.push_back(t.token);
+    }
+    if (!reply.error)
+      for (const auto& t : asked)
+        if (!asked_about(named, t)) return "the reply leaves out token " + t + ", which the request asked about";
     return std::nullopt;
   };
-  if (auto* p = std::get_if<protocol::polling_response>(&r)) return tokens_of(p->tokens);
-  if (auto* p = std::get_if<protocol::provision_response>(&r)) return tokens_of(p->tokens);
+  if (auto* p = std::get_if<protocol::polling_response>(&r)) return tokens_of(*p);
+  if (auto* p = std::get_if<protocol::provision_response>(&r)) return tokens_of(*p);
   if (auto* h = std::get_if<protocol::hardware_activation_response>(&r)) {
-    if (auto why = tokens_of(h->tokens)) return why;
+    if (auto why = tokens_of(*h)) return why;
     for (const auto& t : h->tokens)
       if (auto bytes = protocol::hex_decode(t.seed); !t.error && (t.seed.size() != 40 || !bytes))
         return "the seed of " + t.token + " is not 40 hex digits: \"" + t.seed.substr(0, 60) + "\"";

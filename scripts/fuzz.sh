@@ -4,7 +4,8 @@
 # exploration, or, with FUZZ_RUNS=N, exactly N inputs from seed FUZZ_SEED (default 1), the same
 # inputs on every machine (what CI does, so a commit passes or fails CI the same way every time).
 # Targets: request (the server's request path), scenario (the scenario loader), client_reply (what
-# `fortisim client` makes of a server's reply). A crash, a leak, undefined behaviour or a malformed
+# `fortisim client` makes of a server's reply), state (the stored state's loader, each input SQL
+# that damages a real state). A crash, a leak, undefined behaviour or a malformed
 # reply fails the run and leaves the input in build-fuzz/; add it to tests/fuzz/corpus/ with the fix. The scenario target is also seeded from
 # the shipped scenarios (scenarios/*.json), read where they are: the corpus holds no copies.
 set -eu
@@ -24,7 +25,8 @@ if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt
   apt-get update -qq && apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
 CXX=clang++ cmake -S "$root" -B "$build" -DFORTISIM_FUZZ=ON -DFORTISIM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target fortisim_fuzz_request fortisim_fuzz_scenario fortisim_fuzz_client_reply
+cmake --build "$build" -j "$(nproc)" --target fortisim_fuzz_request fortisim_fuzz_scenario fortisim_fuzz_client_reply \
+  fortisim_fuzz_state
 cd "$build"
 # Two runs per target. The first mutates two inputs as large as the body limit, made here rather
 # than committed (a megabyte nested deep, a megabyte of one string): each costs milliseconds, so it
@@ -50,7 +52,7 @@ mkdir -p shipped-scenarios
 for f in "$root"/scenarios/*.json; do
   [ "$(basename "$f")" = schema.json ] || cp "$f" shipped-scenarios/
 done
-for target in request scenario client_reply; do
+for target in request scenario client_reply state; do
   rm -rf "large-$target" "corpus-$target"
   mkdir -p "large-$target" "corpus-$target"
   python3 -c "import sys; sys.stdout.write('{\"d\":' + '[' * 524000 + ']' * 524000 + '}')" >"large-$target/deep-1mib"

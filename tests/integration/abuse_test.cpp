@@ -158,6 +158,7 @@ TEST_CASE("a 900 KB serial number is kept as 1 KiB in the journal, cut and marke
     CAPTURE(field);
     CHECK(entries[0][field].get<std::string>().size() <= 4096);
   }
+  CHECK(entries[0]["request_body"].get<std::string>().ends_with("…"));  // a body cut is marked too
   CHECK(entries[0]["serials"].get<std::string>().size() <= 1024);
   CHECK(entries[0]["serials"].get<std::string>().ends_with("…"));
   still_serves(srv.port());

@@ -124,6 +124,29 @@ TEST_CASE("a scenario that is not a regular file, or is over 64 MiB, is refused 
   CHECK(out.find("exit=1") != std::string::npos);
 }
 
+TEST_CASE("--journal-bytes bounds the memory, whatever --journal-size allows") {
+  // The entries a ring lets go must give their storage back: assigning empty strings kept it, so
+  // memory grew with --journal-size (9 KiB a request here) while the journal held six entries.
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "1", "--quiet", "--journal-size",
+                   "100000", "--journal-bytes", "65536"});
+  int pid = p.ready()["pid"];
+  client c(p.port());
+  REQUIRE(c.ok());
+  auto request = test::import_request("AAAA-0000-0000-0000-0001", "FG" + std::string(100 * 1024, '7'));
+  for (int i = 0; i < 50; ++i) REQUIRE(c.post(request).status == 200);  // buffers sized once
+  long before = rss_kib(pid);
+  for (int i = 0; i < 2000; ++i) REQUIRE(c.post(request).status == 200);
+  long grown_kib = rss_kib(pid) - before;
+  CAPTURE(before);
+  CAPTURE(grown_kib);
+  CHECK(json::parse(control(p.admin_port(), "GET", "/journal/count").second)["count"].get<int>() < 20);
+  // 2,000 empty slots (about 0.7 KiB each, the count's own cost) and nothing of the entries let go.
+  if (sanitized)
+    MESSAGE("resident size not compared under a sanitizer: grew " << grown_kib << " KiB");
+  else
+    CHECK(grown_kib < 6 * 1024);
+}
+
 TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else is refused naming why") {
   temp_folder data("state-check");
   std::string state = data.path() + "/state.db";
@@ -139,6 +162,19 @@ TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else
   CHECK(out.find("exit=0") != std::string::npos);
   CHECK(std::filesystem::file_size(state) == size);  // read-only: nothing written, not even a schema
   CHECK(std::filesystem::last_write_time(state) == when);
+  CHECK_FALSE(std::filesystem::exists(state + "-wal"));  // nor beside it
+  CHECK_FALSE(std::filesystem::exists(state + "-shm"));
+
+  // A FIFO is refused by what it is, at once (it used to hang the check); a folder too.
+  std::string fifo = data.path() + "/fifo.db";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const auto& [path, kind] : {std::pair{fifo, "is a FIFO"}, std::pair{data.path(), "is a folder"}}) {
+    out = run("timeout 10 " + std::string(FORTISIM_BINARY) + " state check " + path + "; echo \"exit=$?\"");
+    CHECK(out.find(kind) != std::string::npos);
+    CHECK(out.find("exit=1") != std::string::npos);
+    auto failed = expect_startup_failure({"--scenario", source + "/scenarios/default.json", "--state", path}, {kind});
+    CHECK(failed.status == 2);
+  }
 
   std::string text = data.write("state.json", R"({"format": 1})");
   out = run(std::string(FORTISIM_BINARY) + " state check " + text + " " + "; echo \"exit=$?\"");
@@ -175,17 +211,49 @@ TEST_CASE("the control listener: idle strangers are closed to make room, and an 
   CHECK(tcp_connect_errno(srv.port()) == 0);  // the HTTPS listener kept its descriptors
 }
 
+TEST_CASE("the control listener: connections dribbling a body are closed to make room as idle ones are") {
+  test_server srv(world);  // no token: any local process may call, and may dribble
+  auto admin = srv.admin_port();
+  std::string head = "POST /reset HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(admin) +
+                     "\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+  std::vector<int> slow;  // 40 requests whose bodies never finish (they held every slot for 30 s)
+  for (int i = 0; i < 40; ++i) {
+    int fd = connect_loopback(admin, 2s);
+    REQUIRE(fd >= 0);
+    REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    slow.push_back(fd);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto health = try_control(admin, "GET", "/health");
+    REQUIRE(health.has_value());
+    CHECK(health->first == 200);
+  }
+  for (int fd : slow) ::close(fd);
+}
+
 TEST_CASE("the control listener refuses on the headers: a wrong token's body is never waited for") {
   test_server srv(world, 1, std::nullopt, [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
-  int fd = connect_loopback(srv.admin_port(), 5s);
-  REQUIRE(fd >= 0);
-  // Announces a body of 4 MB and sends none of it: the refusal comes on the headers alone.
-  auto got = exchange(fd,
-                      "POST /reset HTTP/1.1\r\nHost: lab\r\nAuthorization: Bearer nope\r\n"
-                      "Content-Type: application/json\r\nContent-Length: 4000000\r\n\r\n",
-                      5s);
-  ::close(fd);
-  CHECK(got.starts_with("HTTP/1.1 401"));
+  // Announces a body of 4 MB (or 100 MB, over the limit: still 401, the stranger learns nothing)
+  // and sends none of it: the refusal comes on the headers alone.
+  for (const char* length : {"4000000", "100000000"}) {
+    CAPTURE(length);
+    int fd = connect_loopback(srv.admin_port(), 5s);
+    REQUIRE(fd >= 0);
+    auto got = exchange(fd,
+                        "POST /reset HTTP/1.1\r\nHost: lab\r\nAuthorization: Bearer nope\r\n"
+                        "Content-Type: application/json\r\nContent-Length: " +
+                            std::string(length) + "\r\n\r\n",
+                        5s);
+    ::close(fd);
+    CHECK(got.starts_with("HTTP/1.1 401"));
+  }
+  std::string head = "POST /reset HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n";
+  CHECK(raw_status(srv.admin_port(), head + "Authorization: bearer s3cret\r\n", "{}") == 200);  // the scheme has no case
+  CHECK(raw_status(srv.admin_port(), head + "Authorization: Bearer s3cret\r\nAuthorization: Bearer nope\r\n", "{}") ==
+        400);
+  auto too_long = control_raw(srv.admin_port(), head + "Authorization: Bearer s3cret\r\nContent-Length: 100000000\r\n\r\n");
+  REQUIRE(too_long.has_value());
+  CHECK(too_long->first == 413);  // a caller it believes learns the limit
 }
 
 TEST_CASE("the control listener gives a request line and headers 5 s: a client dribbling them is cut off") {
@@ -212,6 +280,10 @@ TEST_CASE("the control listener believes one Host and one Origin, parsed strictl
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.0.0.1:99999\r\n") == 403);
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.1\r\n") == 403);
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: [::1]:8080\r\n") == 200);
+  CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: LOCALHOST:8080\r\n") == 200);  // names have no case
+  CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host +
+                              "Content-Type: application/json\r\nContent-Type: text/plain\r\n",
+                   "{}") == 400);
   CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/jsonp\r\n", "{}") == 415);
   CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/json; charset=utf-8\r\n",
                    "{}") == 200);

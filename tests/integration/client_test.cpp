@@ -229,6 +229,27 @@ TEST_CASE("a hostile server: fields of the wrong type, and seeds that are not 40
   CHECK(r.status == 2);
   CHECK(r.j()["errors"][0].get<std::string>().find("is not 40 hex digits") != std::string::npos);
 
+  // A reply that leaves out a token asked about, or names one twice, is no answer about it.
+  for (const char* tokens : {R"([])", R"([{"token": "FTKMOB0000000001", "status": "provisioned"},
+                                        {"token": "FTKMOB0000000001", "status": "not found"}])"}) {
+    hostile_server partial(std::string(R"({"d": {"__type": "SoftToken.PollingResponse", "result": 0, "error": null,
+                                                 "tokens": )") + tokens + "}}");
+    r = run_client({"poll", "FTKMOB0000000001", "--server", partial.address(), "--cacert", partial.ca(), "--json"});
+    CAPTURE(tokens);
+    CHECK(r.status == 2);
+    auto why = r.j()["errors"][0].get<std::string>();
+    CHECK((why.find("leaves out token FTKMOB0000000001") != std::string::npos ||
+           why.find("names token FTKMOB0000000001 twice") != std::string::npos));
+  }
+
+  // What the server says reaches a terminal without its escape sequences.
+  hostile_server escapes(R"({"d": {"__type": "SoftToken.PollingResponse", "result": 0, "error": null,
+      "tokens": [{"token": "FTKMOB0000000001", "status": "\u001b[2Jprovisioned\u0007"}]}})");
+  r = run_client({"poll", "FTKMOB0000000001", "--server", escapes.address(), "--cacert", escapes.ca()});
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  CHECK(r.out.find("\\x1B[2Jprovisioned\\x07") != std::string::npos);
+
   const std::string code = "EEIDMRFGGM2DKNRX", mobile_id = "0123456789abcdef";
   for (const std::string& seed : {std::string(), *protocol::encrypt_seed_for_phone("0123456789", mobile_id)}) {
     hostile_server empty_seed(

@@ -188,6 +188,18 @@ TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept acro
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 200);
   CHECK(status_of(admin, "DELETE", "/rules/expired%20for%20FG5") == 404);
   CHECK(code().is_null());  // the licence answers from the model again
+  // In a path, '+' is itself (a space only in a query): deleting "a+b" never deletes "a b".
+  for (const char* name : {"a b", "a+b"})
+    REQUIRE(status_of(admin, "POST", "/rules", json{{"name", name}, {"then", {{"action", "error"}, {"code", 14}}}}.dump()) ==
+            200);
+  CHECK(status_of(admin, "DELETE", "/rules/a+b") == 200);
+  std::vector<std::string> left;
+  for (const auto& r : json::parse(control(admin, "GET", "/rules").second))
+    if (r["source"] == "runtime") left.push_back(r["name"]);
+  CHECK(left == std::vector<std::string>{"a b"});
+  auto bad_escape = control(admin, "DELETE", "/rules/%zz");
+  CHECK(bad_escape.first == 400);
+  CHECK(bad_escape.second.find("the path has a bad %-escape") != std::string::npos);
 }
 
 TEST_CASE("runtime rules are bounded: 256 at once, names of at most 128 bytes") {

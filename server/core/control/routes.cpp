@@ -60,16 +60,21 @@ bool fits(std::string_view pattern, std::string_view path, std::string_view& wil
   return wildcard.find('/') == std::string_view::npos;
 }
 
-std::string percent_decoded(std::string_view s) {
+/// Where a %-encoded text comes from: a query ('+' is a space there, as forms write it) or a path
+/// segment (where '+' is itself).
+enum class encoded_in { query, path };
+
+std::string percent_decoded(std::string_view s, encoded_in where) {
   std::string out;
+  const char* bad = where == encoded_in::query ? "the query has a bad %-escape" : "the path has a bad %-escape";
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && where == encoded_in::query) {
       out += ' ';
     } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) throw bad_call("the query has a bad %-escape");
+      if (i + 2 >= s.size()) throw bad_call(bad);
       unsigned v = 0;
       auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (ec != std::errc() || p != s.data() + i + 3) throw bad_call("the query has a bad %-escape");
+      if (ec != std::errc() || p != s.data() + i + 3) throw bad_call(bad);
       out += static_cast<char>(v);
       i += 2;
     } else {
@@ -87,9 +92,9 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) 
     q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    auto key = percent_decoded(pair.substr(0, eq));
+    auto key = percent_decoded(pair.substr(0, eq), encoded_in::query);
     if (out.contains(key)) throw bad_call("the query gives " + key + " twice");
-    out[key] = eq == std::string_view::npos ? "" : percent_decoded(pair.substr(eq + 1));
+    out[key] = eq == std::string_view::npos ? "" : percent_decoded(pair.substr(eq + 1), encoded_in::query);
   }
   return out;
 }
@@ -145,7 +150,7 @@ control_reply handle_control(engine& engine, server_control& server, std::string
     std::unique_lock one_change(engine.admin_mutex(), std::defer_lock);
     if (method != "GET") one_change.lock();
     try {
-      std::string segment = percent_decoded(wildcard);  // a rule name may hold spaces: /rules/my%20rule
+      std::string segment = percent_decoded(wildcard, encoded_in::path);  // a rule name may hold spaces: /rules/my%20rule
       auto query = parse_query(q == std::string_view::npos ? "" : target.substr(q + 1));
       call request{engine, server, method, path, std::move(query), parse_body(body), segment, may_wait};
       return r.handler(request);

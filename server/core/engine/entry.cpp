@@ -155,10 +155,11 @@ void engine::write_entry(const exchange& exchange) {
   if (exchange.reply) token_error_codes(*exchange.reply, e.errors);
   e.seed = exchange.in_force.scenario->seed;
   e.client_cert.assign(exchange.request.client_cert);
-  e.request_headers.assign(exchange.request.headers.substr(0, journal_kept_bytes));  // not copied whole, to be cut
-  e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes));
+  // Not copied whole: a byte more than is kept, so that the cut is seen and marked.
+  e.request_headers.assign(exchange.request.headers.substr(0, journal_kept_bytes + 1));
+  e.request_body.assign(exchange.request.body.substr(0, journal_kept_bytes + 1));
   if (status != 0 && has_body(status))
-    e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes));
+    e.reply_body.assign(std::string_view(exchange.out.body).substr(0, journal_kept_bytes + 1));
   journal::cap(e);  // a connection holds it until its next request: bounded as the journal's are
 }
 

@@ -4,12 +4,15 @@
 #include "protocol/formats.hpp"
 
 #include "server/core/model/store_statement.hpp"
+#include "server/core/scenario/scenario.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 namespace fortisim::core {
@@ -73,6 +76,30 @@ std::string create_statements() {
 
 std::string json_list(const std::vector<std::string>& v) { return protocol::json(v).dump(); }
 
+/// `path` as an SQLite URI's path: the bytes a URI gives a meaning to, %-escaped.
+std::string uri_path(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// How a check opens the file without writing a byte: a file no server has open (no -wal beside
+/// it) as immutable, so SQLite makes no -wal or -shm and needs no write access to the folder; one
+/// a server has open (or left after a crash), read-only beside its journal.
+std::string check_uri(const std::string& path) {
+  std::error_code ec;
+  bool journal = std::filesystem::exists(path + "-wal", ec);
+  return "file:" + uri_path(path) + (journal ? "?mode=ro" : "?mode=ro&immutable=1");
+}
+
 std::int64_t real_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -82,9 +109,13 @@ std::int64_t real_ms() {
 
 store::store(std::string path, access a) : path_(std::move(path)) {
   bool serve = a == access::serve;
+  // A FIFO would hold the thread, a folder or device is no state: refused by what they are.
+  if (struct stat st {}; ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw storage_error(path_ + ": is " + kind_of(st.st_mode) + ", not a regular file: a state is a file");
   if (serve) prepare_file();
-  int flags = serve ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-  if (sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  int flags = serve ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+  auto target = serve ? path_ : check_uri(path_);
+  if (sqlite3_open_v2(target.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw storage_error(path_ + ": cannot open the state database: " + why);
@@ -108,8 +139,8 @@ store::store(std::string path, access a) : path_(std::move(path)) {
     }
   } catch (const storage_error& e) {
     sqlite3_close(db_);
-    throw storage_error(path_ + ": not a fortisim state database (" + e.what() +
-                        "); pass --state with a new file, or delete this one to start clean");
+    throw storage_error(path_ + ": not a fortisim state database (" + e.what() + ")" +
+                        (serve ? "; pass --state with a new file, or delete this one to start clean" : ""));
   }
 }
 

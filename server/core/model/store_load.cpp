@@ -5,12 +5,36 @@
 #include "protocol/formats.hpp"
 #include "server/core/model/store_statement.hpp"
 
+#include <cstdio>
 #include <map>
 #include <set>
 
 namespace fortisim::core {
 
 namespace {
+
+/// A stored value as a message shows it: control bytes as \xNN (a terminal reads no escape
+/// sequence from a damaged file), at most 64 bytes of it, cut marked with "…".
+std::string printable(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size() && out.size() < 64; ++i) {
+    auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x20 || c == 0x7F) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+    if (out.size() >= 64 && i + 1 < v.size()) {
+      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+      if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+      out += "…";
+      break;
+    }
+  }
+  return out;
+}
 
 /// Reads one row's columns, collecting problems under "table[key].column".
 struct row_reader {
@@ -44,7 +68,7 @@ struct row_reader {
     auto v = st.integer(col);
     if (!st.is_integer(col) || v < min || v > max)
       fail(column, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
-                       (st.null(col) ? "NULL" : st.text(col)));
+                       (st.null(col) ? "NULL" : printable(st.text(col))));
     return v;
   }
 };
@@ -53,7 +77,7 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   statement st(db, "SELECT code, serial, tokens, valid_until, bound_to, registered_to FROM licences");
   while (st.next_row()) {
     licence_record l;
-    row_reader r{st, "licences[" + st.text(0) + "]", problems};
+    row_reader r{st, "licences[" + printable(st.text(0)) + "]", problems};
     l.code = r.key(0, "code");
     if (!protocol::is_license_activation_code(l.code))
       r.fail("code", "expected a licence activation code (\"DA8C-0508-1F31-4CF7-C990\")");
@@ -61,7 +85,7 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
     if (l.serial.empty() || l.serial.size() > 31) r.fail("serial", "expected 1 to 31 characters");
     l.tokens = r.list(2, "tokens");
     for (const auto& t : l.tokens)
-      if (!protocol::is_mobile_token_serial(t)) r.fail("tokens", "\"" + t + "\" is not an FTKMOB serial");
+      if (!protocol::is_mobile_token_serial(t)) r.fail("tokens", "\"" + printable(t) + "\" is not an FTKMOB serial");
     if (!st.null(3)) l.valid_until = r.number(3, "valid_until", 0, last_time_s);
     l.bound_to = r.list(4, "bound_to");
     if (!std::is_sorted(l.bound_to.begin(), l.bound_to.end())) r.fail("bound_to", "expected serials in order");
@@ -76,7 +100,7 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
                "os_ver, reg_id, provisions FROM tokens");
   while (st.next_row()) {
     token_record t;
-    row_reader r{st, "tokens[" + st.text(0) + "]", problems};
+    row_reader r{st, "tokens[" + printable(st.text(0)) + "]", problems};
     t.serial = r.key(0, "serial");
     if (!protocol::is_mobile_token_serial(t.serial)) r.fail("serial", "expected \"FTKMOB\" + 10 letters or digits");
     t.license = r.text(1);
@@ -103,7 +127,7 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   statement st(db, "SELECT serial, secret, lock, activated_by FROM hardware");
   while (st.next_row()) {
     hardware_record h;
-    row_reader r{st, "hardware[" + st.text(0) + "]", problems};
+    row_reader r{st, "hardware[" + printable(st.text(0)) + "]", problems};
     h.serial = r.key(0, "serial");
     if (!protocol::is_hardware_token_serial(h.serial)) r.fail("serial", "expected \"FTK200\" or \"FTK220\" + 10");
     h.secret = r.secret(1, "secret");
@@ -115,20 +139,28 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   }
 }
 
-/// The relations between the tables: every token's licence is stored, and no token belongs to
-/// two licences.
+/// The relations between the tables: no two licences share a serial, no token belongs to two
+/// licences, and every stored token's licence is stored and lists it. (A licence may list tokens
+/// that are not stored: those the scenario defines, never changed.)
 void relations(const store::contents& c, std::vector<problem>& problems) {
-  std::map<std::string, std::string> owner;  // token -> the licence that lists it
-  std::set<std::string> serials;             // the licences' own serials, "EFTM…", as tokens name them
+  std::map<std::string, std::string> owner;   // token -> the code of the licence that lists it
+  std::map<std::string, std::string> serials;  // a licence's own serial, "EFTM…", as tokens name it -> its code
   for (const auto& l : c.licences) {
-    serials.insert(l.serial);
+    if (auto [it, fresh] = serials.emplace(l.serial, l.code); !fresh)
+      problems.push_back({"licences[" + l.code + "].serial", l.serial + " is the serial of licence " + it->second + " too"});
     for (const auto& t : l.tokens)
       if (auto [it, fresh] = owner.emplace(t, l.code); !fresh)
         problems.push_back({"licences[" + l.code + "].tokens", t + " is listed by licence " + it->second + " too"});
   }
-  for (const auto& t : c.tokens)
-    if (!t.license.empty() && !serials.contains(t.license))
+  for (const auto& t : c.tokens) {
+    if (t.license.empty()) continue;
+    auto licence = serials.find(t.license);
+    if (licence == serials.end())
       problems.push_back({"tokens[" + t.serial + "].license", "no stored licence has the serial " + t.license});
+    else if (auto listed = owner.find(t.serial); listed == owner.end() || listed->second != licence->second)
+      problems.push_back({"tokens[" + t.serial + "].license",
+                          "licence " + t.license + " does not list this token among its tokens"});
+  }
 }
 
 /// The clock row: the virtual and real times within 1970 to 9999.

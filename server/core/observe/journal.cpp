@@ -64,20 +64,28 @@ void journal::blank(journal_entry& e) {
   });
 }
 
+void journal::release(journal_entry& e) {
+  // Assigning an empty string keeps the storage (libstdc++ reuses its buffer): swapping frees it.
+  for_each_journal_field([&](const auto& f) {
+    auto& value = e.*f.member;
+    if constexpr (is_number<decltype(value)>)
+      value = 0;
+    else
+      std::string().swap(value);
+  });
+}
+
 void journal::cap(journal_entry& e) {
   for_each_journal_field([&](const auto& f) {
     if constexpr (!is_number<decltype(e.*f.member)>) {
       auto& value = e.*f.member;
       if (!f.kept || value.size() <= f.kept) return;
-      if (f.kind == field_kind::bytes && f.kept == journal_kept_bytes) {
-        value.resize(f.kept);  // a body or headers: their first bytes, as documented
-        return;
-      }
-      // Text: cut on a character boundary, and marked, within the bound.
+      // Cut on a character boundary, and marked, within the bound (a body's first bytes too).
       std::size_t n = f.kept - journal_cut_marker.size();
       while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;
       value.resize(n);
       value.append(journal_cut_marker);
+      if (value.capacity() > 4 * f.kept) value.shrink_to_fit();  // a recording thread's entry keeps no megabytes
     }
   });
 }
@@ -98,7 +106,8 @@ std::size_t journal::held_bytes(const journal_entry& e) {
 }
 
 void journal::ring::keep(const journal_entry& e, std::size_t capacity, std::size_t byte_limit) {
-  if (slots.empty()) slots.resize(capacity);  // a ring takes memory once a thread uses it
+  // A ring takes memory as it fills (a large --journal-size costs nothing until it is used).
+  if (written % capacity == slots.size()) slots.emplace_back();
   auto& slot = slots[written % capacity];
   if (written - oldest == capacity) {  // full: the oldest is overwritten, its storage reused
     bytes -= held_bytes(slot);
@@ -110,7 +119,7 @@ void journal::ring::keep(const journal_entry& e, std::size_t capacity, std::size
   while (bytes > byte_limit && written - oldest > 1) {
     auto& old = slots[oldest++ % capacity];
     bytes -= held_bytes(old);
-    old = journal_entry{};  // its storage goes
+    release(old);
   }
 }
 

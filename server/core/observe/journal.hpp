@@ -101,6 +101,8 @@ class journal {
   static void blank(journal_entry& e);
   /// Each field of `e` cut to the bytes its declaration keeps (text marked where cut).
   static void cap(journal_entry& e);
+  /// Every field of `e` back to empty or 0, the strings' storage freed.
+  static void release(journal_entry& e);
 
  private:
   /// One ring: the last `capacity_` entries of the threads that record into it, within its bytes.

@@ -19,8 +19,8 @@ namespace fortisim::core {
 /// How much of a request's headers, its body and the reply's body an entry keeps.
 inline constexpr std::size_t journal_kept_bytes = 4096;
 /// How much of any other text field an entry keeps (a serial list, a reason, a target…): a client
-/// that sends a 900 KB serial number does not make every entry 900 KB. A text field cut short
-/// ends with journal_cut_marker.
+/// that sends a 900 KB serial number does not make every entry 900 KB. A field cut short (a body
+/// too) is cut on a character boundary and ends with journal_cut_marker, within its bound.
 inline constexpr std::size_t journal_text_bytes = 1024;
 inline constexpr std::string_view journal_cut_marker = "…";
 

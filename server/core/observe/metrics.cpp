@@ -35,13 +35,23 @@ std::uint64_t pack(int endpoint, int operation, int error_code, int status) {
 void metrics::request(int endpoint, int operation, int error_code, int status) {
   auto& s = shards_.mine();
   std::lock_guard lock(s.mutex);
-  ++s.value.requests[pack(endpoint, operation, error_code, status)];
+  auto key = pack(endpoint, operation, error_code, status);
+  if (auto it = s.value.requests.find(key); it != s.value.requests.end())
+    ++it->second;
+  else if (s.value.requests.size() < label_set_limit)
+    s.value.requests.emplace(key, 1);
+  else
+    ++s.value.requests_other;
 }
 
 void metrics::tls_failure(std::string_view reason) {
   std::lock_guard lock(tls_mutex_);
   auto it = tls_failures_.find(reason);
-  if (it == tls_failures_.end()) it = tls_failures_.emplace(std::string(reason), 0).first;
+  if (it == tls_failures_.end()) {
+    auto name = tls_failures_.size() < tls_reason_limit ? reason : other_label;
+    it = tls_failures_.find(name);
+    if (it == tls_failures_.end()) it = tls_failures_.emplace(std::string(name), 0).first;
+  }
   ++it->second;
 }
 
@@ -59,6 +69,7 @@ void metrics::write(std::string& out) const {
   for (auto& s : shards_.all()) {
     std::lock_guard lock(s.mutex);
     for (const auto& [key, n] : s.value.requests) requests[key] += n;
+    total.requests_other += s.value.requests_other;
     for (std::size_t i = 0; i < total.latency.size(); ++i) total.latency[i] += s.value.latency[i];
     total.latency_micros += s.value.latency_micros;
   }
@@ -74,6 +85,11 @@ void metrics::write(std::string& out) const {
     out += "fortisim_requests_total{endpoint=\"" + std::string(endpoint) + "\",operation=\"" + std::string(op) +
            "\",error_code=\"" + std::to_string(static_cast<std::int32_t>(key & 0xffffffff)) + "\",status=\"" +
            std::to_string((key >> 32) & 0xffff) + "\"} " + std::to_string(n) + "\n";
+  }
+  if (total.requests_other > 0) {
+    std::string other = "\"" + std::string(other_label) + "\"";
+    out += "fortisim_requests_total{endpoint=" + other + ",operation=" + other + ",error_code=" + other +
+           ",status=" + other + "} " + std::to_string(total.requests_other) + "\n";
   }
   out += "# HELP fortisim_tls_failures_total Connections that did not complete a TLS handshake, by reason.\n";
   out += "# TYPE fortisim_tls_failures_total counter\n";

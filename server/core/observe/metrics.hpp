@@ -23,6 +23,13 @@ class metrics {
                                                           0.025,  0.05,  0.1,    0.5,   1.0};
   /// The endpoints and operations requests are counted by (an operation index of -1: none).
   static constexpr std::array<std::string_view, 3> endpoints{"process", "mobile", "other"};
+  /// The most label sets a family keeps (requests: per shard, about a core): a combination seen
+  /// after that is counted under one set whose every label reads `other_label`. Rules may answer
+  /// any error code and status, so without it /metrics could grow as long as a test runs.
+  static constexpr std::size_t label_set_limit = 1024;
+  /// The most TLS failure reasons kept by name; later ones are counted under `other_label`.
+  static constexpr std::size_t tls_reason_limit = 64;
+  static constexpr std::string_view other_label = "other";
 
   void request(int endpoint, int operation, int error_code, int status);
   void connection_opened() {
@@ -41,6 +48,7 @@ class metrics {
  private:
   struct counts {
     std::unordered_map<std::uint64_t, std::uint64_t> requests;  ///< by packed (endpoint, operation, code, status)
+    std::uint64_t requests_other = 0;                           ///< those past label_set_limit
     std::array<std::uint64_t, latency_buckets.size() + 1> latency{};
     std::uint64_t latency_micros = 0;
   };

@@ -305,16 +305,16 @@ load_result parse_scenario(std::string_view text, std::string file_label) {
   return result;
 }
 
-namespace {
-
-/// What sits at a path that is not a regular file, in words.
 std::string kind_of(mode_t mode) {
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISDIR(mode)) return "a folder";
   if (S_ISSOCK(mode)) return "a socket";
   if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISREG(mode)) return "a file";
   return "not a regular file";
 }
+
+namespace {
 
 /// A file's bytes, or why they could not be read.
 struct file_text {

@@ -11,6 +11,8 @@
 #include "server/core/scenario/faults.hpp"
 #include "server/core/scenario/matcher.hpp"
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -170,6 +172,8 @@ struct load_result {
 load_result parse_scenario(std::string_view text, std::string file_label);
 /// The largest scenario file read (64 MiB): a larger one is refused by its size, unread.
 inline constexpr std::int64_t scenario_file_limit = std::int64_t{64} << 20;
+/// What sits at a path, by its stat mode, in words: "a FIFO", "a folder", "a socket", "a device", "a file".
+std::string kind_of(mode_t mode);
 /// Reads and parses `path`. Anything but a regular file (a FIFO, a device, a socket, a folder) is
 /// refused with the reason and never waited on: the file is opened without blocking and checked
 /// before a byte is read.

@@ -36,7 +36,7 @@ bool loopback_host(std::string_view host) {
     if (!number_up_to(host.substr(colon + 1), 65535)) return false;
     name = host.substr(0, colon);
   }
-  if (name == "localhost" || name == "[::1]") return true;
+  if (boost::beast::iequals(name, "localhost") || name == "[::1]") return true;  // names have no case
   if (!name.starts_with("127.")) return false;
   int parts = 0;
   for (std::size_t start = 0; start <= name.size(); ++parts) {
@@ -55,14 +55,25 @@ bool json_media_type(std::string_view content_type) {
   return boost::beast::iequals(type, "application/json");
 }
 
-/// A 400 for a request with no Host, two Hosts or two Origins: which one is meant cannot be known,
-/// so none is believed.
+/// A 400 for a request with no Host, or two of a header that decides access (Host, Origin,
+/// Authorization, Content-Type): which one is meant cannot be known, so none is believed.
 std::optional<core::control_reply> refuse_ambiguous(const http::request_header<>& req) {
   if (req.count(http::field::host) != 1)
     return refusal(
         400, "a request needs exactly one Host header (it has " + std::to_string(req.count(http::field::host)) + ")");
-  if (req.count(http::field::origin) > 1) return refusal(400, "a request may have at most one Origin header");
+  for (auto [field, name] : {std::pair{http::field::origin, "Origin"}, std::pair{http::field::authorization, "Authorization"},
+                             std::pair{http::field::content_type, "Content-Type"}})
+    if (req.count(field) > 1) return refusal(400, std::string("a request may have at most one ") + name + " header");
   return std::nullopt;
+}
+
+/// Whether `given` (an Authorization value) is "Bearer <token>", the scheme in any case (RFC 9110
+/// §11.1), the token compared in constant time.
+bool bearer_matches(std::string_view given, const std::string& token) {
+  constexpr std::string_view scheme = "Bearer ";
+  if (given.size() != scheme.size() + token.size() || !boost::beast::iequals(given.substr(0, scheme.size()), scheme))
+    return false;
+  return CRYPTO_memcmp(given.data() + scheme.size(), token.data(), token.size()) == 0;
 }
 
 }  // namespace
@@ -72,9 +83,7 @@ std::optional<core::control_reply> refuse_access(const http::request_header<>& r
   if (auto ambiguous = refuse_ambiguous(req)) return ambiguous;
   auto host = req[http::field::host];
   if (!token.empty()) {
-    std::string expected = "Bearer " + token;
-    auto given = req[http::field::authorization];
-    if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0)
+    if (!bearer_matches(req[http::field::authorization], token))
       return refusal(401, "this control API needs its token: Authorization: Bearer <the --admin-token value>");
   } else if (!loopback_host(host)) {
     return refusal(403, "the Host \"" + std::string(host) +

@@ -29,6 +29,7 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::uint32_t header_limit = 16 * 1024;
+constexpr std::uint64_t body_limit = 4 << 20;
 /// How long a connection may wait before sending a request, then how long it has to send the
 /// request line and headers, then the body (nginx: keepalive, client_header and client_body
 /// timeouts).
@@ -112,12 +113,13 @@ struct slot {
 };
 
 /// The control listener's connections, all on its one loop. At most admin_connection_limit are
-/// open; when a new one comes and none is free, the one that has waited longest for a request is
-/// closed to make room (a caller that sends its request at once is never kept out by idle
-/// connections), and only when every connection is busy answering is the new one refused.
+/// open; when a new one comes and none is free, the one that has waited longest on its client (for
+/// a request, its headers or its body) is closed to make room: a caller that sends its request at
+/// once is never kept out by idle or dribbling connections. Only when every connection is busy
+/// answering is the new one refused.
 struct connections {
   std::size_t open = 0;
-  std::list<slot*> idle;  ///< waiting for a request, oldest first
+  std::list<slot*> idle;  ///< waiting on their clients, oldest first
 
   /// Makes room for one more: whether there is.
   bool make_room() {
@@ -133,19 +135,25 @@ struct connections {
   }
 };
 
+/// A connection in the idle list while it waits on its client, on every path out.
+struct waiting {
+  connections& all;
+  slot& me;
+  std::list<slot*>::iterator place;
+  waiting(connections& a, slot& m) : all(a), me(m), place(a.idle.insert(a.idle.end(), &m)) {}
+  ~waiting() {
+    if (!me.evicted) all.idle.erase(place);
+  }
+  waiting(const waiting&) = delete;
+  waiting& operator=(const waiting&) = delete;
+};
+
 /// Reads the next request's headers: up to `idle_timeout` for its first byte, then `header_deadline`
 /// for the rest of the request line and headers (a client dribbling them is cut off). While it
 /// waits the connection is idle: the first to be closed when the listener is full.
 task<boost::system::error_code> read_head(slot& me, beast::flat_buffer& buffer,
                                           http::request_parser<http::string_body>& parser, connections& all) {
-  struct waiting {  // in the idle list while it waits, on every path
-    connections& all;
-    slot& me;
-    std::list<slot*>::iterator place;
-    ~waiting() {
-      if (!me.evicted) all.idle.erase(place);
-    }
-  } wait{all, me, all.idle.insert(all.idle.end(), &me)};
+  waiting wait(all, me);
   if (buffer.size() == 0) {
     me.stream.expires_after(idle_timeout);
     auto [ec, n] = co_await me.stream.async_read_some(buffer.prepare(4096), use_nothrow);
@@ -192,14 +200,20 @@ task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
-    parser.body_limit(4 << 20);
+    parser.body_limit(boost::none);  // weighed once the headers are believed: a stranger gets 401, not 413
     auto ec = co_await read_head(me, buffer, parser, *all);
     if (!ec) {
       auto kind = core::route_kind_of(parser.get().method_string(), parser.get().target());
       if (auto refused = refuse(*s, parser, kind))
         co_return co_await turn_away(stream, *refused, parser.get().version());
-      stream.expires_after(body_deadline);
-      std::tie(ec, std::ignore) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (parser.content_length().value_or(0) > body_limit)
+        co_return co_await turn_away(stream, json_reply(413, "the body is over 4 MiB"), parser.get().version());
+      parser.body_limit(body_limit);  // a chunked body is counted as it comes
+      {
+        waiting wait(*all, me);  // a body that dribbles in is as idle as no request at all
+        stream.expires_after(body_deadline);
+        std::tie(ec, std::ignore) = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      }
       if (!ec) {
         if (!co_await serve(stream, s, parser.get(), kind)) co_return;
         continue;

@@ -1,0 +1,1 @@
+UPDATE tokens SET secret = NULL, status = 'provisioned'

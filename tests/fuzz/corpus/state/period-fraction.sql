@@ -1,0 +1,1 @@
+UPDATE tokens SET period = 30.5
