@@ -249,6 +249,21 @@ async function follow() {
 
 // ---- the world ----
 
+// A large world is read a page at a time (GET /world?offset=&limit=): the console never asks for,
+// or holds, more than `page_size` records of each kind, however many licences the lab has.
+const page_size = 200;
+let page_offset = 0;
+
+function render_paging(world) {
+  const page = world.page;
+  const largest = Math.max(page.licenses, page.tokens, page.hardware_tokens);
+  $('paging').hidden = largest <= page_size;
+  $('page-text').textContent = 'records ' + (page.offset + 1) + ' to ' + Math.min(page.offset + page_size, largest) +
+    ' of ' + page.licenses + ' licences, ' + page.tokens + ' tokens, ' + page.hardware_tokens + ' hardware tokens';
+  $('page-prev').disabled = page.offset === 0;
+  $('page-next').disabled = page.offset + page_size >= largest;
+}
+
 let refresh_timer = null;
 function refresh_soon() {
   if (!refresh_timer) refresh_timer = setTimeout(() => { refresh_timer = null; refresh(); }, 150);
@@ -324,12 +339,14 @@ function render_rules(rules) {
 
 async function refresh() {
   try {
-    const [world, status, rules] = await Promise.all([api('GET', '/world'), api('GET', '/status'), api('GET', '/rules')]);
+    const [world, status, rules] = await Promise.all(
+      [api('GET', '/world?offset=' + page_offset + '&limit=' + page_size), api('GET', '/status'), api('GET', '/rules')]);
     clock = {now_ms: world.clock.now_ms, rate: world.clock.rate, at: Date.now()};
     tick();
     $('scenario').textContent = 'scenario ' + status.scenario + ', seed ' + status.seed;
     $('listening').textContent = world.listening ? 'listening' : 'refusing connections';
     $('listening').className = 'pill ' + (world.listening ? 'good' : 'bad');
+    render_paging(world);
     render_licences(world);
     render_tokens(world);
     render_hardware(world);
@@ -365,6 +382,8 @@ function wire() {
     () => act('move the clock', 'POST', '/clock', {advance_s: Math.round(Number($('advance-s').value))}));
   $('set-now').addEventListener('click', () => act('set the clock', 'POST', '/clock', {now: $('now').value.trim()}));
   $('reload').addEventListener('click', () => act('reload', 'POST', '/reload'));
+  $('page-prev').addEventListener('click', () => { page_offset = Math.max(0, page_offset - page_size); refresh(); });
+  $('page-next').addEventListener('click', () => { page_offset += page_size; refresh(); });
   $('reset').addEventListener('click', () => {
     if (confirm('Reset the model, the rules and the journal to the scenario\'s start?'))
       act('reset', 'POST', '/reset', {});

@@ -17,19 +17,30 @@ void hide_seeds(json& view, secrets s) {
       if (!t["secret"].get<std::string>().empty()) t["secret"] = "(hidden)";
 }
 
+/// The page `?offset=N&limit=M` asks for (each kind of record from its Nth, M of them); the whole
+/// world when neither is given, else at most `most` records of each kind.
+world_page page_of(const call& request, std::size_t most) {
+  request.only_query({"offset", "limit"});
+  auto offset = request.query_integer("offset", 0, INT64_MAX);
+  auto limit = request.query_integer("limit", 1, static_cast<std::int64_t>(most));
+  world_page page;
+  if (!offset && !limit) return page;
+  page.offset = static_cast<std::size_t>(offset.value_or(0));
+  page.limit = static_cast<std::size_t>(limit.value_or(static_cast<std::int64_t>(most)));
+  return page;
+}
+
 }  // namespace
 
 control_reply state(call& request) {
-  request.only_query({});
-  json j = request.engine.world().snapshot();
+  json j = request.engine.world().snapshot(false, page_of(request, 100'000));
   hide_seeds(j, request.engine.shows_secrets());
   return ok(j);
 }
 
 control_reply world(call& request) {
-  request.only_query({});
   auto& w = request.engine.world();
-  json j = w.snapshot(true);  // one shared lock for the whole view (the console asks after every event)
+  json j = w.snapshot(true, page_of(request, 100'000));  // records copied under the shared lock, once
   bool show = request.engine.shows_secrets() == secrets::shown;
   hide_seeds(j, request.engine.shows_secrets());
   j["clock"] = {{"now_ms", w.clock().now_ms()}, {"rate", w.clock().rate()}};

@@ -147,15 +147,17 @@ std::optional<otp_value> model::otp(std::string_view token) const {
   return otp_locked(token);
 }
 
+otp_value model::otp_at(const std::string& serial, const std::string& secret, int digits, int period,
+                        std::int64_t now_s) {
+  return otp_value{serial, totp(secret, now_s, period, digits), period - now_s % period, digits, period};
+}
+
 std::optional<otp_value> model::otp_locked(std::string_view token) const {
   std::int64_t now = clock_.now_s();
-  auto make = [&](const std::string& serial, const std::string& secret, int digits, int period) {
-    return otp_value{serial, totp(secret, now, period, digits), period - now % period, digits, period};
-  };
   if (auto it = tokens_.find(token); it != tokens_.end() && !it->second.secret.empty())
-    return make(it->second.serial, it->second.secret, it->second.digits, it->second.period);
+    return otp_at(it->second.serial, it->second.secret, it->second.digits, it->second.period, now);
   if (auto it = hardware_.find(token); it != hardware_.end())
-    return make(it->second.serial, it->second.secret, 6, 60);  // FortiToken-200: 6 digits, 60 s
+    return otp_at(it->second.serial, it->second.secret, 6, 60, now);  // FortiToken-200: 6 digits, 60 s
   return std::nullopt;
 }
 

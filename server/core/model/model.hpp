@@ -69,6 +69,14 @@ class reason {
   std::string* out_;
 };
 
+/// Which records a view of the world holds: `limit` of each kind (licences, tokens, hardware
+/// tokens) from the `offset`th on, in key order. The default is all of them.
+struct world_page {
+  std::size_t offset = 0;
+  std::size_t limit = SIZE_MAX;
+  bool whole() const { return offset == 0 && limit == SIZE_MAX; }
+};
+
 class model {
  public:
   /// Builds the world of `s`; with `state_path`, resumes from that database (store.hpp). Throws
@@ -111,15 +119,20 @@ class model {
   /// as the scenario starts it; false if fortisim knows no such thing. Throws storage_error.
   bool reset_one(reset_target what, const std::string& key);
   void advance_clock(std::int64_t ms);
-  /// The whole world as JSON, as the control API shows it; with `with_otps`, each FortiToken
-  /// Mobile token's current OTP too ("otp": {"code", "valid_for_s", "period"} or null). Read
-  /// under the shared lock, once: requests go on meanwhile.
-  protocol::json snapshot(bool with_otps = false) const;
+  /// The world (or one page of it, with "page": {"offset", "limit", and each kind's total}) as
+  /// JSON, as the control API shows it; with `with_otps`, each FortiToken Mobile token's current OTP
+  /// too ("otp": {"code", "valid_for_s", "period"} or null). The records are copied under the
+  /// shared lock, once, and written as JSON after it is let go: a large world never holds up a
+  /// change (a writer waits only for the copy), and requests go on meanwhile.
+  protocol::json snapshot(bool with_otps = false, world_page page = {}) const;
 
  private:
   /// Makes `c` durable, then visible. Throws storage_error, having changed nothing.
   void commit_locked(const change& c);
   std::optional<otp_value> otp_locked(std::string_view token) const;
+  /// The OTP of a secret at `now_s` (unix seconds of the virtual clock).
+  static otp_value otp_at(const std::string& serial, const std::string& secret, int digits, int period,
+                          std::int64_t now_s);
   void apply_locked(const licence_record& l);
   void apply_locked(const token_record& t);
   /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).

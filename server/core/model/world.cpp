@@ -77,12 +77,42 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
   return c;
 }
 
-json model::snapshot(bool with_otps) const {
-  std::shared_lock lock(mutex_);
+namespace {
+
+/// The records of `map` on `page`, each handed to `keep`.
+template <class Map, class Keep>
+void copy_page(const Map& map, world_page page, Keep&& keep) {
+  auto it = map.begin();
+  std::advance(it, std::min(page.offset, map.size()));  // walked, not copied: microseconds a thousand
+  for (std::size_t n = 0; it != map.end() && n < page.limit; ++it, ++n) keep(it->second);
+}
+
+}  // namespace
+
+json model::snapshot(bool with_otps, world_page page) const {
+  std::vector<licence_record> licences;
+  std::vector<std::pair<token_record, token_status>> tokens;
+  std::vector<hardware_record> hardware;
+  std::int64_t now_ms = 0;
+  std::size_t total_licences = 0, total_tokens = 0, total_hardware = 0;
+  {
+    std::shared_lock lock(mutex_);
+    now_ms = clock_.now_ms();
+    copy_page(licences_, page, [&](const licence_record& l) { licences.push_back(l); });
+    copy_page(tokens_, page, [&](const token_record& t) { tokens.emplace_back(t, status_now_locked(t)); });
+    copy_page(hardware_, page, [&](const hardware_record& h) { hardware.push_back(h); });
+    total_licences = licences_.size(), total_tokens = tokens_.size(), total_hardware = hardware_.size();
+  }
+  std::int64_t now_s = now_ms / 1000;  // as the clock says it (within 1970 to 9999)
+  auto otp_json = [&](const std::string& serial, const std::string& secret, int digits, int period) {
+    if (secret.empty()) return json(nullptr);
+    auto o = otp_at(serial, secret, digits, period, now_s);
+    return json{{"code", o.code}, {"valid_for_s", o.valid_for_s}, {"period", o.period}};
+  };
   json j;
-  j["clock_ms"] = clock_.now_ms();
+  j["clock_ms"] = now_ms;
   j["licenses"] = json::array();
-  for (const auto& [code, l] : licences_)
+  for (const auto& l : licences)
     j["licenses"].push_back({{"activation_code", l.code},
                              {"license", l.serial},
                              {"tokens", l.tokens},
@@ -90,31 +120,38 @@ json model::snapshot(bool with_otps) const {
                              {"bound_to", l.bound_to},
                              {"registered_to", l.registered_to}});
   j["tokens"] = json::array();
-  for (const auto& [serial, t] : tokens_)
-    j["tokens"].push_back({{"token", t.serial},
-                           {"license", t.license},
-                           {"status", status_text(status_now_locked(t))},
-                           {"activation", t.activation},
-                           {"secret", hex_encode(t.secret)},
-                           {"digits", t.digits},
-                           {"period", t.period},
-                           {"expire", t.expire},
-                           {"issuer", t.issuer},
-                           {"mobile_id", t.mobile_id},
-                           {"os_ver", t.os_ver},
-                           {"reg_id", t.reg_id},
-                           {"provisions", t.provisions}});
-  if (with_otps)
-    for (auto& t : j["tokens"]) {
-      auto o = otp_locked(t["token"].get_ref<const std::string&>());
-      t["otp"] = o ? json{{"code", o->code}, {"valid_for_s", o->valid_for_s}, {"period", o->period}} : json(nullptr);
-    }
+  for (const auto& [t, status] : tokens) {
+    json token{{"token", t.serial},
+               {"license", t.license},
+               {"status", status_text(status)},
+               {"activation", t.activation},
+               {"secret", hex_encode(t.secret)},
+               {"digits", t.digits},
+               {"period", t.period},
+               {"expire", t.expire},
+               {"issuer", t.issuer},
+               {"mobile_id", t.mobile_id},
+               {"os_ver", t.os_ver},
+               {"reg_id", t.reg_id},
+               {"provisions", t.provisions}};
+    if (with_otps) token["otp"] = otp_json(t.serial, t.secret, t.digits, t.period);
+    j["tokens"].push_back(std::move(token));
+  }
   j["hardware_tokens"] = json::array();
-  for (const auto& [serial, h] : hardware_)
-    j["hardware_tokens"].push_back({{"token", h.serial},
-                                    {"secret", hex_encode(h.secret)},
-                                    {"lock", h.consumed ? "consumed" : "available"},
-                                    {"activated_by", h.activated_by}});
+  for (const auto& h : hardware) {
+    json token{{"token", h.serial},
+               {"secret", hex_encode(h.secret)},
+               {"lock", h.consumed ? "consumed" : "available"},
+               {"activated_by", h.activated_by}};
+    if (with_otps) token["otp"] = otp_json(h.serial, h.secret, 6, 60);  // FortiToken-200: 6 digits, 60 s
+    j["hardware_tokens"].push_back(std::move(token));
+  }
+  if (!page.whole())
+    j["page"] = {{"offset", page.offset},
+                 {"limit", page.limit},
+                 {"licenses", total_licences},
+                 {"tokens", total_tokens},
+                 {"hardware_tokens", total_hardware}};
   return j;
 }
 
