@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <ctime>
 #include <future>
 
 using namespace fortisim;
@@ -105,6 +106,9 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
     auto r = c.raw_exchange(
         "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n");
     CHECK(r.status == 413);
+    CHECK(r.headers["content-type"] == "text/html; charset=utf-8");  // every HTTP error in one style
+    CHECK(r.body.find("<h1>413 - ") != std::string::npos);
+    CHECK(r.headers.contains("date"));
   }
   {
     client c(srv.port());
@@ -123,6 +127,22 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
   for (const auto& e : journal)
     if (e["action"].get<std::string>().starts_with("bad request")) ++bad;
   CHECK(bad == 3);
+}
+
+TEST_CASE("HTTP as IIS answers it: HTTP/1.1 to an HTTP/1.0 request, a Date on every reply, paths without case") {
+  test_server srv(shipped("default.json"));
+  client c(srv.port());
+  auto r = c.raw_exchange("POST /softtoken/PROVISIONING.asmx/process HTTP/1.0\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(captured_request.size()) + "\r\n\r\n" + captured_request);
+  REQUIRE(r.what == outcome::kind::ok);
+  CHECK(r.raw.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(r.headers["connection"] == "close");  // HTTP/1.0 without keep-alive: said, then done
+  std::tm tm{};
+  CHECK(::strptime(r.headers["date"].c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) != nullptr);
+  CHECK(json::parse(r.body)["d"]["__type"] == "SoftToken.ActivationLicenseResponse");  // the page, in another case
+  auto e = json::parse(control(srv.admin_port(), "GET", "/journal?stage=http").second).back();
+  CHECK(e["operation"] == "activation_license");
+  CHECK(post_once(srv.port(), captured_request, {}).headers.contains("date"));
 }
 
 TEST_CASE("a body of invalid UTF-8 gets error 990, and the journal still shows it") {

@@ -8,18 +8,20 @@
 #include "protocol/direct_request.hpp"
 #include "server/core/engine/reply_faults.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace fortisim::core {
 
 using namespace protocol;
 
-namespace {
-
-/// An IIS-like page for HTTP-level errors, as the ASP.NET front end would answer [assumed].
 std::string http_error_page(int status, std::string_view title) {
   std::string code = std::to_string(status);
   return "<!DOCTYPE html><html><head><title>" + code + " - " + std::string(title) + "</title></head><body><h1>" + code +
          " - " + std::string(title) + "</h1></body></html>\r\n";
 }
+
+namespace {
 
 /// The reply of `op` carrying only `err`: the shape a client of that operation expects.
 response error_shaped(std::optional<operation> op, const envelope& env, const json* d, const message_names& names,
@@ -56,6 +58,20 @@ int error_code_of(const response& r) {
           return m.error ? m.error->code : 0;
       },
       r);
+}
+
+/// The service's own spelling of `path` when it names one of its pages in another case: IIS looks
+/// paths up without case [assumed: how IIS serves files and ASMX handlers], so a client that writes
+/// /softtoken/provisioning.asmx/process reaches /SoftToken/Provisioning.asmx/Process.
+std::string_view canonical_path(std::string_view path) {
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  for (std::string_view page : {process_path, mobile_path})
+    if (same(path, page)) return page;
+  return path;
 }
 
 }  // namespace
@@ -105,7 +121,7 @@ void engine::handle(const http_request& request, http_outcome& out) {
 
 void engine::classify(exchange& exchange) {
   exchange.ordinal = exchange.in_force.requests.fetch_add(1, std::memory_order_relaxed) + 1;
-  exchange.path = exchange.request.target.substr(0, exchange.request.target.find('?'));
+  exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')));
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
   exchange.runtime = runtime_.load(std::memory_order_acquire);

@@ -88,6 +88,9 @@ struct http_outcome {
 /// False for the statuses whose replies carry no body and no Content-Length (1xx, 204, 304; RFC
 /// 9110 §6.4.1, §8.6): a scenario's body for them is neither sent nor journaled.
 inline bool has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+/// An IIS-like page for HTTP-level errors (text/html), as the ASP.NET front end would answer
+/// [assumed]: every HTTP error fortisim sends on the HTTPS port is one of these.
+std::string http_error_page(int status, std::string_view title);
 
 struct engine_options {
   std::optional<std::string> state_path;  ///< --state FILE

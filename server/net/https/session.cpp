@@ -135,9 +135,12 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   res.result(too_big           ? http::status::payload_too_large
              : headers_too_big ? http::status::request_header_fields_too_large
                                : http::status::bad_request);
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::connection, "close");
-  res.body() = std::string(too_big || headers_too_big ? "request too large: " : "bad request: ") + ec.message() + "\n";
+  res.set(http::field::date, http_date());
+  res.body() = core::http_error_page(static_cast<int>(res.result_int()), too_big           ? "Request entity too large"
+                                                                         : headers_too_big ? "Request header too large"
+                                                                                           : "Bad request: " + ec.message());
   res.prepare_payload();
   stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
   co_await http::async_write(stream, res, use_nothrow);
