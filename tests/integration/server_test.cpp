@@ -143,6 +143,18 @@ TEST_CASE("HTTP as IIS answers it: HTTP/1.1 to an HTTP/1.0 request, a Date on ev
   auto e = json::parse(control(srv.admin_port(), "GET", "/journal?stage=http").second).back();
   CHECK(e["operation"] == "activation_license");
   CHECK(post_once(srv.port(), captured_request, {}).headers.contains("date"));
+  // IIS's own headers by default [assumed], on errors too; a scenario replaces or drops them.
+  client again(srv.port());
+  for (const auto& reply : {r, again.raw_exchange("GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")}) {
+    CHECK(reply.headers.at("server") == "Microsoft-IIS/10.0");
+    CHECK(reply.headers.at("x-powered-by") == "ASP.NET");
+    CHECK(reply.headers.at("x-aspnet-version") == "4.0.30319");
+    CHECK(reply.headers.at("cache-control") == "private");
+  }
+  test_server plain(R"({"http": {"iis_headers": false, "headers": {"Server": "fortisim lab"}}})");
+  auto p = post_once(plain.port(), captured_request);
+  CHECK(p.headers["server"] == "fortisim lab");
+  CHECK_FALSE(p.headers.contains("x-powered-by"));
 }
 
 TEST_CASE("a body of invalid UTF-8 gets error 990, and the journal still shows it") {

@@ -155,6 +155,21 @@ TEST_CASE("protocol overrides renumber errors and rename messages") {
         23);  // rules resolve against the overridden table
 }
 
+TEST_CASE("http: IIS's headers by default, then each one added, replaced or removed, and nothing fortisim writes") {
+  CHECK(parse_scenario("{}", "x").value->http_headers ==
+        "Cache-Control: private\r\nServer: Microsoft-IIS/10.0\r\nX-AspNet-Version: 4.0.30319\r\nX-Powered-By: ASP.NET\r\n");
+  auto r = parse_scenario(R"({"http": {"headers": {"server": "Apache", "X-Powered-By": null, "X-Lab": "bench 3"}}})", "x");
+  REQUIRE(r.value.has_value());
+  CHECK(r.value->http_headers == "Cache-Control: private\r\nX-AspNet-Version: 4.0.30319\r\nserver: Apache\r\nX-Lab: bench 3\r\n");
+  CHECK(parse_scenario(R"({"http": {"iis_headers": false}})", "x").value->http_headers.empty());
+  auto bad = problems_of(R"({"http": {"iis_headers": "no", "headers": {"Date": "x", "X Bad": "y", "X-Split": "a\r\nInjected: 1", "X-Num": 5}}})");
+  CHECK(has_problem(bad, "$.http.iis_headers", ""));
+  CHECK(has_problem(bad, "$.http.headers.Date", "writes Date itself"));
+  CHECK(has_problem(bad, "$.http.headers.X Bad", "header name"));
+  CHECK(has_problem(bad, "$.http.headers.X-Split", "no line break"));
+  CHECK(has_problem(bad, "$.http.headers.X-Num", "header value"));
+}
+
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
   using fortisim::protocol::json;
   CHECK(parse_time(json("1970-01-02")) == 86400);

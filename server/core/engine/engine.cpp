@@ -115,6 +115,7 @@ void engine::handle(const http_request& request, http_outcome& out) {
   } catch (const std::exception& e) {  // a rule's template too large, memory exhausted: the process goes on
     fail_internally(ongoing, e.what());
   }
+  out.headers.assign(in_force->scenario->http_headers);
   write_entry(ongoing);
   scratch.trim(request.body.size());
 }

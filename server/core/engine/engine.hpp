@@ -62,6 +62,7 @@ struct http_outcome {
   std::string content_type{json_type};
   std::string body;
   std::string allow;           ///< an Allow header value, for 405
+  std::string headers;         ///< the scenario's other header lines ("Name: value\r\n" each)
   std::int64_t delay_ms = 0;   ///< wait before anything is sent
   fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -119,6 +120,59 @@ void dns(checker& c, const json& j, scenario& s) {
     else
       s.dns_names.push_back(protocol::canonical_host_name(n.get_ref<const std::string&>()));
   });
+}
+
+/// Whether `name` is an HTTP field name (RFC 9110 §5.1: a token).
+bool field_name(std::string_view name) {
+  auto tchar = [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), tchar);
+}
+
+/// Whether `value` may be a field value: visible bytes, spaces and tabs, not at its ends.
+bool field_value(std::string_view value) {
+  auto allowed = [](unsigned char c) { return c == '\t' || c >= 0x20; };
+  return value.size() <= 1024 && std::all_of(value.begin(), value.end(), allowed) &&
+         std::none_of(value.begin(), value.end(), [](unsigned char c) { return c == 0x7F; }) &&
+         (value.empty() || (value.front() != ' ' && value.back() != ' '));
+}
+
+/// "http": {"iis_headers": false, "headers": {"Server": "Apache", "X-Powered-By": null}}: the IIS
+/// headers or none, then each named header added, replaced (a string) or removed (null).
+void http(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.http")) return;
+  c.only_keys(j, "$.http", {"iis_headers", "headers"});
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (c.bool_at(j, "iis_headers", "$.http").value_or(true))
+    for (auto [name, value] : iis_headers) headers.emplace_back(name, value);
+  auto same_name = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
+    for (const auto& [name, value] : h->items()) {
+      std::string path = "$.http.headers." + name;
+      static constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding", "Date",
+                                                 "Connection", "Allow"};
+      if (!field_name(name)) {
+        c.fail(path, "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
+        continue;
+      }
+      if (std::any_of(std::begin(own), std::end(own), [&](std::string_view o) { return same_name(o, name); })) {
+        c.fail(path, "fortisim writes " + name + " itself (a rule's status action sets the content type)");
+        continue;
+      }
+      if (!value.is_null() && (!value.is_string() || !field_value(value.get_ref<const std::string&>()))) {
+        c.fail(path, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
+        continue;
+      }
+      std::erase_if(headers, [&](const auto& kept) { return same_name(kept.first, name); });
+      if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
+    }
+  s.http_headers.clear();
+  for (const auto& [name, value] : headers) s.http_headers += name + ": " + value + "\r\n";
 }
 
 std::optional<ocsp_status> ocsp_at(checker& c, const json& j, const std::string& path) {
@@ -230,7 +284,7 @@ void world(checker& c, const json& root, scenario& s) {
   c.only_keys(root, "$",
               {"$schema", "name", "description", "seed", "clock", "licenses", "unknown_codes", "trial",
                "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
-               "clusters", "phone", "dns", "tls"});
+               "clusters", "phone", "dns", "tls", "http"});
   s.name = c.string_at(root, "name", "$").value_or("");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
@@ -246,6 +300,7 @@ void world(checker& c, const json& root, scenario& s) {
   if (auto k = root.find("phone"); k != root.end()) phone(c, *k, s);
   if (auto k = root.find("dns"); k != root.end()) dns(c, *k, s);
   if (auto k = root.find("tls"); k != root.end()) tls(c, *k, s);
+  if (auto k = root.find("http"); k != root.end()) http(c, *k, s);
   policies(c, root, s);
   std::set<std::string> codes;
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });
@@ -255,6 +310,12 @@ void world(checker& c, const json& root, scenario& s) {
 }
 
 }  // namespace parse
+
+std::string default_http_headers() {
+  std::string out;
+  for (auto [name, value] : iis_headers) out.append(name).append(": ").append(value).append("\r\n");
+  return out;
+}
 
 std::optional<std::int64_t> parse_time(const protocol::json& j) {
   auto within = [](std::int64_t t) { return t >= first_time_s && t <= last_time_s ? std::optional(t) : std::nullopt; };

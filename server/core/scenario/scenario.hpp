@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -125,6 +127,18 @@ struct tls_settings {
 };
 
 /// A loaded, validated scenario file.
+/// The response headers an IIS/ASP.NET web service sends besides Content-Type, Date and
+/// Content-Length, in IIS's order [assumed: no capture shows the real service's headers;
+/// docs/protocol.md]: fortisim sends them unless a scenario says "http": {"iis_headers": false}.
+inline constexpr std::pair<std::string_view, std::string_view> iis_headers[] = {
+    {"Cache-Control", "private"},
+    {"Server", "Microsoft-IIS/10.0"},
+    {"X-AspNet-Version", "4.0.30319"},
+    {"X-Powered-By", "ASP.NET"},
+};
+/// `iis_headers` as header lines, "Name: value\r\n" each.
+std::string default_http_headers();
+
 struct scenario {
   std::string name;
   std::string description;
@@ -149,6 +163,10 @@ struct scenario {
   /// canonical: lower case, no trailing dot, e.g. "lab.example.net".
   std::vector<std::string> dns_names;
   tls_settings tls;
+  /// The headers every reply on the HTTPS port carries besides Content-Type, Allow, Connection, Date
+  /// and Content-Length, as header lines ("Name: value\r\n" each): IIS's by default, then the
+  /// scenario's "http" section.
+  std::string http_headers = default_http_headers();
   std::vector<rule> rules;
   protocol::message_names names = protocol::default_message_names();
   protocol::error_table errors;

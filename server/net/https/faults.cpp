@@ -93,7 +93,7 @@ task<bool> send(wire& w, std::string_view bytes) {
 /// A response head as a client would receive it, for the faults that bend the framing.
 std::string raw_head(const core::http_outcome& o, std::uint64_t content_length) {
   std::string head;
-  write_head({o.status, o.content_type, o.allow, content_length}, head);
+  write_head({o.status, o.content_type, o.allow, content_length, 11, true, http_date(), o.headers}, head);
   return head;
 }
 

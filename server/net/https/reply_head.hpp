@@ -23,11 +23,12 @@ struct reply_head {
   unsigned version = 11;  ///< the request's HTTP version as Beast reads it: 10 * major + minor
   bool keep_alive = true;
   std::string_view date = http_date();  ///< the Date field's value (RFC 9110 §6.6.1)
+  std::string_view headers = {};        ///< more header lines, "Name: value\r\n" each (the scenario's)
 };
 
 /// Replaces `out` with the head (no Content-Length where core::has_body says no body):
-/// "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n][Connection: close|keep-alive\r\n]Date: …\r\n
-/// Content-Length: N\r\n\r\n". The status line says HTTP/1.1 whatever the request's version, as
+/// "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n][the scenario's headers][Connection:
+/// close|keep-alive\r\n]Date: …\r\nContent-Length: N\r\n\r\n". The status line says HTTP/1.1 whatever the request's version, as
 /// IIS does (RFC 9110 §6.2: a server sends its own highest minor version); a connection about to
 /// close says so, and an HTTP/1.0 client's is kept only when it asked, and then said so.
 void write_head(const reply_head& h, std::string& out);
