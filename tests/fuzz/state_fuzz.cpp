@@ -52,14 +52,25 @@ struct templates {
 /// What the input's SQL may do: read and change rows, tables, indexes, views and triggers.
 int only_rows_and_tables(void*, int action, const char*, const char*, const char*, const char*) {
   switch (action) {
-    case SQLITE_SELECT: case SQLITE_READ: case SQLITE_INSERT: case SQLITE_UPDATE: case SQLITE_DELETE:
-    case SQLITE_FUNCTION: case SQLITE_TRANSACTION: case SQLITE_SAVEPOINT: case SQLITE_RECURSIVE:
-    case SQLITE_CREATE_TABLE: case SQLITE_DROP_TABLE: case SQLITE_ALTER_TABLE: case SQLITE_CREATE_INDEX:
-    case SQLITE_DROP_INDEX: case SQLITE_CREATE_VIEW: case SQLITE_DROP_VIEW: case SQLITE_CREATE_TRIGGER:
-    case SQLITE_DROP_TRIGGER:
-      return SQLITE_OK;
-    default:
-      return SQLITE_DENY;
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+    case SQLITE_FUNCTION:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_RECURSIVE:
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_ALTER_TABLE:
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_DROP_TRIGGER: return SQLITE_OK;
+    default: return SQLITE_DENY;
   }
 }
 
@@ -72,7 +83,8 @@ void damage(const std::string& path, const std::string& sql) {
   sqlite3_exec(db, "PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);
   sqlite3_set_authorizer(db, only_rows_and_tables, nullptr);
   int steps = 0;
-  sqlite3_progress_handler(db, 1000, [](void* n) { return ++*static_cast<int*>(n) > 2000 ? 1 : 0; }, &steps);
+  sqlite3_progress_handler(
+      db, 1000, [](void* n) { return ++*static_cast<int*>(n) > 2000 ? 1 : 0; }, &steps);
   sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   sqlite3_close(db);
 }
@@ -83,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static templates t;
   std::filesystem::remove(t.state + "-wal");
   std::filesystem::remove(t.state + "-shm");
-  std::ofstream(t.state, std::ios::binary | std::ios::trunc).write(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
+  std::ofstream(t.state, std::ios::binary | std::ios::trunc)
+      .write(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
   damage(t.state, std::string(reinterpret_cast<const char*>(data), size));
   for (auto access : {core::store::access::check, core::store::access::serve}) {
     try {

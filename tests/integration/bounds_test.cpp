@@ -14,9 +14,9 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -169,8 +169,10 @@ TEST_CASE("a world of 60000 licences: the console reads it a page at a time and 
   // A FortiGate imports the first licence (its token is then stored), and polls its token.
   REQUIRE(post_once(srv.port(), import_request(first["activation_code"], "FG100F0000000001")).status == 200);
   std::string token = json::parse(control(admin, "GET", "/state?limit=1").second)["tokens"][0]["token"];
-  std::string poll = R"({"d": {"__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FG100F0000000001",
-                          "tokens": [{"token": ")" + token + R"("}]}})";
+  std::string poll =
+      R"({"d": {"__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FG100F0000000001",
+                          "tokens": [{"token": ")" +
+      token + R"("}]}})";
   // One poll after another on a keep-alive connection: the 99th percentile of 300, in microseconds.
   auto p99 = [&] {
     client c(srv.port());
@@ -179,7 +181,8 @@ TEST_CASE("a world of 60000 licences: the console reads it a page at a time and 
     for (int i = 0; i < 300; ++i) {
       auto start = std::chrono::steady_clock::now();
       REQUIRE(c.post(poll).status == 200);
-      us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+      us.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(us.begin(), us.end());
     return us[us.size() * 99 / 100];
@@ -307,10 +310,12 @@ TEST_CASE("the control listener refuses on the headers: a wrong token's body is 
     CHECK(got.starts_with("HTTP/1.1 401"));
   }
   std::string head = "POST /reset HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n";
-  CHECK(raw_status(srv.admin_port(), head + "Authorization: bearer s3cret\r\n", "{}") == 200);  // the scheme has no case
+  CHECK(raw_status(srv.admin_port(), head + "Authorization: bearer s3cret\r\n", "{}") ==
+        200);  // the scheme has no case
   CHECK(raw_status(srv.admin_port(), head + "Authorization: Bearer s3cret\r\nAuthorization: Bearer nope\r\n", "{}") ==
         400);
-  auto too_long = control_raw(srv.admin_port(), head + "Authorization: Bearer s3cret\r\nContent-Length: 100000000\r\n\r\n");
+  auto too_long =
+      control_raw(srv.admin_port(), head + "Authorization: Bearer s3cret\r\nContent-Length: 100000000\r\n\r\n");
   REQUIRE(too_long.has_value());
   CHECK(too_long->first == 413);  // a caller it believes learns the limit
 }
@@ -340,8 +345,8 @@ TEST_CASE("the control listener believes one Host and one Origin, parsed strictl
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: 127.1\r\n") == 403);
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: [::1]:8080\r\n") == 200);
   CHECK(raw_status(admin, "GET /status HTTP/1.1\r\nHost: LOCALHOST:8080\r\n") == 200);  // names have no case
-  CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host +
-                              "Content-Type: application/json\r\nContent-Type: text/plain\r\n",
+  CHECK(raw_status(admin,
+                   "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Type: text/plain\r\n",
                    "{}") == 400);
   CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/jsonp\r\n", "{}") == 415);
   CHECK(raw_status(admin, "POST /reset HTTP/1.1\r\n" + host + "Content-Type: application/json; charset=utf-8\r\n",

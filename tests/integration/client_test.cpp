@@ -233,7 +233,8 @@ TEST_CASE("a hostile server: fields of the wrong type, and seeds that are not 40
   for (const char* tokens : {R"([])", R"([{"token": "FTKMOB0000000001", "status": "provisioned"},
                                         {"token": "FTKMOB0000000001", "status": "not found"}])"}) {
     hostile_server partial(std::string(R"({"d": {"__type": "SoftToken.PollingResponse", "result": 0, "error": null,
-                                                 "tokens": )") + tokens + "}}");
+                                                 "tokens": )") +
+                           tokens + "}}");
     r = run_client({"poll", "FTKMOB0000000001", "--server", partial.address(), "--cacert", partial.ca(), "--json"});
     CAPTURE(tokens);
     CHECK(r.status == 2);

@@ -190,8 +190,8 @@ TEST_CASE("rules at runtime: validated like a scenario's, tried first, kept acro
   CHECK(code().is_null());  // the licence answers from the model again
   // In a path, '+' is itself (a space only in a query): deleting "a+b" never deletes "a b".
   for (const char* name : {"a b", "a+b"})
-    REQUIRE(status_of(admin, "POST", "/rules", json{{"name", name}, {"then", {{"action", "error"}, {"code", 14}}}}.dump()) ==
-            200);
+    REQUIRE(status_of(admin, "POST", "/rules",
+                      json{{"name", name}, {"then", {{"action", "error"}, {"code", 14}}}}.dump()) == 200);
   CHECK(status_of(admin, "DELETE", "/rules/a+b") == 200);
   std::vector<std::string> left;
   for (const auto& r : json::parse(control(admin, "GET", "/rules").second))

@@ -75,16 +75,7 @@ std::vector<std::uint8_t> query_bytes(std::uint16_t id, const std::string& name,
 /// A UDP socket on 127.0.0.1 with a free port; closed in the destructor.
 struct udp_socket {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  std::uint16_t port = 0;
-  udp_socket() {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
+  std::uint16_t port = bind_loopback(fd);
   ~udp_socket() { ::close(fd); }
   void send_to(std::uint16_t to, const std::vector<std::uint8_t>& bytes) const {
     sockaddr_in a{};

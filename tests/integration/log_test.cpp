@@ -95,8 +95,9 @@ TEST_CASE("token seeds read (hidden) in the journal, GET /state and both logs, u
     for (bool show : {false, true}) {
       CAPTURE(format);
       CAPTURE(show);
-      std::vector<std::string> args{"--admin", "127.0.0.1:0", "--scenario", source + "/scenarios/lock-consumed.json",
-                                    "--threads", "1", "--log-format", format};
+      std::vector<std::string> args{
+          "--admin",   "127.0.0.1:0", "--scenario",   source + "/scenarios/lock-consumed.json",
+          "--threads", "1",           "--log-format", format};
       if (show) args.push_back("--show-secrets");
       served_binary p(args);
       auto reply = post_once(p.port(), request);

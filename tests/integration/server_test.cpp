@@ -16,8 +16,8 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <ctime>
+#include <fstream>
 #include <future>
 
 using namespace fortisim;

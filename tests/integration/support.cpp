@@ -71,8 +71,7 @@ const char* to_string(outcome::kind k) {
   return "?";
 }
 
-std::uint16_t released_port(int socket_type) {
-  int fd = ::socket(AF_INET, socket_type | SOCK_CLOEXEC, 0);
+std::uint16_t bind_loopback(int fd) {
   REQUIRE(fd >= 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -80,8 +79,14 @@ std::uint16_t released_port(int socket_type) {
   REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
   return ntohs(a.sin_port);
+}
+
+std::uint16_t released_port(int socket_type) {
+  int fd = ::socket(AF_INET, socket_type | SOCK_CLOEXEC, 0);
+  auto port = bind_loopback(fd);
+  ::close(fd);
+  return port;
 }
 
 int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout) {

@@ -134,6 +134,8 @@ int connect_loopback(std::uint16_t port, std::chrono::milliseconds timeout);
 std::optional<long> ms_until_closed(std::uint16_t port, std::chrono::milliseconds within);
 /// Connects with TCP only: 0, or the errno (ECONNREFUSED ...).
 int tcp_connect_errno(std::uint16_t port);
+/// Binds socket `fd` to 127.0.0.1 on a free port: the port.
+std::uint16_t bind_loopback(int fd);
 /// A loopback port nothing holds now (bound with `socket_type`, SOCK_STREAM or SOCK_DGRAM, then
 /// closed): for "nothing listens there" and "a port free a moment ago".
 std::uint16_t released_port(int socket_type);

@@ -28,14 +28,17 @@ TEST_CASE("requests by endpoint, operation, error code and status, then everythi
   m.request(0, 0, 14, 200);
   std::string out;
   m.write(out);
-  CHECK(out.find(R"(fortisim_requests_total{endpoint="process",operation="activation_license",error_code="14",status="200"} 2)") !=
-        std::string::npos);
+  CHECK(
+      out.find(
+          R"(fortisim_requests_total{endpoint="process",operation="activation_license",error_code="14",status="200"} 2)") !=
+      std::string::npos);
   for (int code = 0; code < 3000; ++code) m.request(1, -1, code, 200);
   out.clear();
   m.write(out);
   CHECK(lines_starting(out, "fortisim_requests_total{") == metrics::label_set_limit + 1);
   // 1,023 new codes found room next to the first set; the other 1,977 are counted, not named.
-  CHECK(out.find(R"(fortisim_requests_total{endpoint="other",operation="other",error_code="other",status="other"} 1977)") !=
+  CHECK(out.find(
+            R"(fortisim_requests_total{endpoint="other",operation="other",error_code="other",status="other"} 1977)") !=
         std::string::npos);
   m.request(0, 0, 14, 200);  // a set already kept is still counted by name
   out.clear();

@@ -157,12 +157,16 @@ TEST_CASE("protocol overrides renumber errors and rename messages") {
 
 TEST_CASE("http: IIS's headers by default, then each one added, replaced or removed, and nothing fortisim writes") {
   CHECK(parse_scenario("{}", "x").value->http_headers ==
-        "Cache-Control: private\r\nServer: Microsoft-IIS/10.0\r\nX-AspNet-Version: 4.0.30319\r\nX-Powered-By: ASP.NET\r\n");
-  auto r = parse_scenario(R"({"http": {"headers": {"server": "Apache", "X-Powered-By": null, "X-Lab": "bench 3"}}})", "x");
+        "Cache-Control: private\r\nServer: Microsoft-IIS/10.0\r\nX-AspNet-Version: 4.0.30319\r\nX-Powered-By: "
+        "ASP.NET\r\n");
+  auto r =
+      parse_scenario(R"({"http": {"headers": {"server": "Apache", "X-Powered-By": null, "X-Lab": "bench 3"}}})", "x");
   REQUIRE(r.value.has_value());
-  CHECK(r.value->http_headers == "Cache-Control: private\r\nX-AspNet-Version: 4.0.30319\r\nserver: Apache\r\nX-Lab: bench 3\r\n");
+  CHECK(r.value->http_headers ==
+        "Cache-Control: private\r\nX-AspNet-Version: 4.0.30319\r\nserver: Apache\r\nX-Lab: bench 3\r\n");
   CHECK(parse_scenario(R"({"http": {"iis_headers": false}})", "x").value->http_headers.empty());
-  auto bad = problems_of(R"({"http": {"iis_headers": "no", "headers": {"Date": "x", "X Bad": "y", "X-Split": "a\r\nInjected: 1", "X-Num": 5}}})");
+  auto bad = problems_of(
+      R"({"http": {"iis_headers": "no", "headers": {"Date": "x", "X Bad": "y", "X-Split": "a\r\nInjected: 1", "X-Num": 5}}})");
   CHECK(has_problem(bad, "$.http.iis_headers", ""));
   CHECK(has_problem(bad, "$.http.headers.Date", "writes Date itself"));
   CHECK(has_problem(bad, "$.http.headers.X Bad", "header name"));

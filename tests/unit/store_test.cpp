@@ -109,12 +109,12 @@ TEST_CASE("a state keeps its relations and ranges: NULL keys, orphans, a token t
       {"INSERT INTO licences SELECT 'BBBB-0000-0000-0000-0002', serial, '[]', valid_until, bound_to, "
        "registered_to FROM licences",
        "is the serial of licence AAAA-0000-0000-0000-0001 too"},
-      {"UPDATE licences SET tokens = '[]'",
-       "does not list this token among its tokens"},
+      {"UPDATE licences SET tokens = '[]'", "does not list this token among its tokens"},
       {"UPDATE tokens SET period = 30.5", "period: expected an integer from 1 to 3600, got 30.5"},
       // Stored bytes reach a terminal escaped, and cut: no escape sequence, no 2 MB line.
       {"UPDATE hardware SET serial = char(27) || '[2J' || char(7)", "hardware[\\x1B[2J\\x07].serial"},
-      {"UPDATE tokens SET digits = printf('%.3000c', 'x')", "got xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"},
+      {"UPDATE tokens SET digits = printf('%.3000c', 'x')",
+       "got xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"},
       {"INSERT OR REPLACE INTO clock VALUES (1, 9223372036854775807, 0)",
        "clock[1].now_ms: expected an integer from 0 to 253402300799000"},
       {"INSERT OR REPLACE INTO clock VALUES (1, 1e300, 0)", "clock[1].now_ms: expected an integer"},

@@ -150,7 +150,8 @@ control_reply handle_control(engine& engine, server_control& server, std::string
     std::unique_lock one_change(engine.admin_mutex(), std::defer_lock);
     if (method != "GET") one_change.lock();
     try {
-      std::string segment = percent_decoded(wildcard, encoded_in::path);  // a rule name may hold spaces: /rules/my%20rule
+      std::string segment =
+          percent_decoded(wildcard, encoded_in::path);  // a rule name may hold spaces: /rules/my%20rule
       auto query = parse_query(q == std::string_view::npos ? "" : target.substr(q + 1));
       call request{engine, server, method, path, std::move(query), parse_body(body), segment, may_wait};
       return r.handler(request);

@@ -110,7 +110,7 @@ std::int64_t real_ms() {
 store::store(std::string path, access a) : path_(std::move(path)) {
   bool serve = a == access::serve;
   // A FIFO would hold the thread, a folder or device is no state: refused by what they are.
-  if (struct stat st {}; ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+  if (struct stat st{}; ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
     throw storage_error(path_ + ": is " + kind_of(st.st_mode) + ", not a regular file: a state is a file");
   if (serve) prepare_file();
   int flags = serve ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;

@@ -143,11 +143,12 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
 /// licences, and every stored token's licence is stored and lists it. (A licence may list tokens
 /// that are not stored: those the scenario defines, never changed.)
 void relations(const store::contents& c, std::vector<problem>& problems) {
-  std::map<std::string, std::string> owner;   // token -> the code of the licence that lists it
+  std::map<std::string, std::string> owner;    // token -> the code of the licence that lists it
   std::map<std::string, std::string> serials;  // a licence's own serial, "EFTM…", as tokens name it -> its code
   for (const auto& l : c.licences) {
     if (auto [it, fresh] = serials.emplace(l.serial, l.code); !fresh)
-      problems.push_back({"licences[" + l.code + "].serial", l.serial + " is the serial of licence " + it->second + " too"});
+      problems.push_back(
+          {"licences[" + l.code + "].serial", l.serial + " is the serial of licence " + it->second + " too"});
     for (const auto& t : l.tokens)
       if (auto [it, fresh] = owner.emplace(t, l.code); !fresh)
         problems.push_back({"licences[" + l.code + "].tokens", t + " is listed by licence " + it->second + " too"});
@@ -158,8 +159,8 @@ void relations(const store::contents& c, std::vector<problem>& problems) {
     if (licence == serials.end())
       problems.push_back({"tokens[" + t.serial + "].license", "no stored licence has the serial " + t.license});
     else if (auto listed = owner.find(t.serial); listed == owner.end() || listed->second != licence->second)
-      problems.push_back({"tokens[" + t.serial + "].license",
-                          "licence " + t.license + " does not list this token among its tokens"});
+      problems.push_back(
+          {"tokens[" + t.serial + "].license", "licence " + t.license + " does not list this token among its tokens"});
   }
 }
 

@@ -38,6 +38,20 @@ bool accepts(filter_match how, const std::string& value, int wanted) {
 template <class T>
 constexpr bool is_number = std::is_arithmetic_v<std::remove_cvref_t<T>>;
 
+/// Every field of `e` back to empty or 0; with `free_storage`, the strings' storage freed too
+/// (clearing, or assigning an empty string, keeps it: libstdc++ reuses its buffer).
+void empty_fields(journal_entry& e, bool free_storage) {
+  for_each_journal_field([&](const auto& f) {
+    auto& value = e.*f.member;
+    if constexpr (is_number<decltype(value)>)
+      value = 0;
+    else if (free_storage)
+      std::string().swap(value);
+    else
+      value.clear();
+  });
+}
+
 }  // namespace
 
 bool journal_filter::matches(const journal_entry& e) const {
@@ -54,26 +68,9 @@ std::int64_t journal::now_ms() {
       .count();
 }
 
-void journal::blank(journal_entry& e) {
-  for_each_journal_field([&](const auto& f) {
-    auto& value = e.*f.member;
-    if constexpr (is_number<decltype(value)>)
-      value = 0;
-    else
-      value.clear();
-  });
-}
+void journal::blank(journal_entry& e) { empty_fields(e, false); }
 
-void journal::release(journal_entry& e) {
-  // Assigning an empty string keeps the storage (libstdc++ reuses its buffer): swapping frees it.
-  for_each_journal_field([&](const auto& f) {
-    auto& value = e.*f.member;
-    if constexpr (is_number<decltype(value)>)
-      value = 0;
-    else
-      std::string().swap(value);
-  });
-}
+void journal::release(journal_entry& e) { empty_fields(e, true); }
 
 void journal::cap(journal_entry& e) {
   for_each_journal_field([&](const auto& f) {
@@ -192,7 +189,8 @@ protocol::json journal::to_json(const journal_entry& e, secrets s) {
       to = value;
     } else if (f.kind == field_kind::certificate) {
       auto names = split_certificate(value);
-      to = value.empty() ? protocol::json(nullptr) : protocol::json{{"subject", names.subject}, {"issuer", names.issuer}};
+      to = value.empty() ? protocol::json(nullptr)
+                         : protocol::json{{"subject", names.subject}, {"issuer", names.issuer}};
     } else {
       to = f.may_hold_secrets ? shown(value, s, scratch) : std::string_view(value);
     }

@@ -87,10 +87,10 @@ struct journal_field {
   std::string_view name;
   Member journal_entry::*member;
   field_kind kind;
-  std::size_t kept = 0;         ///< the bytes kept at most (0: all)
-  bool in_log_line = true;      ///< in the JSON log line (--log-format json)
+  std::size_t kept = 0;           ///< the bytes kept at most (0: all)
+  bool in_log_line = true;        ///< in the JSON log line (--log-format json)
   bool may_hold_secrets = false;  ///< a body that may carry a token seed: hidden unless shown
-  std::string_view label = {};  ///< the text log line's word for it, when not `name`
+  std::string_view label = {};    ///< the text log line's word for it, when not `name`
 
   constexpr journal_field capped(std::size_t bytes) const { return with(&journal_field::kept, bytes); }
   constexpr journal_field not_in_log_line() const { return with(&journal_field::in_log_line, false); }

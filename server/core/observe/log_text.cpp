@@ -145,7 +145,8 @@ void write_text_line(const journal_entry& e, std::string& out, secrets s) {
   append_field<&journal_entry::serials>(e, out);
   append_field<&journal_entry::tokens>(e, out);
   append_field<&journal_entry::code>(e, out);
-  append_field(label<&journal_entry::client_cert>, split_certificate(e.client_cert).subject, out);  // who, not who vouched
+  append_field(label<&journal_entry::client_cert>, split_certificate(e.client_cert).subject,
+               out);  // who, not who vouched
   thread_local std::string scratch;
   append_field(label<&journal_entry::request_body>, shown(e.request_body, s, scratch), out);
 }

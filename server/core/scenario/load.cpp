@@ -154,8 +154,8 @@ void http(checker& c, const json& j, scenario& s) {
   if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
     for (const auto& [name, value] : h->items()) {
       std::string path = "$.http.headers." + name;
-      static constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding", "Date",
-                                                 "Connection", "Allow"};
+      static constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding",
+                                                 "Date",         "Connection",     "Allow"};
       if (!field_name(name)) {
         c.fail(path, "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
         continue;

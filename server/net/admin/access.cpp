@@ -61,8 +61,9 @@ std::optional<core::control_reply> refuse_ambiguous(const http::request_header<>
   if (req.count(http::field::host) != 1)
     return refusal(
         400, "a request needs exactly one Host header (it has " + std::to_string(req.count(http::field::host)) + ")");
-  for (auto [field, name] : {std::pair{http::field::origin, "Origin"}, std::pair{http::field::authorization, "Authorization"},
-                             std::pair{http::field::content_type, "Content-Type"}})
+  for (auto [field, name] :
+       {std::pair{http::field::origin, "Origin"}, std::pair{http::field::authorization, "Authorization"},
+        std::pair{http::field::content_type, "Content-Type"}})
     if (req.count(field) > 1) return refusal(400, std::string("a request may have at most one ") + name + " header");
   return std::nullopt;
 }

@@ -28,9 +28,9 @@ struct reply_head {
 
 /// Replaces `out` with the head (no Content-Length where core::has_body says no body):
 /// "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n][the scenario's headers][Connection:
-/// close|keep-alive\r\n]Date: …\r\nContent-Length: N\r\n\r\n". The status line says HTTP/1.1 whatever the request's version, as
-/// IIS does (RFC 9110 §6.2: a server sends its own highest minor version); a connection about to
-/// close says so, and an HTTP/1.0 client's is kept only when it asked, and then said so.
+/// close|keep-alive\r\n]Date: …\r\nContent-Length: N\r\n\r\n". The status line says HTTP/1.1 whatever the request's
+/// version, as IIS does (RFC 9110 §6.2: a server sends its own highest minor version); a connection about to close says
+/// so, and an HTTP/1.0 client's is kept only when it asked, and then said so.
 void write_head(const reply_head& h, std::string& out);
 
 }  // namespace fortisim::net

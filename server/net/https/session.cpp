@@ -138,9 +138,10 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   res.set(http::field::content_type, "text/html; charset=utf-8");
   res.set(http::field::connection, "close");
   res.set(http::field::date, http_date());
-  res.body() = core::http_error_page(static_cast<int>(res.result_int()), too_big           ? "Request entity too large"
-                                                                         : headers_too_big ? "Request header too large"
-                                                                                           : "Bad request: " + ec.message());
+  res.body() =
+      core::http_error_page(static_cast<int>(res.result_int()), too_big           ? "Request entity too large"
+                                                                : headers_too_big ? "Request header too large"
+                                                                                  : "Bad request: " + ec.message());
   res.prepare_payload();
   stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
   co_await http::async_write(stream, res, use_nothrow);
