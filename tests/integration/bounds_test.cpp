@@ -206,7 +206,11 @@ TEST_CASE("a world of 60000 licences: the console reads it a page at a time and 
   CHECK(pages > 0);
   // Before the console paged, and while the whole world was written under the model's lock, the
   // same polls' p99 went from 5.8 ms to 5,240 ms: 900 times. On a busy machine 10 times is noise.
-  CHECK(with_console <= 10 * std::max(alone, 2000L));
+  // Under a sanitizer every page costs ten times as much CPU: the times say nothing there.
+  if (sanitized)
+    MESSAGE("p99 not compared under a sanitizer: " << alone << " us alone, " << with_console << " us with the console");
+  else
+    CHECK(with_console <= 10 * std::max(alone, 2000L));
 }
 
 TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else is refused naming why") {
