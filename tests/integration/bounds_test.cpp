@@ -234,7 +234,9 @@ TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else
   // A FIFO is refused by what it is, at once (it used to hang the check); a folder too.
   std::string fifo = data.path() + "/fifo.db";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  for (const auto& [path, kind] : {std::pair{fifo, "is a FIFO"}, std::pair{data.path(), "is a folder"}}) {
+  for (const auto& refused : {std::pair{fifo, "is a FIFO"}, std::pair{data.path(), "is a folder"}}) {
+    const std::string& path = refused.first;
+    const std::string kind = refused.second;
     out = run("timeout 10 " + std::string(FORTISIM_BINARY) + " state check " + path + "; echo \"exit=$?\"");
     CHECK(out.find(kind) != std::string::npos);
     CHECK(out.find("exit=1") != std::string::npos);

@@ -152,7 +152,9 @@ void http(checker& c, const json& j, scenario& s) {
            });
   };
   if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
-    for (const auto& [name, value] : h->items()) {
+    for (const auto& item : h->items()) {
+      const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
+      const json& value = item.value();
       std::string path = "$.http.headers." + name;
       static constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding",
                                                  "Date",         "Connection",     "Allow"};
