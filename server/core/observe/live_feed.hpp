@@ -70,7 +70,6 @@ class live_feed {
   /// An exchange as one SSE event.
   std::string exchange_event(const journal_entry& e) const;
 
-  bool shows_secrets() const { return show_secrets_; }
   std::size_t subscribers() const { return count_.load(std::memory_order_relaxed); }
   /// Events dropped because a subscriber's queue was full, over all subscribers.
   std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
