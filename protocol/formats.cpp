@@ -120,6 +120,12 @@ std::string upper_case(std::string_view s) {
   return out;
 }
 
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 std::string_view upper_case(std::string_view s, std::string& storage) {
   if (std::none_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); })) return s;
   return storage = upper_case(s);

@@ -16,6 +16,8 @@ bool is_license_activation_code(std::string_view s);
 std::string upper_case(std::string_view s);
 /// `s` in upper case without a copy when it already is: `s` itself, or `storage` holding the copy.
 std::string_view upper_case(std::string_view s, std::string& storage);
+/// `a` and `b` alike but for the case of ASCII letters: header names, IIS paths.
+bool same_ignoring_case(std::string_view a, std::string_view b);
 /// The free trial's code (docs/protocol.md §1 flow 1).
 inline constexpr std::string_view trial_activation_code = "0000-0000-0000-0000-0000";
 

@@ -280,11 +280,15 @@ TEST_CASE("start-up failures of the DNS options print one line naming the cause 
     CHECK(failed.status == 2);
     CHECK(std::count(failed.err.begin(), failed.err.end(), '\n') == 1);
   }
-  // Its own address as an upstream, however written (an IPv4-mapped IPv6 address too): refused.
-  auto port = std::to_string(released_port(SOCK_DGRAM));  // a port free a moment ago
+  // Its own address as an upstream, however written (an IPv4-mapped IPv6 address too): refused before
+  // binding. The test holds the port itself, so "already in use" would be the answer were it after.
+  int held = ::socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(held >= 0);
+  auto port = std::to_string(bind_loopback(held));
   auto looped = expect_startup_failure({"--dns", "127.0.0.1:" + port, "--dns-upstream", "[::ffff:127.0.0.1]:" + port,
                                         "--scenario", source + "/scenarios/default.json"},
                                        {"round in circles"});
+  ::close(held);
   CHECK(looped.status == 2);
 }
 

@@ -6,6 +6,7 @@
 
 #include "protocol/bounded_json.hpp"
 #include "protocol/direct_request.hpp"
+#include "protocol/formats.hpp"
 #include "server/core/engine/reply_faults.hpp"
 
 #include <algorithm>
@@ -64,13 +65,8 @@ int error_code_of(const response& r) {
 /// paths up without case [assumed: how IIS serves files and ASMX handlers], so a client that writes
 /// /softtoken/provisioning.asmx/process reaches /SoftToken/Provisioning.asmx/Process.
 std::string_view canonical_path(std::string_view path) {
-  auto same = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-  };
   for (std::string_view page : {process_path, mobile_path})
-    if (same(path, page)) return page;
+    if (protocol::same_ignoring_case(path, page)) return page;
   return path;
 }
 

@@ -146,11 +146,6 @@ void http(checker& c, const json& j, scenario& s) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (c.bool_at(j, "iis_headers", "$.http").value_or(true))
     for (auto [name, value] : iis_headers) headers.emplace_back(name, value);
-  auto same_name = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-  };
   if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
     for (const auto& item : h->items()) {
       const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
@@ -162,7 +157,8 @@ void http(checker& c, const json& j, scenario& s) {
         c.fail(path, "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
         continue;
       }
-      if (std::any_of(std::begin(own), std::end(own), [&](std::string_view o) { return same_name(o, name); })) {
+      if (std::any_of(std::begin(own), std::end(own),
+                      [&](std::string_view o) { return protocol::same_ignoring_case(o, name); })) {
         c.fail(path, "fortisim writes " + name + " itself (a rule's status action sets the content type)");
         continue;
       }
@@ -170,7 +166,7 @@ void http(checker& c, const json& j, scenario& s) {
         c.fail(path, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
         continue;
       }
-      std::erase_if(headers, [&](const auto& kept) { return same_name(kept.first, name); });
+      std::erase_if(headers, [&](const auto& kept) { return protocol::same_ignoring_case(kept.first, name); });
       if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
     }
   s.http_headers.clear();

@@ -57,11 +57,16 @@ startup_error dns_bind_error(const boost::system::error_code& ec, const udp::end
 
 dns_responder::dns_responder(asio::io_context& loop, dns_settings settings, std::shared_ptr<core::engine> engine)
     : loop_(loop), settings_(std::move(settings)), engine_(std::move(engine)), udp_(loop), tcp_(loop) {
+  refuse_own_upstream(settings_.listen);  // before binding: a busy port must not hide the mistake
   bind(settings_.listen);
   endpoint_ = udp_.local_endpoint();
-  if (const auto& up = settings_.upstream;
-      up && up->port() == endpoint_.port() &&
-      (up->address() == endpoint_.address() || (endpoint_.address().is_unspecified() && up->address().is_loopback())))
+  refuse_own_upstream(endpoint_);  // the port the system chose for port 0
+}
+
+void dns_responder::refuse_own_upstream(const udp::endpoint& own) const {
+  const auto& up = settings_.upstream;
+  if (up && own.port() != 0 && up->port() == own.port() &&
+      (up->address() == own.address() || (own.address().is_unspecified() && up->address().is_loopback())))
     throw startup_error("--dns-upstream " + endpoint_text(*up) +
                         " is fortisim's own --dns: queries would go round in circles; give another resolver");
 }

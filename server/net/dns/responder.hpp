@@ -57,6 +57,8 @@ class dns_responder {
   task<> tcp_accept_loop();
   task<> tcp_session(tcp::socket socket);
   void bind(const udp::endpoint& where);
+  /// Refuses an upstream that is this responder itself (queries would loop).
+  void refuse_own_upstream(const udp::endpoint& own) const;
   dns::resolution resolve(std::span<const std::uint8_t> message) const;
   void journal(const std::string& client, const dns::resolution& r) const;
 
