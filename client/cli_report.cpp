@@ -1,6 +1,7 @@
 #include "client/cli_report.hpp"
 
 #include "protocol/bounded_json.hpp"
+#include "protocol/printable.hpp"
 
 #include <iostream>
 
@@ -18,25 +19,6 @@ json body_value(const std::string& body) {
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-/// Text from the server as a terminal may show it: control bytes (an escape sequence, a bell, a
-/// carriage return that would overwrite the line) written as \xNN.
-std::string terminal_safe(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7F) {
-      out += c;
-      continue;
-    }
-    const char* hex = "0123456789ABCDEF";
-    out += "\\x";
-    out += hex[b >> 4];
-    out += hex[b & 0xF];
-  }
-  return out;
-}
 
 /// Every reason this exchange is not a success, in words.
 std::vector<std::string> problems(const exchange& x) {
@@ -66,10 +48,10 @@ int report(const exchange& x, const json& result, const std::vector<std::string>
     return status;
   }
   std::cout << "> POST " << x.path << " to " << server << ", SNI " << x.to.sni << "\n> " << x.sent << "\n< HTTP "
-            << x.received.status << "\n< " << terminal_safe(x.received.body) << "\n";
+            << x.received.status << "\n< " << protocol::printable(x.received.body) << "\n";
   if (protocol_reply)
-    for (const auto& l : lines) std::cout << terminal_safe(l) << "\n";
-  for (const auto& w : wrong) std::cout << (protocol_reply ? "FortiCare " : "") << terminal_safe(w) << "\n";
+    for (const auto& l : lines) std::cout << protocol::printable(l) << "\n";
+  for (const auto& w : wrong) std::cout << (protocol_reply ? "FortiCare " : "") << protocol::printable(w) << "\n";
   std::cout << std::flush;
   return status;
 }

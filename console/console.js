@@ -341,6 +341,12 @@ async function refresh() {
   try {
     const [world, status, rules] = await Promise.all(
       [api('GET', '/world?offset=' + page_offset + '&limit=' + page_size), api('GET', '/status'), api('GET', '/rules')]);
+    // The world shrank under the page shown (a reset, a reload): go back to the last page it fills.
+    const largest = Math.max(world.page.licenses, world.page.tokens, world.page.hardware_tokens);
+    if (page_offset > 0 && page_offset >= largest) {
+      page_offset = Math.max(0, Math.ceil(largest / page_size) - 1) * page_size;
+      return refresh();
+    }
     clock = {now_ms: world.clock.now_ms, rate: world.clock.rate, at: Date.now()};
     tick();
     $('scenario').textContent = 'scenario ' + status.scenario + ', seed ' + status.seed;

@@ -16,6 +16,7 @@ enum class error_id {
   card_not_found,                ///< 10, seen
   license_expired,               ///< 14, seen
   no_valid_token,                ///< 17, seen: no token of a ProvisionRequest succeeded
+  product_not_registered,        ///< 21, seen: an HA member FortiCare does not know as registered
   token_not_owned,               ///< 31, seen: a token unknown, or not the requester's
   activation_code_invalid,       ///< 40, seen
   registered_to_another_device,  ///< 901, assumed
@@ -37,13 +38,16 @@ struct error_entry {
   bool assumed;              ///< true where the code/message is fortisim's choice
 };
 
-/// The catalogue, in code order. Messages of 10, 14, 17, 31 and 40 are byte for byte those of the
-/// captures (KB "Troubleshooting FortiToken activation", KB 308115, the FTM app's failure reply).
+/// The catalogue, in code order. Messages of 10, 14, 17, 21, 31 and 40 are byte for byte those of
+/// the captures (KB "Troubleshooting FortiToken activation", KB 308115, the FTM app's failure reply);
+/// 21's code is FortiAuthenticator's (KB 197403): on the FortiGate wire an HA member's entry is
+/// the plain message.
 /// The 9xx messages reuse FortiOS's own status texts where one exists (`diag fortitoken info`).
 inline constexpr std::array catalogue{
     error_entry{error_id::card_not_found, "card_not_found", 10, "forticare license card not found", false},
     error_entry{error_id::license_expired, "license_expired", 14, "forticare license expired", false},
     error_entry{error_id::no_valid_token, "no_valid_token", 17, "no valid token found", false},
+    error_entry{error_id::product_not_registered, "product_not_registered", 21, "Product is not registered", false},
     error_entry{error_id::token_not_owned, "token_not_owned", 31, "token does not belong to product", false},
     error_entry{error_id::activation_code_invalid, "activation_code_invalid", 40,
                 "FTM token Activation Code is invalid", false},
@@ -73,9 +77,6 @@ std::span<const error_entry> error_catalogue();
 const error_entry& catalogue_entry(error_id id);
 const error_entry* find_error(int code);
 const error_entry* find_error(std::string_view name);
-
-/// What a reply says of an HA member that FortiCare does not know as registered [seen: KB 308115].
-inline constexpr std::string_view member_not_registered = "Product is not registered";
 
 /// The value of a reply's `error` object: {"error_code": code, "error_message": message}.
 struct error_value {

@@ -178,11 +178,23 @@ struct activation_license_response {
   friend bool operator==(const activation_license_response&, const activation_license_response&) = default;
 };
 
+/// What a poll reply's `status` says for each state of a token, and for a token FortiCare does not
+/// know (docs/protocol.md §4.2): the words of FortiOS's `diagnose fortitoken info` by default; a
+/// scenario's `protocol.status_words` renames them.
+struct status_words {
+  std::string fresh = "new";                              ///< [doc]
+  std::string provisioning = "provisioning";              ///< [doc; seen in the 7.4.10 log]
+  std::string provisioned = "provisioned";                ///< [doc]
+  std::string timed_out = "provision timeout";            ///< [doc]
+  std::string unknown = "token not exist in FortiGuard";  ///< [inferred from FortiOS's status text]
+  friend bool operator==(const status_words&, const status_words&) = default;
+};
+
 /// A token in a polling reply; fields after `license` are assumed (§4.2).
 struct polled_token {
   std::string token;
   std::string license;
-  std::string status;  ///< "new", "pending", "provisioned", "provision timeout"
+  std::string status;  ///< one of status_words
   std::string os_ver;
   std::string reg_id;
   std::int64_t activation_expire = 0;

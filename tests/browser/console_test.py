@@ -4,7 +4,7 @@
 
 Asserts what a lab engineer sees: the page loads with no console error; a licence import made by
 curl over TLS appears in the live table within a second; the rule form arms a rule that the next
-import meets, and "disarm" deletes it; a bad reload shows its problems; a click on "refuse 5 s" makes the next connection fail with
+import meets, and "disarm" deletes it; a reset that shrinks the world under page 2 brings back page 1; a bad reload shows its problems; a click on "refuse 5 s" makes the next connection fail with
 ECONNREFUSED; with --admin-token, a link carrying the token opens a working console. Writes a
 screenshot. Exits 77 (skipped) without Chromium, unless FORTISIM_REQUIRE_TOOLS (CI: every check
 whose tool is missing fails) or its older name for this test, FORTISIM_REQUIRE_BROWSER, is set to
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
@@ -142,6 +143,26 @@ def arm_and_disarm_a_rule(browser, ready):
     print("the rule form armed a rule that the next import met, and disarm deleted it")
 
 
+def paging_survives_a_shrinking_world(browser, ready):
+    """On the second page of a large world, a reset that shrinks it brings the console back to a page
+    it fills (it used to stay on an empty page with no button to leave it)."""
+    for i in range(41):  # 5 tokens each: over 200 tokens, two pages
+        import_licence(ready, "FG100F%010d" % i, "AB00-0000-0000-0000-%04d" % (100 + i))
+    browser.evaluate("waitFor(() => !document.getElementById('paging').hidden, 5000, 'the paging bar')", timeout=10)
+    browser.click("#page-next")
+    browser.evaluate("waitFor(() => document.getElementById('page-text').textContent.startsWith('records 201 to '),"
+                     " 5000, 'the second page')", timeout=10)
+    request = urllib.request.Request("http://%s/reset" % ready["admin"], data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+    with direct.open(request, timeout=10) as reply:
+        assert reply.status == 200, reply.status
+    import_licence(ready)
+    browser.evaluate("waitFor(() => document.querySelector('#licences tbody').textContent.includes('FG4H0ETB20900993')"
+                     " && document.getElementById('paging').hidden, 5000, 'the first page after the reset')", timeout=10)
+    print("after a reset shrank the world under page 2, the console showed page 1")
+
+
 def bad_reload_shows_its_problems(browser, scenario):
     """A click on "reload" with a spoiled scenario file shows the problems, and the scenario stays."""
     with open(scenario) as f:
@@ -174,6 +195,7 @@ def run(browser, ready, screenshot, scenario):
     print("screenshot: %s" % screenshot)
 
     arm_and_disarm_a_rule(browser, ready)
+    paging_survives_a_shrinking_world(browser, ready)
     bad_reload_shows_its_problems(browser, scenario)
     assert not connect_refused(ready["listen"]), "the listener refused before the click"
     browser.click("#refuse5")

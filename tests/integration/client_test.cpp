@@ -92,7 +92,7 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   CHECK(seed.size() == 40);
   CHECK(protocol::parse_user_activation_code(code).has_value());
   CHECK(read_file(made["qr_file"]).substr(1, 3) == "PNG");
-  CHECK(run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "pending");
+  CHECK(run_client({"poll", token, "--json"}, s.to()).j()["result"]["tokens"][0]["status"] == "provisioning");
 
   std::uint16_t admin = s.admin_port();
   auto otp_before = json::parse(control(admin, "GET", "/tokens/" + token + "/otp").second)["otp"];

@@ -117,7 +117,7 @@ TEST_CASE("GET /world: licences, tokens with their OTP, locks and the clock, wit
   CHECK(w["licenses"][0]["activation_code"] == "AAAA-0000-0000-0000-0001");
   auto token = w["tokens"][0];
   CHECK(token["token"] == "FTKMOB0000000042");
-  CHECK(token["status"] == "pending");
+  CHECK(token["status"] == "provisioning");
   CHECK(token["secret"] == "(hidden)");
   CHECK(token["otp"]["code"].get<std::string>().size() == 6);
   CHECK(token["otp"]["valid_for_s"].get<int>() > 0);

@@ -120,6 +120,8 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
     auto r = c.raw_exchange("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') +
                             "\r\n\r\n");
     CHECK(r.status == 431);
+    CHECK(r.headers["server"] == "Microsoft-IIS/10.0");  // the head every reply has
+    CHECK(r.headers["connection"] == "close");
   }
   CHECK(post_once(srv.port(), captured_request).status == 200);
   auto journal = json::parse(control(srv.admin_port(), "GET", "/journal").second);
@@ -151,6 +153,13 @@ TEST_CASE("HTTP as IIS answers it: HTTP/1.1 to an HTTP/1.0 request, a Date on ev
     CHECK(reply.headers.at("x-aspnet-version") == "4.0.30319");
     CHECK(reply.headers.at("cache-control") == "private");
   }
+  // HEAD gets the head alone: its Content-Length, and not a byte of body before the connection ends.
+  client head(srv.port());
+  auto h =
+      head.raw_exchange("HEAD /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(h.raw.starts_with("HTTP/1.1 405 "));
+  CHECK(h.raw.find("\r\nContent-Length: ") != std::string::npos);
+  CHECK(h.raw.ends_with("\r\n\r\n"));
   test_server plain(R"({"http": {"iis_headers": false, "headers": {"Server": "fortisim lab"}}})");
   auto p = post_once(plain.port(), captured_request);
   CHECK(p.headers["server"] == "fortisim lab");

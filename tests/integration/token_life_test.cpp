@@ -81,6 +81,38 @@ TEST_CASE("KB 308115: the captured request gets the captured reply, byte for byt
   CHECK(entry["error_code"] == 17);
 }
 
+TEST_CASE("KB 424201: one licence works for 7.2's two-serial request and fails for 7.4.9's one-serial request") {
+  test_server srv(shipped("ha-7.4.9.json"));
+  fortigate fg(srv);
+  auto provision = [&](const std::string& token, const std::string& build, const json& members) {
+    json fields = json::object();
+    fields["__device_build"] = build;
+    fields["serial_number"] = "FG200FT924000001";
+    fields["__clustered_sns"] = members;
+    fields["tokens"] = json::array({json{{"token", token},
+                                         {"seed", std::string(40, 'A')},
+                                         {"code_expire", 4320},
+                                         {"type", "totp"},
+                                         {"period", 60},
+                                         {"digits", 6}}});
+    return fg.d(request("ProvisionRequest", fields).dump());
+  };
+  json both{{{"sn", "FG200FT924000001"}}, {{"sn", "FG200FT924000002"}}};
+  auto on_72 = provision("FTKMOB4242A0C001", "1688", both);
+  CHECK(on_72["result"] == 2);
+  CHECK(on_72["tokens"][0]["error"].is_null());
+  auto on_749 = provision("FTKMOB4242A0C002", "2829", json::array({json{{"sn", "FG200FT924000001"}}}));
+  CHECK(on_749["result"] == 0);
+  CHECK(on_749["error"] == json{{"error_code", 17}, {"error_message", "no valid token found"}});
+  CHECK(on_749["tokens"][0]["error"] ==
+        json{{"error_code", 31}, {"error_message", "token does not belong to product"}});
+  CHECK(on_749["__clustered_sns"] ==
+        json::array({json{{"sn", "FG200FT924000001"}, {"error", "Product is not registered"}}}));
+  // The journal says why, in words a lab engineer can act on.
+  auto why = srv.engine().journal().select().back()["reason"].get<std::string>();
+  CHECK(why.find("registered to FG200FT924000002, a serial this request does not list") != std::string::npos);
+}
+
 TEST_CASE("FortiOS 7.4.10: the captured request gets the captured reply field for field, and a QR code of its code") {
   test_server srv(shipped("provision-7.4.10.json"));
   fortigate fg(srv);
@@ -117,7 +149,7 @@ TEST_CASE("the whole token life with the FortiGate's seed: import, provision, ph
   std::string user_code = prov["tokens"][0]["token_activation_code"];
   CHECK(qr_text(prov["tokens"][0]["qr_code"]) == user_code);
   auto polled = [&] { return fg.d(request("PollingRequest", {{"tokens", {{{"token", token}}}}}).dump())["tokens"][0]; };
-  CHECK(polled()["status"] == "pending");
+  CHECK(polled()["status"] == "provisioning");
 
   // The phone, on the app's host: the code's 8 bytes as hex, a 16-character mobile_id.
   std::string mobile_id = "7f3a9c0e5b2d4681";

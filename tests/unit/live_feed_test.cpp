@@ -123,7 +123,12 @@ TEST_CASE("seeds are hidden from exchanges unless the feed may show them") {
   // Cut at 4 KiB: still hidden; a key's name inside a string is text.
   CHECK(hide_secrets(R"j({"note":"the \"seed\": \"x\" is text","seed":"12)j") ==
         R"j({"note":"the \"seed\": \"x\" is text","seed":"(hidden)")j");
-  CHECK(hide_secrets(R"j({"seed": 5, "x": "keep"})j") == R"j({"seed": 5, "x": "keep"})j");
+  // A secret of another type is hidden whole, however deep (null says there is none).
+  CHECK(hide_secrets(R"j({"seed": 5, "x": "keep"})j") == R"j({"seed": "(hidden)", "x": "keep"})j");
+  CHECK(hide_secrets(R"j({"seed":{"v":"AB","w":["}"]},"secret":["CD",[1]],"x":1})j") ==
+        R"j({"seed":"(hidden)","secret":"(hidden)","x":1})j");
+  CHECK(hide_secrets(R"j({"seed":[["AB",)j") == R"j({"seed":"(hidden)")j");  // cut inside it
+  CHECK(hide_secrets(R"j({"seed":null})j") == R"j({"seed":null})j");
   CHECK(hide_secrets("not json at all") == "not json at all");
   // A key is read as JSON reads it: an escaped "seed" is a seed.
   CHECK(hide_secrets(R"j({"s\u0065ed":"4A5B","\u0073ecret":"00"})j") ==

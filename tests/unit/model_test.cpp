@@ -180,7 +180,7 @@ TEST_CASE("provision, phone activation, polling and OTP tell one consistent stor
   CHECK(prov.tokens[1].error->code == 31);
   CHECK_FALSE(prov.tokens[1].license.has_value());
   polled = m.poll({device("FG1"), {token}});
-  CHECK(polled.tokens[0].status == "pending");
+  CHECK(polled.tokens[0].status == "provisioning");
   CHECK(polled.tokens[0].activation_expire == m.clock().now_s() + 3 * 24 * 3600);
 
   auto phone = m.mobile_provision({"", "5", "PHONE00000000001", phone_code, "reg-1", "5.4.2_IOS", ""});
@@ -196,7 +196,7 @@ TEST_CASE("provision, phone activation, polling and OTP tell one consistent stor
   CHECK(polled.tokens[0].status == "provisioned");
   CHECK(polled.tokens[0].os_ver == "5.4.2_IOS");
   CHECK(polled.tokens[0].reg_id == "reg-1");
-  CHECK(polled.tokens[1].status == "not found");
+  CHECK(polled.tokens[1].status == "token not exist in FortiGuard");
 
   auto otp = m.otp(token);
   REQUIRE(otp.has_value());
@@ -213,6 +213,24 @@ TEST_CASE("an activation code expires on the virtual clock: 40 for the phone, 'p
   m.advance_clock((3LL * 24 * 3600 + 1) * 1000);
   CHECK(m.mobile_provision({"", "", "PHONE00000000001", made.phone_activation_code, "", "", ""}).error->code == 40);
   CHECK(m.poll({device("FG1"), {made.token}}).tokens[0].status == "provision timeout");
+}
+
+TEST_CASE("a poll says FortiOS's status words unless the scenario renames them — 'pending' in old state reads") {
+  auto renamed = [](const std::string& words) {
+    std::string text = world;
+    return text.insert(text.rfind('}'), R"(, "protocol": {"status_words": )" + words + "}");
+  };
+  model m(scenario_from(renamed(R"({"provisioning": "pending", "unknown": "not found"})")));
+  auto made = std::get<core::provisioned_for_test>(m.provision_for_test(""));
+  auto polled = m.poll({device("FG1"), {made.token, "FTKMOB0000000000"}});
+  CHECK(polled.tokens[0].status == "pending");
+  CHECK(polled.tokens[1].status == "not found");
+  CHECK(core::status_text(core::token_status::provisioning) == "provisioning");  // the control API's word
+  CHECK(core::status_from_text("pending") == core::token_status::provisioning);  // state files of 0.1
+  auto bad = core::parse_scenario(renamed(R"({"pending": "x", "new": 7})"), "words.json");
+  REQUIRE(bad.problems.size() == 2);
+  CHECK(bad.problems[0].path == "$.protocol.status_words.pending");
+  CHECK(bad.problems[1].path == "$.protocol.status_words.new");
 }
 
 TEST_CASE("a hardware token's lock is consumed once — unknown serials and consumed locks get their own errors") {
@@ -338,6 +356,32 @@ TEST_CASE("who may provision: the licence's cluster, or (7.4.9, KB 424201) only 
     CHECK(stranger.head.members[1].error == "Product is not registered");  // FG9, listed as not registered
     CHECK_FALSE(stranger.head.members[0].error.has_value());
   }
+}
+
+TEST_CASE("by default (KB 424201) a licence serves a request whose serials include its registered one") {
+  std::string seed = hex_encode(derive_secret(1, "s"));
+  model m(scenario_from(R"({"licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0001",
+                                          "tokens": ["FTKMOB0000000001", "FTKMOB0000000002"]}]})"));
+  // Imported by FGS while the pair listed both: registered to FGS, bound to {FGP, FGS}.
+  REQUIRE_FALSE(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FGS", {"FGP", "FGS"})).error.has_value());
+  // FortiOS 7.2 lists both serials: it works from either unit.
+  CHECK(m.provision(provision_of(device("FGP", {"FGP", "FGS"}), "FTKMOB0000000001", seed)).result == 2);
+  // FortiOS 7.4.9 lists only the primary's: the same licence fails, as KB 424201 shows.
+  std::string why;
+  auto one = m.provision(provision_of(device("FGP", {"FGP"}), "FTKMOB0000000002", seed), &why);
+  CHECK(one.result == 0);
+  CHECK(one.error->code == 17);
+  CHECK(one.tokens[0].error->code == 31);
+  REQUIRE(one.head.members.size() == 1);
+  CHECK(one.head.members[0].error == "Product is not registered");
+  CHECK(why.find("registered to FGS, a serial this request does not list") != std::string::npos);
+  // A stranger's request is refused without saying anything of its members.
+  auto stranger = m.provision(provision_of(device("FGX", {"FGX"}), "FTKMOB0000000002", seed));
+  CHECK(stranger.tokens[0].error->code == 31);
+  CHECK_FALSE(stranger.head.members[0].error.has_value());
+  // The member's words are catalogue entry 21's, so a scenario may reword them.
+  CHECK(find_error(21)->message == "Product is not registered");
+  CHECK(find_error("product_not_registered")->code == 21);
 }
 
 TEST_CASE("provisioning: some tokens fail and the others still succeed — a bad seed is 992 — a new code each time") {

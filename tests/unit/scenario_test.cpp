@@ -172,6 +172,24 @@ TEST_CASE("http: IIS's headers by default, then each one added, replaced or remo
   CHECK(has_problem(bad, "$.http.headers.X Bad", "header name"));
   CHECK(has_problem(bad, "$.http.headers.X-Split", "no line break"));
   CHECK(has_problem(bad, "$.http.headers.X-Num", "header value"));
+  // Found by an attack run: names in two cases, framing headers, a reply grown without bound, a
+  // line break in a name that made one problem read as two, a content type carrying header lines.
+  bad = problems_of(R"({"http": {"headers": {"X-A": "1", "x-a": "2", "Upgrade": "h2c", "content-encoding": "gzip",
+                                             "X\nFake: 1": "v"}},
+                       "rules": [{"then": {"action": "status", "status": 200, "content_type": "a\r\nX-Inj: 1"}}]})");
+  CHECK(has_problem(bad, "$.http.headers.x-a", "given twice: also as \"X-A\""));
+  CHECK(has_problem(bad, "$.http.headers.Upgrade", "would change how clients read the reply"));
+  CHECK(has_problem(bad, "$.http.headers.content-encoding", "would change how clients read the reply"));
+  CHECK(has_problem(bad, "$.http.headers.X\\x0AFake: 1", "header name"));
+  CHECK(has_problem(bad, "$.rules[0].then.content_type", "no line break"));
+  std::string many = R"({"http": {"headers": {)";
+  for (int i = 0; i < 61; ++i) many += (i ? "," : "") + std::string(R"("X-)") + std::to_string(i) + R"(": "v")";
+  CHECK(has_problem(problems_of(many + "}}}"), "$.http.headers", "at most 64 headers"));
+  // A syntax error shows where, not the text it stopped at (an unquoted secret, say).
+  auto typo = problems_of(R"({"mobile_tokens": [{"secret": 5555555555555555555555555555555555555555a}]})");
+  REQUIRE(typo.size() == 1);
+  CHECK(typo[0].reason.find("column") != std::string::npos);
+  CHECK(typo[0].reason.find("5555") == std::string::npos);
 }
 
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
@@ -198,6 +216,10 @@ TEST_CASE("the published schema has one entry per fault, and no other") {
   (std::make_index_sequence<std::variant_size_v<fault>>{});
   CHECK(in_schema == in_code);
   CHECK(schema["definitions"]["action"]["oneOf"].size() == in_code.size());
+  // protocol.errors takes exactly the catalogue's names.
+  std::string names;
+  for (const auto& e : fortisim::protocol::error_catalogue()) names += (names.empty() ? "" : "|") + std::string(e.name);
+  CHECK(schema["properties"]["protocol"]["properties"]["errors"]["patternProperties"].contains("^(" + names + ")$"));
 }
 
 }  // TEST_SUITE

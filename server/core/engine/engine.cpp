@@ -188,7 +188,8 @@ void engine::fail_internally(exchange& exchange, std::string_view what) {
 }
 
 bool engine::http_misuse(exchange& exchange) {
-  // HTTP errors for what is not an ASMX call.
+  // HTTP errors for what is not an ASMX call; a HEAD request gets the head alone (RFC 9110 §9.3.2).
+  exchange.out.head_only = exchange.request.method == "HEAD";
   if (exchange.path != process_path && exchange.path != mobile_path) {
     exchange.reason =
         "no such path: the service answers " + std::string(process_path) + " and " + std::string(mobile_path);

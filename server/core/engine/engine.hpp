@@ -63,6 +63,7 @@ struct http_outcome {
   std::string body;
   std::string allow;           ///< an Allow header value, for 405
   std::string headers;         ///< the scenario's other header lines ("Name: value\r\n" each)
+  bool head_only = false;      ///< a HEAD request's: the head says Content-Length, no body follows
   std::int64_t delay_ms = 0;   ///< wait before anything is sent
   fault act = faults::pass{};  ///< the rule's fault; pass when the model answered plainly
   std::uint64_t garbage_seed = 0;
@@ -80,6 +81,7 @@ struct http_outcome {
     body.clear();
     if (body.capacity() > kept_bytes) body.shrink_to_fit();
     allow.clear();
+    head_only = false;
     delay_ms = 0;
     act = faults::pass{};
     garbage_seed = 0;

@@ -111,15 +111,19 @@ licence_record model::new_licence(std::string_view code, const std::string& seri
 }
 
 token_status model::status_now_locked(const token_record& t) const {
-  if (t.status == token_status::pending && t.expire != 0 && clock_.now_s() > t.expire) return token_status::timed_out;
+  if (t.status == token_status::provisioning && t.expire != 0 && clock_.now_s() > t.expire)
+    return token_status::timed_out;
   return t.status;
 }
 
 void model::head_locked(const envelope& env, operation op, reply_head& out) const {
   fill_head(env, scenario_->names.response[static_cast<std::size_t>(op)], out);
+  // An HA member's entry is the plain message, not an error object [seen: KB 308115; the code 21 is
+  // FortiAuthenticator's, KB 197403].
   const auto& unknown = scenario_->clusters.not_registered;
   for (auto& m : out.members)
-    if (std::find(unknown.begin(), unknown.end(), m.sn) != unknown.end()) m.error = std::string(member_not_registered);
+    if (std::find(unknown.begin(), unknown.end(), m.sn) != unknown.end())
+      m.error = scenario_->errors[error_id::product_not_registered].message;
 }
 
 void model::answer(const request& r, response& out, std::string* why) {

@@ -151,9 +151,13 @@ class model {
   /// Whether the requester (or its cluster, as the scenario says) may provision `t`.
   bool owns_locked(const token_record& t, const protocol::envelope& env) const;
   /// Why a requester that does not own `t` does not (for the journal).
-  std::string ownership_locked(const token_record& t) const;
+  std::string ownership_locked(const token_record& t, const protocol::envelope& env) const;
+  /// Under licence_use registered_listed, a request that lists members of `t`'s cluster but not the
+  /// serial its licence is registered to: those members' entries say "Product is not registered"
+  /// [inferred: KB 424201's reply is KB 308115's].
+  void mark_unregistered_members_locked(const token_record& t, protocol::reply_head& head) const;
   protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
-                                                    change& c, reason& why);
+                                                    protocol::reply_head& head, change& c, reason& why);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client, or
   /// derived from the seed, the token and its provisioning count (and never one in use).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,

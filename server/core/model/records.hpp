@@ -11,9 +11,11 @@
 
 namespace fortisim::core {
 
-/// A token's life as polling reports it (docs/protocol.md §4.2, assumed values).
-enum class token_status { fresh, pending, provisioned, timed_out };
-std::string_view status_text(token_status s);  ///< "new", "pending", "provisioned", "provision timeout"
+/// A token's life (docs/protocol.md §4.2), named as FortiOS names it: the scenario's
+/// `protocol.status_words` decide what a poll reply says for each.
+enum class token_status { fresh, provisioning, provisioned, timed_out };
+std::string_view status_text(token_status s);  ///< "new", "provisioning", "provisioned", "provision timeout"
+/// The status named by `text`; "pending", fortisim's word in 0.1, reads as provisioning.
 std::optional<token_status> status_from_text(std::string_view text);
 
 struct licence_record {
@@ -29,7 +31,7 @@ struct licence_record {
 struct token_record {
   std::string serial;
   std::string license;                        ///< its licence's serial, "" for one provisioned without a licence
-  token_status status = token_status::fresh;  ///< as stored: a pending code past `expire` reads as timed out
+  token_status status = token_status::fresh;  ///< as stored: a provisioning code past `expire` reads as timed out
   std::string activation;                     ///< the 8 code bytes as 16 hex, "" until provisioned
   std::string secret;                         ///< raw 20 bytes
   int digits = 6;

@@ -3,9 +3,9 @@
 // release a lock; a secret that is not hex must not become an empty one).
 #include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
+#include "protocol/printable.hpp"
 #include "server/core/model/store_statement.hpp"
 
-#include <cstdio>
 #include <map>
 #include <set>
 
@@ -14,27 +14,8 @@ namespace fortisim::core {
 namespace {
 
 /// A stored value as a message shows it: control bytes as \xNN (a terminal reads no escape
-/// sequence from a damaged file), at most 64 bytes of it, cut marked with "…".
-std::string printable(std::string_view v) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size() && out.size() < 64; ++i) {
-    auto c = static_cast<unsigned char>(v[i]);
-    if (c < 0x20 || c == 0x7F) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02X", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-    if (out.size() >= 64 && i + 1 < v.size()) {
-      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
-      if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
-      out += "…";
-      break;
-    }
-  }
-  return out;
-}
+/// sequence from a damaged file), at most 64 bytes of it.
+std::string printable(std::string_view v) { return protocol::printable(v, 64); }
 
 /// Reads one row's columns, collecting problems under "table[key].column".
 struct row_reader {
@@ -105,7 +86,7 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
     if (!protocol::is_mobile_token_serial(t.serial)) r.fail("serial", "expected \"FTKMOB\" + 10 letters or digits");
     t.license = r.text(1);
     auto status = status_from_text(r.text(2));
-    if (!status) r.fail("status", "expected \"new\", \"pending\", \"provisioned\" or \"provision timeout\"");
+    if (!status) r.fail("status", "expected \"new\", \"provisioning\", \"provisioned\" or \"provision timeout\"");
     t.status = status.value_or(token_status::fresh);
     t.activation = r.text(3);
     if (!t.activation.empty() && !protocol::is_lower_hex(t.activation, 16))

@@ -15,10 +15,26 @@ using namespace protocol;
 
 namespace {
 
+/// What a poll reply says for `s` in the scenario's words.
+const std::string& status_word(const status_words& words, token_status s) {
+  switch (s) {
+    case token_status::fresh: return words.fresh;
+    case token_status::provisioning: return words.provisioning;
+    case token_status::provisioned: return words.provisioned;
+    case token_status::timed_out: return words.timed_out;
+  }
+  return words.unknown;
+}
+
+/// Whether the request lists a serial that `has`: its own, or one in `__clustered_sns`.
+template <typename Test>
+bool lists(const envelope& env, Test has) {
+  return has(env.serial_number) || std::any_of(env.clustered_sns.begin(), env.clustered_sns.end(), has);
+}
+
 /// Whether the requester or any member of its cluster is among `bound` (sorted).
 bool in_identity(const envelope& env, const std::vector<std::string>& bound) {
-  auto has = [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); };
-  return has(env.serial_number) || std::any_of(env.clustered_sns.begin(), env.clustered_sns.end(), has);
+  return lists(env, [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); });
 }
 
 provisioned_result failed(const std::string& token, error_value e) {
@@ -32,19 +48,22 @@ void reissue(token_record& t, const activation_bytes& code, std::int64_t expire)
   t.mobile_id.clear();
   t.os_ver.clear();
   t.reg_id.clear();
-  t.status = token_status::pending;
+  t.status = token_status::provisioning;
 }
 
 }  // namespace
 
-std::string model::ownership_locked(const token_record& t) const {
+std::string model::ownership_locked(const token_record& t, const envelope& env) const {
   auto code = licence_codes_.find(t.license);
   if (code == licence_codes_.end()) return "it belongs to no licence FortiCare knows";
   const auto& lic = licences_.at(code->second);
   if (lic.bound_to.empty()) return "its licence " + lic.serial + " was never imported";
-  if (scenario_->clusters.registered_serial_only)
+  if (scenario_->clusters.use == licence_use::registered_serial)
     return "its licence " + lic.serial + " is registered to " + lic.registered_to +
            " and clusters.licence_use is registered_serial";
+  if (scenario_->clusters.use == licence_use::registered_listed && in_identity(env, lic.bound_to))
+    return "its licence " + lic.serial + " is registered to " + lic.registered_to +
+           ", a serial this request does not list";
   std::string bound;
   for (const auto& sn : lic.bound_to) bound += (bound.empty() ? "" : ", ") + sn;
   return "its licence " + lic.serial + " is bound to " + bound + ", not to this device or cluster";
@@ -55,9 +74,23 @@ bool model::owns_locked(const token_record& t, const envelope& env) const {
   if (code == licence_codes_.end()) return false;
   const auto& lic = licences_.at(code->second);
   if (lic.bound_to.empty()) return false;
-  // FortiOS 7.4.9 (KB 424201): only the serial the licence is registered to.
-  if (scenario_->clusters.registered_serial_only) return lic.registered_to == env.serial_number;
+  switch (scenario_->clusters.use) {
+    case licence_use::registered_listed:  // KB 424201: 7.4.9 lists one serial, and fails
+      return lists(env, [&](const std::string& sn) { return sn == lic.registered_to; });
+    case licence_use::registered_serial: return lic.registered_to == env.serial_number;
+    case licence_use::any_member: break;
+  }
   return in_identity(env, lic.bound_to);
+}
+
+void model::mark_unregistered_members_locked(const token_record& t, reply_head& head) const {
+  auto code = licence_codes_.find(t.license);
+  if (code == licence_codes_.end() || scenario_->clusters.use != licence_use::registered_listed) return;
+  const auto& lic = licences_.at(code->second);
+  const auto& words = scenario_->errors[error_id::product_not_registered].message;
+  for (auto& m : head.members)
+    if (m.sn != lic.registered_to && std::binary_search(lic.bound_to.begin(), lic.bound_to.end(), m.sn))
+      m.error = words;
 }
 
 std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
@@ -77,8 +110,8 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
   }
 }
 
-provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, change& c,
-                                               reason& why) {
+provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, reply_head& head,
+                                               change& c, reason& why) {
   const auto& s = *scenario_;
   auto it = tokens_.find(p.token);
   // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
@@ -87,7 +120,8 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
     return failed(p.token, s.errors[error_id::token_not_owned]);
   }
   if (!owns_locked(it->second, env)) {
-    why(p.token, ": ", ownership_locked(it->second));
+    why(p.token, ": ", ownership_locked(it->second, env));
+    mark_unregistered_members_locked(it->second, head);
     return failed(p.token, s.errors[error_id::token_not_owned]);
   }
   auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
@@ -119,7 +153,7 @@ provision_response model::provision(const provision_request& r, std::string* why
   provision_response out;
   head_locked(r.env, operation::provision, out.head);
   change c;
-  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, c, why));
+  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, out.head, c, why));
   bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
   // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
   out.result = any ? 2 : 0;
@@ -177,18 +211,19 @@ polling_response model::poll(const polling_request& r, std::string* why_out) {
   reason why(why_out);
   polling_response out;
   head_locked(r.env, operation::polling, out.head);
+  const auto& words = scenario_->status_words;
   for (const auto& serial : r.tokens) {
     auto it = tokens_.find(serial);
     if (it == tokens_.end()) {
-      out.tokens.push_back({serial, "", "not found", "", "", 0});
+      out.tokens.push_back({serial, "", words.unknown, "", "", 0});
       why(serial, " not found");
       continue;
     }
     const auto& t = it->second;
     auto status = status_now_locked(t);
     why(t.serial, " ", status_text(status));
-    out.tokens.push_back({t.serial, t.license, std::string(status_text(status)), t.os_ver, t.reg_id,
-                          status == token_status::pending ? t.expire : 0});
+    out.tokens.push_back({t.serial, t.license, status_word(words, status), t.os_ver, t.reg_id,
+                          status == token_status::provisioning ? t.expire : 0});
   }
   return out;
 }

@@ -14,7 +14,7 @@ using namespace protocol;
 
 namespace {
 
-constexpr std::array<std::string_view, 4> status_names{"new", "pending", "provisioned", "provision timeout"};
+constexpr std::array<std::string_view, 4> status_names{"new", "provisioning", "provisioned", "provision timeout"};
 
 }  // namespace
 
@@ -23,6 +23,7 @@ std::string_view status_text(token_status s) { return status_names[static_cast<s
 std::optional<token_status> status_from_text(std::string_view text) {
   for (std::size_t i = 0; i < status_names.size(); ++i)
     if (status_names[i] == text) return static_cast<token_status>(i);
+  if (text == "pending") return token_status::provisioning;  // state files written by 0.1
   return std::nullopt;
 }
 
@@ -67,7 +68,7 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
     t.expire = m.expire.value_or(now + s.activation_expiry_s);
     t.issuer = m.issuer;
     t.mobile_id = m.mobile_id;
-    t.status = m.mobile_id.empty() ? token_status::pending : token_status::provisioned;
+    t.status = m.mobile_id.empty() ? token_status::provisioning : token_status::provisioned;
     c.tokens.push_back(std::move(t));
   }
   for (const auto& h : s.hardware_tokens)

@@ -18,6 +18,33 @@ bool secret_key(std::string_view quoted) {
   return key.is_string() && (key == "seed" || key == "secret");
 }
 
+/// Where the quoted string that starts at `i` ends (past its closing quote, or the text's end).
+std::size_t string_end(std::string_view s, std::size_t i) {
+  std::size_t j = i + 1;
+  while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+  return std::min(j + 1, s.size());
+}
+
+/// Where the value that is not a string and starts at `i` ends: a number or literal at the next
+/// delimiter, an object or array past its balanced close (or the text's end, for a cut body).
+std::size_t other_value_end(std::string_view s, std::size_t i) {
+  if (s[i] != '{' && s[i] != '[') {
+    while (i < s.size() && !space(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
+    return i;
+  }
+  int depth = 0;
+  while (i < s.size()) {
+    if (s[i] == '"') {
+      i = string_end(s, i);
+      continue;
+    }
+    if (s[i] == '{' || s[i] == '[') ++depth;
+    if ((s[i] == '}' || s[i] == ']') && --depth == 0) return i + 1;
+    ++i;
+  }
+  return s.size();
+}
+
 }  // namespace
 
 std::string hide_secrets(std::string_view s) {
@@ -27,13 +54,18 @@ std::string hide_secrets(std::string_view s) {
   bool hide_next = false;  // the last key was a secret's and its ':' has been seen
   for (std::size_t i = 0; i < s.size();) {
     if (s[i] != '"') {
-      if (!space(s[i]) && s[i] != ':') hide_next = false;  // the value is not a string: nothing to hide
+      if (hide_next && !space(s[i]) && s[i] != ':' && !s.substr(i).starts_with("null")) {
+        // A secret given as a number, an object or an array: hidden whole (null says there is none).
+        out += "\"(hidden)\"";
+        i = other_value_end(s, i);
+        hide_next = false;
+        continue;
+      }
+      if (!space(s[i]) && s[i] != ':') hide_next = false;
       out += s[i++];
       continue;
     }
-    std::size_t j = i + 1;
-    while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
-    std::size_t end = std::min(j + 1, s.size());
+    std::size_t end = string_end(s, i);
     std::string_view text = s.substr(i, end - i);
     out += hide_next ? std::string_view("\"(hidden)\"") : text;
     hide_next = false;

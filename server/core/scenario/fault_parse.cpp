@@ -139,7 +139,14 @@ faults::status read(as<faults::status>, input& in) {
   faults::status f;
   if (auto v = in.c.int_at(in.j, "status", in.path, 200, 599, true)) f.code = static_cast<int>(*v);
   if (auto v = in.c.string_at(in.j, "body", in.path)) f.body = *v;
-  if (auto v = in.c.string_at(in.j, "content_type", in.path)) f.content_type = *v;
+  if (auto v = in.c.string_at(in.j, "content_type", in.path)) {
+    if (v->empty() || !field_value(*v))
+      in.c.fail(in.path + ".content_type",
+                "expected a media type such as \"text/html\" (at most 1024 visible bytes, "
+                "no line break)");
+    else
+      f.content_type = *v;
+  }
   return f;
 }
 

@@ -94,9 +94,14 @@ void clusters(checker& c, const json& j, scenario& s) {
   if (!c.is_object(j, "$.clusters")) return;
   c.only_keys(j, "$.clusters", {"licence_use", "not_registered"});
   if (auto v = c.string_at(j, "licence_use", "$.clusters")) {
-    if (*v != "any_member" && *v != "registered_serial")
-      c.fail("$.clusters.licence_use", "expected \"any_member\" or \"registered_serial\"");
-    s.clusters.registered_serial_only = *v == "registered_serial";
+    if (*v == "registered_listed")
+      s.clusters.use = licence_use::registered_listed;
+    else if (*v == "any_member")
+      s.clusters.use = licence_use::any_member;
+    else if (*v == "registered_serial")
+      s.clusters.use = licence_use::registered_serial;
+    else
+      c.fail("$.clusters.licence_use", "expected \"registered_listed\", \"any_member\" or \"registered_serial\"");
   }
   if (auto v = c.strings_at(j, "not_registered", "$.clusters")) s.clusters.not_registered = *v;
 }
@@ -120,57 +125,6 @@ void dns(checker& c, const json& j, scenario& s) {
     else
       s.dns_names.push_back(protocol::canonical_host_name(n.get_ref<const std::string&>()));
   });
-}
-
-/// Whether `name` is an HTTP field name (RFC 9110 §5.1: a token).
-bool field_name(std::string_view name) {
-  auto tchar = [](unsigned char c) {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-  };
-  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), tchar);
-}
-
-/// Whether `value` may be a field value: visible bytes, spaces and tabs, not at its ends.
-bool field_value(std::string_view value) {
-  auto allowed = [](unsigned char c) { return c == '\t' || c >= 0x20; };
-  return value.size() <= 1024 && std::all_of(value.begin(), value.end(), allowed) &&
-         std::none_of(value.begin(), value.end(), [](unsigned char c) { return c == 0x7F; }) &&
-         (value.empty() || (value.front() != ' ' && value.back() != ' '));
-}
-
-/// "http": {"iis_headers": false, "headers": {"Server": "Apache", "X-Powered-By": null}}: the IIS
-/// headers or none, then each named header added, replaced (a string) or removed (null).
-void http(checker& c, const json& j, scenario& s) {
-  if (!c.is_object(j, "$.http")) return;
-  c.only_keys(j, "$.http", {"iis_headers", "headers"});
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (c.bool_at(j, "iis_headers", "$.http").value_or(true))
-    for (auto [name, value] : iis_headers) headers.emplace_back(name, value);
-  if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
-    for (const auto& item : h->items()) {
-      const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
-      const json& value = item.value();
-      std::string path = "$.http.headers." + name;
-      static constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding",
-                                                 "Date",         "Connection",     "Allow"};
-      if (!field_name(name)) {
-        c.fail(path, "expected an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
-        continue;
-      }
-      if (std::any_of(std::begin(own), std::end(own),
-                      [&](std::string_view o) { return protocol::same_ignoring_case(o, name); })) {
-        c.fail(path, "fortisim writes " + name + " itself (a rule's status action sets the content type)");
-        continue;
-      }
-      if (!value.is_null() && (!value.is_string() || !field_value(value.get_ref<const std::string&>()))) {
-        c.fail(path, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
-        continue;
-      }
-      std::erase_if(headers, [&](const auto& kept) { return protocol::same_ignoring_case(kept.first, name); });
-      if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
-    }
-  s.http_headers.clear();
-  for (const auto& [name, value] : headers) s.http_headers += name + ": " + value + "\r\n";
 }
 
 std::optional<ocsp_status> ocsp_at(checker& c, const json& j, const std::string& path) {

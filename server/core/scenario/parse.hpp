@@ -2,6 +2,7 @@
 // Private to the scenario loader: the checker that walks a document collecting every problem
 // with its JSON path, and the parsers of each part of a scenario (one file each).
 
+#include "protocol/printable.hpp"
 #include "server/core/scenario/scenario.hpp"
 
 #include <initializer_list>
@@ -19,7 +20,11 @@ class checker {
  public:
   std::vector<problem> problems;
 
-  void fail(const std::string& path, std::string reason) { problems.push_back({path, std::move(reason)}); }
+  /// Records a problem. Keys and values come from the file: control bytes are written as \xNN, so a
+  /// key holding a line break cannot make one problem read as two.
+  void fail(const std::string& path, const std::string& reason) {
+    problems.push_back({protocol::printable(path, 1024), protocol::printable(reason, 2048)});
+  }
   /// Reports keys of `j` not in `allowed`, naming the closest allowed key (typos are the
   /// commonest scenario bug).
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed);
@@ -52,7 +57,7 @@ class checker {
 std::optional<std::string_view> closest(std::string_view key, const std::vector<std::string_view>& known);
 
 // The parts of a scenario, each in its own file.
-void world(checker& c, const json& root, scenario& s);                          // scenario_load.cpp
+void world(checker& c, const json& root, scenario& s);                          // load.cpp
 void rule_at(checker& c, const json& j, const std::string& path, scenario& s);  // rule_parse.cpp
 /// The scenario's rules, each named (a rule without a name is called after its place, "rule [3]"),
 /// and no two with one name: a clash is a problem naming both rules' JSON paths. rule_parse.cpp
@@ -60,6 +65,13 @@ void rules_at(checker& c, const json& root, scenario& s);
 std::optional<action> action_at(checker& c, const json& j, const std::string& path,
                                 const protocol::error_table& errors);                  // fault_parse.cpp
 void protocol_table(checker& c, const json& j, const std::string& path, scenario& s);  // protocol_parse.cpp
+/// "http": {"iis_headers": false, "headers": {"Server": "Apache", "X-Powered-By": null}}: the IIS
+/// headers or none, then each named header added, replaced (a string) or removed (null). http_parse.cpp
+void http(checker& c, const json& j, scenario& s);
+/// Whether `name` is an HTTP field name (RFC 9110 §5.1: a token), at most 64 bytes.
+bool field_name(std::string_view name);
+/// Whether `value` may be a field value: at most 1024 visible bytes, spaces and tabs, none at its ends.
+bool field_value(std::string_view value);
 /// An error given as a code, a catalogue name, or {"code": N, "message": "..."}.
 std::optional<protocol::error_value> error_ref(checker& c, const json& j, const std::string& path,
                                                const protocol::error_table& errors);  // protocol_parse.cpp

@@ -42,13 +42,24 @@ void errors(checker& c, const json& e, const std::string& path, scenario& s) {
   }
 }
 
+void status_words(checker& c, const json& w, const std::string& path, scenario& s) {
+  c.only_keys(w, path, {"new", "provisioning", "provisioned", "provision_timeout", "unknown"});
+  auto& words = s.status_words;
+  for (auto [key, word] : {std::pair{"new", &words.fresh}, std::pair{"provisioning", &words.provisioning},
+                           std::pair{"provisioned", &words.provisioned},
+                           std::pair{"provision_timeout", &words.timed_out}, std::pair{"unknown", &words.unknown}})
+    if (auto v = c.string_at(w, key, path)) *word = *v;
+}
+
 }  // namespace
 
 void protocol_table(checker& c, const json& j, const std::string& path, scenario& s) {
   if (!c.is_object(j, path)) return;
-  c.only_keys(j, path, {"types", "errors"});
+  c.only_keys(j, path, {"types", "errors", "status_words"});
   if (auto t = j.find("types"); t != j.end() && c.is_object(*t, path + ".types")) types(c, *t, path + ".types", s);
   if (auto e = j.find("errors"); e != j.end() && c.is_object(*e, path + ".errors")) errors(c, *e, path + ".errors", s);
+  if (auto w = j.find("status_words"); w != j.end() && c.is_object(*w, path + ".status_words"))
+    status_words(c, *w, path + ".status_words", s);
 }
 
 std::optional<protocol::error_value> error_ref(checker& c, const json& j, const std::string& path,

@@ -72,11 +72,16 @@ struct pinned_code {
   std::string activation_code;  ///< the user's 16 base32 characters
 };
 
+/// Who may provision a licence's tokens ("clusters": {"licence_use": …}, docs/protocol.md §4.4).
+enum class licence_use {
+  registered_listed,  ///< a request whose serials include the one it is registered to (KB 424201, inferred)
+  any_member,         ///< a request from any member of the cluster it is bound to
+  registered_serial,  ///< a request from the serial it is registered to, and no other
+};
+
 /// How FortiCare treats HA clusters (docs/protocol.md §4.4).
 struct cluster_policy {
-  /// true: only the serial a licence is registered to may provision its tokens (FortiOS 7.4.9,
-  /// KB 424201); false: any member of the cluster it is bound to.
-  bool registered_serial_only = false;
+  licence_use use = licence_use::registered_listed;
   /// Serials FortiCare does not know as registered: their member entry says "Product is not registered".
   std::vector<std::string> not_registered;
 };
@@ -170,6 +175,7 @@ struct scenario {
   std::vector<rule> rules;
   protocol::message_names names = protocol::default_message_names();
   protocol::error_table errors;
+  protocol::status_words status_words;
 };
 
 /// One problem in a scenario file: "file: $.licenses[0].valid_until: expected a date".

@@ -22,7 +22,7 @@ namespace {
 /// body in one write (and so one TLS record). False if the client went away.
 task<bool> send_reply(wire& w, unsigned version, bool keep_alive, std::string& head) {
   const auto& o = *w.outcome;
-  bool body = core::has_body(o.status);
+  bool body = core::has_body(o.status) && !o.head_only;
   write_head({o.status, o.content_type, o.allow, o.body.size(), version, keep_alive, http_date(), o.headers}, head);
   std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(o.body.data(), body ? o.body.size() : 0)};
   co_return co_await w.send(reply);

@@ -33,7 +33,8 @@ void write_head(const reply_head& h, std::string& out) {
   put_number(static_cast<std::size_t>(h.status));
   out += ' ';
   out += boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(h.status));
-  out.append("\r\nContent-Type: ").append(h.content_type).append("\r\n");
+  out.append("\r\n");
+  if (core::has_body(h.status)) out.append("Content-Type: ").append(h.content_type).append("\r\n");
   if (!h.allow.empty()) out.append("Allow: ").append(h.allow).append("\r\n");
   out.append(h.headers);
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 (and older) closes it unless told.

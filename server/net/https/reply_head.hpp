@@ -26,7 +26,7 @@ struct reply_head {
   std::string_view headers = {};        ///< more header lines, "Name: value\r\n" each (the scenario's)
 };
 
-/// Replaces `out` with the head (no Content-Length where core::has_body says no body):
+/// Replaces `out` with the head (no Content-Type or Content-Length where core::has_body says no body):
 /// "HTTP/1.1 200 OK\r\nContent-Type: …\r\n[Allow: …\r\n][the scenario's headers][Connection:
 /// close|keep-alive\r\n]Date: …\r\nContent-Length: N\r\n\r\n". The status line says HTTP/1.1 whatever the request's
 /// version, as IIS does (RFC 9110 §6.2: a server sends its own highest minor version); a connection about to close says

@@ -13,6 +13,7 @@
 #include "server/net/tls/client_hello.hpp"
 #include "server/net/tls/contexts.hpp"
 
+#include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -131,20 +132,18 @@ task<> refuse_request(tls_stream& stream, session_state& st, boost::system::erro
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
   bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
   st.s->engine->note(core::stage::http, st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
-  http::response<http::string_body> res;
-  res.result(too_big           ? http::status::payload_too_large
-             : headers_too_big ? http::status::request_header_fields_too_large
-                               : http::status::bad_request);
-  res.set(http::field::content_type, "text/html; charset=utf-8");
-  res.set(http::field::connection, "close");
-  res.set(http::field::date, http_date());
-  res.body() =
-      core::http_error_page(static_cast<int>(res.result_int()), too_big           ? "Request entity too large"
-                                                                : headers_too_big ? "Request header too large"
-                                                                                  : "Bad request: " + ec.message());
-  res.prepare_payload();
+  int status = too_big ? 413 : headers_too_big ? 431 : 400;
+  std::string body = core::http_error_page(status, too_big           ? "Request entity too large"
+                                                   : headers_too_big ? "Request header too large"
+                                                                     : "Bad request: " + ec.message());
+  // The head every other reply has, the scenario's headers included, and then the connection ends.
+  auto scenario = st.s->engine->current_scenario();
+  std::string head;
+  write_head({status, "text/html; charset=utf-8", {}, body.size(), 11, false, http_date(), scenario->http_headers},
+             head);
   stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
-  co_await http::async_write(stream, res, use_nothrow);
+  std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(body)};
+  co_await asio::async_write(stream, reply, use_nothrow);
   co_await linger(stream);
 }
 

@@ -1,0 +1,95 @@
+// The scenario's "http" section: the response headers every reply on the HTTPS port carries
+// besides those fortisim writes itself.
+#include "protocol/formats.hpp"
+#include "server/core/scenario/parse.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <span>
+
+namespace fortisim::core::parse {
+
+namespace {
+
+/// What the headers of one reply may add up to: a scenario cannot make every reply too large to read.
+constexpr std::size_t max_headers = 64;
+constexpr std::size_t max_header_bytes = 8192;
+
+/// Headers fortisim writes itself: the reply's framing and its own facts.
+constexpr std::string_view own[] = {"Content-Type", "Content-Length", "Transfer-Encoding",
+                                    "Date",         "Connection",     "Allow"};
+/// Headers that would change how a client reads the connection or the body fortisim writes.
+constexpr std::string_view framing[] = {"Keep-Alive", "Upgrade",          "Trailer",
+                                        "TE",         "Content-Encoding", "Proxy-Connection"};
+
+bool among(std::span<const std::string_view> names, std::string_view name) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](std::string_view n) { return protocol::same_ignoring_case(n, name); });
+}
+
+/// Why `name` may not be a scenario's header, or "" when it may.
+std::string refusal(const std::string& name) {
+  if (!field_name(name)) return "expected an HTTP header name: 1 to 64 letters, digits and !#$%&'*+-.^_`|~";
+  if (among(own, name))
+    return "fortisim writes " + name + " itself" +
+           (protocol::same_ignoring_case(name, "Content-Type") ? " (a rule's status action sets it)" : "");
+  if (among(framing, name)) return name + " would change how clients read the reply: fortisim does not send it";
+  return "";
+}
+
+}  // namespace
+
+bool field_name(std::string_view name) {
+  auto tchar = [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), tchar);
+}
+
+bool field_value(std::string_view value) {
+  auto allowed = [](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); };
+  return value.size() <= 1024 && std::all_of(value.begin(), value.end(), allowed) &&
+         (value.empty() || (value.front() != ' ' && value.back() != ' '));
+}
+
+void http(checker& c, const json& j, scenario& s) {
+  if (!c.is_object(j, "$.http")) return;
+  c.only_keys(j, "$.http", {"iis_headers", "headers"});
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (c.bool_at(j, "iis_headers", "$.http").value_or(true))
+    for (auto [name, value] : iis_headers) headers.emplace_back(name, value);
+  std::vector<std::string> given;  // the names this section names, to find one given twice in two cases
+  if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
+    for (const auto& item : h->items()) {
+      const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
+      const json& value = item.value();
+      std::string path = "$.http.headers." + name;
+      if (auto why = refusal(name); !why.empty()) {
+        c.fail(path, why);
+        continue;
+      }
+      auto twice = std::find_if(given.begin(), given.end(),
+                                [&](const std::string& g) { return protocol::same_ignoring_case(g, name); });
+      if (twice != given.end()) {
+        c.fail(path, "given twice: also as \"" + *twice + "\" (header names have no case)");
+        continue;
+      }
+      given.push_back(name);
+      if (!value.is_null() && (!value.is_string() || !field_value(value.get_ref<const std::string&>()))) {
+        c.fail(path, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
+        continue;
+      }
+      std::erase_if(headers, [&](const auto& kept) { return protocol::same_ignoring_case(kept.first, name); });
+      if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
+    }
+  std::string lines;
+  for (const auto& [name, value] : headers) lines += name + ": " + value + "\r\n";
+  if (headers.size() > max_headers || lines.size() > max_header_bytes)
+    c.fail("$.http.headers", "at most " + std::to_string(max_headers) + " headers of " +
+                                 std::to_string(max_header_bytes) + " bytes in all, IIS's included (these are " +
+                                 std::to_string(headers.size()) + " of " + std::to_string(lines.size()) + ")");
+  else
+    s.http_headers = std::move(lines);
+}
+
+}  // namespace fortisim::core::parse
