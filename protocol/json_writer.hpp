@@ -1,8 +1,8 @@
 #pragma once
 // A JSON writer that appends straight into a string: the reply path builds no tree (it is the
-// per-request path measured against nginx). Strings are escaped as RFC 8259 requires; bytes
-// >= 0x80 pass through. Keys are written in call order, which is how replies keep the captured
-// field order.
+// per-request path measured against nginx). Strings are escaped as RFC 8259 requires (in
+// replies, ', <, > and & too, as ASP.NET's JSON serializer writes them); bytes >= 0x80 pass through. Keys are written
+// in call order, which is how replies keep the captured field order.
 
 #include "protocol/errors.hpp"
 
@@ -16,10 +16,15 @@
 
 namespace fortisim::protocol {
 
+/// How strings are escaped: as RFC 8259 asks, or as ASP.NET writes them, ', <, > and & as \u0027,
+/// \u003c, \u003e and \u0026 besides [assumed for the service's replies: the captures hold none of
+/// the four, and keep '/' as it is, which ASP.NET does too].
+enum class escaping { json, asp_net };
+
 /// Writes one JSON document into `out`: open(), key/value calls, close().
 class json_writer {
  public:
-  explicit json_writer(std::string& out) : out_(out) {}
+  explicit json_writer(std::string& out, escaping e = escaping::json) : out_(out), asp_net_(e == escaping::asp_net) {}
   json_writer& open() { return put('{'); }
   json_writer& close() {
     out_ += '}';
@@ -131,13 +136,20 @@ class json_writer {
     escape_into(v, false);
     out_ += '"';
   }
-  /// Whether any of the eight bytes in `x` is a control character, '"', '\\' or >= 0x80 (the
-  /// borrows of the subtractions only carry past a byte that is one).
-  static bool any_special(std::uint64_t x) {
+  /// Whether any of the eight bytes in `x` is a control character, '"', '\\', one ASP.NET escapes
+  /// or >= 0x80 (the borrows of the subtractions only carry past a byte that is one).
+  bool any_special(std::uint64_t x) const {
     constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
-    auto zero_byte = [&](std::uint64_t y) { return (y - ones) & ~y; };
-    return ((x - 0x20 * ones) | x | zero_byte(x ^ ('"' * ones)) | zero_byte(x ^ ('\\' * ones))) & highs;
+    auto has = [&](char c) {
+      std::uint64_t y = x ^ (static_cast<unsigned char>(c) * ones);
+      return (y - ones) & ~y;  // the high bit of each byte of x that is c
+    };
+    std::uint64_t special = (x - 0x20 * ones) | x | has('"') | has('\\');
+    if (asp_net_) special |= has('\'') | has('<') | has('>') | has('&');
+    return special & highs;
   }
+  /// The bytes ASP.NET writes as \u00XX though JSON does not ask it.
+  bool asp_escaped(unsigned char c) const { return asp_net_ && (c == '\'' || c == '<' || c == '>' || c == '&'); }
   /// Appends `v` escaped as RFC 8259 asks, passing runs of plain bytes eight at a time. With
   /// `utf8_only`, bytes that are not valid UTF-8 become U+FFFD; without, bytes >= 0x80 pass.
   /// The output is written through a pointer into room made first for the worst case (six bytes
@@ -163,7 +175,7 @@ class json_writer {
           o = std::copy_n("\xEF\xBF\xBD", 3, o);
           ++p;
         }
-      } else if (c >= 0x20 && c != '"' && c != '\\') {
+      } else if (c >= 0x20 && c != '"' && c != '\\' && !asp_escaped(c)) {
         *o++ = *p++;
       } else if (c == '"' || c == '\\') {
         *o++ = '\\';
@@ -175,7 +187,7 @@ class json_writer {
     }
     out_.resize(static_cast<std::size_t>(o - out_.data()));
   }
-  /// A control character as JSON writes it, at `o`; where it ends.
+  /// A control character (or one ASP.NET escapes) as JSON writes it, at `o`; where it ends.
   static char* escape_char(unsigned char c, char* o) {
     *o++ = '\\';
     switch (c) {
@@ -192,6 +204,7 @@ class json_writer {
     return o;
   }
   std::string& out_;
+  bool asp_net_;
   bool first_ = true;
 };
 

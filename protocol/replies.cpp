@@ -177,7 +177,7 @@ void fill_head(const envelope& env, std::string_view response_type, reply_head& 
 }
 
 void encode_to(const response& r, std::string& out) {
-  json_writer w(out);
+  json_writer w(out, escaping::asp_net);
   w.open().object("d");
   std::visit([&w](const auto& m) { write(w, m); }, r);
   w.close().close();

@@ -416,6 +416,28 @@ TEST_CASE("provisioning: some tokens fail and the others still succeed — a bad
              .token_activation_code == first);
 }
 
+TEST_CASE("a FortiGate that gives its own activation code gets 40 on /Process when it is malformed or another's") {
+  model m(scenario_from(world));
+  auto lic = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  std::string a = (*lic.tokens)[0].token, b = (*lic.tokens)[1].token;
+  std::string seed = hex_encode(derive_secret(1, "a"));
+  auto own = [&](const std::string& token, const std::string& code) {
+    return m.provision({device("FG1"), {provisioned_token{token, seed, 60, "totp", 60, 6, code}}});
+  };
+  auto taken = own(a, "0123456789abcdef");
+  REQUIRE_FALSE(taken.tokens[0].error.has_value());
+  CHECK(taken.tokens[0].token_activation_code ==
+        activation_code_for_user(*parse_phone_activation_code("0123456789abcdef")));
+  std::string why;
+  auto clash = m.provision({device("FG1"), {provisioned_token{b, seed, 60, "totp", 60, 6, "0123456789abcdef"}}}, &why);
+  CHECK(clash.tokens[0].error->code == 40);
+  CHECK(clash.tokens[0].error->message == "FTM token Activation Code is invalid");
+  CHECK(clash.error->code == 17);
+  CHECK(why.find("another token's") != std::string::npos);
+  CHECK(own(b, "not a code").tokens[0].error->code == 40);
+  CHECK_FALSE(own(a, "0123456789abcdef").tokens[0].error.has_value());  // its own code again: fine
+}
+
 TEST_CASE("an iOS phone's 36-character mobile_id is keyed by its first 16 bytes, unless the scenario refuses it") {
   std::string uuid = "5C2E0A4B-9F1D-4E7A-8B3C-2D6F1A0E9B47";
   for (const char* policy : {"first_16", "reject"}) {

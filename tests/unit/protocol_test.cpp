@@ -2,6 +2,7 @@
 #include "protocol/errors.hpp"
 #include "protocol/formats.hpp"
 #include "protocol/hosts.hpp"
+#include "protocol/json_writer.hpp"
 #include "protocol/messages.hpp"
 
 #include "../support/fixtures.hpp"
@@ -139,6 +140,18 @@ TEST_CASE("reply strings are escaped: quotes, backslashes, control characters, U
   CHECK(d["issuer"] == "\x1f");
   CHECK(text.find("\\u0001") != std::string::npos);
   CHECK(encode(response{r}).dump() == text);
+}
+
+TEST_CASE("replies escape ', <, > and & as ASP.NET does, and keep '/' — other JSON fortisim writes does not") {
+  mobile_provision_response r;
+  r.issuer = "token already activated, and seed won't be returned <a&b> / long plain runs between";
+  std::string text;
+  encode_to(response{r}, text);
+  CHECK(text.find(R"(won\u0027t be returned \u003ca\u0026b\u003e / long)") != std::string::npos);
+  CHECK(json::parse(text)["d"]["issuer"] == r.issuer);
+  std::string plain;
+  json_writer(plain).open().str("k", "won't <a&b>").close();
+  CHECK(plain == R"({"k":"won't <a&b>"})");
 }
 
 TEST_CASE("the phone's reply carries every field of §4.3 in the real order") {

@@ -158,8 +158,9 @@ class model {
   void mark_unregistered_members_locked(const token_record& t, protocol::reply_head& head) const;
   protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
                                                     protocol::reply_head& head, change& c, reason& why);
-  /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client, or
-  /// derived from the seed, the token and its provisioning count (and never one in use).
+  /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
+  /// when that is malformed or another token's), or derived from the seed, the token and its
+  /// provisioning count (and never one in use).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
                                                              const change& c) const;
   void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;

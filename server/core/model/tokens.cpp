@@ -96,12 +96,16 @@ void model::mark_unregistered_members_locked(const token_record& t, reply_head& 
 std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
                                                         const change& c) const {
   if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) return parse_user_activation_code(pin->second);
-  if (!client_code.empty()) return parse_phone_activation_code(client_code);
   auto taken = [&](const std::string& hex) {
     auto in_use = by_activation_.find(hex);
     return (in_use != by_activation_.end() && in_use->second != t.serial) ||
            std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.activation == hex; });
   };
+  if (!client_code.empty()) {  // the FortiGate's own code: refused when malformed or another token's
+    auto given = parse_phone_activation_code(client_code);
+    if (given && taken(activation_code_for_phone(*given))) return std::nullopt;
+    return given;
+  }
   activation_bytes bytes{};
   for (std::uint64_t n = t.provisions;; ++n) {
     auto raw = derive_bytes(scenario_->seed, "activation:" + t.serial + "#" + std::to_string(n), 8);
@@ -133,7 +137,12 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
   auto code = next_code_locked(it->second, p.activation_code, c);
-  if (!code) return invalid("activation_code (16 lowercase hex digits)");
+  if (!code) {
+    // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
+    // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
+    why(p.token, ": activation_code \"", p.activation_code, "\" is not 16 lowercase hex digits, or is another token's");
+    return failed(p.token, s.errors[error_id::activation_code_invalid]);
+  }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
   token_record t = it->second;
   reissue(t, *code, clock_.now_s() + minutes * 60);
