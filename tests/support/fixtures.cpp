@@ -32,6 +32,11 @@ const std::string provision_7410_request =
     R"({ "d": { "__type": "SoftToken.ProvisionRequest", "__version": "4", "__device_version": "7.0", "__device_build": "5309", "serial_number": "FGT40FHA25099UXR", "__clustered_sns": [ { "sn": "FGT40FHA25099UXR" } ], "tokens": [ { "token": "FTKMOB5CA3C29179", "seed": "FC8CEE4B56D93C40D590ACBB958840AF2FE76117", "code_expire": 4320, "type": "totp", "period": 60, "digits": 6 } ] } })";
 const std::string provision_7410_reply =
     R"({"d":{"__type":"SoftToken.ProvisionResponse","__version":"4","serial_number":"FGT40FHA25099UXR","__device_version":"7.0","__device_build":"5309","__clustered_sns":[{"sn":"FGT40FHA25099UXR","error":null}],"tokens":[{"token":"FTKMOB5CA3C29179","license":"EFTM025131062955","token_activation_code":"EEIAI6ZLEYIRKOYV","qr_code":"QR","code_expire":4320,"error":null}],"result":2,"error":null}})";
+const std::string provision_7410_qr_code =
+    "iVBORw0KGgoAAAANSUhEUgAAAI4AAACOAQAAAADPhg2lAAAAwElEQVR4Ac2V0Q2DIQiETRzAkVzdkRyAhHKgbfX9iMQ0+PXhP/"
+    "GEonfII6ggetVRJ7LKR9U+PDs2s1uagSY28Qs1aUiHJqPMM3qhpeldexpaZnIdp79YKCIUHG+"
+    "IhgQKirh9lwg6KnCS7oSPFMb1EpufrDVkIPPTsGUidIugop99v1dLRstM8cdhXxaKB4NCO01AkaHEPlE0Ae3GtzpRFpI2bB0iyCjoLjQZxY36saGDj"
+    "8JM1hcwMtvfOKGhO95AH2sw5qKf9T6VAAAAAElFTkSuQmCC";
 const std::string kb308115_request =
     R"({ "d": { "__type": "SoftToken.ProvisionRequest", "__version": "4", "__device_version": "7.0", "__device_build": "2573", "serial_number": "FG140E4Q17000494", "__clustered_sns": [ { "sn": "FG140E4Q17000494" }, { "sn": "FG140E4Q17000407" } ], "tokens": [ { "token": "FTKMOB947FDC1754", "seed": "A84E2CAAD3BCEA970E05DC1A9B7BD2D562622F4A", "code_expire": 4320, "type": "totp", "period": 60, "digits": 6 } ] } })";
 const std::string kb308115_reply =

@@ -18,9 +18,11 @@ extern const std::string captured_reply;
 /// FortiOS 7.4.10's captured request headers (docs/protocol.md §2), for a body of `length` bytes.
 std::string fortigate_headers(std::size_t length);
 /// The ProvisionRequest of the FortiOS 7.4.10 debug log, and its reply with "qr_code" replaced by
-/// "QR" (the PNG is FortiCare's; ours decodes to the same code).
+/// "QR" (ours has the captured pixels; the deflate stream is the encoder's).
 extern const std::string provision_7410_request;
 extern const std::string provision_7410_reply;
+/// That reply's "qr_code" as captured: a 249-byte base64 PNG of EEIAI6ZLEYIRKOYV.
+extern const std::string provision_7410_qr_code;
 /// KB 308115's ProvisionRequest, and its reply (a token that is not the requester's).
 extern const std::string kb308115_request;
 extern const std::string kb308115_reply;

@@ -1,0 +1,140 @@
+#include "protocol/qr_modules.hpp"
+
+#include <qrencode.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace fortisim::protocol {
+
+namespace {
+
+constexpr int level_q = 0b11;  // the format information's bits for level Q
+
+/// Whether mask pattern `k` flips the module at row `y`, column `x` (ISO/IEC 18004 Table 10).
+bool flips(int k, int y, int x) {
+  switch (k) {
+    case 0: return (y + x) % 2 == 0;
+    case 1: return y % 2 == 0;
+    case 2: return x % 3 == 0;
+    case 3: return (y + x) % 3 == 0;
+    case 4: return (y / 2 + x / 3) % 2 == 0;
+    case 5: return (y * x) % 2 + (y * x) % 3 == 0;
+    case 6: return ((y * x) % 2 + (y * x) % 3) % 2 == 0;
+    default: return ((y + x) % 2 + (y * x) % 3) % 2 == 0;
+  }
+}
+
+/// The 15 format bits for level Q and `mask`: BCH(15,5) with generator 0x537, XORed with 0x5412.
+int format_bits(int mask) {
+  int data = (level_q << 3) | mask;
+  int rem = data << 10;
+  for (int i = 14; i >= 10; --i)
+    if ((rem >> i) & 1) rem ^= 0x537 << (i - 10);
+  return ((data << 10) | rem) ^ 0x5412;
+}
+
+/// Writes both copies of the format bits, and the dark module beside the lower-left finder.
+void place_format(qr_symbol& s, int bits) {
+  static constexpr int first[15][2] = {{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8},
+                                       {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}};
+  int w = s.width;
+  auto set = [&](int y, int x, bool dark) { s.dark[static_cast<std::size_t>(y * w + x)] = dark ? 1 : 0; };
+  auto bit = [&](int i) { return ((bits >> (14 - i)) & 1) != 0; };  // i = 0 is the most significant
+  for (int i = 0; i < 15; ++i) set(first[i][0], first[i][1], bit(i));
+  for (int i = 0; i < 7; ++i) set(w - 1 - i, 8, bit(i));
+  for (int i = 7; i < 15; ++i) set(8, w - 15 + i, bit(i));
+  set(w - 8, 8, true);
+}
+
+/// The mask libqrencode applied, read back from the format bits it wrote.
+int applied_mask(const qr_symbol& s) {
+  static constexpr int first[15][2] = {{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8},
+                                       {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}};
+  int bits = 0;
+  for (const auto& p : first) bits = (bits << 1) | (s.at(p[0], p[1]) ? 1 : 0);
+  return ((bits ^ 0x5412) >> 10) & 7;
+}
+
+/// N1 and N3 along one line (a row, or a column with `column`).
+int line_penalty(const qr_symbol& s, int i, bool column) {
+  int w = s.width, p = 0;
+  auto at = [&](int j) { return column ? s.at(j, i) : s.at(i, j); };
+  int run = 1;
+  for (int j = 1; j <= w; ++j) {
+    if (j < w && at(j) == at(j - 1)) {
+      ++run;
+      continue;
+    }
+    if (run >= 5) p += 3 + (run - 5);
+    run = 1;
+  }
+  auto light = [&](int from, int to) {  // [from, to) within the symbol; beyond it is light
+    for (int j = std::max(from, 0); j < std::min(to, w); ++j)
+      if (at(j)) return false;
+    return true;
+  };
+  static constexpr bool finder[7] = {true, false, true, true, true, false, true};  // 1:1:3:1:1
+  for (int j = 0; j + 7 <= w; ++j) {
+    bool match = true;
+    for (int k = 0; k < 7 && match; ++k) match = at(j + k) == finder[k];
+    if (match && (light(j - 4, j) || light(j + 7, j + 11))) p += 40;
+  }
+  return p;
+}
+
+}  // namespace
+
+int qr_penalty(const qr_symbol& s) {
+  int w = s.width, p = 0;
+  for (int i = 0; i < w; ++i) p += line_penalty(s, i, false) + line_penalty(s, i, true);
+  for (int y = 0; y + 1 < w; ++y)
+    for (int x = 0; x + 1 < w; ++x) {
+      bool c = s.at(y, x);
+      if (s.at(y, x + 1) == c && s.at(y + 1, x) == c && s.at(y + 1, x + 1) == c) p += 3;  // N2
+    }
+  int dark = 0;
+  for (auto d : s.dark) dark += d;
+  int total = w * w;
+  return p + std::abs(dark * 2 - total) * 10 / total * 10;  // N4: 10 for each 5% from half
+}
+
+qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
+  if (mask && (*mask < 0 || *mask > 7)) return {};
+  std::string input(text);
+  std::unique_ptr<QRcode, decltype(&QRcode_free)> qr(QRcode_encodeString(input.c_str(), 0, QR_ECLEVEL_Q, QR_MODE_8, 1),
+                                                     &QRcode_free);
+  qr_symbol plain;
+  if (!qr) return plain;
+  plain.width = qr->width;
+  auto cells = static_cast<std::size_t>(qr->width * qr->width);
+  plain.dark.resize(cells);
+  for (std::size_t i = 0; i < cells; ++i) plain.dark[i] = qr->data[i] & 1;
+  // Data and error correction modules (bit 7 clear) lose libqrencode's mask...
+  auto data_module = [&](int y, int x) { return (qr->data[y * qr->width + x] & 0x80) == 0; };
+  int theirs = applied_mask(plain);
+  for (int y = 0; y < plain.width; ++y)
+    for (int x = 0; x < plain.width; ++x)
+      if (data_module(y, x) && flips(theirs, y, x)) plain.dark[static_cast<std::size_t>(y * plain.width + x)] ^= 1;
+  // ...and take the mask ISO/IEC 18004 chooses (or the one asked for).
+  qr_symbol best;
+  int best_penalty = 0;
+  for (int k = mask.value_or(0); k < (mask ? *mask + 1 : 8); ++k) {
+    qr_symbol s = plain;
+    s.mask = k;
+    for (int y = 0; y < s.width; ++y)
+      for (int x = 0; x < s.width; ++x)
+        if (data_module(y, x) && flips(k, y, x)) s.dark[static_cast<std::size_t>(y * s.width + x)] ^= 1;
+    place_format(s, format_bits(k));
+    int penalty = qr_penalty(s);
+    if (best.width == 0 || penalty < best_penalty) {
+      best = std::move(s);
+      best_penalty = penalty;
+    }
+  }
+  return best;
+}
+
+}  // namespace fortisim::protocol

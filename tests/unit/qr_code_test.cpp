@@ -1,0 +1,74 @@
+// protocol/qr_code and qr_modules: the QR image FortiCare returns, pixel for pixel as captured.
+#include "protocol/qr_code.hpp"
+#include "protocol/qr_modules.hpp"
+#include "protocol/seed_crypto.hpp"
+
+#include "../support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+#include <png.h>
+
+#include <string>
+#include <vector>
+
+using namespace fortisim::protocol;
+
+namespace {
+
+/// A PNG's pixels as 8-bit gray, read by libpng's simplified API; its size in `side`.
+std::vector<png_byte> pixels(const std::string& png_bytes, png_uint_32& side, png_byte& bit_depth) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  REQUIRE(png_image_begin_read_from_memory(&image, png_bytes.data(), png_bytes.size()) != 0);
+  REQUIRE(image.width == image.height);
+  side = image.width;
+  image.format = PNG_FORMAT_GRAY;
+  std::vector<png_byte> out(PNG_IMAGE_SIZE(image));
+  REQUIRE(png_image_finish_read(&image, nullptr, out.data(), 0, nullptr) != 0);
+  bit_depth = static_cast<png_byte>(png_bytes[24]);  // IHDR's bit depth
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("protocol") {
+
+TEST_CASE("the QR code of the 7.4.10 capture: level Q, mask 0, 6-pixel modules, an 8-pixel border, its pixels") {
+  auto captured = base64_decode(fortisim::test::provision_7410_qr_code);
+  REQUIRE(captured.has_value());
+  auto ours = qr_png("EEIAI6ZLEYIRKOYV");
+  png_uint_32 side_captured = 0, side_ours = 0;
+  png_byte depth_captured = 0, depth_ours = 0;
+  auto want = pixels(*captured, side_captured, depth_captured);
+  auto got = pixels(ours, side_ours, depth_ours);
+  CHECK(side_captured == 142);
+  CHECK(side_ours == 142);
+  CHECK(depth_ours == depth_captured);  // 1 bit
+  CHECK(ours[25] == (*captured)[25]);   // grayscale
+  CHECK(got == want);                   // every pixel
+  auto symbol = qr_modules("EEIAI6ZLEYIRKOYV");
+  CHECK(symbol.width == 21);  // version 1
+  CHECK(symbol.mask == 0);    // libqrencode's own choice would be 7
+}
+
+TEST_CASE("the mask is the one of the lowest ISO/IEC 18004 penalty, and the code still reads") {
+  for (std::string text : {"EEIAI6ZLEYIRKOYV", "AAAAAAAAAAAAAAAA", "7777777777777777", "HELLO WORLD"}) {
+    CAPTURE(text);
+    auto chosen = qr_modules(text);
+    REQUIRE(chosen.width > 0);
+    for (int k = 0; k < 8; ++k) {
+      auto other = qr_modules(text, k);
+      CHECK(other.mask == k);
+      CHECK(other.width == chosen.width);
+      // Lower for none; equal only for a later mask (the first of equals wins).
+      CHECK((qr_penalty(other) > qr_penalty(chosen) || (qr_penalty(other) == qr_penalty(chosen) && k >= chosen.mask)));
+    }
+    CHECK(qr_modules(text, chosen.mask).dark == chosen.dark);
+  }
+  // The penalty rules on a small known symbol: all light, 21 x 21.
+  qr_symbol light{21, 0, std::vector<std::uint8_t>(21 * 21, 0)};
+  // N1: 42 lines, each one run of 21: 3 + 16 each; N2: 20 x 20 blocks of 3; N3: none; N4: 50% off, 100.
+  CHECK(qr_penalty(light) == 42 * 19 + 400 * 3 + 100);
+}
+
+}  // TEST_SUITE
