@@ -130,10 +130,11 @@ int run_activate(const cli_options& o, const connection_options& to) {
 }
 
 /// The app's side: the code for the encrypted seed, decrypted with the mobile_id, then the OTP.
-int run_phone(const cli_options& o, const connection_options& to) {
+int run_phone(const cli_options& o, const connection_options& to, bool device_version_given) {
   auto request = phone_request(o.code, o.mobile_id);
   if (!request) return report_failure(o.code + " is not an activation code (16 base32 characters, EEI…)", o.json);
   request->registration_id = o.registration_id;
+  if (device_version_given) request->device_version = o.from.version;  // the app's, e.g. 4.9.9_IOS
   if (!o.json && o.mobile_id == default_mobile_id)
     std::cout << "mobile_id " << o.mobile_id << " (the default; choose one with --mobile-id)\n";
   auto x = phone(to, *request);
@@ -175,7 +176,10 @@ CLI::App* add_cli(CLI::App& app, cli_options& o) {
   client->add_option("--timeout-ms", o.timeout_ms, "Deadline of each step")->capture_default_str();
   client->add_option("--serial", o.from.serial, "The FortiGate's serial number")->capture_default_str();
   client->add_option("--cluster", o.from.cluster, "Another HA member's serial (repeat for more)");
-  client->add_option("--device-version", o.from.version, "__device_version")->capture_default_str();
+  client
+      ->add_option("--device-version", o.from.version,
+                   "__device_version: the FortiGate's; for phone, the app's (e.g. 4.9.9_IOS, polled as os_ver)")
+      ->capture_default_str();
   client->add_option("--device-build", o.from.build, "__device_build")->capture_default_str();
   client->add_flag("--json", o.json, "Print one JSON object (what was sent, what came back, what it means)");
 
@@ -206,7 +210,7 @@ int run_cli(const CLI::App& client, const cli_options& o) {
     if (name == "poll") return run_poll(o, to);
     if (name == "provision") return run_provision(o, to);
     if (name == "activate") return run_activate(o, to);
-    return run_phone(o, to);
+    return run_phone(o, to, client.get_option("--device-version")->count() > 0);
   } catch (const std::exception& e) {  // transport_error, a bad --server, a QR file that cannot be written
     return report_failure(e.what(), o.json);
   }

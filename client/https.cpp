@@ -11,6 +11,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -99,11 +100,24 @@ asio::awaitable<http_reply> exchange(connection_options to, std::string path, st
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, use_nothrow);
   if (hec) throw transport_error("TLS handshake with " + to.sni + " at " + where + ": " + handshake_failure(ssl, hec));
 
+  // The headers in the order given, Host and Content-Length where the list names them (a
+  // FortiGate's captured order), else after the rest.
   http::request<http::string_body> req{http::verb::post, path, 11};
-  for (const auto& [name, value] : headers) req.set(name, value);
-  req.set(http::field::host, to.sni);
+  bool host = false, length = false;
+  for (const auto& [name, value] : headers) {
+    if (beast::iequals(name, "Host")) {
+      req.insert(http::field::host, to.sni);
+      host = true;
+    } else if (beast::iequals(name, "Content-Length")) {
+      req.insert(http::field::content_length, std::to_string(body.size()));
+      length = true;
+    } else {
+      req.insert(name, value);
+    }
+  }
+  if (!host) req.insert(http::field::host, to.sni);
+  if (!length) req.insert(http::field::content_length, std::to_string(body.size()));
   req.body() = std::move(body);
-  req.prepare_payload();
   socket.expires_after(to.timeout);
   auto [wec, written] = co_await http::async_write(stream, req, use_nothrow);
   if (wec) throw transport_error("send to " + where + ": " + wec.message());

@@ -10,8 +10,8 @@ namespace {
 using protocol::json;
 using protocol::operation;
 
-/// FortiOS 7.4.10's request headers, as captured (docs/protocol.md §2); Host and Content-Length
-/// are set by the transport.
+/// FortiOS 7.4.10's request headers in the captured order (docs/protocol.md §2); the transport
+/// fills in Host and Content-Length where they stand.
 const std::vector<header>& fortigate_headers() {
   static const std::vector<header> h{
       {"Accept", "application/json, text/javascript, */*, q=0.01"},
@@ -20,6 +20,8 @@ const std::vector<header>& fortigate_headers() {
       {"Accept-Language", "en-us"},
       {"Accept-Encoding", "gzip, deflate"},
       {"User-Agent", "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; WOW64; Trident/5.0)"},
+      {"Host", ""},
+      {"Content-Length", ""},
       {"Connection", "Keep-Alive"},
       {"Cache-Control", "no-cache"}};
   return h;
@@ -66,13 +68,13 @@ std::string describe(const protocol::error_value& e) { return "error " + std::to
 
 exchange import_licence(const connection_options& to, const device& from, const std::string& code) {
   protocol::activation_license_request r{envelope_of(from, operation::activation_license), code};
-  return send(to, operation::activation_license, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
-              fortigate_headers());
+  return send(to, operation::activation_license, protocol::process_path,
+              fortios_text(protocol::encode(protocol::request(r))), fortigate_headers());
 }
 
 exchange poll(const connection_options& to, const device& from, const std::vector<std::string>& tokens) {
   protocol::polling_request r{envelope_of(from, operation::polling), tokens};
-  return send(to, operation::polling, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
+  return send(to, operation::polling, protocol::process_path, fortios_text(protocol::encode(protocol::request(r))),
               fortigate_headers(), tokens);
 }
 
@@ -87,8 +89,8 @@ exchange provision(const connection_options& to, const device& from,
 
 exchange activate(const connection_options& to, const device& from, const std::vector<std::string>& serials) {
   protocol::hardware_activation_request r{envelope_of(from, operation::hardware_activation), serials};
-  return send(to, operation::hardware_activation, protocol::process_path, protocol::encode(protocol::request(r)).dump(),
-              fortigate_headers(), serials);
+  return send(to, operation::hardware_activation, protocol::process_path,
+              fortios_text(protocol::encode(protocol::request(r))), fortigate_headers(), serials);
 }
 
 exchange phone(const connection_options& to, const protocol::mobile_provision_request& request) {

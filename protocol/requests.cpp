@@ -282,13 +282,14 @@ json encode(const request& r) {
           json d;
           put_envelope(d, m.env);
           if constexpr (std::is_same_v<T, activation_license_request>) {
-            d["license_activation_code"] = m.license_activation_code;
+            d["license_activation_code"] = m.license_activation_code;  // before the serial [seen]
+            put_envelope_tail(d, m.env);
           } else {
-            json list = json::array();
+            put_envelope_tail(d, m.env);
+            json list = json::array();  // after the envelope [seen: KB 241195's poll]
             for (const auto& t : m.tokens) list.push_back({{"token", t}});
             d["tokens"] = std::move(list);
           }
-          put_envelope_tail(d, m.env);
           return wrap(std::move(d));
         }
       },

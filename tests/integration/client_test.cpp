@@ -67,6 +67,39 @@ TEST_CASE("the client writes a provisioning request as FortiOS 7.4.10 did, byte 
   CHECK(fortisim::client::fortios_text(protocol::encode(protocol::request(r))) == provision_7410_request);
 }
 
+TEST_CASE("on the wire the client sends the captured header block in its order, and spaced bodies, tokens last") {
+  hostile_server listener(R"({"d": {"__type": "SoftToken.ProvisionResponse", "result": 0, "error": null}})");
+  std::vector<std::string> device{
+      "--server", listener.address(), "--cacert",         listener.ca(), "--sni",          "fortinet-ca2.fortinet.com",
+      "--serial", "FGT40FHA25099UXR", "--device-version", "7.0",         "--device-build", "5309"};
+  run_client({"provision", "FTKMOB5CA3C29179"}, device);
+  run_client({"poll", "FTKMOB5CA3C29179"}, device);
+  run_client({"import", "DA8C-0508-1F31-4CF7-C990"}, device);
+  auto sent = listener.requests();
+  REQUIRE(sent.size() == 3);
+  auto body_of = [](const std::string& request) { return request.substr(request.find("\r\n\r\n") + 4); };
+  for (const auto& request : sent) {
+    auto body = body_of(request);
+    CHECK(request.substr(0, request.size() - body.size()) == fortigate_headers(body.size()));  // byte for byte
+  }
+  // The provisioning body is the captured one but for the seed the client made.
+  auto provision = body_of(sent[0]);
+  auto seed_at = provision.find(R"("seed": ")") + 9;
+  REQUIRE(seed_at > 9);
+  CHECK(provision.replace(seed_at, 40, "FC8CEE4B56D93C40D590ACBB958840AF2FE76117") == provision_7410_request);
+  CHECK(body_of(sent[1]) ==
+        R"({ "d": { "__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FGT40FHA25099UXR", )"
+        R"("__device_version": "7.0", "__device_build": "5309", "__clustered_sns": [ { "sn": "FGT40FHA25099UXR" } ], )"
+        R"("tokens": [ { "token": "FTKMOB5CA3C29179" } ] } })");
+  CHECK(body_of(sent[2]).starts_with(
+      R"({ "d": { "__type": "SoftToken.ActivationLicenseRequest", "__version": "4", "license_activation_code": )"));
+  // The phone says its own version when given one.
+  run_client({"phone", "EEIAI6ZLEYIRKOYV", "--device-version", "4.9.9_IOS", "--server", listener.address(), "--cacert",
+              listener.ca()});
+  REQUIRE(listener.requests().size() == 4);
+  CHECK(body_of(listener.requests()[3]).find(R"("__device_version":"4.9.9_IOS")") != std::string::npos);
+}
+
 TEST_CASE("import, provision, the phone, polling: the OTP the client prints is the server's") {
   temp_folder dir("client-life");
   served s(dir.write("scenario.json", R"({"name": "client life", "seed": 3, "unknown_codes": {"answer": "accept"}})"));

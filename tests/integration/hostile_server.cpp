@@ -65,6 +65,10 @@ void hostile_server::serve() {
       for (int n;
            head != std::string::npos && got.size() < head + 4 + want && (n = SSL_read(ssl.get(), buf, sizeof buf)) > 0;)
         got.append(buf, static_cast<std::size_t>(n));
+      {
+        std::lock_guard lock(mutex_);
+        requests_.push_back(got);
+      }
       for (std::size_t sent = 0; sent < reply.size();) {
         int n = SSL_write(ssl.get(), reply.data() + sent,
                           static_cast<int>(std::min<std::size_t>(reply.size() - sent, 1 << 20)));

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fortisim::test {
 
@@ -24,6 +26,11 @@ class hostile_server {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   /// The CA its leaf chains to (PEM file).
   const std::string& ca() const { return ca_; }
+  /// Every request received so far, byte for byte (head and body).
+  std::vector<std::string> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
 
  private:
   void serve();
@@ -32,6 +39,8 @@ class hostile_server {
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::vector<std::string> requests_;
   std::thread thread_;
 };
 
