@@ -84,7 +84,8 @@ int run_provision(const cli_options& o, const connection_options& to) {
       if (!protocol::is_mobile_token_serial(serial))
         return report_failure("--qr names files after the serials: " + serial + " is not a FortiToken Mobile serial",
                               o.json);
-  for (const auto& serial : o.serials) tokens.push_back(fortigate_token(serial, random_secret(), o.code_expire));
+  for (const auto& serial : o.serials)
+    tokens.push_back(fortigate_token(serial, random_secret(), o.code_expire, o.period, o.digits));
   auto x = provision(to, o.from, tokens);
   json result = json::array();
   std::vector<std::string> lines;
@@ -149,15 +150,15 @@ int run_phone(const cli_options& o, const connection_options& to, bool device_ve
         return report_failure("the seed in the reply is " + std::to_string(secret->size()) +
                                   " bytes once decrypted, not 20 (40 hex digits)",
                               o.json);
-      int period = code_period(o.code);
-      auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), period, 6);
+      int period = protocol::activation_code_period(o.code);
+      auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), period, o.digits);
       result = {{"mobile_id", o.mobile_id},
                 {"token", r->token},
                 {"seed", protocol::hex_encode(*secret)},
                 {"otp", otp.code},
                 {"valid_for_s", otp.valid_for_s},
                 {"period", period},
-                {"digits", 6}};
+                {"digits", o.digits}};
       lines.push_back(r->token + ": seed " + protocol::hex_encode(*secret) + ", OTP " + otp.code + " (valid " +
                       std::to_string(otp.valid_for_s) + " s more)");
     }
@@ -191,6 +192,14 @@ CLI::App* add_cli(CLI::App& app, cli_options& o) {
   provision->add_option("tokens", o.serials, "FTKMOB… serials")->required();
   provision->add_option("--qr", o.qr_dir, "Write each activation code's QR code to DIR/<token>.png");
   provision->add_option("--code-expire", o.code_expire, "Minutes the activation codes last")->capture_default_str();
+  provision->add_option("--period", o.period, "The tokens' OTP period in seconds")
+      ->check(CLI::IsMember({30, 60}))
+      ->capture_default_str();
+  client
+      ->add_option("--digits", o.digits,
+                   "OTP digits: provision asks for them; phone computes with them (the reply does not say)")
+      ->check(CLI::IsMember({6, 8}))
+      ->capture_default_str();
   auto* activate = client->add_subcommand("activate", "Activate hardware tokens: SoftToken.HardwareActivationRequest");
   activate->add_option("serials", o.serials, "FTK200… serials")->required();
   auto* phone = client->add_subcommand("phone", "Be the app: trade an activation code for the seed, print the OTP");

@@ -33,6 +33,8 @@ struct cli_options {
   std::vector<std::string> serials;  ///< poll, provision: tokens; activate: hardware tokens
   std::string qr_dir;                ///< provision: write each QR code as DIR/<token>.png
   std::int64_t code_expire = 4320;   ///< provision: minutes the activation code lasts
+  int period = 60;                   ///< provision: the OTP period asked for (30 or 60)
+  int digits = 6;                    ///< provision: the digits asked for; phone: the OTP's length
   std::string mobile_id = default_mobile_id;
   std::string registration_id;  ///< phone: the push id polling shows as reg_id
 };

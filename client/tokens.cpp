@@ -17,14 +17,14 @@ std::string random_secret() {
 }
 
 protocol::provisioned_token fortigate_token(std::string serial, std::string_view secret,
-                                            std::int64_t code_expire_minutes) {
+                                            std::int64_t code_expire_minutes, int period, int digits) {
   protocol::provisioned_token t;
   t.token = std::move(serial);
   t.seed = protocol::upper_case(protocol::hex_encode(secret));
   t.code_expire = code_expire_minutes;
   t.type = "totp";
-  t.period = 60;
-  t.digits = 6;
+  t.period = period;
+  t.digits = digits;
   return t;
 }
 
@@ -36,11 +36,6 @@ std::optional<protocol::mobile_provision_request> phone_request(std::string_view
   r.mobile_id = std::move(mobile_id);
   r.token_activation_code = protocol::activation_code_for_phone(*bytes);
   return r;
-}
-
-int code_period(std::string_view user_code) {
-  auto raw = protocol::base32_decode(protocol::upper_case(user_code));
-  return raw && raw->size() == 10 && (*raw)[1] == 0x10 ? 60 : 30;
 }
 
 otp_now otp_at(std::string_view secret, std::int64_t unix_s, int period, int digits) {

@@ -16,18 +16,15 @@ namespace fortisim::client {
 std::string random_secret();
 
 /// A token as FortiOS 7.4.10 provisions it [seen]: `secret` as 40 upper-case hex digits, the
-/// code lasting `code_expire_minutes` (4320, three days, as captured), TOTP, 60 s, 6 digits.
+/// code lasting `code_expire_minutes` (4320, three days, as captured), TOTP, 60 s, 6 digits
+/// unless `period` and `digits` say otherwise.
 protocol::provisioned_token fortigate_token(std::string serial, std::string_view secret,
-                                            std::int64_t code_expire_minutes = 4320);
+                                            std::int64_t code_expire_minutes = 4320, int period = 60, int digits = 6);
 
 /// What the FortiToken Mobile app sends for the user's activation code ("EEIAI6ZLEYIRKOYV"):
 /// its 8 bytes as 16 lower-case hex digits, with `mobile_id` (16 characters); nothing if `code`
 /// is not an activation code.
 std::optional<protocol::mobile_provision_request> phone_request(std::string_view user_code, std::string mobile_id);
-
-/// The OTP period the user's code announces: 60 s for a FortiGate-issued code (second byte
-/// 0x10), 30 s otherwise [seen: public tools read them so].
-int code_period(std::string_view user_code);
 
 /// A one-time password and how many seconds it stays valid.
 struct otp_now {

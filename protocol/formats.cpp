@@ -52,12 +52,18 @@ std::string derive_serial(std::string_view prefix, std::size_t total_length, std
   return out;
 }
 
-std::string activation_code_for_user(const activation_bytes& b, bool fortigate_issued) {
+std::string activation_code_for_user(const activation_bytes& b, int period) {
   std::string raw;
   raw += static_cast<char>(0x21);
-  raw += static_cast<char>(fortigate_issued ? 0x10 : 0x00);
+  raw += static_cast<char>(period == 30 ? 0x00 : 0x10);
   raw.append(reinterpret_cast<const char*>(b.data()), b.size());
   return base32_encode(raw);
+}
+
+int activation_code_period(std::string_view user_code) {
+  auto raw = base32_decode(upper_case(user_code));
+  if (!raw || raw->size() != 10 || (*raw)[0] != 0x21) return 0;
+  return (*raw)[1] == 0x10 ? 60 : 30;
 }
 
 std::string activation_code_for_phone(const activation_bytes& b) {

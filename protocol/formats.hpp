@@ -33,7 +33,13 @@ std::string derive_serial(std::string_view prefix, std::size_t total_length, std
 using activation_bytes = std::array<std::uint8_t, 8>;
 /// The code mailed to the user: base32 of 0x21, 0x10 (FortiGate-issued, 60 s period) or 0x00,
 /// then the 8 bytes: 16 characters, e.g. "EEIDMRFGGM2DKNRX".
-std::string activation_code_for_user(const activation_bytes& b, bool fortigate_issued = true);
+/// The user's code: base32 of 0x21, the period byte, then `b`. The period byte is 0x00 for a
+/// 30-second token and 0x10 for a 60-second one [seen: the 7.4.10 capture's 0x10 for 60 s;
+/// inferred: the public clients (zcpnate PR #9, ss23 issues #3/#6/#7/#8) read 0x00 as 30 s].
+std::string activation_code_for_user(const activation_bytes& b, int period = 60);
+/// The OTP period a user's code announces: 60 for period byte 0x10, else 30 (as the public clients
+/// read it); 0 if `user_code` is not an activation code.
+int activation_code_period(std::string_view user_code);
 /// What the phone sends: the 8 bytes as 16 lowercase hex digits, e.g. "0d3a4c...".
 std::string activation_code_for_phone(const activation_bytes& b);
 /// Parses the phone's 16 lowercase hex digits back into the 8 bytes.

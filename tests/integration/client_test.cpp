@@ -149,6 +149,38 @@ TEST_CASE("import, provision, the phone, polling: the OTP the client prints is t
   CHECK(text.out.find(token + ": provisioned") != std::string::npos);
 }
 
+TEST_CASE("a 30-second, 8-digit token: its code says 30 s, and the client, the control API and the world agree") {
+  temp_folder dir("client-30s");
+  served s(dir.write("scenario.json", R"({"name": "thirty", "seed": 5, "unknown_codes": {"answer": "accept"}})"));
+  std::string token = run_client({"import", "1234-5678-9ABC-DEF0-3030", "--json"}, s.to()).j()["result"]["tokens"][0];
+  auto prov = run_client({"provision", token, "--period", "30", "--digits", "8", "--json"}, s.to());
+  REQUIRE(prov.status == 0);
+  CHECK(prov.j()["sent"]["d"]["tokens"][0]["period"] == 30);
+  CHECK(prov.j()["sent"]["d"]["tokens"][0]["digits"] == 8);
+  std::string code = prov.j()["result"]["tokens"][0]["activation_code"];
+  CHECK(protocol::base32_decode(code)->substr(0, 2) == std::string("\x21\x00", 2));  // 30 s, as the clients read it
+  CHECK(protocol::activation_code_period(code) == 30);
+  auto otp = [&] { return json::parse(control(s.admin_port(), "GET", "/tokens/" + token + "/otp").second); };
+  auto world_otp = [&] {
+    auto world = json::parse(control(s.admin_port(), "GET", "/world").second);
+    for (const auto& t : world["tokens"])
+      if (t["token"] == token) return t["otp"]["code"];
+    return json();
+  };
+  auto before = otp();
+  auto seen_by_world = world_otp();
+  auto phone = run_client({"phone", code, "--digits", "8", "--json"}, s.to());
+  auto after = otp();
+  REQUIRE(phone.status == 0);
+  CHECK(before["period"] == 30);
+  CHECK(before["otp"].get<std::string>().size() == 8);
+  CHECK(phone.j()["result"]["period"] == 30);
+  CHECK(phone.j()["result"]["digits"] == 8);
+  auto printed = phone.j()["result"]["otp"];
+  CHECK((printed == before["otp"] || printed == after["otp"]));  // a period may turn between
+  CHECK((seen_by_world == before["otp"] || seen_by_world == after["otp"]));
+}
+
 TEST_CASE("activate: the first activation gets the seed, the second finds the lock consumed (903)") {
   temp_folder dir("client-hardware");
   served s(dir.write("scenario.json", R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));

@@ -223,7 +223,13 @@ TEST_CASE("activation codes: base32 for the user, hex for the phone, the same 8 
   // A real user code from the public FortiToken Mobile registration script's README (0x21 0x00 …).
   auto real = parse_user_activation_code("EEAEVVEYZSERRHEM");
   REQUIRE(real.has_value());
-  CHECK(activation_code_for_user(*real, false) == "EEAEVVEYZSERRHEM");
+  CHECK(activation_code_for_user(*real, 30) == "EEAEVVEYZSERRHEM");
+  // The period byte as the public clients read it: 0x10 60 s (the capture's), 0x00 30 s.
+  CHECK(activation_code_period("EEAEVVEYZSERRHEM") == 30);
+  CHECK(activation_code_period("EEIAI6ZLEYIRKOYV") == 60);
+  CHECK(activation_code_period(activation_code_for_user(b, 30)) == 30);
+  CHECK(activation_code_period(activation_code_for_user(b, 60)) == 60);
+  CHECK(activation_code_period("not a code") == 0);
   CHECK(base32_encode("foobar") == "MZXW6YTBOI");  // RFC 4648 §10, without padding
   CHECK(base32_decode("MZXW6YTBOI") == "foobar");
 }

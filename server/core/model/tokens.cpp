@@ -151,7 +151,7 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   t.period = p.period;
   ++t.provisions;
   c.tokens.push_back(t);
-  std::string user_code = activation_code_for_user(*code);
+  std::string user_code = activation_code_for_user(*code, t.period);
   why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
   return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
 }
@@ -259,7 +259,7 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
   change c;
   c.tokens.push_back(t);
   commit_locked(c);
-  return provisioned_for_test{t.serial, activation_code_for_user(bytes), t.activation, t.expire};
+  return provisioned_for_test{t.serial, activation_code_for_user(bytes, t.period), t.activation, t.expire};
 }
 
 }  // namespace fortisim::core
