@@ -24,6 +24,9 @@ using json = nlohmann::ordered_json;
 /// The two endpoints (docs/protocol.md §2): the FortiGate's, and the phone app's.
 inline constexpr std::string_view process_path = "/SoftToken/Provisioning.asmx/Process";
 inline constexpr std::string_view mobile_path = "/SoftToken/Provisioning.asmx/Mobile";
+/// Where the app activates a FortiToken Cloud token [seen: kliu2python/taas sends the /Mobile
+/// request shape there]; answered as /Mobile when the scenario says "phone": {"fortitoken_cloud": true}.
+inline constexpr std::string_view cloud_activation_path = "/api/v1/token/activation";
 
 /// The operations fortisim speaks. The first three are seen on the wire; provision and
 /// hardware_activation are assumed (docs/protocol.md §4.4).

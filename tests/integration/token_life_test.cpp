@@ -175,4 +175,31 @@ TEST_CASE("the whole token life with the FortiGate's seed: import, provision, ph
   CHECK(otp["otp"] == protocol::totp(secret, 1780315200, 60, 6));  // 2026-06-01T12:00:00Z, frozen
 }
 
+TEST_CASE("the app's FortiToken Cloud request is answered as /Mobile only when the scenario says so") {
+  for (bool cloud : {false, true}) {
+    CAPTURE(cloud);
+    test_server srv(std::string(R"({"phone": {"fortitoken_cloud": )") + (cloud ? "true" : "false") + "}}");
+    auto made = json::parse(control(srv.admin_port(), "POST", "/tokens", "{}").second);
+    std::string mobile_id = "5C2E0A4B-9F1D-4E7A-8B3C-2D6F1A0E9B47";  // an iOS UUID, as seen there
+    json m{{"d",
+            {{"mobile_id", mobile_id},
+             {"__type", "SoftToken.MobileProvisionRequest"},
+             {"token_activation_code", made["token_activation_code"]},
+             {"__version", "5"}}}};
+    client phone(srv.port(), client_options{"globalftm.fortinet.net", srv.ca(), "", 0, {}});
+    auto o = phone.post(m.dump(), "/api/v1/token/activation");
+    if (!cloud) {
+      CHECK(o.status == 404);
+      continue;
+    }
+    REQUIRE(o.status == 200);
+    auto d = json::parse(o.body)["d"];
+    CHECK(d["error"].is_null());
+    CHECK(d["token"] == made["token"]);
+    auto entry = srv.engine().journal().select().back();
+    CHECK(entry["target"] == "/api/v1/token/activation");  // the journal keeps the path as sent
+    CHECK(entry["operation"] == "mobile_provision");
+  }
+}
+
 }  // TEST_SUITE

@@ -119,6 +119,8 @@ void engine::handle(const http_request& request, http_outcome& out) {
 void engine::classify(exchange& exchange) {
   exchange.ordinal = exchange.in_force.requests.fetch_add(1, std::memory_order_relaxed) + 1;
   exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')));
+  if (exchange.path == cloud_activation_path && exchange.in_force.scenario->fortitoken_cloud_path)
+    exchange.path = mobile_path;  // the app's FortiToken Cloud request, answered as /Mobile [assumed]
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
   exchange.runtime = runtime_.load(std::memory_order_acquire);

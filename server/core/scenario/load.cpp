@@ -108,7 +108,8 @@ void clusters(checker& c, const json& j, scenario& s) {
 
 void phone(checker& c, const json& j, scenario& s) {
   if (!c.is_object(j, "$.phone")) return;
-  c.only_keys(j, "$.phone", {"long_mobile_id"});
+  c.only_keys(j, "$.phone", {"long_mobile_id", "fortitoken_cloud"});
+  if (auto v = c.bool_at(j, "fortitoken_cloud", "$.phone")) s.fortitoken_cloud_path = *v;
   if (auto v = c.string_at(j, "long_mobile_id", "$.phone")) {
     if (*v != "first_16" && *v != "reject") c.fail("$.phone.long_mobile_id", "expected \"first_16\" or \"reject\"");
     s.long_mobile_id_first_16 = *v != "reject";

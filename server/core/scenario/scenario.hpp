@@ -157,6 +157,9 @@ struct scenario {
   /// A phone's mobile_id longer than 16 bytes (iOS sends a 36-character UUID): keyed by its first
   /// 16 bytes (true, assumed), or refused with error 40.
   bool long_mobile_id_first_16 = true;
+  /// The app's FortiToken Cloud path, POST /api/v1/token/activation, answered as /Mobile
+  /// ("phone": {"fortitoken_cloud": true}; off by default: fortisim is not FortiToken Cloud).
+  bool fortitoken_cloud_path = false;
   unknown_code_policy unknown_codes;
   bool trial_available = true;
   int trial_token_count = 2;
