@@ -13,6 +13,10 @@ namespace {
 
 constexpr int level_q = 0b11;  // the format information's bits for level Q
 
+/// Where the first copy of the 15 format bits sits, most significant first: (row, column).
+constexpr int format_cells[15][2] = {{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8},
+                                     {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}};
+
 /// Whether mask pattern `k` flips the module at row `y`, column `x` (ISO/IEC 18004 Table 10).
 bool flips(int k, int y, int x) {
   switch (k) {
@@ -38,12 +42,10 @@ int format_bits(int mask) {
 
 /// Writes both copies of the format bits, and the dark module beside the lower-left finder.
 void place_format(qr_symbol& s, int bits) {
-  static constexpr int first[15][2] = {{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8},
-                                       {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}};
   int w = s.width;
   auto set = [&](int y, int x, bool dark) { s.dark[static_cast<std::size_t>(y * w + x)] = dark ? 1 : 0; };
   auto bit = [&](int i) { return ((bits >> (14 - i)) & 1) != 0; };  // i = 0 is the most significant
-  for (int i = 0; i < 15; ++i) set(first[i][0], first[i][1], bit(i));
+  for (int i = 0; i < 15; ++i) set(format_cells[i][0], format_cells[i][1], bit(i));
   for (int i = 0; i < 7; ++i) set(w - 1 - i, 8, bit(i));
   for (int i = 7; i < 15; ++i) set(8, w - 15 + i, bit(i));
   set(w - 8, 8, true);
@@ -51,10 +53,8 @@ void place_format(qr_symbol& s, int bits) {
 
 /// The mask libqrencode applied, read back from the format bits it wrote.
 int applied_mask(const qr_symbol& s) {
-  static constexpr int first[15][2] = {{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8},
-                                       {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}};
   int bits = 0;
-  for (const auto& p : first) bits = (bits << 1) | (s.at(p[0], p[1]) ? 1 : 0);
+  for (const auto& p : format_cells) bits = (bits << 1) | (s.at(p[0], p[1]) ? 1 : 0);
   return ((bits ^ 0x5412) >> 10) & 7;
 }
 
