@@ -13,7 +13,6 @@
 #include "server/net/tls/client_hello.hpp"
 #include "server/net/tls/contexts.hpp"
 
-#include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -27,6 +26,7 @@
 
 #include <malloc.h>
 
+#include <array>
 #include <atomic>
 
 namespace fortisim::net {
