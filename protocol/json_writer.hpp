@@ -1,8 +1,8 @@
 #pragma once
 // A JSON writer that appends straight into a string: the reply path builds no tree (it is the
 // per-request path measured against nginx). Strings are escaped as RFC 8259 requires (in
-// replies, ', <, > and & too, as ASP.NET's JSON serializer writes them); bytes >= 0x80 pass through. Keys are written
-// in call order, which is how replies keep the captured field order.
+// replies, ', <, > and & too, as ASP.NET's JSON serializer writes them); bytes >= 0x80 pass
+// through. Keys are written in call order, which is how replies keep the captured field order.
 
 #include "protocol/errors.hpp"
 
