@@ -229,6 +229,8 @@ TEST_CASE("a poll says FortiOS's status words unless the scenario renames them â
   CHECK(core::status_from_text("pending") == core::token_status::provisioning);  // state files of 0.1
   auto bad = core::parse_scenario(renamed(R"({"pending": "x", "new": 7})"), "words.json");
   REQUIRE(bad.problems.size() == 2);
+  auto unprintable = core::parse_scenario(renamed(R"({"new": "", "provisioning": "a\u001b[31m"})"), "words.json");
+  CHECK(unprintable.problems.size() == 2);
   CHECK(bad.problems[0].path == "$.protocol.status_words.pending");
   CHECK(bad.problems[1].path == "$.protocol.status_words.new");
 }
@@ -436,6 +438,11 @@ TEST_CASE("a FortiGate that gives its own activation code gets 40 on /Process wh
   CHECK(why.find("another token's") != std::string::npos);
   CHECK(own(b, "not a code").tokens[0].error->code == 40);
   CHECK_FALSE(own(a, "0123456789abcdef").tokens[0].error.has_value());  // its own code again: fine
+  // The same token twice in one request with its own code: its code, not another's (found by an attack run).
+  provisioned_token twice{a, seed, 60, "totp", 60, 6, "0123456789abcdef"};
+  auto both = m.provision({device("FG1"), {twice, twice}});
+  CHECK_FALSE(both.tokens[0].error.has_value());
+  CHECK_FALSE(both.tokens[1].error.has_value());
 }
 
 TEST_CASE("an iOS phone's 36-character mobile_id is keyed by its first 16 bytes, unless the scenario refuses it") {

@@ -99,7 +99,8 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
   auto taken = [&](const std::string& hex) {
     auto in_use = by_activation_.find(hex);
     return (in_use != by_activation_.end() && in_use->second != t.serial) ||
-           std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.activation == hex; });
+           std::any_of(c.tokens.begin(), c.tokens.end(),
+                       [&](const auto& o) { return o.activation == hex && o.serial != t.serial; });
   };
   if (!client_code.empty()) {  // the FortiGate's own code: refused when malformed or another token's
     auto given = parse_phone_activation_code(client_code);

@@ -2,6 +2,8 @@
 // the real thing corrects fortisim's assumptions without a rebuild; and error references.
 #include "server/core/scenario/parse.hpp"
 
+#include <algorithm>
+
 namespace fortisim::core::parse {
 
 namespace {
@@ -48,7 +50,14 @@ void status_words(checker& c, const json& w, const std::string& path, scenario& 
   for (auto [key, word] : {std::pair{"new", &words.fresh}, std::pair{"provisioning", &words.provisioning},
                            std::pair{"provisioned", &words.provisioned},
                            std::pair{"provision_timeout", &words.timed_out}, std::pair{"unknown", &words.unknown}})
-    if (auto v = c.string_at(w, key, path)) *word = *v;
+    if (auto v = c.string_at(w, key, path)) {
+      bool printable = !v->empty() && v->size() <= 64 &&
+                       std::none_of(v->begin(), v->end(), [](unsigned char b) { return b < 0x20 || b == 0x7F; });
+      if (printable)
+        *word = *v;
+      else
+        c.fail(path + "." + key, "expected a word: 1 to 64 bytes, no control characters");
+    }
 }
 
 }  // namespace
