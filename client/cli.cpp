@@ -85,7 +85,7 @@ int run_provision(const cli_options& o, const connection_options& to) {
         return report_failure("--qr names files after the serials: " + serial + " is not a FortiToken Mobile serial",
                               o.json);
   for (const auto& serial : o.serials)
-    tokens.push_back(fortigate_token(serial, random_secret(), o.code_expire, o.period, o.digits));
+    tokens.push_back(fortigate_token(serial, random_secret(), o.code_expire, o.period, o.digits, o.otp_type));
   auto x = provision(to, o.from, tokens);
   json result = json::array();
   std::vector<std::string> lines;
@@ -150,17 +150,23 @@ int run_phone(const cli_options& o, const connection_options& to, bool device_ve
         return report_failure("the seed in the reply is " + std::to_string(secret->size()) +
                                   " bytes once decrypted, not 20 (40 hex digits)",
                               o.json);
-      int period = protocol::activation_code_period(o.code);
-      auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), period, o.digits);
+      protocol::otp_params p{*protocol::otp_type_from_text(o.otp_type), o.digits,
+                             protocol::activation_code_period(o.code),
+                             o.counter.value_or(static_cast<std::uint64_t>(std::max(r->counter, 0)))};
+      auto otp = otp_at(*secret, static_cast<std::int64_t>(std::time(nullptr)), p);
+      bool hotp = p.type == protocol::otp_type::hotp;
       result = {{"mobile_id", o.mobile_id},
                 {"token", r->token},
                 {"seed", protocol::hex_encode(*secret)},
                 {"otp", otp.code},
                 {"valid_for_s", otp.valid_for_s},
-                {"period", period},
+                {"type", o.otp_type},
+                {"period", p.period},
                 {"digits", o.digits}};
-      lines.push_back(r->token + ": seed " + protocol::hex_encode(*secret) + ", OTP " + otp.code + " (valid " +
-                      std::to_string(otp.valid_for_s) + " s more)");
+      if (hotp) result["counter"] = p.counter;
+      lines.push_back(r->token + ": seed " + protocol::hex_encode(*secret) + ", OTP " + otp.code +
+                      (hotp ? " (HOTP, counter " + std::to_string(p.counter) + ")"
+                            : " (valid " + std::to_string(otp.valid_for_s) + " s more)"));
     }
   return report(x, result, lines, o.json);
 }
@@ -200,12 +206,18 @@ CLI::App* add_cli(CLI::App& app, cli_options& o) {
                    "OTP digits: provision asks for them; phone computes with them (the reply does not say)")
       ->check(CLI::IsMember({6, 8}))
       ->capture_default_str();
+  client
+      ->add_option("--type", o.otp_type,
+                   "OTP type: provision asks for it; phone computes with it (neither reply nor code says)")
+      ->check(CLI::IsMember({"totp", "hotp"}))
+      ->capture_default_str();
   auto* activate = client->add_subcommand("activate", "Activate hardware tokens: SoftToken.HardwareActivationRequest");
   activate->add_option("serials", o.serials, "FTK200… serials")->required();
   auto* phone = client->add_subcommand("phone", "Be the app: trade an activation code for the seed, print the OTP");
   phone->add_option("code", o.code, "The user's activation code, e.g. EEIAI6ZLEYIRKOYV")->required();
   phone->add_option("--mobile-id", o.mobile_id, "The phone's id (16 characters)")->capture_default_str();
   phone->add_option("--registration-id", o.registration_id, "The push id polling shows as reg_id");
+  phone->add_option("--counter", o.counter, "HOTP: the counter whose code to print (default: the reply's counter)");
   for (auto* op : {import, poll, provision, activate, phone}) op->fallthrough();  // client options after the operation
   return client;
 }

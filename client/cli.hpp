@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,15 @@ struct cli_options {
   bool insecure = false;
   std::int64_t timeout_ms = 10'000;
   device from;
-  bool json = false;                 ///< one JSON object on stdout instead of text
-  std::string code;                  ///< import: the licence code; phone: the user's activation code
-  std::vector<std::string> serials;  ///< poll, provision: tokens; activate: hardware tokens
-  std::string qr_dir;                ///< provision: write each QR code as DIR/<token>.png
-  std::int64_t code_expire = 4320;   ///< provision: minutes the activation code lasts
-  int period = 60;                   ///< provision: the OTP period asked for (30 or 60)
-  int digits = 6;                    ///< provision: the digits asked for; phone: the OTP's length
+  bool json = false;                     ///< one JSON object on stdout instead of text
+  std::string code;                      ///< import: the licence code; phone: the user's activation code
+  std::vector<std::string> serials;      ///< poll, provision: tokens; activate: hardware tokens
+  std::string qr_dir;                    ///< provision: write each QR code as DIR/<token>.png
+  std::int64_t code_expire = 4320;       ///< provision: minutes the activation code lasts
+  int period = 60;                       ///< provision: the OTP period asked for (30 or 60)
+  int digits = 6;                        ///< provision: the digits asked for; phone: the OTP's length
+  std::string otp_type = "totp";         ///< provision: the type asked for; phone: how it computes
+  std::optional<std::uint64_t> counter;  ///< phone, HOTP: the counter whose code it prints (default: the reply's)
   std::string mobile_id = default_mobile_id;
   std::string registration_id;  ///< phone: the push id polling shows as reg_id
 };

@@ -17,12 +17,13 @@ std::string random_secret() {
 }
 
 protocol::provisioned_token fortigate_token(std::string serial, std::string_view secret,
-                                            std::int64_t code_expire_minutes, int period, int digits) {
+                                            std::int64_t code_expire_minutes, int period, int digits,
+                                            std::string type) {
   protocol::provisioned_token t;
   t.token = std::move(serial);
   t.seed = protocol::upper_case(protocol::hex_encode(secret));
   t.code_expire = code_expire_minutes;
-  t.type = "totp";
+  t.type = std::move(type);
   t.period = period;
   t.digits = digits;
   return t;
@@ -38,8 +39,8 @@ std::optional<protocol::mobile_provision_request> phone_request(std::string_view
   return r;
 }
 
-otp_now otp_at(std::string_view secret, std::int64_t unix_s, int period, int digits) {
-  return {protocol::totp(secret, unix_s, period, digits), period - unix_s % period};
+otp_now otp_at(std::string_view secret, std::int64_t unix_s, const protocol::otp_params& p) {
+  return {protocol::otp_code(secret, p, unix_s), protocol::otp_valid_for_s(p, unix_s)};
 }
 
 }  // namespace fortisim::client

@@ -299,7 +299,9 @@ function render_tokens(world) {
     cell(row, t.mobile_id, 'mono');
     cell(row, t.os_ver);
     const otp = cell(row, t.otp ? t.otp.code : '', 'mono otp');
-    if (t.otp) {
+    if (t.otp && t.otp.counter !== undefined) {
+      otp.textContent = t.otp.code + ' (HOTP #' + t.otp.counter + ')';  // changes when used, not with time
+    } else if (t.otp) {
       otp.dataset.until = Date.now() + t.otp.valid_for_s * 1000;
       otp.dataset.code = t.otp.code;
     }

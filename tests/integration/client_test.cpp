@@ -181,6 +181,38 @@ TEST_CASE("a 30-second, 8-digit token: its code says 30 s, and the client, the c
   CHECK((seen_by_world == before["otp"] || seen_by_world == after["otp"]));
 }
 
+TEST_CASE("an HOTP token: the client's code and the control API's agree, and a verifier moves both on") {
+  temp_folder dir("client-hotp");
+  served s(dir.write("scenario.json", R"({"name": "counted", "seed": 6, "unknown_codes": {"answer": "accept"}})"));
+  std::string token = run_client({"import", "1234-5678-9ABC-DEF0-4040", "--json"}, s.to()).j()["result"]["tokens"][0];
+  auto prov = run_client({"provision", token, "--type", "hotp", "--json"}, s.to());
+  REQUIRE(prov.status == 0);
+  CHECK(prov.j()["sent"]["d"]["tokens"][0]["type"] == "hotp");
+  std::string code = prov.j()["result"]["tokens"][0]["activation_code"];
+  auto otp = [&] { return json::parse(control(s.admin_port(), "GET", "/tokens/" + token + "/otp").second); };
+  CHECK(otp()["type"] == "hotp");
+  CHECK(otp()["counter"] == 0);
+  auto phone = run_client({"phone", code, "--type", "hotp", "--json"}, s.to());
+  REQUIRE(phone.status == 0);
+  CHECK(phone.j()["result"]["counter"] == 0);
+  CHECK(phone.j()["result"]["otp"] == otp()["otp"]);
+  auto verify =
+      control(s.admin_port(), "POST", "/tokens/" + token + "/verify", json{{"otp", phone.j()["result"]["otp"]}}.dump());
+  CHECK(verify.first == 200);
+  CHECK(json::parse(verify.second)["valid"] == true);
+  CHECK(json::parse(verify.second)["counter"] == 1);
+  // The phone's seed, counted on by RFC 4226 as the app would, gives the control API's next code.
+  auto secret = protocol::hex_decode(phone.j()["result"]["seed"].get<std::string>());
+  REQUIRE(secret.has_value());
+  CHECK(otp()["otp"] == protocol::hotp(*secret, 1, 6));
+  // The phone activated again gets the counter in the reply's `counter` field, and counts from it.
+  auto again = run_client({"phone", code, "--type", "hotp", "--json"}, s.to());
+  REQUIRE(again.status == 0);
+  CHECK(again.j()["received"]["d"]["counter"] == 1);
+  CHECK(again.j()["result"]["counter"] == 1);
+  CHECK(again.j()["result"]["otp"] == otp()["otp"]);
+}
+
 TEST_CASE("activate: the first activation gets the seed, the second finds the lock consumed (903)") {
   temp_folder dir("client-hardware");
   served s(dir.write("scenario.json", R"({"name": "hardware", "seed": 8, "unknown_hardware": "accept"})"));

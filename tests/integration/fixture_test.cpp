@@ -261,12 +261,33 @@ TEST_CASE("fixture: a token's OTP follows the clock, and a consumed hardware loc
   CHECK(o.digits == 6);
   CHECK(o.period == 30);
   CHECK(o.valid_for_s == 1);
+  CHECK(o.type == "totp");
+  CHECK(fx.verify_otp("FTKMOB0000000042", "287082"));
   CHECK(has(refusal([&] { fx.otp("FTKMOB9999999999"); }), "otp(FTKMOB9999999999): no token FTKMOB9999999999"));
 
   CHECK(activation_seed(fx, "FTK2000000000001").empty());
   fx.release_lock("FTK2000000000001");
   CHECK(activation_seed(fx, "FTK2000000000001").size() == 40);
   CHECK(has(refusal([&] { fx.release_lock("FTK2999999999999"); }), "release_lock(FTK2999999999999)"));
+}
+
+TEST_CASE("fixture: an HOTP token shows its counter's code, a verifier moves the counter, reset puts it back") {
+  fixture fx(scenario_text{R"({"name": "hotp", "seed": 5, "mobile_tokens": [{"token": "FTKMOB0000000043",
+    "secret": "3132333435363738393031323334353637383930", "type": "hotp", "counter": 5}]})"});
+  auto o = fx.otp("FTKMOB0000000043");
+  CHECK(o.type == "hotp");
+  CHECK(o.counter == 5);
+  CHECK(o.code == "254676");  // RFC 4226 appendix D, count 5
+  CHECK(o.valid_for_s == 0);
+  CHECK_FALSE(fx.verify_otp("FTKMOB0000000043", "000000"));
+  CHECK(fx.otp("FTKMOB0000000043").counter == 5);      // a refused code moves nothing
+  CHECK(fx.verify_otp("FTKMOB0000000043", "162583"));  // count 7, within the look-ahead
+  CHECK(fx.otp("FTKMOB0000000043").counter == 8);
+  CHECK(fx.otp("FTKMOB0000000043").code == "399871");
+  CHECK_FALSE(fx.verify_otp("FTKMOB0000000043", "162583"));  // never accepted twice
+  fx.reset();
+  CHECK(fx.otp("FTKMOB0000000043").counter == 5);
+  CHECK(has(refusal([&] { fx.verify_otp("FTKMOB9999999999", "123456"); }), "no token FTKMOB9999999999"));
 }
 
 TEST_CASE("fixture: the listener refuses until opened, or for a while") {

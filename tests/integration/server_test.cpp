@@ -166,6 +166,26 @@ TEST_CASE("HTTP as IIS answers it: HTTP/1.1 to an HTTP/1.0 request, a Date on ev
   CHECK_FALSE(p.headers.contains("x-powered-by"));
 }
 
+TEST_CASE("a rule's headers are on the replies it fires on, and paths can be told to keep their case") {
+  test_server srv(R"({"http": {"case_insensitive_paths": false},
+    "rules": [{"name": "busy", "times": 1, "then": {"action": "status", "status": 503, "body": "busy"},
+               "headers": {"Retry-After": "120", "Server": null}}]})");
+  auto busy = post_once(srv.port(), captured_request);
+  CHECK(busy.status == 503);
+  CHECK(busy.headers["retry-after"] == "120");
+  CHECK_FALSE(busy.headers.contains("server"));
+  auto plain = post_once(srv.port(), captured_request);
+  CHECK(plain.status == 200);
+  CHECK_FALSE(plain.headers.contains("retry-after"));
+  CHECK(plain.headers["server"] == "Microsoft-IIS/10.0");
+  client c(srv.port());
+  auto lower = c.raw_exchange(
+      "POST /softtoken/provisioning.asmx/process HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(captured_request.size()) + "\r\n\r\n" + captured_request);
+  CHECK(lower.raw.starts_with("HTTP/1.1 404 "));
+}
+
 TEST_CASE("a body of invalid UTF-8 gets error 990, and the journal still shows it") {
   test_server srv(shipped("default.json"));
   auto r = post_once(srv.port(), "{\"d\": \"\xff\xfe\"}");

@@ -192,6 +192,32 @@ TEST_CASE("http: IIS's headers by default, then each one added, replaced or remo
   CHECK(typo[0].reason.find("5555") == std::string::npos);
 }
 
+TEST_CASE("a rule's own headers: added, replaced or removed on its replies, checked as the scenario's are") {
+  auto r = parse_scenario(R"({"rules": [{"name": "busy", "then": {"action": "status", "status": 503},
+                                         "headers": {"Retry-After": "120", "server": null}}],
+                              "http": {"case_insensitive_paths": false}})",
+                          "x");
+  REQUIRE(r.value.has_value());
+  const auto& edits = r.value->rules[0].headers;
+  REQUIRE(edits.size() == 2);
+  CHECK(edited_headers(r.value->http_headers, edits) ==
+        "Cache-Control: private\r\nX-AspNet-Version: 4.0.30319\r\nX-Powered-By: ASP.NET\r\nRetry-After: 120\r\n");
+  CHECK_FALSE(r.value->case_insensitive_paths);
+  CHECK(parse_scenario("{}", "x").value->case_insensitive_paths);
+  std::string many = R"({"rules": [{"then": {"action": "pass"}, "headers": {)";
+  for (int i = 0; i < 17; ++i) many += (i ? "," : "") + std::string(R"("X-)") + std::to_string(i) + R"(": "v")";
+  CHECK(has_problem(problems_of(many + "}}]}"), "$.rules[0].headers", "at most 16 headers"));
+  auto bad = problems_of(R"({"rules": [
+    {"name": "early", "when": {"connection": 1}, "then": {"action": "reset"}, "headers": {"X-A": "1"}},
+    {"name": "framing", "then": {"action": "pass"}, "headers": {"Content-Length": "5", "X-Long": ")" +
+                         std::string(1020, 'v') + R"(", "X-Long2": ")" + std::string(1020, 'v') + R"("}}]})");
+  CHECK(has_problem(bad, "$.rules[0].headers", "only a rule acting at the HTTP stage"));
+  CHECK(has_problem(bad, "$.rules[1].headers.Content-Length", "writes Content-Length itself"));
+  CHECK(has_problem(bad, "$.rules[1].headers", "at most 2048 bytes of headers in a rule"));
+  CHECK(
+      has_problem(problems_of(R"({"http": {"case_insensitive_paths": "yes"}})"), "$.http.case_insensitive_paths", ""));
+}
+
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
   using fortisim::protocol::json;
   CHECK(parse_time(json("1970-01-02")) == 86400);

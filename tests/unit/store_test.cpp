@@ -82,6 +82,25 @@ TEST_CASE("damaged rows are refused with their row and column, and the file is l
   sqlite3_close(db);
 }
 
+TEST_CASE("a format 2 state (0.2, no OTP type or counter) is upgraded when served: its tokens are TOTP") {
+  test::temp_folder dir("store-v2");
+  std::string path = dir.file("state.db");
+  make_state(path);
+  sql(path, "ALTER TABLE tokens DROP COLUMN type; ALTER TABLE tokens DROP COLUMN counter; PRAGMA user_version=2;");
+  CHECK_THROWS_WITH_AS(core::store(path, core::store::access::check), doctest::Contains("format 2 (fortisim 0.2)"),
+                       std::runtime_error);
+  {
+    model again(test::scenario_from(world), path);
+    auto otp = again.otp("FTKMOB0000000001");
+    REQUIRE(otp.has_value());
+    CHECK(otp->params.type == protocol::otp_type::totp);
+  }
+  sql(path, "UPDATE tokens SET type = 'HOTP', counter = -1");
+  auto why = refusal(path);
+  CHECK(why.find("tokens[FTKMOB0000000001].type: expected \"totp\" or \"hotp\"") != std::string::npos);
+  CHECK(why.find("tokens[FTKMOB0000000001].counter: expected an integer from 0") != std::string::npos);
+}
+
 TEST_CASE("a file that is not a fortisim state database is refused, named, with the fix") {
   test::temp_folder dir("notdb");
   std::string path = dir.write("state.json", R"({"format": 1, "licenses": []})");  // an earlier fortisim's JSON state

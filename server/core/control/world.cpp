@@ -110,15 +110,36 @@ control_reply new_token(call& request) {
              {"expire", p.expire}});
 }
 
+namespace {
+
+json otp_params_json(const protocol::otp_params& p) {
+  json out{{"type", protocol::otp_type_text(p.type)}, {"digits", p.digits}, {"period", p.period}};
+  if (p.type == protocol::otp_type::hotp) out["counter"] = p.counter;
+  return out;
+}
+
+}  // namespace
+
 control_reply otp(call& request) {
   request.only_query({});
   auto otp = request.engine.world().otp(request.wildcard);
   if (!otp) throw bad_call("no token " + std::string(request.wildcard) + " with a seed", 404);
-  return ok({{"token", otp->token},
-             {"otp", otp->code},
-             {"valid_for_s", otp->valid_for_s},
-             {"digits", otp->digits},
-             {"period", otp->period}});
+  json out{{"token", otp->token}, {"otp", otp->code}, {"valid_for_s", otp->valid_for_s}};
+  out.update(otp_params_json(otp->params));
+  return ok(std::move(out));
+}
+
+control_reply verify_otp(call& request) {
+  request.only_query({});
+  request.only_keys({"otp"});
+  auto code = request.text("otp");
+  if (!code) throw bad_call("otp: expected the code to check, e.g. {\"otp\": \"123456\"}");
+  auto check = request.engine.world().verify_otp(request.wildcard, *code);
+  if (!check) throw bad_call("no token " + std::string(request.wildcard) + " with a seed", 404);
+  request.announce(check->valid ? "otp accepted" : "otp refused", {{"token", request.wildcard}});
+  json out{{"token", request.wildcard}, {"valid", check->valid}};
+  out.update(otp_params_json(check->params));
+  return ok(std::move(out));
 }
 
 control_reply release_lock(call& request) {

@@ -64,7 +64,8 @@ int error_code_of(const response& r) {
 /// The service's own spelling of `path` when it names one of its pages in another case: IIS looks
 /// paths up without case [assumed: how IIS serves files and ASMX handlers], so a client that writes
 /// /softtoken/provisioning.asmx/process reaches /SoftToken/Provisioning.asmx/Process.
-std::string_view canonical_path(std::string_view path) {
+std::string_view canonical_path(std::string_view path, bool without_case) {
+  if (!without_case) return path;
   for (std::string_view page : {process_path, mobile_path})
     if (protocol::same_ignoring_case(path, page)) return page;
   return path;
@@ -111,14 +112,18 @@ void engine::handle(const http_request& request, http_outcome& out) {
   } catch (const std::exception& e) {  // a rule's template too large, memory exhausted: the process goes on
     fail_internally(ongoing, e.what());
   }
-  out.headers.assign(in_force->scenario->http_headers);
+  if (ongoing.hit && !ongoing.hit->rule->headers.empty())
+    out.headers = edited_headers(in_force->scenario->http_headers, ongoing.hit->rule->headers);
+  else
+    out.headers.assign(in_force->scenario->http_headers);
   write_entry(ongoing);
   scratch.trim(request.body.size());
 }
 
 void engine::classify(exchange& exchange) {
   exchange.ordinal = exchange.in_force.requests.fetch_add(1, std::memory_order_relaxed) + 1;
-  exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')));
+  exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')),
+                                 exchange.in_force.scenario->case_insensitive_paths);
   if (exchange.path == cloud_activation_path && exchange.in_force.scenario->fortitoken_cloud_path)
     exchange.path = mobile_path;  // the app's FortiToken Cloud request, answered as /Mobile [assumed]
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that

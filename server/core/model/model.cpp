@@ -151,18 +151,38 @@ std::optional<otp_value> model::otp(std::string_view token) const {
   return otp_locked(token);
 }
 
-otp_value model::otp_at(const std::string& serial, const std::string& secret, int digits, int period,
+otp_value model::otp_at(const std::string& serial, const std::string& secret, const protocol::otp_params& p,
                         std::int64_t now_s) {
-  return otp_value{serial, totp(secret, now_s, period, digits), period - now_s % period, digits, period};
+  return otp_value{serial, protocol::otp_code(secret, p, now_s), protocol::otp_valid_for_s(p, now_s), p};
 }
 
 std::optional<otp_value> model::otp_locked(std::string_view token) const {
   std::int64_t now = clock_.now_s();
   if (auto it = tokens_.find(token); it != tokens_.end() && !it->second.secret.empty())
-    return otp_at(it->second.serial, it->second.secret, it->second.digits, it->second.period, now);
+    return otp_at(it->second.serial, it->second.secret, otp_params_of(it->second), now);
   if (auto it = hardware_.find(token); it != hardware_.end())
-    return otp_at(it->second.serial, it->second.secret, 6, 60, now);  // FortiToken-200: 6 digits, 60 s
+    return otp_at(it->second.serial, it->second.secret, hardware_otp_params, now);
   return std::nullopt;
+}
+
+std::optional<otp_check> model::verify_otp(std::string_view token, std::string_view code) {
+  std::lock_guard lock(mutex_);
+  std::int64_t now = clock_.now_s();
+  if (auto it = hardware_.find(token); it != hardware_.end())
+    return otp_check{protocol::verify_otp(it->second.secret, hardware_otp_params, now, code).valid,
+                     hardware_otp_params};
+  auto it = tokens_.find(token);
+  if (it == tokens_.end() || it->second.secret.empty()) return std::nullopt;
+  auto params = otp_params_of(it->second);
+  auto verdict = protocol::verify_otp(it->second.secret, params, now, code);
+  if (verdict.counter != params.counter) {
+    change c;
+    c.tokens.push_back(it->second);
+    c.tokens.back().counter = verdict.counter;
+    commit_locked(c);
+    params.counter = verdict.counter;
+  }
+  return otp_check{verdict.valid, params};
 }
 
 void model::advance_clock(std::int64_t ms) {

@@ -30,9 +30,14 @@ namespace fortisim::core {
 struct otp_value {
   std::string token;
   std::string code;
-  std::int64_t valid_for_s = 0;  ///< seconds until the code changes
-  int digits = 6;
-  int period = 60;
+  std::int64_t valid_for_s = 0;  ///< seconds until a TOTP code changes; 0 for HOTP (it changes when used)
+  protocol::otp_params params;
+};
+
+/// What POST /tokens/<serial>/verify answers.
+struct otp_check {
+  bool valid = false;
+  protocol::otp_params params;  ///< after the check: an accepted HOTP code moves the counter on
 };
 
 /// What a control call that provisions a token without a FortiGate returns.
@@ -106,6 +111,9 @@ class model {
 
   // ---- control calls ----
   std::optional<otp_value> otp(std::string_view token) const;
+  /// Checks `code` as a verifier would (otp.hpp's windows); an accepted HOTP code moves the token's
+  /// counter past it, durably. Nothing for a token without a seed. Throws storage_error.
+  std::optional<otp_check> verify_otp(std::string_view token, std::string_view code);
   /// Releases a consumed hardware lock; false if the token is unknown.
   bool release_lock(std::string_view token);
   /// Provisions an FTM token as a FortiGate would (a new serial if `token` is empty).
@@ -131,7 +139,7 @@ class model {
   void commit_locked(const change& c);
   std::optional<otp_value> otp_locked(std::string_view token) const;
   /// The OTP of a secret at `now_s` (unix seconds of the virtual clock).
-  static otp_value otp_at(const std::string& serial, const std::string& secret, int digits, int period,
+  static otp_value otp_at(const std::string& serial, const std::string& secret, const protocol::otp_params& p,
                           std::int64_t now_s);
   void apply_locked(const licence_record& l);
   void apply_locked(const token_record& t);

@@ -3,6 +3,8 @@
 // holds, what the control API shows, and what --state stores, row for row (store.hpp). A change
 // to the world is a set of new records, durable before it is visible.
 
+#include "protocol/otp.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,7 +38,9 @@ struct token_record {
   std::string secret;                         ///< raw 20 bytes
   int digits = 6;
   int period = 60;
-  std::int64_t expire = 0;  ///< unix seconds the activation code lasts until
+  protocol::otp_type type = protocol::otp_type::totp;
+  std::uint64_t counter = 0;  ///< HOTP: the counter of the code the token shows next
+  std::int64_t expire = 0;    ///< unix seconds the activation code lasts until
   std::string issuer;
   std::string mobile_id;  ///< the phone's key: the first 16 bytes of its mobile_id
   std::string os_ver;
@@ -44,6 +48,11 @@ struct token_record {
   std::uint64_t provisions = 0;  ///< how often a FortiGate provisioned it (new codes replay by count)
   friend bool operator==(const token_record&, const token_record&) = default;
 };
+
+/// What makes a token's OTPs.
+inline protocol::otp_params otp_params_of(const token_record& t) { return {t.type, t.digits, t.period, t.counter}; }
+/// A FortiToken-200's: TOTP, 6 digits, 60 s [doc].
+inline constexpr protocol::otp_params hardware_otp_params{protocol::otp_type::totp, 6, 60, 0};
 
 /// A token FortiCare knows (its licence was imported) that no FortiGate has provisioned yet.
 inline token_record fresh_token(std::string serial, std::string license) {

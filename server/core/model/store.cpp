@@ -19,7 +19,7 @@ namespace fortisim::core {
 
 namespace {
 
-constexpr int schema_version = 2;  // PRAGMA user_version; 1 was the JSON state file of earlier versions
+constexpr int schema_version = 3;  // PRAGMA user_version; 1 was the JSON state file of earlier versions
 
 /// The tables, each written once: the CREATE statements and the start-up check of an existing
 /// database (every table there, with exactly these columns in this order) both come from here.
@@ -35,7 +35,7 @@ constexpr table tables[] = {
      "serial TEXT PRIMARY KEY NOT NULL, license TEXT NOT NULL, status TEXT NOT NULL, activation TEXT NOT NULL, "
      "secret TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL, expire INTEGER NOT NULL, "
      "issuer TEXT NOT NULL, mobile_id TEXT NOT NULL, os_ver TEXT NOT NULL, reg_id TEXT NOT NULL, "
-     "provisions INTEGER NOT NULL"},
+     "provisions INTEGER NOT NULL, type TEXT NOT NULL DEFAULT 'totp', counter INTEGER NOT NULL DEFAULT 0"},
     {"hardware",
      "serial TEXT PRIMARY KEY NOT NULL, secret TEXT NOT NULL, lock TEXT NOT NULL, activated_by TEXT NOT NULL"},
     {"clock", "id INTEGER PRIMARY KEY CHECK (id = 1), now_ms INTEGER NOT NULL, real_ms INTEGER NOT NULL"},
@@ -67,6 +67,11 @@ std::string schema_problem(sqlite3* db) {
   }
   return "";
 }
+
+/// Format 2 (0.2) had no OTP type or counter: its tokens are TOTP, as they always were.
+constexpr const char* from_format_2 =
+    "ALTER TABLE tokens ADD COLUMN type TEXT NOT NULL DEFAULT 'totp';"
+    "ALTER TABLE tokens ADD COLUMN counter INTEGER NOT NULL DEFAULT 0;";
 
 std::string create_statements() {
   std::string out;
@@ -130,6 +135,11 @@ store::store(std::string path, access a) : path_(std::move(path)) {
     auto v = version.integer(0);
     bool empty = statement(db_, "SELECT 1 FROM sqlite_master").next_row() == false;
     if (empty && !serve) throw storage_error("it holds no tables");
+    if (!empty && v == 2 && serve) {
+      exec(from_format_2);
+      v = schema_version;
+    }
+    if (!empty && v == 2) throw storage_error("format 2 (fortisim 0.2): serving it with --state upgrades it");
     if (!empty && v != schema_version)
       throw storage_error("format " + std::to_string(v) + ", expected " + std::to_string(schema_version));
     if (auto why = empty ? "" : schema_problem(db_); !why.empty()) throw storage_error(why);
@@ -188,7 +198,8 @@ void store::write(const change& c) {
           .bind(5, json_list(l.bound_to))
           .bind(6, l.registered_to)
           .run();
-    statement tok(db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    statement tok(
+        db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     for (const auto& t : c.tokens)
       tok.bind(1, t.serial)
           .bind(2, t.license)
@@ -203,6 +214,8 @@ void store::write(const change& c) {
           .bind(11, t.os_ver)
           .bind(12, t.reg_id)
           .bind(13, static_cast<std::int64_t>(t.provisions))
+          .bind(14, std::string(protocol::otp_type_text(t.type)))
+          .bind(15, static_cast<std::int64_t>(t.counter))
           .run();
     statement hw(db_, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)");
     for (const auto& h : c.hardware)

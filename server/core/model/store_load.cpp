@@ -78,7 +78,7 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
 void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
   statement st(db,
                "SELECT serial, license, status, activation, secret, digits, period, expire, issuer, mobile_id, "
-               "os_ver, reg_id, provisions FROM tokens");
+               "os_ver, reg_id, provisions, type, counter FROM tokens");
   while (st.next_row()) {
     token_record t;
     row_reader r{st, "tokens[" + printable(st.text(0)) + "]", problems};
@@ -100,6 +100,10 @@ void tokens(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
     t.os_ver = r.text(10);
     t.reg_id = r.text(11);
     t.provisions = static_cast<std::uint64_t>(r.number(12, "provisions", 0, INT64_MAX));
+    auto type = protocol::otp_type_from_text(r.text(13));
+    if (!type) r.fail("type", "expected \"totp\" or \"hotp\"");
+    t.type = type.value_or(protocol::otp_type::totp);
+    t.counter = static_cast<std::uint64_t>(r.number(14, "counter", 0, INT64_MAX));
     out.tokens.push_back(std::move(t));
   }
 }

@@ -7,6 +7,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <shared_mutex>
 
 namespace fortisim::core {
@@ -137,6 +138,8 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
     return failed(p.token, std::move(e));
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
+  auto type = p.type.empty() ? protocol::otp_type::totp : protocol::otp_type_from_text(p.type);
+  if (!type) return invalid("type (\"totp\" or \"hotp\")");
   auto code = next_code_locked(it->second, p.activation_code, c);
   if (!code) {
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
@@ -150,6 +153,8 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   t.secret = *secret;
   t.digits = p.digits;
   t.period = p.period;
+  t.type = *type;
+  t.counter = 0;  // a new seed starts its count again
   ++t.provisions;
   c.tokens.push_back(t);
   std::string user_code = activation_code_for_user(*code, t.period);
@@ -213,6 +218,8 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   out.token = t.serial;
   out.pin_required = "0";
   out.issuer = t.issuer;
+  // An HOTP token's counter, in the reply's `counter` field (0 in every reply seen) [inferred: its name].
+  if (t.type == otp_type::hotp) out.counter = static_cast<int>(std::min<std::uint64_t>(t.counter, INT_MAX));
   return out;
 }
 

@@ -65,6 +65,8 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
     t.secret = m.secret.empty() ? derive_secret(s.seed, m.token) : m.secret;
     t.digits = m.digits;
     t.period = m.period;
+    t.type = m.type;
+    t.counter = m.counter;
     t.expire = m.expire.value_or(now + s.activation_expiry_s);
     t.issuer = m.issuer;
     t.mobile_id = m.mobile_id;
@@ -105,10 +107,12 @@ json model::snapshot(bool with_otps, world_page page) const {
     total_licences = licences_.size(), total_tokens = tokens_.size(), total_hardware = hardware_.size();
   }
   std::int64_t now_s = now_ms / 1000;  // as the clock says it (within 1970 to 9999)
-  auto otp_json = [&](const std::string& serial, const std::string& secret, int digits, int period) {
+  auto otp_json = [&](const std::string& serial, const std::string& secret, const protocol::otp_params& p) {
     if (secret.empty()) return json(nullptr);
-    auto o = otp_at(serial, secret, digits, period, now_s);
-    return json{{"code", o.code}, {"valid_for_s", o.valid_for_s}, {"period", o.period}};
+    auto o = otp_at(serial, secret, p, now_s);
+    json out{{"code", o.code}, {"valid_for_s", o.valid_for_s}, {"period", p.period}};
+    if (p.type == protocol::otp_type::hotp) out["counter"] = p.counter;
+    return out;
   };
   json j;
   j["clock_ms"] = now_ms;
@@ -129,13 +133,15 @@ json model::snapshot(bool with_otps, world_page page) const {
                {"secret", hex_encode(t.secret)},
                {"digits", t.digits},
                {"period", t.period},
+               {"type", protocol::otp_type_text(t.type)},
+               {"counter", t.counter},
                {"expire", t.expire},
                {"issuer", t.issuer},
                {"mobile_id", t.mobile_id},
                {"os_ver", t.os_ver},
                {"reg_id", t.reg_id},
                {"provisions", t.provisions}};
-    if (with_otps) token["otp"] = otp_json(t.serial, t.secret, t.digits, t.period);
+    if (with_otps) token["otp"] = otp_json(t.serial, t.secret, otp_params_of(t));
     j["tokens"].push_back(std::move(token));
   }
   j["hardware_tokens"] = json::array();
@@ -144,7 +150,7 @@ json model::snapshot(bool with_otps, world_page page) const {
                {"secret", hex_encode(h.secret)},
                {"lock", h.consumed ? "consumed" : "available"},
                {"activated_by", h.activated_by}};
-    if (with_otps) token["otp"] = otp_json(h.serial, h.secret, 6, 60);  // FortiToken-200: 6 digits, 60 s
+    if (with_otps) token["otp"] = otp_json(h.serial, h.secret, hardware_otp_params);
     j["hardware_tokens"].push_back(std::move(token));
   }
   if (!page.whole())

@@ -52,44 +52,71 @@ bool field_value(std::string_view value) {
          (value.empty() || (value.front() != ' ' && value.back() != ' '));
 }
 
+header_edits header_edits_at(checker& c, const json& j, const std::string& path, std::size_t max_count) {
+  header_edits edits;
+  if (!c.is_object(j, path)) return edits;
+  if (j.size() > max_count) {
+    c.fail(path, "at most " + std::to_string(max_count) + " headers, not " + std::to_string(j.size()));
+    return edits;
+  }
+  for (const auto& item : j.items()) {
+    const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
+    const json& value = item.value();
+    std::string at = path + "." + name;
+    if (auto why = refusal(name); !why.empty()) {
+      c.fail(at, why);
+      continue;
+    }
+    auto twice = std::find_if(edits.begin(), edits.end(),
+                              [&](const header_edit& e) { return protocol::same_ignoring_case(e.name, name); });
+    if (twice != edits.end()) {
+      c.fail(at, "given twice: also as \"" + twice->name + "\" (header names have no case)");
+      continue;
+    }
+    if (!value.is_null() && (!value.is_string() || !field_value(value.get_ref<const std::string&>()))) {
+      c.fail(at, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
+      continue;
+    }
+    edits.push_back({name, value.is_string() ? std::optional(value.get<std::string>()) : std::nullopt});
+  }
+  return edits;
+}
+
 void http(checker& c, const json& j, scenario& s) {
   if (!c.is_object(j, "$.http")) return;
-  c.only_keys(j, "$.http", {"iis_headers", "headers"});
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (c.bool_at(j, "iis_headers", "$.http").value_or(true))
-    for (auto [name, value] : iis_headers) headers.emplace_back(name, value);
-  std::vector<std::string> given;  // the names this section names, to find one given twice in two cases
-  if (auto h = j.find("headers"); h != j.end() && c.is_object(*h, "$.http.headers"))
-    for (const auto& item : h->items()) {
-      const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
-      const json& value = item.value();
-      std::string path = "$.http.headers." + name;
-      if (auto why = refusal(name); !why.empty()) {
-        c.fail(path, why);
-        continue;
-      }
-      auto twice = std::find_if(given.begin(), given.end(),
-                                [&](const std::string& g) { return protocol::same_ignoring_case(g, name); });
-      if (twice != given.end()) {
-        c.fail(path, "given twice: also as \"" + *twice + "\" (header names have no case)");
-        continue;
-      }
-      given.push_back(name);
-      if (!value.is_null() && (!value.is_string() || !field_value(value.get_ref<const std::string&>()))) {
-        c.fail(path, "expected a header value (at most 1024 visible bytes, no line break) or null to remove it");
-        continue;
-      }
-      std::erase_if(headers, [&](const auto& kept) { return protocol::same_ignoring_case(kept.first, name); });
-      if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
-    }
-  std::string lines;
-  for (const auto& [name, value] : headers) lines += name + ": " + value + "\r\n";
-  if (headers.size() > max_headers || lines.size() > max_header_bytes)
+  c.only_keys(j, "$.http", {"iis_headers", "headers", "case_insensitive_paths"});
+  std::string lines = c.bool_at(j, "iis_headers", "$.http").value_or(true) ? default_http_headers() : "";
+  if (auto v = c.bool_at(j, "case_insensitive_paths", "$.http")) s.case_insensitive_paths = *v;
+  if (auto h = j.find("headers"); h != j.end())
+    lines = edited_headers(lines, header_edits_at(c, *h, "$.http.headers", max_headers));
+  auto count = static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
+  if (count > max_headers || lines.size() > max_header_bytes)
     c.fail("$.http.headers", "at most " + std::to_string(max_headers) + " headers of " +
                                  std::to_string(max_header_bytes) + " bytes in all, IIS's included (these are " +
-                                 std::to_string(headers.size()) + " of " + std::to_string(lines.size()) + ")");
+                                 std::to_string(count) + " of " + std::to_string(lines.size()) + ")");
   else
     s.http_headers = std::move(lines);
 }
 
 }  // namespace fortisim::core::parse
+
+namespace fortisim::core {
+
+std::string edited_headers(std::string_view lines, const header_edits& edits) {
+  std::string out(lines);
+  for (const auto& e : edits) {
+    std::string kept;
+    for (std::size_t at = 0; at < out.size();) {
+      auto end = out.find('\n', at) + 1;
+      std::string_view line(out.data() + at, end - at);
+      auto colon = line.find(':');
+      if (!protocol::same_ignoring_case(line.substr(0, colon), e.name)) kept += line;
+      at = end;
+    }
+    if (e.value) kept += e.name + ": " + *e.value + "\r\n";
+    out = std::move(kept);
+  }
+  return out;
+}
+
+}  // namespace fortisim::core

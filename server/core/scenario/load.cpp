@@ -191,8 +191,8 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, st
 void mobile_token(checker& c, const json& j, const std::string& path, scenario& s) {
   if (!c.is_object(j, path)) return;
   c.only_keys(j, path,
-              {"token", "license", "activation_code", "secret", "digits", "period", "expire", "issuer", "mobile_id",
-               "comment"});
+              {"token", "license", "activation_code", "secret", "digits", "period", "type", "counter", "expire",
+               "issuer", "mobile_id", "comment"});
   mobile_token_spec t;
   if (auto v = c.string_at(j, "token", path, true)) {
     if (!protocol::is_mobile_token_serial(*v)) c.fail(path + ".token", "expected \"FTKMOB\" + 10 letters or digits");
@@ -203,6 +203,12 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
   t.secret = c.secret_at(j, "secret", path);
   if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
   if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
+  if (auto v = c.string_at(j, "type", path)) {
+    auto type = protocol::otp_type_from_text(*v);
+    if (!type) c.fail(path + ".type", "expected \"totp\" or \"hotp\"");
+    t.type = type.value_or(protocol::otp_type::totp);
+  }
+  if (auto v = c.int_at(j, "counter", path, 0, INT64_MAX)) t.counter = static_cast<std::uint64_t>(*v);
   t.expire = c.time_at(j, "expire", path);
   t.issuer = c.string_at(j, "issuer", path).value_or("");
   if (auto v = c.string_at(j, "mobile_id", path)) {

@@ -72,6 +72,9 @@ void http(checker& c, const json& j, scenario& s);
 bool field_name(std::string_view name);
 /// Whether `value` may be a field value: at most 1024 visible bytes, spaces and tabs, none at its ends.
 bool field_value(std::string_view value);
+/// {"Name": "value" or null, …} at `path`: headers to add, replace or remove, each a name a
+/// scenario may set, none given twice in two cases, at most `max_count` of them. http_parse.cpp
+header_edits header_edits_at(checker& c, const json& j, const std::string& path, std::size_t max_count);
 /// An error given as a code, a catalogue name, or {"code": N, "message": "..."}.
 std::optional<protocol::error_value> error_ref(checker& c, const json& j, const std::string& path,
                                                const protocol::error_table& errors);  // protocol_parse.cpp

@@ -162,6 +162,19 @@ void then_at(checker& c, const json& j, const std::string& path, rule& r, const 
       r.then.push_back(std::move(*a));
 }
 
+/// A rule's own headers, on the replies of the HTTP stage; bounded so that with the scenario's
+/// (8 KiB at most) a reply's head stays far below what clients read (16 KiB).
+void headers_at(checker& c, const json& j, const std::string& path, rule& r) {
+  constexpr std::size_t max_rule_headers = 16, max_rule_header_bytes = 2048;
+  r.headers = header_edits_at(c, j, path, max_rule_headers);
+  std::size_t bytes = 0;
+  for (const auto& e : r.headers) bytes += e.name.size() + (e.value ? e.value->size() + 4 : 0);
+  if (bytes > max_rule_header_bytes)
+    c.fail(path, "at most " + std::to_string(max_rule_header_bytes) + " bytes of headers in a rule, not " +
+                     std::to_string(bytes));
+  if (r.stage != stage::http) c.fail(path, "only a rule acting at the HTTP stage has a reply to put headers on");
+}
+
 /// The name of a rule without one, from its place: "rule [3]" for $.rules[3].
 std::string generated_name(const std::string& path) {
   auto at = path.find('[');
@@ -172,7 +185,7 @@ std::string generated_name(const std::string& path) {
 
 void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   if (!c.is_object(j, path)) return;
-  c.only_keys(j, path, {"name", "when", "then", "times", "probability", "cycle", "comment"});
+  c.only_keys(j, path, {"name", "when", "then", "times", "probability", "cycle", "headers", "comment"});
   rule r;
   r.source = j;
   r.name = c.string_at(j, "name", path).value_or(generated_name(path));
@@ -198,6 +211,7 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
     if (at > r.stage)
       c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
                      " stage of this rule's action");
+  if (auto h = j.find("headers"); h != j.end()) headers_at(c, *h, path + ".headers", r);
   for (const auto& a : r.then)
     if (auto* f = std::get_if<faults::refuse>(&a.what); f && f->first_ms && j.contains("when"))
       c.fail(path + ".when", "a refuse with first_ms applies from the start and takes no \"when\"");

@@ -8,6 +8,7 @@
 #include "protocol/errors.hpp"
 #include "protocol/hosts.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/otp.hpp"
 #include "server/core/scenario/faults.hpp"
 #include "server/core/scenario/matcher.hpp"
 
@@ -42,6 +43,16 @@ struct rule_when {
   }
 };
 
+/// A response header a scenario adds or replaces (a value) or removes (no value).
+struct header_edit {
+  std::string name;
+  std::optional<std::string> value;
+};
+using header_edits = std::vector<header_edit>;
+/// `lines` ("Name: value\r\n" each) with `edits` applied in order: each edit first removes the
+/// lines of its name, in any case, then adds its own. http_parse.cpp
+std::string edited_headers(std::string_view lines, const header_edits& edits);
+
 /// One fault rule: first match wins; `then` is played in order, the last repeating (or cycling).
 struct rule {
   std::string name;
@@ -51,6 +62,7 @@ struct rule {
   std::optional<std::uint64_t> times;  ///< the rule fires at most this many times
   double probability = 1.0;            ///< chance to fire on a match, drawn from the seeded generator
   core::stage stage = core::stage::http;
+  header_edits headers;   ///< what the replies it shapes carry besides the scenario's headers
   protocol::json source;  ///< the rule as written (GET /rules shows it)
 };
 
@@ -101,6 +113,8 @@ struct mobile_token_spec {
   std::string secret;           ///< raw 20 bytes (given as 40 hex); derived if absent
   int digits = 6;
   int period = 60;
+  protocol::otp_type type = protocol::otp_type::totp;
+  std::uint64_t counter = 0;           ///< HOTP: the counter it starts at
   std::optional<std::int64_t> expire;  ///< unix seconds; default now + activation_expiry
   std::string issuer;
   std::string mobile_id;  ///< already bound to this phone
@@ -175,6 +189,9 @@ struct scenario {
   /// and Content-Length, as header lines ("Name: value\r\n" each): IIS's by default, then the
   /// scenario's "http" section.
   std::string http_headers = default_http_headers();
+  /// Paths looked up without case, as IIS does [assumed]: /softtoken/provisioning.asmx/process is
+  /// /SoftToken/Provisioning.asmx/Process ("http": {"case_insensitive_paths": false} turns it off).
+  bool case_insensitive_paths = true;
   std::vector<rule> rules;
   protocol::message_names names = protocol::default_message_names();
   protocol::error_table errors;
