@@ -195,10 +195,18 @@ TEST_CASE("fortisim-control: a real fortisim's control API with bash alone, its 
 
 TEST_CASE("docs/compose.yaml: the DNS responder on the lab address, the ports, the volume, the token from a file") {
   auto text = read_file(source + "/docs/compose.yaml");
-  for (const char* part : {"\"--dns\", \"0.0.0.0:53\"", "\"--dns-answer\", \"${LAB_IP", "${LAB_IP}:443:443/tcp",
-                           "${LAB_IP}:53:53/udp", "${LAB_IP}:53:53/tcp", "127.0.0.1:8080:8080/tcp",
-                           "fortisim-data:/data", "env_file:", "healthcheck:", "fortisim-control"})
+  for (const char* part :
+       {"\"--dns\", \"0.0.0.0:53\"", "\"--dns-answer\", \"${LAB_IP", "\"--dns-upstream\", \"${DNS_UPSTREAM",
+        "${LAB_IP}:443:443/tcp", "${LAB_IP}:53:53/udp", "${LAB_IP}:53:53/tcp", "127.0.0.1:8080:8080/tcp",
+        "fortisim-data:/data", "env_file:", "healthcheck:", "fortisim-control"})
     CHECK_MESSAGE(text.find(part) != std::string::npos, part);
+}
+
+TEST_CASE("the admin token file of docs/compose.yaml is ignored by git and kept out of the image build") {
+  for (const char* ignore : {"/.gitignore", "/.dockerignore"}) {
+    CAPTURE(ignore);
+    CHECK(read_file(source + ignore).find("\ndocs/fortisim.env\n") != std::string::npos);
+  }
 }
 
 TEST_CASE("docs/compose.yaml parses as YAML: four ports and the data volume") {

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace {
@@ -236,6 +238,77 @@ TEST_CASE("an upstream that does not answer: SERVFAIL after 2 s, one that refuse
   REQUIRE(entries.size() == 2);
   CHECK(entries[0]["action"] == "SERVFAIL: upstream did not answer within 2000 ms");
   CHECK(entries[1]["action"].get<std::string>().starts_with("SERVFAIL: upstream refused"));
+}
+
+TEST_CASE(
+    "dns-broken.json: SERVFAIL, NXDOMAIN, another address, lost queries, TC then TCP, a delay, each with its rule") {
+  std::ifstream file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/dns-broken.json");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(text.empty());
+  dns_server srv("broken", text, {"--dns-answer", "192.0.2.10", "--dns-answer", "2001:db8::10"});
+  // The first two AAAA queries get no answer at all; the third is answered.
+  CHECK(srv.dig("push.fortinet.com AAAA +time=1").find("timed out") != std::string::npos);
+  CHECK(srv.dig("push.fortinet.com AAAA +time=1 +tcp").find("2001:db8::10") == std::string::npos);
+  CHECK(srv.dig("push.fortinet.com AAAA +short") == "2001:db8::10\n");
+  for (const char* tcp : {"", " +tcp"}) {
+    CAPTURE(tcp);
+    CHECK(status_of(srv.dig("directregistration.fortinet.com +noall +comments" + std::string(tcp))) == "SERVFAIL");
+    CHECK(status_of(srv.dig("globalftm.fortinet.net +noall +comments" + std::string(tcp))) == "NXDOMAIN");
+    CHECK(srv.dig("FORTINET-CA2.fortinet.com. +short" + std::string(tcp)) == "192.0.2.66\n");  // any case
+  }
+  CHECK(srv.dig("fortinet-ca2.fortinet.com AAAA +short") == "2001:db8::10\n");  // its rule tests A only
+  // Truncated over UDP: dig, told to ignore it, shows the TC flag and no answer; left to itself,
+  // it asks again over TCP and gets the answer there.
+  auto cut = srv.dig("fds1.fortinet.com A +ignore +noall +comments");
+  CHECK(cut.find(" tc") != std::string::npos);
+  CHECK(cut.find("ANSWER: 0") != std::string::npos);
+  CHECK(srv.dig("fds1.fortinet.com A +short") == "192.0.2.10\n");
+  auto started = std::chrono::steady_clock::now();
+  CHECK(srv.dig("update.fortiguard.net +short") == "192.0.2.10\n");
+  CHECK(std::chrono::steady_clock::now() - started >= 1400ms);
+
+  auto entries = srv.journal();
+  REQUIRE(entries.size() == 14);
+  CHECK(entries[0]["rule"] == "first two AAAA lost");
+  CHECK(entries[0]["action"] == "dropped: no answer");
+  CHECK(entries[1]["rule"] == "first two AAAA lost");
+  CHECK(entries[2]["rule"] == "");
+  CHECK(entries[2]["action"] == "AAAA 2001:db8::10");
+  CHECK(entries[3]["rule"] == "registration unresolvable");
+  CHECK(entries[3]["action"] == "SERVFAIL");
+  CHECK(entries[4]["action"] == "NXDOMAIN");
+  CHECK(entries[5]["action"] == "A 192.0.2.66");
+  CHECK(entries[5]["target"] == "FORTINET-CA2.fortinet.com");
+  CHECK(entries[10]["rule"] == "FortiGuard truncated");
+  CHECK(entries[10]["action"] == "truncated (TC): ask again over TCP");
+  CHECK(entries[11]["action"] == "truncated (TC): ask again over TCP");
+  CHECK(entries[12]["rule"] == "FortiGuard truncated");
+  CHECK(entries[12]["action"] == "A 192.0.2.10");  // the retry over TCP
+  CHECK(entries[13]["rule"] == "update slow");
+  CHECK(entries[13]["action"] == "after 1500 ms: A 192.0.2.10");
+  // Counted as every rule is: GET /rules and the metrics.
+  auto rules = json::parse(control(srv.admin(), "GET", "/rules").second);
+  for (const auto& r : rules)
+    if (r["name"] == "first two AAAA lost") CHECK(r["fired"] == 2);
+}
+
+TEST_CASE("a DNS rule added at runtime: by client and query ordinal, every second query refused, removed again") {
+  dns_server srv("runtime", "{}", {"--dns-answer", "192.0.2.10"});
+  auto [status, body] = control(srv.admin(), "POST", "/rules",
+                                R"({"name": "every second", "when": {"client_address": "127.0.0.1",
+                                    "query": {"every": 2}}, "then": {"action": "dns_refused"}})");
+  REQUIRE(status == 200);
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments")) == "NOERROR");
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments")) == "REFUSED");
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments +tcp")) == "NOERROR");
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments +tcp")) == "REFUSED");
+  auto bad = control(srv.admin(), "POST", "/rules",
+                     R"({"name": "mixed", "when": {"qname": "x.lab"}, "then": {"action": "status", "status": 500}})");
+  CHECK(bad.first == 422);
+  CHECK(bad.second.find("tests a DNS query") != std::string::npos);
+  CHECK(control(srv.admin(), "DELETE", "/rules/every%20second").first == 200);
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments")) == "NOERROR");
+  CHECK(status_of(srv.dig("fds1.fortinet.com +noall +comments")) == "NOERROR");
 }
 
 TEST_CASE("garbage over UDP and TCP gets FORMERR or nothing, and the responder goes on answering") {

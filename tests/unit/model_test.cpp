@@ -128,7 +128,7 @@ TEST_CASE("the model says why, clause by clause, numbers written in full") {
   };
   // 2025-12-31T00:00:00Z
   CHECK(import_why("AAAA-BBBB-CCCC-DDDD-0002", device("FG1")) ==
-        "licence code AAAA-BBBB-CCCC-DDDD-0002 was never redeemed and expired at unix 1767139200");
+        "licence code AAAA-BBBB-CCCC-DDDD-0002 was never redeemed and expired at 2025-12-31T00:00:00Z");
   CHECK(import_why("aaaa-bbbb-cccc-dddd-9999", device("FG1")) ==
         "FortiCare knows no licence card AAAA-BBBB-CCCC-DDDD-9999");
   CHECK(import_why("not a code", device("FG1")) == "\"NOT A CODE\" is not a licence activation code");

@@ -218,6 +218,40 @@ TEST_CASE("a rule's own headers: added, replaced or removed on its replies, chec
       has_problem(problems_of(R"({"http": {"case_insensitive_paths": "yes"}})"), "$.http.case_insensitive_paths", ""));
 }
 
+TEST_CASE("DNS rules: a rule that tests the query or plays a dns_ action acts at the DNS stage, and only there") {
+  auto r = parse_scenario(R"({"rules": [
+    {"name": "gone", "when": {"qname": "FDS1.Fortinet.com.", "qtype": "aaaa"}, "then": {"action": "dns_nxdomain"}},
+    {"name": "all", "then": [{"action": "dns_delay", "ms": 200}, {"action": "pass"}]},
+    {"name": "elsewhere", "when": {"qname": {"suffix": ".Lab"}}, "then": {"action": "dns_answer", "a": "192.0.2.9"}},
+    {"name": "counted", "when": {"client_address": "10.0.0.1", "query": {"every": 3}}, "then": {"action": "dns_drop"}}]})",
+                          "x");
+  REQUIRE(r.value.has_value());
+  const auto& rules = r.value->rules;
+  for (const auto& rule : rules) CHECK(rule.stage == stage::dns);
+  CHECK(rules[0].when.qname->value() == "fds1.fortinet.com");  // names compare in lower case, no trailing dot
+  CHECK(rules[0].when.qtype->value() == "AAAA");
+  CHECK(rules[2].when.qname->value() == ".lab");
+  CHECK(std::get<faults::dns_answer>(rules[2].then[0].what).a == "192.0.2.9");
+  CHECK(std::get<faults::dns_delay>(rules[1].then[0].what).ms == 200);
+  CHECK(rules[3].when.query->every == 3);
+  auto bad = problems_of(R"({"rules": [
+    {"name": "http action", "when": {"qname": "x.lab"}, "then": {"action": "status", "status": 500}},
+    {"name": "http test", "when": {"operation": "polling"}, "then": {"action": "dns_servfail"}},
+    {"name": "mixed", "then": [{"action": "dns_servfail"}, {"action": "reset"}]},
+    {"name": "no address", "then": {"action": "dns_answer"}},
+    {"name": "bad address", "then": {"action": "dns_answer", "a": "2001:db8::1", "aaaa": "192.0.2.1"}},
+    {"name": "long", "then": {"action": "dns_delay", "ms": 60001}},
+    {"name": "headers", "then": {"action": "dns_drop"}, "headers": {"X-A": "1"}}]})");
+  CHECK(has_problem(bad, "$.rules[0].when.qname", "tests a DNS query"));
+  CHECK(has_problem(bad, "$.rules[1].when.operation", "is not known to a DNS query"));
+  CHECK(has_problem(bad, "$.rules[2].then", "mixes actions of different stages"));
+  CHECK(has_problem(bad, "$.rules[3].then", "needs \"a\" or \"aaaa\""));
+  CHECK(has_problem(bad, "$.rules[4].then.a", "IPv4"));
+  CHECK(has_problem(bad, "$.rules[4].then.aaaa", "IPv6"));
+  CHECK(has_problem(bad, "$.rules[5].then.ms", ""));
+  CHECK(has_problem(bad, "$.rules[6].headers", "only a rule acting at the HTTP stage"));
+}
+
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
   using fortisim::protocol::json;
   CHECK(parse_time(json("1970-01-02")) == 86400);

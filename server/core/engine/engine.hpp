@@ -153,7 +153,12 @@ class engine {
   /// Journals one DNS query (stage "dns"): who asked, the name (as `target`), the query type (as
   /// `type`: "A", "AAAA", "MX", …) and what was answered (as `action`: "A 192.0.2.10", "NXDOMAIN",
   /// "forwarded: NOERROR", "FORMERR: …"). The network layer decides the answer (server/net/dns/).
-  void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer);
+  /// `rule` names the DNS rule that decided the answer ("" for none).
+  void note_dns(std::string_view client_address, std::string_view name, std::string_view type, std::string_view answer,
+                std::string_view rule = {});
+  /// The DNS-stage rule that fires for a query, if any (`v.rule` empty when none): who asked, the
+  /// question's name (lower case, no trailing dot) and type. Counts the query (a rule's `query`).
+  stage_verdict on_dns_query(std::string_view client_address, std::string_view qname, std::string_view qtype);
   /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
   void notice(std::string_view event, protocol::json fields = protocol::json::object());
   /// Keeps a reload's outcome (control API, SIGHUP or --watch) for GET /status's "last_reload":
@@ -202,6 +207,7 @@ class engine {
     rule_book rules;
     std::atomic<std::uint64_t> connections{0};
     std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> dns_queries{0};
     explicit loaded(std::shared_ptr<const core::scenario> from) : scenario(from), rules(from->rules, from->seed) {}
   };
   /// Rules added at runtime, tried before the scenario's; replaced whole on every change (and

@@ -38,6 +38,9 @@ bool matches(const rule_when& w, const exchange_facts& f) {
   if (w.request && !w.request->contains(f.request)) return false;
   if (w.type && !w.type->matches(f.type)) return false;
   if (w.operation && f.operation != w.operation) return false;
+  if (w.qname && !w.qname->matches(f.qname)) return false;
+  if (w.qtype && !w.qtype->matches(f.qtype)) return false;
+  if (w.query && !w.query->contains(f.query)) return false;
   if (w.cluster_member && !any_in_list(f.d, "__clustered_sns", "sn", *w.cluster_member)) return false;
   if (w.token && !any_in_list(f.d, "tokens", "token", *w.token)) return false;
   for (const auto& [key, m] : w.fields) {

@@ -26,6 +26,9 @@ struct exchange_facts {
   const protocol::json* d = nullptr;  ///< the request's "d" object, if the body had one
   std::string_view type;              ///< d.__type
   std::optional<protocol::operation> operation;
+  std::string_view qname;   ///< DNS: the question's name, lower case, no trailing dot
+  std::string_view qtype;   ///< DNS: the question's type, "A", "AAAA", "TYPE65280"
+  std::uint64_t query = 0;  ///< DNS: 1-based ordinal since the scenario loaded
 };
 
 bool matches(const rule_when& w, const exchange_facts& f);
@@ -70,7 +73,7 @@ class rule_book {
  private:
   std::vector<rule> rules_;
   std::uint64_t seed_;
-  std::vector<std::size_t> by_stage_[3];
+  std::vector<std::size_t> by_stage_[stage_count];
   std::vector<std::shared_ptr<rule_state>> states_;
   std::int64_t refuse_first_ms_ = 0;
   bool reads_fields_ = false;

@@ -100,16 +100,29 @@ void engine::note_client_cert(std::uint64_t connection, std::string_view client_
 }
 
 void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
-                      std::string_view answer) {
+                      std::string_view answer, std::string_view rule) {
   auto seed = current()->scenario->seed;
   journal_.record([&](journal_entry& e) {
     e.stage.assign("dns");
     e.client_address.assign(client_address);
     e.target.assign(name);
     e.type.assign(type);
+    e.rule.assign(rule);
     e.action.assign(answer);
     e.seed = seed;
   });
+}
+
+stage_verdict engine::on_dns_query(std::string_view client_address, std::string_view qname, std::string_view qtype) {
+  auto in_force = current();
+  exchange_facts f;
+  f.client_address = client_address;
+  f.qname = qname;
+  f.qtype = qtype;
+  f.query = in_force->dns_queries.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto runtime = runtime_.load(std::memory_order_acquire);
+  if (!in_force->rules.has(stage::dns) && !(runtime && runtime->book.has(stage::dns))) return {};
+  return decide(*in_force, stage::dns, f);
 }
 
 }  // namespace fortisim::core

@@ -96,8 +96,8 @@ bool model::import_locked(const activation_license_request& r, activation_licens
                                                    : refuse(refusal, "\"", code, "\" is not a licence activation code");
   // An unredeemed code past its valid-until date is expired; once redeemed it stays usable.
   if (found->bound_to.empty() && found->valid_until && clock_.now_s() > *found->valid_until)
-    return refuse(error_id::license_expired, "licence code ", code, " was never redeemed and expired at unix ",
-                  *found->valid_until);
+    return refuse(error_id::license_expired, "licence code ", code, " was never redeemed and expired at ",
+                  utc_time{*found->valid_until});
   licence_record l = made ? std::move(*made) : licence_record(*found);  // copied only now that it may change
   auto ids = identity_of(r.env);
   std::string said;

@@ -16,6 +16,7 @@
 
 #include <charconv>
 #include <concepts>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,8 +49,13 @@ struct provisioned_for_test {
   std::int64_t expire = 0;
 };
 
+/// A moment in a reason, written as a date people read: "2019-12-31T00:00:00Z".
+struct utc_time {
+  std::int64_t unix_s = 0;
+};
+
 /// The reason an answer is being built with: appends clauses ("a; b") to a string, if one was given.
-/// A clause is written from its parts (text and numbers) straight into that string.
+/// A clause is written from its parts (text, numbers, times) straight into that string.
 class reason {
  public:
   explicit reason(std::string* out) : out_(out) {
@@ -65,6 +71,12 @@ class reason {
 
  private:
   void append(std::string_view text) { out_->append(text); }
+  void append(utc_time t) {
+    std::time_t at = static_cast<std::time_t>(t.unix_s);
+    std::tm utc{};
+    char text[32];
+    if (::gmtime_r(&at, &utc)) out_->append(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc));
+  }
   template <std::integral N>
   void append(N n) {
     static_assert(!std::is_same_v<N, char> && !std::is_same_v<N, bool> && sizeof(N) <= 8, "text or a number");

@@ -201,7 +201,7 @@ mobile_provision_response model::mobile_provision(const mobile_provision_request
   if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
   token_record t = tokens_.at(code->second);
   if (status_now_locked(t) == token_status::timed_out)
-    return refuse(t.serial, ": its activation code expired at unix ", t.expire);
+    return refuse(t.serial, ": its activation code expired at ", utc_time{t.expire});
   if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
   auto seed = encrypt_seed_for_phone(t.secret, phone);
   if (!seed) return refuse(t.serial, ": has no seed to send");

@@ -2,6 +2,8 @@
 // fault also takes "delay_ms" (wait that long first).
 #include "server/core/scenario/parse.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <type_traits>
 
@@ -20,6 +22,7 @@ std::string_view stage_name(stage s) {
     case stage::connection: return "connection";
     case stage::tls: return "tls";
     case stage::http: return "http";
+    case stage::dns: return "dns";
   }
   return "?";
 }
@@ -229,6 +232,38 @@ faults::reply read(as<faults::reply>, input& in) {
     in.c.fail(in.path + ".body", "expected the reply as a JSON object");
   else
     f.body = *it;
+  return f;
+}
+
+template <class F>
+requires std::is_base_of_v<faults::dns_fault, F> F read(as<F>, input& in) {
+  in.keys<F>({});
+  return {};
+}
+
+faults::dns_delay read(as<faults::dns_delay>, input& in) {
+  in.keys<faults::dns_delay>({"ms"});
+  faults::dns_delay f;
+  f.ms = in.c.int_at(in.j, "ms", in.path, 1, 60'000, true).value_or(0);
+  return f;
+}
+
+faults::dns_answer read(as<faults::dns_answer>, input& in) {
+  in.keys<faults::dns_answer>({"a", "aaaa"});
+  faults::dns_answer f;
+  auto address = [&](const char* key, int family, std::string& out) {
+    auto v = in.c.string_at(in.j, key, in.path);
+    if (!v) return;
+    unsigned char bytes[16];
+    if (::inet_pton(family, v->c_str(), bytes) != 1)
+      in.c.fail(in.path + "." + key, family == AF_INET ? "expected an IPv4 address such as \"192.0.2.99\""
+                                                       : "expected an IPv6 address such as \"2001:db8::99\"");
+    else
+      out = *v;
+  };
+  address("a", AF_INET, f.a);
+  address("aaaa", AF_INET6, f.aaaa);
+  if (!in.j.contains("a") && !in.j.contains("aaaa")) in.c.fail(in.path, "a dns_answer needs \"a\" or \"aaaa\"");
   return f;
 }
 

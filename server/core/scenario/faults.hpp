@@ -27,12 +27,14 @@
 
 namespace fortisim::core {
 
-/// When a fault happens: on accept, after the ClientHello, or after the request is read.
-enum class stage { connection, tls, http };
-std::string_view stage_name(stage s);  ///< "connection", "tls", "http"
+/// When a fault happens: on accept, after the ClientHello, or after the request is read; or to a
+/// query the DNS responder (--dns) got.
+enum class stage { connection, tls, http, dns };
+inline constexpr int stage_count = 4;
+std::string_view stage_name(stage s);  ///< "connection", "tls", "http", "dns"
 
 /// Where a fault may act: one stage, or (reset, hang) whichever stage its rule's `when` needs.
-enum class acts_at { connection, tls, http, any };
+enum class acts_at { connection, tls, http, dns, any };
 
 /// What a reply says of one HA member of the request's __clustered_sns: a plain string such as
 /// "Product is not registered" [seen].
@@ -207,13 +209,56 @@ struct reply {
   protocol::json body;
 };
 
+/// DNS faults: what the responder does to a query instead of its usual answer (the question is
+/// echoed in every answer). None sends an HTTP reply.
+struct dns_fault {
+  static constexpr acts_at at = acts_at::dns;
+  static constexpr bool sends_reply = false;
+  static constexpr bool shapes_reply = false;
+};
+
+/// The name does not exist. {"action": "dns_nxdomain"}
+struct dns_nxdomain : dns_fault {
+  static constexpr std::string_view name = "dns_nxdomain";
+};
+/// The resolver failed. {"action": "dns_servfail"}
+struct dns_servfail : dns_fault {
+  static constexpr std::string_view name = "dns_servfail";
+};
+/// The resolver will not answer this client. {"action": "dns_refused"}
+struct dns_refused : dns_fault {
+  static constexpr std::string_view name = "dns_refused";
+};
+/// No answer at all: the client times out. {"action": "dns_drop"}
+struct dns_drop : dns_fault {
+  static constexpr std::string_view name = "dns_drop";
+};
+/// Wait, then answer as usual. {"action": "dns_delay", "ms": 1500}
+struct dns_delay : dns_fault {
+  static constexpr std::string_view name = "dns_delay";
+  std::int64_t ms = 0;
+};
+/// Other addresses for the name, as if it were ours. {"action": "dns_answer", "a": "192.0.2.99"}
+struct dns_answer : dns_fault {
+  static constexpr std::string_view name = "dns_answer";
+  std::string a;     ///< the A answer, "" for none
+  std::string aaaa;  ///< the AAAA answer, "" for none
+};
+/// An empty answer with the TC bit over UDP, so the client asks again over TCP (where the query is
+/// answered as usual). {"action": "dns_truncate"}
+struct dns_truncate : dns_fault {
+  static constexpr std::string_view name = "dns_truncate";
+};
+
 }  // namespace faults
 
 /// One fault, as a rule's action plays it.
-using fault = std::variant<faults::pass, faults::delay, faults::refuse, faults::reset, faults::hang, faults::tls_alert,
-                           faults::tls_stall, faults::tls_cert, faults::tls_version, faults::status, faults::close,
-                           faults::truncate, faults::garbage, faults::dribble, faults::lie_length,
-                           faults::malformed_json, faults::error, faults::reply>;
+using fault =
+    std::variant<faults::pass, faults::delay, faults::refuse, faults::reset, faults::hang, faults::tls_alert,
+                 faults::tls_stall, faults::tls_cert, faults::tls_version, faults::status, faults::close,
+                 faults::truncate, faults::garbage, faults::dribble, faults::lie_length, faults::malformed_json,
+                 faults::error, faults::reply, faults::dns_nxdomain, faults::dns_servfail, faults::dns_refused,
+                 faults::dns_drop, faults::dns_delay, faults::dns_answer, faults::dns_truncate>;
 
 /// A fault's own declaration of its traits (see the top of this file), as compile-time constants.
 template <class F>

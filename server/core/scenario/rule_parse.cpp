@@ -3,6 +3,7 @@
 #include "server/core/scenario/parse.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -67,9 +68,16 @@ std::optional<ordinal_range> range_at(checker& c, const json& j, const std::stri
 }
 
 /// The tests a `when` may hold besides the fields of d.
-constexpr std::array<std::string_view, 10> when_keys{"connection", "client_address", "sni",       "request",
-                                                     "endpoint",   "type",           "operation", "cluster_member",
-                                                     "token",      "fields"};
+constexpr std::array<std::string_view, 13> when_keys{
+    "connection",     "client_address", "sni",    "request", "endpoint", "type", "operation",
+    "cluster_member", "token",          "fields", "qname",   "qtype",    "query"};
+
+/// A DNS name as the responder compares it: lower case, without the trailing dot.
+std::string dns_name(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (name.size() > 1 && name.back() == '.') name.pop_back();
+  return name;
+}
 
 /// One `when` test: fills its slot of `w` and returns the earliest stage that knows it.
 stage when_key(checker& c, const std::string& key, const json& value, const std::string& kp, rule_when& w) {
@@ -84,6 +92,28 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
   if (key == "sni") {
     w.sni = matcher_at(c, value, kp);
     return stage::tls;
+  }
+  if (key == "qname") {
+    if (auto m = matcher_at(c, value, kp)) {
+      if (m->how() != matcher::kind::regex && m->how() != matcher::kind::any_of) m->set_value(dns_name(m->value()));
+      w.qname = std::move(m);
+    }
+    return stage::dns;
+  }
+  if (key == "qtype") {
+    if (auto m = matcher_at(c, value, kp)) {
+      if (m->how() == matcher::kind::equals) {
+        std::string upper = m->value();
+        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
+        m->set_value(upper);
+      }
+      w.qtype = std::move(m);
+    }
+    return stage::dns;
+  }
+  if (key == "query") {
+    w.query = range_at(c, value, kp);
+    return stage::dns;
   }
   if (key == "request") {
     w.request = range_at(c, value, kp);
@@ -136,14 +166,16 @@ stage stage_of_actions(checker& c, const rule& r, stage needed, const std::strin
       case acts_at::any: stages.insert(needed); break;
       case acts_at::connection: stages.insert(stage::connection); break;
       case acts_at::tls: stages.insert(stage::tls); break;
+      case acts_at::dns: stages.insert(stage::dns); break;
       case acts_at::http:
         if (!holds<faults::pass>(a)) stages.insert(stage::http);
         break;
     }
   }
   if (stages.size() > 1)
-    c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP): split it into rules");
-  return stages.empty() ? stage::http : *stages.begin();
+    c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP, DNS): split it into rules");
+  if (stages.empty()) return needed == stage::dns ? stage::dns : stage::http;  // pass alone, as its when says
+  return *stages.begin();
 }
 
 void then_at(checker& c, const json& j, const std::string& path, rule& r, const protocol::error_table& errors) {
@@ -160,6 +192,27 @@ void then_at(checker& c, const json& j, const std::string& path, rule& r, const 
   for (std::size_t i = 0; i < then->size(); ++i)
     if (auto a = action_at(c, (*then)[i], path + ".then[" + std::to_string(i) + "]", errors))
       r.then.push_back(std::move(*a));
+}
+
+/// Each `when` test must be known at the stage the rule acts at: a DNS query knows its client,
+/// name, type and ordinal; a connection or a request knows nothing of DNS.
+void check_when_stages(checker& c, const rule& r, const std::vector<std::pair<std::string, stage>>& known_at,
+                       const std::string& path) {
+  bool dns = r.stage == stage::dns;
+  for (const auto& [kp, at] : known_at) {
+    bool client = kp.ends_with(".client_address");
+    if (dns && at != stage::dns && !client)
+      c.fail(kp, "is not known to a DNS query (it knows client_address, qname, qtype and query)");
+    else if (!dns && at == stage::dns)
+      c.fail(kp, "tests a DNS query: the rule's actions must be DNS actions (dns_nxdomain, dns_servfail, …)");
+    else if (!dns && at > r.stage)
+      c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
+                     " stage of this rule's action");
+  }
+  if (dns)
+    for (std::size_t i = 0; i < r.then.size(); ++i)
+      if (where_it_acts(r.then[i].what) != acts_at::dns && !holds<faults::pass>(r.then[i]))
+        c.fail(path + ".then", "mixes actions of different stages (connection, TLS, HTTP, DNS): split it into rules");
 }
 
 /// A rule's own headers, on the replies of the HTTP stage; bounded so that with the scenario's
@@ -207,10 +260,7 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
     }
   }
   r.stage = stage_of_actions(c, r, needed, path);
-  for (const auto& [kp, at] : known_at)
-    if (at > r.stage)
-      c.fail(kp, "is not known yet at the " + std::string(r.stage == stage::connection ? "connection" : "TLS") +
-                     " stage of this rule's action");
+  check_when_stages(c, r, known_at, path);
   if (auto h = j.find("headers"); h != j.end()) headers_at(c, *h, path + ".headers", r);
   for (const auto& a : r.then)
     if (auto* f = std::get_if<faults::refuse>(&a.what); f && f->first_ms && j.contains("when"))

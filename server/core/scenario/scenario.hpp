@@ -37,9 +37,12 @@ struct rule_when {
   std::optional<matcher> client_address;                ///< the peer's IP address
   std::optional<ordinal_range> connection;              ///< the connection's ordinal since the scenario loaded
   std::optional<ordinal_range> request;                 ///< the request's ordinal since the scenario loaded
+  std::optional<matcher> qname;                         ///< DNS: the question's name, lower case, no trailing dot
+  std::optional<matcher> qtype;                         ///< DNS: the question's type ("A", "AAAA", ...)
+  std::optional<ordinal_range> query;                   ///< DNS: the query's ordinal since the scenario loaded
   bool empty() const {
     return !endpoint && !type && !operation && fields.empty() && !cluster_member && !token && !sni && !client_address &&
-           !connection && !request;
+           !connection && !request && !qname && !qtype && !query;
   }
 };
 

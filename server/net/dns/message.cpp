@@ -209,17 +209,24 @@ std::optional<std::string> answer_rcode(std::span<const std::uint8_t> answer, st
   return rcode.empty() ? "RCODE " + std::to_string(static_cast<int>(ldns_pkt_get_rcode(p.get()))) : rcode;
 }
 
-std::vector<std::uint8_t> servfail(std::span<const std::uint8_t> query) {
+std::vector<std::uint8_t> fault_reply(std::span<const std::uint8_t> query, fault_answer kind, bool forwarding) {
   if (query.size() < LDNS_HEADER_SIZE) return {};
+  ldns_pkt_rcode rcode = kind == fault_answer::nxdomain   ? LDNS_RCODE_NXDOMAIN
+                         : kind == fault_answer::refused  ? LDNS_RCODE_REFUSED
+                         : kind == fault_answer::servfail ? LDNS_RCODE_SERVFAIL
+                                                          : LDNS_RCODE_NOERROR;
   ldns_pkt* parsed = nullptr;
   ldns_status status = ldns_wire2pkt(&parsed, query.data(), query.size());
   pkt_ptr q(status == LDNS_STATUS_OK ? parsed : nullptr);
   resolution r;
-  if (q)
-    finish(r, response_to(q.get(), LDNS_RCODE_SERVFAIL, true), "SERVFAIL");
-  else
-    header_error(r, query.data(), LDNS_RCODE_SERVFAIL, true, "SERVFAIL");
-  return std::move(r.wire);
+  if (!q) return std::move(header_error(r, query.data(), rcode, forwarding, "").wire);
+  pkt_ptr reply = response_to(q.get(), rcode, forwarding);
+  if (reply && kind == fault_answer::truncated) ldns_pkt_set_tc(reply.get(), true);
+  return std::move(finish(r, reply, "").wire);
+}
+
+std::vector<std::uint8_t> servfail(std::span<const std::uint8_t> query) {
+  return fault_reply(query, fault_answer::servfail, true);
 }
 
 bool is_answer_address(const std::string& text, bool v6) {

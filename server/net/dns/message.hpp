@@ -52,6 +52,12 @@ void set_message_id(std::span<std::uint8_t> message, std::uint16_t id);
 /// a well-formed response carrying `id`; nothing otherwise (a stray or garbled message).
 std::optional<std::string> answer_rcode(std::span<const std::uint8_t> answer, std::uint16_t id);
 
+/// The answers a scenario's DNS fault gives instead of the usual one.
+enum class fault_answer { nxdomain, servfail, refused, truncated };
+/// A fault's answer to a client's query, the question echoed: NXDOMAIN, SERVFAIL or REFUSED, or an
+/// empty NOERROR with the TC bit (a UDP answer too large: ask again over TCP). Empty when none
+/// can be made.
+std::vector<std::uint8_t> fault_reply(std::span<const std::uint8_t> query, fault_answer kind, bool forwarding);
 /// A SERVFAIL answer to a client's query, the question echoed (for an upstream that did not
 /// answer); empty when none can be made.
 std::vector<std::uint8_t> servfail(std::span<const std::uint8_t> query);

@@ -25,8 +25,9 @@ constexpr std::int64_t tcp_idle_ms = 3000;
 constexpr std::int64_t tcp_write_ms = 5000;
 /// The largest query taken over TCP: real queries are tens of bytes; a larger message ends the connection.
 constexpr std::size_t tcp_query_limit = 4096;
-/// Bounds on what one client can make fortisim hold: forwarded datagrams, and TCP connections.
-constexpr int max_forwarding = 256;
+/// Bounds on what one client can make fortisim hold: datagrams waiting (for the upstream or a
+/// rule's delay), and TCP connections.
+constexpr int max_waiting = 256;
 constexpr int max_tcp_sessions = 64;
 /// TCP connections one client address may hold at once: one client cannot keep the others out.
 constexpr int max_tcp_sessions_per_client = 8;
@@ -120,8 +121,25 @@ dns::resolution dns_responder::resolve(std::span<const std::uint8_t> message) co
   }
 }
 
-void dns_responder::journal(const std::string& client, const dns::resolution& r) const {
-  engine_->note_dns(client, r.name, r.type, r.action);
+std::pair<std::string, std::int64_t> dns_responder::apply_rules(const std::string& client,
+                                                                std::span<const std::uint8_t> message,
+                                                                dns::resolution& r, bool over_tcp) const {
+  if (r.name.empty()) return {};  // no question read: nothing for a rule to test
+  std::string qname = r.name;
+  std::transform(qname.begin(), qname.end(), qname.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto verdict = engine_->on_dns_query(client, qname, r.type);
+  if (verdict.rule.empty()) return {};
+  try {
+    return {verdict.rule, apply_dns_fault(verdict.act.what, message, r, settings_.upstream.has_value(), over_tcp)};
+  } catch (const std::exception& e) {  // out of memory: this query goes unanswered
+    r.next = dns::resolution::step::drop;
+    r.action = std::string("dropped: ") + e.what();
+    return {verdict.rule, 0};
+  }
+}
+
+void dns_responder::journal(const std::string& client, const dns::resolution& r, std::string_view rule) const {
+  engine_->note_dns(client, r.name, r.type, r.action, rule);
 }
 
 task<> dns_responder::udp_loop() {
@@ -135,29 +153,37 @@ task<> dns_responder::udp_loop() {
       continue;
     }
     std::span<const std::uint8_t> message(buffer.data(), n);
+    std::string who = client.address().to_string();
     dns::resolution r = resolve(message);
-    if (r.next == dns::resolution::step::forward) {
-      if (forwarding_ < max_forwarding) {
-        ++forwarding_;
-        asio::co_spawn(loop_, forward_udp({message.begin(), message.end()}, client, std::move(r)),
-                       [this](std::exception_ptr e) {
-                         --forwarding_;
-                         log_failure(*engine_, e, "DNS forwarding");
-                       });
+    auto [rule, delay_ms] = apply_rules(who, message, r, false);
+    if (r.next == dns::resolution::step::forward || delay_ms > 0) {
+      if (waiting_ < max_waiting) {
+        ++waiting_;
+        asio::co_spawn(
+            loop_, answer_udp_later({message.begin(), message.end()}, client, std::move(r), std::move(rule), delay_ms),
+            [this](std::exception_ptr e) {
+              --waiting_;
+              log_failure(*engine_, e, "DNS forwarding");
+            });
         continue;
       }
-      upstream_answer none{{}, "too many queries waiting for the upstream (" + std::to_string(max_forwarding) + ")"};
+      upstream_answer none{{}, "too many queries waiting (" + std::to_string(max_waiting) + ")"};
       relay(message, none, r);
     }
-    journal(client.address().to_string(), r);
+    journal(who, r, rule);
     if (r.next == dns::resolution::step::reply) co_await udp_.async_send_to(asio::buffer(r.wire), client, use_nothrow);
   }
 }
 
-task<> dns_responder::forward_udp(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r) {
-  auto answer = co_await ask_upstream(*settings_.upstream, query, upstream_timeout_ms);
-  relay(query, answer, r);
-  journal(client.address().to_string(), r);
+task<> dns_responder::answer_udp_later(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r,
+                                       std::string rule, std::int64_t delay_ms) {
+  if (delay_ms > 0) co_await sleep_for(delay_ms);
+  if (r.next == dns::resolution::step::forward) {
+    auto answer = co_await ask_upstream(*settings_.upstream, query, upstream_timeout_ms);
+    relay(query, answer, r);
+  }
+  if (delay_ms > 0) r.action = "after " + std::to_string(delay_ms) + " ms: " + r.action;
+  journal(client.address().to_string(), r, rule);
   if (r.next == dns::resolution::step::reply) co_await udp_.async_send_to(asio::buffer(r.wire), client, use_nothrow);
 }
 
@@ -204,12 +230,15 @@ task<> dns_responder::tcp_session(tcp::socket socket) {
       co_return;  // the client closed, went idle, or broke the framing
     }
     dns::resolution r = resolve(query);
+    auto [rule, delay_ms] = apply_rules(client, query, r, true);
+    if (delay_ms > 0) co_await sleep_for(delay_ms);
     if (r.next == dns::resolution::step::forward) {
       auto answer = co_await ask_upstream(tcp::endpoint(settings_.upstream->address(), settings_.upstream->port()),
                                           query, upstream_timeout_ms);
       relay(query, answer, r);
     }
-    journal(client, r);
+    if (delay_ms > 0) r.action = "after " + std::to_string(delay_ms) + " ms: " + r.action;
+    journal(client, r, rule);
     if (r.next != dns::resolution::step::reply) co_return;  // a response or a torn header: nothing to say
     stream.expires_after(milliseconds(tcp_write_ms));
     if (co_await write_framed(stream, r.wire)) co_return;

@@ -53,14 +53,19 @@ class dns_responder {
 
  private:
   task<> udp_loop();
-  task<> forward_udp(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r);
+  /// A UDP query whose answer waits: for a rule's delay, then for the upstream when forwarded.
+  task<> answer_udp_later(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r, std::string rule,
+                          std::int64_t delay_ms);
   task<> tcp_accept_loop();
   task<> tcp_session(tcp::socket socket);
   void bind(const udp::endpoint& where);
   /// Refuses an upstream that is this responder itself (queries would loop).
   void refuse_own_upstream(const udp::endpoint& own) const;
   dns::resolution resolve(std::span<const std::uint8_t> message) const;
-  void journal(const std::string& client, const dns::resolution& r) const;
+  /// The scenario's DNS rules applied to `r`: the rule that fired ("" for none) and the delay it asks.
+  std::pair<std::string, std::int64_t> apply_rules(const std::string& client, std::span<const std::uint8_t> message,
+                                                   dns::resolution& r, bool over_tcp) const;
+  void journal(const std::string& client, const dns::resolution& r, std::string_view rule = {}) const;
 
   asio::io_context& loop_;
   dns_settings settings_;
@@ -68,10 +73,17 @@ class dns_responder {
   udp::socket udp_;
   tcp::acceptor tcp_;
   udp::endpoint endpoint_;
-  int forwarding_ = 0;                               ///< UDP queries waiting for the upstream
+  int waiting_ = 0;                                  ///< UDP queries waiting for the upstream or a delay
   int tcp_sessions_ = 0;                             ///< open TCP connections
   std::map<asio::ip::address, int> tcp_per_client_;  ///< open TCP connections by client address
 };
+
+/// Applies a DNS-stage rule's action `f` to `r`, the usual resolution of `query`: an NXDOMAIN,
+/// SERVFAIL or REFUSED answer, none (drop), other addresses, an empty answer with the TC bit over
+/// UDP (over TCP nothing changes); for a delay, `r` is left alone and the wait in ms returned.
+/// dns/faults.cpp
+std::int64_t apply_dns_fault(const core::fault& f, std::span<const std::uint8_t> query, dns::resolution& r,
+                             bool forwarding, bool over_tcp);
 
 /// What the upstream resolver said to one query.
 struct upstream_answer {

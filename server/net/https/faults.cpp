@@ -216,6 +216,12 @@ task<after_fault> run(const F&, wire& w) {
   co_return w.outcome ? after_fault::reply : after_fault::carry_on;
 }
 
+/// DNS faults act on the DNS responder's queries (server/net/dns/faults.cpp), never here.
+template <class F>
+requires std::is_base_of_v<core::faults::dns_fault, F> task<after_fault> run(const F&, wire& w) {
+  co_return w.outcome ? after_fault::reply : after_fault::carry_on;
+}
+
 }  // namespace
 
 task<after_fault> execute(const core::fault& f, wire& w) {
