@@ -390,6 +390,8 @@ function wire() {
     () => act('move the clock', 'POST', '/clock', {advance_s: Math.round(Number($('advance-s').value))}));
   $('set-now').addEventListener('click', () => act('set the clock', 'POST', '/clock', {now: $('now').value.trim()}));
   $('reload').addEventListener('click', () => act('reload', 'POST', '/reload'));
+  $('switch').addEventListener('click', () => act('serve ' + $('scenario-pick').value, 'POST', '/scenario',
+    {scenario: $('scenario-pick').value, reset: $('scenario-reset').checked}));
   $('page-prev').addEventListener('click', () => { page_offset = Math.max(0, page_offset - page_size); refresh(); });
   $('page-next').addEventListener('click', () => { page_offset += page_size; refresh(); });
   $('reset').addEventListener('click', () => {
@@ -416,7 +418,24 @@ function wire() {
   });
 }
 
+/// The shipped scenarios in the picker, each with its description as its tooltip; the one in force chosen.
+async function list_scenarios() {
+  try {
+    const list = await api('GET', '/scenarios');
+    const pick = $('scenario-pick');
+    pick.replaceChildren();
+    for (const s of list.shipped) {
+      const option = new Option(s.name, s.name, false, s.file === list.current.file);
+      option.title = s.description || s.problems || '';
+      pick.add(option);
+    }
+  } catch (e) {
+    say('scenarios: ' + e.message, true);
+  }
+}
+
 wire();
+list_scenarios();
 refresh();
 follow();
 setInterval(tick, 1000);

@@ -225,6 +225,8 @@ int run_serve(options& o) {
   }
   auto& cfg = o.server;
   cfg.scenario_path = o.scenario_path;
+  if (auto shipped = find_default_scenario(default_scenario_candidates()); !shipped.empty())
+    cfg.shipped_scenarios = std::filesystem::path(shipped).parent_path().string();
   if (!o.cert.empty()) cfg.cert = o.cert;
   if (!o.key.empty()) cfg.key = o.key;
   cfg.lab_key = *pki::key_type_named(o.key_type);

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <unistd.h>
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -129,6 +131,57 @@ TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good 
   CHECK(refused.value("problems", "").find("$.unknown_codes.answer") != std::string::npos);
   CHECK(code() == 14);   // the last good scenario, still live
   CHECK(p.stop() == 0);  // and the signals still work after a failed reload
+}
+
+TEST_CASE("POST /scenario serves another scenario live, by its shipped name or a path, under load: no request fails") {
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "2", "--quiet"});
+  auto port = p.port();
+  auto admin = p.admin_port();
+  auto listed = json::parse(control(admin, "GET", "/scenarios").second);
+  CHECK(listed["current"]["name"] == "default");
+  std::vector<std::string> names;
+  for (const auto& s : listed["shipped"]) {
+    names.push_back(s["name"]);
+    CHECK_FALSE(s["description"].get<std::string>().empty());
+  }
+  CHECK(std::find(names.begin(), names.end(), "expired-license") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "dns-broken") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "schema") == names.end());
+
+  // Two clients import all along; every one of their requests must be answered 200.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, failed{0};
+  auto load = [&] {
+    while (!stop) (post_once(port, captured_request).status == 200 ? answered : failed)++;
+  };
+  std::thread a(load), b(load);
+  CHECK(import_error_code(port).is_null());  // default.json accepts the code
+  auto [to_expired, status] = control(admin, "POST", "/scenario", R"({"scenario": "expired-license"})");
+  CHECK(to_expired == 200);
+  CHECK(json::parse(status)["scenario"] == "expired-license");
+  CHECK(import_error_code(port).is_null());  // the model kept: the code was redeemed, and stays usable
+  CHECK(control(admin, "POST", "/scenario", R"({"scenario": "expired-license", "reset": true})").first == 200);
+  CHECK(import_error_code(port) == 14);  // from the new scenario's start: never redeemed, expired
+  temp_folder dir("switch");
+  auto bad =
+      control(admin, "POST", "/scenario",
+              json{{"scenario", dir.write("bad.json", R"({"licenses": [{"activation_code": "nope"}]})")}}.dump());
+  CHECK(bad.first == 422);
+  CHECK(bad.second.find("$.licenses[0].activation_code") != std::string::npos);
+  CHECK(import_error_code(port) == 14);  // the last good scenario stays, and reloads read its file
+  CHECK(control(admin, "POST", "/reload").first == 200);
+  CHECK(import_error_code(port) == 14);
+  CHECK(control(admin, "POST", "/scenario", R"({"scenario": "no-such-scenario"})").first == 404);
+  auto back = control(admin, "POST", "/scenario",
+                      json{{"scenario", source + "/scenarios/default.json"}, {"reset", true}}.dump());
+  CHECK(back.first == 200);
+  CHECK(import_error_code(port).is_null());
+  stop = true;
+  a.join();
+  b.join();
+  CHECK(answered > 0);
+  CHECK(failed == 0);
+  CHECK(json::parse(control(admin, "GET", "/scenarios").second)["current"]["name"] == "default");
 }
 
 TEST_CASE("the control API reloads the scenario (422 with the problems for a bad one) and refuses for a while") {

@@ -25,6 +25,11 @@ class server_control {
   virtual void reset() = 0;
   /// Reload the scenario file; the problems found, or "" when it took.
   virtual std::string reload() = 0;
+  /// Serve the scenario file at `path` from now on (reloads read it too); the problems found, or
+  /// "" when it took. On problems the scenario in force stays, and so does its file.
+  virtual std::string switch_scenario(const std::string& path) = 0;
+  /// The folder of the shipped scenarios (GET /scenarios), "" when none was found.
+  virtual std::string shipped_scenarios() const = 0;
   /// Whether every worker listens now.
   virtual bool listening() const = 0;
   /// Each worker's counters: [{"accepted": N}, …].

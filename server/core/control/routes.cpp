@@ -41,6 +41,8 @@ constexpr route routes[] = {
     {"POST", "/listener/refuse", refuse},
     {"POST", "/listener/open", open},
     {"POST", "/reload", reload},
+    {"GET", "/scenarios", scenarios},
+    {"POST", "/scenario", switch_scenario},
     {"GET", "/rules", list_rules},
     {"POST", "/rules", add_rule},
     {"DELETE", "/rules/*", delete_rule},

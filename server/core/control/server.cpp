@@ -2,6 +2,10 @@
 // listener, rules added at runtime, metrics.
 #include "server/core/control/call.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
 namespace fortisim::core::control {
 
 namespace {
@@ -104,6 +108,73 @@ control_reply reload(call& request) {
   request.announce("reload");  // what came of it is the "reload" event every reload logs
   std::string problems = request.server.reload();
   if (!problems.empty()) throw bad_call(problems, 422);
+  return listeners_follow(ok(request.engine.status()));
+}
+
+namespace {
+
+/// The shipped scenarios' files, in name order (the schema is not one).
+std::vector<std::filesystem::path> shipped_files(const std::string& folder) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  if (folder.empty()) return out;
+  for (const auto& e : std::filesystem::directory_iterator(folder, ec))
+    if (e.path().extension() == ".json" && e.path().filename() != "schema.json") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// The file a POST /scenario names: a shipped scenario's name ("expired-license"), or a path.
+std::string scenario_file(const call& request, const std::string& given) {
+  bool name = !given.empty() &&
+              std::all_of(given.begin(), given.end(),
+                          [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; }) &&
+              !given.ends_with(".json") && given.find("..") == std::string::npos;
+  if (!name) return given;
+  auto folder = request.server.shipped_scenarios();
+  if (folder.empty()) throw bad_call("no shipped scenarios were found beside the binary: give the file's path", 404);
+  auto path = (std::filesystem::path(folder) / (given + ".json")).string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw bad_call("no shipped scenario \"" + given + "\" (GET /scenarios lists them)", 404);
+  return path;
+}
+
+}  // namespace
+
+control_reply scenarios(call& request) {
+  request.only_query({});
+  auto folder = request.server.shipped_scenarios();
+  json shipped = json::array();
+  for (const auto& file : shipped_files(folder)) {
+    auto loaded = load_scenario_file(file.string());
+    json entry{{"name", file.stem().string()}, {"file", file.string()}};
+    if (loaded.value)
+      entry["description"] = loaded.value->description;
+    else
+      entry["problems"] = loaded.describe();
+    shipped.push_back(std::move(entry));
+  }
+  auto current = request.engine.current_scenario();
+  return ok({{"current", {{"name", current->name}, {"file", current->file}}},
+             {"folder", folder},
+             {"shipped", std::move(shipped)}});
+}
+
+control_reply switch_scenario(call& request) {
+  request.only_query({});
+  request.only_keys({"scenario", "reset"});
+  auto given = request.text("scenario");
+  if (!given) throw bad_call("scenario: expected a shipped scenario's name (GET /scenarios) or a file's path");
+  bool reset = false;
+  if (auto it = request.body.find("reset"); it != request.body.end()) {
+    if (!it->is_boolean()) throw bad_call("reset: expected true (back to the new scenario's start) or false");
+    reset = it->get<bool>();
+  }
+  auto path = scenario_file(request, *given);
+  request.announce("switch scenario", {{"file", path}, {"reset", reset}});
+  if (auto problems = request.server.switch_scenario(path); !problems.empty()) throw bad_call(problems, 422);
+  if (reset) request.server.reset();
   return listeners_follow(ok(request.engine.status()));
 }
 

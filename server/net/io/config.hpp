@@ -27,8 +27,9 @@ inline constexpr std::size_t admin_connection_limit = 32;
 struct server_config {
   std::string listen = "0.0.0.0:443";                ///< ADDR:PORT; port 0 picks a free port
   std::optional<std::string> admin = "127.0.0.1:0";  ///< the control API (plain HTTP); none if empty
-  std::string admin_token;    ///< required as a bearer token when set; needed when `admin` is beyond loopback
-  std::string scenario_path;  ///< for reloads (SIGHUP, POST /reload, --watch)
+  std::string admin_token;        ///< required as a bearer token when set; needed when `admin` is beyond loopback
+  std::string scenario_path;      ///< for reloads (SIGHUP, POST /reload, --watch); POST /scenario changes it
+  std::string shipped_scenarios;  ///< the shipped scenarios' folder (GET /scenarios), "" when none was found
   /// --watch: reload `scenario_path` whenever the file is saved, as SIGHUP does (inotify on its
   /// folder, server/net/scenario_watch.hpp); a bad edit leaves the last good scenario live.
   bool watch = false;

@@ -31,6 +31,7 @@ struct server::impl : service {
   /// Every reload (the control API's, SIGHUP's, --watch's): reload_file(), its outcome recorded
   /// for GET /status and logged.
   std::string reload() override;
+  std::string switch_scenario(const std::string& path) override;
   /// reload() under the engine's admin lock: for SIGHUP, --watch and server::reload, which do
   /// not come through the control API (which holds it already).
   std::string reload_alone();

@@ -130,6 +130,14 @@ std::string server::impl::reload() {
   return problems;
 }
 
+std::string server::impl::switch_scenario(const std::string& path) {
+  auto previous = cfg.scenario_path;
+  cfg.scenario_path = path;
+  auto problems = reload();
+  if (!problems.empty()) cfg.scenario_path = previous;  // the last good scenario, and its file, stay
+  return problems;
+}
+
 std::string server::impl::reload_file() {
   auto loaded = core::load_scenario_file(cfg.scenario_path);
   if (!loaded.value) return loaded.describe();
