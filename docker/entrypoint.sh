@@ -5,7 +5,7 @@
 # `docker exec CONTAINER fortisim-control GET /status` reaches it.
 #   docker run fortisim                          serve default.json on 443
 #   docker run fortisim --dns 0.0.0.0:53 --dns-answer 192.0.2.10    more options for serve
-#   docker run fortisim lab-config --address 192.0.2.10             any other subcommand
+#   docker run fortisim lab-config --address 192.0.2.10 --no-upstream   any other subcommand
 # FORTISIM_SCENARIO and FORTISIM_LISTEN change the scenario file and the HTTPS address.
 set -eu
 case "${1:-}" in

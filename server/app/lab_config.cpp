@@ -11,6 +11,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace fortisim {
 
 namespace {
@@ -57,8 +60,26 @@ std::string take_address(const std::string& text, lab_addresses& a) {
   return "";
 }
 
+/// Whether `text` is an IP address, with a port or without: "192.0.2.53", "192.0.2.53:5353",
+/// "2001:db8::53", "[2001:db8::53]:5353".
+bool is_resolver_address(const std::string& text) {
+  unsigned char bytes[16];
+  auto is = [&](const std::string& host, int family) { return ::inet_pton(family, host.c_str(), bytes) == 1; };
+  auto port_ok = [](const std::string& p) {
+    return !p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit) && std::stoi(p) >= 1 &&
+           std::stoi(p) <= 65535;
+  };
+  if (is(text, AF_INET) || is(text, AF_INET6)) return true;
+  if (text.starts_with('[')) {
+    auto close = text.find("]:");
+    return close != std::string::npos && is(text.substr(1, close - 1), AF_INET6) && port_ok(text.substr(close + 2));
+  }
+  auto colon = text.rfind(':');
+  return colon != std::string::npos && is(text.substr(0, colon), AF_INET) && port_ok(text.substr(colon + 1));
+}
+
 /// What every format starts with: what this is for, the names, how fortisim serves them.
-void header(std::ostream& out, const lab_addresses& a, int dns_port) {
+void header(std::ostream& out, const lab_addresses& a, int dns_port, const std::string& upstream) {
   out << "# fortisim lab-config: the lab's side of a DNS override that sends a FortiGate's FortiCare and\n"
       << "# FortiGuard names to fortisim, at";
   if (!a.v4.empty()) out << " " << a.v4 << " (A)";
@@ -71,7 +92,12 @@ void header(std::ostream& out, const lab_addresses& a, int dns_port) {
       << "#   fortisim serve --listen " << any << ":443 --dns " << any << ":" << dns_port;
   for (const auto* address : {&a.v4, &a.v6})
     if (!address->empty()) out << " --dns-answer " << *address;
-  out << "\n# and check from the lab network: dig @" << a.any()
+  if (!upstream.empty()) out << " --dns-upstream " << upstream;
+  out << "\n";
+  if (upstream.empty())
+    out << "# (--no-upstream: other names get NXDOMAIN. A FortiGate whose only resolver is fortisim then\n"
+        << "# resolves nothing else: no NTP, no FortiGuard updates.)\n";
+  out << "# and check from the lab network: dig @" << a.any()
       << (dns_port == 53 ? "" : " -p " + std::to_string(dns_port)) << " directregistration.fortinet.com\n"
       << "# Marks: [doc] Fortinet documents it; [seen] a published FortiGate session shows it; [assumed]\n"
       << "# neither: check it on your FortiOS release.\n"
@@ -107,6 +133,23 @@ void fortios(std::ostream& out, const lab_addresses& a, int dns_port) {
       << "#    the DNS cache]; then see which address the name resolves to now [assumed: ping prints it].\n"
       << "diagnose test application dnsproxy 1\n"
       << "execute ping directregistration.fortinet.com\n";
+}
+
+/// What puts back what fortios() changed: FortiOS's defaults [assumed: `unset` restores a
+/// setting's default], FortiGuard anycast on again [doc: the default since 6.2], the cache cleared.
+void fortios_undo(std::ostream& out, const lab_addresses& a) {
+  out << "\n# ---- FortiOS CLI, undo: paste on the FortiGate to put back what the setup block changed ----\n"
+      << "# Back to FortiOS's defaults [assumed: unset restores a setting's default]: FortiGuard's own\n"
+      << "# resolvers over DNS over TLS. If the unit had other values before, note them first with\n"
+      << "# 'show system dns' and 'show system fortiguard', and set those instead.\n"
+      << "config system dns\n";
+  if (!a.v4.empty()) out << "    unset primary\n    unset secondary\n";
+  if (!a.v6.empty()) out << "    unset ip6-primary\n";
+  out << "    unset protocol\nend\n"
+      << "config system fortiguard\n"
+      << "    set fortiguard-anycast enable\n"
+      << "end\n"
+      << "diagnose test application dnsproxy 1\n";
 }
 
 /// The debug recipe of the KB "Troubleshooting FortiToken activation", as a FortiOS 7.4.10
@@ -171,6 +214,10 @@ CLI::App* add_lab_config(CLI::App& app, lab_config_options& o) {
   lab->add_option("--dns-port", o.dns_port, "Where fortisim's DNS responder (serve --dns) answers")
       ->capture_default_str();
   lab->add_option("--format", o.format, "fortios, dnsmasq, unbound or all")->capture_default_str();
+  lab->add_option("--dns-upstream", o.dns_upstream,
+                  "The lab's own resolver (ADDR[:PORT]) for the serve line: every other name goes there");
+  lab->add_flag("--no-upstream", o.no_upstream, "There is no lab resolver: other names get NXDOMAIN");
+  lab->add_flag("--undo", o.undo, "Print the FortiOS block that puts back what the setup block changed");
   return lab;
 }
 
@@ -190,7 +237,19 @@ int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream&
   const std::string& f = o.format;
   if (f != "all" && f != "fortios" && f != "dnsmasq" && f != "unbound")
     return refuse("--format " + f + ": expected fortios, dnsmasq, unbound or all");
-  header(out, a, o.dns_port);
+  if (o.undo) {
+    fortios_undo(out, a);
+    return (out << std::flush) ? 0 : 2;
+  }
+  if (o.dns_upstream.empty() && !o.no_upstream)
+    return refuse(
+        "needs --dns-upstream, the lab's resolver for every other name (NTP, FortiGuard), or --no-upstream, as in: "
+        "fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53");
+  if (!o.dns_upstream.empty() && o.no_upstream) return refuse("give --dns-upstream or --no-upstream, not both");
+  if (!o.dns_upstream.empty() && !is_resolver_address(o.dns_upstream))
+    return refuse("--dns-upstream " + o.dns_upstream + ": expected the resolver's IP address, e.g. 192.0.2.53 or " +
+                  "192.0.2.53:5353");
+  header(out, a, o.dns_port, o.dns_upstream);
   if (f == "all" || f == "fortios") {
     fortios(out, a, o.dns_port);
     fortios_debug(out);

@@ -3,8 +3,8 @@
 // FortiOS CLI block (its resolver in clear text, FortiGuard anycast off, the debug recipe of the
 // KB "Troubleshooting FortiToken activation") and the same override as dnsmasq and unbound lines,
 // for labs that keep their own resolver. Plain text on stdout; every Fortinet name comes from protocol/hosts.hpp.
-//   fortisim lab-config --address 192.0.2.10
-//   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --format dnsmasq
+//   fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53
+//   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --no-upstream --format dnsmasq
 
 #include <ostream>
 #include <string>
@@ -25,6 +25,13 @@ struct lab_config_options {
   int dns_port = 53;
   /// --format: "fortios", "dnsmasq", "unbound" or "all".
   std::string format = "all";
+  /// --dns-upstream: the lab's own resolver, for the serve line: every other name goes there (a
+  /// FortiGate whose only resolver is fortisim still resolves NTP and the rest). Required unless
+  /// --no-upstream says there is none.
+  std::string dns_upstream;
+  bool no_upstream = false;
+  /// --undo: the FortiOS block that puts back what the setup block changed, instead of it.
+  bool undo = false;
 };
 
 /// Registers the `lab-config` subcommand, filling `o`.

@@ -42,6 +42,7 @@ struct options {
   std::size_t journal_size = 1000;
   std::size_t journal_bytes = core::journal::default_ring_bytes;
   bool quiet = false;
+  bool log_bodies = false;
   std::string key_type = "ecdsa", client_cert = "off";
   bool show_secrets = false;
   std::vector<std::string> files;  ///< validate
@@ -108,6 +109,8 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
+  serve->add_flag("--log-bodies", o.log_bodies,
+                  "The text log's lines carry each request's body too (the JSON log and the journal always do)");
   serve->add_flag("--show-secrets,--console-secrets", o.show_secrets,
                   "Show token seeds in the journal, the log, GET /state and the web console; hidden by default "
                   "(--console-secrets is the older name)");
@@ -248,6 +251,7 @@ int run_serve(options& o) {
     opts.journal_bytes = o.journal_bytes;
     opts.log_fd = 2;  // written by the log's own thread: a stderr nobody reads never stops a worker
     opts.log_exchanges = !o.quiet;
+    opts.log_bodies = o.log_bodies;
     opts.show_secrets = o.show_secrets;
     opts.format = json ? core::log_format::json : core::log_format::text;
     std::error_code ec;  // a state file that is missing or empty holds nothing to resume

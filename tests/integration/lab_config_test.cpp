@@ -20,10 +20,13 @@ struct outcome {
   std::string out, err;
 };
 
-/// `fortisim lab-config ARGS`: its exit status, stdout and stderr.
-outcome lab_config(const std::string& args) {
+/// `fortisim lab-config ARGS` (with the lab resolver 192.0.2.53 unless ARGS say otherwise): its
+/// exit status, stdout and stderr.
+outcome lab_config(std::string args) {
   temp_folder dir("lab-config");
   outcome o;
+  if (args.find("upstream") == std::string::npos && args.find("--undo") == std::string::npos)
+    args += " --dns-upstream 192.0.2.53";
   o.out = run(std::string("'") + FORTISIM_BINARY + "' lab-config " + args + " 2>'" + dir.file("err") +
               "'; echo \"exit $?\"");
   auto last = o.out.rfind("exit ");
@@ -155,8 +158,8 @@ TEST_CASE("lab-config (all): the names, how to serve them, then FortiOS, dnsmasq
   auto r = lab_config("--address 192.0.2.10 --dns-port 5353");
   REQUIRE(r.status == 0);
   for (const auto& name : protocol::fortinet_host_names()) CHECK(r.out.find("#   " + name + "\n") != std::string::npos);
-  CHECK(r.out.find("fortisim serve --listen 0.0.0.0:443 --dns 0.0.0.0:5353 --dns-answer 192.0.2.10\n") !=
-        std::string::npos);
+  CHECK(r.out.find("fortisim serve --listen 0.0.0.0:443 --dns 0.0.0.0:5353 --dns-answer 192.0.2.10 "
+                   "--dns-upstream 192.0.2.53\n") != std::string::npos);
   CHECK(r.out.find("dig @192.0.2.10 -p 5353 directregistration.fortinet.com") != std::string::npos);
   CHECK(r.out.find("answers on port 5353, and FortiOS asks port 53") != std::string::npos);
   CHECK(r.out.find("docs/lab-guide.md") != std::string::npos);
@@ -168,6 +171,30 @@ TEST_CASE("lab-config (all): the names, how to serve them, then FortiOS, dnsmasq
   CHECK(debug < dnsmasq);
   CHECK(dnsmasq < unbound);
   CHECK(unbound != std::string::npos);
+}
+
+TEST_CASE("lab-config: the serve line relays other names to the lab's resolver, or says why it cannot") {
+  auto none = run(std::string("'") + FORTISIM_BINARY + "' lab-config --address 192.0.2.10 2>&1; echo \"exit $?\"");
+  CHECK(none.find("needs --dns-upstream, the lab's resolver for every other name") != std::string::npos);
+  CHECK(none.ends_with("exit 2\n"));
+  auto with = lab_config("--address 192.0.2.10 --dns-upstream [2001:db8::53]:5353 --format fortios");
+  REQUIRE(with.status == 0);
+  CHECK(with.out.find(" --dns-upstream [2001:db8::53]:5353\n") != std::string::npos);
+  auto without = lab_config("--address 192.0.2.10 --no-upstream --format fortios");
+  REQUIRE(without.status == 0);
+  CHECK(without.out.find("--dns-upstream") == std::string::npos);
+  CHECK(without.out.find("resolves nothing else") != std::string::npos);
+}
+
+TEST_CASE("lab-config --undo: the FortiOS block that puts back what the setup block changed") {
+  auto r = lab_config("--address 192.0.2.10 --address 2001:db8::10 --undo");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("config system dns\n    unset primary\n    unset secondary\n    unset ip6-primary\n"
+                   "    unset protocol\nend\n") != std::string::npos);
+  CHECK(r.out.find("config system fortiguard\n    set fortiguard-anycast enable\nend\n") != std::string::npos);
+  CHECK(has_line(r.out, "diagnose test application dnsproxy 1"));
+  CHECK_FALSE(has_line(r.out, "    set primary 192.0.2.10"));  // nothing of the setup itself
+  CHECK(r.out.find("[assumed") != std::string::npos);
 }
 
 TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the option, exit 2, no output") {
@@ -189,6 +216,9 @@ TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the o
            {"--address 192.0.2.10 --format yaml", "--format yaml: expected fortios, dnsmasq, unbound or all"},
            {"--address 192.0.2.10 --dns-port 0", "--dns-port 0: expected a port from 1 to 65535"},
            {"--address 192.0.2.10 --dns-port 70000", "--dns-port 70000"},
+           {"--address 192.0.2.10 --no-upstream --dns-upstream 192.0.2.53", "not both"},
+           {"--address 192.0.2.10 --dns-upstream resolver.lab", "--dns-upstream resolver.lab: expected the resolver"},
+           {"--address 192.0.2.10 --dns-upstream 192.0.2.53:0", "expected the resolver's IP address"},
        }) {
     CAPTURE(b.args);
     auto r = lab_config(b.args);

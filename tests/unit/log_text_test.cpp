@@ -18,9 +18,10 @@ journal_entry entry(const std::string& stage) {
   return e;
 }
 
-std::string text(const journal_entry& e) {
+/// The line as --log-bodies writes it (the body last), or without the body.
+std::string text(const journal_entry& e, bool bodies = true) {
   std::string out;
-  write_text_line(e, out);
+  write_text_line(e, out, secrets::hidden, bodies);
   return out;
 }
 
@@ -57,6 +58,8 @@ TEST_CASE("an HTTP exchange: who, SNI, what, the status and error, the rule, the
         "/SoftToken/Provisioning.asmx/Process SoftToken.ActivationLicenseRequest -> 200 error 14 "
         "rule=\"codes ending -0014: expired\" action=error serials=FG4H0ETB20900993 "
         "body=\"{\\\"d\\\":{}}\"");
+  // By default the body is the journal's alone: the line fits a terminal row.
+  CHECK(text(e, false) == text(e).substr(0, text(e).find(" body=")));
   e.status = 0;  // a reset or a close: nothing was sent
   e.error_code = 0;
   e.errors.clear();
@@ -84,6 +87,9 @@ TEST_CASE("a DNS query: who asked, the name, the type, the answer") {
   e.type = "AAAA";
   e.action = "NXDOMAIN";
   CHECK(text(e) == "2026-11-28T08:41:02.123Z dns 192.0.2.1 fds1.fortinet.com AAAA -> NXDOMAIN");
+  e.rule = "names gone";  // a DNS rule decided it: said as an HTTP rule is
+  CHECK(text(e) == "2026-11-28T08:41:02.123Z dns 192.0.2.1 fds1.fortinet.com AAAA -> NXDOMAIN rule=\"names gone\"");
+  e.rule.clear();
   e.target = "bad name\n";  // client data with a control byte is quoted, never raw
   CHECK(text(e).find(" \"bad name\\n\" AAAA") != std::string::npos);
 }

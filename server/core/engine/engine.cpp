@@ -83,16 +83,16 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
       journal_(opts.journal_size, opts.journal_bytes) {
   journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
   if (log_ && opts.log_exchanges)
-    journal_.add_observer(
-        [sink = log_.get(), text = opts.format == log_format::text, s = secrets_](const journal_entry& e) {
-          thread_local std::string line;  // formatted without a tree, in storage reused line after line
-          line.clear();
-          if (text)
-            write_text_line(e, line, s);
-          else
-            core::journal::write_line(e, line, s);
-          sink->write(line);
-        });
+    journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text, s = secrets_,
+                           bodies = opts.log_bodies](const journal_entry& e) {
+      thread_local std::string line;  // formatted without a tree, in storage reused line after line
+      line.clear();
+      if (text)
+        write_text_line(e, line, s, bodies);
+      else
+        core::journal::write_line(e, line, s);
+      sink->write(line);
+    });
 }
 
 std::shared_ptr<const scenario> engine::current_scenario() const { return current()->scenario; }

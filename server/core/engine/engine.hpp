@@ -101,6 +101,7 @@ struct engine_options {
   std::size_t journal_bytes = journal::default_ring_bytes;  ///< --journal-bytes: per ring (about a worker)
   int log_fd = -1;            ///< where the log goes (2: stderr), written by a thread of its own; -1: nowhere
   bool log_exchanges = true;  ///< every exchange as a log line (--quiet: only notices)
+  bool log_bodies = false;    ///< --log-bodies: the text log's lines carry the request's body
   log_format format = log_format::json;  ///< --log-format: JSON lines for machines, or text for people
   bool show_secrets = false;             ///< every view shows token seeds (--show-secrets); hidden by default
 };

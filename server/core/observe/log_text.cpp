@@ -75,7 +75,7 @@ void append_time(std::int64_t time_ms, std::string& out) {
 
 // Every field that comes from a client (SNI, target, type, body, serials, codes) goes through
 // append_value: a log line never carries a raw newline or control byte from the wire.
-void write_text_line(const journal_entry& e, std::string& out, secrets s) {
+void write_text_line(const journal_entry& e, std::string& out, secrets s, bool bodies) {
   append_time(e.time_ms, out);
   out += ' ';
   out += e.stage;
@@ -96,6 +96,7 @@ void write_text_line(const journal_entry& e, std::string& out, secrets s) {
     append_value(e.type, out);
     out += " -> ";
     out += e.action;
+    if (!e.rule.empty()) append_field<&journal_entry::rule>(e, out);
     return;
   }
   out.append(" ").append(label<&journal_entry::sni>).append("=");  // what the client sent: quoted unless a plain name
@@ -147,6 +148,7 @@ void write_text_line(const journal_entry& e, std::string& out, secrets s) {
   append_field<&journal_entry::code>(e, out);
   append_field(label<&journal_entry::client_cert>, split_certificate(e.client_cert).subject,
                out);  // who, not who vouched
+  if (!bodies) return;
   thread_local std::string scratch;
   append_field(label<&journal_entry::request_body>, shown(e.request_body, s, scratch), out);
 }

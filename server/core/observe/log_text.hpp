@@ -19,8 +19,9 @@ namespace fortisim::core {
 enum class log_format { json, text };
 
 /// One exchange as a readable line (no newline), appended to `out`: the client certificate by its
-/// subject, the request's body with its seeds as `s` says.
-void write_text_line(const journal_entry& e, std::string& out, secrets s = secrets::hidden);
+/// subject; with `bodies`, the request's body too, its seeds as `s` says (without, a line fits a
+/// terminal row; the journal always has the body).
+void write_text_line(const journal_entry& e, std::string& out, secrets s = secrets::hidden, bool bodies = false);
 
 /// One event that is not an exchange ({"event": "reload", "ok": true}) as a readable line:
 /// the time, the event, then `key=value` for each field (strings with spaces quoted as JSON).
