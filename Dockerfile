@@ -30,8 +30,11 @@ COPY --from=build /build/fortisim /usr/local/bin/fortisim
 COPY scenarios /usr/share/fortisim/scenarios
 COPY docker/entrypoint.sh /usr/local/bin/fortisim-entrypoint
 COPY docker/control.sh /usr/local/bin/fortisim-control
-# Ports 443 and 53 without root: the binary carries cap_net_bind_service (a file capability,
-# which a container started with --cap-drop ALL or no-new-privileges does not grant).
+# Ports 443 and 53 without root: the binary carries cap_net_bind_service as a file capability
+# (+ep). A container must keep that capability in its bounding set: started with --cap-drop ALL
+# (and no --cap-add NET_BIND_SERVICE) the kernel refuses to run the binary at all ("Operation not
+# permitted", exit 126), as it refuses any +ep binary whose capability it cannot grant. With
+# no-new-privileges it runs, but cannot bind ports below 1024: give --listen and --dns higher ports.
 RUN setcap cap_net_bind_service=+ep /usr/local/bin/fortisim \
  && fortisim --version
 ENV FORTISIM_DATA=/data
