@@ -310,6 +310,22 @@ function render_tokens(world) {
   $('secrets').textContent = world.secrets_shown ? 'seeds shown (--show-secrets)' : 'seeds hidden';
 }
 
+/// Each device's verdict (GET /devices): did it trust our certificate, refuse it, or only ask DNS?
+function render_devices(devices) {
+  const body = $('devices').tBodies[0];
+  body.replaceChildren();
+  for (const d of devices) {
+    const row = body.insertRow();
+    cell(row, d.address, 'mono');
+    cell(row, d.serial, 'mono');
+    cell(row, d.verdict, d.verdict === 'trusts our certificate' ? 'good' : d.verdict.startsWith('refused') ||
+                         d.verdict.startsWith('ended') ? 'bad' : '');
+    cell(row, d.certificate);
+    cell(row, d.names.join(' '), 'mono');
+    cell(row, d.last_request);
+  }
+}
+
 function render_hardware(world) {
   const body = $('hardware').tBodies[0];
   body.replaceChildren();
@@ -341,8 +357,9 @@ function render_rules(rules) {
 
 async function refresh() {
   try {
-    const [world, status, rules] = await Promise.all(
-      [api('GET', '/world?offset=' + page_offset + '&limit=' + page_size), api('GET', '/status'), api('GET', '/rules')]);
+    const [world, status, rules, devices] = await Promise.all(
+      [api('GET', '/world?offset=' + page_offset + '&limit=' + page_size), api('GET', '/status'), api('GET', '/rules'),
+       api('GET', '/devices')]);
     // The world shrank under the page shown (a reset, a reload): go back to the last page it fills.
     const largest = Math.max(world.page.licenses, world.page.tokens, world.page.hardware_tokens);
     if (page_offset > 0 && page_offset >= largest) {
@@ -359,6 +376,7 @@ async function refresh() {
     render_tokens(world);
     render_hardware(world);
     render_rules(rules);
+    render_devices(devices);
   } catch (e) {
     if (!$('token-form').hidden) return;  // waiting for the token
     say('cannot read the world: ' + e.message, true);

@@ -24,12 +24,16 @@ std::int64_t otp_valid_for_s(const otp_params& p, std::int64_t now_s) {
 otp_verdict verify_otp(std::string_view secret, const otp_params& p, std::int64_t now_s, std::string_view code) {
   if (code.size() != static_cast<std::size_t>(p.digits)) return {false, p.counter};
   if (p.type == otp_type::hotp) {
-    for (std::uint64_t c = p.counter; c <= p.counter + hotp_look_ahead; ++c)
+    std::uint64_t last = p.counter < max_counter - hotp_look_ahead ? p.counter + hotp_look_ahead : max_counter - 1;
+    for (std::uint64_t c = p.counter; c <= last; ++c)
       if (hotp(secret, c, p.digits) == code) return {true, c + 1};
     return {false, p.counter};
   }
-  for (int step = -totp_window_steps; step <= totp_window_steps; ++step)
-    if (totp(secret, now_s + std::int64_t{step} * p.period, p.period, p.digits) == code) return {true, p.counter};
+  std::int64_t now_step = now_s / p.period;
+  for (std::int64_t step = now_step - totp_window_steps; step <= now_step + totp_window_steps; ++step)
+    if (step >= 0 && static_cast<std::uint64_t>(step) >= p.counter &&
+        totp(secret, step * std::int64_t{p.period}, p.period, p.digits) == code)
+      return {true, static_cast<std::uint64_t>(step) + 1};
   return {false, p.counter};
 }
 

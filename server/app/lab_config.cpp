@@ -140,8 +140,8 @@ void fortios(std::ostream& out, const lab_addresses& a, int dns_port) {
 void fortios_undo(std::ostream& out, const lab_addresses& a) {
   out << "\n# ---- FortiOS CLI, undo: paste on the FortiGate to put back what the setup block changed ----\n"
       << "# Back to FortiOS's defaults [assumed: unset restores a setting's default]: FortiGuard's own\n"
-      << "# resolvers over DNS over TLS. If the unit had other values before, note them first with\n"
-      << "# 'show system dns' and 'show system fortiguard', and set those instead.\n"
+      << "# resolvers over DNS over TLS. If the unit had other values, set those instead: what\n"
+      << "# 'show system dns' and 'show system fortiguard' printed before the setup (lab guide, section 4).\n"
       << "config system dns\n";
   if (!a.v4.empty()) out << "    unset primary\n    unset secondary\n";
   if (!a.v6.empty()) out << "    unset ip6-primary\n";
@@ -237,6 +237,8 @@ int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream&
   const std::string& f = o.format;
   if (f != "all" && f != "fortios" && f != "dnsmasq" && f != "unbound")
     return refuse("--format " + f + ": expected fortios, dnsmasq, unbound or all");
+  if (o.undo && f != "all" && f != "fortios")
+    return refuse("--undo prints the FortiOS block alone: give no --format, or --format fortios");
   if (o.undo) {
     fortios_undo(out, a);
     return (out << std::flush) ? 0 : 2;
@@ -245,10 +247,15 @@ int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream&
     return refuse(
         "needs --dns-upstream, the lab's resolver for every other name (NTP, FortiGuard), or --no-upstream, as in: "
         "fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53");
-  if (!o.dns_upstream.empty() && o.no_upstream) return refuse("give --dns-upstream or --no-upstream, not both");
+  if (!o.dns_upstream.empty() && o.no_upstream) return refuse("give --dns-upstream or --no-upstream: not both");
   if (!o.dns_upstream.empty() && !is_resolver_address(o.dns_upstream))
     return refuse("--dns-upstream " + o.dns_upstream + ": expected the resolver's IP address, e.g. 192.0.2.53 or " +
                   "192.0.2.53:5353");
+  for (const auto* own : {&a.v4, &a.v6})
+    if (!own->empty() && (o.dns_upstream == *own || o.dns_upstream.starts_with(*own + ":") ||
+                          o.dns_upstream.starts_with("[" + *own + "]")))
+      return refuse("--dns-upstream " + o.dns_upstream +
+                    " is fortisim's own address: give the lab's other resolver, or --no-upstream");
   header(out, a, o.dns_port, o.dns_upstream);
   if (f == "all" || f == "fortios") {
     fortios(out, a, o.dns_port);

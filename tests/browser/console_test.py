@@ -184,7 +184,7 @@ def run(browser, ready, screenshot, scenario):
     open_console(browser, "http://%s/" % ready["admin"])
     import_shows_within_a_second(browser, ready)
 
-    browser.click("#exchanges tbody tr")
+    browser.click("#exchanges tbody tr[data-seq]")  # an exchange, not a notice (a device first seen)
     browser.evaluate("waitFor(() => document.getElementById('detail-reply').textContent.includes('EFTM'), 2000,"
                      " 'the reply body in the detail')")
     browser.evaluate("waitFor(() => document.querySelector('#licences tbody').textContent.includes('FG4H0ETB20900993'),"

@@ -217,6 +217,8 @@ TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the o
            {"--address 192.0.2.10 --dns-port 0", "--dns-port 0: expected a port from 1 to 65535"},
            {"--address 192.0.2.10 --dns-port 70000", "--dns-port 70000"},
            {"--address 192.0.2.10 --no-upstream --dns-upstream 192.0.2.53", "not both"},
+           {"--address 192.0.2.10 --dns-upstream 192.0.2.10:53", "is fortisim's own address"},
+           {"--address 192.0.2.10 --undo --format dnsmasq", "--undo prints the FortiOS block alone"},
            {"--address 192.0.2.10 --dns-upstream resolver.lab", "--dns-upstream resolver.lab: expected the resolver"},
            {"--address 192.0.2.10 --dns-upstream 192.0.2.53:0", "expected the resolver's IP address"},
        }) {

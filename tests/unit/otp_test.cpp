@@ -41,12 +41,24 @@ TEST_CASE("HOTP: a code within the look-ahead is accepted once and moves the cou
   CHECK_FALSE(verify_otp(rfc_secret, far, 0, "75522").valid);  // too short: never a prefix match
 }
 
-TEST_CASE("TOTP: one step back or ahead is accepted, two are not, and the counter stays") {
-  otp_params p{otp_type::totp, 8, 30, 7};
-  const std::string at_59 = "94287082";  // RFC 6238 appendix B, T = 59
-  CHECK(verify_otp(rfc_secret, p, 59, at_59).valid);
-  CHECK(verify_otp(rfc_secret, p, 59 + 30, at_59).valid);
-  CHECK_FALSE(verify_otp(rfc_secret, p, 59 + 60, at_59).valid);
-  CHECK(verify_otp(rfc_secret, p, 59, at_59).counter == 7);
+TEST_CASE("TOTP: one step back or ahead is accepted, two are not, and never the same step twice") {
+  const std::string at_59 = "94287082";  // RFC 6238 appendix B, T = 59: step 1 of 30 s
+  otp_params p{otp_type::totp, 8, 30, 0};
+  auto v = verify_otp(rfc_secret, p, 59, at_59);
+  CHECK(v.valid);
+  CHECK(v.counter == 2);  // step 1 accepted: the next acceptable step is 2
+  p.counter = v.counter;
+  CHECK_FALSE(verify_otp(rfc_secret, p, 59, at_59).valid);                                // replayed
+  CHECK(verify_otp(rfc_secret, {otp_type::totp, 8, 30, 0}, 59 + 30, at_59).valid);        // one step late
+  CHECK_FALSE(verify_otp(rfc_secret, {otp_type::totp, 8, 30, 0}, 59 + 60, at_59).valid);  // two
+}
+
+TEST_CASE("a counter never passes the largest one --state can hold") {
+  otp_params near{otp_type::hotp, 6, 30, max_counter - 3};
+  auto at_limit = hotp(rfc_secret, max_counter, 6);
+  CHECK_FALSE(verify_otp(rfc_secret, near, 0, at_limit).valid);  // its next counter would be max + 1
+  auto v = verify_otp(rfc_secret, near, 0, hotp(rfc_secret, max_counter - 1, 6));
+  CHECK(v.valid);
+  CHECK(v.counter == max_counter);
 }
 }

@@ -241,7 +241,12 @@ TEST_CASE("DNS rules: a rule that tests the query or plays a dns_ action acts at
     {"name": "no address", "then": {"action": "dns_answer"}},
     {"name": "bad address", "then": {"action": "dns_answer", "a": "2001:db8::1", "aaaa": "192.0.2.1"}},
     {"name": "long", "then": {"action": "dns_delay", "ms": 60001}},
-    {"name": "headers", "then": {"action": "dns_drop"}, "headers": {"X-A": "1"}}]})");
+    {"name": "headers", "then": {"action": "dns_drop"}, "headers": {"X-A": "1"}},
+    {"name": "wildcard", "when": {"qname": "*.fortinet.com"}, "then": {"action": "dns_drop"}},
+    {"name": "space", "when": {"qname": {"any_of": ["Has Space.lab"]}}, "then": {"action": "dns_drop"}},
+    {"name": "typo", "when": {"qtype": "AAAAA"}, "then": {"action": "dns_drop"}},
+    {"name": "number", "when": {"qtype": "TYPE28"}, "then": {"action": "dns_drop"}},
+    {"name": "pattern", "when": {"qtype": {"regex": "txt"}}, "then": {"action": "dns_drop"}}]})");
   CHECK(has_problem(bad, "$.rules[0].when.qname", "tests a DNS query"));
   CHECK(has_problem(bad, "$.rules[1].when.operation", "is not known to a DNS query"));
   CHECK(has_problem(bad, "$.rules[2].then", "mixes actions of different stages"));
@@ -250,6 +255,25 @@ TEST_CASE("DNS rules: a rule that tests the query or plays a dns_ action acts at
   CHECK(has_problem(bad, "$.rules[4].then.aaaa", "IPv6"));
   CHECK(has_problem(bad, "$.rules[5].then.ms", ""));
   CHECK(has_problem(bad, "$.rules[6].headers", "only a rule acting at the HTTP stage"));
+  CHECK(has_problem(bad, "$.rules[7].when.qname", "no wildcards"));
+  CHECK(has_problem(bad, "$.rules[8].when.qname.any_of[0]", "expected a host name"));
+  CHECK(has_problem(bad, "$.rules[9].when.qtype", "expected a query type"));
+  CHECK(has_problem(bad, "$.rules[10].when.qtype", "say AAAA: write that"));
+  CHECK(has_problem(bad, "$.rules[11].when.qtype", "or {\"any_of\""));
+  auto quiet = problems_of(R"({"name": ")" + std::string(129, 'n') + R"(", "rules": [
+    {"name": "closed", "when": {"operation": "polling"}, "then": {"action": "close"}, "headers": {"X-A": "1"}},
+    {"name": "tab", "then": {"action": "pass"}, "headers": {"X-A": "a\tb\t"}}]})");
+  CHECK(has_problem(quiet, "$.name", "at most 128"));
+  CHECK(has_problem(quiet, "$.rules[0].headers", "none of this rule's actions sends a reply"));
+  CHECK(has_problem(quiet, "$.rules[1].headers.X-A", "header value"));
+  auto any =
+      parse_scenario(R"({"rules": [{"when": {"qname": {"any_of": ["A.Lab."]}, "qtype": {"any_of": ["mx", "TYPE65280"]}},
+                                             "then": {"action": "dns_drop"}}]})",
+                     "x");
+  REQUIRE(any.value.has_value());
+  CHECK(any.value->rules[0].when.qname->matches("a.lab"));  // any_of in lower case, no trailing dot
+  CHECK(any.value->rules[0].when.qtype->matches("MX"));
+  CHECK(any.value->rules[0].when.qtype->matches("TYPE65280"));
 }
 
 TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {

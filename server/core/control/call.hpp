@@ -69,6 +69,7 @@ control_reply journal_count(call& c);
 control_reply journal_clear(call& c);
 control_reply reload(call& c);
 control_reply scenarios(call& c);
+control_reply devices(call& c);
 control_reply switch_scenario(call& c);
 control_reply refuse(call& c);
 control_reply open(call& c);

@@ -42,6 +42,7 @@ constexpr route routes[] = {
     {"POST", "/listener/open", open},
     {"POST", "/reload", reload},
     {"GET", "/scenarios", scenarios},
+    {"GET", "/devices", devices},
     {"POST", "/scenario", switch_scenario},
     {"GET", "/rules", list_rules},
     {"POST", "/rules", add_rule},

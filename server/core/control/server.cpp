@@ -98,6 +98,7 @@ control_reply journal_count(call& request) {
 control_reply journal_clear(call& request) {
   request.only_query({});
   request.engine.journal().clear();
+  request.engine.devices().clear();
   request.announce("clear journal");
   return ok(json::object());
 }
@@ -119,13 +120,17 @@ std::vector<std::filesystem::path> shipped_files(const std::string& folder) {
   std::error_code ec;
   if (folder.empty()) return out;
   for (const auto& e : std::filesystem::directory_iterator(folder, ec))
-    if (e.path().extension() == ".json" && e.path().filename() != "schema.json") out.push_back(e.path());
+    if (e.path().extension() == ".json" && e.path().filename() != "schema.json" && e.is_regular_file(ec))
+      out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
 }
 
-/// The file a POST /scenario names: a shipped scenario's name ("expired-license"), or a path.
+/// The file a POST /scenario names: a shipped scenario's name ("expired-license", as GET
+/// /scenarios lists it), or a path (relative ones from fortisim's working directory).
 std::string scenario_file(const call& request, const std::string& given) {
+  if (given.empty() || given.size() > 4096 || given.find('\0') != std::string::npos)
+    throw bad_call("scenario: expected a shipped scenario's name (GET /scenarios) or a file's path");
   bool name = !given.empty() &&
               std::all_of(given.begin(), given.end(),
                           [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; }) &&
@@ -135,12 +140,17 @@ std::string scenario_file(const call& request, const std::string& given) {
   if (folder.empty()) throw bad_call("no shipped scenarios were found beside the binary: give the file's path", 404);
   auto path = (std::filesystem::path(folder) / (given + ".json")).string();
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
+  if (given == "schema" || !std::filesystem::is_regular_file(path, ec))
     throw bad_call("no shipped scenario \"" + given + "\" (GET /scenarios lists them)", 404);
   return path;
 }
 
 }  // namespace
+
+control_reply devices(call& request) {
+  request.only_query({});
+  return ok(request.engine.devices().snapshot());
+}
 
 control_reply scenarios(call& request) {
   request.only_query({});

@@ -81,6 +81,7 @@ void engine::reset() {
     runtime_.store(nullptr, std::memory_order_release);
   }
   journal_.clear();
+  devices_.clear();
 }
 
 std::vector<problem> engine::add_rule(const json& j) {

@@ -5,6 +5,7 @@
 
 #include "server/core/engine/rules.hpp"
 #include "server/core/model/model.hpp"
+#include "server/core/observe/devices.hpp"
 #include "server/core/observe/journal.hpp"
 #include "server/core/observe/live_feed.hpp"
 #include "server/core/observe/log_sink.hpp"
@@ -178,6 +179,8 @@ class engine {
   core::journal& journal() { return journal_; }
   /// The console's live feed of exchanges and notices (GET /events).
   core::live_feed& feed() { return feed_; }
+  /// What each device did and its verdict (GET /devices), read from the journal; cleared with it.
+  core::device_book& devices() { return devices_; }
   /// Whether the views (journal, log, feed, world, state) show token seeds (--show-secrets).
   core::secrets shows_secrets() const { return secrets_; }
   core::metrics& counters() { return metrics_; }
@@ -248,6 +251,7 @@ class engine {
   core::secrets secrets_;
   std::unique_ptr<log_sink> log_;  // before the journal, whose observers write to it and to the feed
   core::live_feed feed_;
+  core::device_book devices_;
   core::journal journal_;
   mutable std::mutex reload_mutex_;
   protocol::json last_reload_;  // null until the first reload (under reload_mutex_)

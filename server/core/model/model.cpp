@@ -168,9 +168,14 @@ std::optional<otp_value> model::otp_locked(std::string_view token) const {
 std::optional<otp_check> model::verify_otp(std::string_view token, std::string_view code) {
   std::lock_guard lock(mutex_);
   std::int64_t now = clock_.now_s();
-  if (auto it = hardware_.find(token); it != hardware_.end())
-    return otp_check{protocol::verify_otp(it->second.secret, hardware_otp_params, now, code).valid,
-                     hardware_otp_params};
+  if (auto it = hardware_.find(token); it != hardware_.end()) {
+    auto params = hardware_otp_params;
+    auto& next = hardware_steps_[it->first];
+    params.counter = next;
+    auto verdict = protocol::verify_otp(it->second.secret, params, now, code);
+    next = params.counter = verdict.counter;
+    return otp_check{verdict.valid, params};
+  }
   auto it = tokens_.find(token);
   if (it == tokens_.end() || it->second.secret.empty()) return std::nullopt;
   auto params = otp_params_of(it->second);

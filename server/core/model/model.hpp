@@ -193,9 +193,12 @@ class model {
   std::shared_ptr<const scenario> scenario_;
   virtual_clock clock_;
   std::optional<store> store_;
-  std::map<std::string, licence_record, std::less<>> licences_;    // by activation code (upper case)
-  std::map<std::string, token_record, std::less<>> tokens_;        // by serial
-  std::map<std::string, hardware_record, std::less<>> hardware_;   // by serial
+  std::map<std::string, licence_record, std::less<>> licences_;   // by activation code (upper case)
+  std::map<std::string, token_record, std::less<>> tokens_;       // by serial
+  std::map<std::string, hardware_record, std::less<>> hardware_;  // by serial
+  /// A hardware token's first TOTP step a verifier still accepts (its record holds no counter):
+  /// replay protection for as long as the process runs.
+  std::map<std::string, std::uint64_t, std::less<>> hardware_steps_;
   std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> token serial
   std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
   std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)

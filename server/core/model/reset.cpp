@@ -21,6 +21,7 @@ void model::reset() {
           .count());
   commit_locked(c);
   test_tokens_ = 0;
+  hardware_steps_.clear();
 }
 
 void model::reset_licence_locked(const std::string& code, const change& start, change& c) const {

@@ -49,7 +49,8 @@ bool field_name(std::string_view name) {
 bool field_value(std::string_view value) {
   auto allowed = [](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); };
   return value.size() <= 1024 && std::all_of(value.begin(), value.end(), allowed) &&
-         (value.empty() || (value.front() != ' ' && value.back() != ' '));
+         (value.empty() ||
+          (value.front() != ' ' && value.back() != ' ' && value.front() != '\t' && value.back() != '\t'));
 }
 
 header_edits header_edits_at(checker& c, const json& j, const std::string& path, std::size_t max_count) {

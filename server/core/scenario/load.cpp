@@ -208,7 +208,7 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
     if (!type) c.fail(path + ".type", "expected \"totp\" or \"hotp\"");
     t.type = type.value_or(protocol::otp_type::totp);
   }
-  if (auto v = c.int_at(j, "counter", path, 0, INT64_MAX)) t.counter = static_cast<std::uint64_t>(*v);
+  if (auto v = c.int_at(j, "counter", path, 0, INT64_MAX - 1)) t.counter = static_cast<std::uint64_t>(*v);
   t.expire = c.time_at(j, "expire", path);
   t.issuer = c.string_at(j, "issuer", path).value_or("");
   if (auto v = c.string_at(j, "mobile_id", path)) {
@@ -245,6 +245,7 @@ void world(checker& c, const json& root, scenario& s) {
                "activation_expiry_hours", "mobile_tokens", "hardware_tokens", "unknown_hardware", "rules", "protocol",
                "clusters", "phone", "dns", "tls", "http"});
   s.name = c.string_at(root, "name", "$").value_or("");
+  if (s.name.size() > 128) c.fail("$.name", "is " + std::to_string(s.name.size()) + " bytes; at most 128");
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
     if (!it->is_number_unsigned())

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <variant>
 
 namespace fortisim::core::parse {
 namespace {
@@ -72,11 +73,87 @@ constexpr std::array<std::string_view, 13> when_keys{
     "connection",     "client_address", "sni",    "request", "endpoint", "type", "operation",
     "cluster_member", "token",          "fields", "qname",   "qtype",    "query"};
 
-/// A DNS name as the responder compares it: lower case, without the trailing dot.
-std::string dns_name(std::string name) {
+/// A name (or part of one) as the responder compares it: lower case, without the trailing dot;
+/// or why no query's name can be it.
+std::variant<std::string, std::string> qname_text(std::string name, bool whole) {
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (name.size() > 1 && name.back() == '.') name.pop_back();
-  return name;
+  if (whole && name.size() > 1 && name.back() == '.') name.pop_back();
+  if (name.find('*') != std::string::npos)
+    return std::variant<std::string, std::string>(
+        std::in_place_index<1>, "a name has no wildcards: {\"suffix\": \".fortinet.com\"} matches every name under it");
+  auto odd = std::find_if(name.begin(), name.end(),
+                          [](unsigned char ch) { return !std::isalnum(ch) && ch != '.' && ch != '-' && ch != '_'; });
+  if (odd != name.end() || name.empty() || name.size() > 253)
+    return std::variant<std::string, std::string>(std::in_place_index<1>,
+                                                  "expected a host name: 1 to 253 letters, digits, '-', '_' and '.'");
+  return std::variant<std::string, std::string>(std::in_place_index<0>, name);
+}
+
+/// The query types a rule may name, and their numbers (a TYPE<n> of one of them is written by its
+/// name in queries, as the journal shows it).
+constexpr std::pair<std::string_view, int> query_types[] = {
+    {"A", 1},      {"NS", 2},     {"CNAME", 5}, {"SOA", 6},     {"PTR", 12},   {"HINFO", 13},
+    {"MX", 15},    {"TXT", 16},   {"AAAA", 28}, {"SRV", 33},    {"NAPTR", 35}, {"DS", 43},
+    {"SSHFP", 44}, {"RRSIG", 46}, {"NSEC", 47}, {"DNSKEY", 48}, {"NSEC3", 50}, {"TLSA", 52},
+    {"SVCB", 64},  {"HTTPS", 65}, {"SPF", 99},  {"ANY", 255},   {"CAA", 257}};
+
+/// A query type as the responder names it ("AAAA", "TYPE65280"), in upper case; or why no query has it.
+std::variant<std::string, std::string> qtype_text(std::string type, bool) {
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::toupper(ch); });
+  for (const auto& [name, number] : query_types)
+    if (type == name) return std::variant<std::string, std::string>(std::in_place_index<0>, type);
+  if (type.size() > 4 && type.size() <= 9 && type.starts_with("TYPE") &&
+      std::all_of(type.begin() + 4, type.end(), [](unsigned char ch) { return std::isdigit(ch); })) {
+    int n = std::stoi(type.substr(4));
+    for (const auto& [name, number] : query_types)
+      if (n == number)
+        return std::variant<std::string, std::string>(
+            std::in_place_index<1>,
+            "queries of type " + std::to_string(n) + " say " + std::string(name) + ": write that");
+    if (n <= 65535) return std::variant<std::string, std::string>(std::in_place_index<0>, type);
+  }
+  return std::variant<std::string, std::string>(
+      std::in_place_index<1>, "expected a query type: A, AAAA, MX, TXT, … or TYPE<number> for another");
+}
+
+/// A `qname` or `qtype` test with its text as the responder compares it (`canon`), checked: an
+/// exact string, {"prefix"/"suffix"/"contains": …} or {"any_of": […]}; a qname may also be a
+/// {"regex": …} (matched against the lower-case name). Nothing (and a problem) when no query can match.
+std::optional<json> dns_test(checker& c, const json& value, const std::string& kp,
+                             std::variant<std::string, std::string> (*canon)(std::string, bool)) {
+  auto one = [&](const json& v, const std::string& at, bool whole) -> std::optional<json> {
+    if (!v.is_string()) {
+      c.fail(at, "expected a string");
+      return std::nullopt;
+    }
+    auto made = canon(v.get<std::string>(), whole);
+    if (made.index() == 1) {
+      c.fail(at, std::get<1>(made));
+      return std::nullopt;
+    }
+    return json(std::get<0>(made));
+  };
+  if (value.is_string()) return one(value, kp, true);
+  if (!value.is_object() || value.size() != 1) {
+    c.fail(kp, "expected a string, or one of {\"prefix\"|\"suffix\"|\"contains\"|\"any_of\"|\"regex\": …}");
+    return std::nullopt;
+  }
+  const std::string how = value.begin().key();
+  const json& v = value.begin().value();
+  if (how == "regex" && canon == qname_text) return value;
+  if (how == "any_of" && v.is_array()) {
+    json out = json::array();
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (auto e = one(v[i], kp + ".any_of[" + std::to_string(i) + "]", true)) out.push_back(*e);
+    return out.size() == v.size() ? std::optional<json>(json{{"any_of", out}}) : std::nullopt;
+  }
+  if (how == "equals" || (canon == qname_text && (how == "prefix" || how == "suffix" || how == "contains"))) {
+    auto e = one(v, kp + "." + how, how == "equals");
+    return e ? std::optional<json>(json{{how, *e}}) : std::nullopt;
+  }
+  c.fail(kp, canon == qname_text ? "expected a name, or {\"prefix\"|\"suffix\"|\"contains\"|\"any_of\"|\"regex\": …}"
+                                 : "expected a query type, or {\"any_of\": […]}");
+  return std::nullopt;
 }
 
 /// One `when` test: fills its slot of `w` and returns the earliest stage that knows it.
@@ -94,21 +171,11 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
     return stage::tls;
   }
   if (key == "qname") {
-    if (auto m = matcher_at(c, value, kp)) {
-      if (m->how() != matcher::kind::regex && m->how() != matcher::kind::any_of) m->set_value(dns_name(m->value()));
-      w.qname = std::move(m);
-    }
+    if (auto given = dns_test(c, value, kp, qname_text)) w.qname = matcher_at(c, *given, kp);
     return stage::dns;
   }
   if (key == "qtype") {
-    if (auto m = matcher_at(c, value, kp)) {
-      if (m->how() == matcher::kind::equals) {
-        std::string upper = m->value();
-        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
-        m->set_value(upper);
-      }
-      w.qtype = std::move(m);
-    }
+    if (auto given = dns_test(c, value, kp, qtype_text)) w.qtype = matcher_at(c, *given, kp);
     return stage::dns;
   }
   if (key == "query") {
@@ -225,7 +292,10 @@ void headers_at(checker& c, const json& j, const std::string& path, rule& r) {
   if (bytes > max_rule_header_bytes)
     c.fail(path, "at most " + std::to_string(max_rule_header_bytes) + " bytes of headers in a rule, not " +
                      std::to_string(bytes));
-  if (r.stage != stage::http) c.fail(path, "only a rule acting at the HTTP stage has a reply to put headers on");
+  if (r.stage != stage::http)
+    c.fail(path, "only a rule acting at the HTTP stage has a reply to put headers on");
+  else if (std::none_of(r.then.begin(), r.then.end(), [](const action& a) { return sends_reply(a.what); }))
+    c.fail(path, "none of this rule's actions sends a reply to put headers on");
 }
 
 /// The name of a rule without one, from its place: "rule [3]" for $.rules[3].

@@ -127,6 +127,9 @@ std::pair<std::string, std::int64_t> dns_responder::apply_rules(const std::strin
   if (r.name.empty()) return {};  // no question read: nothing for a rule to test
   std::string qname = r.name;
   std::transform(qname.begin(), qname.end(), qname.begin(), [](unsigned char c) { return std::tolower(c); });
+  // A name with bytes ldns escapes ("evil\.lab" is one label) is no host name: no qname test
+  // matches it (a suffix ".lab" must not), while rules that test no name still apply.
+  if (qname.find('\\') != std::string::npos) qname.clear();
   auto verdict = engine_->on_dns_query(client, qname, r.type);
   if (verdict.rule.empty()) return {};
   try {
@@ -239,7 +242,10 @@ task<> dns_responder::tcp_session(tcp::socket socket) {
     }
     if (delay_ms > 0) r.action = "after " + std::to_string(delay_ms) + " ms: " + r.action;
     journal(client, r, rule);
-    if (r.next != dns::resolution::step::reply) co_return;  // a response or a torn header: nothing to say
+    // A rule's drop: no answer, the connection kept open, as a resolver that never answers (the
+    // client times out, or asks again). Otherwise a response or a torn header: nothing to say.
+    if (r.next != dns::resolution::step::reply && !rule.empty()) continue;
+    if (r.next != dns::resolution::step::reply) co_return;
     stream.expires_after(milliseconds(tcp_write_ms));
     if (co_await write_framed(stream, r.wire)) co_return;
   }
