@@ -1,5 +1,7 @@
 #include "pki/certs.hpp"
 
+#include "protocol/hosts.hpp"
+
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -9,6 +11,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace fortisim::pki {
@@ -107,13 +113,45 @@ std::shared_ptr<EVP_PKEY> make_key(key_type type) {
   return {key, EVP_PKEY_free};
 }
 
-cert_and_key make_ca(const std::string& common_name, int days, key_type type) {
+std::string name_constraint(const std::string& text) {
+  auto slash = text.find('/');
+  std::string address = text.substr(0, slash);
+  unsigned char bytes[16];
+  int family = ::inet_pton(AF_INET, address.c_str(), bytes) == 1    ? AF_INET
+               : ::inet_pton(AF_INET6, address.c_str(), bytes) == 1 ? AF_INET6
+                                                                    : 0;
+  if (family == 0) return slash == std::string::npos && protocol::is_host_name(text) ? "DNS:" + text : "";
+  int bits = family == AF_INET ? 32 : 128, prefix = bits;
+  if (slash != std::string::npos) {
+    auto digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return "";
+    prefix = std::stoi(digits);
+    if (prefix > bits) return "";
+  }
+  unsigned char mask[16] = {};
+  for (int i = 0; i < prefix; ++i) mask[i / 8] |= static_cast<unsigned char>(0x80 >> (i % 8));
+  for (int i = 0; i < bits / 8; ++i) bytes[i] &= mask[i];  // the network, as the constraint names it
+  char network[INET6_ADDRSTRLEN], netmask[INET6_ADDRSTRLEN];
+  ::inet_ntop(family, bytes, network, sizeof network);
+  ::inet_ntop(family, mask, netmask, sizeof netmask);
+  return std::string("IP:") + network + "/" + netmask;
+}
+
+cert_and_key make_ca(const std::string& common_name, int days, key_type type,
+                     const std::vector<std::string>& permitted) {
   auto key = make_key(type);
   auto cert = new_cert(key.get(), common_name, -3600, static_cast<std::int64_t>(days) * 86400);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
   add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
+  std::string constraints;
+  for (const auto& p : permitted) {
+    auto subtree = name_constraint(p);
+    if (subtree.empty()) throw std::invalid_argument(p + ": expected a host name, an IP address or a prefix");
+    constraints.append(constraints.empty() ? "critical," : ",").append("permitted;").append(subtree);
+  }
+  if (!constraints.empty()) add_ext(cert.get(), cert.get(), NID_name_constraints, constraints);
   if (!X509_sign(cert.get(), key.get(), EVP_sha256())) throw std::runtime_error("cannot sign the CA certificate");
   return {cert, key};
 }

@@ -37,8 +37,15 @@ struct cert_and_key {
 
 /// Makes a new key: ECDSA P-256 or RSA 2048.
 std::shared_ptr<EVP_PKEY> make_key(key_type type);
-/// A self-signed CA certificate valid for `days`, e.g. make_ca("fortisim lab CA", 3650).
-cert_and_key make_ca(const std::string& common_name, int days, key_type type = key_type::ecdsa);
+/// A self-signed CA certificate valid for `days`, e.g. make_ca("fortisim lab CA", 3650). With
+/// `permitted` (name_constraint() entries) it carries critical X.509 name constraints (RFC 5280
+/// §4.2.1.10): clients that trust it accept its leaves for those names and addresses alone.
+cert_and_key make_ca(const std::string& common_name, int days, key_type type = key_type::ecdsa,
+                     const std::vector<std::string>& permitted = {});
+/// One permitted subtree as OpenSSL writes it: a host name and every name under it
+/// ("fortinet.com" -> "DNS:fortinet.com"), or an address or prefix ("127.0.0.0/8" ->
+/// "IP:127.0.0.0/255.0.0.0", "::1" -> "IP:::1/ffff:…:ffff"); "" when `text` is neither.
+std::string name_constraint(const std::string& text);
 /// A server certificate for `names` (DNS names or IP addresses; the first is its CN), signed by
 /// `issuer`, valid from `not_before_s` to `not_after_s` seconds relative to now.
 cert_and_key make_server_cert(const cert_and_key& issuer, const std::vector<std::string>& names,

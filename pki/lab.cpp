@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -98,18 +99,32 @@ const std::vector<std::string>& lab_host_names() {
   return names;
 }
 
-cert_and_key ensure_lab_ca(const std::string& dir, key_type type, bool force) {
+std::vector<std::string> lab_ca_permitted(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (const auto& name : protocol::fortinet_host_names()) {  // "fds1.fortinet.com" -> "fortinet.com"
+    auto dot = name.rfind('.', name.rfind('.') - 1);
+    auto domain = dot == std::string::npos ? name : name.substr(dot + 1);
+    if (std::find(out.begin(), out.end(), domain) == out.end()) out.push_back(domain);
+  }
+  out.insert(out.end(), {"localhost", "fortisim.invalid", "127.0.0.0/8", "::1"});
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+cert_and_key ensure_lab_ca(const std::string& dir, key_type type, bool force,
+                           const std::vector<std::string>& permitted) {
   fs::path d(dir);
   fs::path cert = d / "ca.pem", key = d / "ca-key.pem";
   if (!force && fs::exists(cert) && fs::exists(key)) return load_cert_and_key(cert.string(), key.string());
   make_folder(d);
-  auto ca = make_ca("fortisim lab CA", 3650, type);
+  auto ca = make_ca("fortisim lab CA", 3650, type, permitted);
   write_file(key, ca.key_pem(), 0600);
   write_file(cert, ca.cert_pem(), 0644);
   return ca;
 }
 
-lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool force) {
+lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool force,
+                                const std::vector<std::string>& permitted) {
   fs::path d(dir);
   fs::path leaves = d / name_of(type);
   lab_cert_paths p;
@@ -118,7 +133,7 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
   p.type = type;
   p.server_cert = (leaves / "server.pem").string();
   p.server_key = (leaves / "server-key.pem").string();
-  p.ca = ensure_lab_ca(dir, type, force);
+  p.ca = ensure_lab_ca(dir, type, force, permitted);
   make_folder(leaves / "hosts");
   p.server = ensure_leaf(p.server_cert, p.server_key, p.ca, lab_host_names(), type, force);
   for (const auto& name : protocol::fortinet_host_names()) {

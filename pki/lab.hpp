@@ -38,15 +38,24 @@ struct lab_cert_paths {
   std::vector<host_leaf> hosts;  ///< one per Fortinet name, in protocol::fortinet_host_names() order
 };
 
-/// Loads the lab CA from `dir`, or makes it (with a key of `type`) when it is missing or `force`
-/// is set. An existing CA is never replaced otherwise: clients already trust it.
-cert_and_key ensure_lab_ca(const std::string& dir, key_type type = key_type::ecdsa, bool force = false);
+/// What a new lab CA permits (its X.509 name constraints, make_ca): the domains of the Fortinet
+/// names (fortinet.com, fortinet.net, fortiguard.net), localhost, fortisim.invalid (the name of the
+/// `tls_cert` `wrong_name` fault's leaf, so that it fails as a wrong name, not as a forbidden one),
+/// and the loopback addresses; then `extra` (`fortisim certs --ca-permit`).
+std::vector<std::string> lab_ca_permitted(const std::vector<std::string>& extra = {});
+
+/// Loads the lab CA from `dir`, or makes it (with a key of `type`, permitting `permitted`, none
+/// when empty) when it is missing or `force` is set. An existing CA is never replaced otherwise:
+/// clients already trust it.
+cert_and_key ensure_lab_ca(const std::string& dir, key_type type = key_type::ecdsa, bool force = false,
+                           const std::vector<std::string>& permitted = lab_ca_permitted());
 
 /// Makes whatever of the lab CA and the leaves of `type` is missing in `dir`, or stale: a leaf that
 /// lacks a name, is not signed by the CA, has a key of another type or expires within 30 days is
 /// made anew, signed by the CA it already has. `force` makes everything anew, the CA first. Keys
 /// are written with mode 0600 from the first byte. Throws std::runtime_error naming the file.
-lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type = key_type::ecdsa, bool force = false);
+lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type = key_type::ecdsa, bool force = false,
+                                const std::vector<std::string>& permitted = lab_ca_permitted());
 
 /// The lab CA in the forms clients import it in, as written by `export_ca`.
 struct ca_export {

@@ -29,6 +29,15 @@ const std::vector<std::string>& fortinet_host_names() {
   return names;
 }
 
+const std::vector<std::string>& host_names_of(host_names which) {
+  // The token path: the FortiGate's import, provisioning and polling (directregistration), its FTM
+  // and 7.4 token requests (globalftm, fortinet-ca2), the app's and FortiAuthenticator's
+  // (fortitokenmobile) [seen: docs/protocol.md §2 and §6]. FortiGuard's are the rest [inferred].
+  static const std::vector<std::string> token{"directregistration.fortinet.com", "globalftm.fortinet.net",
+                                              "fortitokenmobile.fortinet.com", "fortinet-ca2.fortinet.com"};
+  return which == host_names::token ? token : fortinet_host_names();
+}
+
 std::string canonical_host_name(std::string_view name) {
   name = without_trailing_dot(name);
   std::string out(name);
@@ -43,10 +52,10 @@ bool same_host_name(std::string_view a, std::string_view b) {
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
-bool is_known_host_name(std::string_view name, std::span<const std::string> extra) {
+bool is_known_host_name(std::string_view name, std::span<const std::string> extra, host_names which) {
   auto same = [name](const std::string& known) { return same_host_name(name, known); };
-  return std::any_of(fortinet_host_names().begin(), fortinet_host_names().end(), same) ||
-         std::any_of(extra.begin(), extra.end(), same);
+  const auto& names = host_names_of(which);
+  return std::any_of(names.begin(), names.end(), same) || std::any_of(extra.begin(), extra.end(), same);
 }
 
 bool is_host_name(std::string_view name) {

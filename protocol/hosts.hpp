@@ -15,6 +15,14 @@ namespace fortisim::protocol {
 /// "directregistration.fortinet.com", "fds1.fortinet.com", "globalftm.fortinet.net", …
 const std::vector<std::string>& fortinet_host_names();
 
+/// Which of them: all, or the token path's alone: the names a FortiGate, a FortiAuthenticator or
+/// the app reach FortiCare's token service at (directregistration, globalftm, fortinet-ca2,
+/// fortitokenmobile), without FortiGuard's update and licence names.
+enum class host_names { all, token };
+
+/// The names of `which`, in the order of fortinet_host_names().
+const std::vector<std::string>& host_names_of(host_names which);
+
 /// `name` as names are compared: lower case (ASCII), without the trailing dot of an absolute name.
 /// "FDS1.Fortinet.COM." -> "fds1.fortinet.com"; the root "." -> "".
 std::string canonical_host_name(std::string_view name);
@@ -23,8 +31,9 @@ std::string canonical_host_name(std::string_view name);
 /// without a trailing dot.
 bool same_host_name(std::string_view a, std::string_view b);
 
-/// Whether `name` is a Fortinet name or one of `extra` (a scenario's "dns.names").
-bool is_known_host_name(std::string_view name, std::span<const std::string> extra = {});
+/// Whether `name` is a Fortinet name of `which` or one of `extra` (a scenario's "dns.names").
+bool is_known_host_name(std::string_view name, std::span<const std::string> extra = {},
+                        host_names which = host_names::all);
 
 /// A host name a scenario may list: labels of 1 to 63 letters, digits, '-' or '_', separated by
 /// dots (a trailing dot allowed), 253 characters at most. "lab.example.net" yes; "a..b", "*.x" no.

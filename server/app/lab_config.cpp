@@ -1,9 +1,9 @@
-// fortisim lab-config: the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab
-// FortiGate's Fortinet names at fortisim. Every line a FortiGate is told carries a mark: [doc]
-// where Fortinet documents it (the FortiOS CLI reference and admin guides for `config system dns`
-// and `config system fortiguard`, the KB "Troubleshooting FortiToken activation" for the debug
-// recipe), [assumed] where it does not.
+// fortisim lab-config: the FortiOS CLI blocks (fortios_cli.cpp writes them, each command with its
+// source), and dnsmasq and unbound lines, that point a lab FortiGate's Fortinet names at fortisim:
+// by default only the token path's names (--names token), FortiGuard's too with --names all.
 #include "server/app/lab_config.hpp"
+
+#include "server/app/fortios_cli.hpp"
 
 #include "protocol/hosts.hpp"
 
@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <random>
 
 namespace fortisim {
 
@@ -79,19 +80,25 @@ bool is_resolver_address(const std::string& text) {
 }
 
 /// What every format starts with: what this is for, the names, how fortisim serves them.
-void header(std::ostream& out, const lab_addresses& a, int dns_port, const std::string& upstream) {
-  out << "# fortisim lab-config: the lab's side of a DNS override that sends a FortiGate's FortiCare and\n"
-      << "# FortiGuard names to fortisim, at";
+void header(std::ostream& out, const lab_addresses& a, int dns_port, const std::string& upstream,
+            protocol::host_names which) {
+  bool token = which == protocol::host_names::token;
+  out << "# fortisim lab-config: the lab's side of a DNS override that sends a FortiGate's "
+      << (token ? "token path" : "FortiCare and FortiGuard") << "\n# names to fortisim, at";
   if (!a.v4.empty()) out << " " << a.v4 << " (A)";
   if (!a.v4.empty() && !a.v6.empty()) out << " and";
   if (!a.v6.empty()) out << " " << a.v6 << " (AAAA)";
   out << ". The names:\n";
-  for (const auto& name : protocol::fortinet_host_names()) out << "#   " << name << "\n";
+  for (const auto& name : protocol::host_names_of(which)) out << "#   " << name << "\n";
+  if (token)
+    out << "# (--names token: FortiGuard's other names, for updates and licences, still resolve to Fortinet;\n"
+        << "# --names all sends them to fortisim too [inferred: which name serves the token path])\n";
   const char* any = a.v6.empty() ? "0.0.0.0" : "[::]";
   out << "# fortisim's own DNS responder answers them; on fortisim's host:\n"
       << "#   fortisim serve --listen " << any << ":443 --dns " << any << ":" << dns_port;
   for (const auto* address : {&a.v4, &a.v6})
     if (!address->empty()) out << " --dns-answer " << *address;
+  if (token) out << " --dns-names token";
   if (!upstream.empty()) out << " --dns-upstream " << upstream;
   out << "\n";
   if (upstream.empty())
@@ -104,84 +111,13 @@ void header(std::ostream& out, const lab_addresses& a, int dns_port, const std::
       << "# Step by step, and what success and each failure look like: docs/lab-guide.md\n";
 }
 
-/// The FortiGate's resolver and FortiGuard settings: the CLI to paste.
-void fortios(std::ostream& out, const lab_addresses& a, int dns_port) {
-  out << "\n# ---- FortiOS CLI: paste on the FortiGate ('#' lines are comments) ----\n"
-      << "# 1. The FortiGate's resolver: fortisim's DNS responder (or a lab resolver with the dnsmasq or\n"
-      << "#    unbound lines: then its address), in clear text on port 53 [doc]: neither speaks the DNS\n"
-      << "#    over TLS that FortiOS uses with FortiGuard's resolvers [doc].\n"
-      << "config system dns\n";
-  if (!a.v4.empty()) out << "    set primary " << a.v4 << "\n    set secondary 0.0.0.0\n";
-  if (!a.v6.empty()) out << "    set ip6-primary " << a.v6 << "\n    unset ip6-secondary\n";
-  out << "    set protocol cleartext\nend\n";
-  if (!a.v4.empty())
-    out << "#    secondary 0.0.0.0: no second resolver [assumed]. Not \"unset secondary\": that restores\n"
-        << "#    the default, FortiGuard's own resolver [doc], which knows Fortinet's real addresses.\n";
-  else
-    out << "#    FortiOS also asks its IPv4 resolvers (primary, secondary), FortiGuard's by default [doc]:\n"
-        << "#    give lab-config fortisim's IPv4 address too (--address twice), or point them at a lab\n"
-        << "#    resolver that has the dnsmasq or unbound lines.\n";
-  if (dns_port != 53)
-    out << "#    fortisim's DNS responder answers on port " << dns_port << ", and FortiOS asks port 53 [doc]:\n"
-        << "#    forward port 53 of that address to it, or use a lab resolver with the lines below.\n";
-  out << "# 2. Unicast FortiGuard: anycast demands Fortinet's certificate names and a stapled OCSP \"good\"\n"
-      << "#    answer, which no lab server can give [doc].\n"
-      << "config system fortiguard\n"
-      << "    set fortiguard-anycast disable\n"
-      << "end\n"
-      << "# 3. Forget the answers the FortiGate cached before the change [assumed: dnsproxy test 1 clears\n"
-      << "#    the DNS cache]; then see which address the name resolves to now [assumed: ping prints it].\n"
-      << "diagnose test application dnsproxy 1\n"
-      << "execute ping directregistration.fortinet.com\n";
-}
-
-/// What puts back what fortios() changed: FortiOS's defaults [assumed: `unset` restores a
-/// setting's default], FortiGuard anycast on again [doc: the default since 6.2], the cache cleared.
-void fortios_undo(std::ostream& out, const lab_addresses& a) {
-  out << "\n# ---- FortiOS CLI, undo: paste on the FortiGate to put back what the setup block changed ----\n"
-      << "# Back to FortiOS's defaults [assumed: unset restores a setting's default]: FortiGuard's own\n"
-      << "# resolvers over DNS over TLS. If the unit had other values, set those instead: what\n"
-      << "# 'show system dns' and 'show system fortiguard' printed before the setup (lab guide, section 4).\n"
-      << "config system dns\n";
-  if (!a.v4.empty()) out << "    unset primary\n    unset secondary\n";
-  if (!a.v6.empty()) out << "    unset ip6-primary\n";
-  out << "    unset protocol\nend\n"
-      << "config system fortiguard\n"
-      << "    set fortiguard-anycast enable\n"
-      << "end\n"
-      << "diagnose test application dnsproxy 1\n";
-}
-
-/// The debug recipe of the KB "Troubleshooting FortiToken activation", as a FortiOS 7.4.10
-/// session ran it, and how to turn it off.
-void fortios_debug(std::ostream& out) {
-  out << "\n# ---- FortiOS debug: what forticldd and the FortiToken code do, on the console ----\n"
-      << "# [doc: the KB \"Troubleshooting FortiToken activation\"; seen: a published FortiOS 7.4.10\n"
-      << "# session, where debug stops by itself after 30 minutes]\n"
-      << "diagnose debug reset\n"
-      << "diagnose debug console timestamp enable\n"
-      << "diagnose debug application forticldd 255\n"
-      << "diagnose fortitoken debug enable\n"
-      << "diagnose debug enable\n"
-      << "# Then run what you test [doc], e.g.:\n"
-      << "#   execute fortitoken-mobile import 0000-0000-0000-0000-0000\n"
-      << "#   execute fortitoken-mobile poll\n"
-      << "#   execute fortitoken activate FTK2000000000001\n"
-      << "#   diagnose fortitoken info\n"
-      << "# Debug off again [doc; seen]:\n"
-      << "#   diagnose fortitoken debug disable\n"
-      << "#   diagnose debug application forticldd 0\n"
-      << "#   diagnose debug disable\n"
-      << "#   diagnose debug reset\n";
-}
-
 /// dnsmasq: one address= per name and family, and local= so that other types stay local.
-void dnsmasq(std::ostream& out, const lab_addresses& a) {
+void dnsmasq(std::ostream& out, const lab_addresses& a, protocol::host_names which) {
   out << "\n# ---- dnsmasq: for a lab resolver that runs dnsmasq (e.g. /etc/dnsmasq.d/fortisim.conf) ----\n"
       << "# Each name, and every name under it, answers fortisim's address. local= keeps the queries of\n"
       << "# other types for these names (e.g. AAAA without an IPv6 address) from going upstream to\n"
       << "# Fortinet's real addresses, as dnsmasq 2.86 and later would do. Other names resolve as before.\n";
-  for (const auto& name : protocol::fortinet_host_names()) {
+  for (const auto& name : protocol::host_names_of(which)) {
     for (const auto* address : {&a.v4, &a.v6})
       if (!address->empty()) out << "address=/" << name << "/" << *address << "\n";
     out << "local=/" << name << "/\n";
@@ -189,13 +125,13 @@ void dnsmasq(std::ostream& out, const lab_addresses& a) {
 }
 
 /// unbound: a redirect zone per name, with its A and/or AAAA record.
-void unbound(std::ostream& out, const lab_addresses& a) {
+void unbound(std::ostream& out, const lab_addresses& a, protocol::host_names which) {
   out << "\n# ---- unbound: for a lab resolver that runs unbound (e.g. /etc/unbound/unbound.conf.d/fortisim.conf) "
          "----\n"
       << "# Each name, and every name under it (redirect), answers fortisim's address; other types get\n"
       << "# no answer rather than Fortinet's real ones. Other names resolve as before.\n"
       << "server:\n";
-  for (const auto& name : protocol::fortinet_host_names()) {
+  for (const auto& name : protocol::host_names_of(which)) {
     out << "    local-zone: \"" << name << ".\" redirect\n";
     if (!a.v4.empty()) out << "    local-data: \"" << name << ". A " << a.v4 << "\"\n";
     if (!a.v6.empty()) out << "    local-data: \"" << name << ". AAAA " << a.v6 << "\"\n";
@@ -207,19 +143,118 @@ void unbound(std::ostream& out, const lab_addresses& a) {
 CLI::App* add_lab_config(CLI::App& app, lab_config_options& o) {
   auto* lab = app.add_subcommand(
       "lab-config",
-      "Print the FortiOS CLI block, and dnsmasq and unbound lines, that point a lab FortiGate at fortisim");
+      "Print the FortiOS CLI blocks, and dnsmasq and unbound lines, that point a lab FortiGate at fortisim");
   lab->add_option("--address", o.addresses,
                   "fortisim's IP address as the FortiGate reaches it (required); once more for the other family")
       ->allow_extra_args(false);
   lab->add_option("--dns-port", o.dns_port, "Where fortisim's DNS responder (serve --dns) answers")
       ->capture_default_str();
   lab->add_option("--format", o.format, "fortios, dnsmasq, unbound or all")->capture_default_str();
+  lab->add_option("--names", o.names,
+                  "token: the token path's names alone (FortiGuard's still resolve to Fortinet); all: FortiGuard's too")
+      ->capture_default_str();
   lab->add_option("--dns-upstream", o.dns_upstream,
                   "The lab's own resolver (ADDR[:PORT]) for the serve line: every other name goes there");
   lab->add_flag("--no-upstream", o.no_upstream, "There is no lab resolver: other names get NXDOMAIN");
+  lab->add_option("--fortios", o.fortios, "The FortiOS release whose syntax to write: 6.4, 7.0, 7.2, 7.4 or 7.6")
+      ->capture_default_str();
+  lab->add_option("--vdom", o.vdom, "single, or multi: system settings in config global, the user in --user-vdom")
+      ->capture_default_str();
+  lab->add_option("--user-vdom", o.user_vdom, "With --vdom multi: the VDOM that holds the user")->capture_default_str();
+  lab->add_option(
+      "--token", o.token,
+      "An FTKMOB serial the FortiGate imported: adds a local user with it, which makes the unit provision it");
+  lab->add_option("--email-to", o.email_to, "With --token: where the FortiGate mails the activation code");
+  lab->add_option("--email-server", o.email_server, "With --token: the lab's SMTP relay, HOST[:PORT]");
+  lab->add_option("--user", o.user, "With --token: the local user's name")->capture_default_str();
+  lab->add_option("--password", o.password, "With --token: the local user's password (default: a random one)");
   lab->add_flag("--undo", o.undo, "Print the FortiOS block that puts back what the setup block changed");
+  lab->add_flag("--paste", o.paste, "Print the FortiOS block alone, without comment lines, to paste");
+  lab->add_flag("--explain", o.explain, "Print each FortiOS command with its source: [doc], [seen] or [assumed]");
   return lab;
 }
+
+namespace {
+
+/// 16 random letters and digits, for a lab user's password.
+std::string random_password() {
+  std::random_device random;
+  const char* alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::string out;
+  for (int i = 0; i < 16; ++i) out += alphabet[random() % 55];
+  return out;
+}
+
+/// Whether `text` is safe inside a FortiOS quoted value: printable, no quote or backslash.
+bool plain_value(const std::string& text, std::size_t max) {
+  return !text.empty() && text.size() <= max && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+    return c > ' ' && c < 0x7F && c != '"' && c != '\\' && c != '\'';
+  });
+}
+
+/// The user of --token and its companions; "" when they are right, else the refusal.
+std::string take_user(const lab_config_options& o, fortios_target& t) {
+  if (o.token.empty()) {
+    if (!o.email_to.empty() || !o.email_server.empty() || !o.password.empty())
+      return "--email-to, --email-server and --password go with --token, the token to assign";
+    return "";
+  }
+  if (!o.token.starts_with("FTKMOB") || o.token.size() != 16 ||
+      !std::all_of(o.token.begin() + 6, o.token.end(), ::isalnum))
+    return "--token " + o.token + ": expected an FTKMOB serial the FortiGate imported, e.g. FTKMOB0000000001";
+  if (o.email_to.empty() || o.email_to.find('@') == std::string::npos || !plain_value(o.email_to, 63))
+    return "--token needs --email-to, where the FortiGate mails the activation code, e.g. lab@example.net";
+  if (!plain_value(o.user, 64)) return "--user " + o.user + ": expected a name without spaces or quotes";
+  if (!o.password.empty() && !plain_value(o.password, 128))
+    return "--password: expected printable characters without spaces or quotes";
+  fortios_user u{o.user, o.password.empty() ? random_password() : o.password, o.token, o.email_to, "", 25};
+  if (!o.email_server.empty()) {
+    auto colon = o.email_server.rfind(':');
+    u.email_server = o.email_server.substr(0, colon);
+    if (colon != std::string::npos) {
+      auto port = o.email_server.substr(colon + 1);
+      if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) < 1 ||
+          std::stoi(port) > 65535)
+        return "--email-server " + o.email_server + ": expected HOST[:PORT], e.g. smtp.lab.example:25";
+      u.email_port = std::stoi(port);
+    }
+    if (!plain_value(u.email_server, 63))
+      return "--email-server " + o.email_server + ": expected HOST[:PORT], e.g. smtp.lab.example:25";
+  }
+  t.user = std::move(u);
+  return "";
+}
+
+/// The FortiOS options into `t`; "" when they are right, else the refusal.
+std::string take_fortios(const lab_config_options& o, fortios_target& t) {
+  auto release = fortios_release_of(o.fortios);
+  if (!release) return "--fortios " + o.fortios + ": expected 6.4, 7.0, 7.2, 7.4 or 7.6";
+  t.release = *release;
+  if (o.vdom != "single" && o.vdom != "multi") return "--vdom " + o.vdom + ": expected single or multi";
+  t.multi_vdom = o.vdom == "multi";
+  if (!plain_value(o.user_vdom, 31)) return "--user-vdom " + o.user_vdom + ": expected a VDOM name, e.g. root";
+  t.vdom = o.user_vdom;
+  return take_user(o, t);
+}
+
+/// The checks every run makes before it prints; "" when the options are right.
+std::string check_resolver(const lab_config_options& o, const lab_addresses& a) {
+  if (o.dns_upstream.empty() && !o.no_upstream)
+    return "needs --dns-upstream, the lab's resolver for every other name (NTP, FortiGuard), or --no-upstream, as "
+           "in: fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53";
+  if (!o.dns_upstream.empty() && o.no_upstream) return "give --dns-upstream or --no-upstream: not both";
+  if (!o.dns_upstream.empty() && !is_resolver_address(o.dns_upstream))
+    return "--dns-upstream " + o.dns_upstream + ": expected the resolver's IP address, e.g. 192.0.2.53 or " +
+           "192.0.2.53:5353";
+  for (const auto* own : {&a.v4, &a.v6})
+    if (!own->empty() && (o.dns_upstream == *own || o.dns_upstream.starts_with(*own + ":") ||
+                          o.dns_upstream.starts_with("[" + *own + "]")))
+      return "--dns-upstream " + o.dns_upstream +
+             " is fortisim's own address: give the lab's other resolver, or --no-upstream";
+  return "";
+}
+
+}  // namespace
 
 int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream& err) {
   auto refuse = [&err](const std::string& line) {
@@ -237,32 +272,34 @@ int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream&
   const std::string& f = o.format;
   if (f != "all" && f != "fortios" && f != "dnsmasq" && f != "unbound")
     return refuse("--format " + f + ": expected fortios, dnsmasq, unbound or all");
-  if (o.undo && f != "all" && f != "fortios")
-    return refuse("--undo prints the FortiOS block alone: give no --format, or --format fortios");
+  if (o.names != "token" && o.names != "all") return refuse("--names " + o.names + ": expected token or all");
+  auto which = o.names == "all" ? protocol::host_names::all : protocol::host_names::token;
+  bool fortios_only = o.undo || o.paste || o.explain;
+  if (fortios_only && f != "all" && f != "fortios")
+    return refuse("--undo, --paste and --explain print the FortiOS block alone: give no --format, or --format fortios");
+  if (o.paste && o.explain) return refuse("give --paste or --explain: not both");
+  fortios_target t;
+  t.v4 = a.v4;
+  t.v6 = a.v6;
+  t.dns_port = o.dns_port;
+  if (auto why = take_fortios(o, t); !why.empty()) return refuse(why);
+  auto style = o.paste ? cli_style::paste : o.explain ? cli_style::explain : cli_style::annotated;
   if (o.undo) {
-    fortios_undo(out, a);
+    print_block(out, "FortiOS CLI, undo: paste on the FortiGate to put back what the setup block changed",
+                fortios_undo(t), style);
     return (out << std::flush) ? 0 : 2;
   }
-  if (o.dns_upstream.empty() && !o.no_upstream)
-    return refuse(
-        "needs --dns-upstream, the lab's resolver for every other name (NTP, FortiGuard), or --no-upstream, as in: "
-        "fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53");
-  if (!o.dns_upstream.empty() && o.no_upstream) return refuse("give --dns-upstream or --no-upstream: not both");
-  if (!o.dns_upstream.empty() && !is_resolver_address(o.dns_upstream))
-    return refuse("--dns-upstream " + o.dns_upstream + ": expected the resolver's IP address, e.g. 192.0.2.53 or " +
-                  "192.0.2.53:5353");
-  for (const auto* own : {&a.v4, &a.v6})
-    if (!own->empty() && (o.dns_upstream == *own || o.dns_upstream.starts_with(*own + ":") ||
-                          o.dns_upstream.starts_with("[" + *own + "]")))
-      return refuse("--dns-upstream " + o.dns_upstream +
-                    " is fortisim's own address: give the lab's other resolver, or --no-upstream");
-  header(out, a, o.dns_port, o.dns_upstream);
+  if (auto why = check_resolver(o, a); !why.empty()) return refuse(why);
+  if (style == cli_style::annotated) header(out, a, o.dns_port, o.dns_upstream, which);
   if (f == "all" || f == "fortios") {
-    fortios(out, a, o.dns_port);
-    fortios_debug(out);
+    print_block(out, "FortiOS CLI: paste on the FortiGate ('#' lines are comments; --paste leaves them out)",
+                fortios_setup(t), style);
+    if (!o.paste)
+      print_block(out, "FortiOS debug: what forticldd, the FortiToken code and fnbamd do, on the console",
+                  fortios_debug(t), style);
   }
-  if (f == "all" || f == "dnsmasq") dnsmasq(out, a);
-  if (f == "all" || f == "unbound") unbound(out, a);
+  if (style == cli_style::annotated && (f == "all" || f == "dnsmasq")) dnsmasq(out, a, which);
+  if (style == cli_style::annotated && (f == "all" || f == "unbound")) unbound(out, a, which);
   out << std::flush;
   return out ? 0 : 2;
 }

@@ -5,6 +5,7 @@
 // for labs that keep their own resolver. Plain text on stdout; every Fortinet name comes from protocol/hosts.hpp.
 //   fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53
 //   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --no-upstream --format dnsmasq
+//   fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53 --fortios 6.4 --vdom multi --paste
 
 #include <ostream>
 #include <string>
@@ -30,8 +31,20 @@ struct lab_config_options {
   /// --no-upstream says there is none.
   std::string dns_upstream;
   bool no_upstream = false;
+  /// --names: "token" (the token path's names alone) or "all" (FortiGuard's too).
+  std::string names = "token";
+  /// --fortios: the release whose syntax to write ("6.4" … "7.6").
+  std::string fortios = "7.4";
+  /// --vdom: "single" or "multi"; --user-vdom: the VDOM that holds the user on a multi-VDOM unit.
+  std::string vdom = "single";
+  std::string user_vdom = "root";
+  /// --token, with --email-to and optionally --email-server, --user, --password: a local user the
+  /// token is assigned to, which makes the FortiGate provision it.
+  std::string token, email_to, email_server, user = "fortisim-lab", password;
   /// --undo: the FortiOS block that puts back what the setup block changed, instead of it.
   bool undo = false;
+  /// --paste: the FortiOS block without comments; --explain: each command with its source.
+  bool paste = false, explain = false;
 };
 
 /// Registers the `lab-config` subcommand, filling `o`.

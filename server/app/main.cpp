@@ -1,7 +1,7 @@
 // fortisim: parse the command line into one config value, run, exit.
 //   fortisim serve    [--listen ADDR:PORT] [--scenario FILE] [--cert FILE --key FILE] [--dns ADDR:PORT] ...
 //   fortisim validate FILE...
-//   fortisim certs    [--data DIR] [--key-type ecdsa|rsa] [--force] [--export DIR]
+//   fortisim certs    [--data DIR] [--key-type ecdsa|rsa] [--force] [--export DIR] [--ca-permit NAME…]
 //   fortisim lab-config --address IP [--dns-port 53] [--format fortios|dnsmasq|unbound|all]
 //   fortisim state check FILE
 //   fortisim client   import CODE | poll TOKEN... | provision TOKEN... | activate SERIAL... | phone CODE
@@ -45,10 +45,11 @@ struct options {
   bool log_bodies = false;
   std::string key_type = "ecdsa", client_cert = "off";
   bool show_secrets = false;
-  std::vector<std::string> files;  ///< validate
-  bool force = false;              ///< certs
-  std::string export_dir;          ///< certs: "" none
-  client::cli_options client;      ///< client
+  std::vector<std::string> files;      ///< validate
+  bool force = false;                  ///< certs
+  std::string export_dir;              ///< certs: "" none
+  std::vector<std::string> ca_permit;  ///< certs: names a new CA permits besides the lab's; "any": no constraint
+  client::cli_options client;          ///< client
 };
 
 CLI::App* add_serve(CLI::App& app, options& o) {
@@ -108,6 +109,11 @@ CLI::App* add_serve(CLI::App& app, options& o) {
       ->allow_extra_args(false);
   serve->add_option("--dns-upstream", o.dns_upstream,
                     "ADDR[:PORT] of a resolver for other names (port 53 by default); without it they get NXDOMAIN");
+  serve
+      ->add_option("--dns-names", cfg.dns_names,
+                   "all: the DNS responder answers every Fortinet name; token: the token path's alone, FortiGuard's "
+                   "go upstream like any other name")
+      ->capture_default_str();
   serve->add_flag("--quiet", o.quiet, "Do not log every exchange on stderr");
   serve->add_flag("--log-bodies", o.log_bodies,
                   "The text log's lines carry each request's body too (the JSON log and the journal always do)");
@@ -164,9 +170,26 @@ int run_validate(const options& o) {
   return all_good ? 0 : 1;
 }
 
+/// What a new lab CA permits: the lab's names and `--ca-permit`'s, or nothing (no constraint) for
+/// "--ca-permit any". Throws std::invalid_argument naming a value that is neither name nor address.
+std::vector<std::string> ca_permitted(const std::vector<std::string>& given) {
+  if (given == std::vector<std::string>{"any"}) return {};
+  for (const auto& g : given)
+    if (pki::name_constraint(g).empty())
+      throw std::invalid_argument("--ca-permit " + g +
+                                  ": expected a host name (lab.example.net), an IP address or a prefix "
+                                  "(192.0.2.0/24), or any alone");
+  return pki::lab_ca_permitted(given);
+}
+
 int run_certs(const options& o) {
   try {
-    auto p = pki::ensure_lab_certs(o.server.data_dir, *pki::key_type_named(o.key_type), o.force);
+    auto ca_file = std::filesystem::path(o.server.data_dir) / "ca.pem";
+    if (!o.ca_permit.empty() && !o.force && std::filesystem::exists(ca_file))
+      throw std::invalid_argument("--ca-permit makes a new CA, and " + ca_file.string() +
+                                  " exists: add --force (clients must then trust the new CA)");
+    auto p =
+        pki::ensure_lab_certs(o.server.data_dir, *pki::key_type_named(o.key_type), o.force, ca_permitted(o.ca_permit));
     protocol::json out{{"ca", p.ca_cert}, {"key_type", o.key_type}, {"cert", p.server_cert}, {"key", p.server_key}};
     for (const auto& h : p.hosts) out["hosts"][h.name] = h.cert;
     out["sha256"] = pki::sha256_fingerprint(pki::load_cert_and_key(p.ca_cert, p.ca_key).cert.get());
@@ -292,6 +315,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"ecdsa", "rsa"}));
   certs->add_flag("--force", o.force, "Make new ones even if they exist (clients must trust the new CA)");
+  certs
+      ->add_option("--ca-permit", o.ca_permit,
+                   "A name (and every name under it), an IP address or a prefix a new lab CA permits besides the "
+                   "Fortinet domains, localhost and loopback (X.509 name constraints); once per value; \"any\": "
+                   "a CA without constraints")
+      ->allow_extra_args(false);
   certs->add_option("--export", o.export_dir,
                     "Also write the CA to DIR as fortisim-ca.pem, fortisim-ca.cer (DER) and fortisim-ca.sha256 (its "
                     "SHA-256 fingerprint, also printed)");

@@ -1,6 +1,7 @@
 // The certificate options of the real binary, checked with the openssl command line: `fortisim
 // certs --export` and --key-type, OCSP staples as `openssl s_client -status` shows them, a client
 // certificate request, and a TLS failure in the log with its SNI and the alert in words.
+#include "pki/certs.hpp"
 #include "prelude.hpp"
 
 #include <doctest/doctest.h>
@@ -58,6 +59,52 @@ TEST_CASE("fortisim certs --export writes the CA as PEM, DER and its SHA-256 fin
   CHECK(text.find("DNS:fds1.fortinet.com") != std::string::npos);
   CHECK(run("openssl verify -CAfile " + data + "/ca.pem " + leaf).find(": OK") != std::string::npos);
   CHECK(run(std::string(FORTISIM_BINARY) + " certs --data " + data + " --key-type dsa 2>&1").find("dsa") !=
+        std::string::npos);
+}
+
+TEST_CASE("the lab CA permits the Fortinet domains, localhost and loopback alone (X.509 name constraints)") {
+  temp_folder data_folder("certs-constraints"), other_folder("certs-permit");
+  const std::string &data = data_folder.path(), &other = other_folder.path();
+  const std::string fortisim = std::string(FORTISIM_BINARY) + " certs --data ";
+  auto made = json::parse(run(fortisim + data));
+  auto constraints = run("openssl x509 -in " + data + "/ca.pem -noout -ext nameConstraints");
+  CHECK(constraints.find("critical") != std::string::npos);
+  for (const char* permitted : {"DNS:fortinet.com", "DNS:fortinet.net", "DNS:fortiguard.net", "DNS:localhost",
+                                "DNS:fortisim.invalid", "IP:127.0.0.0/255.0.0.0"})
+    CHECK_MESSAGE(constraints.find(permitted) != std::string::npos, permitted);
+  CHECK(constraints.find("IP:") != constraints.rfind("IP:"));  // ::1 too
+  // Every leaf fortisim makes is within them; one for another name, signed by the same CA, is not.
+  auto verify = [&](const std::string& ca, const std::string& leaf) {
+    return run("openssl verify -CAfile " + ca + " " + leaf + " 2>&1");
+  };
+  CHECK(verify(data + "/ca.pem", data + "/ecdsa/server.pem").find(": OK") != std::string::npos);
+  for (const auto& [name, leaf] : made["hosts"].items())
+    CHECK_MESSAGE(verify(data + "/ca.pem", leaf).find(": OK") != std::string::npos, name);
+  auto ca = pki::load_cert_and_key(data + "/ca.pem", data + "/ca-key.pem");
+  auto write = [&](const std::string& file, const std::vector<std::string>& names) {
+    return data_folder.write(file, pki::make_server_cert(ca, names, -60, 3600).cert_pem());
+  };
+  CHECK(verify(data + "/ca.pem", write("outside.pem", {"www.example.com"})).find("permitted subtree violation") !=
+        std::string::npos);
+  CHECK(verify(data + "/ca.pem", write("lan.pem", {"192.0.2.10"})).find("permitted subtree violation") !=
+        std::string::npos);
+  // The wrong_name fault's leaf is permitted: a client refuses it for its name, not for the CA.
+  CHECK(verify(data + "/ca.pem", write("wrong.pem", {"wrong-name.fortisim.invalid"})).find(": OK") !=
+        std::string::npos);
+
+  // --ca-permit: more names for a new CA (--force when one exists); "any": none at all.
+  CHECK(run(fortisim + data + " --ca-permit lab.example.net 2>&1").find("add --force") != std::string::npos);
+  CHECK(json::parse(run(fortisim + other + " --ca-permit lab.example.net --ca-permit 192.0.2.0/24")).contains("ca"));
+  auto more = run("openssl x509 -in " + other + "/ca.pem -noout -ext nameConstraints");
+  CHECK(more.find("DNS:lab.example.net") != std::string::npos);
+  CHECK(more.find("IP:192.0.2.0/255.255.255.0") != std::string::npos);
+  CHECK(more.find("DNS:fortinet.com") != std::string::npos);
+  CHECK(json::parse(run(fortisim + other + " --force --ca-permit any")).contains("ca"));
+  CHECK(run("openssl x509 -in " + other + "/ca.pem -noout -ext nameConstraints").find("Name Constraints") ==
+        std::string::npos);
+  CHECK(run(fortisim + other + " --force --ca-permit 'a b' 2>&1").find("--ca-permit a b: expected a host name") !=
+        std::string::npos);
+  CHECK(run(fortisim + other + " --force --ca-permit 192.0.2.0/40 2>&1").find("expected a host name") !=
         std::string::npos);
 }
 

@@ -147,6 +147,19 @@ TEST_CASE("dig gets every Fortinet name's A and AAAA over UDP and TCP, other nam
   CHECK(entries.back()["action"] == "NOERROR: no MX record");
 }
 
+TEST_CASE("--dns-names token: the token path's names answered, FortiGuard's treated as any other name") {
+  dns_server srv("token-names", R"({"dns": {"names": ["lab.example.net"]}})", {"--dns-names", "token"});
+  const auto& token = protocol::host_names_of(protocol::host_names::token);
+  for (const auto& name : protocol::fortinet_host_names()) {
+    CAPTURE(name);
+    bool answered = std::find(token.begin(), token.end(), name) != token.end();
+    CHECK(status_of(srv.dig(name + " A +noall +comments")) == (answered ? "NOERROR" : "NXDOMAIN"));
+    if (answered) CHECK(srv.dig(name + " A +short +tcp") == "127.0.0.1\n");
+  }
+  CHECK(srv.dig("lab.example.net A +short") == "127.0.0.1\n");  // the scenario's names stay answered
+  CHECK(srv.journal().back()["action"] == "A 127.0.0.1");
+}
+
 TEST_CASE("by default the answer is the --listen address, and AAAA without an IPv6 answer is NOERROR and empty") {
   dns_server srv("default", "{}");
   CHECK(srv.dig("directregistration.fortinet.com +short") == "127.0.0.1\n");
@@ -347,6 +360,8 @@ TEST_CASE("start-up failures of the DNS options print one line naming the cause 
            {{"--dns", "127.0.0.1:0", "--dns-answer", "192.0.2.1", "--dns-answer", "192.0.2.2"}, "a second IPv4"},
            {{"--dns", "127.0.0.1:0", "--dns-upstream", "dns.example"}, "--dns-upstream dns.example: expected"},
            {{"--dns-upstream", "192.0.2.53"}, "give it an address too"},
+           {{"--dns", "127.0.0.1:0", "--dns-names", "fortiguard"}, "--dns-names fortiguard: expected all"},
+           {{"--dns-names", "token"}, "give it an address too"},
        }) {
     args.insert(args.end(), {"--scenario", source + "/scenarios/default.json"});
     auto failed = expect_startup_failure(args, {words});

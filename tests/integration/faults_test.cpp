@@ -1,5 +1,6 @@
 // Fault injection, proven from the client's side over real sockets: every action, each shipped
 // scenario's promised symptom, and replayable seeded randomness.
+#include "server/core/observe/log_text.hpp"
 #include "support.hpp"
 
 #include <doctest/doctest.h>
@@ -352,6 +353,17 @@ TEST_CASE("protocol errors over TLS: by code, custom, and for single cluster mem
   CHECK(d3["error"].is_null());
   CHECK(d3["__clustered_sns"][0]["error"].is_null());
   CHECK(d3["__clustered_sns"][1]["error"] == "Product is not registered");  // a string [seen]
+  // The journal and the text log mark a member's error as an error, though it has no code.
+  auto last = srv.engine().journal().select().back();
+  CHECK(last["member_errors"] == "FG4: Product is not registered");
+  CHECK(last["errors"] == "");
+  core::journal_entry e;
+  e.stage = "http";
+  e.status = 200;
+  e.member_errors = last["member_errors"];
+  std::string line;
+  core::write_text_line(e, line, core::secrets::hidden, false);
+  CHECK(line.find(" -> 200 member_errors=\"FG4: Product is not registered\"") != std::string::npos);
 }
 
 TEST_CASE("a full reply override echoes request fields") {

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <array>
 #include <sstream>
 
 namespace {
@@ -118,9 +119,9 @@ TEST_CASE("lab-config --format fortios with an IPv6 address: ip6-primary, in can
 }
 
 TEST_CASE("lab-config --format dnsmasq: address= and local= for every Fortinet name, A and AAAA") {
-  auto v4 = lab_config("--address 192.0.2.10 --format dnsmasq");
-  auto v6 = lab_config("--address 2001:db8::10 --format dnsmasq");
-  auto both = lab_config("--address 192.0.2.10 --address 2001:db8::10 --format dnsmasq");
+  auto v4 = lab_config("--address 192.0.2.10 --format dnsmasq --names all");
+  auto v6 = lab_config("--address 2001:db8::10 --format dnsmasq --names all");
+  auto both = lab_config("--address 192.0.2.10 --address 2001:db8::10 --format dnsmasq --names all");
   REQUIRE(v4.status == 0);
   REQUIRE(v6.status == 0);
   REQUIRE(both.status == 0);
@@ -139,8 +140,8 @@ TEST_CASE("lab-config --format dnsmasq: address= and local= for every Fortinet n
 }
 
 TEST_CASE("lab-config --format unbound: a redirect zone and its A or AAAA record for every Fortinet name") {
-  auto v4 = lab_config("--address 192.0.2.10 --format unbound");
-  auto v6 = lab_config("--address 2001:db8::10 --format unbound");
+  auto v4 = lab_config("--address 192.0.2.10 --format unbound --names all");
+  auto v6 = lab_config("--address 2001:db8::10 --format unbound --names all");
   REQUIRE(v4.status == 0);
   REQUIRE(v6.status == 0);
   const auto& names = protocol::fortinet_host_names();
@@ -157,9 +158,11 @@ TEST_CASE("lab-config --format unbound: a redirect zone and its A or AAAA record
 TEST_CASE("lab-config (all): the names, how to serve them, then FortiOS, dnsmasq and unbound in that order") {
   auto r = lab_config("--address 192.0.2.10 --dns-port 5353");
   REQUIRE(r.status == 0);
-  for (const auto& name : protocol::fortinet_host_names()) CHECK(r.out.find("#   " + name + "\n") != std::string::npos);
+  for (const auto& name : protocol::host_names_of(protocol::host_names::token))
+    CHECK(r.out.find("#   " + name + "\n") != std::string::npos);
+  CHECK(r.out.find("#   fds1.fortinet.com\n") == std::string::npos);  // FortiGuard's names only with --names all
   CHECK(r.out.find("fortisim serve --listen 0.0.0.0:443 --dns 0.0.0.0:5353 --dns-answer 192.0.2.10 "
-                   "--dns-upstream 192.0.2.53\n") != std::string::npos);
+                   "--dns-names token --dns-upstream 192.0.2.53\n") != std::string::npos);
   CHECK(r.out.find("dig @192.0.2.10 -p 5353 directregistration.fortinet.com") != std::string::npos);
   CHECK(r.out.find("answers on port 5353, and FortiOS asks port 53") != std::string::npos);
   CHECK(r.out.find("docs/lab-guide.md") != std::string::npos);
@@ -197,6 +200,115 @@ TEST_CASE("lab-config --undo: the FortiOS block that puts back what the setup bl
   CHECK(r.out.find("[assumed") != std::string::npos);
 }
 
+TEST_CASE("lab-config --names: the token path's names by default, FortiGuard's too with --names all") {
+  auto token = lab_config("--address 192.0.2.10 --format dnsmasq");
+  auto all = lab_config("--address 192.0.2.10 --format dnsmasq --names all");
+  REQUIRE(token.status == 0);
+  const auto& token_names = protocol::host_names_of(protocol::host_names::token);
+  for (const auto& name : protocol::fortinet_host_names()) {
+    bool on_token_path = std::find(token_names.begin(), token_names.end(), name) != token_names.end();
+    CHECK(has_line(token.out, "address=/" + name + "/192.0.2.10") == on_token_path);
+    CHECK(has_line(all.out, "address=/" + name + "/192.0.2.10"));
+  }
+  CHECK(token.out.find("--dns-names token") != std::string::npos);
+  CHECK(all.out.find("--dns-names") == std::string::npos);  // serve answers every name by default
+}
+
+/// The rows of the lab guide's table of FortiOS syntax per release: "| FortiOS 6.4 | `setup line` |
+/// `undo line` | source |" as {release, setup line, undo line}.
+std::vector<std::array<std::string, 3>> documented_syntax() {
+  std::vector<std::array<std::string, 3>> rows;
+  std::istringstream in(read_file(source + "/docs/lab-guide.md"));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("| FortiOS ")) continue;
+    std::vector<std::string> cells;
+    std::istringstream row(line.substr(1));
+    for (std::string cell; std::getline(row, cell, '|');) {
+      auto first = cell.find_first_not_of(" `"), last = cell.find_last_not_of(" `");
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    }
+    REQUIRE(cells.size() >= 3);
+    rows.push_back({cells[0].substr(std::string("FortiOS ").size()), cells[1], cells[2]});
+  }
+  return rows;
+}
+
+TEST_CASE("lab-config --fortios: each release's resolver syntax, as the lab guide's table gives it") {
+  auto rows = documented_syntax();
+  REQUIRE(rows.size() == 5);
+  for (const auto& [release, setup, undo] : rows) {
+    CAPTURE(release);
+    auto r = lab_config("--address 192.0.2.10 --fortios " + release + " --paste");
+    auto u = lab_config("--address 192.0.2.10 --fortios " + release + " --undo --paste");
+    REQUIRE(r.status == 0);
+    CHECK(has_line(r.out, "    " + setup));
+    CHECK(has_line(u.out, "    " + undo));
+    bool v64 = release == "6.4";
+    CHECK(has_line(r.out, "    set protocol cleartext") == !v64);  // no `protocol` before 7.0
+    CHECK(has_line(r.out, "    set dns-over-tls disable") == v64);
+  }
+}
+
+TEST_CASE("lab-config --paste: FortiOS commands alone, each block closed, and --explain: each with its source") {
+  std::string args = "--address 192.0.2.10 --token FTKMOB1234567890 --email-to lab@example.net --password s3cret";
+  auto paste = lab_config(args + " --paste");
+  auto explain = lab_config(args + " --explain");
+  REQUIRE(paste.status == 0);
+  REQUIRE(explain.status == 0);
+  int depth = 0;
+  for (const auto& line : config_lines(paste.out)) {
+    if (line.starts_with("config ")) ++depth;
+    if (line == "end") --depth;
+    CHECK(depth >= 0);
+  }
+  CHECK(depth == 0);
+  CHECK(paste.out.find('#') == std::string::npos);
+  CHECK(paste.out.find("\n\n") == std::string::npos);
+  CHECK(paste.out.find("diagnose debug enable") == std::string::npos);  // the debug recipe is not a paste
+  for (const char* line : {"config user local", "    edit \"fortisim-lab\"", "        set passwd \"s3cret\"",
+                           "        set two-factor fortitoken", "        set fortitoken \"FTKMOB1234567890\"",
+                           "        set email-to \"lab@example.net\"", "    next"})
+    CHECK_MESSAGE(has_line(paste.out, line), line);
+  CHECK(paste.out.find("email-server") == std::string::npos);  // the unit's own, unless --email-server
+  // --explain: the same commands, each followed by its mark and source.
+  std::size_t commands = 0;
+  std::istringstream in(explain.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with('#')) continue;
+    ++commands;
+    auto arrow = line.find("<- [");
+    CHECK_MESSAGE(arrow != std::string::npos, line);
+    bool marked = line.find("<- [doc]", arrow) == arrow || line.find("<- [seen]", arrow) == arrow ||
+                  line.find("<- [assumed]", arrow) == arrow;
+    CHECK_MESSAGE(marked, line);
+  }
+  CHECK(commands > config_lines(paste.out).size());  // the debug recipe's commands too
+}
+
+TEST_CASE("lab-config --vdom multi: system settings in config global, the user in its VDOM") {
+  auto r = lab_config(
+      "--address 192.0.2.10 --vdom multi --user-vdom lab --token FTKMOB1234567890 --email-to lab@example.net "
+      "--email-server smtp.lab.example:2525 --paste");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.starts_with("config global\nconfig system dns\n"));
+  CHECK(r.out.find("config system email-server\n    set type custom\n    set server \"smtp.lab.example\"\n    set port "
+                   "2525\nend\n") != std::string::npos);
+  auto vdom = r.out.find("end\nconfig vdom\nedit lab\nconfig user local\n");
+  CHECK(vdom != std::string::npos);
+  CHECK(r.out.find("config system", vdom) == std::string::npos);  // nothing global inside the VDOM
+  auto single = lab_config("--address 192.0.2.10 --paste");
+  CHECK(single.out.find("config global") == std::string::npos);
+  CHECK(single.out.find("config vdom") == std::string::npos);
+  auto undo = lab_config(
+      "--address 192.0.2.10 --vdom multi --token FTKMOB1234567890 --email-to lab@example.net "
+      "--email-server smtp.lab.example --undo --paste");
+  REQUIRE(undo.status == 0);
+  CHECK(undo.out.find("config system email-server\n    unset type\n    unset server\n    unset port\nend\n") !=
+        std::string::npos);
+  CHECK(undo.out.find("config vdom\nedit root\nconfig user local\n    delete \"fortisim-lab\"\nend\nend\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the option, exit 2, no output") {
   struct bad {
     std::string args, says;
@@ -218,7 +330,20 @@ TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the o
            {"--address 192.0.2.10 --dns-port 70000", "--dns-port 70000"},
            {"--address 192.0.2.10 --no-upstream --dns-upstream 192.0.2.53", "not both"},
            {"--address 192.0.2.10 --dns-upstream 192.0.2.10:53", "is fortisim's own address"},
-           {"--address 192.0.2.10 --undo --format dnsmasq", "--undo prints the FortiOS block alone"},
+           {"--address 192.0.2.10 --undo --format dnsmasq", "print the FortiOS block alone"},
+           {"--address 192.0.2.10 --paste --format unbound", "print the FortiOS block alone"},
+           {"--address 192.0.2.10 --paste --explain", "--paste or --explain: not both"},
+           {"--address 192.0.2.10 --names fortiguard", "--names fortiguard: expected token or all"},
+           {"--address 192.0.2.10 --fortios 6.0", "--fortios 6.0: expected 6.4, 7.0, 7.2, 7.4 or 7.6"},
+           {"--address 192.0.2.10 --vdom split", "--vdom split: expected single or multi"},
+           {"--address 192.0.2.10 --user-vdom 'a b'", "--user-vdom a b: expected a VDOM name"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001", "--token needs --email-to"},
+           {"--address 192.0.2.10 --token FTK2000000000001 --email-to a@b.c", "expected an FTKMOB serial"},
+           {"--address 192.0.2.10 --email-to a@b.c", "go with --token"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to 'a\"b@c'", "--token needs --email-to"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --email-server smtp:99999",
+            "--email-server smtp:99999: expected HOST[:PORT]"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --user 'x\"y'", "--user x\"y: expected"},
            {"--address 192.0.2.10 --dns-upstream resolver.lab", "--dns-upstream resolver.lab: expected the resolver"},
            {"--address 192.0.2.10 --dns-upstream 192.0.2.53:0", "expected the resolver's IP address"},
        }) {
@@ -237,7 +362,7 @@ TEST_CASE("dnsmasq takes the dnsmasq lines: --test, then it answers A, keeps AAA
   if (dnsmasq.empty())
     return skip_test("dnsmasq is not installed (apt-get install dnsmasq-base; scripts/packages.txt lists it)");
   temp_folder dir("lab-dnsmasq");
-  auto conf = dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --format dnsmasq").out);
+  auto conf = dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --format dnsmasq --names all").out);
   CHECK(run("'" + dnsmasq + "' --test --conf-file='" + conf + "' 2>&1").find("syntax check OK") != std::string::npos);
 
   // A dnsmasq of its own on loopback, no upstream: a query that leaves local data gets REFUSED.
@@ -266,8 +391,8 @@ TEST_CASE("unbound-checkconf takes the unbound lines") {
   if (checkconf.empty())
     return skip_test("unbound-checkconf is not installed (the unbound package; scripts/packages.txt lists it)");
   temp_folder dir("lab-unbound-checkconf");
-  auto conf =
-      dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound").out);
+  auto conf = dir.write("fortisim.conf",
+                        lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound --names all").out);
   CHECK(run("'" + checkconf + "' '" + conf + "' 2>&1").find("no errors") != std::string::npos);
 }
 
@@ -275,8 +400,8 @@ TEST_CASE("unbound takes the unbound lines: libunbound answers A and AAAA for ev
   if (run("/usr/bin/python3 -c 'import unbound; print(\"ok\")' 2>/dev/null") != "ok\n")
     return skip_test("Debian's python3-unbound is not installed (scripts/packages.txt lists it)");
   temp_folder dir("lab-unbound");
-  auto conf =
-      dir.write("fortisim.conf", lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound").out);
+  auto conf = dir.write("fortisim.conf",
+                        lab_config("--address 192.0.2.10 --address 2001:db8::10 --format unbound --names all").out);
   // Resolved inside libunbound from the local zones alone: no network.
   // (address_list reads every record as IPv4: the raw bytes go through inet_ntop by family.)
   std::string script =

@@ -374,6 +374,37 @@ TEST_CASE("rule names are unique: a runtime rule cannot take a scenario's or ano
 
 }  // TEST_SUITE
 
+TEST_CASE(
+    "connection and request ids never repeat within a process, while the ordinals `when` tests restart at a reset") {
+  core::engine e(scenario_from(
+      R"({"unknown_codes": {"answer": "accept"}, "rules": [{"name": "first", "when": {"connection": 1}, "then": {"action": "reset"}}]})"));
+  auto a = e.on_connection("127.0.0.1");
+  auto b = e.on_connection("127.0.0.1");
+  CHECK(a.connection == 1);
+  CHECK(a.rule == "first");
+  CHECK(b.connection == 2);
+  CHECK(b.rule.empty());
+  core::http_request r{
+      "POST", protocol::process_path, test::import_request("AAAA-0000-0000-0000-0001"), "127.0.0.1", "", b.connection,
+      {}};
+  core::http_outcome out;
+  e.handle(r, out);
+  e.finish(out, core::delivery::sent, 100);
+  e.reset();
+  auto c = e.on_connection("127.0.0.1");
+  CHECK(c.connection == 3);  // the id goes on
+  CHECK(c.rule == "first");  // the ordinal starts again: the first connection since the reset
+  CHECK(e.status()["connections"] == 1);
+  r.connection = c.connection;
+  e.handle(r, out);
+  e.finish(out, core::delivery::sent, 100);
+  auto j = e.journal().select();
+  REQUIRE(j.size() == 1);  // the reset cleared the journal: the second request alone
+  CHECK(j[0]["connection"] == 3);
+  CHECK(j[0]["request"] == 2);
+  CHECK(e.status()["requests"] == 1);
+}
+
 TEST_CASE("an exchange under way when the journal is cleared is logged but not kept") {
   core::engine e(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
   const std::string body = test::import_request("AAAA-0000-0000-0000-0001");

@@ -60,25 +60,25 @@ void engine::record_reload(std::string_view file, std::string_view problems) {
 
 void engine::reload(std::shared_ptr<const scenario> s) {
   std::lock_guard lock(runtime_mutex_);  // no runtime rule takes a name meanwhile
-  auto runtime = runtime_.load(std::memory_order_acquire);
+  auto runtime = runtime_.load();
   for (std::size_t i = 0; runtime && i < s->rules.size(); ++i)
     if (index_of(runtime->book.rules(), s->rules[i].name))
       throw std::invalid_argument("$.rules[" + std::to_string(i) + "].name: \"" + s->rules[i].name +
                                   "\" is the name of a runtime rule: delete it (DELETE /rules/<name>) first");
   model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
-  current_.store(std::make_shared<loaded>(s), std::memory_order_release);
+  current_.store(std::make_shared<loaded>(s, connection_ids_.load(), request_ids_.load()));
   if (runtime)  // the same rules and counters, drawing from the new seed
-    runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()),
-                   std::memory_order_release);
+    runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()));
 }
 
 void engine::reset() {
   model_.reset();
   auto in_force = current();
-  current_.store(std::make_shared<loaded>(in_force->scenario), std::memory_order_release);  // rule counters from zero
+  current_.store(std::make_shared<loaded>(in_force->scenario, connection_ids_.load(),
+                                          request_ids_.load()));  // rule counters and ordinals from zero
   {
     std::lock_guard lock(runtime_mutex_);
-    runtime_.store(nullptr, std::memory_order_release);
+    runtime_.store(nullptr);
   }
   journal_.clear();
   devices_.clear();
@@ -97,7 +97,7 @@ std::vector<problem> engine::add_rule(const json& j) {
   if (auto i = index_of(in_force->scenario->rules, r.name))
     return {{"$.name", "\"" + r.name + "\" is the name of the scenario's rule $.rules[" + std::to_string(*i) +
                            "]: every rule needs a name of its own"}};
-  auto old = runtime_.load(std::memory_order_acquire);
+  auto old = runtime_.load();
   if (old && old->book.rules().size() >= runtime_rule_limit)
     return {{"$", "there are " + std::to_string(runtime_rule_limit) +
                       " runtime rules, the most there may be: delete one first"}};
@@ -109,14 +109,13 @@ std::vector<problem> engine::add_rule(const json& j) {
     list.insert(list.end(), old->book.rules().begin(), old->book.rules().end());
     states.insert(states.end(), old->book.states().begin(), old->book.states().end());
   }
-  runtime_.store(std::make_shared<runtime_rules>(std::move(list), in_force->scenario->seed, std::move(states)),
-                 std::memory_order_release);
+  runtime_.store(std::make_shared<runtime_rules>(std::move(list), in_force->scenario->seed, std::move(states)));
   return {};
 }
 
 bool engine::remove_rule(std::string_view name) {
   std::lock_guard lock(runtime_mutex_);
-  auto old = runtime_.load(std::memory_order_acquire);
+  auto old = runtime_.load();
   auto i = old ? index_of(old->book.rules(), name) : std::nullopt;
   if (!i) return false;
   std::vector<rule> list = old->book.rules();
@@ -125,8 +124,7 @@ bool engine::remove_rule(std::string_view name) {
   states.erase(states.begin() + static_cast<std::ptrdiff_t>(*i));
   runtime_.store(list.empty()
                      ? nullptr
-                     : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed, std::move(states)),
-                 std::memory_order_release);
+                     : std::make_shared<runtime_rules>(std::move(list), current()->scenario->seed, std::move(states)));
   return true;
 }
 
@@ -143,7 +141,7 @@ json engine::rules() const {
                      {"rule", r.source}});
     }
   };
-  if (auto runtime = runtime_.load(std::memory_order_acquire)) add(runtime->book, "runtime");
+  if (auto runtime = runtime_.load()) add(runtime->book, "runtime");
   add(current()->rules, "scenario");
   return out;
 }
@@ -162,8 +160,8 @@ json engine::status() const {
   return {{"scenario", in_force->scenario->name},
           {"file", in_force->scenario->file},
           {"seed", in_force->scenario->seed},
-          {"connections", in_force->connections.load()},
-          {"requests", in_force->requests.load()},
+          {"connections", connection_ids_.load() - in_force->connections_before},  // since it loaded
+          {"requests", request_ids_.load() - in_force->requests_before},
           {"clock_ms", model_.clock().now_ms()},
           {"log", log},
           {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},

@@ -74,7 +74,7 @@ std::string_view canonical_path(std::string_view path, bool without_case) {
 }  // namespace
 
 engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
-    : current_(std::make_shared<loaded>(first)),
+    : current_(std::make_shared<loaded>(first, 0, 0)),
       model_(first, opts.state_path),
       log_format_(opts.format),
       secrets_(opts.show_secrets ? secrets::shown : secrets::hidden),
@@ -126,14 +126,15 @@ void engine::handle(const http_request& request, http_outcome& out) {
 }
 
 void engine::classify(exchange& exchange) {
-  exchange.ordinal = exchange.in_force.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+  exchange.id = request_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
+  exchange.ordinal = exchange.id - exchange.in_force.requests_before;
   exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')),
                                  exchange.in_force.scenario->case_insensitive_paths);
   if (exchange.path == cloud_activation_path && exchange.in_force.scenario->fortitoken_cloud_path)
     exchange.path = mobile_path;  // the app's FortiToken Cloud request, answered as /Mobile [assumed]
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
-  exchange.runtime = runtime_.load(std::memory_order_acquire);
+  exchange.runtime = runtime_.load();
   bool rules_read_fields =
       exchange.in_force.rules.reads_fields() || (exchange.runtime && exchange.runtime->book.reads_fields());
   auto& read = exchange.scratch.read;
@@ -168,7 +169,7 @@ void engine::build_tree(exchange& exchange) {
 void engine::match_rules(exchange& exchange) {
   exchange_facts f;
   f.client_address = exchange.request.client_address;
-  f.connection = exchange.request.connection;
+  f.connection = exchange.in_force.connection_ordinal(exchange.request.connection);
   f.sni = exchange.request.sni;
   f.target = exchange.path;
   f.request = exchange.ordinal;

@@ -4,6 +4,7 @@
 // the FortiCare model, journaling each answer. No Asio here: the network layer executes.
 
 #include "server/core/engine/rules.hpp"
+#include "server/core/engine/snapshot.hpp"
 #include "server/core/model/model.hpp"
 #include "server/core/observe/devices.hpp"
 #include "server/core/observe/journal.hpp"
@@ -24,8 +25,8 @@ namespace fortisim::core {
 /// What the network layer must do at the connection or TLS stage. When a rule fired, the network
 /// layer journals its outcome with engine::settle once it is known.
 struct stage_verdict {
-  action act;  ///< faults::pass: carry on normally
-  std::uint64_t connection = 0;
+  action act;                       ///< faults::pass: carry on normally
+  std::uint64_t connection = 0;     ///< the connection's id, process-wide (not the ordinal `when` tests)
   std::string rule;                 ///< the rule that fired, "" for none
   std::uint64_t seed = 0;           ///< the seed of the scenario in force when it fired
   std::uint64_t journal_epoch = 0;  ///< the journal's epoch when it fired (a reset since: not kept)
@@ -209,10 +210,18 @@ class engine {
   struct loaded {
     std::shared_ptr<const core::scenario> scenario;
     rule_book rules;
-    std::atomic<std::uint64_t> connections{0};
-    std::atomic<std::uint64_t> requests{0};
+    /// The process's connection and request ids issued before it loaded: its ordinals (what
+    /// `when` tests) count from there, while the ids in the journal and the log never restart.
+    std::uint64_t connections_before = 0;
+    std::uint64_t requests_before = 0;
     std::atomic<std::uint64_t> dns_queries{0};
-    explicit loaded(std::shared_ptr<const core::scenario> from) : scenario(from), rules(from->rules, from->seed) {}
+    loaded(std::shared_ptr<const core::scenario> from, std::uint64_t connections, std::uint64_t requests)
+        : scenario(from), rules(from->rules, from->seed), connections_before(connections), requests_before(requests) {}
+    /// The ordinal, since this loaded, of connection `id`; 0 (no ordinal `when` tests) for one
+    /// opened before.
+    std::uint64_t connection_ordinal(std::uint64_t id) const {
+      return id > connections_before ? id - connections_before : 0;
+    }
   };
   /// Rules added at runtime, tried before the scenario's; replaced whole on every change (and
   /// reload), each rule keeping its state from one book to the next.
@@ -222,12 +231,12 @@ class engine {
         : book(std::move(l), seed, std::move(states)) {}
   };
   struct exchange;
-  std::shared_ptr<loaded> current() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<loaded> current() const { return current_.load(); }
   /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
   std::optional<rule_book::hit> first_match(loaded& in_force, stage at, const exchange_facts& facts,
                                             const std::shared_ptr<runtime_rules>& runtime);
   /// The connection- or TLS-stage verdict of `in_force`'s rules, journaled when a rule fires.
-  stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts);
+  stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id);
   // The steps of handle(), in order.
   void classify(exchange& exchange);
   void build_tree(exchange& exchange);  // the request's JSON tree: for rules, faults and errors
@@ -241,8 +250,12 @@ class engine {
   /// The exchange's journal entry, in its outcome's `entry`, for finish() to record.
   void write_entry(const exchange& exchange);
 
-  std::atomic<std::shared_ptr<loaded>> current_;
-  std::atomic<std::shared_ptr<runtime_rules>> runtime_;
+  /// The ids of connections and requests, process-wide: the journal's and the log's `#c.r` never
+  /// repeat within a process, whatever reloads and resets come between.
+  std::atomic<std::uint64_t> connection_ids_{0};
+  std::atomic<std::uint64_t> request_ids_{0};
+  snapshot<loaded> current_;
+  snapshot<runtime_rules> runtime_;
   std::mutex runtime_mutex_;  // one change of the runtime rules at a time
   std::mutex admin_mutex_;
   core::metrics metrics_;

@@ -29,6 +29,17 @@ void token_error_codes(const response& r, std::string& out) {
       r);
 }
 
+/// "serial: message" for each HA member the reply's echo gives an error, "; "-separated.
+void member_errors(const response& r, std::string& out) {
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (requires { m.head.members; })
+          for (const auto& member : m.head.members)
+            if (member.error) out.append(out.empty() ? "" : "; ").append(member.sn).append(": ").append(*member.error);
+      },
+      r);
+}
+
 /// Appends `word` to a space-separated list (empty words are left out).
 void add(std::string& list, std::string_view word) {
   if (!word.empty()) list.append(list.empty() ? "" : " ").append(word);
@@ -133,7 +144,7 @@ void engine::write_entry(const exchange& exchange) {
   journal::blank(e);
   e.stage.assign(stage_name(stage::http));
   e.connection = exchange.request.connection;
-  e.request = exchange.ordinal;
+  e.request = exchange.id;
   e.client_address.assign(exchange.request.client_address);
   e.sni.assign(exchange.request.sni);
   e.method.assign(exchange.request.method);
@@ -152,7 +163,10 @@ void engine::write_entry(const exchange& exchange) {
   e.status = status;
   e.error_code = exchange.error_code;
   if (exchange.error_code) add_code(e.errors, exchange.error_code);
-  if (exchange.reply) token_error_codes(*exchange.reply, e.errors);
+  if (exchange.reply) {
+    token_error_codes(*exchange.reply, e.errors);
+    member_errors(*exchange.reply, e.member_errors);
+  }
   e.seed = exchange.in_force.scenario->seed;
   e.client_cert.assign(exchange.request.client_cert);
   // Not copied whole: a byte more than is kept, so that the cut is seen and marked.

@@ -40,7 +40,8 @@ struct engine::exchange {
   loaded& in_force;
   const http_request& request;
   worker_scratch& scratch;
-  std::uint64_t ordinal = 0;  ///< the request's, since the scenario loaded
+  std::uint64_t ordinal = 0;  ///< the request's, since the scenario loaded (what `when` tests)
+  std::uint64_t id = 0;       ///< the request's, since the process started (the journal's `request`)
   std::string_view path;      ///< the target without its query
   /// The request read without a tree (plain shape, no rule reads "d"), in scratch.read.
   const protocol::request* direct = nullptr;

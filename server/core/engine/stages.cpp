@@ -21,7 +21,7 @@ void connection_fields(journal_entry& e, stage at, std::uint64_t connection, std
 }  // namespace
 
 bool engine::has_tls_rules() const {
-  auto runtime = runtime_.load(std::memory_order_acquire);
+  auto runtime = runtime_.load();
   return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
 }
 
@@ -32,10 +32,10 @@ std::optional<rule_book::hit> engine::first_match(loaded& in_force, stage at, co
   return in_force.rules.first_match(at, facts);
 }
 
-stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& facts) {
+stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id) {
   stage_verdict v;
-  v.connection = facts.connection;
-  auto keep = runtime_.load(std::memory_order_acquire);  // alive while the hit, which may point into it, is used
+  v.connection = id;
+  auto keep = runtime_.load();  // alive while the hit, which may point into it, is used
   auto hit = first_match(in_force, at, facts, keep);
   if (!hit) return v;
   v.act = *hit->action;
@@ -63,20 +63,22 @@ stage_verdict engine::on_connection(std::string_view client_address) {
   auto in_force = current();
   exchange_facts f;
   f.client_address = client_address;
-  f.connection = in_force->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto id = connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
+  f.connection = in_force->connection_ordinal(id);
   metrics_.connection_opened();
-  auto runtime = runtime_.load(std::memory_order_acquire);
+  auto runtime = runtime_.load();
   if (!in_force->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
-    return stage_verdict{{}, f.connection, {}};
-  return decide(*in_force, stage::connection, f);
+    return stage_verdict{{}, id, {}};
+  return decide(*in_force, stage::connection, f, id);
 }
 
 stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
   exchange_facts f;
   f.client_address = client_address;
-  f.connection = connection;
+  auto in_force = current();
+  f.connection = in_force->connection_ordinal(connection);
   f.sni = sni;
-  return decide(*current(), stage::tls, f);
+  return decide(*in_force, stage::tls, f, connection);
 }
 
 void engine::note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
@@ -120,9 +122,9 @@ stage_verdict engine::on_dns_query(std::string_view client_address, std::string_
   f.qname = qname;
   f.qtype = qtype;
   f.query = in_force->dns_queries.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto runtime = runtime_.load(std::memory_order_acquire);
+  auto runtime = runtime_.load();
   if (!in_force->rules.has(stage::dns) && !(runtime && runtime->book.has(stage::dns))) return {};
-  return decide(*in_force, stage::dns, f);
+  return decide(*in_force, stage::dns, f, 0);  // a DNS query has no connection
 }
 
 }  // namespace fortisim::core

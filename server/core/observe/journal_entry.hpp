@@ -54,6 +54,9 @@ struct journal_entry {
   int error_code = 0;            ///< the FortiCare error code of the reply's top-level error, 0 for none
   /// Every FortiCare error code the reply answered, top-level and per token, space-separated.
   std::string errors;
+  /// The HA members the reply's echo gives an error, each "serial: message", "; "-separated:
+  /// "FG100FTK19000002: Product is not registered" ("" when none).
+  std::string member_errors;
   std::uint64_t seed = 0;
   /// The certificate the client presented (--client-cert request|require): its subject, a
   /// newline, its issuer, each in RFC 2253 form (which escapes control bytes), e.g.
@@ -138,6 +141,7 @@ inline constexpr auto journal_fields = std::tuple{
     declare_field("outcome", &journal_entry::outcome).capped(journal_text_bytes),
     declare_field("bytes_sent", &journal_entry::bytes_sent),
     declare_field("error_code", &journal_entry::error_code),
+    declare_field("member_errors", &journal_entry::member_errors).capped(journal_text_bytes),
     declare_field("errors", &journal_entry::errors).capped(journal_text_bytes),
     declare_field("seed", &journal_entry::seed),
     declare_field("client_cert", &journal_entry::client_cert, field_kind::certificate)

@@ -126,6 +126,7 @@ void write_text_line(const journal_entry& e, std::string& out, secrets s, bool b
       out += " error ";
       for (char c : e.errors) out += c == ' ' ? ',' : c;
     }
+    append_field<&journal_entry::member_errors>(e, out);         // an HA member's error is a string, no code
     if (e.outcome == "client_gone" || e.outcome == "timeout") {  // nobody heard it, or not all of it
       out += " (";
       out += e.outcome;

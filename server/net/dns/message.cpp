@@ -148,7 +148,7 @@ resolution& answer_known(resolution& r, const ldns_pkt* q, const ldns_rr* questi
 }  // namespace
 
 resolution resolve(std::span<const std::uint8_t> message, std::span<const std::string> extra,
-                   const answer_addresses& answers, bool forwarding) {
+                   const answer_addresses& answers, bool forwarding, protocol::host_names which) {
   resolution r;
   const std::uint8_t* data = message.data();
   if (message.size() < LDNS_HEADER_SIZE) {
@@ -183,7 +183,8 @@ resolution resolve(std::span<const std::uint8_t> message, std::span<const std::s
     }
     return finish(r, bad, "BADVERS: EDNS version " + std::to_string(ldns_pkt_edns_version(q.get())));
   }
-  if (protocol::is_known_host_name(r.name, extra)) return answer_known(r, q.get(), question, answers, forwarding);
+  if (protocol::is_known_host_name(r.name, extra, which))
+    return answer_known(r, q.get(), question, answers, forwarding);
   if (forwarding) {
     r.next = resolution::step::forward;
     return r;

@@ -3,6 +3,8 @@
 // client's message asks and what it gets. No sockets here, and no ldns in this header: bytes in,
 // bytes out, so the responder and the tests compile without either's headers.
 
+#include "protocol/hosts.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -41,7 +43,8 @@ struct resolution {
 /// question echoed. A message ldns cannot parse gets FORMERR when its header can be answered, and
 /// is dropped otherwise; another opcode gets NOTIMP. Never throws on any bytes (only bad_alloc).
 resolution resolve(std::span<const std::uint8_t> message, std::span<const std::string> extra,
-                   const answer_addresses& answers, bool forwarding);
+                   const answer_addresses& answers, bool forwarding,
+                   protocol::host_names which = protocol::host_names::all);
 
 /// The id of a message (its first two bytes); 0 when it is shorter than that.
 std::uint16_t message_id(std::span<const std::uint8_t> message);

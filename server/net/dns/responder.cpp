@@ -99,7 +99,7 @@ void dns_responder::start() {
   asio::co_spawn(loop_, udp_loop(), [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "DNS over UDP"); });
   asio::co_spawn(loop_, tcp_accept_loop(),
                  [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "DNS over TCP"); });
-  auto names = protocol::fortinet_host_names();
+  auto names = protocol::host_names_of(settings_.names);
   const auto& extra = engine_->current_scenario()->dns_names;
   names.insert(names.end(), extra.begin(), extra.end());
   auto address = [](const std::string& a) { return a.empty() ? protocol::json(nullptr) : protocol::json(a); };
@@ -113,7 +113,8 @@ void dns_responder::start() {
 dns::resolution dns_responder::resolve(std::span<const std::uint8_t> message) const {
   try {
     auto scenario = engine_->current_scenario();  // a reload brings its names
-    return dns::resolve(message, scenario->dns_names, settings_.answers, settings_.upstream.has_value());
+    return dns::resolve(message, scenario->dns_names, settings_.answers, settings_.upstream.has_value(),
+                        settings_.names);
   } catch (const std::exception& e) {  // out of memory: this query goes unanswered, the next may not
     dns::resolution r;
     r.action = std::string("dropped: ") + e.what();

@@ -30,6 +30,7 @@ struct dns_settings {
   udp::endpoint listen;                   ///< --dns 127.0.0.1:0: UDP and TCP on one port (0: a free one)
   dns::answer_addresses answers;          ///< --dns-answer, else fortisim's own address (dns_settings.cpp)
   std::optional<udp::endpoint> upstream;  ///< --dns-upstream 192.0.2.53[:53]; none: NXDOMAIN for other names
+  protocol::host_names names = protocol::host_names::all;  ///< --dns-names: the Fortinet names answered
 };
 
 /// The DNS options of `cfg`, or nothing when --dns is not given. `listen` is the --listen

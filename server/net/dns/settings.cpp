@@ -85,9 +85,9 @@ udp::endpoint upstream_endpoint(const std::string& text) {
 
 std::optional<dns_settings> dns_settings_of(const server_config& cfg, const tcp::endpoint& listen) {
   if (!cfg.dns) {
-    if (!cfg.dns_answers.empty() || cfg.dns_upstream)
+    if (!cfg.dns_answers.empty() || cfg.dns_upstream || cfg.dns_names != "all")
       throw startup_error(
-          "--dns-answer and --dns-upstream set up the DNS responder: give it an address too, e.g. "
+          "--dns-answer, --dns-upstream and --dns-names set up the DNS responder: give it an address too, e.g. "
           "--dns 0.0.0.0:53");
     return std::nullopt;
   }
@@ -96,6 +96,10 @@ std::optional<dns_settings> dns_settings_of(const server_config& cfg, const tcp:
   s.listen = {where.address(), where.port()};
   s.answers = cfg.dns_answers.empty() ? default_answers(listen.address()) : given_answers(cfg.dns_answers);
   if (cfg.dns_upstream) s.upstream = upstream_endpoint(*cfg.dns_upstream);
+  if (cfg.dns_names != "all" && cfg.dns_names != "token")
+    throw startup_error("--dns-names " + cfg.dns_names +
+                        ": expected all (every Fortinet name) or token (the token path's names alone)");
+  s.names = cfg.dns_names == "token" ? protocol::host_names::token : protocol::host_names::all;
   return s;
 }
 

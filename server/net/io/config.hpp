@@ -55,6 +55,9 @@ struct server_config {
   std::vector<std::string> dns_answers;
   /// Where it sends names it does not answer, "192.0.2.53" or "192.0.2.53:5353"; none: NXDOMAIN.
   std::optional<std::string> dns_upstream;
+  /// --dns-names: "all" the Fortinet names, or "token" the token path's alone (the others are
+  /// forwarded upstream, as any other name).
+  std::string dns_names = "all";
 };
 
 /// A start-up failure: one line naming the cause and how to fix it.
