@@ -81,19 +81,58 @@ function button(td, label, title, onclick) {
 
 function iso(ms) { return new Date(ms).toISOString().replace('.000Z', 'Z'); }
 
-// ---- the live table ----
-
-function error_message(e) {
-  try {
-    const d = JSON.parse(e.reply_body).d;
-    if (d && d.error && d.error.error_message) return d.error.error_message;
-  } catch (x) { /* not JSON, or cut short */ }
-  return '';
+/// A control-API resource that is not JSON (a PNG, the CA's PEM) as a data: URL, read with the
+/// token: an <img src> or a link to the path itself would go without it (and the page's CSP
+/// allows images from data: URLs).
+async function data_url(path) {
+  const res = await fetch(path, {headers: auth(), cache: 'no-store'});
+  if (res.status === 401) ask_token();
+  if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
+  const blob = await res.blob();
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
 }
 
+/// A second, smaller line in a cell.
+function line(td, text, cls) {
+  const small = document.createElement('small');
+  small.className = 'line' + (cls ? ' ' + cls : '');
+  small.textContent = text;
+  td.appendChild(small);
+  return small;
+}
+
+// ---- the live table ----
+
+/// The "d" object of a request or reply body, or {} (not JSON, or cut short in the journal).
+function d_of(body) {
+  try {
+    const d = JSON.parse(body).d;
+    return d && typeof d === 'object' ? d : {};
+  } catch (x) { return {}; }
+}
+
+function error_message(e) {
+  const error = d_of(e.reply_body).error;
+  return error && error.error_message ? error.error_message : '';
+}
+
+/// What came of an exchange, as its row is coloured: "answer" (a normal reply, a DNS answer, a
+/// client certificate noted), "fault" (a rule fired: a failure injected on purpose), or "error"
+/// (FortiCare error codes in the reply, an HA member's error, an HTTP error or no reply, a client
+/// that refused our TLS, left or sent nothing, a DNS query dropped or failed).
 function outcome(e) {
-  if (e.error_code) return 'error';  // a FortiCare error, from the model or a rule
-  return e.stage !== 'http' || e.rule || e.status === 0 || e.status >= 400 ? 'fault' : 'ok';
+  if (e.rule) return 'fault';
+  if (e.stage === 'dns') return /^(after \d+ ms: )?(SERVFAIL|dropped)/.test(e.action) ? 'error' : 'answer';
+  if (e.stage === 'tls' && /^(no )?client certificate$/.test(e.action)) return 'answer';
+  if (e.stage !== 'http') return 'error';
+  const heard = !e.outcome || e.outcome === 'sent';
+  const failed = e.error_code || e.errors || e.member_errors || e.status === 0 || e.status >= 400;
+  return failed || !heard ? 'error' : 'answer';
 }
 
 function answer(e) {
@@ -125,18 +164,41 @@ function add_exchange(e) {
   const body = $('exchanges').tBodies[0];
   const row = body.insertRow(0);
   row.dataset.seq = e.seq;
-  row.className = outcome(e);
+  row.className = 'outcome-' + outcome(e);
   cell(row, e.seq);
   cell(row, iso(e.time_ms).slice(11, 23));
-  cell(row, e.client_address);
-  cell(row, e.sni);
+  cell(row, e.client_address).title = e.client_address;
+  cell(row, e.sni).title = e.sni;
   cell(row, e.operation || e.stage);
-  cell(row, (e.serials || e.tokens || e.code || e.target).split(' ')[0]);
+  serial_cell(row, e);
   cell(row, answer(e), 'answer');
-  cell(row, why(e), 'why');
+  why_cell(row, why(e));
   row.hidden = !visible(e);
   row.addEventListener('click', () => show_detail(e));
   prune(body);
+}
+
+/// The serial column: the device (or the first token, the code, the target); for the phone's
+/// request, the token it activated (from the reply) and the phone's mobile_id, not the 16 hex
+/// digits of the activation code it sent, which name nothing a tester knows.
+function serial_cell(row, e) {
+  if (e.operation !== 'mobile_provision') return cell(row, (e.serials || e.tokens || e.code || e.target).split(' ')[0]);
+  const td = cell(row, d_of(e.reply_body).token || 'no token', 'phone-row');
+  const phone = d_of(e.request_body).mobile_id;
+  if (phone) line(td, 'phone ' + phone, 'mono');
+  td.title = 'the phone ' + (phone || '(no mobile_id)') + ' sent the activation code ' + e.code;
+  return td;
+}
+
+/// The why column wraps, a few lines at most; the whole reason is its tooltip.
+function why_cell(row, text) {
+  const td = cell(row, '', 'why');
+  const clamp = document.createElement('div');
+  clamp.className = 'clamp';
+  clamp.textContent = text || '';
+  td.title = text || '';
+  td.appendChild(clamp);
+  return td;
 }
 
 /// The oldest rows beyond max_rows go (an exchange's with its entry).
@@ -153,7 +215,7 @@ function prune(body) {
 function add_notice(n) {
   const body = $('exchanges').tBodies[0];
   const row = body.insertRow(0);
-  row.className = n.ok === false ? 'fault notice' : 'notice';
+  row.className = n.ok === false ? 'outcome-error notice' : 'notice';
   cell(row, '');
   cell(row, iso(n.time_ms || Date.now()).slice(11, 23));
   cell(row, '');
@@ -289,13 +351,39 @@ function render_licences(world) {
   }
 }
 
+// Each pending token's QR code, read once (the world is drawn again after every event): "serial
+// code" -> the promise of its data: URL; codes no longer shown are forgotten.
+const qr_images = new Map();
+
+/// A pending token (provisioned, waiting for its phone): its activation code as the user gets it,
+/// until when it lasts, and its QR code (GET /tokens/<serial>/qr), FortiCare's qr_code.
+function activation_cell(row, t, shown) {
+  const td = cell(row, t.activation_code || '', 'activation mono');
+  if (!t.activation_code) return;
+  line(td, 'until ' + iso(t.expire * 1000), 'expiry');
+  const img = document.createElement('img');
+  img.className = 'qr';
+  img.alt = 'QR code of ' + t.activation_code;
+  img.title = 'GET /tokens/' + t.token + '/qr: what the user scans with FortiToken Mobile';
+  td.appendChild(img);
+  const key = t.token + ' ' + t.activation_code;
+  shown.add(key);
+  if (!qr_images.has(key)) qr_images.set(key, data_url('/tokens/' + encodeURIComponent(t.token) + '/qr'));
+  qr_images.get(key).then((url) => { img.src = url; }).catch(() => {
+    qr_images.delete(key);
+    img.alt = 'no QR code (activated or expired meanwhile)';
+  });
+}
+
 function render_tokens(world) {
   const body = $('tokens').tBodies[0];
   body.replaceChildren();
+  const shown = new Set();
   for (const t of world.tokens) {
     const row = body.insertRow();
     cell(row, t.token, 'mono');
     cell(row, t.status, 'state ' + t.status.replace(' ', '-'));
+    activation_cell(row, t, shown);
     cell(row, t.mobile_id, 'mono');
     cell(row, t.os_ver);
     const otp = cell(row, t.otp ? t.otp.code : '', 'mono otp');
@@ -307,6 +395,8 @@ function render_tokens(world) {
     }
     cell(row, t.secret, 'mono secret');
   }
+  for (const key of qr_images.keys())
+    if (!shown.has(key)) qr_images.delete(key);
   $('secrets').textContent = world.secrets_shown ? 'seeds shown (--show-secrets)' : 'seeds hidden';
 }
 
@@ -355,6 +445,20 @@ function render_rules(rules) {
   }
 }
 
+/// Where fortisim listens and the lab CA devices must trust (GET /status), in the header.
+function render_addresses(status) {
+  $('https').textContent = 'HTTPS ' + status.addresses.https;
+  $('dns').hidden = !status.addresses.dns;
+  $('dns').textContent = 'DNS ' + (status.addresses.dns || '');
+  const sha = status.ca.sha256;
+  $('ca').hidden = !sha;  // null: fortisim serves a certificate given with --cert
+  if (!sha || $('ca-sha256').dataset.sha256 === sha) return;
+  $('ca-sha256').title = 'SHA-256 ' + sha;
+  $('ca-sha256').dataset.sha256 = sha;
+  $('ca-sha256').textContent = sha.slice(0, 23) + '…';  // enough to tell CAs apart; the whole on hover
+  data_url('/ca').then((url) => { $('ca-download').href = url; }).catch((e) => say('the lab CA: ' + e.message, true));
+}
+
 async function refresh() {
   try {
     const [world, status, rules, devices] = await Promise.all(
@@ -369,6 +473,7 @@ async function refresh() {
     clock = {now_ms: world.clock.now_ms, rate: world.clock.rate, at: Date.now()};
     tick();
     $('scenario').textContent = 'scenario ' + status.scenario + ', seed ' + status.seed;
+    render_addresses(status);
     $('listening').textContent = world.listening ? 'listening' : 'refusing connections';
     $('listening').className = 'pill ' + (world.listening ? 'good' : 'bad');
     render_paging(world);

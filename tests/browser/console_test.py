@@ -2,8 +2,12 @@
 
     python3 console_test.py FORTISIM_BINARY SOURCE_DIR SCREENSHOT.png
 
-Asserts what a lab engineer sees: the page loads with no console error; a licence import made by
-curl over TLS appears in the live table within a second; the rule form arms a rule that the next
+Asserts what a lab engineer sees, at 1280 px wide: the page loads with no console error; a licence
+import made by curl over TLS appears in the live table within a second; rows are coloured by
+outcome (answer, fault, error; a DNS answer is an answer), the phone's row names its token and
+phone, the why column is within the viewport with its whole text as tooltip, a pending token shows
+its activation code, expiry and QR image, the header shows the addresses and the CA fingerprint of
+GET /status; the rule form arms a rule that the next
 import meets, and "disarm" deletes it; a reset that shrinks the world under page 2 brings back page 1; a bad reload shows its problems; a click on "refuse 5 s" makes the next connection fail with
 ECONNREFUSED; with --admin-token, a link carrying the token opens a working console. Writes a
 screenshot. Exits 77 (skipped) without Chromium, unless FORTISIM_REQUIRE_TOOLS (CI: every check
@@ -17,6 +21,7 @@ import os
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -83,6 +88,42 @@ def import_licence(ready, serial="FG4H0ETB20900993", code="DA8C-0508-1F31-4CF7-C
     return json.loads(out.stdout)["d"]
 
 
+def control(ready, method, path, body=None):
+    """A control-API call on loopback (never through a proxy): its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request("http://%s%s" % (ready["admin"], path), data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with direct.open(request, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def phone_activates(ready, hex_code, mobile_id):
+    """The FortiToken Mobile app's MobileProvisionRequest, by curl over TLS: the reply's "d"."""
+    host, port = ready["listen"].rsplit(":", 1)
+    name = "globalftm.fortinet.net"
+    body = json.dumps({"d": {"mobile_id": mobile_id, "__type": "SoftToken.MobileProvisionRequest",
+                             "token_activation_code": hex_code}})
+    out = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", ready["ca"], "--resolve",
+         "%s:%s:%s" % (name, port, host), "-H", "Content-Type: application/json", "--data", body,
+         "https://%s:%s/SoftToken/Provisioning.asmx/Mobile" % (name, port)],
+        capture_output=True, timeout=20, check=True)
+    return json.loads(out.stdout)["d"]
+
+
+def dns_answer(address, name):
+    """An A query over UDP to fortisim's DNS responder; asserts a NOERROR answer with a record."""
+    host, port = address.rsplit(":", 1)
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    query = struct.pack(">HHHHHH", 0x4C41, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(query, (host, int(port)))
+        reply = s.recv(4096)
+    assert reply[:2] == query[:2] and reply[3] & 0x0F == 0 and struct.unpack(">H", reply[6:8])[0] >= 1, reply
+
+
 def connect_refused(listen):
     """Whether a new connection to `listen` gets ECONNREFUSED."""
     host, port = listen.rsplit(":", 1)
@@ -94,7 +135,10 @@ def connect_refused(listen):
 
 
 def open_console(browser, url):
-    """Loads the console and waits, bounded, until its feed is live and it has read the world."""
+    """Loads the console, 1280 px wide, and waits, bounded, until its feed is live and it has read
+    the world."""
+    browser.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1000, "deviceScaleFactor": 1,
+                                                         "mobile": False})
     browser.call("Page.navigate", {"url": url}, timeout=30)
     browser.wait_event("Page.loadEventFired", timeout=30)
     browser.evaluate(WAIT_FOR)
@@ -112,6 +156,101 @@ def import_shows_within_a_second(browser, ready):
         r.cells[4].textContent === 'activation_license' && r.cells[5].textContent === 'FG4H0ETB20900993'),
         1000, 'the import in the live table')""", timeout=5)
     print("the import appeared in the live table %.0f ms after curl returned" % ((time.monotonic() - started) * 1000))
+
+
+# The row whose `cells[col]` text satisfies the JavaScript test `test` (a function of the text).
+ROW = "[...document.querySelectorAll('#exchanges tbody tr[data-seq]')].find(r => (%s)(r.cells[%d].textContent))"
+
+
+def row_class(browser, test, col, what):
+    """The class of the first exchange row that `test` picks, once it is there (bounded)."""
+    row = ROW % (test, col)
+    browser.evaluate("waitFor(() => %s, 5000, %s)" % (row, json.dumps(what)), timeout=10)
+    return browser.evaluate("%s.className" % row)
+
+
+def rows_coloured_by_outcome(browser, ready):
+    """An answer, a fault (the scenario's rule for codes ending -0014), an error (a code the phone
+    sends that names no token: 40), and a DNS answer, each coloured as what came of it."""
+    assert import_licence(ready, "FG100F0000000014", "AB00-0000-0000-0000-0014")["error"]["error_code"] == 14
+    assert phone_activates(ready, "00000000000000ff", "fedcba9876543210")["error"]["error_code"] == 40
+    dns_answer(ready["dns"], "directregistration.fortinet.com")
+    cases = [("t => t === 'FG4H0ETB20900993'", 5, "outcome-answer", "the import"),
+             ("t => t === 'FG100F0000000014'", 5, "outcome-fault", "the import the rule refused"),
+             ("t => t.includes('fedcba9876543210')", 5, "outcome-error", "the phone's refused code"),
+             ("t => t === 'dns'", 4, "outcome-answer", "the DNS answer")]
+    for test, col, expected, what in cases:
+        got = row_class(browser, test, col, what)
+        assert got == expected, "%s: class %r, expected %r" % (what, got, expected)
+    legend = browser.evaluate("document.querySelector('.legend').textContent")
+    assert all(word in legend for word in ("answer", "fault", "error")), legend
+    print("rows are coloured by outcome: answer, fault, error; a DNS answer is an answer")
+
+
+def pending_token_shows_code_expiry_qr(browser, ready):
+    """A token provisioned (POST /tokens) and waiting for its phone: its code, its expiry, its QR
+    image loaded. Returns what POST /tokens answered."""
+    made = control(ready, "POST", "/tokens", {})
+    until = "until " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(made["expire"]))
+    row = "[...document.querySelectorAll('#tokens tbody tr')].find(r => r.cells[0].textContent === %s)" % json.dumps(
+        made["token"])
+    browser.evaluate("waitFor(() => %s && %s.querySelector('img.qr[src^=\"data:image/png\"]'), 5000,"
+                     " 'the pending token with its QR')" % (row, row), timeout=10)
+    text = browser.evaluate("%s.cells[2].textContent" % row)
+    assert text.startswith(made["activation_code"]) and until in text, (text, made)
+    width = browser.evaluate("""(async () => { const img = %s.querySelector('img.qr');
+        await Promise.race([img.decode(), new Promise((_, no) => setTimeout(() => no(new Error('no QR decoded')), 5000))]);
+        return img.naturalWidth; })()""" % row, timeout=10)
+    assert width > 0, width
+    print("the pending token shows %r and a QR image %d px wide" % (text, width))
+    return made
+
+
+def phone_row_names_token_and_phone(browser, ready):
+    """The phone's row shows the token it activated and the phone, not the hex code it sent. (The
+    token's QR is loaded first: a QR asked for after the phone used the code is a 404.)"""
+    made = pending_token_shows_code_expiry_qr(browser, ready)
+    reply = phone_activates(ready, made["token_activation_code"], "0123456789abcdef")
+    assert reply["token"] == made["token"], reply
+    row = ROW % ("t => t.startsWith(%s)" % json.dumps(made["token"]), 5)
+    browser.evaluate("waitFor(() => %s, 5000, 'the phone row')" % row, timeout=10)
+    text = browser.evaluate("%s.cells[5].textContent" % row)
+    assert "phone 0123456789abcdef" in text and made["token_activation_code"] not in text, text
+    assert browser.evaluate("%s.cells[4].textContent" % row) == "mobile_provision"
+    print("the phone's row reads %r" % text)
+
+
+def header_shows_addresses_and_ca(browser, ready):
+    """The HTTPS and DNS addresses and the lab CA's fingerprint as GET /status gives them, with the
+    CA's PEM behind the download link."""
+    status = control(ready, "GET", "/status")
+    assert status["addresses"]["https"] == ready["listen"] and status["addresses"]["dns"] == ready["dns"], status
+    assert status["ca"]["sha256"] == ready["ca_sha256"], status
+    browser.evaluate("waitFor(() => document.getElementById('ca-download').href.startsWith('data:'), 5000,"
+                     " 'the CA download link')", timeout=10)
+    shown = browser.evaluate("""(() => ({https: document.getElementById('https').textContent,
+        dns: document.getElementById('dns').textContent, sha: document.getElementById('ca-sha256').dataset.sha256,
+        title: document.getElementById('ca-sha256').title, href: document.getElementById('ca-download').href}))()""")
+    assert shown["https"] == "HTTPS " + status["addresses"]["https"], shown
+    assert shown["dns"] == "DNS " + status["addresses"]["dns"], shown
+    assert shown["sha"] == status["ca"]["sha256"] and status["ca"]["sha256"] in shown["title"], shown
+    with open(ready["ca"]) as f:
+        assert base64.b64decode(shown["href"].split(",", 1)[1]).decode() == f.read(), "the CA link is not the lab CA"
+    print("the header shows %s, %s and the CA %s" % (shown["https"], shown["dns"], shown["sha"][:23]))
+
+
+def why_column_in_view(browser):
+    """At 1280 px the why column is within the viewport, nothing scrolls sideways, and a cut reason
+    is whole in its tooltip."""
+    seen = browser.evaluate("""(() => {
+        const td = [...document.querySelectorAll('#exchanges tbody tr[data-seq] td.why')].find(c => c.textContent);
+        const r = td.getBoundingClientRect(), section = document.getElementById('exchanges-section');
+        return {left: r.left, right: r.right, width: r.width, viewport: innerWidth, title: td.title,
+                text: td.textContent, sideways: section.scrollWidth - section.clientWidth}; })()""")
+    assert seen["viewport"] == 1280, seen
+    assert seen["width"] >= 100 and seen["right"] <= seen["viewport"] and seen["sideways"] <= 0, seen
+    assert seen["title"] == seen["text"], seen
+    print("the why column is %d px wide, its right edge at %d of %d px" % (seen["width"], seen["right"], seen["viewport"]))
 
 
 def arm_and_disarm_a_rule(browser, ready):
@@ -189,6 +328,11 @@ def run(browser, ready, screenshot, scenario):
                      " 'the reply body in the detail')")
     browser.evaluate("waitFor(() => document.querySelector('#licences tbody').textContent.includes('FG4H0ETB20900993'),"
                      " 2000, 'the licence bound in the world')")
+    rows_coloured_by_outcome(browser, ready)
+    phone_row_names_token_and_phone(browser, ready)
+    pending_token_shows_code_expiry_qr(browser, ready)
+    header_shows_addresses_and_ca(browser, ready)
+    why_column_in_view(browser)
     shot = browser.call("Page.captureScreenshot", {"format": "png"}, timeout=30)
     with open(screenshot, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
@@ -241,8 +385,8 @@ def main():
         try:
             scenario = os.path.join(tmp, "lab.json")  # a copy, which the test spoils to reload it
             shutil.copyfile(os.path.join(source, "scenarios", "default.json"), scenario)
-            procs.append(start_fortisim(binary, scenario, tmp))
-            browser = cdp.Browser(chromium, os.path.join(tmp, "profile"))
+            procs.append(start_fortisim(binary, scenario, tmp, "--dns", "127.0.0.1:0"))
+            browser = cdp.Browser(chromium, os.path.join(tmp, "profile"), width=1280)
             run(browser, procs[-1][1], screenshot, scenario)
             procs.append(start_fortisim(binary, scenario, tmp, "--admin-token", "lab-t0ken"))
             run_with_token(browser, procs[-1][1])

@@ -1,6 +1,9 @@
 // The control API as a test harness uses it: strict answers to bad input, access rules, reset,
-// journal filters and counts, runtime rules, metrics, health, the CA.
+// journal filters and counts, runtime rules, metrics, health, the CA, a token's QR code, where
+// fortisim listens.
 #include "prelude.hpp"
+
+#include "protocol/seed_crypto.hpp"
 
 #include <doctest/doctest.h>
 
@@ -37,6 +40,39 @@ int raw_status(std::uint16_t admin, const std::string& head, const std::string& 
 }
 
 json d_of(const outcome& o) { return json::parse(o.body)["d"]; }
+
+std::string without_newlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+/// What an independent reader (zbar) reads in a PNG.
+std::string qr_read(const std::string& png) {
+  temp_folder dir("qr");
+  return without_newlines(run("zbarimg --raw -q " + dir.write("qr.png", png) + " 2>/dev/null"));  // stderr: D-Bus noise
+}
+
+/// A FortiGate's ProvisionRequest for `token` with its own seed, a code lasting `code_expire` minutes.
+std::string provision_request(const std::string& serial, const std::string& token, int code_expire) {
+  json t{{"token", token}, {"seed", "A84E2CAAD3BCEA970E05DC1A9B7BD2D562622F4A"},
+         {"type", "totp"}, {"period", 60},
+         {"digits", 6},    {"code_expire", code_expire}};
+  json d{{"__type", "SoftToken.ProvisionRequest"},
+         {"__version", "4"},
+         {"serial_number", serial},
+         {"__clustered_sns", {{{"sn", serial}}}},
+         {"tokens", {t}}};
+  return json{{"d", d}}.dump();
+}
+
+/// The phone's MobileProvisionRequest with the 16 hex digits of an activation code.
+std::string phone_request(const std::string& hex_code) {
+  return json{{"d",
+               {{"mobile_id", "0123456789abcdef"},
+                {"__type", "SoftToken.MobileProvisionRequest"},
+                {"token_activation_code", hex_code}}}}
+      .dump();
+}
 
 }  // namespace
 
@@ -235,6 +271,53 @@ TEST_CASE("metrics, health and the CA") {
   auto ca = control(admin, "GET", "/ca");
   CHECK(ca.first == 200);
   CHECK(ca.second == read_file(srv.ca()));
+}
+
+TEST_CASE("GET /tokens/<serial>/qr: FortiCare's qr_code as a PNG while the token waits for its phone, else 404") {
+  test_server srv(world);
+  auto admin = srv.admin_port();
+  post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG1"));
+  std::string token = json::parse(control(admin, "GET", "/world").second)["licenses"][0]["tokens"][0];
+  std::string path = "/tokens/" + token + "/qr";
+  CHECK(status_of(admin, "GET", path) == 404);  // imported, not provisioned: no code yet
+  auto provisioned = d_of(post_once(srv.port(), provision_request("FG1", token, 60)))["tokens"][0];
+  REQUIRE(provisioned["error"].is_null());
+  auto [status, png] = control(admin, "GET", path);
+  REQUIRE(status == 200);
+  CHECK(png.starts_with(std::string("\x89PNG\r\n\x1a\n", 8)));
+  CHECK(png == protocol::base64_decode(provisioned["qr_code"].get<std::string>()).value_or(""));
+  CHECK(qr_read(png) == provisioned["token_activation_code"]);
+  CHECK(error_of(admin, "GET", path + "?size=2").find("size") != std::string::npos);
+  CHECK(status_of(admin, "GET", "/tokens/FTKMOB0000000000/qr") == 404);
+  CHECK(status_of(admin, "POST", path) == 405);
+  // Past its code's expiry, the token no longer waits.
+  control(admin, "POST", "/clock", R"({"advance_s": 3660})");
+  CHECK(status_of(admin, "GET", path) == 404);
+
+  // A token made through the control API: its code, until the phone has used it.
+  auto made = json::parse(control(admin, "POST", "/tokens", "{}").second);
+  std::string made_path = "/tokens/" + made["token"].get<std::string>() + "/qr";
+  auto made_qr = control(admin, "GET", made_path);
+  REQUIRE(made_qr.first == 200);
+  CHECK(qr_read(made_qr.second) == made["activation_code"]);
+  REQUIRE(d_of(post_once(srv.port(), phone_request(made["token_activation_code"]))).at("error").is_null());
+  CHECK(status_of(admin, "GET", made_path) == 404);
+}
+
+TEST_CASE("GET /status says where fortisim listens and which lab CA it serves, as the ready line does") {
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--dns", "127.0.0.1:0", "--quiet"});
+  auto status = json::parse(control(p.admin_port(), "GET", "/status").second);
+  CHECK(status["addresses"] == json{{"https", p.listen()}, {"dns", p.ready()["dns"]}, {"admin", p.ready()["admin"]}});
+  CHECK(status["ca"]["sha256"] == p.ready()["ca_sha256"]);
+  CHECK(status["ca"]["sha256"] == without_newlines(control(p.admin_port(), "GET", "/ca?format=sha256").second));
+  // The QR route as a browser reads it: a PNG, said so.
+  auto made = json::parse(control(p.admin_port(), "POST", "/tokens", "{}").second);
+  auto head = run("curl -sS --noproxy '*' --max-time 10 -o /dev/null -w '%{content_type} %{http_code}' http://" +
+                  p.ready()["admin"].get<std::string>() + "/tokens/" + made["token"].get<std::string>() + "/qr");
+  CHECK(head == "image/png 200");
+
+  served_binary without_dns({"--scenario", source + "/scenarios/default.json", "--quiet"});
+  CHECK(json::parse(control(without_dns.admin_port(), "GET", "/status").second)["addresses"]["dns"].is_null());
 }
 
 TEST_CASE("reset is total: the world, the clock, rule counters, runtime rules, the journal and the listener") {

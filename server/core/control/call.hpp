@@ -60,6 +60,7 @@ control_reply reset(call& c);
 control_reply clock(call& c);
 control_reply new_token(call& c);
 control_reply otp(call& c);
+control_reply token_qr(call& c);
 control_reply verify_otp(call& c);
 control_reply release_lock(call& c);
 control_reply health(call& c);

@@ -38,6 +38,11 @@ class server_control {
   virtual std::int64_t in_flight() const = 0;
   /// The lab CA's certificate file (PEM), or "" when fortisim serves a certificate given with --cert.
   virtual std::string lab_ca_path() const = 0;
+  /// The lab CA's SHA-256 fingerprint (as the ready line's `ca_sha256`), or "" with --cert.
+  virtual std::string ca_sha256() const = 0;
+  /// Where fortisim listens, for GET /status: {"https": "127.0.0.1:8443", "dns": … or null,
+  /// "admin": … or null} (null: no DNS responder, no control listener as under the C++ fixture).
+  virtual protocol::json addresses() const = 0;
 };
 
 /// Who answers a route: the control API itself, or the listener carrying it, for what is not a

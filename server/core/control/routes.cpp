@@ -36,6 +36,7 @@ constexpr route routes[] = {
     {"POST", "/clock", clock},
     {"POST", "/tokens", new_token},
     {"GET", "/tokens/*/otp", otp},
+    {"GET", "/tokens/*/qr", token_qr},
     {"POST", "/tokens/*/verify", verify_otp},
     {"POST", "/hardware/*/release", release_lock},
     {"POST", "/listener/refuse", refuse},

@@ -77,6 +77,9 @@ control_reply status(call& request) {
   s["listening"] = request.server.listening();
   s["workers"] = request.server.worker_counts();
   s["in_flight"] = request.server.in_flight();
+  s["addresses"] = request.server.addresses();
+  auto ca = request.server.ca_sha256();
+  s["ca"] = {{"sha256", ca.empty() ? json(nullptr) : json(ca)}};  // null: a certificate given with --cert
   return ok(s);
 }
 

@@ -3,6 +3,8 @@
 // hardware locks.
 #include "server/core/control/call.hpp"
 
+#include "protocol/qr_code.hpp"
+
 namespace fortisim::core::control {
 
 namespace {
@@ -127,6 +129,15 @@ control_reply otp(call& request) {
   json out{{"token", otp->token}, {"otp", otp->code}, {"valid_for_s", otp->valid_for_s}};
   out.update(otp_params_json(otp->params));
   return ok(std::move(out));
+}
+
+control_reply token_qr(call& request) {
+  request.only_query({});
+  auto code = request.engine.world().pending_activation_code(request.wildcard);
+  if (!code) throw bad_call("no token " + std::string(request.wildcard) + " waiting for a phone to activate it", 404);
+  control_reply r{200, protocol::qr_png(*code)};  // the PNG FortiCare's qr_code carries in base64
+  r.content_type = "image/png";
+  return r;
 }
 
 control_reply verify_otp(call& request) {

@@ -123,6 +123,9 @@ class model {
 
   // ---- control calls ----
   std::optional<otp_value> otp(std::string_view token) const;
+  /// The activation code of a token provisioned and waiting for its phone (neither activated nor
+  /// expired), as the user gets it: what GET /tokens/<serial>/qr draws. None for any other token.
+  std::optional<std::string> pending_activation_code(std::string_view token) const;
   /// Checks `code` as a verifier would (otp.hpp's windows); an accepted HOTP code moves the token's
   /// counter past it, durably. Nothing for a token without a seed. Throws storage_error.
   std::optional<otp_check> verify_otp(std::string_view token, std::string_view code);

@@ -49,6 +49,10 @@ struct token_record {
   friend bool operator==(const token_record&, const token_record&) = default;
 };
 
+/// The activation code the user gets for `t`'s current activation (base32, the text FortiCare's
+/// `qr_code` holds, docs/protocol.md §4.4); "" when it has none.
+std::string user_activation_code(const token_record& t);
+
 /// What makes a token's OTPs.
 inline protocol::otp_params otp_params_of(const token_record& t) { return {t.type, t.digits, t.period, t.counter}; }
 /// A FortiToken-200's: TOTP, 6 digits, 60 s [doc].

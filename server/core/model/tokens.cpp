@@ -270,4 +270,17 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
   return provisioned_for_test{t.serial, activation_code_for_user(bytes, t.period), t.activation, t.expire};
 }
 
+std::string user_activation_code(const token_record& t) {
+  auto bytes = parse_phone_activation_code(t.activation);
+  return bytes ? activation_code_for_user(*bytes, t.period) : "";
+}
+
+std::optional<std::string> model::pending_activation_code(std::string_view token) const {
+  std::shared_lock lock(mutex_);
+  auto it = tokens_.find(token);
+  if (it == tokens_.end() || status_now_locked(it->second) != token_status::provisioning) return std::nullopt;
+  auto code = user_activation_code(it->second);
+  return code.empty() ? std::nullopt : std::optional(code);
+}
+
 }  // namespace fortisim::core

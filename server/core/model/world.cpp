@@ -142,6 +142,8 @@ json model::snapshot(bool with_otps, world_page page) const {
                {"reg_id", t.reg_id},
                {"provisions", t.provisions}};
     if (with_otps) token["otp"] = otp_json(t.serial, t.secret, otp_params_of(t));
+    // The console shows a pending token's code as the user gets it (and its QR), not the phone's hex.
+    if (with_otps && status == token_status::provisioning) token["activation_code"] = user_activation_code(t);
     j["tokens"].push_back(std::move(token));
   }
   j["hardware_tokens"] = json::array();

@@ -60,6 +60,7 @@ struct service : core::server_control {
   }
   std::int64_t in_flight() const override { return in_flight_count.load(); }
   std::string lab_ca_path() const override { return contexts->ca_path(); }
+  std::string ca_sha256() const override { return contexts->ca_sha256(); }
   std::string shipped_scenarios() const override { return cfg.shipped_scenarios; }
 };
 

@@ -32,6 +32,7 @@ struct server::impl : service {
   /// for GET /status and logged.
   std::string reload() override;
   std::string switch_scenario(const std::string& path) override;
+  protocol::json addresses() const override;
   /// reload() under the engine's admin lock: for SIGHUP, --watch and server::reload, which do
   /// not come through the control API (which holds it already).
   std::string reload_alone();

@@ -172,6 +172,13 @@ std::string server::ca_path() const { return impl_->contexts->ca_path(); }
 std::string server::ca_sha256() const { return impl_->contexts->ca_sha256(); }
 std::string server::reload() { return impl_->reload_alone(); }
 
+protocol::json server::impl::addresses() const {
+  using protocol::json;
+  return {{"https", endpoint_text(listeners->endpoint())},
+          {"dns", dns ? json(endpoint_text(dns->endpoint())) : json(nullptr)},
+          {"admin", admin_endpoint ? json(endpoint_text(*admin_endpoint)) : json(nullptr)}};
+}
+
 std::string server::impl::reload_alone() {
   std::lock_guard one_change(engine->admin_mutex());
   return reload();
