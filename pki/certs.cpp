@@ -120,13 +120,17 @@ std::string name_constraint(const std::string& text) {
   int family = ::inet_pton(AF_INET, address.c_str(), bytes) == 1    ? AF_INET
                : ::inet_pton(AF_INET6, address.c_str(), bytes) == 1 ? AF_INET6
                                                                     : 0;
-  if (family == 0) return slash == std::string::npos && protocol::is_host_name(text) ? "DNS:" + text : "";
+  if (family == 0) {  // a host name of two labels or more (a CA for "com" would sign for all of it), or localhost
+    bool name = slash == std::string::npos && protocol::is_host_name(text) && !text.ends_with('.') &&
+                (text.find('.') != std::string::npos || text == "localhost");
+    return name ? "DNS:" + text : "";
+  }
   int bits = family == AF_INET ? 32 : 128, prefix = bits;
   if (slash != std::string::npos) {
     auto digits = text.substr(slash + 1);
     if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return "";
     prefix = std::stoi(digits);
-    if (prefix > bits) return "";
+    if (prefix > bits || prefix < (family == AF_INET ? 8 : 16)) return "";  // not most of the Internet
   }
   unsigned char mask[16] = {};
   for (int i = 0; i < prefix; ++i) mask[i / 8] |= static_cast<unsigned char>(0x80 >> (i % 8));
@@ -151,7 +155,13 @@ cert_and_key make_ca(const std::string& common_name, int days, key_type type,
     if (subtree.empty()) throw std::invalid_argument(p + ": expected a host name, an IP address or a prefix");
     constraints.append(constraints.empty() ? "critical," : ",").append("permitted;").append(subtree);
   }
-  if (!constraints.empty()) add_ext(cert.get(), cert.get(), NID_name_constraints, constraints);
+  if (!constraints.empty()) {
+    // Mail and web addresses only at a name that cannot exist, and leaves for TLS alone: a device
+    // that trusts the CA trusts it for no signed mail, no code, no other site.
+    constraints += ",permitted;email:fortisim.invalid,permitted;URI:fortisim.invalid";
+    add_ext(cert.get(), cert.get(), NID_name_constraints, constraints);
+    add_ext(cert.get(), cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
+  }
   if (!X509_sign(cert.get(), key.get(), EVP_sha256())) throw std::runtime_error("cannot sign the CA certificate");
   return {cert, key};
 }

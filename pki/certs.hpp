@@ -42,9 +42,12 @@ std::shared_ptr<EVP_PKEY> make_key(key_type type);
 /// §4.2.1.10): clients that trust it accept its leaves for those names and addresses alone.
 cert_and_key make_ca(const std::string& common_name, int days, key_type type = key_type::ecdsa,
                      const std::vector<std::string>& permitted = {});
-/// One permitted subtree as OpenSSL writes it: a host name and every name under it
-/// ("fortinet.com" -> "DNS:fortinet.com"), or an address or prefix ("127.0.0.0/8" ->
-/// "IP:127.0.0.0/255.0.0.0", "::1" -> "IP:::1/ffff:…:ffff"); "" when `text` is neither.
+/// One permitted subtree as OpenSSL writes it: a host name of two labels or more (or localhost)
+/// and every name under it ("fortinet.com" -> "DNS:fortinet.com"), or an address or a prefix of at
+/// least /8 (IPv4) or /16 (IPv6) ("127.0.0.0/8" -> "IP:127.0.0.0/255.0.0.0", "::1" ->
+/// "IP:::1/ffff:…:ffff"); "" for anything else (a lone label, a trailing dot, "0.0.0.0/0").
+/// A CA made with such subtrees also permits mail and web addresses only at fortisim.invalid,
+/// and its extended key usage is serverAuth and clientAuth.
 std::string name_constraint(const std::string& text);
 /// A server certificate for `names` (DNS names or IP addresses; the first is its CN), signed by
 /// `issuer`, valid from `not_before_s` to `not_after_s` seconds relative to now.

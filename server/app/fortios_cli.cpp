@@ -25,7 +25,7 @@ class block_writer {
     if (!t_.multi_vdom || context_ == "vdom") return;
     leave();
     command("config vdom", "[doc] FortiOS administration guide, VDOMs: per-VDOM settings under config vdom");
-    command("edit " + t_.vdom, "[doc] the VDOM that holds the user (--user-vdom)");
+    command("edit " + t_.vdom, "[doc] the VDOM the commands that follow belong to (--user-vdom)");
     context_ = "vdom";
   }
   cli_block done() {
@@ -59,8 +59,10 @@ std::string release_text(fortios_release r) {
 /// DNS in clear text on port 53: `set dns-over-tls disable` before 7.0, `set protocol cleartext`
 /// from 7.0 on; `unset` of the same setting to undo it.
 void clear_text_dns(block_writer& w, fortios_release r, bool undo) {
-  if (r == fortios_release::v6_4)
-    w.command(undo ? "    unset dns-over-tls" : "    set dns-over-tls disable",
+  if (r == fortios_release::v6_4 && undo)
+    w.command("    unset dns-over-tls", "[assumed] unset restores the default, disable [doc: the 6.4 guide below]");
+  else if (r == fortios_release::v6_4)
+    w.command("    set dns-over-tls disable",
               "[doc] FortiOS 6.4 administration guide, Important DNS CLI commands: dns-over-tls "
               "(no `protocol` setting before 7.0)");
   else
@@ -110,8 +112,19 @@ void unicast_fortiguard(block_writer& w, bool undo) {
 
 void quoted(std::string& out, const std::string& value) { out.append("\"").append(value).append("\""); }
 
-void email_server(block_writer& w, const fortios_user& u, bool undo) {
-  const char* source = "[doc] FortiOS 6.2, 6.4 and 7.2 CLI reference, config system email-server";
+/// The source of a command whose syntax Fortinet documents for `documented` releases: [doc] on
+/// those, [assumed] (the same) on the others.
+std::string documented_in(fortios_release r, std::initializer_list<fortios_release> documented,
+                          const std::string& what) {
+  std::string releases;
+  for (auto d : documented) releases.append(releases.empty() ? "" : ", ").append(release_text(d));
+  if (std::find(documented.begin(), documented.end(), r) != documented.end())
+    return "[doc] FortiOS " + release_text(r) + " CLI reference, " + what;
+  return "[assumed] as FortiOS " + releases + "'s CLI reference gives " + what;
+}
+
+void email_server(block_writer& w, const fortios_user& u, fortios_release r, bool undo) {
+  auto source = documented_in(r, {fortios_release::v6_4, fortios_release::v7_2}, "config system email-server");
   w.global();
   w.command("config system email-server", source);
   if (undo) {
@@ -128,12 +141,12 @@ void email_server(block_writer& w, const fortios_user& u, bool undo) {
   w.command("end", source);
 }
 
-void user_and_token(block_writer& w, const fortios_user& u) {
+void user_and_token(block_writer& w, const fortios_user& u, fortios_release r) {
   w.note("3. A user with the token: assigning it makes the FortiGate provision it with FortiCare");
   w.note("   (ProvisionRequest) and mail the activation code and QR code to --email-to.");
-  if (!u.email_server.empty()) email_server(w, u, false);
+  if (!u.email_server.empty()) email_server(w, u, r, false);
   w.vdom();
-  const char* source = "[doc] FortiOS 6.2 and 7.0 CLI reference, config user local";
+  auto source = documented_in(r, {fortios_release::v7_0}, "config user local");
   std::string edit = "    edit ", passwd = "        set passwd ", token = "        set fortitoken ",
               email = "        set email-to ";
   quoted(edit, u.name);
@@ -176,7 +189,7 @@ cli_block fortios_setup(const fortios_target& t) {
   block_writer w(t);
   resolver(w, t);
   unicast_fortiguard(w, false);
-  if (t.user) user_and_token(w, *t.user);
+  if (t.user) user_and_token(w, *t.user, t.release);
   check(w, false);
   return w.done();
 }
@@ -197,14 +210,15 @@ cli_block fortios_undo(const fortios_target& t) {
   w.command("end", dns_reference);
   unicast_fortiguard(w, true);
   if (t.user) {
-    if (!t.user->email_server.empty()) email_server(w, *t.user, true);
+    if (!t.user->email_server.empty()) email_server(w, *t.user, t.release, true);
     w.note("The lab user goes; the token stays imported (delete it with its licence if you wish).");
     w.vdom();
     std::string del = "    delete ";
     quoted(del, t.user->name);
-    w.command("config user local", "[doc] FortiOS CLI reference, config user local");
-    w.command(del, "[doc] FortiOS CLI reference, config user local");
-    w.command("end", "[doc] FortiOS CLI reference, config user local");
+    auto source = documented_in(t.release, {fortios_release::v7_0}, "config user local");
+    w.command("config user local", source);
+    w.command(del, source);
+    w.command("end", source);
   }
   check(w, true);
   return w.done();

@@ -106,8 +106,8 @@ void header(std::ostream& out, const lab_addresses& a, int dns_port, const std::
         << "# resolves nothing else: no NTP, no FortiGuard updates.)\n";
   out << "# and check from the lab network: dig @" << a.any()
       << (dns_port == 53 ? "" : " -p " + std::to_string(dns_port)) << " directregistration.fortinet.com\n"
-      << "# Marks: [doc] Fortinet documents it; [seen] a published FortiGate session shows it; [assumed]\n"
-      << "# neither: check it on your FortiOS release.\n"
+      << "# Marks: [doc] Fortinet documents it; [seen] a published FortiGate session shows it; [inferred]\n"
+      << "# concluded from those; [assumed] none of these: check it on your FortiOS release.\n"
       << "# Step by step, and what success and each failure look like: docs/lab-guide.md\n";
 }
 
@@ -185,41 +185,81 @@ std::string random_password() {
   return out;
 }
 
-/// Whether `text` is safe inside a FortiOS quoted value: printable, no quote or backslash.
+/// Whether `text` is safe inside a FortiOS quoted value: printable ASCII, no quote, backslash or
+/// '?' (the CLI answers '?' with help instead of typing it).
 bool plain_value(const std::string& text, std::size_t max) {
   return !text.empty() && text.size() <= max && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-    return c > ' ' && c < 0x7F && c != '"' && c != '\\' && c != '\'';
+    return c > ' ' && c < 0x7F && c != '"' && c != '\\' && c != '\'' && c != '?';
   });
 }
 
-/// The user of --token and its companions; "" when they are right, else the refusal.
+/// `text` as a refusal may quote it: at most 64 bytes, control bytes as '?', so the refusal stays
+/// one line.
+std::string shown(const std::string& text) {
+  std::string out = text.substr(0, 64);
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7F) c = '?';
+  return text.size() > 64 ? out + "…" : out;
+}
+
+/// --email-server HOST, HOST:PORT, an IPv6 address, or [IPv6]:PORT into `u`; "" when it is one.
+std::string take_email_server(const std::string& given, fortios_user& u) {
+  auto bad = "--email-server " + shown(given) + ": expected HOST[:PORT], e.g. smtp.lab.example:25 or [2001:db8::25]:25";
+  std::string host = given, port;
+  if (given.starts_with('[')) {
+    auto close = given.find(']');
+    if (close == std::string::npos) return bad;
+    host = given.substr(1, close - 1);
+    if (close + 1 < given.size()) {
+      if (given[close + 1] != ':') return bad;
+      port = given.substr(close + 2);
+      if (port.empty()) return bad;
+    }
+  } else if (std::count(given.begin(), given.end(), ':') == 1) {
+    host = given.substr(0, given.find(':'));
+    port = given.substr(given.find(':') + 1);
+    if (port.empty()) return bad;
+  }
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535)
+      return bad;
+    u.email_port = std::stoi(port);
+  }
+  in6_addr v6{};
+  bool ipv6_form = host.find(':') != std::string::npos;  // "2001:db8::25", bare or in brackets
+  if (!plain_value(host, 63) || host.find_first_of("[]") != std::string::npos ||
+      (ipv6_form && ::inet_pton(AF_INET6, host.c_str(), &v6) != 1))
+    return bad;
+  u.email_server = host;
+  return "";
+}
+
+/// The user of --token and its companions; "" when they are right, else the refusal. An undo needs
+/// the user's name alone.
 std::string take_user(const lab_config_options& o, fortios_target& t) {
   if (o.token.empty()) {
-    if (!o.email_to.empty() || !o.email_server.empty() || !o.password.empty())
-      return "--email-to, --email-server and --password go with --token, the token to assign";
+    if (!o.email_to.empty() || !o.email_server.empty() || o.password || o.user != "fortisim-lab")
+      return "--email-to, --email-server, --user and --password go with --token, the token to assign";
     return "";
   }
   if (!o.token.starts_with("FTKMOB") || o.token.size() != 16 ||
-      !std::all_of(o.token.begin() + 6, o.token.end(), ::isalnum))
-    return "--token " + o.token + ": expected an FTKMOB serial the FortiGate imported, e.g. FTKMOB0000000001";
-  if (o.email_to.empty() || o.email_to.find('@') == std::string::npos || !plain_value(o.email_to, 63))
-    return "--token needs --email-to, where the FortiGate mails the activation code, e.g. lab@example.net";
-  if (!plain_value(o.user, 64)) return "--user " + o.user + ": expected a name without spaces or quotes";
-  if (!o.password.empty() && !plain_value(o.password, 128))
-    return "--password: expected printable characters without spaces or quotes";
-  fortios_user u{o.user, o.password.empty() ? random_password() : o.password, o.token, o.email_to, "", 25};
-  if (!o.email_server.empty()) {
-    auto colon = o.email_server.rfind(':');
-    u.email_server = o.email_server.substr(0, colon);
-    if (colon != std::string::npos) {
-      auto port = o.email_server.substr(colon + 1);
-      if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) < 1 ||
-          std::stoi(port) > 65535)
-        return "--email-server " + o.email_server + ": expected HOST[:PORT], e.g. smtp.lab.example:25";
-      u.email_port = std::stoi(port);
-    }
-    if (!plain_value(u.email_server, 63))
-      return "--email-server " + o.email_server + ": expected HOST[:PORT], e.g. smtp.lab.example:25";
+      !std::all_of(o.token.begin() + 6, o.token.end(), ::isdigit))
+    return "--token " + shown(o.token) + ": expected an FTKMOB serial the FortiGate imported, e.g. FTKMOB0000000001";
+  if (!plain_value(o.user, 64))
+    return "--user " + shown(o.user) + ": expected a name of 1 to 64 characters without spaces, quotes or '?'";
+  fortios_user u{o.user, "", o.token, o.email_to, "", 25};
+  if (!o.email_server.empty())
+    if (auto why = take_email_server(o.email_server, u); !why.empty()) return why;
+  if (!o.undo) {
+    if (o.email_to.empty())
+      return "--token needs --email-to, where the FortiGate mails the activation code, e.g. lab@example.net";
+    if (o.email_to.find('@') == std::string::npos || !plain_value(o.email_to, 63))
+      return "--email-to " + shown(o.email_to) +
+             ": expected an address of at most 63 characters without spaces, quotes or '?', e.g. lab@example.net";
+    if (o.password && !plain_value(*o.password, 128))
+      return "--password: expected 1 to 128 printable characters without spaces, quotes or '?'";
+    u.password = o.password ? *o.password : random_password();
   }
   t.user = std::move(u);
   return "";
@@ -232,7 +272,8 @@ std::string take_fortios(const lab_config_options& o, fortios_target& t) {
   t.release = *release;
   if (o.vdom != "single" && o.vdom != "multi") return "--vdom " + o.vdom + ": expected single or multi";
   t.multi_vdom = o.vdom == "multi";
-  if (!plain_value(o.user_vdom, 31)) return "--user-vdom " + o.user_vdom + ": expected a VDOM name, e.g. root";
+  if (!plain_value(o.user_vdom, 31)) return "--user-vdom " + shown(o.user_vdom) + ": expected a VDOM name, e.g. root";
+  if (!t.multi_vdom && o.user_vdom != "root") return "--user-vdom goes with --vdom multi";
   t.vdom = o.user_vdom;
   return take_user(o, t);
 }
@@ -257,7 +298,9 @@ std::string check_resolver(const lab_config_options& o, const lab_addresses& a) 
 }  // namespace
 
 int run_lab_config(const lab_config_options& o, std::ostream& out, std::ostream& err) {
-  auto refuse = [&err](const std::string& line) {
+  auto refuse = [&err](std::string line) {
+    for (auto& c : line)  // one line, whatever a value held
+      if (static_cast<unsigned char>(c) < ' ' || c == 0x7F) c = '?';
     err << "fortisim: lab-config " << line << std::endl;
     return 2;
   };

@@ -7,6 +7,7 @@
 //   fortisim lab-config --address 192.0.2.10 --address 2001:db8::10 --no-upstream --format dnsmasq
 //   fortisim lab-config --address 192.0.2.10 --dns-upstream 192.0.2.53 --fortios 6.4 --vdom multi --paste
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -40,7 +41,8 @@ struct lab_config_options {
   std::string user_vdom = "root";
   /// --token, with --email-to and optionally --email-server, --user, --password: a local user the
   /// token is assigned to, which makes the FortiGate provision it.
-  std::string token, email_to, email_server, user = "fortisim-lab", password;
+  std::string token, email_to, email_server, user = "fortisim-lab";
+  std::optional<std::string> password;  ///< none: a random one
   /// --undo: the FortiOS block that puts back what the setup block changed, instead of it.
   bool undo = false;
   /// --paste: the FortiOS block without comments; --explain: each command with its source.

@@ -8,6 +8,7 @@
 
 #include "client/cli.hpp"
 #include "pki/lab.hpp"
+#include "protocol/hosts.hpp"
 #include "server/app/atomic_file.hpp"
 #include "server/app/default_scenario.hpp"
 #include "server/app/lab_config.hpp"
@@ -174,12 +175,16 @@ int run_validate(const options& o) {
 /// "--ca-permit any". Throws std::invalid_argument naming a value that is neither name nor address.
 std::vector<std::string> ca_permitted(const std::vector<std::string>& given) {
   if (given == std::vector<std::string>{"any"}) return {};
-  for (const auto& g : given)
-    if (pki::name_constraint(g).empty())
+  std::vector<std::string> names;
+  for (const auto& g : given) {
+    auto name = protocol::canonical_host_name(g);  // lower case, no trailing dot
+    if (name == "any" || pki::name_constraint(name).empty())
       throw std::invalid_argument("--ca-permit " + g +
-                                  ": expected a host name (lab.example.net), an IP address or a prefix "
-                                  "(192.0.2.0/24), or any alone");
-  return pki::lab_ca_permitted(given);
+                                  ": expected a host name of two labels or more (lab.example.net), an IP address "
+                                  "or a prefix of at least /8 (192.0.2.0/24), or any alone");
+    names.push_back(name);
+  }
+  return pki::lab_ca_permitted(names);
 }
 
 int run_certs(const options& o) {

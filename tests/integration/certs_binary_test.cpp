@@ -72,7 +72,11 @@ TEST_CASE("the lab CA permits the Fortinet domains, localhost and loopback alone
   for (const char* permitted : {"DNS:fortinet.com", "DNS:fortinet.net", "DNS:fortiguard.net", "DNS:localhost",
                                 "DNS:fortisim.invalid", "IP:127.0.0.0/255.0.0.0"})
     CHECK_MESSAGE(constraints.find(permitted) != std::string::npos, permitted);
-  CHECK(constraints.find("IP:") != constraints.rfind("IP:"));  // ::1 too
+  CHECK(constraints.find("IP:") != constraints.rfind("IP:"));              // ::1 too
+  CHECK(constraints.find("email:fortisim.invalid") != std::string::npos);  // no signed mail
+  CHECK(constraints.find("URI:fortisim.invalid") != std::string::npos);
+  auto usage = run("openssl x509 -in " + data + "/ca.pem -noout -ext extendedKeyUsage");
+  CHECK(usage.find("TLS Web Server Authentication, TLS Web Client Authentication") != std::string::npos);
   // Every leaf fortisim makes is within them; one for another name, signed by the same CA, is not.
   auto verify = [&](const std::string& ca, const std::string& leaf) {
     return run("openssl verify -CAfile " + ca + " " + leaf + " 2>&1");
@@ -104,7 +108,12 @@ TEST_CASE("the lab CA permits the Fortinet domains, localhost and loopback alone
         std::string::npos);
   CHECK(run(fortisim + other + " --force --ca-permit 'a b' 2>&1").find("--ca-permit a b: expected a host name") !=
         std::string::npos);
-  CHECK(run(fortisim + other + " --force --ca-permit 192.0.2.0/40 2>&1").find("expected a host name") !=
+  for (const char* wide : {"192.0.2.0/40", "com", "0.0.0.0/0", "::/8", "any --ca-permit lab.example.net"})
+    CHECK_MESSAGE(run(fortisim + other + " --force --ca-permit " + wide + " 2>&1").find("expected a host name") !=
+                      std::string::npos,
+                  wide);
+  CHECK(json::parse(run(fortisim + other + " --force --ca-permit Lab.Example.NET.")).contains("ca"));
+  CHECK(run("openssl x509 -in " + other + "/ca.pem -noout -ext nameConstraints").find("DNS:lab.example.net\n") !=
         std::string::npos);
 }
 

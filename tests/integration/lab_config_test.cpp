@@ -296,12 +296,19 @@ TEST_CASE("lab-config --vdom multi: system settings in config global, the user i
   auto vdom = r.out.find("end\nconfig vdom\nedit lab\nconfig user local\n");
   CHECK(vdom != std::string::npos);
   CHECK(r.out.find("config system", vdom) == std::string::npos);  // nothing global inside the VDOM
+  auto v6 = lab_config(
+      "--address 192.0.2.10 --token FTKMOB1234567890 --email-to lab@example.net "
+      "--email-server [2001:db8::25]:587 --paste");
+  CHECK(v6.out.find("    set server \"2001:db8::25\"\n    set port 587\n") != std::string::npos);
+  auto bare = lab_config(
+      "--address 192.0.2.10 --token FTKMOB1234567890 --email-to lab@example.net "
+      "--email-server 2001:db8::25 --paste");
+  CHECK(bare.out.find("    set server \"2001:db8::25\"\n    set port 25\n") != std::string::npos);
   auto single = lab_config("--address 192.0.2.10 --paste");
   CHECK(single.out.find("config global") == std::string::npos);
   CHECK(single.out.find("config vdom") == std::string::npos);
-  auto undo = lab_config(
-      "--address 192.0.2.10 --vdom multi --token FTKMOB1234567890 --email-to lab@example.net "
-      "--email-server smtp.lab.example --undo --paste");
+  auto undo = lab_config(  // an undo needs no --email-to
+      "--address 192.0.2.10 --vdom multi --token FTKMOB1234567890 --email-server smtp.lab.example --undo --paste");
   REQUIRE(undo.status == 0);
   CHECK(undo.out.find("config system email-server\n    unset type\n    unset server\n    unset port\nend\n") !=
         std::string::npos);
@@ -340,7 +347,16 @@ TEST_CASE("lab-config refuses what a FortiGate cannot use: one line naming the o
            {"--address 192.0.2.10 --token FTKMOB0000000001", "--token needs --email-to"},
            {"--address 192.0.2.10 --token FTK2000000000001 --email-to a@b.c", "expected an FTKMOB serial"},
            {"--address 192.0.2.10 --email-to a@b.c", "go with --token"},
-           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to 'a\"b@c'", "--token needs --email-to"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to 'a\"b@c'", "--email-to a\"b@c: expected"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --password 'pa?ss'",
+            "--password: expected"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --password ''", "--password: expected"},
+           {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --email-server 'a:1:2'",
+            "--email-server a:1:2: expected"},
+           {"--address 192.0.2.10 --token \"$(printf 'FTKMOB\\n000000001')\" --email-to a@b.c",
+            "--token FTKMOB?000000001"},
+           {"--address 192.0.2.10 --user bob", "go with --token"},
+           {"--address 192.0.2.10 --user-vdom lab", "--user-vdom goes with --vdom multi"},
            {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --email-server smtp:99999",
             "--email-server smtp:99999: expected HOST[:PORT]"},
            {"--address 192.0.2.10 --token FTKMOB0000000001 --email-to a@b.c --user 'x\"y'", "--user x\"y: expected"},
