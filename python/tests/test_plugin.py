@@ -2,6 +2,7 @@
 before each test, rules that go with their `with` block, percent-encoded journal filters, the
 clock, the listener, OTPs, hardware locks, and HTTPS that ignores the environment."""
 
+import os
 import socket
 import time
 
@@ -85,8 +86,10 @@ def test_each_test_gets_a_fortisim_reset(pytester):
             fortisim.control("POST", "/rules", {"name": "left behind", "then": {"action": "reset"}})
             seen["clock_ms"] = fortisim.clock.advance(86400)["now_ms"]
             fortisim.listener.refuse()
+            fortisim.switch_scenario("expired-license", reset=False)
 
         def test_second_sees_the_scenario_start(fortisim):
+            assert fortisim.status()["scenario"] == "default"  # not the scenario the first switched to
             assert fortisim.journal() == []
             assert "left behind" not in [r["name"] for r in fortisim.rules()]
             assert fortisim.listener.listening
@@ -95,6 +98,27 @@ def test_each_test_gets_a_fortisim_reset(pytester):
             assert fortisim.post(PROCESS, licence_import("FGT60F0000000002")).json()["d"]["error"] is None
     ''')
     pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_a_killed_test_run_leaves_no_fortisim_running(pytester, tmp_path):
+    """SIGKILL to pytest itself (a CI timeout): fortisim gets SIGTERM from its parent's death."""
+    pid_file = tmp_path / "pid"
+    pytester.makepyfile(f'''
+        import os, signal
+
+        def test_killed(fortisim):
+            open({str(pid_file)!r}, "w").write(str(fortisim._process.pid))
+            os.kill(os.getpid(), signal.SIGKILL)
+    ''')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    pid = int(pid_file.read_text())
+    for _ in range(500):  # fortisim drains and exits; bounded at 5 s
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"fortisim {pid} still runs after the test run that started it was killed")
 
 
 def test_reset_of_one_item_and_its_refusal(fortisim):

@@ -8,9 +8,11 @@ is the handle it returns. Every HTTP call this module makes ignores the environm
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -182,7 +184,7 @@ class Fortisim:
             kwargs["json"] = body
         try:
             reply = self._control.request(method, url, **kwargs)
-        except requests.ConnectionError as e:
+        except requests.RequestException as e:  # refused, reset, or no answer within `timeout`
             raise FortisimError(f"fortisim: {method} {path}: no answer ({e})" + self._exit_note()) from e
         try:
             answer = reply.json()
@@ -319,16 +321,29 @@ def _is_path(scenario):
     return os.sep in text or text.endswith(".json") or os.path.exists(text)
 
 
-def start(binary, scenario=None, *, args=(), timeout_s=20.0):
+def _parent_death_signal():
+    """What the child runs before exec so that it gets SIGTERM when the process that started it
+    dies, however it dies (a test run killed with SIGKILL leaves no fortisim behind): Linux's
+    prctl(PR_SET_PDEATHSIG). Looked up here, in the parent: the child only calls it (no import
+    between fork and exec). None where there is no prctl: the fixtures' own stop() still ends it."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+
+
+def start(binary, scenario=None, *, args=(), timeout_s=20.0, base_dir=None):
     """Starts `binary serve` and returns its `Fortisim` once ready.
 
     `scenario`: None for the shipped default, a path (anything with a `/`, ending `.json`, or an
     existing file), or the name of a shipped scenario (`"expired-license"`, as `GET /scenarios`
     lists them; served through `POST /scenario` with a reset). `args` go to `serve` as they are.
     Raises `FortisimStartError` with fortisim's own error if it exits or is not ready within
-    `timeout_s`.
+    `timeout_s`. Its data folder is made in `base_dir` (the plugin gives pytest's own temporary
+    folder), else in the system's; fortisim gets SIGTERM if this process dies.
     """
-    data_dir = tempfile.mkdtemp(prefix="fortisim-pytest-")
+    data_dir = tempfile.mkdtemp(prefix="fortisim-pytest-", dir=base_dir)
     ready_path = os.path.join(data_dir, "ready.json")
     log_path = os.path.join(data_dir, "fortisim.log")
     command = [os.fspath(binary), "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
@@ -343,7 +358,7 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0):
     try:
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=log)
+                                       stderr=log, preexec_fn=_parent_death_signal())
     except OSError as e:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise FortisimStartError(f"fortisim could not be run ({binary}): {e}") from e
@@ -356,21 +371,14 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0):
         shutil.rmtree(data_dir, ignore_errors=True)
         return FortisimStartError(message + said, error=said)
 
-    deadline = time.monotonic() + timeout_s
-    ready = None
-    while ready is None:
-        try:
-            with open(ready_path, encoding="utf-8") as f:
-                ready = json.loads(f.readline())  # written whole (renamed into place)
-            break
-        except FileNotFoundError:
-            pass
-        status = process.poll()
-        if status is not None:
-            raise fail(f"fortisim exited with status {status} before it was ready: ")
-        if time.monotonic() >= deadline:
-            raise fail(f"fortisim was not ready within {timeout_s} s; its stderr ends: ")
-        time.sleep(0.01)
+    try:
+        ready = _wait_ready(process, ready_path, timeout_s, fail)
+    except BaseException:  # Ctrl-C or anything else while waiting: nothing is left running
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
 
     fortisim = Fortisim(ready, process, data_dir, log_path)
     if name is not None:
@@ -380,4 +388,25 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0):
             fortisim.stop()
             raise FortisimStartError(f"fortisim could not serve scenario {name!r}: {e.error or e}",
                                      status=e.status, error=e.error) from e
+        except BaseException:
+            fortisim.stop()
+            raise
     return fortisim
+
+
+def _wait_ready(process, ready_path, timeout_s, fail):
+    """The ready line, once fortisim has written its ready file; `fail(message)` (an exception to
+    raise) if it exits first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with open(ready_path, encoding="utf-8") as f:
+                return json.loads(f.readline())  # written whole (renamed into place)
+        except FileNotFoundError:
+            pass
+        status = process.poll()
+        if status is not None:
+            raise fail(f"fortisim exited with status {status} before it was ready: ")
+        if time.monotonic() >= deadline:
+            raise fail(f"fortisim was not ready within {timeout_s} s; its stderr ends: ")
+        time.sleep(0.01)
