@@ -63,6 +63,7 @@ def test_the_option_comes_before_the_environment(pytester):
 def test_a_shipped_scenario_by_name_and_a_released_lock(fortisim_factory):
     server = fortisim_factory("lock-consumed")
     assert server.status()["scenario"] == "lock-consumed"
+    assert server.ready["scenario"] == "lock-consumed"  # what it serves, not what it started with
     assert server.release("FTK2000000000001")["lock"] == "available"
     with pytest.raises(FortisimError, match="no hardware token FTK2009999999999"):
         server.release("FTK2009999999999")

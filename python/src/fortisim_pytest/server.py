@@ -248,13 +248,17 @@ class Fortisim:
             raise TypeError("rule: a runtime rule needs a name")
         name = body["name"]
         self.control("POST", "/rules", body)
+        failed = True
         try:
             yield name
+            failed = False
         finally:
             try:
                 self.control("DELETE", "/rules/" + urllib.parse.quote(name, safe=""))
             except FortisimError as e:
-                if e.status != 404:
+                # One a reset removed is gone already; and the block's own failure, if any, is the
+                # one to report, not the delete's.
+                if e.status != 404 and not failed:
                     raise
 
     def otp(self, serial):
@@ -383,7 +387,7 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0, base_dir=None):
     fortisim = Fortisim(ready, process, data_dir, log_path)
     if name is not None:
         try:
-            fortisim.switch_scenario(name)
+            fortisim.ready["scenario"] = fortisim.switch_scenario(name)["scenario"]  # what it serves now
         except FortisimError as e:
             fortisim.stop()
             raise FortisimStartError(f"fortisim could not serve scenario {name!r}: {e.error or e}",
