@@ -236,7 +236,8 @@ std::vector<std::array<std::string, 3>> documented_syntax() {
 TEST_CASE("lab-config --fortios: each release's resolver syntax, as the lab guide's table gives it") {
   auto rows = documented_syntax();
   REQUIRE(rows.size() == 5);
-  for (const auto& [release, setup, undo] : rows) {
+  for (const auto& row : rows) {  // no structured binding: CAPTURE's lambda cannot take one (clang 14)
+    const std::string &release = row[0], &setup = row[1], &undo = row[2];
     CAPTURE(release);
     auto r = lab_config("--address 192.0.2.10 --fortios " + release + " --paste");
     auto u = lab_config("--address 192.0.2.10 --fortios " + release + " --undo --paste");
