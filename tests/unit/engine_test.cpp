@@ -384,9 +384,8 @@ TEST_CASE(
   CHECK(a.rule == "first");
   CHECK(b.connection == 2);
   CHECK(b.rule.empty());
-  core::http_request r{
-      "POST", protocol::process_path, test::import_request("AAAA-0000-0000-0000-0001"), "127.0.0.1", "", b.connection,
-      {}};
+  const std::string body = test::import_request("AAAA-0000-0000-0000-0001");  // the request's views point into it
+  core::http_request r{"POST", protocol::process_path, body, "127.0.0.1", "", b.connection, {}};
   core::http_outcome out;
   e.handle(r, out);
   e.finish(out, core::delivery::sent, 100);
