@@ -107,6 +107,10 @@ std::vector<std::string> forticare_errors(const protocol::response& r) {
           out.push_back(describe(m.error));
         } else {
           if (m.error) out.push_back(describe(*m.error));
+          // A FortiGate reply's HA member error: a string of its own beside the codes [seen: KB 308115].
+          if constexpr (requires { m.head.members; })
+            for (const auto& member : m.head.members)
+              if (member.error) out.push_back("HA member " + member.sn + ": " + *member.error);
           if constexpr (std::is_same_v<T, protocol::provision_response> ||
                         std::is_same_v<T, protocol::hardware_activation_response>)
             for (const auto& t : m.tokens)

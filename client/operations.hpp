@@ -48,7 +48,8 @@ exchange activate(const connection_options& to, const device& from, const std::v
 exchange phone(const connection_options& to, const protocol::mobile_provision_request& request);
 
 /// Every FortiCare error in a reply, one line each: "error 14: forticare license expired",
-/// "FTKMOB5CA3C29179: error 31: token does not belong to product". Empty when there is none.
+/// "FTKMOB5CA3C29179: error 31: token does not belong to product", and each HA member's
+/// ("HA member FG200FT924000001: Product is not registered"). Empty when there is none.
 std::vector<std::string> forticare_errors(const protocol::response& r);
 
 }  // namespace fortisim::client

@@ -9,6 +9,7 @@
 #   sh scripts/install-deps.sh --list run    print those package names, install nothing
 #   sh scripts/install-deps.sh browser       Chromium, for the web console's browser test
 #                                            (scripts/test.sh; not a default kind: it is large)
+#   sh scripts/install-deps.sh image         setcap, for the container image (not a default kind)
 set -eu
 list=$(dirname "$0")/packages.txt
 print=false
@@ -20,8 +21,8 @@ fi
 [ $# -eq 0 ] && set -- ${FORTISIM_DEPS:-build run test}
 for kind in "$@"; do
   case $kind in
-    build | run | test | browser) ;;
-    *) echo "install-deps.sh: unknown kind '$kind': expected build, run, test or browser" >&2 && exit 2 ;;
+    build | run | test | browser | image) ;;
+    *) echo "install-deps.sh: unknown kind '$kind': expected build, run, test, browser or image" >&2 && exit 2 ;;
   esac
 done
 # Column 1 the package, column 2 its kind; comments and blank lines skipped.

@@ -20,6 +20,7 @@ case $kind in
     build=${FORTISIM_BUILD:-$root/build-asan}
     args="-DFORTISIM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
     select=""
+    targets=""
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     ;;
@@ -27,11 +28,13 @@ case $kind in
     build=${FORTISIM_BUILD:-$root/build-tsan}
     args="-DFORTISIM_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
     select="-L threads"
+    targets="fortisim fortisim_unit_thread_tests fortisim_integration_tests"  # what those tests run
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp"
     ;;
   *) echo "sanitize.sh: unknown kind '$kind': expected address or thread" >&2 && exit 2 ;;
 esac
-CXX=${CXX:-clang++} FORTISIM_BUILD=$build FORTISIM_CMAKE_ARGS="$args ${FORTISIM_CMAKE_ARGS:-}" sh "$root/scripts/build.sh"
+CXX=${CXX:-clang++} FORTISIM_BUILD=$build FORTISIM_CMAKE_ARGS="$args ${FORTISIM_CMAKE_ARGS:-}" \
+  FORTISIM_TARGETS=$targets sh "$root/scripts/build.sh"
 cd "$build"
 # shellcheck disable=SC2086
 exec ctest --output-on-failure --timeout 600 -j "$(nproc)" $select

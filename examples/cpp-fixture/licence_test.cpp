@@ -27,10 +27,11 @@ fortisim::client::connection_options to(const fortisim::fixture& fx) {
   return o;
 }
 
-/// The code under test would do this: import a licence as FortiGate FGT60F0000000001.
-fortisim::protocol::activation_license_response import_licence(const fortisim::fixture& fx, const std::string& code) {
+/// The code under test would do this: import a licence as a FortiGate (FGT60F0000000001).
+fortisim::protocol::activation_license_response import_licence(const fortisim::fixture& fx, const std::string& code,
+                                                               const std::string& serial = "FGT60F0000000001") {
   fortisim::client::device fortigate;
-  fortigate.serial = "FGT60F0000000001";
+  fortigate.serial = serial;
   auto x = fortisim::client::import_licence(to(fx), fortigate, code);
   REQUIRE(x.received.status == 200);
   REQUIRE(x.reply.has_value());
@@ -83,4 +84,17 @@ TEST_CASE("FortiCare unreachable: the import fails to connect, and works once it
   fx.open();
   CHECK_FALSE(import_licence(fx, "1234-5678-9ABC-DEF0-1234").error.has_value());
   CHECK(fx.wait_count(journal_query().operation("activation_license"), 1, 5s) == 1);
+}
+
+TEST_CASE(
+    "a licence bound to one FortiGate is freed for another by resetting it alone, and devices() tells who asked") {
+  fortisim::fixture fx(fortisim::scenario_text{scenario});
+  CHECK_FALSE(import_licence(fx, "1234-5678-9ABC-DEF0-1234").error.has_value());
+  CHECK(import_licence(fx, "1234-5678-9ABC-DEF0-1234", "FGT60F0000000002").error.has_value());  // bound
+  fx.reset_license("1234-5678-9ABC-DEF0-1234");
+  CHECK_FALSE(import_licence(fx, "1234-5678-9ABC-DEF0-1234", "FGT60F0000000002").error.has_value());
+  auto devices = fx.devices();
+  REQUIRE(devices.size() == 1);  // one client address
+  CHECK(devices[0].verdict == "trusts our certificate");
+  CHECK(devices[0].requests == 3);
 }

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 
 namespace {
@@ -248,6 +249,17 @@ TEST_CASE("exit status 1 for a FortiCare error, printed with its code and messag
   CHECK(unknown.status == 1);
   CHECK(unknown.j()["errors"] == json::array({"error 17: no valid token found",
                                               "FTKMOB0000000001: error 31: token does not belong to product"}));
+}
+
+TEST_CASE("an HA member's error is printed beside the codes (KB 424201 replayed from FortiOS 7.4.9)") {
+  served s(FORTISIM_SOURCE_DIR "/scenarios/ha-7.4.9.json");
+  auto text = run_client({"provision", "FTKMOB4242A0C001", "--serial", "FG200FT924000001", "--device-version", "7.4",
+                          "--device-build", "2829", "--json"},
+                         s.to());
+  CHECK(text.status == 1);
+  auto errors = text.j()["errors"];
+  CHECK(std::find(errors.begin(), errors.end(), "HA member FG200FT924000001: Product is not registered") !=
+        errors.end());
 }
 
 TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified, a bad command line") {

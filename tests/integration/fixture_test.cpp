@@ -1,9 +1,10 @@
 // The in-process fixture another project's C++ tests use (fixture/fixture.hpp), driven by the
 // client library (client/operations.hpp) as such a project would, through its public API only:
 // start from text or a file on 127.0.0.1:0, trust its CA, import, and every control call: the
-// journal (typed, filtered, counted, waited on), rules, reset, the clock, the listener, locks,
-// OTPs, reload, status, stop.
+// journal (typed, filtered, counted, waited on), rules, reset (whole and per item), the clock,
+// the listener, locks, OTPs, reload, another scenario, status, devices, stop.
 #include "fixture/fixture.hpp"
+#include "../support/temp_folder.hpp"
 #include "client/operations.hpp"
 
 #include <doctest/doctest.h>
@@ -41,9 +42,11 @@ client::connection_options to(const fixture& fx) {
   return o;
 }
 
-/// The error code of a licence import of `code` through the fixture, 0 for none.
-int import_error(const fixture& fx, const std::string& code) {
-  auto x = client::import_licence(to(fx), client::device{}, code);
+/// The error code of a licence import of `code` through the fixture (by FortiGate `serial`), 0 for none.
+int import_error(const fixture& fx, const std::string& code, const std::string& serial = client::device{}.serial) {
+  client::device fortigate;
+  fortigate.serial = serial;
+  auto x = client::import_licence(to(fx), fortigate, code);
   REQUIRE(x.reply.has_value());
   const auto& r = std::get<protocol::activation_license_response>(*x.reply);
   return r.error ? r.error->code : 0;
@@ -164,6 +167,10 @@ TEST_CASE("fixture: a misspelt filter throws std::invalid_argument naming the ca
 
   CHECK(has(refusal([&] { fx.journal(journal_query().error_code(-1)); }), "error_code: expected an integer"));
   CHECK(has(refusal([&] { fx.count(journal_query().limit(5)); }), "unknown parameter \"limit\""));
+  // A serial or token with a space (or none at all) could never match one word of the entry's list.
+  why = refusal([&] { fx.count(journal_query().serial("FGT60F 0000000001")); });
+  CHECK(has(why, "serial: one serial, without spaces"));
+  CHECK(has(refusal([&] { fx.journal(journal_query().token("")); }), "token: one token, without spaces"));
 }
 
 TEST_CASE("fixture: count and wait_count — it wakes on the entry it waits for, and gives up at its timeout") {
@@ -365,6 +372,59 @@ TEST_CASE("fixture: a bad scenario throws with its JSON path") {
   } catch (const std::invalid_argument& e) {
     CHECK(has(e.what(), "$.licenses"));
   }
+}
+
+TEST_CASE(
+    "fixture: one item reset — a licence, a device's bindings, a token, a lock — and an unknown one throws naming the "
+    "call") {
+  fixture fx(scenario_text{world});
+  CHECK(import_error(fx, other_code, "FGT60F0000000001") == 0);
+  int taken = import_error(fx, other_code, "FGT60F0000000002");  // bound to the first FortiGate
+  CHECK(taken != 0);
+  fx.reset_license(other_code);
+  CHECK(import_error(fx, other_code, "FGT60F0000000002") == 0);
+  CHECK(import_error(fx, other_code, "FGT60F0000000001") == taken);
+  fx.reset_device("FGT60F0000000002");  // every licence it bound is free again
+  CHECK(import_error(fx, other_code, "FGT60F0000000001") == 0);
+  CHECK_NOTHROW(fx.reset_token("FTKMOB0000000042"));
+  fx.release_lock("FTK2000000000001");
+  fx.reset_hardware("FTK2000000000001");  // consumed again, as the scenario declares
+  CHECK(activation_seed(fx, "FTK2000000000001").empty());
+  auto why = refusal([&] { fx.reset_hardware("FTK2999999999999"); });
+  CHECK(has(why, "reset(hardware=FTK2999999999999)"));
+  CHECK(has(why, "FTK2999999999999"));
+  CHECK(has(refusal([&] { fx.reset_license("0000-0000-0000-0000-0000"); }), "reset(license="));
+}
+
+TEST_CASE("fixture: devices() tells each client address, its serial and its verdict") {
+  fixture fx(scenario_text{world});
+  CHECK(fx.devices().empty());
+  CHECK(import_error(fx, other_code, "FGT60F0000000001") == 0);
+  auto devices = fx.devices();
+  REQUIRE(devices.size() == 1);
+  CHECK(devices[0].address == "127.0.0.1");
+  CHECK(devices[0].serial == "FGT60F0000000001");
+  CHECK(devices[0].verdict == "trusts our certificate");
+  CHECK(devices[0].requests == 1);
+  CHECK(devices[0].first_ms > 0);
+  fx.reset();
+  CHECK(fx.devices().empty());
+}
+
+TEST_CASE(
+    "fixture: switch_scenario serves another file, a bad one throws and the scenario stays, reload reads the new one") {
+  fixture fx(scenario_text{world});
+  CHECK(import_error(fx, "9999-9999-9999-9999-0014") == 0);  // this world accepts every other code
+  auto now = fx.switch_scenario(scenario_file{FORTISIM_SOURCE_DIR "/scenarios/default.json"}, true);
+  CHECK(now.scenario == "default");
+  CHECK(import_error(fx, "9999-9999-9999-9999-0014") == 14);  // default.json: codes ending -0014
+  fortisim::test::temp_folder folder("fixture-switch");
+  auto bad = folder.write("bad.json", R"({"name": "bad", "licenses": "not a list"})");
+  auto why = refusal([&] { fx.switch_scenario(scenario_file{bad}); });
+  CHECK(has(why, "switch_scenario("));
+  CHECK(has(why, "$.licenses"));
+  CHECK(fx.status().scenario == "default");
+  CHECK_NOTHROW(fx.reload());  // started from text, it has a file now
 }
 
 }  // TEST_SUITE

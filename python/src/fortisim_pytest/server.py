@@ -138,7 +138,7 @@ class Fortisim:
     the whole ready line. A refused control call raises `FortisimError` with fortisim's message.
     """
 
-    def __init__(self, ready, process=None, data_dir=None, log_path=None):
+    def __init__(self, ready, process=None, data_dir=None, log_path=None, admin_token=None):
         self.ready = ready
         self.port = int(ready["listen"].rsplit(":", 1)[1])
         self.url = f"https://127.0.0.1:{self.port}"
@@ -150,6 +150,8 @@ class Fortisim:
         self._data_dir = data_dir
         self._log_path = log_path
         self._control = _quiet_session()
+        if admin_token is not None:  # serve's --admin-token: every control call carries it
+            self._control.headers["Authorization"] = "Bearer " + admin_token
 
     # --- HTTPS, as a FortiCare client ---------------------------------------------------------
 
@@ -343,6 +345,7 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0, base_dir=None):
     `scenario`: None for the shipped default, a path (anything with a `/`, ending `.json`, or an
     existing file), or the name of a shipped scenario (`"expired-license"`, as `GET /scenarios`
     lists them; served through `POST /scenario` with a reset). `args` go to `serve` as they are.
+    With `--admin-token` among `args`, the handle's control calls carry it.
     Raises `FortisimStartError` with fortisim's own error if it exits or is not ready within
     `timeout_s`. Its data folder is made in `base_dir` (the plugin gives pytest's own temporary
     folder), else in the system's; fortisim gets SIGTERM if this process dies.
@@ -384,7 +387,7 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0, base_dir=None):
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
 
-    fortisim = Fortisim(ready, process, data_dir, log_path)
+    fortisim = Fortisim(ready, process, data_dir, log_path, admin_token=_admin_token(args))
     if name is not None:
         try:
             fortisim.ready["scenario"] = fortisim.switch_scenario(name)["scenario"]  # what it serves now
@@ -396,6 +399,19 @@ def start(binary, scenario=None, *, args=(), timeout_s=20.0, base_dir=None):
             fortisim.stop()
             raise
     return fortisim
+
+
+def _admin_token(args):
+    """The value of `--admin-token` among serve's `args` (`--admin-token T` or `--admin-token=T`;
+    the last one given, as serve takes it), or None."""
+    token = None
+    args = [os.fspath(a) for a in args]
+    for i, arg in enumerate(args):
+        if arg == "--admin-token" and i + 1 < len(args):
+            token = args[i + 1]
+        elif arg.startswith("--admin-token="):
+            token = arg.split("=", 1)[1]
+    return token
 
 
 def _wait_ready(process, ready_path, timeout_s, fail):

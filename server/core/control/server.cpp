@@ -23,9 +23,14 @@ journal_filter filter_of(const call& request, bool with_limit) {
   journal_filter f;
   for_each_journal_filter([&](const auto& declared) {
     auto& wanted = f.*declared.wanted;
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(wanted)>, std::optional<std::string>>)
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(wanted)>, std::optional<std::string>>) {
       wanted = request.query_text(declared.name);
-    else if (auto v = request.query_integer(declared.name, 0, declared.most))
+      // A word of a space-separated list: a value with a space in it could never match.
+      if (wanted && declared.match == filter_match::word &&
+          (wanted->empty() || wanted->find_first_of(" \t\r\n") != std::string::npos))
+        throw bad_call(std::string(declared.name) + ": one " + std::string(declared.name) +
+                       ", without spaces (an entry lists its " + std::string(declared.name) + "s space-separated)");
+    } else if (auto v = request.query_integer(declared.name, 0, declared.most))
       wanted = static_cast<int>(*v);
   });
   if (f.operation && !protocol::operation_from_name(*f.operation))
@@ -112,7 +117,7 @@ control_reply reload(call& request) {
   request.announce("reload");  // what came of it is the "reload" event every reload logs
   std::string problems = request.server.reload();
   if (!problems.empty()) throw bad_call(problems, 422);
-  return listeners_follow(ok(request.engine.status()));
+  return listeners_follow(status(request));  // answered as GET /status
 }
 
 namespace {
@@ -188,7 +193,7 @@ control_reply switch_scenario(call& request) {
   request.announce("switch scenario", {{"file", path}, {"reset", reset}});
   if (auto problems = request.server.switch_scenario(path); !problems.empty()) throw bad_call(problems, 422);
   if (reset) request.server.reset();
-  return listeners_follow(ok(request.engine.status()));
+  return listeners_follow(status(request));  // answered as GET /status
 }
 
 control_reply refuse(call& request) {

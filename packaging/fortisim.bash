@@ -1,0 +1,47 @@
+# bash completion for fortisim. Subcommands, options and their choices are read from the
+# binary's own --help (the subcommand's and its parents') when asked for, so they are never out of date; an option that takes text
+# completes file names (the scenario, certificates, folders).
+# Installed as share/bash-completion/completions/fortisim; or: source packaging/fortisim.bash
+_fortisim() {
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} bin=${COMP_WORDS[0]}
+  local path=() word help i
+  # The subcommand path typed so far: each word that the help of the path before it lists.
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    word=${COMP_WORDS[i]}
+    [[ $word == -* ]] && continue
+    if "$bin" "${path[@]}" --help 2>/dev/null | _fortisim_subcommands | grep -qxF -- "$word"; then
+      path+=("$word")
+    fi
+  done
+  # A subcommand takes its parents' options too (`client import --json`): every level's help.
+  for ((i = 0; i <= ${#path[@]}; i++)); do
+    help+=$("$bin" "${path[@]:0:i}" --help 2>/dev/null)$'\n' || return 0
+  done
+  if [[ $prev == -* ]]; then
+    # The option's line: "  --key-type TEXT:{ecdsa,rsa}=ecdsa" offers its choices, TEXT a file.
+    local line
+    line=$(awk -v o="$prev" '/^  -/ { n = split($1, a, ","); for (i = 1; i <= n; i++) if (a[i] == o) print $2 }' <<<"$help")
+    if [[ $line == *'{'*'}'* ]]; then
+      line=${line#*\{} line=${line%%\}*}
+      mapfile -t COMPREPLY < <(compgen -W "${line//,/ }" -- "$cur")
+      return 0
+    elif [[ $line == TEXT* ]]; then
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      return 0
+    elif [[ -n $line ]]; then
+      return 0  # a number: nothing to offer
+    fi
+  fi
+  if [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$(awk '/^  -/ { n = split($1, a, ","); for (i = 1; i <= n; i++) if (a[i] ~ /^-/) print a[i] }' <<<"$help")" -- "$cur")
+  else
+    mapfile -t COMPREPLY < <(compgen -W "$("$bin" "${path[@]}" --help 2>/dev/null | _fortisim_subcommands)" -- "$cur")
+    [[ ${#COMPREPLY[@]} -eq 0 ]] && mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+  fi
+  return 0
+}
+# The subcommands a help text lists under "Subcommands:", one a line.
+_fortisim_subcommands() {
+  awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }'
+}
+complete -F _fortisim fortisim
