@@ -67,6 +67,15 @@ for tool in curl dig nsenter; do
 done
 pm info >/dev/null 2>&1 || skip "podman cannot run here: $(pm info 2>&1 | tail -n 1)"
 
+# The image is built from Debian's mirror, reached directly as on CI's machine: this shell's proxy
+# settings (a test run's may point nowhere) are not passed on, unless FORTISIM_CONTAINER_PROXY=1.
+if [ "${FORTISIM_CONTAINER_PROXY:-0}" = 1 ]; then
+  proxy=true
+else
+  proxy=false
+  unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+fi
+
 # The package, then the base images.
 ls "$dist"/fortisim_*.deb >/dev/null 2>&1 || sh "$root/scripts/package.sh" "$dist"
 if timeout 120 podman pull -q docker.io/library/debian:12 >/dev/null 2>&1 &&
@@ -86,7 +95,7 @@ else
 fi
 
 say "building $image from $(basename "$dist"/fortisim_*.deb) on $slim"
-pm build -q --isolation=chroot --format docker --build-arg FORTISIM_DEB=given --build-arg BASE="$base" \
+pm build -q --isolation=chroot --format docker --http-proxy="$proxy" --build-arg FORTISIM_DEB=given --build-arg BASE="$base" \
   --build-arg BASE_SLIM="$slim" -t "$image" "$root" >"$work/build.log" 2>&1 ||
   { tail -n 30 "$work/build.log" >&2 && fail "podman build"; }
 
