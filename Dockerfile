@@ -1,7 +1,8 @@
 # fortisim in a container: its Debian package (scripts/package.sh) installed on Debian 12 slim, run
 # as the non-root user fortisim.
-#   podman build -t fortisim .                  (or docker build; --build-arg RUN_TESTS=1 also runs every test)
+#   podman build --format docker -t fortisim .  (or docker build; --build-arg RUN_TESTS=1 also runs every test)
 #   podman run --rm -p 443:443 -v fortisim-data:/data fortisim
+# (podman's default OCI format drops HEALTHCHECK: --format docker keeps it.)
 # The package is built in the first stage from scripts/packages.txt's build (and, with
 # RUN_TESTS=1, test) packages. With --build-arg FORTISIM_DEB=given it is taken instead from dist/
 # in the build context, as scripts/package.sh left it (CI does this with the build it has tested).
@@ -27,7 +28,9 @@ RUN if [ "$RUN_TESTS" = 1 ]; then deps="build test" tests=ON; else deps=build te
  && if [ "$RUN_TESTS" = 1 ]; then cd /build && ctest --output-on-failure --timeout 300 -j "$(nproc)"; fi
 
 FROM ${BASE} AS deb-given
-COPY dist/ /dist/
+# dist* matches nothing when there is no dist/: packages.txt keeps the copy valid for a builder that
+# runs every stage (Docker's classic builder; BuildKit and podman run only the stages used).
+COPY scripts/packages.txt dist* /dist/
 
 FROM deb-${FORTISIM_DEB} AS deb
 

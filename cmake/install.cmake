@@ -16,6 +16,8 @@ install(FILES ${PROJECT_BINARY_DIR}/fortisim.1.gz DESTINATION ${CMAKE_INSTALL_MA
 install(FILES packaging/fortisim.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
   RENAME fortisim COMPONENT runtime)
 install(FILES README.md LICENSE CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+# Debian's place for the licence, which slim images keep when they drop the other docs.
+install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright COMPONENT runtime)
 install(FILES scenarios/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME scenarios.md COMPONENT runtime)
 install(FILES certs/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME certs.md COMPONENT runtime)
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs COMPONENT runtime

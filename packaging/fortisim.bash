@@ -18,9 +18,11 @@ _fortisim() {
     help+=$("$bin" "${path[@]:0:i}" --help 2>/dev/null)$'\n' || return 0
   done
   if [[ $prev == -* ]]; then
-    # The option's line: "  --key-type TEXT:{ecdsa,rsa}=ecdsa" offers its choices, TEXT a file.
+    # The option's line: "  --key-type TEXT:{ecdsa,rsa}=ecdsa" offers its choices, TEXT a file;
+    # a flag's line has its description there ("  --json   Print …"): nothing to complete for it.
     local line
-    line=$(awk -v o="$prev" '/^  -/ { n = split($1, a, ","); for (i = 1; i <= n; i++) if (a[i] == o) print $2 }' <<<"$help")
+    line=$(awk -v o="$prev" '/^  -/ { n = split($1, a, ","); for (i = 1; i <= n; i++)
+      if (a[i] == o && $2 ~ /^[A-Z]+([:=]|$)/) print $2 }' <<<"$help")
     if [[ $line == *'{'*'}'* ]]; then
       line=${line#*\{} line=${line%%\}*}
       mapfile -t COMPREPLY < <(compgen -W "${line//,/ }" -- "$cur")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the container image with podman (no daemon) from the Debian package that
-# scripts/package.sh left in dist/ (made first if it is not there), and checks the image as a lab
+# scripts/package.sh makes into dist/ from build/, and checks the image as a lab
 # runs it: it starts as the non-root user, becomes healthy, serves the captured licence import on
 # 443 to curl and to `fortisim client` with the CA exported from its volume, answers DNS on 53,
 # serves the scenario FORTISIM_SCENARIO names, keeps its CA across a restart, stops cleanly on
@@ -39,6 +39,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT  # dash runs the EXIT trap on exit alone: a signal must exit first
+trap 'exit 143' TERM
 say() { echo "container-test: $*" >&2; }
 fail() {
   say "FAILED: $*"
@@ -76,8 +78,9 @@ else
   unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 fi
 
-# The package, then the base images.
-ls "$dist"/fortisim_*.deb >/dev/null 2>&1 || sh "$root/scripts/package.sh" "$dist"
+# The package, made afresh from build/ (an old one in dist/ would be tested otherwise), then the
+# base images.
+sh "$root/scripts/package.sh" "$dist" >/dev/null
 if timeout 120 podman pull -q docker.io/library/debian:12 >/dev/null 2>&1 &&
   timeout 120 podman pull -q docker.io/library/debian:12-slim >/dev/null 2>&1; then
   base=docker.io/library/debian:12 slim=docker.io/library/debian:12-slim
@@ -139,14 +142,22 @@ say "ok: runs as fortisim (uid $(echo "$user" | sed -n 2p)) and is healthy"
 # shellcheck disable=SC2016 # dpkg-query's format
 version=$(pm exec "$name" dpkg-query -W -f '${Version}' fortisim)
 [ "$(pm exec "$name" fortisim --version)" = "fortisim $version" ] || fail "package $version, binary $(pm exec "$name" fortisim --version)"
+# What dpkg says the package holds (a slim image drops docs and man pages as they are unpacked),
+# and those of its files that every image keeps.
+listed=$(pm exec "$name" dpkg -L fortisim)
+for file in /usr/bin/fortisim /usr/share/fortisim/scenarios/schema.json /usr/share/fortisim/python/pyproject.toml \
+  /usr/share/bash-completion/completions/fortisim /usr/share/man/man1/fortisim.1.gz \
+  /usr/share/doc/fortisim/copyright /usr/share/doc/fortisim/examples/pytest/test_licence_import.py; do
+  echo "$listed" | grep -qx "$file" || fail "the package does not hold $file"
+done
 pm exec "$name" sh -c 'test -f /usr/share/bash-completion/completions/fortisim &&
-  test -f /usr/share/fortisim/scenarios/schema.json && test -f /usr/share/fortisim/python/pyproject.toml &&
-  test -f /usr/share/doc/fortisim/LICENSE && test -d /usr/share/doc/fortisim/examples/pytest' ||
+  test -f /usr/share/fortisim/scenarios/default.json && test -f /usr/share/doc/fortisim/copyright' ||
   fail "the package's files are not where cmake/install.cmake puts them"
 say "ok: the fortisim $version package installed on $slim with apt-get"
 
 # 3. The captured import on 443: curl with the CA exported from the volume, and fortisim client.
-run_image --rm -v "$volume:/data" --entrypoint cat "$image" /data/ca.pem >"$work/ca.pem" || fail "exporting the CA"
+run_image --rm --network none -v "$volume:/data" --entrypoint cat "$image" /data/ca.pem >"$work/ca.pem" ||
+  fail "exporting the CA"
 reply=$(curl_import "$name" "$work/ca.pem") || fail "curl: the import"
 case $reply in *'"license":"EFTM'*'"error":null}}') ;; *) fail "the import's reply: $reply" ;; esac
 pm exec "$name" fortisim client --server 127.0.0.1:443 --cacert /data/ca.pem --serial FG4H0ETB20900993 \

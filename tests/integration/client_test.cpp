@@ -260,6 +260,17 @@ TEST_CASE("an HA member's error is printed beside the codes (KB 424201 replayed 
   auto errors = text.j()["errors"];
   CHECK(std::find(errors.begin(), errors.end(), "HA member FG200FT924000001: Product is not registered") !=
         errors.end());
+
+  // A member's error alone, beside no code, still makes the exchange a FortiCare error.
+  hostile_server member_only(R"({"d": {"__type": "SoftToken.ActivationLicenseResponse", "__version": "4",
+    "serial_number": "FG200FT924000001", "__device_version": "7.4", "__device_build": "2829",
+    "__clustered_sns": [{"sn": "FG200FT924000001", "error": "Product is not registered"}],
+    "license_activation_code": "7A31-C0DE-5E3B-94F2-2B19", "license": "EFTM024987113419", "tokens": [],
+    "result": 0, "error": null}})");
+  auto alone = run_client({"import", "7A31-C0DE-5E3B-94F2-2B19", "--serial", "FG200FT924000001", "--server",
+                           member_only.address(), "--cacert", member_only.ca(), "--json"});
+  CHECK(alone.status == 1);
+  CHECK(alone.j()["errors"] == json::array({"HA member FG200FT924000001: Product is not registered"}));
 }
 
 TEST_CASE("exit status 2 when there is no protocol reply: refused, not verified, a bad command line") {

@@ -106,11 +106,11 @@ TEST_CASE(
   auto text = dockerfile_instructions();
   for (const char* line :
        {"ARG BASE=debian:12\n", "ARG BASE_SLIM=debian:12-slim\n", "ARG FORTISIM_DEB=build\n",
-        "FROM ${BASE} AS deb-build\n", "ARG RUN_TESTS=0\n", "FROM ${BASE} AS deb-given\n", "COPY dist/ /dist/\n",
-        "FROM deb-${FORTISIM_DEB} AS deb\n", "FROM ${BASE_SLIM}\n", "COPY --from=deb /dist/ /tmp/fortisim/\n",
-        "RUN setcap cap_net_bind_service=+ep /usr/bin/fortisim", "VOLUME /data\n", "USER fortisim\n",
-        "EXPOSE 443/tcp 53/udp 53/tcp 8080/tcp\n", "CMD [\"fortisim-control\", \"--health\"]\n",
-        "ENTRYPOINT [\"fortisim-entrypoint\"]\n"})
+        "FROM ${BASE} AS deb-build\n", "ARG RUN_TESTS=0\n", "FROM ${BASE} AS deb-given\n",
+        "COPY scripts/packages.txt dist* /dist/\n", "FROM deb-${FORTISIM_DEB} AS deb\n", "FROM ${BASE_SLIM}\n",
+        "COPY --from=deb /dist/ /tmp/fortisim/\n", "RUN setcap cap_net_bind_service=+ep /usr/bin/fortisim",
+        "VOLUME /data\n", "USER fortisim\n", "EXPOSE 443/tcp 53/udp 53/tcp 8080/tcp\n",
+        "CMD [\"fortisim-control\", \"--health\"]\n", "ENTRYPOINT [\"fortisim-entrypoint\"]\n"})
     CHECK_MESSAGE(text.find(line) != std::string::npos, line);
   CHECK(text.find("ctest") != std::string::npos);
   CHECK(text.find("HEALTHCHECK ") < text.find("ENTRYPOINT"));
