@@ -13,8 +13,9 @@ _fortisim() {
       path+=("$word")
     fi
   done
-  # A subcommand takes its parents' options too (`client import --json`): every level's help.
-  for ((i = 0; i <= ${#path[@]}; i++)); do
+  # A subcommand takes its parents' options too (`client import --json`), but not the top level's
+  # (--version): the help of every level from the first subcommand on.
+  for ((i = ${#path[@]} > 0 ? 1 : 0; i <= ${#path[@]}; i++)); do
     help+=$("$bin" "${path[@]:0:i}" --help 2>/dev/null)$'\n' || return 0
   done
   if [[ $prev == -* ]]; then
@@ -35,7 +36,9 @@ _fortisim() {
     fi
   fi
   if [[ $cur == -* ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "$(awk '/^  -/ { n = split($1, a, ","); for (i = 1; i <= n; i++) if (a[i] ~ /^-/) print a[i] }' <<<"$help")" -- "$cur")
+    # Each option once (every level has its own --help).
+    mapfile -t COMPREPLY < <(compgen -W "$(awk '/^  -/ { n = split($1, a, ",")
+      for (i = 1; i <= n; i++) if (a[i] ~ /^-/ && !seen[a[i]]++) print a[i] }' <<<"$help")" -- "$cur")
   else
     mapfile -t COMPREPLY < <(compgen -W "$("$bin" "${path[@]}" --help 2>/dev/null | _fortisim_subcommands)" -- "$cur")
     [[ ${#COMPREPLY[@]} -eq 0 ]] && mapfile -t COMPREPLY < <(compgen -f -- "$cur")

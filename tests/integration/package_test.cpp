@@ -115,6 +115,12 @@ TEST_CASE("bash completion: subcommands, a subcommand's and its parents' options
   // After a flag (no value), the next word is completed as if it were not there.
   CHECK(complete("'" + binary + "' client --json ''") == "import\npoll\nprovision\nactivate\nphone\n");
   CHECK(complete("'" + binary + "' client --json --ser") == "--server\n--serial\n");
+  // Each option once, and none of the top level's (--version is refused after a subcommand).
+  auto options = complete("'" + binary + "' client import --");
+  CHECK(options.starts_with("--help\n--server\n"));
+  CHECK(options.find("--help", 1) == std::string::npos);
+  CHECK(options.find("--version") == std::string::npos);
+  CHECK(options.find("--json\n") != std::string::npos);
   CHECK(complete("'" + binary + "' serve --scenario '" + source + "/scenarios/expired-l'") ==
         source + "/scenarios/expired-license.json\n");
 }
@@ -146,6 +152,9 @@ TEST_CASE("scripts/package.sh: fortisim and fortisim-dev, their contents, depend
   auto listed = run("sh " + source + "/scripts/install-deps.sh --list run | paste -sd, | sed 's/,/, /g'");
   CHECK(depends == listed);
   CHECK(run("dpkg-deb -f '" + dev + "' Depends").starts_with("fortisim (= " + version + "), "));
+  CHECK(run("dpkg-deb -f '" + dev + "' Suggests") == "doctest-dev\n");  // what examples/cpp-fixture adds
+  CHECK(run("dpkg-deb --ctrl-tarfile '" + dev + "' | tar xO ./triggers") == "activate-noawait ldconfig\n");
+  CHECK(run("dpkg-deb -f '" + deb + "' Description").starts_with("simulator of Fortinet's"));  // one synopsis
 
   auto files = run("dpkg-deb -c '" + deb + "' | awk '{ print $6 }'");
   for (const char* file : {"./usr/bin/fortisim", "./usr/share/fortisim/scenarios/default.json",
