@@ -24,7 +24,7 @@ install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs COMPONENT runti
   PATTERN "*.env" EXCLUDE)
 install(DIRECTORY examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT runtime
   PATTERN "__pycache__" EXCLUDE PATTERN ".pytest_cache" EXCLUDE)
-# The plugin's source, so an install's user can `pip install /usr/share/fortisim/python`.
+# The plugin's source, for an install's user to copy and pip-install (README, "Installing").
 install(DIRECTORY python/ DESTINATION ${CMAKE_INSTALL_DATADIR}/fortisim/python COMPONENT runtime
   PATTERN "__pycache__" EXCLUDE PATTERN "*.egg-info" EXCLUDE PATTERN "build" EXCLUDE)
 
