@@ -121,6 +121,21 @@ TEST_CASE("bash completion: subcommands, a subcommand's and its parents' options
   CHECK(options.find("--help", 1) == std::string::npos);
   CHECK(options.find("--version") == std::string::npos);
   CHECK(options.find("--json\n") != std::string::npos);
+
+  // What a --help prints is offered as words, never run: a binary whose help holds $(…) makes
+  // nothing happen, and one that never answers costs 2 s, not a hung shell.
+  temp_folder fake("completion-fake");
+  auto pwned = fake.file("pwned");
+  auto evil = fake.write("evil", "#!/bin/sh\nprintf 'Options:\\n  --$(touch " + pwned +
+                                     ")  Print\\n\\nSubcommands:\\n  a$(touch " + pwned + ")  x\\n\\n'\n");
+  auto sleeper = fake.write("sleeper", "#!/bin/sh\nexec sleep 30\n");
+  REQUIRE(run("chmod +x '" + evil + "' '" + sleeper + "'; echo ok") == "ok\n");
+  CHECK(complete("'" + evil + "' --") == "--$(touch\n");
+  CHECK(complete("'" + evil + "' ''") == "a$(touch\n");
+  CHECK_FALSE(std::filesystem::exists(pwned));
+  auto started = std::chrono::steady_clock::now();
+  CHECK(complete("'" + sleeper + "' ''") == "\n");
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
   CHECK(complete("'" + binary + "' serve --scenario '" + source + "/scenarios/expired-l'") ==
         source + "/scenarios/expired-license.json\n");
 }
