@@ -459,11 +459,17 @@ function render_addresses(status) {
   data_url('/ca').then((url) => { $('ca-download').href = url; }).catch((e) => say('the lab CA: ' + e.message, true));
 }
 
+// Refreshes overlap (an event, a click, the clock): only the latest started is drawn, so an answer
+// read before a reset never paints over one read after it.
+let refresh_seq = 0;
+
 async function refresh() {
+  const seq = ++refresh_seq;
   try {
     const [world, status, rules, devices] = await Promise.all(
       [api('GET', '/world?offset=' + page_offset + '&limit=' + page_size), api('GET', '/status'), api('GET', '/rules'),
        api('GET', '/devices')]);
+    if (seq !== refresh_seq) return;
     // The world shrank under the page shown (a reset, a reload): go back to the last page it fills.
     const largest = Math.max(world.page.licenses, world.page.tokens, world.page.hardware_tokens);
     if (page_offset > 0 && page_offset >= largest) {
@@ -483,7 +489,7 @@ async function refresh() {
     render_rules(rules);
     render_devices(devices);
   } catch (e) {
-    if (!$('token-form').hidden) return;  // waiting for the token
+    if (seq !== refresh_seq || !$('token-form').hidden) return;  // superseded, or waiting for the token
     say('cannot read the world: ' + e.message, true);
   }
 }
