@@ -1,36 +1,103 @@
-// Micro-benchmark of the engine alone, without sockets or TLS: the captured licence import
-// answered from scenarios/expired-license.json, timed over many calls, into one outcome reused
-// as a connection reuses it. Prints µs per request.
-//   build/fortisim_engine_bench [scenario] [requests]
+// Micro-benchmark of the engine alone, without sockets or TLS, on the five answers bench/run.sh
+// measures: the captured import refused (expired-license.json), the successful re-import and a poll
+// of five tokens (default.json), the captured 7.4.10 ProvisionRequest and the phone's request
+// (provision-7.4.10.json). Each is answered many times into one outcome reused, as a connection
+// reuses it. Prints µs per request and the heap allocations per request (every operator new in
+// the process is counted: the engine, the model, the journal, the reply).
+//   build/fortisim_engine_bench [requests per round]
 #include "server/core/engine/engine.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 using namespace fortisim;
 
-int main(int argc, char** argv) {
-  std::string file = argc > 1 ? argv[1] : std::string(FORTISIM_SOURCE_DIR) + "/scenarios/expired-license.json";
-  int n = argc > 2 ? std::atoi(argv[2]) : 200000;
-  auto r = core::load_scenario_file(file);
+namespace {
+
+std::atomic<std::uint64_t> allocations{0};
+
+const std::string import_body =
+    R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","__version":"4","license_activation_code":"DA8C-0508-1F31-4CF7-C990","serial_number":"FG4H0ETB20900993","__device_version":"6.0","__device_build":"6325","__clustered_sns":[{"sn":"FG4H0ETB20900993"},{"sn":"FG4H0E5819900260"}]}})";
+// FortiOS 7.4.10 b5309, as captured (docs/protocol.md §4.4).
+const std::string provision_body =
+    R"({ "d": { "__type": "SoftToken.ProvisionRequest", "__version": "4", "__device_version": "7.0", "__device_build": "5309", "serial_number": "FGT40FHA25099UXR", "__clustered_sns": [ { "sn": "FGT40FHA25099UXR" } ], "tokens": [ { "token": "FTKMOB5CA3C29179", "seed": "FC8CEE4B56D93C40D590ACBB958840AF2FE76117", "code_expire": 4320, "type": "totp", "period": 60, "digits": 6 } ] } })";
+// The captured code EEIAI6ZLEYIRKOYV's last 8 bytes, as the app sends them.
+const std::string phone_body =
+    R"({"d":{"mobile_id":"0123456789abcdef","__type":"SoftToken.MobileProvisionRequest","token_activation_code":"047b2b2611153b15","registration_id":"bench-push-0001","__device_version":"4.9.9_IOS","__device_build":"100","__version":"5"}})";
+
+core::http_request post(std::string_view path, const std::string& body) {
+  return {"POST", path, body, "127.0.0.1", "directregistration.fortinet.com", 1, {}};
+}
+
+std::shared_ptr<const core::scenario> load(const char* name) {
+  auto r = core::load_scenario_file(std::string(FORTISIM_SOURCE_DIR) + "/scenarios/" + name);
   if (!r.value) {
     std::fputs(r.describe().c_str(), stderr);
-    return 2;
+    std::exit(2);
   }
-  core::engine e(std::make_shared<const core::scenario>(std::move(*r.value)));
-  const std::string body =
-      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","__version":"4","license_activation_code":"DA8C-0508-1F31-4CF7-C990","serial_number":"FG4H0ETB20900993","__device_version":"6.0","__device_build":"6325","__clustered_sns":[{"sn":"FG4H0ETB20900993"},{"sn":"FG4H0E5819900260"}]}})";
-  std::size_t bytes = 0;
+  return std::make_shared<const core::scenario>(std::move(*r.value));
+}
+
+/// The poll of the five tokens the captured import gives (their serials from its reply).
+std::string poll_body(core::engine& e) {
+  auto tokens = protocol::json::parse(e.handle(post(protocol::process_path, import_body)).body)["d"]["tokens"];
+  protocol::json poll = {{"d",
+                          {{"__type", "SoftToken.PollingRequest"},
+                           {"__version", "4"},
+                           {"serial_number", "FG4H0ETB20900993"},
+                           {"tokens", protocol::json::array()}}}};
+  for (const auto& t : tokens) poll["d"]["tokens"].push_back({{"token", t["token"]}});
+  return poll.dump();
+}
+
+/// Answers `request` n times, three rounds; prints each round's time and allocations per request.
+void measure(const char* name, core::engine& e, const core::http_request& request, int n) {
   core::http_outcome out;
-  for (int round = 0; round < 3; ++round) {
-    auto t = std::chrono::steady_clock::now();
-    for (int i = 0; i < n; ++i) {
-      e.handle({"POST", protocol::process_path, body, "127.0.0.1", "directregistration.fortinet.com", 1, {}}, out);
-      bytes += out.body.size();
-    }
-    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count() / n;
-    std::printf("engine::handle: %.2f us per request (%d requests)\n", us, n);
+  e.handle(request, out);
+  if (out.status != 200 || out.body.find("\"d\"") == std::string::npos) {
+    std::fprintf(stderr, "%s: unexpected answer %d %s\n", name, out.status, out.body.c_str());
+    std::exit(1);
   }
-  return bytes == 0;
+  for (int round = 0; round < 3; ++round) {
+    auto before = allocations.load();
+    auto t = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) e.handle(request, out);
+    auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count() / n;
+    std::printf("%-34s %6.2f µs per request, %6.2f allocations per request (%d requests)\n", name, us,
+                static_cast<double>(allocations.load() - before) / n, n);
+  }
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+int main(int argc, char** argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 100000;
+  {
+    core::engine e(load("expired-license.json"));
+    measure("refused import (expired-license)", e, post(protocol::process_path, import_body), n);
+  }
+  {
+    core::engine e(load("default.json"));
+    e.handle(post(protocol::process_path, import_body));  // the first import binds
+    measure("re-import (default)", e, post(protocol::process_path, import_body), n);
+    std::string poll = poll_body(e);
+    measure("poll of five tokens (default)", e, post(protocol::process_path, poll), n);
+  }
+  {
+    core::engine e(load("provision-7.4.10.json"));
+    measure("provision (7.4.10 capture)", e, post(protocol::process_path, provision_body), n / 10);
+    measure("phone (MobileProvisionRequest)", e, post(protocol::mobile_path, phone_body), n);
+  }
+  return 0;
 }

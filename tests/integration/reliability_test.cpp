@@ -11,6 +11,8 @@
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <thread>
 
 namespace {
 
@@ -68,6 +70,74 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
   auto seed = json::parse(post_once(port, hw).body)["d"]["tokens"][0];
   CHECK(seed["error"].is_null());
   CHECK(seed["seed"].get<std::string>().size() == 40);
+}
+
+TEST_CASE("a full disk under 8 clients at once: each told 200 is on disk, each told 503 is not") {
+  // Changes are written in groups outside the model's lock: a failed group is undone, and so is
+  // every change queued on top of it. What each client was told must match what was kept.
+  temp_folder dir("full-disk-8");
+  std::string state = dir.file("state.db");
+  auto scenario = lab_scenario(dir);
+  struct told {
+    std::string code;
+    int status;
+  };
+  std::vector<std::vector<told>> by_client(8);
+  {
+    serve_options small_disk;
+    small_disk.shell_first = "ulimit -f 1024";  // 512 KiB: some groups are written before it fills
+    served_binary p({"--quiet", "--data", dir.path(), "--scenario", scenario, "--state", state, "--threads", "2"},
+                    small_disk);
+    auto port = p.port();
+    std::atomic<int> refused{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 8; ++t)
+      clients.emplace_back([&, t] {
+        for (int i = 0, after = 0; i < 400 && after < 3; ++i) {  // until 3 requests after the disk filled
+          std::string c = code(0x1000 * (t + 1) + i);
+          auto r = post_once(port, import_request(c, "FG" + std::to_string(t)));
+          by_client[t].push_back({c, r.what == outcome::kind::ok ? r.status : -1});
+          if (r.status == 503) ++refused;
+          if (refused > 0) ++after;
+        }
+      });
+    for (auto& c : clients) c.join();
+    REQUIRE(refused > 0);
+    auto status = json::parse(control(p.admin_port(), "GET", "/status").second)["state"];
+    CHECK(status["undone"] == refused.load());  // each request told 503 had its own change undone
+    CHECK(status["commits"].get<int>() <= status["changes"].get<int>());
+    // In memory too, each change undone is gone: a code told 503 is bound to no one.
+    std::map<std::string, json> bound;
+    auto world = control(p.admin_port(), "GET", "/state");
+    REQUIRE_MESSAGE(world.first == 200, world.second);
+    auto licences = json::parse(world.second)["licenses"];
+    for (const auto& l : licences) bound[l["activation_code"].get<std::string>()] = l["bound_to"];
+    for (const auto& told_one : by_client)
+      for (const auto& one : told_one) {
+        CAPTURE(one.code);
+        CHECK((one.status == 200 ? bound.contains(one.code) && !bound[one.code].empty()
+                                 : !bound.contains(one.code) || bound[one.code].empty()));
+      }
+    CHECK(p.stop() == 0);
+  }
+  served_binary again({"--quiet", "--data", dir.path(), "--scenario", scenario, "--state", state});
+  auto port = again.port();
+  int kept = 0, lost = 0;
+  for (const auto& told_one : by_client)
+    for (const auto& one : told_one) {
+      CAPTURE(one.code);
+      REQUIRE((one.status == 200 || one.status == 503));
+      auto other = json::parse(post_once(port, import_request(one.code, "FG-other")).body)["d"]["error"];
+      if (one.status == 200) {
+        CHECK(other["error_code"] == 901);  // bound to the client told so, on disk
+        ++kept;
+      } else {
+        CHECK(other.is_null());  // never bound: another device takes it
+        ++lost;
+      }
+    }
+  MESSAGE(kept << " imports kept, " << lost << " refused and undone");
+  CHECK(kept > 8);  // the disk filled after some groups were written, not at once
 }
 
 TEST_CASE("a stderr nobody reads never stops the server: lines are dropped and counted") {

@@ -8,6 +8,7 @@
 #include "../support/temp_folder.hpp"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -317,6 +318,62 @@ TEST_CASE("with a state file, a new model resumes where the old one stopped") {
   // A damaged file is refused with its name, not silently replaced.
   std::ofstream(path, std::ios::trunc) << "{half";
   CHECK_THROWS_WITH_AS(model(scenario_from(world), path), doctest::Contains("state.db"), std::runtime_error);
+}
+
+TEST_CASE("changes made at once are all durable, written together: fewer commits than changes") {
+  test::temp_folder dir("group-commit");
+  std::string path = dir.file("state.db");
+  {
+    model m(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 20; ++i) {
+          char code[32];
+          std::snprintf(code, sizeof code, "AAAA-0000-0000-%04X-%04X", t, i);
+          CHECK(import(m, code, device("FG" + std::to_string(t))).error == std::nullopt);
+        }
+      });
+    for (auto& t : threads) t.join();
+    auto status = m.state_status();
+    CHECK(status["changes"] == 320);
+    CHECK(status["commits"].get<int>() <= 320);
+    CHECK(status["undone"] == 0);
+    MESSAGE("320 changes from 16 threads in " << status["commits"].get<int>() << " commits");
+  }
+  model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);
+  for (int t = 0; t < 16; ++t) {
+    char code[32];
+    std::snprintf(code, sizeof code, "AAAA-0000-0000-%04X-%04X", t, 19);
+    CHECK(import(again, code, device("FG-other")).error->code == 901);  // bound to FG<t>, on disk
+  }
+}
+
+TEST_CASE("a write that fails takes its change back: the caller is told, readers after it see the world before") {
+  test::temp_folder dir("undo");
+  std::string path = dir.file("state.db");
+  model m(scenario_from(world), path);
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).error == std::nullopt);
+  // Another connection holds the database's write lock: the next commit fails at once (SQLITE_BUSY).
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK_THROWS_WITH_AS(import(m, "AAAA-BBBB-CCCC-DDDD-0003", device("FG1")),
+                       doctest::Contains("cannot write the state"), core::storage_error);
+  CHECK_THROWS_AS(m.advance_clock(1000), core::storage_error);
+  // Undone: the licence is unbound again, the clock where it was, and a read says so without error.
+  auto world_now = m.snapshot();
+  for (const auto& l : world_now["licenses"])
+    if (l["activation_code"] == "AAAA-BBBB-CCCC-DDDD-0003") CHECK(l["bound_to"].empty());
+  CHECK(m.clock().now_s() == 1767225600);
+  CHECK(m.state_status()["undone"] == 2);
+  REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  // The code was never bound: another device takes it now, durably.
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0003", device("FG2")).error == std::nullopt);
+  model again(scenario_from(world), path);
+  CHECK(import(again, "AAAA-BBBB-CCCC-DDDD-0003", device("FG1")).error->code == 901);
+  CHECK(import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).error == std::nullopt);
 }
 
 }  // TEST_SUITE

@@ -162,7 +162,7 @@ control_reply handle_control(engine& engine, server_control& server, std::string
       return r.handler(request);
     } catch (const bad_call& why) {
       return refusal(why.status, why.what());
-    } catch (const storage_error& why) {  // not durable, so not done: nothing changed
+    } catch (const storage_error& why) {  // not durable, so not done: the change is undone
       return refusal(503, why.what());
     }
   }

@@ -166,7 +166,8 @@ json engine::status() const {
           {"log", log},
           {"console", {{"subscribers", feed_.subscribers()}, {"dropped", feed_.dropped()}}},
           {"rules", rules},
-          {"last_reload", std::move(last_reload)}};
+          {"last_reload", std::move(last_reload)},
+          {"state", model_.state_status()}};
 }
 
 std::string engine::metrics_text() const {

@@ -271,7 +271,8 @@ bool engine::ask_model(exchange& exchange, const request& req, response& reply) 
     exchange.reason.append(exchange.reason.empty() ? "" : "; ").append(why);
     return true;
   } catch (const storage_error& e) {
-    // Not durable, so not done: the model is unchanged and the client is told so.
+    // Not durable, so not done: the change (or the one this answer read) is undone, and the client
+    // is told so.
     exchange.out.status = 503;
     exchange.out.body = json{{"error", e.what()}}.dump();
     return false;

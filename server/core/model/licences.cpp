@@ -27,6 +27,27 @@ std::string joined(const std::vector<std::string>& v) {
   return out.empty() ? "no device" : out;
 }
 
+/// Whether the request names at least one device and every one it names is in `bound` (sorted):
+/// a re-import that binds nothing new. Allocates nothing.
+bool all_bound(const envelope& env, const std::vector<std::string>& bound) {
+  auto in = [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); };
+  if (env.serial_number.empty() && env.clustered_sns.empty()) return false;
+  return (env.serial_number.empty() || in(env.serial_number)) &&
+         std::all_of(env.clustered_sns.begin(), env.clustered_sns.end(), in);
+}
+
+/// The reply's licence and tokens, written over the last reply's (their strings keep their storage).
+void answer_licence(const licence_record& l, activation_license_response& out) {
+  out.error.reset();
+  out.license.assign(l.serial);
+  if (!out.tokens) out.tokens.emplace();
+  out.tokens->resize(l.tokens.size());
+  for (std::size_t i = 0; i < l.tokens.size(); ++i) {
+    (*out.tokens)[i].token.assign(l.tokens[i]);
+    (*out.tokens)[i].license.assign(l.serial);
+  }
+}
+
 bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return std::any_of(a.begin(), a.end(),
                      [&](const std::string& x) { return std::binary_search(b.begin(), b.end(), x); });
@@ -64,12 +85,16 @@ activation_license_response model::import_license(const activation_license_reque
 void model::import_license(const activation_license_request& r, activation_license_response& out, std::string* why) {
   // Most imports change nothing (a refusal, a re-import): those run side by side under a shared
   // lock; one that changes the world runs again under the exclusive lock, from the start.
+  bool answered = false;
+  std::uint64_t seen = 0;
   {
     std::shared_lock lock(mutex_);
-    if (import_locked(r, out, why, false)) return;
+    answered = import_locked(r, out, why, false);
+    seen = staged_seq_;
   }
-  std::lock_guard lock(mutex_);
-  import_locked(r, out, why, true);
+  // Only an answer waits for what it read to be durable: an attempt given up has told nothing.
+  if (answered) return wait_durable(seen);
+  write_durably([&] { import_locked(r, out, why, true); });
 }
 
 bool model::import_locked(const activation_license_request& r, activation_license_response& out, std::string* why_out,
@@ -78,9 +103,9 @@ bool model::import_locked(const activation_license_request& r, activation_licens
   reason why(why_out);
   head_locked(r.env, operation::activation_license, out.head);
   out.license_activation_code.assign(r.license_activation_code);
-  out.license.clear();
-  out.tokens.reset();
   auto refuse = [&](error_id id, const auto&... because) {
+    out.license.clear();
+    out.tokens.reset();
     out.error = scenario_->errors[id];  // into the last reply's error, if it had one: no allocation
     why(because...);
     return true;
@@ -98,6 +123,15 @@ bool model::import_locked(const activation_license_request& r, activation_licens
   if (found->bound_to.empty() && found->valid_until && clock_.now_s() > *found->valid_until)
     return refuse(error_id::license_expired, "licence code ", code, " was never redeemed and expired at ",
                   utc_time{*found->valid_until});
+  // A re-import by devices the licence is bound to, every token known: nothing changes, and the
+  // answer is written from the record as it stands (most imports are these).
+  if (!made && all_bound(r.env, found->bound_to) &&
+      std::all_of(found->tokens.begin(), found->tokens.end(), [&](auto& t) { return tokens_.contains(t); })) {
+    why("re-import: licence ", found->serial, " is bound to ", found->bound_to);
+    answer_licence(*found, out);
+    why(found->tokens.size(), " tokens");
+    return true;
+  }
   licence_record l = made ? std::move(*made) : licence_record(*found);  // copied only now that it may change
   auto ids = identity_of(r.env);
   std::string said;
@@ -119,10 +153,7 @@ bool model::import_locked(const activation_license_request& r, activation_licens
     if (!tokens_.contains(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
   if (!c.empty() && !may_change) return false;
   why(said);
-  out.error.reset();
-  out.license = l.serial;
-  out.tokens.emplace();
-  for (const auto& serial : l.tokens) out.tokens->push_back({serial, l.serial});
+  answer_licence(l, out);
   commit_locked(c);  // durable before the reply says so
   why(l.tokens.size(), " tokens");
   return true;

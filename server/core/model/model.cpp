@@ -47,43 +47,18 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
       clock_.set(*stored.clock_ms +
                  static_cast<std::int64_t>(static_cast<double>(real_now_ms() - stored.clock_real_ms) * clock_.rate()));
   }
-  commit_locked(definitions_locked(*scenario_));
+  auto start = definitions_locked(*scenario_);
+  if (store_) store_->write(start);  // no other thread yet: written at once
+  apply_in_memory_locked(start);
   for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
 }
 
 void model::adopt(std::shared_ptr<const scenario> s) {
+  write_durably([&] { commit_locked(definitions_locked(*s)); });  // throws (undone) before anything switches
   std::lock_guard lock(mutex_);
-  commit_locked(definitions_locked(*s));  // throws before anything switches
   scenario_ = std::move(s);
   pinned_.clear();
   for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
-}
-
-void model::commit_locked(const change& c) {
-  if (c.empty()) return;
-  if (store_) store_->write(c);  // durable first (throws storage_error, nothing applied)
-  if (c.wipe) {
-    licences_.clear();
-    tokens_.clear();
-    hardware_.clear();
-    by_activation_.clear();
-    licence_codes_.clear();
-  }
-  for (const auto& code : c.dropped_licences)
-    if (auto it = licences_.find(code); it != licences_.end()) {
-      licence_codes_.erase(it->second.serial);
-      licences_.erase(it);
-    }
-  for (const auto& serial : c.dropped_tokens)
-    if (auto it = tokens_.find(serial); it != tokens_.end()) {
-      by_activation_.erase(it->second.activation);
-      tokens_.erase(it);
-    }
-  for (const auto& serial : c.dropped_hardware) hardware_.erase(serial);
-  for (const auto& l : c.licences) apply_locked(l);
-  for (const auto& t : c.tokens) apply_locked(t);
-  for (const auto& h : c.hardware) hardware_[h.serial] = h;
-  if (c.clock_ms) clock_.set(*c.clock_ms);
 }
 
 void model::apply_locked(const licence_record& l) {
@@ -134,7 +109,8 @@ void model::answer(const request& r, response& out, std::string* why) {
           auto* reply = std::get_if<activation_license_response>(&out);
           import_license(q, reply ? *reply : out.emplace<activation_license_response>(), why);
         } else if constexpr (std::is_same_v<T, polling_request>) {
-          out = poll(q, why);
+          auto* reply = std::get_if<polling_response>(&out);
+          poll(q, reply ? *reply : out.emplace<polling_response>(), why);
         } else if constexpr (std::is_same_v<T, mobile_provision_request>) {
           out = mobile_provision(q, why);
         } else if constexpr (std::is_same_v<T, provision_request>) {
@@ -147,8 +123,7 @@ void model::answer(const request& r, response& out, std::string* why) {
 }
 
 std::optional<otp_value> model::otp(std::string_view token) const {
-  std::shared_lock lock(mutex_);
-  return otp_locked(token);
+  return read_durably([&] { return otp_locked(token); });
 }
 
 otp_value model::otp_at(const std::string& serial, const std::string& secret, const protocol::otp_params& p,
@@ -166,7 +141,10 @@ std::optional<otp_value> model::otp_locked(std::string_view token) const {
 }
 
 std::optional<otp_check> model::verify_otp(std::string_view token, std::string_view code) {
-  std::lock_guard lock(mutex_);
+  return write_durably([&] { return verify_otp_locked(token, code); });
+}
+
+std::optional<otp_check> model::verify_otp_locked(std::string_view token, std::string_view code) {
   std::int64_t now = clock_.now_s();
   if (auto it = hardware_.find(token); it != hardware_.end()) {
     auto params = hardware_otp_params;
@@ -191,10 +169,11 @@ std::optional<otp_check> model::verify_otp(std::string_view token, std::string_v
 }
 
 void model::advance_clock(std::int64_t ms) {
-  std::lock_guard lock(mutex_);
-  change c;
-  c.clock_ms = clock_.now_ms() + ms;
-  commit_locked(c);
+  write_durably([&] {
+    change c;
+    c.clock_ms = clock_.now_ms() + ms;
+    commit_locked(c);
+  });
 }
 
 }  // namespace fortisim::core

@@ -3,8 +3,10 @@
 // and their one-time activation locks, on a virtual clock. One lock guards it all, so every
 // operation (above all the consumption of a hardware lock) is atomic; the operations that only
 // read (a poll, most imports) share it, and one that writes waits for no new reader. Every
-// change is a set of records (records.hpp), made durable first (with --state, store.hpp) and
-// visible after: when storage fails, nothing changed and the caller gets storage_error.
+// change is a set of records (records.hpp), visible at once and written to disk (with --state,
+// store.hpp) outside the lock, in one transaction with every other change waiting (a group
+// commit, commit.cpp). No answer leaves before every change it saw is durable: when storage
+// fails, those changes are undone and their callers get storage_error.
 
 #include "protocol/formats.hpp"
 #include "protocol/messages.hpp"
@@ -14,13 +16,17 @@
 #include "server/core/model/writer_first_lock.hpp"
 #include "server/core/scenario/scenario.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <concepts>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -71,6 +77,9 @@ class reason {
 
  private:
   void append(std::string_view text) { out_->append(text); }
+  void append(const std::vector<std::string>& items) {  // "a, b, c"
+    for (std::size_t i = 0; i < items.size(); ++i) (i ? out_->append(", ") : *out_).append(items[i]);
+  }
   void append(utc_time t) {
     std::time_t at = static_cast<std::time_t>(t.unix_s);
     std::tm utc{};
@@ -118,6 +127,8 @@ class model {
   protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
                                                        std::string* why = nullptr);
   protocol::polling_response poll(const protocol::polling_request& r, std::string* why = nullptr);
+  /// The poll written into `out`, over the last poll's reply (no allocation when it is alike).
+  void poll(const protocol::polling_request& r, protocol::polling_response& out, std::string* why = nullptr);
   protocol::hardware_activation_response activate_hardware(const protocol::hardware_activation_request& r,
                                                            std::string* why = nullptr);
 
@@ -148,11 +159,38 @@ class model {
   /// shared lock, once, and written as JSON after it is let go: a large world never holds up a
   /// change (a writer waits only for the copy), and requests go on meanwhile.
   protocol::json snapshot(bool with_otps = false, world_page page = {}) const;
+  /// With --state, how the writes went: {"file", "changes" written, "commits" (transactions, one
+  /// fsync each: fewer than the changes when changes waited together), "undone" (changes a failed
+  /// write took back)}; null without --state.
+  protocol::json state_status() const;
 
  private:
-  /// Makes `c` durable, then visible. Throws storage_error, having changed nothing.
+  /// Runs `body` under the exclusive lock, then, outside it, waits until its change and every
+  /// change it saw are durable, writing them (with all others queued) if no thread is writing.
+  /// Throws storage_error when that write failed: its changes are undone.
+  template <class Body>
+  auto write_durably(Body&& body);
+  /// Runs `body` under the shared lock, then waits until every change it saw is durable: an answer
+  /// never tells of a change a failed write undoes. Throws storage_error when one was undone.
+  template <class Body>
+  auto read_durably(Body&& body) const;
+  /// Applies `c` now and, with --state, queues it to be written (commit.cpp).
   void commit_locked(const change& c);
+  /// Applies `c` to the records in memory (and their indexes).
+  void apply_in_memory_locked(const change& c);
+  /// The change that undoes `c`: the records it replaces or drops as they are now.
+  change inverse_locked(const change& c) const;
+  /// Waits until change `seq` is durable, writing the queue if no thread is: the group commit.
+  void await_durable(std::uint64_t seq);
+  /// Waits until change `seq` is durable or undone, writing nothing (its writer writes it).
+  void wait_durable(std::uint64_t seq) const;
+  /// Writes every queued change in one transaction; on failure, undoes them and every change
+  /// queued since. Called with commit_mutex_ held (`l`), which it lets go while writing.
+  void write_queue(std::unique_lock<std::mutex>& l);
+  /// Throws storage_error if change `seq` was undone (with commit_mutex_ held).
+  void throw_if_undone(std::uint64_t seq) const;
   std::optional<otp_value> otp_locked(std::string_view token) const;
+  std::optional<otp_check> verify_otp_locked(std::string_view token, std::string_view code);
   /// The OTP of a secret at `now_s` (unix seconds of the virtual clock).
   static otp_value otp_at(const std::string& serial, const std::string& secret, const protocol::otp_params& p,
                           std::int64_t now_s);
@@ -206,6 +244,89 @@ class model {
   std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
   std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
+
+  // The group commit (commit.cpp), with --state.
+  struct queued_change {
+    std::uint64_t seq;
+    change forward, inverse;
+  };
+  struct undone_range {
+    std::uint64_t first, last;
+    std::string why;
+  };
+  std::uint64_t staged_seq_ = 0;  ///< the last change queued (under mutex_)
+  mutable std::mutex commit_mutex_;
+  mutable std::condition_variable committed_;
+  std::vector<queued_change> queue_;  ///< under commit_mutex_: applied, not yet being written
+  bool writing_ = false;              ///< under commit_mutex_: a thread is writing a batch
+  std::deque<undone_range> undone_;   ///< under commit_mutex_: the last failed writes (at most 64)
+  std::uint64_t changes_written_ = 0, commits_ = 0, changes_undone_ = 0;  ///< under commit_mutex_
+  std::atomic<std::uint64_t> resolved_seq_{0};  ///< every change up to it is durable or undone
+  std::atomic<std::uint64_t> undone_upto_{0};   ///< the last change undone
 };
+
+template <class Body>
+auto model::write_durably(Body&& body) {
+  std::uint64_t seen = 0;
+  struct note_seen {  // the last change queued, read before the lock goes (even if body throws)
+    std::uint64_t& seen;
+    const std::uint64_t& staged;
+    ~note_seen() { seen = staged; }
+  };
+  auto locked = [&] {
+    std::lock_guard lock(mutex_);
+    note_seen note{seen, staged_seq_};
+    return body();
+  };
+  // A change queued by a body that then threw is still written: a reader may be waiting for it.
+  auto settle = [&] {
+    try {
+      await_durable(seen);
+    } catch (const storage_error&) {
+    }
+  };
+  if constexpr (std::is_void_v<decltype(body())>) {
+    try {
+      locked();
+    } catch (...) {
+      settle();
+      throw;
+    }
+    await_durable(seen);
+  } else {
+    auto out = [&] {
+      try {
+        return locked();
+      } catch (...) {
+        settle();
+        throw;
+      }
+    }();
+    await_durable(seen);
+    return out;
+  }
+}
+
+template <class Body>
+auto model::read_durably(Body&& body) const {
+  std::uint64_t seen = 0;
+  auto locked = [&] {
+    std::shared_lock lock(mutex_);
+    struct note_seen {
+      std::uint64_t& seen;
+      const std::uint64_t& staged;
+      ~note_seen() { seen = staged; }
+    } note{seen, staged_seq_};
+    return body();
+  };
+  if constexpr (std::is_void_v<decltype(body())>) {
+    locked();
+    wait_durable(seen);
+  } else {
+    auto out = locked();
+    wait_durable(seen);
+    return out;
+  }
+}
 
 }  // namespace fortisim::core

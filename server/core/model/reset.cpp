@@ -13,15 +13,16 @@ namespace fortisim::core {
 using namespace protocol;
 
 void model::reset() {
-  std::lock_guard lock(mutex_);
-  change c = definitions_locked(*scenario_, /*from_scratch=*/true);
-  c.wipe = true;
-  c.clock_ms = scenario_->clock_start_ms.value_or(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  commit_locked(c);
-  test_tokens_ = 0;
-  hardware_steps_.clear();
+  write_durably([&]() {
+    change c = definitions_locked(*scenario_, /*from_scratch=*/true);
+    c.wipe = true;
+    c.clock_ms = scenario_->clock_start_ms.value_or(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    commit_locked(c);
+    test_tokens_ = 0;
+    hardware_steps_.clear();
+  });
 }
 
 void model::reset_licence_locked(const std::string& code, const change& start, change& c) const {
@@ -38,43 +39,44 @@ void model::reset_licence_locked(const std::string& code, const change& start, c
 }
 
 bool model::reset_one(reset_target what, const std::string& key) {
-  std::lock_guard lock(mutex_);
-  const change start = definitions_locked(*scenario_, /*from_scratch=*/true);
-  change c;
-  switch (what) {
-    case reset_target::licence: {
-      std::string code = upper_case(key);
-      if (!licences_.contains(code)) return false;
-      reset_licence_locked(code, start, c);
-      break;
+  return write_durably([&]() -> bool {
+    const change start = definitions_locked(*scenario_, /*from_scratch=*/true);
+    change c;
+    switch (what) {
+      case reset_target::licence: {
+        std::string code = upper_case(key);
+        if (!licences_.contains(code)) return false;
+        reset_licence_locked(code, start, c);
+        break;
+      }
+      case reset_target::device: {
+        for (const auto& [code, l] : licences_)
+          if (std::binary_search(l.bound_to.begin(), l.bound_to.end(), key)) reset_licence_locked(code, start, c);
+        if (c.empty()) return false;
+        break;
+      }
+      case reset_target::token: {
+        auto it = tokens_.find(key);
+        if (it == tokens_.end()) return false;
+        c.dropped_tokens.push_back(key);
+        auto defined = std::find_if(start.tokens.begin(), start.tokens.end(), [&](auto& t) { return t.serial == key; });
+        if (defined != start.tokens.end())
+          c.tokens.push_back(*defined);
+        else if (owns_token_of_redeemed_licence_locked(it->second))
+          c.tokens.push_back(fresh_token(key, it->second.license));
+        break;
+      }
+      case reset_target::hardware: {
+        if (!hardware_.contains(key)) return false;
+        c.dropped_hardware.push_back(key);
+        for (const auto& h : start.hardware)
+          if (h.serial == key) c.hardware.push_back(h);
+        break;
+      }
     }
-    case reset_target::device: {
-      for (const auto& [code, l] : licences_)
-        if (std::binary_search(l.bound_to.begin(), l.bound_to.end(), key)) reset_licence_locked(code, start, c);
-      if (c.empty()) return false;
-      break;
-    }
-    case reset_target::token: {
-      auto it = tokens_.find(key);
-      if (it == tokens_.end()) return false;
-      c.dropped_tokens.push_back(key);
-      auto defined = std::find_if(start.tokens.begin(), start.tokens.end(), [&](auto& t) { return t.serial == key; });
-      if (defined != start.tokens.end())
-        c.tokens.push_back(*defined);
-      else if (owns_token_of_redeemed_licence_locked(it->second))
-        c.tokens.push_back(fresh_token(key, it->second.license));
-      break;
-    }
-    case reset_target::hardware: {
-      if (!hardware_.contains(key)) return false;
-      c.dropped_hardware.push_back(key);
-      for (const auto& h : start.hardware)
-        if (h.serial == key) c.hardware.push_back(h);
-      break;
-    }
-  }
-  commit_locked(c);
-  return true;
+    commit_locked(c);
+    return true;
+  });
 }
 
 bool model::owns_token_of_redeemed_licence_locked(const token_record& t) const {

@@ -177,60 +177,64 @@ void store::exec(const char* sql) {
   }
 }
 
-void store::write(const change& c) {
-  if (c.empty()) return;
+void store::write(const std::vector<const change*>& changes) {
+  if (std::all_of(changes.begin(), changes.end(), [](const change* c) { return c->empty(); })) return;
   try {
     exec("BEGIN IMMEDIATE");
-    if (c.wipe) exec("DELETE FROM licences; DELETE FROM tokens; DELETE FROM hardware; DELETE FROM clock;");
-    auto drop = [&](const char* sql, const std::vector<std::string>& keys) {
-      statement st(db_, sql);
-      for (const auto& k : keys) st.bind(1, k).run();
-    };
-    drop("DELETE FROM licences WHERE code = ?1", c.dropped_licences);
-    drop("DELETE FROM tokens WHERE serial = ?1", c.dropped_tokens);
-    drop("DELETE FROM hardware WHERE serial = ?1", c.dropped_hardware);
-    statement lic(db_, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    for (const auto& l : c.licences)
-      lic.bind(1, l.code)
-          .bind(2, l.serial)
-          .bind(3, json_list(l.tokens))
-          .bind(4, l.valid_until)
-          .bind(5, json_list(l.bound_to))
-          .bind(6, l.registered_to)
-          .run();
-    statement tok(
-        db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-    for (const auto& t : c.tokens)
-      tok.bind(1, t.serial)
-          .bind(2, t.license)
-          .bind(3, std::string(status_text(t.status)))
-          .bind(4, t.activation)
-          .bind(5, protocol::hex_encode(t.secret))
-          .bind(6, std::int64_t{t.digits})
-          .bind(7, std::int64_t{t.period})
-          .bind(8, t.expire)
-          .bind(9, t.issuer)
-          .bind(10, t.mobile_id)
-          .bind(11, t.os_ver)
-          .bind(12, t.reg_id)
-          .bind(13, static_cast<std::int64_t>(t.provisions))
-          .bind(14, std::string(protocol::otp_type_text(t.type)))
-          .bind(15, static_cast<std::int64_t>(t.counter))
-          .run();
-    statement hw(db_, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)");
-    for (const auto& h : c.hardware)
-      hw.bind(1, h.serial)
-          .bind(2, protocol::hex_encode(h.secret))
-          .bind(3, std::string(h.consumed ? "consumed" : "available"))
-          .bind(4, h.activated_by)
-          .run();
-    if (c.clock_ms)
-      statement(db_, "INSERT OR REPLACE INTO clock VALUES (1, ?1, ?2)").bind(1, *c.clock_ms).bind(2, real_ms()).run();
+    for (const change* c : changes) write_locked(*c);
     exec("COMMIT");
   } catch (const storage_error& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw storage_error("cannot write the state to " + path_ + ": " + e.what());
   }
+}
+
+void store::write_locked(const change& c) {
+  if (c.wipe) exec("DELETE FROM licences; DELETE FROM tokens; DELETE FROM hardware; DELETE FROM clock;");
+  auto drop = [&](const char* sql, const std::vector<std::string>& keys) {
+    statement st(db_, sql);
+    for (const auto& k : keys) st.bind(1, k).run();
+  };
+  drop("DELETE FROM licences WHERE code = ?1", c.dropped_licences);
+  drop("DELETE FROM tokens WHERE serial = ?1", c.dropped_tokens);
+  drop("DELETE FROM hardware WHERE serial = ?1", c.dropped_hardware);
+  statement lic(db_, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  for (const auto& l : c.licences)
+    lic.bind(1, l.code)
+        .bind(2, l.serial)
+        .bind(3, json_list(l.tokens))
+        .bind(4, l.valid_until)
+        .bind(5, json_list(l.bound_to))
+        .bind(6, l.registered_to)
+        .run();
+  statement tok(
+      db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  for (const auto& t : c.tokens)
+    tok.bind(1, t.serial)
+        .bind(2, t.license)
+        .bind(3, std::string(status_text(t.status)))
+        .bind(4, t.activation)
+        .bind(5, protocol::hex_encode(t.secret))
+        .bind(6, std::int64_t{t.digits})
+        .bind(7, std::int64_t{t.period})
+        .bind(8, t.expire)
+        .bind(9, t.issuer)
+        .bind(10, t.mobile_id)
+        .bind(11, t.os_ver)
+        .bind(12, t.reg_id)
+        .bind(13, static_cast<std::int64_t>(t.provisions))
+        .bind(14, std::string(protocol::otp_type_text(t.type)))
+        .bind(15, static_cast<std::int64_t>(t.counter))
+        .run();
+  statement hw(db_, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)");
+  for (const auto& h : c.hardware)
+    hw.bind(1, h.serial)
+        .bind(2, protocol::hex_encode(h.secret))
+        .bind(3, std::string(h.consumed ? "consumed" : "available"))
+        .bind(4, h.activated_by)
+        .run();
+  if (c.clock_ms)
+    statement(db_, "INSERT OR REPLACE INTO clock VALUES (1, ?1, ?2)").bind(1, *c.clock_ms).bind(2, real_ms()).run();
 }
 
 }  // namespace fortisim::core

@@ -1,6 +1,6 @@
 #pragma once
 // Durable state (--state FILE): the world's records in SQLite, WAL mode, one transaction per
-// change, fsync'd before the change is visible or acknowledged. A change costs what it writes,
+// group of changes (commit.cpp), fsync'd before any of them is acknowledged. A change costs what it writes,
 // not the size of the world; a `kill -9` at any moment leaves every committed change. What is
 // loaded is validated like a scenario: every problem with its row and column, and fortisim
 // refuses to start rather than drop data.
@@ -46,14 +46,18 @@ class store {
   /// Reads and validates every row: the contents, or every problem ("tokens[FTKMOB…].secret:
   /// expected 40 hex digits").
   std::variant<contents, std::vector<problem>> load();
-  /// Writes `c` in one transaction, durable when it returns. Throws storage_error (and writes
-  /// nothing) when it cannot: a full disk, a read-only file, no descriptors left.
-  void write(const change& c);
+  /// Writes `changes`, in order, in one transaction (one fsync for all: a group commit), durable
+  /// when it returns. Throws storage_error (and writes nothing) when it cannot: a full disk, a
+  /// read-only file, no descriptors left.
+  void write(const std::vector<const change*>& changes);
+  void write(const change& c) { write(std::vector<const change*>{&c}); }
   const std::string& path() const { return path_; }
 
  private:
   void prepare_file() const;
   void exec(const char* sql);
+  /// One change's rows, inside the transaction write() opened.
+  void write_locked(const change& c);
   std::string path_;
   sqlite3* db_ = nullptr;
 };

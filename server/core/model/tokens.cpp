@@ -163,111 +163,129 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
 }
 
 provision_response model::provision(const provision_request& r, std::string* why_out) {
-  std::lock_guard lock(mutex_);
-  reason why(why_out);
-  provision_response out;
-  head_locked(r.env, operation::provision, out.head);
-  change c;
-  for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, out.head, c, why));
-  bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
-  // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
-  out.result = any ? 2 : 0;
-  if (!any) out.error = scenario_->errors[error_id::no_valid_token];
-  commit_locked(c);
-  return out;
+  return write_durably([&]() -> provision_response {
+    reason why(why_out);
+    provision_response out;
+    head_locked(r.env, operation::provision, out.head);
+    change c;
+    for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, out.head, c, why));
+    bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
+    // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
+    out.result = any ? 2 : 0;
+    if (!any) out.error = scenario_->errors[error_id::no_valid_token];
+    commit_locked(c);
+    return out;
+  });
 }
 
 mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why_out) {
-  std::lock_guard lock(mutex_);
-  reason why(why_out);
-  const auto& s = *scenario_;
-  mobile_provision_response out;
-  out.type = s.names.response[static_cast<std::size_t>(operation::mobile_provision)];
-  out.version = r.version;  // the app's own version and build, echoed [assumed]
-  out.device_version = r.device_version;
-  out.device_build = r.device_build;
-  auto refuse = [&](const auto&... because) {
-    out.error = s.errors[error_id::activation_code_invalid];
-    why(because...);
-    return std::move(out);
-  };
-  // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
-  if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
-  if (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)
-    return refuse("mobile_id is longer than 16 bytes and phone.long_mobile_id is reject");
-  std::string phone = r.mobile_id.substr(0, 16);
-  // Unknown, expired, or bound to another phone: all one error 40 [seen].
-  auto code = by_activation_.find(r.token_activation_code);
-  if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
-  token_record t = tokens_.at(code->second);
-  if (status_now_locked(t) == token_status::timed_out)
-    return refuse(t.serial, ": its activation code expired at ", utc_time{t.expire});
-  if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
-  auto seed = encrypt_seed_for_phone(t.secret, phone);
-  if (!seed) return refuse(t.serial, ": has no seed to send");
-  t.mobile_id = phone;
-  t.status = token_status::provisioned;
-  if (!r.device_version.empty()) t.os_ver = r.device_version;
-  if (!r.registration_id.empty()) t.reg_id = r.registration_id;
-  change c;
-  if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
-  commit_locked(c);  // bound to this phone on disk before the seed leaves
-  why(t.serial, ": seed sent to phone ", phone);
-  out.mobile_id_hash = sha1_hex(r.mobile_id);
-  out.seed = *seed;
-  out.token = t.serial;
-  out.pin_required = "0";
-  out.issuer = t.issuer;
-  // An HOTP token's counter, in the reply's `counter` field (0 in every reply seen) [inferred: its name].
-  if (t.type == otp_type::hotp) out.counter = static_cast<int>(std::min<std::uint64_t>(t.counter, INT_MAX));
+  return write_durably([&]() -> mobile_provision_response {
+    reason why(why_out);
+    const auto& s = *scenario_;
+    mobile_provision_response out;
+    out.type = s.names.response[static_cast<std::size_t>(operation::mobile_provision)];
+    out.version = r.version;  // the app's own version and build, echoed [assumed]
+    out.device_version = r.device_version;
+    out.device_build = r.device_build;
+    auto refuse = [&](const auto&... because) {
+      out.error = s.errors[error_id::activation_code_invalid];
+      why(because...);
+      return std::move(out);
+    };
+    // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
+    if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
+    if (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)
+      return refuse("mobile_id is longer than 16 bytes and phone.long_mobile_id is reject");
+    std::string phone = r.mobile_id.substr(0, 16);
+    // Unknown, expired, or bound to another phone: all one error 40 [seen].
+    auto code = by_activation_.find(r.token_activation_code);
+    if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
+    token_record t = tokens_.at(code->second);
+    if (status_now_locked(t) == token_status::timed_out)
+      return refuse(t.serial, ": its activation code expired at ", utc_time{t.expire});
+    if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
+    auto seed = encrypt_seed_for_phone(t.secret, phone);
+    if (!seed) return refuse(t.serial, ": has no seed to send");
+    t.mobile_id = phone;
+    t.status = token_status::provisioned;
+    if (!r.device_version.empty()) t.os_ver = r.device_version;
+    if (!r.registration_id.empty()) t.reg_id = r.registration_id;
+    change c;
+    if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
+    commit_locked(c);  // bound to this phone on disk before the seed leaves
+    why(t.serial, ": seed sent to phone ", phone);
+    out.mobile_id_hash = sha1_hex(r.mobile_id);
+    out.seed = *seed;
+    out.token = t.serial;
+    out.pin_required = "0";
+    out.issuer = t.issuer;
+    // An HOTP token's counter, in the reply's `counter` field (0 in every reply seen) [inferred: its name].
+    if (t.type == otp_type::hotp) out.counter = static_cast<int>(std::min<std::uint64_t>(t.counter, INT_MAX));
+    return out;
+  });
+}
+
+polling_response model::poll(const polling_request& r, std::string* why) {
+  polling_response out;
+  poll(r, out, why);
   return out;
 }
 
-polling_response model::poll(const polling_request& r, std::string* why_out) {
-  std::shared_lock lock(mutex_);  // a poll only reads
-  reason why(why_out);
-  polling_response out;
-  head_locked(r.env, operation::polling, out.head);
-  const auto& words = scenario_->status_words;
-  for (const auto& serial : r.tokens) {
-    auto it = tokens_.find(serial);
-    if (it == tokens_.end()) {
-      out.tokens.push_back({serial, "", words.unknown, "", "", 0});
-      why(serial, " not found");
-      continue;
+void model::poll(const polling_request& r, polling_response& out, std::string* why_out) {
+  // Every field of `out` is written: it may hold the last poll's reply, whose strings keep their storage.
+  read_durably([&] {
+    reason why(why_out);
+    head_locked(r.env, operation::polling, out.head);
+    out.error.reset();
+    const auto& words = scenario_->status_words;
+    out.tokens.resize(r.tokens.size());
+    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
+      const auto& serial = r.tokens[i];
+      auto& polled = out.tokens[i];
+      polled.token.assign(serial);
+      auto it = tokens_.find(serial);
+      if (it == tokens_.end()) {
+        polled.license.clear(), polled.status.assign(words.unknown), polled.os_ver.clear(), polled.reg_id.clear();
+        polled.activation_expire = 0;
+        why(serial, " not found");
+        continue;
+      }
+      const auto& t = it->second;
+      auto status = status_now_locked(t);
+      why(t.serial, " ", status_text(status));
+      polled.license.assign(t.license);
+      polled.status.assign(status_word(words, status));
+      polled.os_ver.assign(t.os_ver);
+      polled.reg_id.assign(t.reg_id);
+      polled.activation_expire = status == token_status::provisioning ? t.expire : 0;
     }
-    const auto& t = it->second;
-    auto status = status_now_locked(t);
-    why(t.serial, " ", status_text(status));
-    out.tokens.push_back({t.serial, t.license, status_word(words, status), t.os_ver, t.reg_id,
-                          status == token_status::provisioning ? t.expire : 0});
-  }
-  return out;
+  });
 }
 
 std::variant<provisioned_for_test, std::string> model::provision_for_test(std::string token) {
-  std::lock_guard lock(mutex_);
-  const auto& s = *scenario_;
-  if (token.empty()) {
-    do
-      token =
-          derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
-    while (tokens_.contains(token));
-  } else if (!is_mobile_token_serial(token)) {
-    return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
-  }
-  token_record t = tokens_.contains(token) ? tokens_.at(token) : fresh_token(token, "");
-  activation_bytes bytes{};
-  std::string raw;
-  do raw = derive_bytes(s.seed, "activation:" + token + "#" + std::to_string(test_tokens_++), 8);
-  while (by_activation_.contains(hex_encode(raw)));
-  std::copy(raw.begin(), raw.end(), bytes.begin());
-  reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
-  if (t.secret.empty()) t.secret = derive_secret(s.seed, token);
-  change c;
-  c.tokens.push_back(t);
-  commit_locked(c);
-  return provisioned_for_test{t.serial, activation_code_for_user(bytes, t.period), t.activation, t.expire};
+  return write_durably([&]() -> std::variant<provisioned_for_test, std::string> {
+    const auto& s = *scenario_;
+    if (token.empty()) {
+      do
+        token =
+            derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
+      while (tokens_.contains(token));
+    } else if (!is_mobile_token_serial(token)) {
+      return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
+    }
+    token_record t = tokens_.contains(token) ? tokens_.at(token) : fresh_token(token, "");
+    activation_bytes bytes{};
+    std::string raw;
+    do raw = derive_bytes(s.seed, "activation:" + token + "#" + std::to_string(test_tokens_++), 8);
+    while (by_activation_.contains(hex_encode(raw)));
+    std::copy(raw.begin(), raw.end(), bytes.begin());
+    reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
+    if (t.secret.empty()) t.secret = derive_secret(s.seed, token);
+    change c;
+    c.tokens.push_back(t);
+    commit_locked(c);
+    return provisioned_for_test{t.serial, activation_code_for_user(bytes, t.period), t.activation, t.expire};
+  });
 }
 
 std::string user_activation_code(const token_record& t) {
@@ -276,11 +294,12 @@ std::string user_activation_code(const token_record& t) {
 }
 
 std::optional<std::string> model::pending_activation_code(std::string_view token) const {
-  std::shared_lock lock(mutex_);
-  auto it = tokens_.find(token);
-  if (it == tokens_.end() || status_now_locked(it->second) != token_status::provisioning) return std::nullopt;
-  auto code = user_activation_code(it->second);
-  return code.empty() ? std::nullopt : std::optional(code);
+  return read_durably([&]() -> std::optional<std::string> {
+    auto it = tokens_.find(token);
+    if (it == tokens_.end() || status_now_locked(it->second) != token_status::provisioning) return std::nullopt;
+    auto code = user_activation_code(it->second);
+    return code.empty() ? std::nullopt : std::optional(code);
+  });
 }
 
 }  // namespace fortisim::core

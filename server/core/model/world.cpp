@@ -98,14 +98,13 @@ json model::snapshot(bool with_otps, world_page page) const {
   std::vector<hardware_record> hardware;
   std::int64_t now_ms = 0;
   std::size_t total_licences = 0, total_tokens = 0, total_hardware = 0;
-  {
-    std::shared_lock lock(mutex_);
+  read_durably([&] {
     now_ms = clock_.now_ms();
     copy_page(licences_, page, [&](const licence_record& l) { licences.push_back(l); });
     copy_page(tokens_, page, [&](const token_record& t) { tokens.emplace_back(t, status_now_locked(t)); });
     copy_page(hardware_, page, [&](const hardware_record& h) { hardware.push_back(h); });
     total_licences = licences_.size(), total_tokens = tokens_.size(), total_hardware = hardware_.size();
-  }
+  });
   std::int64_t now_s = now_ms / 1000;  // as the clock says it (within 1970 to 9999)
   auto otp_json = [&](const std::string& serial, const std::string& secret, const protocol::otp_params& p) {
     if (secret.empty()) return json(nullptr);
