@@ -1,6 +1,8 @@
 // server/core/rules: matching, sequences, times, cycles, seeded probability, atomic counters.
 #include "server/core/engine/rules.hpp"
 
+#include "protocol/direct_request.hpp"
+
 #include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -163,6 +165,47 @@ TEST_CASE("rules are filed by stage — refuse with first_ms applies from the st
   f.sni = "fds1.fortinet.com";
   CHECK(fault_name(book.first_match(stage::tls, f)->action->what) == "tls_alert");
   CHECK_FALSE(book.has(stage::http));
+}
+
+TEST_CASE("rules decide alike on a request read without a tree and on its tree — other fields need the tree") {
+  // The licence code, the phone's fields, the HA members and the tokens: the direct reading suffices.
+  auto book = book_of(R"({"rules": [
+    {"name": "code", "when": {"license_activation_code": {"suffix": "-0010"}}, "then": {"action": "close"}},
+    {"name": "phone", "when": {"mobile_id": {"prefix": "bad"}}, "then": {"action": "reset"}},
+    {"name": "code of phone", "when": {"token_activation_code": "00000000000000ff"}, "then": {"action": "hang"}},
+    {"name": "member", "when": {"cluster_member": {"prefix": "FG9"}}, "then": {"action": "truncate", "bytes": 3}},
+    {"name": "token", "when": {"token": {"regex": "^FTKMOB0+1$"}}, "then": {"action": "garbage"}}]})");
+  CHECK_FALSE(book.needs_tree());
+  const char* bodies[] = {
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":"AAAA-BBBB-CCCC-DDDD-0010","serial_number":"FG1"}})",
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":"AAAA-BBBB-CCCC-DDDD-0011","serial_number":"FG1","__clustered_sns":[{"sn":"FG1"},{"sn":"FG9X"}]}})",
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":"AAAA-BBBB-CCCC-DDDD-0011","serial_number":"FG9"}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1","tokens":[{"token":"FTKMOB0000000001"}]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1","tokens":[{"token":"FTKMOB0000000002"}]}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1"}})",
+      R"({"d":{"__type":"SoftToken.MobileProvisionRequest","mobile_id":"bad0123456789abc","token_activation_code":"0000000000000001"}})",
+      R"({"d":{"__type":"SoftToken.MobileProvisionRequest","mobile_id":"0123456789abcdef","token_activation_code":"00000000000000ff"}})",
+      R"({"d":{"__type":"SoftToken.MobileProvisionRequest","mobile_id":"0123456789abcdef","token_activation_code":"0000000000000001"}})",
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})",
+  };
+  const auto& names = fortisim::protocol::default_message_names();
+  for (const char* body : bodies) {
+    CAPTURE(body);
+    fortisim::protocol::request direct;
+    REQUIRE(fortisim::protocol::read_request_direct(body, names, false, direct));
+    auto tree = fortisim::protocol::json::parse(body);
+    exchange_facts by_tree, by_direct;
+    by_tree.d = &tree["d"];
+    by_direct.direct = &direct;
+    auto name = [&](const exchange_facts& f) {
+      auto hit = book.first_match(stage::http, f);
+      return hit ? hit->rule->name : std::string("-");
+    };
+    CHECK(name(by_direct) == name(by_tree));
+  }
+  // Any other field is only in the tree.
+  CHECK(book_of(R"({"rules": [{"when": {"serial_number": "FG1"}, "then": {"action": "close"}}]})").needs_tree());
+  CHECK(book_of(R"({"rules": [{"when": {"__device_build": "1"}, "then": {"action": "close"}}]})").needs_tree());
 }
 
 }  // TEST_SUITE

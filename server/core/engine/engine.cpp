@@ -135,10 +135,10 @@ void engine::classify(exchange& exchange) {
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
   exchange.runtime = runtime_.load();
-  bool rules_read_fields =
-      exchange.in_force.rules.reads_fields() || (exchange.runtime && exchange.runtime->book.reads_fields());
+  bool rules_need_tree =
+      exchange.in_force.rules.needs_tree() || (exchange.runtime && exchange.runtime->book.needs_tree());
   auto& read = exchange.scratch.read;
-  if (!rules_read_fields &&
+  if (!rules_need_tree &&
       read_request_direct(exchange.request.body, exchange.in_force.scenario->names, exchange.path == mobile_path, read))
     exchange.direct = &read;
   if (exchange.direct) {
@@ -174,6 +174,7 @@ void engine::match_rules(exchange& exchange) {
   f.target = exchange.path;
   f.request = exchange.ordinal;
   f.d = exchange.d;
+  f.direct = exchange.direct;
   f.type = exchange.type;
   f.operation = exchange.op;
   exchange.hit = first_match(exchange.in_force, stage::http, f, exchange.runtime);

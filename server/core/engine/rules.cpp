@@ -28,6 +28,43 @@ bool any_in_list(const protocol::json* d, const char* list, const char* key, con
   return false;
 }
 
+/// The fields a request read without a tree holds exactly as its tree would: each is required by
+/// the one operation that has it (so it is present whenever that request was read), plain ASCII
+/// without escapes. In a request of another kind the field is absent, as in its tree.
+constexpr std::string_view direct_keys[] = {"license_activation_code", "mobile_id", "token_activation_code"};
+
+std::optional<std::string_view> direct_field(const protocol::request& r, std::string_view key) {
+  if (auto* q = std::get_if<protocol::activation_license_request>(&r); q && key == direct_keys[0])
+    return q->license_activation_code;
+  if (auto* q = std::get_if<protocol::mobile_provision_request>(&r)) {
+    if (key == direct_keys[1]) return q->mobile_id;
+    if (key == direct_keys[2]) return q->token_activation_code;
+  }
+  return std::nullopt;
+}
+
+/// The HA members (`list` "__clustered_sns") or tokens ("tokens") of a request read without a
+/// tree; an absent list and an empty one match alike.
+bool any_in_direct(const protocol::request& r, std::string_view list, const matcher& m) {
+  auto any = [&](const std::vector<std::string>& v) {
+    return std::any_of(v.begin(), v.end(), [&](const std::string& x) { return m.matches(x); });
+  };
+  return std::visit(
+      [&](const auto& q) {
+        using T = std::decay_t<decltype(q)>;
+        if constexpr (requires { q.env; })
+          if (list == "__clustered_sns") return any(q.env.clustered_sns);
+        if constexpr (requires { q.tokens; } && !std::is_same_v<T, protocol::provision_request>)
+          if (list == "tokens") return any(q.tokens);
+        return false;
+      },
+      r);
+}
+
+bool any_listed(const exchange_facts& f, const char* list, const char* key, const matcher& m) {
+  return f.direct && !f.d ? any_in_direct(*f.direct, list, m) : any_in_list(f.d, list, key, m);
+}
+
 }  // namespace
 
 bool matches(const rule_when& w, const exchange_facts& f) {
@@ -41,9 +78,14 @@ bool matches(const rule_when& w, const exchange_facts& f) {
   if (w.qname && !w.qname->matches(f.qname)) return false;
   if (w.qtype && !w.qtype->matches(f.qtype)) return false;
   if (w.query && !w.query->contains(f.query)) return false;
-  if (w.cluster_member && !any_in_list(f.d, "__clustered_sns", "sn", *w.cluster_member)) return false;
-  if (w.token && !any_in_list(f.d, "tokens", "token", *w.token)) return false;
+  if (w.cluster_member && !any_listed(f, "__clustered_sns", "sn", *w.cluster_member)) return false;
+  if (w.token && !any_listed(f, "tokens", "token", *w.token)) return false;
   for (const auto& [key, m] : w.fields) {
+    if (f.direct && !f.d) {
+      auto text = direct_field(*f.direct, key);
+      if (!text || !m.matches(*text)) return false;
+      continue;
+    }
     if (!f.d) return false;
     auto it = f.d->find(key);
     if (it == f.d->end()) return false;
@@ -89,8 +131,9 @@ rule_book::rule_book(std::vector<rule> rules, std::uint64_t seed, std::vector<st
       continue;
     }
     by_stage_[static_cast<int>(r.stage)].push_back(i);
-    if (r.stage == stage::http && (r.when.cluster_member || r.when.token || !r.when.fields.empty()))
-      reads_fields_ = true;
+    if (r.stage == stage::http)
+      for (const auto& [key, _] : r.when.fields)
+        if (std::find(std::begin(direct_keys), std::end(direct_keys), key) == std::end(direct_keys)) needs_tree_ = true;
   }
 }
 

@@ -24,7 +24,10 @@ struct exchange_facts {
   std::string_view target;            ///< the HTTP path
   std::uint64_t request = 0;          ///< 1-based ordinal since the scenario loaded
   const protocol::json* d = nullptr;  ///< the request's "d" object, if the body had one
-  std::string_view type;              ///< d.__type
+  /// The request read without a tree (then `d` is null): rules test the fields it holds exactly
+  /// (rule_book::needs_tree says when it is enough).
+  const protocol::request* direct = nullptr;
+  std::string_view type;  ///< d.__type
   std::optional<protocol::operation> operation;
   std::string_view qname;   ///< DNS: the question's name, lower case, no trailing dot
   std::string_view qtype;   ///< DNS: the question's type, "A", "AAAA", "TYPE65280"
@@ -61,9 +64,11 @@ class rule_book {
   /// How long the scenario refuses connections from its start: 0 none, -1 until told otherwise
   /// (the control API's /listener/open, or a reload), else milliseconds.
   std::int64_t refuse_first_ms() const { return refuse_first_ms_; }
-  /// True if an HTTP rule tests a field of "d" beyond its type: only then do rules need the
-  /// request's JSON tree (the engine otherwise reads plain requests without building one).
-  bool reads_fields() const { return reads_fields_; }
+  /// True if an HTTP rule tests a field of "d" that a request read without a tree cannot answer
+  /// exactly as the tree would (any but the HA members, the tokens, and the fields each operation
+  /// requires: the licence code, the phone's mobile_id and activation code). Only then do rules need
+  /// the request's JSON tree; the engine otherwise reads plain requests without building one.
+  bool needs_tree() const { return needs_tree_; }
   const std::vector<rule>& rules() const { return rules_; }
   /// Each rule's state, in the order of rules().
   const std::vector<std::shared_ptr<rule_state>>& states() const { return states_; }
@@ -76,7 +81,7 @@ class rule_book {
   std::vector<std::size_t> by_stage_[stage_count];
   std::vector<std::shared_ptr<rule_state>> states_;
   std::int64_t refuse_first_ms_ = 0;
-  bool reads_fields_ = false;
+  bool needs_tree_ = false;
 };
 
 /// A uniform draw in [0, 1) from (seed, stream, n): splitmix64, stateless and replayable.
