@@ -135,7 +135,7 @@ start_fortisim() {
   local scenario=$1; shift
   : >"$work/ready"
   "$build/fortisim" serve --listen 127.0.0.1:0 --scenario "$scenario" --cert "$cert" --key "$key" \
-    --threads "$(nproc)" --journal-size 1000 "$@" >"$work/ready" 2> >(cat >>"$work/fortisim.log") &
+    --threads "${workers:-$(nproc)}" --journal-size 1000 "$@" >"$work/ready" 2> >(cat >>"$work/fortisim.log") &
   fpid=$!
   pids+=("$fpid")
   for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
@@ -251,18 +251,22 @@ print(int(n / (time.perf_counter() - start)))
 PY
 )
   mem_ref=""
-  for mode in "defaults" "defaults --state" "--quiet --state"; do
+  # A worker waits for the commit of its request's change, so a group holds at most one change per
+  # worker: the last row gives 32 workers to 32 clients.
+  for mode in "defaults" "defaults --state" "--quiet --state" "defaults --state, 32 workers"; do
+    workers=$(nproc) && [[ $mode != *"32 workers" ]] || workers=32
     opts=(--admin 127.0.0.1:0)
     [[ $mode == --quiet* ]] && opts+=(--quiet)
-    [[ $mode == *--state ]] && opts+=(--state "$disk/state-${mode// /_}.db")
+    [[ $mode == *--state* ]] && opts+=(--state "$disk/state-${mode//[ ,]/_}.db")
     start_fortisim "$root/scenarios/provision-7.4.10.json" "${opts[@]}"
-    python3 "$root/bench/workload.py" mix "$fport" "$ca" "$work/mix-$mode"
-    read -r _ rps p99 _ _ <<<"$(load "$fpid" "$fport" "$work/mix-$mode/requests" 0)"
+    dir=$work/mix-${mode//[ ,]/_}
+    python3 "$root/bench/workload.py" mix "$fport" "$ca" "$dir"
+    read -r _ rps p99 _ _ <<<"$(load "$fpid" "$fport" "$dir/requests" 0)"
     [ -n "$mem_ref" ] || mem_ref=$rps
     row="| $mode | $rps | $(ratio "$rps" "$mem_ref") | $p99"
-    if [[ $mode == *--state ]]; then
+    if [[ $mode == *--state* ]]; then
       read -r c0 k0 _ <<<"$(state_of "$fadmin")"
-      read -r _ prps pp99 _ _ <<<"$(load "$fpid" "$fport" "$work/mix-$mode/requests.provision" 0)"
+      read -r _ prps pp99 _ _ <<<"$(load "$fpid" "$fport" "$dir/requests.provision" 0)"
       read -r c1 k1 u1 <<<"$(state_of "$fadmin")"
       row+=" | $prps | $pp99 | $(awk "BEGIN{printf \"%.1f\", ($c1-$c0)/(($k1-$k0) > 0 ? ($k1-$k0) : 1)}") | $(ratio "$prps" "$sqlite_tps") |"
       [ "$u1" = 0 ] || { echo "fortisim undid $u1 changes: a write failed" >&2; exit 1; }
@@ -272,6 +276,7 @@ PY
     echo "$row"
     stop_fortisim
   done
+  workers=""
   echo
   echo "SQLite's own limit on this disk: $sqlite_tps one-row transactions/s (WAL, synchronous=FULL, one after another):" \
     "what one fsync per change allows at best"
