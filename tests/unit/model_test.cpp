@@ -376,6 +376,29 @@ TEST_CASE("a write that fails takes its change back: the caller is told, readers
   CHECK(import(again, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1")).error == std::nullopt);
 }
 
+TEST_CASE("a reload whose definitions cannot be written leaves the old scenario and world in force") {
+  test::temp_folder dir("adopt-undo");
+  std::string path = dir.file("state.db");
+  model m(scenario_from(world), path);
+  std::string reloaded = world;  // the same world, with unknown codes accepted and one licence more
+  reloaded.replace(reloaded.find(R"("unknown_codes": {"answer": "card_not_found"})"),
+                   std::string(R"("unknown_codes": {"answer": "card_not_found"})").size(),
+                   R"("unknown_codes": {"answer": "accept"})");
+  reloaded.replace(reloaded.find(R"("licenses": [)"), std::string(R"("licenses": [)").size(),
+                   R"("licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0009", "token_count": 1},)");
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK_THROWS_AS(m.adopt(scenario_from(reloaded)), core::storage_error);
+  REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  // The new licence is gone with its write, and the old scenario still refuses unknown codes.
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0009", device("FG1")).error->code == 10);
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0777", device("FG1")).error->code == 10);
+  m.adopt(scenario_from(reloaded));  // and once it can be written, it takes
+  CHECK(import(m, "AAAA-BBBB-CCCC-DDDD-0009", device("FG1")).error == std::nullopt);
+}
+
 }  // TEST_SUITE
 
 TEST_SUITE("model") {

@@ -39,10 +39,15 @@ void restore(const Map& now, const std::set<std::string, std::less<>>& keys,
 void model::commit_locked(const change& c) {
   if (c.empty()) return;
   if (!store_) return apply_in_memory_locked(c);
-  change inverse = inverse_locked(c);
-  apply_in_memory_locked(c);
+  // Everything that may fail to allocate comes first: once applied, the change is surely queued
+  // (its writer waits for its number, which must be in the queue).
+  queued_change q{0, c, inverse_locked(c)};
   std::lock_guard l(commit_mutex_);
-  queue_.push_back({++staged_seq_, c, std::move(inverse)});
+  queue_.reserve(queue_.size() + 1);
+  apply_in_memory_locked(c);
+  q.seq = staged_seq_ + 1;
+  queue_.push_back(std::move(q));  // room reserved: cannot throw
+  staged_seq_ = queue_.back().seq;
 }
 
 change model::inverse_locked(const change& c) const {
@@ -118,14 +123,20 @@ void model::wait_durable(std::uint64_t seq) const {
 }
 
 void model::throw_if_undone(std::uint64_t seq) const {
+  if (seq > undone_upto_.load(std::memory_order_relaxed)) return;
   for (const auto& u : undone_)
     if (seq >= u.first && seq <= u.last) throw storage_error(u.why);
+  // As old as a failure forgotten: never a success it cannot vouch for.
+  if (seq <= forgotten_upto_)
+    throw storage_error("the outcome of this change is no longer known after " + std::to_string(max_undone_ranges) +
+                        " failed writes; it may have been undone");
 }
 
 void model::write_queue(std::unique_lock<std::mutex>& l) {
   std::vector<queued_change> batch;
   batch.swap(queue_);
-  if (batch.empty()) return;  // cannot be: a change not resolved is queued or being written
+  // Cannot be (a change not resolved is queued or being written); said rather than looped on.
+  if (batch.empty()) throw storage_error("a change waited for is not in the commit queue");
   writing_ = true;
   l.unlock();
   std::string failed;
@@ -134,8 +145,9 @@ void model::write_queue(std::unique_lock<std::mutex>& l) {
     forward.reserve(batch.size());
     for (const auto& q : batch) forward.push_back(&q.forward);
     store_->write(forward);
-  } catch (const storage_error& e) {
+  } catch (const std::exception& e) {  // a storage error, or memory running out: not written either way
     failed = e.what();
+    if (failed.empty()) failed = "the write failed";
   }
   if (failed.empty()) {
     l.lock();
@@ -149,7 +161,11 @@ void model::write_queue(std::unique_lock<std::mutex>& l) {
     std::for_each(batch.rbegin(), batch.rend(), [&](const queued_change& q) { apply_in_memory_locked(q.inverse); });
     changes_undone_ += batch.size();
     undone_.push_back({batch.front().seq, batch.back().seq, failed});
-    if (undone_.size() > 64) undone_.pop_front();  // a waiter is woken long before 64 more fail
+    // Bounded: a waiter wakes long before 65,536 more writes fail (older ones answer 503, below).
+    if (undone_.size() > max_undone_ranges) {
+      forgotten_upto_ = undone_.front().last;
+      undone_.pop_front();
+    }
     undone_upto_.store(batch.back().seq, std::memory_order_release);
     // What is left is durable: a reader from now on sees that, not the changes undone.
     batch.back().seq = ++staged_seq_;

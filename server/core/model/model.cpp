@@ -11,6 +11,7 @@
 #include <chrono>
 #include <shared_mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace fortisim::core {
 
@@ -54,11 +55,24 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
 }
 
 void model::adopt(std::shared_ptr<const scenario> s) {
-  write_durably([&] { commit_locked(definitions_locked(*s)); });  // throws (undone) before anything switches
-  std::lock_guard lock(mutex_);
-  scenario_ = std::move(s);
-  pinned_.clear();
-  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+  // The new definitions and the switch in one section: a reset cannot come between them.
+  std::shared_ptr<const scenario> before;
+  std::map<std::string, std::string, std::less<>> pinned_before;
+  try {
+    write_durably([&] {
+      commit_locked(definitions_locked(*s));
+      before = std::exchange(scenario_, s);
+      pinned_before = std::exchange(pinned_, {});
+      for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+    });
+  } catch (const storage_error&) {  // the definitions were undone: the scenario goes back too
+    std::lock_guard lock(mutex_);
+    if (before && scenario_ == s) {
+      scenario_ = std::move(before);
+      pinned_ = std::move(pinned_before);
+    }
+    throw;
+  }
 }
 
 void model::apply_locked(const licence_record& l) {

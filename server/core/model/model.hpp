@@ -259,7 +259,9 @@ class model {
   mutable std::condition_variable committed_;
   std::vector<queued_change> queue_;  ///< under commit_mutex_: applied, not yet being written
   bool writing_ = false;              ///< under commit_mutex_: a thread is writing a batch
-  std::deque<undone_range> undone_;   ///< under commit_mutex_: the last failed writes (at most 64)
+  static constexpr std::size_t max_undone_ranges = 65536;
+  std::deque<undone_range> undone_;   ///< under commit_mutex_: the last failed writes (max_undone_ranges)
+  std::uint64_t forgotten_upto_ = 0;  ///< under commit_mutex_: the last change of the failures dropped from undone_
   std::uint64_t changes_written_ = 0, commits_ = 0, changes_undone_ = 0;  ///< under commit_mutex_
   std::atomic<std::uint64_t> resolved_seq_{0};  ///< every change up to it is durable or undone
   std::atomic<std::uint64_t> undone_upto_{0};   ///< the last change undone
