@@ -56,6 +56,13 @@ def post(port, ca, path, body):
         conn.close()
 
 
+def poll_of(tokens):
+    """The HA pair's PollingRequest for the tokens an import gave."""
+    return {"d": {"__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FG4H0ETB20900993",
+                  "__device_version": "6.0", "__device_build": "6325", "__clustered_sns": HA,
+                  "tokens": [{"token": t["token"]} for t in tokens]}}
+
+
 def phone_request(user_code):
     """The app's request for a user's activation code: its last 8 bytes as hex (docs/protocol.md §5)."""
     raw = base64.b32decode(user_code + "=" * (-len(user_code) % 8))
@@ -84,10 +91,7 @@ def main():
         requests.append((PROCESS, compact(IMPORT), name))
     elif name == "poll":
         tokens = json.loads(post(port, ca, PROCESS, compact(IMPORT)))["d"]["tokens"]
-        poll = {"d": {"__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FG4H0ETB20900993",
-                      "__device_version": "6.0", "__device_build": "6325", "__clustered_sns": HA,
-                      "tokens": [{"token": t["token"]} for t in tokens]}}
-        requests.append((PROCESS, compact(poll), "poll"))
+        requests.append((PROCESS, compact(poll_of(tokens)), "poll"))
     elif name in ("provision", "phone", "mix"):
         provisioned = json.loads(post(port, ca, PROCESS, compact(PROVISION)))["d"]["tokens"][0]
         phone = compact(phone_request(provisioned["token_activation_code"]))
@@ -97,10 +101,7 @@ def main():
             requests.append((MOBILE, phone, "phone"))
         else:
             tokens = json.loads(post(port, ca, PROCESS, compact(IMPORT)))["d"]["tokens"]
-            poll = {"d": {"__type": "SoftToken.PollingRequest", "__version": "4", "serial_number": "FG4H0ETB20900993",
-                          "__device_version": "6.0", "__device_build": "6325", "__clustered_sns": HA,
-                          "tokens": [{"token": t["token"]} for t in tokens]}}
-            requests += [(PROCESS, compact(IMPORT), "reimport"), (PROCESS, compact(poll), "poll"),
+            requests += [(PROCESS, compact(IMPORT), "reimport"), (PROCESS, compact(poll_of(tokens)), "poll"),
                          (PROCESS, compact(PROVISION), "provision"), (MOBILE, phone, "phone")]
     else:
         sys.exit("unknown workload " + name)
