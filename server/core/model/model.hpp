@@ -163,6 +163,8 @@ class model {
   /// fsync each: fewer than the changes when changes waited together), "undone" (changes a failed
   /// write took back)}; null without --state.
   protocol::json state_status() const;
+  /// Whether changes are written to disk (--state): then an answer may wait for its commit.
+  bool durable() const { return store_.has_value(); }
 
  private:
   /// Runs `body` under the exclusive lock, then, outside it, waits until its change and every
@@ -174,6 +176,13 @@ class model {
   /// never tells of a change a failed write undoes. Throws storage_error when one was undone.
   template <class Body>
   auto read_durably(Body&& body) const;
+  /// Notes the last change queued into `seen` as the lock goes, even when the body throws: the
+  /// number write_durably and read_durably then wait for.
+  struct note_seen {
+    std::uint64_t& seen;
+    const std::uint64_t& staged;
+    ~note_seen() { seen = staged; }
+  };
   /// Applies `c` now and, with --state, queues it to be written (commit.cpp).
   void commit_locked(const change& c);
   /// Applies `c` to the records in memory (and their indexes).
@@ -270,11 +279,6 @@ class model {
 template <class Body>
 auto model::write_durably(Body&& body) {
   std::uint64_t seen = 0;
-  struct note_seen {  // the last change queued, read before the lock goes (even if body throws)
-    std::uint64_t& seen;
-    const std::uint64_t& staged;
-    ~note_seen() { seen = staged; }
-  };
   auto locked = [&] {
     std::lock_guard lock(mutex_);
     note_seen note{seen, staged_seq_};
@@ -314,11 +318,7 @@ auto model::read_durably(Body&& body) const {
   std::uint64_t seen = 0;
   auto locked = [&] {
     std::shared_lock lock(mutex_);
-    struct note_seen {
-      std::uint64_t& seen;
-      const std::uint64_t& staged;
-      ~note_seen() { seen = staged; }
-    } note{seen, staged_seq_};
+    note_seen note{seen, staged_seq_};
     return body();
   };
   if constexpr (std::is_void_v<decltype(body())>) {

@@ -9,6 +9,7 @@
 #include "server/net/io/asio.hpp"
 #include "server/net/io/config.hpp"
 #include "server/net/io/listeners.hpp"
+#include "server/net/io/on_pool.hpp"
 #include "server/net/tls/contexts.hpp"
 
 #include <atomic>
@@ -27,7 +28,9 @@ struct worker {
 /// it; reloading belongs to whoever owns the scenario file.
 struct service : core::server_control {
   service(server_config c, std::shared_ptr<core::engine> e)
-      : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {}
+      : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {
+    if (engine->world().durable()) answerers.emplace(durable_answerers);
+  }
 
   server_config cfg;
   std::shared_ptr<core::engine> engine;
@@ -37,6 +40,11 @@ struct service : core::server_control {
   fault_certificates fault_certs;
   std::optional<listener_set> listeners;
   std::vector<std::atomic<std::uint64_t>> accepted;  ///< connections each worker's listener accepted
+  /// With --state, the threads that answer requests: an answer waits for its change (and every
+  /// change it read) to be on disk, and meanwhile the workers go on with their other connections,
+  /// so up to this many changes wait together for one commit. After `workers`: joined first.
+  static constexpr std::size_t durable_answerers = 64;
+  std::optional<asio::thread_pool> answerers;
 
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
   std::atomic<int> in_flight_count{0};

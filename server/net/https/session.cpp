@@ -198,8 +198,15 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     auto& req = parser.get();
     headers.clear();
     for (const auto& field : req) headers.append(field.name_string()).append(": ").append(field.value()).append("\n");
-    st.s->engine->handle(
-        {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert}, o);
+    auto answer = [&] {
+      st.s->engine->handle(
+          {req.method_string(), req.target(), req.body(), st.client, st.sni, st.connection, headers, st.client_cert},
+          o);
+    };
+    if (st.s->answerers)
+      co_await on_pool(*st.s->answerers, answer);  // it may wait for the disk; this loop does not
+    else
+      answer();
     switch (co_await deliver(*st.s->engine, stream, w, o, req.version(), req.keep_alive() && !st.s->draining, head)) {
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
