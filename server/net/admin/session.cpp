@@ -8,6 +8,7 @@
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
+#include "server/net/io/on_pool.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -49,7 +50,12 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
   };
   auto& journal = s->engine->journal();
   auto seen = journal.last_seq();
-  auto reply = ask(true);
+  core::control_reply reply;
+  auto first = [&] { reply = ask(true); };
+  if (s->answerers)
+    co_await on_pool(*s->answerers, first);  // a change waits for the disk there, not on this worker
+  else
+    first();
   if (reply.wait_ms == 0) co_return reply;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
   auto executor = co_await asio::this_coro::executor;
