@@ -180,6 +180,39 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
   CHECK(p.proc().wait_exit(10s) == 0);
 }
 
+TEST_CASE("a drain's closed listener stays closed through a reload, a reset and POST /listener/open") {
+  // With --state a control call runs on another thread than SIGTERM's: neither order may reopen.
+  temp_folder dir("drain-closed");
+  std::string file = dir.write("slow.json", R"({"unknown_codes": {"answer": "accept"},
+    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 3000}}]})");
+  served_binary p(
+      {"--scenario", file, "--quiet", "--threads", "1", "--drain-ms", "8000", "--state", dir.path() + "/state.db"});
+  auto port = p.port();
+  auto admin = p.admin_port();
+  auto flying = std::async(std::launch::async, [&] { return post_once(port, import_request(code(1), "FG1")); });
+  bool in_flight = false;  // bounded wait until the server holds it
+  for (int i = 0; i < 250 && !in_flight; ++i) {
+    in_flight = json::parse(control(admin, "GET", "/status").second)["in_flight"] == 1;
+    if (!in_flight) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(in_flight);
+  p.signal(SIGTERM);
+  bool closed = false;  // the signal is handled on the server's loop: bounded wait for the refusal
+  for (int i = 0; i < 250 && !closed; ++i) {
+    closed = tcp_connect_errno(port) == ECONNREFUSED;
+    if (!closed) std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(closed);
+  CHECK(control(admin, "POST", "/reload").first == 200);
+  CHECK(control(admin, "POST", "/reset").first == 200);
+  CHECK(control(admin, "POST", "/listener/open").first == 200);
+  CHECK(tcp_connect_errno(port) == ECONNREFUSED);
+  CHECK(json::parse(control(admin, "GET", "/status").second)["listening"] == false);
+  REQUIRE(flying.wait_for(10s) == std::future_status::ready);
+  CHECK(flying.get().status == 200);
+  CHECK(p.proc().wait_exit(10s) == 0);
+}
+
 TEST_CASE("a port below 1024 without privilege says how to fix it, from a checkout in a 0700 home") {
   if (::geteuid() != 0) {
     auto failed = expect_startup_failure(

@@ -52,7 +52,7 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
   auto seen = journal.last_seq();
   core::control_reply reply;
   auto first = [&] { reply = ask(true); };
-  if (s->answerers)
+  if (s->answerers && req.method() != http::verb::get)
     co_await on_pool(*s->answerers, first);  // a change waits for the disk there, not on this worker
   else
     first();

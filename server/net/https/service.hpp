@@ -31,6 +31,9 @@ struct service : core::server_control {
       : cfg(std::move(c)), engine(std::move(e)), fault_certs(cfg.data_dir, cfg.lab_key) {
     if (engine->world().durable()) answerers.emplace(durable_answerers);
   }
+  /// Its members go after this: a connection's coroutine destroyed with its loop must not stop
+  /// the loops being destroyed.
+  ~service() { torn_down = true; }
 
   server_config cfg;
   std::shared_ptr<core::engine> engine;
@@ -49,8 +52,10 @@ struct service : core::server_control {
   // Draining (SIGTERM): requests being answered, and whether no new one may start.
   std::atomic<int> in_flight_count{0};
   std::atomic<bool> draining{false};
+  std::atomic<bool> torn_down{false};
   /// Stops every worker's loop at once (the last exchange of a drain calls it).
   void stop_loops() {
+    if (torn_down) return;
     for (auto& w : workers) w->ioc.stop();
   }
 

@@ -103,10 +103,19 @@ bool listener_set::listening() const {
 
 void listener_set::open() { change(true, 0); }
 
+void listener_set::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  change(false, 0);
+}
+
 void listener_set::change(bool listen, std::int64_t reopen_after_ms) {
   std::uint64_t generation;
   {
     std::lock_guard lock(mutex_);
+    if (listen && closed_) return;  // a drain closed them: a reset or reload that raced it does not reopen
     generation = ++generation_;
     listening_ = listen;
     if (!listen && !placeholder_) {

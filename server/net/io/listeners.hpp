@@ -37,8 +37,11 @@ class listener_set {
   void threads_started();
   /// Stops listening on every worker: for `ms`, or until open() when 0.
   void refuse(std::int64_t ms);
-  /// Listens again on every worker.
+  /// Listens again on every worker (not after close()).
   void open();
+  /// Stops listening on every worker for good (a drain): no open(), timed reopening, reset or
+  /// reload listens again, whichever thread asks.
+  void close();
   /// Called (on loop 0) when a timed refusal ends by itself, so that the end is logged as its
   /// start was: `refuse(ms)` with ms > 0 from the control API, a `refuse` fault or a scenario.
   void on_refuse_ended(std::function<void()> f) { refuse_ended_ = std::move(f); }
@@ -68,6 +71,7 @@ class listener_set {
   mutable std::mutex mutex_;
   std::vector<slot> slots_;
   bool listening_ = false;
+  bool closed_ = false;  ///< close() was called: nothing listens again
   bool threads_ = false;
   std::uint64_t generation_ = 0;
   std::optional<tcp::acceptor> placeholder_;  ///< holds the port while refusing

@@ -256,6 +256,9 @@ void server::wait() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->threads.clear();
+  // An answer (or control call) still on the answering threads finishes before anything it uses
+  // goes; one not started yet is dropped with its connection.
+  impl_->answerers.reset();
 }
 
 void server::stop() { impl_->stop_loops(); }
@@ -265,7 +268,7 @@ void server::drain() { impl_->drain(); }
 void server::impl::drain() {
   if (draining.exchange(true)) return;
   engine->notice("stopping", {{"in_flight", in_flight_count.load()}, {"drain_ms", cfg.drain_ms}});
-  listeners->refuse(0);  // new connections are refused from here on
+  listeners->close();  // new connections are refused from here on, whatever asks to listen
   if (in_flight_count.load() == 0) return stop_loops();
   // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
   asio::post(workers.front()->ioc, [this] {
