@@ -47,17 +47,24 @@ task<> release_it(blocked_call* call) {
   co_return;
 }
 
+/// On a loop of one thread and a pool of one: a call that blocks on the pool (and throws if
+/// `fail`) and, on the loop, the work that releases it. Returns once both are done.
+blocked_call run_blocked(bool fail) {
+  asio::io_context loop{1};
+  asio::thread_pool pool(1);
+  blocked_call call;
+  asio::co_spawn(loop, wait_on_pool(&pool, &call, fail), asio::detached);
+  asio::co_spawn(loop, release_it(&call), asio::detached);
+  loop.run();  // returns once both are done: the pool's call kept the loop alive meanwhile
+  return call;
+}
+
 }  // namespace
 
 TEST_SUITE("on pool") {
 
 TEST_CASE("a blocking call runs on the pool while the loop runs others, and resumes on the loop") {
-  asio::io_context loop{1};
-  asio::thread_pool pool(1);
-  blocked_call call;
-  asio::co_spawn(loop, wait_on_pool(&pool, &call, false), asio::detached);
-  asio::co_spawn(loop, release_it(&call), asio::detached);
-  loop.run();                    // returns once both are done: the pool's call kept the loop alive meanwhile
+  auto call = run_blocked(false);
   CHECK(call.released_in_time);  // the loop ran release_it while the call was blocked
   CHECK(call.resumed);
   CHECK(call.ran_on != std::this_thread::get_id());
@@ -66,12 +73,8 @@ TEST_CASE("a blocking call runs on the pool while the loop runs others, and resu
 }
 
 TEST_CASE("what the call throws is thrown where it is awaited") {
-  asio::io_context loop{1};
-  asio::thread_pool pool(1);
-  blocked_call call;
-  asio::co_spawn(loop, wait_on_pool(&pool, &call, true), asio::detached);
-  asio::co_spawn(loop, release_it(&call), asio::detached);
-  loop.run();
+  auto call = run_blocked(true);
+  CHECK(call.released_in_time);
   CHECK(call.resumed);
   CHECK(call.failure == "the disk is full");
   CHECK(call.resumed_on == std::this_thread::get_id());

@@ -63,7 +63,7 @@ struct service : core::server_control {
   void open() override { listeners->open(); }
   void reset() override {
     engine->reset();
-    if (!draining) listeners->begin(engine->refuse_first_ms());  // a drain's refusal stays
+    listeners->begin(engine->refuse_first_ms());  // after a drain's close() it listens no more
   }
   bool listening() const override { return listeners->listening(); }
   protocol::json worker_counts() const override {
