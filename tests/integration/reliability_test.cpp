@@ -205,7 +205,9 @@ TEST_CASE("a drain's closed listener stays closed through a reload, a reset and 
   REQUIRE(closed);
   CHECK(control(admin, "POST", "/reload").first == 200);
   CHECK(control(admin, "POST", "/reset").first == 200);
-  CHECK(control(admin, "POST", "/listener/open").first == 200);
+  auto opened = control(admin, "POST", "/listener/open");
+  CHECK(opened.first == 200);
+  CHECK(json::parse(opened.second)["listening"] == false);  // the reply says what is, not what was asked
   CHECK(tcp_connect_errno(port) == ECONNREFUSED);
   CHECK(json::parse(control(admin, "GET", "/status").second)["listening"] == false);
   REQUIRE(flying.wait_for(10s) == std::future_status::ready);

@@ -210,7 +210,7 @@ control_reply open(call& request) {
   request.only_keys({});
   request.server.open();
   request.announce("open");
-  return listeners_follow(ok({{"listening", true}}));
+  return listeners_follow(ok({{"listening", request.server.listening()}}));  // false once a drain closed it
 }
 
 control_reply list_rules(call& request) {

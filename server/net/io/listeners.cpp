@@ -143,7 +143,7 @@ void listener_set::change(bool listen, std::int64_t reopen_after_ms) {
         if (generation != generation_) return;
       }
       open();
-      if (refuse_ended_) refuse_ended_();
+      if (refuse_ended_ && listening()) refuse_ended_();  // not after a drain's close()
     });
   });
 }
