@@ -107,6 +107,22 @@ TEST_CASE("matchers and ordinals") {
   }
 }
 
+TEST_CASE("operation takes a name or {\"any_of\": [names]}") {
+  using fortisim::protocol::operation;
+  auto one = book_of(R"({"rules": [{"when": {"operation": "polling"}, "then": {"action": "close"}}]})");
+  auto two = book_of(R"({"rules": [{"when": {"operation": {"any_of": ["polling", "provision"]}},
+                                    "then": {"action": "close"}}]})");
+  exchange_facts f;
+  CHECK_FALSE(two.first_match(stage::http, f).has_value());  // a request of no known operation
+  for (auto op : {operation::activation_license, operation::polling, operation::mobile_provision, operation::provision,
+                  operation::hardware_activation}) {
+    f.operation = op;
+    CAPTURE(static_cast<int>(op));
+    CHECK(one.first_match(stage::http, f).has_value() == (op == operation::polling));
+    CHECK(two.first_match(stage::http, f).has_value() == (op == operation::polling || op == operation::provision));
+  }
+}
+
 TEST_CASE("the same seed gives the same probabilistic sequence — another seed another one") {
   auto make = [](int seed) {
     return book_of(R"({"seed": )" + std::to_string(seed) +

@@ -41,6 +41,18 @@ TEST_CASE("every shipped scenario loads") {
   CHECK(count >= 3);
 }
 
+TEST_CASE("a rule's operation is refused unless it is a known name or {\"any_of\": [known names]}") {
+  auto ps = problems_of(R"({"rules": [
+    {"when": {"operation": "poling"}, "then": {"action": "close"}},
+    {"when": {"operation": {"any_of": ["polling", "import"]}}, "then": {"action": "close"}},
+    {"when": {"operation": {"any_of": []}}, "then": {"action": "close"}},
+    {"when": {"operation": {"one_of": ["polling"]}}, "then": {"action": "close"}}]})");
+  CHECK(has_problem(ps, "$.rules[0].when.operation", "expected activation_license, polling"));
+  CHECK(has_problem(ps, "$.rules[1].when.operation.any_of[1]", "expected activation_license, polling"));
+  CHECK(has_problem(ps, "$.rules[2].when.operation", "{\"any_of\": [names]}"));
+  CHECK(has_problem(ps, "$.rules[3].when.operation", "{\"any_of\": [names]}"));
+}
+
 TEST_CASE("comments are allowed and the name defaults to the file's") {
   auto r = parse_scenario("// a comment\n{ /* inline */ \"seed\": 7 }", "dir/my-lab.json");
   REQUIRE(r.value.has_value());

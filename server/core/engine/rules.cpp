@@ -74,7 +74,7 @@ bool matches(const rule_when& w, const exchange_facts& f) {
   if (w.endpoint && !w.endpoint->matches(f.target)) return false;
   if (w.request && !w.request->contains(f.request)) return false;
   if (w.type && !w.type->matches(f.type)) return false;
-  if (w.operation && f.operation != w.operation) return false;
+  if (w.operations && !(f.operation && (w.operations >> static_cast<int>(*f.operation) & 1))) return false;
   if (w.qname && !w.qname->matches(f.qname)) return false;
   if (w.qtype && !w.qtype->matches(f.qtype)) return false;
   if (w.query && !w.query->contains(f.query)) return false;

@@ -156,6 +156,27 @@ std::optional<json> dns_test(checker& c, const json& value, const std::string& k
   return std::nullopt;
 }
 
+/// `operation`: a name, or {"any_of": [names]}; a bit per operation named.
+static_assert(protocol::operation_count <= 8, "a bit per operation in rule_when::operations");
+std::uint8_t operations_at(checker& c, const json& value, const std::string& kp) {
+  static constexpr const char* names =
+      "activation_license, polling, mobile_provision, provision or hardware_activation";
+  auto bit = [&](const json& v, const std::string& at) -> std::uint8_t {
+    auto op = v.is_string() ? protocol::operation_from_name(v.get<std::string>()) : std::nullopt;
+    if (!op) c.fail(at, std::string("expected ") + names);
+    return op ? static_cast<std::uint8_t>(1u << static_cast<int>(*op)) : 0;
+  };
+  if (!value.is_object()) return bit(value, kp);
+  const json* list = value.size() == 1 && value.contains("any_of") ? &value["any_of"] : nullptr;
+  if (!list || !list->is_array() || list->empty()) {
+    c.fail(kp, std::string("expected one of ") + names + ", or {\"any_of\": [names]}");
+    return 0;
+  }
+  std::uint8_t bits = 0;
+  for (std::size_t i = 0; i < list->size(); ++i) bits |= bit((*list)[i], kp + ".any_of[" + std::to_string(i) + "]");
+  return bits;
+}
+
 /// One `when` test: fills its slot of `w` and returns the earliest stage that knows it.
 stage when_key(checker& c, const std::string& key, const json& value, const std::string& kp, rule_when& w) {
   if (key == "connection") {
@@ -198,9 +219,7 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
       w.type = std::move(m);
     }
   } else if (key == "operation") {
-    auto op = value.is_string() ? protocol::operation_from_name(value.get<std::string>()) : std::nullopt;
-    if (!op) c.fail(kp, "expected activation_license, polling, mobile_provision, provision or hardware_activation");
-    w.operation = op;
+    w.operations = operations_at(c, value, kp);
   } else if (key == "cluster_member") {
     w.cluster_member = matcher_at(c, value, kp);
   } else if (key == "token") {

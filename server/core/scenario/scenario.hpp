@@ -29,7 +29,7 @@ namespace fortisim::core {
 struct rule_when {
   std::optional<matcher> endpoint;                      ///< "process", "mobile", or a path matcher
   std::optional<matcher> type;                          ///< the request's __type ("ActivationLicenseRequest" or full)
-  std::optional<protocol::operation> operation;         ///< "activation_license", "polling", ...
+  std::uint8_t operations = 0;                          ///< a bit per protocol::operation named (0: any)
   std::vector<std::pair<std::string, matcher>> fields;  ///< any other key: a field of "d"
   std::optional<matcher> cluster_member;                ///< any __clustered_sns[].sn
   std::optional<matcher> token;                         ///< any tokens[].token
@@ -41,8 +41,8 @@ struct rule_when {
   std::optional<matcher> qtype;                         ///< DNS: the question's type ("A", "AAAA", ...)
   std::optional<ordinal_range> query;                   ///< DNS: the query's ordinal since the scenario loaded
   bool empty() const {
-    return !endpoint && !type && !operation && fields.empty() && !cluster_member && !token && !sni && !client_address &&
-           !connection && !request && !qname && !qtype && !query;
+    return !endpoint && !type && !operations && fields.empty() && !cluster_member && !token && !sni &&
+           !client_address && !connection && !request && !qname && !qtype && !query;
   }
 };
 
