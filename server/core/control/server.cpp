@@ -105,8 +105,7 @@ control_reply journal_count(call& request) {
 
 control_reply journal_clear(call& request) {
   request.only_query({});
-  request.engine.journal().clear();
-  request.engine.devices().clear();
+  request.engine.clear_journal();
   request.announce("clear journal");
   return ok(json::object());
 }

@@ -73,14 +73,24 @@ void engine::reload(std::shared_ptr<const scenario> s) {
 
 void engine::reset() {
   model_.reset();
-  auto in_force = current();
-  current_.store(std::make_shared<loaded>(in_force->scenario, connection_ids_.load(),
-                                          request_ids_.load()));  // rule counters and ordinals from zero
   {
     std::lock_guard lock(runtime_mutex_);
     runtime_.store(nullptr);
   }
-  journal_.clear();
+  // Rule counters and ordinals from zero. The request count starts again where the journal does,
+  // at one number taken while no entry can be recorded: a request counted before the reset has no
+  // entry after it, however long its answer takes, and every request counted after has one.
+  auto in_force = current();
+  journal_.clear([&] {
+    auto requests = request_ids_.load();
+    current_.store(std::make_shared<loaded>(in_force->scenario, connection_ids_.load(), requests));
+    return requests;
+  });
+  devices_.clear();
+}
+
+void engine::clear_journal() {
+  journal_.clear([this] { return request_ids_.load(); });
   devices_.clear();
 }
 

@@ -72,8 +72,7 @@ struct http_outcome {
   /// The exchange's journal entry but its outcome: recorded by engine::finish. Its strings keep
   /// their storage (each at most journal_kept_bytes, so an idle connection holds at most 12 KiB).
   journal_entry entry;
-  std::uint64_t journal_epoch = 0;  ///< the journal's epoch when it was answered (a reset since: not kept)
-  bool writing = false;             ///< between engine::writing and engine::finish
+  bool writing = false;  ///< between engine::writing and engine::finish
   /// Back to the values above, the strings keeping their storage (a connection reuses one outcome),
   /// up to `kept_bytes` of body (a reply is 1-4 KiB): an idle connection holds no large reply.
   void reset() {
@@ -194,6 +193,9 @@ class engine {
   /// runtime rules and the journal. The listener is the network layer's: POST /reset and the
   /// fixture go through server_control::reset, which calls this. Throws storage_error.
   void reset();
+  /// Empties the journal and the devices read from it (DELETE /journal): an exchange counted
+  /// before, ending after, is logged but not kept.
+  void clear_journal();
   /// Adds a rule ahead of the scenario's (POST /rules), kept across reloads until deleted or reset,
   /// with counters of its own that other rules' coming and going leave alone. Its name must be
   /// new: no scenario or runtime rule may have it. At most runtime_rule_limit at once. The

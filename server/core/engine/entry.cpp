@@ -117,15 +117,13 @@ void engine::finish(http_outcome& out, delivery how, std::uint64_t bytes_sent) {
       if (was_writing) journal.end_write();
     }
   } done{journal_, std::exchange(out.writing, false)};
-  journal_.record(
-      [&](journal_entry& e) {
-        auto time_ms = e.time_ms;  // when the outcome was known
-        e = out.entry;             // the strings are copied into storage the journal keeps
-        e.time_ms = time_ms;
-        e.outcome.assign(delivery_name(how));
-        e.bytes_sent = bytes_sent;
-      },
-      out.journal_epoch);
+  journal_.record([&](journal_entry& e) {
+    auto time_ms = e.time_ms;  // when the outcome was known
+    e = out.entry;             // the strings are copied into storage the journal keeps
+    e.time_ms = time_ms;
+    e.outcome.assign(delivery_name(how));
+    e.bytes_sent = bytes_sent;
+  });  // kept by its request's number (journal::clear)
 }
 
 void engine::writing(http_outcome& out) {
@@ -140,7 +138,6 @@ void engine::write_entry(const exchange& exchange) {
   int endpoint = exchange.path == process_path ? 0 : exchange.path == mobile_path ? 1 : 2;
   metrics_.request(endpoint, exchange.op ? static_cast<int>(*exchange.op) : -1, exchange.error_code, status);
   journal_entry& e = exchange.out.entry;
-  exchange.out.journal_epoch = journal_.epoch();
   journal::blank(e);
   e.stage.assign(stage_name(stage::http));
   e.connection = exchange.request.connection;

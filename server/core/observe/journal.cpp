@@ -241,10 +241,11 @@ void journal::wake_watchers() {
   for (const auto& [id, wake] : watchers_) wake();
 }
 
-void journal::clear() {
+void journal::clear(const std::function<std::uint64_t()>& count) {
   auto locks = lock_all();
   cleared_before_ = next_.load(std::memory_order_relaxed);
   epoch_.fetch_add(1, std::memory_order_relaxed);
+  requests_cleared_ = count();
 }
 
 }  // namespace fortisim::core

@@ -36,8 +36,9 @@ class journal {
   /// capacity: assign to them rather than replacing them), which is then copied into the ring
   /// under the lock and handed to the observers outside it.
   ///
-  /// `begun` is the epoch() when the exchange began: one that began before a clear() (a reset) is
-  /// logged and shown but not kept, so a reset journal holds only what happened after it.
+  /// `begun` is the epoch() when the event began: one that began before a clear() (a reset) is
+  /// logged and shown but not kept, so a reset journal holds only what happened after it. An HTTP
+  /// entry is kept by its request's number instead: see clear().
   template <class Fill>
   void record(Fill&& fill, std::uint64_t begun = current_epoch) {
     if (capacity_ == 0 && observers_.empty()) return;
@@ -49,7 +50,8 @@ class journal {
     {
       ring& r = own_ring();
       std::lock_guard lock(r.mutex);
-      bool keep = begun == current_epoch || begun == epoch_.load(std::memory_order_relaxed);
+      bool keep = e.request ? e.request > requests_cleared_
+                            : begun == current_epoch || begun == epoch_.load(std::memory_order_relaxed);
       e.seq = keep ? next_.fetch_add(1, std::memory_order_seq_cst) : 0;
       if (capacity_ > 0 && keep) r.keep(e, capacity_, ring_bytes_);
     }
@@ -93,8 +95,11 @@ class journal {
   std::size_t count(const journal_filter& f) const;
   /// The newest entries, newest last (for a live view).
   std::vector<journal_entry> since(std::uint64_t after) const;
-  void clear();
-  /// How many times it was cleared: an exchange notes it when it begins (see record).
+  /// Forgets every entry. `count` runs while no entry can be recorded and returns the number of
+  /// the last request counted before the clear: an HTTP entry of that request or an earlier one,
+  /// ending after the clear, is logged but not kept, so the journal and the request count agree.
+  void clear(const std::function<std::uint64_t()>& count);
+  /// How many times it was cleared: an event notes it when it begins (see record).
   std::uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
   static constexpr std::uint64_t current_epoch = UINT64_MAX;
   /// Every field of `e` back to empty or 0, the strings keeping their storage.
@@ -135,6 +140,7 @@ class journal {
   std::atomic<std::uint64_t> epoch_{0};  ///< changed under every ring's lock
   std::atomic<int> writing_{0};          ///< replies being written, their entries not yet recorded
   std::uint64_t cleared_before_ = 1;     ///< entries below this seq were cleared (under every lock)
+  std::uint64_t requests_cleared_ = 0;   ///< HTTP entries of requests up to this are not kept (ditto)
   std::vector<std::function<void(const journal_entry&)>> observers_;
   std::mutex watchers_mutex_;
   std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers_;
