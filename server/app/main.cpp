@@ -16,6 +16,7 @@
 #include "server/app/state_check.hpp"
 #include "server/core/engine/engine.hpp"
 #include "server/net/server/server.hpp"
+#include "server/net/server/signals.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -284,6 +285,7 @@ int run_serve(options& o) {
     opts.format = json ? core::log_format::json : core::log_format::text;
     std::error_code ec;  // a state file that is missing or empty holds nothing to resume
     bool resuming = !o.state.empty() && std::filesystem::file_size(o.state, ec) > 0 && !ec;
+    net::mask_server_signals(SIG_BLOCK);  // before the first thread: only the loops take them
     auto engine = std::make_shared<core::engine>(scenario, opts);
     net::server srv(cfg, engine);
     app::log_scenario(*scenario, *engine, json);

@@ -81,10 +81,12 @@ void engine::reset() {
   // at one number taken while no entry can be recorded: a request counted before the reset has no
   // entry after it, however long its answer takes, and every request counted after has one.
   auto in_force = current();
+  auto next = std::make_shared<loaded>(in_force->scenario, 0, 0);  // its rule book copied before the locks
   journal_.clear([&] {
-    auto requests = request_ids_.load();
-    current_.store(std::make_shared<loaded>(in_force->scenario, connection_ids_.load(), requests));
-    return requests;
+    next->connections_before = connection_ids_.load();
+    next->requests_before = request_ids_.load();
+    current_.store(next);
+    return next->requests_before;
   });
   devices_.clear();
 }

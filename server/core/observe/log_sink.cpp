@@ -4,8 +4,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -38,12 +36,7 @@ log_sink::log_sink(int fd, std::size_t capacity) : fd_(fd) {
     if (own_fd_ >= 0) fd_ = own_fd_;
   }
   chunk_ = file || own_fd_ >= 0 ? SIZE_MAX : PIPE_BUF;
-  // Signals are for the server's loops: the log's thread is born with them all blocked.
-  sigset_t all, before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
   thread_ = std::thread([this] { run(); });
-  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
 log_sink::~log_sink() {

@@ -3,11 +3,10 @@
 #include "server/net/io/endpoint.hpp"
 #include "server/net/io/log_failure.hpp"
 #include "server/net/server/impl.hpp"
+#include "server/net/server/signals.hpp"
 
 #include <boost/asio/detached.hpp>
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <condition_variable>
@@ -35,16 +34,6 @@ task<> signal_loop(server* srv, server::impl* s) {
       s->engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
     }
   }
-}
-
-/// Blocks the signals the server handles in the calling thread, so that only the loops' threads
-/// take them, waiting in the reactor: under ThreadSanitizer a signal taken by a thread parked
-/// elsewhere (the one in wait(), say) could stay there for good, unhandled.
-void block_server_signals_here() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 /// Runs a worker's loop until it is stopped. Sessions catch what they can throw; anything that
@@ -256,19 +245,19 @@ void server::start() {
                    [e = impl_->engine](std::exception_ptr ex) { log_failure(*e, ex, "signal handling"); });
   }
   impl_->listeners->threads_started();
-  // start() returns once every loop runs (what the ready line then says is settled, each thread's
-  // signal mask too); the latch is shared, as a loop may still be leaving count_down() by then.
+  // start() returns once every loop runs (what the ready line then says is settled, the loops'
+  // signal masks too); the latch is shared, as a loop may still be leaving count_down() by then.
   auto running = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(impl_->workers.size()));
   for (auto& w : impl_->workers) {
     auto* wp = w.get();
-    impl_->threads.emplace_back([wp, engine = impl_->engine, running] {
+    impl_->threads.emplace_back([wp, engine = impl_->engine, running, signals = impl_->cfg.handle_signals] {
+      if (signals) mask_server_signals(SIG_UNBLOCK);  // the loops alone take them (signals.hpp)
       // Keep running while refusing: timers and the control API still need the loop.
       auto guard = asio::make_work_guard(wp->ioc);
       running->count_down();
       run_guarded(wp->ioc, *engine);
     });
   }
-  if (impl_->cfg.handle_signals) block_server_signals_here();  // the loops, born before, take them
   running->wait();
 }
 
