@@ -45,8 +45,7 @@ struct server_config {
   std::int64_t handshake_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;  ///< waiting for (the rest of) a request
   std::int64_t write_timeout_ms = 30'000;
-  bool handle_signals = false;   ///< SIGINT/SIGTERM drain and stop, SIGHUP reloads (the binary; the loops alone take
-                                 ///< them: signals.hpp) them, not start()'s caller
+  bool handle_signals = false;   ///< SIGINT/SIGTERM drain and stop, SIGHUP reloads (the binary): signals.hpp
   std::int64_t drain_ms = 5000;  ///< on SIGTERM/SIGINT: how long exchanges in flight may take to finish
   /// The DNS responder (server/net/dns.hpp): ADDR:PORT for UDP and TCP, e.g. "0.0.0.0:53" or
   /// "127.0.0.1:0" (a free port); none: off.
