@@ -66,7 +66,7 @@ void engine::reload(std::shared_ptr<const scenario> s) {
       throw std::invalid_argument("$.rules[" + std::to_string(i) + "].name: \"" + s->rules[i].name +
                                   "\" is the name of a runtime rule: delete it (DELETE /rules/<name>) first");
   model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
-  current_.store(std::make_shared<loaded>(s, connection_ids_.load(), request_ids_.load()));
+  current_.store_with(std::make_shared<loaded>(s), [this](loaded& next) { count_from_now(next); });
   if (runtime)  // the same rules and counters, drawing from the new seed
     runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()));
 }
@@ -81,11 +81,9 @@ void engine::reset() {
   // at one number taken while no entry can be recorded: a request counted before the reset has no
   // entry after it, however long its answer takes, and every request counted after has one.
   auto in_force = current();
-  auto next = std::make_shared<loaded>(in_force->scenario, 0, 0);  // its rule book copied before the locks
+  auto next = std::make_shared<loaded>(in_force->scenario);  // its rule book copied before the locks
   journal_.clear([&] {
-    next->connections_before = connection_ids_.load();
-    next->requests_before = request_ids_.load();
-    current_.store(next);
+    current_.store_with(next, [this](loaded& n) { count_from_now(n); });
     return next->requests_before;
   });
   devices_.clear();

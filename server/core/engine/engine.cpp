@@ -74,7 +74,7 @@ std::string_view canonical_path(std::string_view path, bool without_case) {
 }  // namespace
 
 engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
-    : current_(std::make_shared<loaded>(first, 0, 0)),
+    : current_(std::make_shared<loaded>(first)),
       model_(first, opts.state_path),
       log_format_(opts.format),
       secrets_(opts.show_secrets ? secrets::shown : secrets::hidden),
@@ -105,11 +105,14 @@ std::shared_ptr<const scenario> engine::current_scenario() const { return curren
 std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
 
 void engine::handle(const http_request& request, http_outcome& out) {
-  auto in_force = current();
+  // The request's number and the rule book that counts it, as one step: one numbered after a
+  // reset or reload meets the new book (its counters from zero), one numbered before, the old.
+  auto [in_force, id] = current_.load_with([this] { return request_ids_.fetch_add(1, std::memory_order_relaxed) + 1; });
   out.reset();
   thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
   scratch.reason.clear();
   exchange ongoing(*in_force, request, out, scratch);
+  ongoing.id = id;
   try {
     classify(ongoing);
     match_rules(ongoing);
@@ -126,7 +129,6 @@ void engine::handle(const http_request& request, http_outcome& out) {
 }
 
 void engine::classify(exchange& exchange) {
-  exchange.id = request_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
   exchange.ordinal = exchange.id - exchange.in_force.requests_before;
   exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')),
                                  exchange.in_force.scenario->case_insensitive_paths);

@@ -217,8 +217,7 @@ class engine {
     std::uint64_t connections_before = 0;
     std::uint64_t requests_before = 0;
     std::atomic<std::uint64_t> dns_queries{0};
-    loaded(std::shared_ptr<const core::scenario> from, std::uint64_t connections, std::uint64_t requests)
-        : scenario(from), rules(from->rules, from->seed), connections_before(connections), requests_before(requests) {}
+    explicit loaded(std::shared_ptr<const core::scenario> from) : scenario(from), rules(from->rules, from->seed) {}
     /// The ordinal, since this loaded, of connection `id`; 0 (no ordinal `when` tests) for one
     /// opened before.
     std::uint64_t connection_ordinal(std::uint64_t id) const {
@@ -234,6 +233,12 @@ class engine {
   };
   struct exchange;
   std::shared_ptr<loaded> current() const { return current_.load(); }
+  /// Sets `next`'s counts to start from the ids issued so far: called as it is stored (current_'s
+  /// store_with), so no id is taken between the count and the store.
+  void count_from_now(loaded& next) const {
+    next.connections_before = connection_ids_.load();
+    next.requests_before = request_ids_.load();
+  }
   /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
   std::optional<rule_book::hit> first_match(loaded& in_force, stage at, const exchange_facts& facts,
                                             const std::shared_ptr<runtime_rules>& runtime);

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 
 namespace fortisim::core {
@@ -26,8 +27,22 @@ class snapshot {
     return value_;
   }
   void store(std::shared_ptr<T> next) {
+    store_with(std::move(next), [](T&) {});
+  }
+
+  /// The value, and what `step()` returned, as one step: no store comes between them (a request's
+  /// number and the rule book that numbers it from, however close a reset).
+  template <class F>
+  std::pair<std::shared_ptr<T>, std::invoke_result_t<F&>> load_with(F step) const {
+    std::lock_guard lock(mutex_);
+    return {value_, step()};
+  }
+  /// Stores `next` once `finish(*next)` has run, as one step with it (no load_with() between).
+  template <class F>
+  void store_with(std::shared_ptr<T> next, F finish) {
     {
       std::lock_guard lock(mutex_);
+      if (next) finish(*next);
       value_.swap(next);
     }  // the value replaced goes here, outside the lock, if this was its last reference
   }

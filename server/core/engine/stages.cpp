@@ -60,10 +60,11 @@ void engine::settle(stage at, const stage_verdict& v, std::string_view client_ad
 }
 
 stage_verdict engine::on_connection(std::string_view client_address) {
-  auto in_force = current();
+  // As handle(): the connection's number and the rule book that counts it, as one step.
+  auto [in_force, id] =
+      current_.load_with([this] { return connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1; });
   exchange_facts f;
   f.client_address = client_address;
-  auto id = connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1;
   f.connection = in_force->connection_ordinal(id);
   metrics_.connection_opened();
   auto runtime = runtime_.load();
