@@ -18,12 +18,17 @@ import time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:])
-exited = os.pidfd_open(pid)
+try:
+    exited = os.pidfd_open(pid)
+except OSError as e:  # a kernel or seccomp without pidfd_open: say so, leave nothing running
+    os.killpg(pid, signal.SIGKILL)
+    sys.exit(f"on_a_pty.py: pidfd_open: {e}")
 seen, terminal = b"", [fd]
 
 
 def read_until(seconds, enough):
-    """Reads the terminal until enough(), the command exits (then True) or `seconds` pass."""
+    """Reads the terminal until enough(), or the command has exited and the terminal has nothing
+    more to read (then True), or `seconds` pass."""
     global seen, terminal
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not enough():
@@ -36,9 +41,18 @@ def read_until(seconds, enough):
             seen += chunk
             if not chunk:
                 terminal = []  # closed: every writer has gone
-        if exited in ready:
+        if exited in ready and fd not in ready:
             return True
     return False
+
+
+def read(path):
+    """A /proc file's text, or why it could not be read (ptrace limits in a container)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        return f"({e.strerror})"
 
 
 def threads():
@@ -47,16 +61,8 @@ def threads():
     keep = ("Name", "State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
     for t in sorted(os.listdir(f"/proc/{pid}/task")):
         d = f"/proc/{pid}/task/{t}/"
-        try:
-            with open(d + "status") as f:
-                status = [line for line in f.read().splitlines() if line.split(":")[0] in keep]
-            with open(d + "wchan") as f:
-                wchan = f.read()
-            with open(d + "syscall") as f:
-                syscall = f.read().split()[0]
-        except OSError:
-            continue
-        out += f"  {t}: {'; '.join(status)}; wchan {wchan}; syscall {syscall}\n"
+        status = [line for line in read(d + "status").splitlines() if line.split(":")[0] in keep]
+        out += f"  {t}: {'; '.join(status)}; wchan {read(d + 'wchan')}; syscall {read(d + 'syscall').strip()}\n"
     return out
 
 

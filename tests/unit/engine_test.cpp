@@ -446,10 +446,11 @@ TEST_CASE("a reset amid requests: the journal keeps an entry for every request t
 int firsts_over_resets(core::engine& e, int resets, const std::function<bool()>& step) {
   std::atomic<bool> done{false};
   std::atomic<int> answered{0}, firsts{0};
-  auto some_answered = [&] {
+  auto some_answered = [&] {  // false if none came within 10 s: the test then fails, and stops
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (int seen = answered; answered < seen + 4 && std::chrono::steady_clock::now() < until;)
-      std::this_thread::yield();
+    for (int seen = answered; answered < seen + 4; std::this_thread::yield())
+      if (std::chrono::steady_clock::now() > until) return false;
+    return true;
   };
   std::vector<std::thread> clients;
   for (int c = 0; c < 3; ++c)
@@ -459,13 +460,15 @@ int firsts_over_resets(core::engine& e, int resets, const std::function<bool()>&
         ++answered;
       }
     });
-  for (int i = 0; i < resets; ++i) {
-    some_answered();
+  bool answering = true;
+  for (int i = 0; i < resets && answering; ++i) {
+    answering = some_answered();
     e.reset();
   }
-  some_answered();
+  answering = answering && some_answered();
   done = true;
   for (auto& t : clients) t.join();
+  if (!answering) FAIL_CHECK("the clients stopped answering for 10 s");
   return firsts;
 }
 
