@@ -15,17 +15,17 @@ void append_to_string(png_structp png, png_bytep data, png_size_t length) {
   out->append(reinterpret_cast<const char*>(data), length);
 }
 
-/// One row of 1-bit pixels (most significant bit first; 0 is black in grayscale) at pixel row `py`.
-std::vector<png_byte> pixel_row(const qr_symbol& s, int py, int module_px, int border_px) {
+/// The pixel rows of module row `y` (all alike), 1 bit a pixel, most significant first, 0 black
+/// in grayscale; `y` outside the symbol draws the border's white row.
+void pixel_row(const qr_symbol& s, int y, int module_px, int border_px, std::vector<png_byte>& row) {
   int side = s.width * module_px + 2 * border_px;
-  std::vector<png_byte> row(static_cast<std::size_t>((side + 7) / 8), 0xff);
+  row.assign(static_cast<std::size_t>((side + 7) / 8), 0xff);
   if (side % 8 != 0) row.back() = static_cast<png_byte>(0xff << (8 - side % 8));  // padding bits 0, as captured
-  int y = py - border_px;
-  if (y < 0 || y >= s.width * module_px) return row;
-  for (int px = border_px; px < border_px + s.width * module_px; ++px)
-    if (s.at(y / module_px, (px - border_px) / module_px))
-      row[static_cast<std::size_t>(px / 8)] &= static_cast<png_byte>(~(0x80 >> (px % 8)));
-  return row;
+  if (y < 0 || y >= s.width) return;
+  for (int x = 0; x < s.width; ++x)
+    if (s.at(y, x))
+      for (int px = border_px + x * module_px; px < border_px + (x + 1) * module_px; ++px)
+        row[static_cast<std::size_t>(px / 8)] &= static_cast<png_byte>(~(0x80 >> (px % 8)));
 }
 
 }  // namespace
@@ -36,6 +36,8 @@ std::string qr_png(std::string_view text, int module_px, int border_px) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   std::string out;
+  out.reserve(1024);          // the PNG of a short code (the captured one is 249 bytes)
+  std::vector<png_byte> row;  // before setjmp: libpng's longjmp leaves nothing to destroy
   if (!info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     return {};
@@ -46,7 +48,12 @@ std::string qr_png(std::string_view text, int module_px, int border_px) {
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);  // the captured rows are unfiltered
   png_write_info(png, info);
-  for (int py = 0; py < side; ++py) png_write_row(png, pixel_row(s, py, module_px, border_px).data());
+  for (int py = 0, drawn = -2; py < side; ++py) {  // each module row drawn once, written module_px times
+    int y = py < border_px ? -1 : (py - border_px) / module_px;
+    if (y != drawn) pixel_row(s, y, module_px, border_px, row);
+    drawn = y;
+    png_write_row(png, row.data());
+  }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   return out;

@@ -58,47 +58,53 @@ int applied_mask(const qr_symbol& s) {
   return ((bits ^ 0x5412) >> 10) & 7;
 }
 
-/// N1 and N3 along one line (a row, or a column with `column`).
-int line_penalty(const qr_symbol& s, int i, bool column) {
-  int w = s.width, p = 0;
-  auto at = [&](int j) { return column ? s.at(j, i) : s.at(i, j); };
-  int run = 1;
-  for (int j = 1; j <= w; ++j) {
-    if (j < w && at(j) == at(j - 1)) {
-      ++run;
-      continue;
-    }
-    if (run >= 5) p += 3 + (run - 5);
-    run = 1;
+/// N1 and N3 along one line of `w` modules (a row, or a column of the transposed symbol). Written
+/// without branches on the modules, which are random: a mispredicted branch per module cost most.
+int line_penalty(const std::uint8_t* m, int w) {
+  int p = 0, run = 1;
+  for (int j = 1; j < w; ++j) {
+    bool same = m[j] == m[j - 1];
+    p += same || run < 5 ? 0 : run - 2;  // N1: 3 for a run of five, 1 more for each module beyond
+    run = same ? run + 1 : 1;
   }
+  if (run >= 5) p += run - 2;
   auto light = [&](int from, int to) {  // [from, to) within the symbol; beyond it is light
     for (int j = std::max(from, 0); j < std::min(to, w); ++j)
-      if (at(j)) return false;
+      if (m[j]) return false;
     return true;
   };
-  static constexpr bool finder[7] = {true, false, true, true, true, false, true};  // 1:1:3:1:1
-  for (int j = 0; j + 7 <= w; ++j) {
-    bool match = true;
-    for (int k = 0; k < 7 && match; ++k) match = at(j + k) == finder[k];
-    if (match && (light(j - 4, j) || light(j + 7, j + 11))) p += 40;
+  unsigned window = 0;  // N3: the last seven modules, 1:1:3:1:1 dark-light-dark-light-dark
+  for (int j = 0; j < w; ++j) {
+    window = ((window << 1) | m[j]) & 0x7f;
+    if (window == 0b1011101 && (light(j - 10, j - 6) || light(j + 1, j + 5))) p += 40;
   }
   return p;
+}
+
+/// qr_penalty, with the columns written row by row into `columns` (kept for the next symbol).
+int penalty(const qr_symbol& s, std::vector<std::uint8_t>& columns) {
+  int w = s.width, p = 0;
+  const std::uint8_t* rows = s.dark.data();
+  columns.resize(s.dark.size());
+  for (int y = 0; y < w; ++y)
+    for (int x = 0; x < w; ++x) columns[static_cast<std::size_t>(x * w + y)] = rows[y * w + x];
+  for (int i = 0; i < w; ++i) p += line_penalty(rows + i * w, w) + line_penalty(columns.data() + i * w, w);
+  for (int y = 0; y + 1 < w; ++y) {  // N2: 3 for each 2x2 block of one colour
+    const std::uint8_t *top = rows + y * w, *bottom = top + w;
+    for (int x = 0; x + 1 < w; ++x)
+      p += 3 * ((top[x + 1] == top[x]) & (bottom[x] == top[x]) & (bottom[x + 1] == top[x]));
+  }
+  int dark = 0;
+  for (auto d : s.dark) dark += d;
+  int total = w * w;
+  return p + std::abs(dark * 2 - total) * 10 / total * 10;  // N4: 10 for each 5% from half
 }
 
 }  // namespace
 
 int qr_penalty(const qr_symbol& s) {
-  int w = s.width, p = 0;
-  for (int i = 0; i < w; ++i) p += line_penalty(s, i, false) + line_penalty(s, i, true);
-  for (int y = 0; y + 1 < w; ++y)
-    for (int x = 0; x + 1 < w; ++x) {
-      bool c = s.at(y, x);
-      if (s.at(y, x + 1) == c && s.at(y + 1, x) == c && s.at(y + 1, x + 1) == c) p += 3;  // N2
-    }
-  int dark = 0;
-  for (auto d : s.dark) dark += d;
-  int total = w * w;
-  return p + std::abs(dark * 2 - total) * 10 / total * 10;  // N4: 10 for each 5% from half
+  std::vector<std::uint8_t> columns;
+  return penalty(s, columns);
 }
 
 qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
@@ -118,20 +124,22 @@ qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
   for (int y = 0; y < plain.width; ++y)
     for (int x = 0; x < plain.width; ++x)
       if (data_module(y, x) && flips(theirs, y, x)) plain.dark[static_cast<std::size_t>(y * plain.width + x)] ^= 1;
-  // ...and take the mask ISO/IEC 18004 chooses (or the one asked for).
-  qr_symbol best;
+  // ...and take the mask ISO/IEC 18004 chooses (or the one asked for). Two symbols' room, reused.
+  qr_symbol best, candidate;
+  std::vector<std::uint8_t> columns;
   int best_penalty = 0;
   for (int k = mask.value_or(0); k < (mask ? *mask + 1 : 8); ++k) {
-    qr_symbol s = plain;
-    s.mask = k;
-    for (int y = 0; y < s.width; ++y)
-      for (int x = 0; x < s.width; ++x)
-        if (data_module(y, x) && flips(k, y, x)) s.dark[static_cast<std::size_t>(y * s.width + x)] ^= 1;
-    place_format(s, format_bits(k));
-    int penalty = qr_penalty(s);
-    if (best.width == 0 || penalty < best_penalty) {
-      best = std::move(s);
-      best_penalty = penalty;
+    candidate.width = plain.width;
+    candidate.mask = k;
+    candidate.dark.assign(plain.dark.begin(), plain.dark.end());
+    for (int y = 0; y < candidate.width; ++y)
+      for (int x = 0; x < candidate.width; ++x)
+        if (data_module(y, x) && flips(k, y, x)) candidate.dark[static_cast<std::size_t>(y * candidate.width + x)] ^= 1;
+    place_format(candidate, format_bits(k));
+    int p = penalty(candidate, columns);
+    if (best.width == 0 || p < best_penalty) {
+      std::swap(best, candidate);
+      best_penalty = p;
     }
   }
   return best;

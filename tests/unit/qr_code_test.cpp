@@ -71,4 +71,21 @@ TEST_CASE("the mask is the one of the lowest ISO/IEC 18004 penalty, and the code
   CHECK(qr_penalty(light) == 42 * 19 + 400 * 3 + 100);
 }
 
+TEST_CASE("the penalty of finder-like patterns at the edges, worked by hand") {
+  // All light but two 1:1:3:1:1 patterns that run into the edge, which counts as light: across
+  // row 10 from column 0, and down column 5 to the last row.
+  qr_symbol s{21, 0, std::vector<std::uint8_t>(21 * 21, 0)};
+  for (int x : {0, 2, 3, 4, 6}) s.dark[static_cast<std::size_t>(10 * 21 + x)] = 1;
+  for (int y : {14, 16, 17, 18, 20}) s.dark[static_cast<std::size_t>(y * 21 + 5)] = 1;
+  // N1 (3 for a run of five, 1 more a module beyond). Rows: 15 all light (19 each), the five
+  // crossing column 5 (runs of 5 and 15), row 10 (its run of 14). Columns: 15 all light, the five
+  // crossing row 10 (two runs of 10), column 5 (its run of 14).
+  int n1 = (15 * 19 + 5 * (3 + 13) + 12) + (15 * 19 + 5 * (8 + 8) + 12);
+  // N2: of 400 2x2 blocks, 14 touch row 10's dark modules and 14 column 5's; 372 are one colour.
+  int n2 = 372 * 3;
+  int n3 = 2 * 40;
+  int n4 = (441 - 2 * 10) * 10 / 441 * 10;  // 10 dark of 441: 9 whole steps of 5% from half
+  CHECK(qr_penalty(s) == n1 + n2 + n3 + n4);
+}
+
 }  // TEST_SUITE
