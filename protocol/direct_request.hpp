@@ -2,9 +2,9 @@
 // The per-request fast path: a FortiGate's or the phone's request body read straight into its
 // request struct, without a JSON tree. It reads only the plain shape the devices send
 // (docs/protocol.md §3, §4), written as they write it (objects, arrays, strings of printable
-// ASCII), and declines anything else, so that whatever it accepts decodes exactly as
-// decode_request does over nlohmann's tree; the caller takes the tree path for the rest (errors,
-// escapes, numbers, rules that read arbitrary fields, the ProvisionRequest).
+// ASCII, a ProvisionRequest's small integers), and declines anything else, so that whatever it accepts decodes exactly
+// as decode_request does over nlohmann's tree; the caller takes the tree path for the rest (errors, escapes, numbers
+// other than a ProvisionRequest's, rules that read arbitrary fields).
 
 #include "protocol/messages.hpp"
 
@@ -15,9 +15,10 @@ namespace fortisim::protocol {
 
 /// The request `body` carries, or nothing when the body is not in the plain shape: exactly
 /// `{"d": {...}}`, every key of "d" one its operation reads (at most once, strings where
-/// decode_request reads strings, no nulls), `__type` naming an operation of `names` other than
-/// provision (none on the `mobile` endpoint means the phone's request), and the required fields
-/// present. Declining is never an error: it only means "take the tree path".
+/// decode_request reads strings, no nulls), `__type` naming an operation of `names` (none on the
+/// `mobile` endpoint means the phone's request), the required fields present, and a
+/// ProvisionRequest's tokens objects of its keys whose numbers are in range. Declining is never an
+/// error: it only means "take the tree path".
 std::optional<request> read_request_direct(std::string_view body, const message_names& names, bool mobile);
 
 /// The same, read into `out`, which may hold an earlier request: every field is written (nothing of

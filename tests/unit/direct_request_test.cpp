@@ -27,6 +27,11 @@ const std::string phone_new =
     R"({"d":{"__type":"SoftToken.MobileProvisionRequest","__version":"5","mobile_id":"0123456789abcdef",)"
     R"("token_activation_code":"00112233445566aa","registration_id":"push","__device_version":"4.9.9_IOS",)"
     R"("__device_build":"12"}})";
+// Every key a provisioned token may have, in another order, and one with none but its serial.
+const std::string provision_all =
+    R"({"d":{"tokens":[{"digits":8,"activation_code":"00112233445566aa","period":30,"type":"hotp",)"
+    R"("code_expire":0,"seed":"fc8cee4b56d93c40d590acbb958840af2fe76117","token":"FTKMOB0000000001"},)"
+    R"({"token":"FTKMOB0000000002"}],"__type":"SoftToken.ProvisionRequest","serial_number":"FGT60F0000000001"}})";
 const std::string phone_old =
     R"({"d":{"mobile_id":"0123456789abcdef","token_activation_code":"00112233445566aa","reg_id":"push",)"
     R"("registration_id":"","os_ver":"14"}})";
@@ -36,12 +41,16 @@ const std::string phone_old =
 TEST_SUITE("direct request") {
 
 TEST_CASE("plain requests read without a tree equal their decoding over the tree") {
-  for (const auto& [body, mobile] : std::vector<std::pair<std::string, bool>>{{fortisim::test::captured_request, false},
-                                                                              {polling, false},
-                                                                              {hardware, false},
-                                                                              {phone_new, true},
-                                                                              {phone_new, false},
-                                                                              {phone_old, true}}) {
+  for (const auto& [body, mobile] :
+       std::vector<std::pair<std::string, bool>>{{fortisim::test::captured_request, false},
+                                                 {polling, false},
+                                                 {hardware, false},
+                                                 {fortisim::test::provision_7410_request, false},
+                                                 {fortisim::test::kb308115_request, false},
+                                                 {provision_all, false},
+                                                 {phone_new, true},
+                                                 {phone_new, false},
+                                                 {phone_old, true}}) {
     const auto& body_ = body;  // clang 14 cannot capture a structured binding
     CAPTURE(body_);
     auto fast = direct(body, mobile);
@@ -57,6 +66,13 @@ TEST_CASE("plain requests read without a tree equal their decoding over the tree
   CHECK(std::get<mobile_provision_request>(*m).registration_id == "push");
   CHECK(std::get<mobile_provision_request>(*m).device_version == "14");
   CHECK(request_type(*direct(fortisim::test::captured_request)) == "SoftToken.ActivationLicenseRequest");
+  auto provision = std::get<provision_request>(*direct(provision_all));
+  REQUIRE(provision.tokens.size() == 2);
+  CHECK(provision.tokens[0].digits == 8);
+  CHECK(provision.tokens[0].period == 30);
+  CHECK(provision.tokens[1].type == "totp");  // the defaults of a key left out
+  CHECK(provision.tokens[1].period == 60);
+  CHECK(provision.tokens[1].digits == 6);
 }
 
 TEST_CASE("anything outside the plain shape is left to the tree") {
@@ -79,9 +95,33 @@ TEST_CASE("anything outside the plain shape is left to the tree") {
       R"({"d":{"__type":"SoftToken.PollingRequest","__clustered_sns":["FG1"]}})",
       R"({"d":{"__type":"SoftToken.PollingRequest","__clustered_sns":[{"sn":"FG1","x":"y"}]}})",
       R"({"d":{"__type":"SoftToken.PollingRequest","tokens":"x"}})",
-      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest"}})",      // its code is required
-      R"({"d":{"__type":"SoftToken.HardwareActivationRequest"}})",     // its tokens are required
-      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[]}})",  // always the tree's
+      R"({"d":{"__type":"SoftToken.ActivationLicenseRequest"}})",   // its code is required
+      R"({"d":{"__type":"SoftToken.HardwareActivationRequest"}})",  // its tokens are required
+      // A ProvisionRequest's tokens: objects with their serial, their keys once, numbers in range.
+      R"({"d":{"__type":"SoftToken.ProvisionRequest"}})",  // its tokens are required
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":["FTKMOB0000000001"]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"seed":"00"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","token":"b"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","pin":"1"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":1}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","digits":"6"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","seed":6}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","digits":5}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","digits":9}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":0}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":3601}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","code_expire":527041}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","code_expire":-1}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":60.0}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":6e1}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":060}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":0000000060}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","code_expire":1000000000}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","code_expire":99999999999999999999999}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a","period":null}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","tokens":[{"token":"a"}],"__version":4}})",
+      R"({"d":{"__type":"SoftToken.PollingRequest","tokens":[{"token":"a","period":60}]}})",  // not a poll's
+      R"({"d":{"__type":"SoftToken.PollingRequest","__clustered_sns":[{"sn":1}]}})",
       R"({"d":{"__type":"SoftToken.Nothing"}})",
       R"({"d":{"mobile_id":"a","token_activation_code":"b"}})",  // no type, not the phone's endpoint
       R"({"d":{"__type":"SoftToken.PollingRequest"}} x)",
@@ -144,6 +184,11 @@ TEST_CASE("a request read into an earlier one keeps nothing of it, and reuses it
                                                  {polling_none, false},
                                                  {hardware_two, false},
                                                  {hardware, false},
+                                                 {provision_all, false},
+                                                 {fortisim::test::provision_7410_request, false},
+                                                 {polling, false},
+                                                 {fortisim::test::kb308115_request, false},
+                                                 {provision_all, false},
                                                  {fortisim::test::captured_request, false}}) {
     const auto& body_ = body;  // clang 14 cannot capture a structured binding
     CAPTURE(body_);
@@ -166,7 +211,7 @@ TEST_CASE("a request read into an earlier one keeps nothing of it, and reuses it
 TEST_CASE("every one-character edit of a plain request either reads as over the tree or is declined") {
   // A deterministic sweep in the spirit of the fuzzer (which checks the same against any bytes).
   int accepted = 0, declined = 0;
-  for (const auto& base : {fortisim::test::captured_request, polling, phone_old}) {
+  for (const auto& base : {fortisim::test::captured_request, polling, phone_old, provision_all}) {
     bool mobile = base == phone_old;
     for (std::size_t i = 0; i < base.size(); ++i)
       for (const char* edit : {"", "\"", "{", "}", "[", ",", ":", "1", " ", "\\u0041", "d", "\t", "\x7f", "\xC3\xA9"}) {

@@ -203,6 +203,9 @@ TEST_CASE("rules decide alike on a request read without a tree and on its tree â
       R"({"d":{"__type":"SoftToken.MobileProvisionRequest","mobile_id":"0123456789abcdef","token_activation_code":"00000000000000ff"}})",
       R"({"d":{"__type":"SoftToken.MobileProvisionRequest","mobile_id":"0123456789abcdef","token_activation_code":"0000000000000001"}})",
       R"({"d":{"__type":"SoftToken.HardwareActivationRequest","serial_number":"FG1","tokens":[{"token":"FTK2000000000001"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","serial_number":"FG1","tokens":[{"token":"FTKMOB0000000002","period":60},{"token":"FTKMOB0000000001","digits":6}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","serial_number":"FG1","tokens":[{"token":"FTKMOB0000000002","seed":"00"}]}})",
+      R"({"d":{"__type":"SoftToken.ProvisionRequest","serial_number":"FG1","__clustered_sns":[{"sn":"FG9"}],"tokens":[]}})",
   };
   const auto& names = fortisim::protocol::default_message_names();
   for (const char* body : bodies) {

@@ -54,8 +54,12 @@ bool any_in_direct(const protocol::request& r, std::string_view list, const matc
         using T = std::decay_t<decltype(q)>;
         if constexpr (requires { q.env; })
           if (list == "__clustered_sns") return any(q.env.clustered_sns);
-        if constexpr (requires { q.tokens; } && !std::is_same_v<T, protocol::provision_request>)
+        if constexpr (std::is_same_v<T, protocol::provision_request>) {
+          if (list == "tokens")
+            return std::any_of(q.tokens.begin(), q.tokens.end(), [&](const auto& t) { return m.matches(t.token); });
+        } else if constexpr (requires { q.tokens; }) {
           if (list == "tokens") return any(q.tokens);
+        }
         return false;
       },
       r);
