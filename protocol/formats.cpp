@@ -138,14 +138,19 @@ std::string_view upper_case(std::string_view s, std::string& storage) {
 }
 
 std::string hex_encode(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
+  hex_encode(bytes, out);
   return out;
+}
+
+void hex_encode(std::string_view bytes, std::string& out) {
+  static constexpr char digits[] = "0123456789abcdef";
+  out.resize(bytes.size() * 2);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = digits[c >> 4];
+    out[2 * i + 1] = digits[c & 15];
+  }
 }
 
 std::optional<std::string> hex_decode(std::string_view hex) {

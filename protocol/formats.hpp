@@ -51,6 +51,8 @@ std::optional<activation_bytes> parse_user_activation_code(std::string_view base
 std::string base32_encode(std::string_view bytes);
 std::optional<std::string> base32_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
+/// The same, written into `out` (its storage kept).
+void hex_encode(std::string_view bytes, std::string& out);
 std::optional<std::string> hex_decode(std::string_view hex);
 bool is_lower_hex(std::string_view s, std::size_t length);
 

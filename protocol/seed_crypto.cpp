@@ -14,7 +14,10 @@ namespace {
 
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-std::optional<std::string> aes128_cbc_nopad(bool encrypt, std::string_view key, std::string_view in) {
+/// AES-128-CBC of `in` (whole blocks) into `out`, which has room for in.size() + 16 bytes: the
+/// bytes written, or nothing.
+std::optional<std::size_t> aes128_cbc_nopad(bool encrypt, std::string_view key, std::string_view in,
+                                            unsigned char* out) {
   if (key.size() != 16 || in.size() % 16 != 0) return std::nullopt;
   cipher_ctx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   auto k = reinterpret_cast<const unsigned char*>(key.data());
@@ -22,25 +25,44 @@ std::optional<std::string> aes128_cbc_nopad(bool encrypt, std::string_view key, 
   if (!ctx || EVP_CipherInit_ex(ctx.get(), EVP_aes_128_cbc(), nullptr, k, iv, encrypt ? 1 : 0) != 1)
     return std::nullopt;
   EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
-  std::string out(in.size() + 16, '\0');
   int n = 0, tail = 0;
-  auto o = reinterpret_cast<unsigned char*>(out.data());
-  if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
+  if (EVP_CipherUpdate(ctx.get(), out, &n, reinterpret_cast<const unsigned char*>(in.data()),
                        static_cast<int>(in.size())) != 1 ||
-      EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1)
+      EVP_CipherFinal_ex(ctx.get(), out + n, &tail) != 1)
     return std::nullopt;
-  out.resize(static_cast<std::size_t>(n + tail));
+  return static_cast<std::size_t>(n + tail);
+}
+
+std::optional<std::string> aes128_cbc_nopad(bool encrypt, std::string_view key, std::string_view in) {
+  std::string out(in.size() + 16, '\0');
+  auto n = aes128_cbc_nopad(encrypt, key, in, reinterpret_cast<unsigned char*>(out.data()));
+  if (!n) return std::nullopt;
+  out.resize(*n);
   return out;
 }
 
 }  // namespace
 
 std::optional<std::string> encrypt_seed_for_phone(std::string_view secret, std::string_view mobile_id) {
-  std::string plain = hex_encode(secret);
-  plain.resize(48, '\0');  // zero padding to the block size, not PKCS#7 [seen]
-  auto cipher = aes128_cbc_nopad(true, mobile_id, plain);
-  if (!cipher) return std::nullopt;
-  return base64_encode(*cipher);
+  std::string out;
+  if (!encrypt_seed_for_phone(secret, mobile_id, out)) return std::nullopt;
+  return out;
+}
+
+bool encrypt_seed_for_phone(std::string_view secret, std::string_view mobile_id, std::string& out) {
+  // The hex digits of the secret, cut or zero-padded to 48 bytes (three blocks), not PKCS#7 [seen].
+  static constexpr char digits[] = "0123456789abcdef";
+  char plain[48] = {};
+  for (std::size_t i = 0; i < secret.size() && 2 * i < sizeof plain; ++i) {
+    auto c = static_cast<unsigned char>(secret[i]);
+    plain[2 * i] = digits[c >> 4];
+    plain[2 * i + 1] = digits[c & 15];
+  }
+  unsigned char cipher[sizeof plain + 16];
+  auto n = aes128_cbc_nopad(true, mobile_id, std::string_view(plain, sizeof plain), cipher);
+  if (!n) return false;
+  base64_encode(std::string_view(reinterpret_cast<const char*>(cipher), *n), out);
+  return true;
 }
 
 std::optional<std::string> decrypt_seed_from_phone(std::string_view seed_b64, std::string_view mobile_id) {
@@ -96,11 +118,16 @@ std::string derive_secret(std::uint64_t seed, std::string_view name) {
   return derive_bytes(seed, std::string("secret:") + std::string(name), 20);
 }
 
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+void base64_encode(std::string_view bytes, std::string& out) {
+  out.resize(4 * ((bytes.size() + 2) / 3));  // EVP_EncodeBlock's NUL goes where the string keeps its own
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_encode(bytes, out);
   return out;
 }
 
@@ -118,9 +145,15 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 std::string sha1_hex(std::string_view data) {
+  std::string out;
+  sha1_hex(data, out);
+  return out;
+}
+
+void sha1_hex(std::string_view data, std::string& out) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  hex_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest), out);
 }
 
 }  // namespace fortisim::protocol

@@ -159,6 +159,45 @@ TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence")
   CHECK(import(off, std::string(trial_activation_code), device("FG1")).error->code == 902);
 }
 
+TEST_CASE("the phone's reply written over the last one says exactly what a fresh reply says") {
+  // As above, for the phone: a success after a refusal carries its seed, a refusal after a success
+  // none of it, and a phone asking again (nothing to change) the same reply.
+  model reused(scenario_from(world)), fresh(scenario_from(world));
+  std::string phone_code;
+  for (auto* m : {&reused, &fresh}) {
+    auto lic = import(*m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+    provisioned_token p{(*lic.tokens)[0].token, "", 4320, "hotp", 30, 6, ""};
+    auto prov = m->provision({device("FG1"), {p}});
+    REQUIRE_FALSE(prov.tokens[0].error.has_value());
+    phone_code = activation_code_for_phone(*parse_user_activation_code(*prov.tokens[0].token_activation_code));
+  }
+  const std::vector<request> asked = {
+      mobile_provision_request{"", "5", "PHONE00000000001", "ffffffffffffffff", "", "", ""},
+      mobile_provision_request{"SoftToken.MobileProvisionRequest", "5", "PHONE00000000001", phone_code, "reg-1",
+                               "5.4.2_IOS", "100"},
+      mobile_provision_request{"", "5", "PHONE00000000002", phone_code, "", "", ""},
+      mobile_provision_request{"", "", "PHONE00000000001", phone_code, "", "", ""},
+      mobile_provision_request{"", "", "PHONE00000000001", phone_code, "", "", ""},
+      mobile_provision_request{"", "", "PHONE0000000001", phone_code, "", "", ""},
+      mobile_provision_request{"", "", "PHONE00000000001", phone_code, "reg-2", "5.4.3_IOS", ""},
+  };
+  response kept;
+  std::string kept_why, fresh_why;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    CAPTURE(i);
+    reused.answer(asked[i], kept, &kept_why);
+    response alone;
+    fresh.answer(asked[i], alone, &fresh_why);
+    CHECK(kept == alone);
+    CHECK(kept_why == fresh_why);
+  }
+  // The phone's last request changed what a poll says; the ones before it, alike, changed nothing.
+  auto token = std::get<mobile_provision_response>(kept).token;
+  auto polled = reused.poll({device("FG1"), {token}});
+  CHECK(polled.tokens[0].os_ver == "5.4.3_IOS");
+  CHECK(polled.tokens[0].reg_id == "reg-2");
+}
+
 TEST_CASE("provision, phone activation, polling and OTP tell one consistent story") {
   model m(scenario_from(world));
   auto lic = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));

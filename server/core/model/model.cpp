@@ -126,7 +126,8 @@ void model::answer(const request& r, response& out, std::string* why) {
           auto* reply = std::get_if<polling_response>(&out);
           poll(q, reply ? *reply : out.emplace<polling_response>(), why);
         } else if constexpr (std::is_same_v<T, mobile_provision_request>) {
-          out = mobile_provision(q, why);
+          auto* reply = std::get_if<mobile_provision_response>(&out);
+          mobile_provision(q, reply ? *reply : out.emplace<mobile_provision_response>(), why);
         } else if constexpr (std::is_same_v<T, provision_request>) {
           out = provision(q, why);
         } else {

@@ -126,6 +126,10 @@ class model {
   protocol::provision_response provision(const protocol::provision_request& r, std::string* why = nullptr);
   protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
                                                        std::string* why = nullptr);
+  /// The phone's request answered into `out`, over the last such reply (no allocation when the
+  /// phone asks again).
+  void mobile_provision(const protocol::mobile_provision_request& r, protocol::mobile_provision_response& out,
+                        std::string* why = nullptr);
   protocol::polling_response poll(const protocol::polling_request& r, std::string* why = nullptr);
   /// The poll written into `out`, over the last poll's reply (no allocation when it is alike).
   void poll(const protocol::polling_request& r, protocol::polling_response& out, std::string* why = nullptr);

@@ -178,50 +178,63 @@ provision_response model::provision(const provision_request& r, std::string* why
   });
 }
 
-mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why_out) {
-  return write_durably([&]() -> mobile_provision_response {
+mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why) {
+  mobile_provision_response out;
+  mobile_provision(r, out, why);
+  return out;
+}
+
+void model::mobile_provision(const mobile_provision_request& r, mobile_provision_response& out, std::string* why_out) {
+  // Every field of `out` is written: it may hold the last reply, whose strings keep their storage.
+  write_durably([&] {
     reason why(why_out);
     const auto& s = *scenario_;
-    mobile_provision_response out;
-    out.type = s.names.response[static_cast<std::size_t>(operation::mobile_provision)];
-    out.version = r.version;  // the app's own version and build, echoed [assumed]
-    out.device_version = r.device_version;
-    out.device_build = r.device_build;
+    out.type.assign(s.names.response[static_cast<std::size_t>(operation::mobile_provision)]);
+    out.version.assign(r.version);  // the app's own version and build, echoed [assumed]
+    out.device_version.assign(r.device_version);
+    out.device_build.assign(r.device_build);
+    for (auto* field : {&out.mobile_id_hash, &out.seed, &out.token, &out.image_file, &out.pin_required,
+                        &out.pin_require_type, &out.encryption_key, &out.issuer})
+      field->clear();
+    out.pin_length = out.counter = 0;
+    out.error.reset();
     auto refuse = [&](const auto&... because) {
       out.error = s.errors[error_id::activation_code_invalid];
       why(because...);
-      return std::move(out);
     };
     // The phone's key: its mobile_id, or the first 16 bytes of a longer one (an iOS UUID) [assumed].
     if (r.mobile_id.size() < 16) return refuse("mobile_id is shorter than 16 bytes");
     if (r.mobile_id.size() > 16 && !s.long_mobile_id_first_16)
       return refuse("mobile_id is longer than 16 bytes and phone.long_mobile_id is reject");
-    std::string phone = r.mobile_id.substr(0, 16);
+    auto phone = std::string_view(r.mobile_id).substr(0, 16);
     // Unknown, expired, or bound to another phone: all one error 40 [seen].
     auto code = by_activation_.find(r.token_activation_code);
     if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
-    token_record t = tokens_.at(code->second);
-    if (status_now_locked(t) == token_status::timed_out)
-      return refuse(t.serial, ": its activation code expired at ", utc_time{t.expire});
-    if (!t.mobile_id.empty() && t.mobile_id != phone) return refuse(t.serial, ": bound to another phone");
-    auto seed = encrypt_seed_for_phone(t.secret, phone);
-    if (!seed) return refuse(t.serial, ": has no seed to send");
-    t.mobile_id = phone;
-    t.status = token_status::provisioned;
-    if (!r.device_version.empty()) t.os_ver = r.device_version;
-    if (!r.registration_id.empty()) t.reg_id = r.registration_id;
-    change c;
-    if (t != tokens_.at(t.serial)) c.tokens.push_back(t);
-    commit_locked(c);  // bound to this phone on disk before the seed leaves
-    why(t.serial, ": seed sent to phone ", phone);
-    out.mobile_id_hash = sha1_hex(r.mobile_id);
-    out.seed = *seed;
-    out.token = t.serial;
-    out.pin_required = "0";
-    out.issuer = t.issuer;
+    const token_record& stored = tokens_.at(code->second);
+    if (status_now_locked(stored) == token_status::timed_out)
+      return refuse(stored.serial, ": its activation code expired at ", utc_time{stored.expire});
+    if (!stored.mobile_id.empty() && stored.mobile_id != phone)
+      return refuse(stored.serial, ": bound to another phone");
+    if (!encrypt_seed_for_phone(stored.secret, phone, out.seed)) return refuse(stored.serial, ": has no seed to send");
+    // Bound to this phone on disk before the seed leaves; a phone asking again changes nothing.
+    bool os_ver = !r.device_version.empty() && stored.os_ver != r.device_version;
+    bool reg_id = !r.registration_id.empty() && stored.reg_id != r.registration_id;
+    if (stored.mobile_id != phone || stored.status != token_status::provisioned || os_ver || reg_id) {
+      change c;
+      token_record& t = c.tokens.emplace_back(stored);
+      t.mobile_id = phone;
+      t.status = token_status::provisioned;
+      if (os_ver) t.os_ver = r.device_version;
+      if (reg_id) t.reg_id = r.registration_id;
+      commit_locked(c);  // `stored` is the record as it now is
+    }
+    why(stored.serial, ": seed sent to phone ", phone);
+    sha1_hex(r.mobile_id, out.mobile_id_hash);
+    out.token.assign(stored.serial);
+    out.pin_required.assign("0");
+    out.issuer.assign(stored.issuer);
     // An HOTP token's counter, in the reply's `counter` field (0 in every reply seen) [inferred: its name].
-    if (t.type == otp_type::hotp) out.counter = static_cast<int>(std::min<std::uint64_t>(t.counter, INT_MAX));
-    return out;
+    if (stored.type == otp_type::hotp) out.counter = static_cast<int>(std::min<std::uint64_t>(stored.counter, INT_MAX));
   });
 }
 
