@@ -31,6 +31,7 @@ void pixel_row(const qr_symbol& s, int y, int module_px, int border_px, std::vec
 }  // namespace
 
 std::string qr_png(std::string_view text, int module_px, int border_px) {
+  if (module_px < 1 || border_px < 0) return {};
   qr_symbol s = qr_modules(text);
   if (s.width == 0) return {};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);

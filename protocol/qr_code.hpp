@@ -10,7 +10,8 @@
 namespace fortisim::protocol {
 
 /// A PNG (raw bytes) of a QR code holding `text`: dark modules of `module_px` pixels on a white
-/// border of `border_px`. Empty if `text` cannot be encoded.
+/// border of `border_px`. Empty if `text` cannot be encoded, `module_px` is under 1 or
+/// `border_px` under 0.
 std::string qr_png(std::string_view text, int module_px = 6, int border_px = 8);
 
 }  // namespace fortisim::protocol

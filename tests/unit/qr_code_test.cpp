@@ -47,8 +47,10 @@ TEST_CASE("the QR code of the 7.4.10 capture: level Q, mask 0, 6-pixel modules, 
   CHECK(ours[25] == (*captured)[25]);   // grayscale
   CHECK(got == want);                   // every pixel
   auto symbol = qr_modules("EEIAI6ZLEYIRKOYV");
-  CHECK(symbol.width == 21);  // version 1
-  CHECK(symbol.mask == 0);    // libqrencode's own choice would be 7
+  CHECK(symbol.width == 21);                     // version 1
+  CHECK(symbol.mask == 0);                       // libqrencode's own choice would be 7
+  CHECK(qr_png("EEIAI6ZLEYIRKOYV", 0).empty());  // no pixels to draw a module with
+  CHECK(qr_png("EEIAI6ZLEYIRKOYV", 6, -1).empty());
 }
 
 TEST_CASE("the mask is the one of the lowest ISO/IEC 18004 penalty, and the code still reads") {

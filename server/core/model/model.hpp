@@ -117,7 +117,8 @@ class model {
   /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its
   /// cluster"). Throws storage_error.
   /// The answer is written into `out`: a reply of the same kind as the last one keeps its strings'
-  /// storage, so a worker answering request after request allocates no reply.
+  /// storage, so a worker answering request after request allocates no reply. After storage_error,
+  /// `out` is not an answer to send (it may tell of the change undone).
   void answer(const protocol::request& r, protocol::response& out, std::string* why = nullptr);
   protocol::activation_license_response import_license(const protocol::activation_license_request& r,
                                                        std::string* why = nullptr);
