@@ -29,6 +29,22 @@ activation_license_response import(model& m, const std::string& code, const enve
   return m.import_license({env, code});
 }
 
+/// Answers each request with `reused` into one reply, as a worker does, and with `fresh` into a
+/// new one each time: the replies and reasons must be alike. Returns the last reply.
+response answer_alike(model& reused, model& fresh, const std::vector<request>& asked) {
+  response kept;
+  std::string kept_why, fresh_why;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    CAPTURE(i);
+    reused.answer(asked[i], kept, &kept_why);
+    response alone;
+    fresh.answer(asked[i], alone, &fresh_why);
+    CHECK(kept == alone);
+    CHECK(kept_why == fresh_why);
+  }
+  return kept;
+}
+
 const char* world = R"({
   "seed": 9,
   "clock": {"now": "2026-01-01T00:00:00Z", "rate": 0},
@@ -87,16 +103,7 @@ TEST_CASE("a reply written over the last one says exactly what a fresh reply say
       activation_license_request{device("FG1", {"FG1", "FG2"}), "AAAA-BBBB-CCCC-DDDD-0001"},
       activation_license_request{device("FG7"), "AAAA-BBBB-CCCC-DDDD-0002"},
   };
-  response kept;
-  std::string kept_why, fresh_why;
-  for (std::size_t i = 0; i < asked.size(); ++i) {
-    CAPTURE(i);
-    reused.answer(asked[i], kept, &kept_why);
-    response alone;
-    fresh.answer(asked[i], alone, &fresh_why);
-    CHECK(kept == alone);
-    CHECK(kept_why == fresh_why);
-  }
+  answer_alike(reused, fresh, asked);
 }
 
 TEST_CASE("an HA cluster is one device: any member may re-import") {
@@ -162,7 +169,8 @@ TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence")
 TEST_CASE("the phone's reply written over the last one says exactly what a fresh reply says") {
   // As above, for the phone: a success after a refusal carries its seed, a refusal after a success
   // none of it, and a phone asking again (nothing to change) the same reply.
-  model reused(scenario_from(world)), fresh(scenario_from(world));
+  test::temp_folder dir("phone-reply");
+  model reused(scenario_from(world), dir.file("state.db")), fresh(scenario_from(world));
   std::string phone_code;
   for (auto* m : {&reused, &fresh}) {
     auto lic = import(*m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
@@ -181,21 +189,16 @@ TEST_CASE("the phone's reply written over the last one says exactly what a fresh
       mobile_provision_request{"", "", "PHONE0000000001", phone_code, "", "", ""},
       mobile_provision_request{"", "", "PHONE00000000001", phone_code, "reg-2", "5.4.3_IOS", ""},
   };
-  response kept;
-  std::string kept_why, fresh_why;
-  for (std::size_t i = 0; i < asked.size(); ++i) {
-    CAPTURE(i);
-    reused.answer(asked[i], kept, &kept_why);
-    response alone;
-    fresh.answer(asked[i], alone, &fresh_why);
-    CHECK(kept == alone);
-    CHECK(kept_why == fresh_why);
-  }
-  // The phone's last request changed what a poll says; the ones before it, alike, changed nothing.
-  auto token = std::get<mobile_provision_response>(kept).token;
+  auto token = std::get<mobile_provision_response>(answer_alike(reused, fresh, asked)).token;
+  // The phone's last request changed what a poll says; asked again, it changes nothing.
   auto polled = reused.poll({device("FG1"), {token}});
   CHECK(polled.tokens[0].os_ver == "5.4.3_IOS");
   CHECK(polled.tokens[0].reg_id == "reg-2");
+  auto changes = reused.state_status()["changes"].get<int>();
+  CHECK_FALSE(reused.mobile_provision(std::get<mobile_provision_request>(asked.back())).error);
+  CHECK(reused.state_status()["changes"] == changes);
+  CHECK_FALSE(reused.mobile_provision({"", "", "PHONE00000000001", phone_code, "reg-3", "", ""}).error);
+  CHECK(reused.state_status()["changes"] == changes + 1);
 }
 
 TEST_CASE("provision, phone activation, polling and OTP tell one consistent story") {
