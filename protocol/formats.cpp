@@ -108,7 +108,7 @@ std::optional<std::string> base32_decode(std::string_view text) {
   int bits = 0;
   for (char c : text) {
     if (c == '=') break;
-    auto pos = base32_alphabet.find(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    auto pos = base32_alphabet.find(ascii_upper(c));
     if (pos == std::string_view::npos) return std::nullopt;
     buffer = (buffer << 5) | static_cast<std::uint32_t>(pos);
     bits += 5;
@@ -122,18 +122,17 @@ std::optional<std::string> base32_decode(std::string_view text) {
 
 std::string upper_case(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : out) c = ascii_upper(c);
   return out;
 }
 
 bool same_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 std::string_view upper_case(std::string_view s, std::string& storage) {
-  if (std::none_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); })) return s;
+  if (std::none_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; })) return s;
   return storage = upper_case(s);
 }
 

@@ -12,6 +12,10 @@ namespace fortisim::protocol {
 
 /// A licence activation code: 20 hex digits in 5 dashed groups, "DA8C-0508-1F31-4CF7-C990".
 bool is_license_activation_code(std::string_view s);
+/// The case of ASCII letters, whatever the C locale says of other bytes: codes, serials, header
+/// names, paths and host names are ASCII, and these are a compare, not a call into libc.
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+constexpr char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - ('a' - 'A')) : c; }
 /// Codes are case-insensitive: FortiCare keys them in upper case.
 std::string upper_case(std::string_view s);
 /// `s` in upper case without a copy when it already is: `s` itself, or `storage` holding the copy.

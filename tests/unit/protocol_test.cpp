@@ -209,6 +209,23 @@ TEST_CASE("formats: codes and serials") {
   CHECK(derive_serial("EFTM", 16, "x").size() == 16);
 }
 
+TEST_CASE("case: ASCII letters alone change case, every other byte is kept") {
+  CHECK(upper_case("da8c-0508-zZ") == "DA8C-0508-ZZ");
+  CHECK(upper_case("caf\xc3\xa9 \xe9") == "CAF\xc3\xa9 \xe9");  // UTF-8 and Latin-1 bytes untouched
+  std::string storage;
+  CHECK(upper_case("FTKMOB-0-9", storage).data() != storage.data());  // no copy when already upper
+  CHECK(upper_case("ftkmob", storage) == "FTKMOB");
+  CHECK(same_ignoring_case("/SoftToken/ProcessRequest.ASMX", "/softtoken/processrequest.asmx"));
+  CHECK_FALSE(same_ignoring_case("/SoftToken/Process", "/SoftToken/Proces"));
+  CHECK_FALSE(same_ignoring_case("a[", "A{"));      // '[' is not 'A' + 26 in lower case, nor '{'
+  CHECK_FALSE(same_ignoring_case("\xc9", "\xe9"));  // Latin-1 É and é: bytes, not letters
+  for (int c = 0; c < 256; ++c) {
+    char ch = static_cast<char>(c);
+    bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    CHECK((ascii_lower(ch) != ch || ascii_upper(ch) != ch) == letter);
+  }
+}
+
 TEST_CASE("activation codes: base32 for the user, hex for the phone, the same 8 bytes") {
   activation_bytes b{0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33};
   std::string user = activation_code_for_user(b);

@@ -2,6 +2,8 @@
 // `then` (actions, fault_parse.cpp), and the stage the rule acts at.
 #include "server/core/scenario/parse.hpp"
 
+#include "protocol/formats.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -76,7 +78,7 @@ constexpr std::array<std::string_view, 13> when_keys{
 /// A name (or part of one) as the responder compares it: lower case, without the trailing dot;
 /// or why no query's name can be it.
 std::variant<std::string, std::string> qname_text(std::string name, bool whole) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  std::transform(name.begin(), name.end(), name.begin(), protocol::ascii_lower);
   if (whole && name.size() > 1 && name.back() == '.') name.pop_back();
   if (name.find('*') != std::string::npos)
     return std::variant<std::string, std::string>(
@@ -99,7 +101,7 @@ constexpr std::pair<std::string_view, int> query_types[] = {
 
 /// A query type as the responder names it ("AAAA", "TYPE65280"), in upper case; or why no query has it.
 std::variant<std::string, std::string> qtype_text(std::string type, bool) {
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::toupper(ch); });
+  std::transform(type.begin(), type.end(), type.begin(), protocol::ascii_upper);
   for (const auto& [name, number] : query_types)
     if (type == name) return std::variant<std::string, std::string>(std::in_place_index<0>, type);
   if (type.size() > 4 && type.size() <= 9 && type.starts_with("TYPE") &&

@@ -4,6 +4,7 @@
 // idle. What to answer is decided by dns::resolve (dns_message.cpp); every query is journaled.
 #include "server/net/dns/responder.hpp"
 
+#include "protocol/formats.hpp"
 #include "protocol/hosts.hpp"
 #include "server/net/io/config.hpp"
 #include "server/net/io/deadline.hpp"
@@ -127,7 +128,7 @@ std::pair<std::string, std::int64_t> dns_responder::apply_rules(const std::strin
                                                                 dns::resolution& r, bool over_tcp) const {
   if (r.name.empty()) return {};  // no question read: nothing for a rule to test
   std::string qname = r.name;
-  std::transform(qname.begin(), qname.end(), qname.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(qname.begin(), qname.end(), qname.begin(), protocol::ascii_lower);
   // A name with bytes ldns escapes ("evil\.lab" is one label) is no host name: no qname test
   // matches it (a suffix ".lab" must not), while rules that test no name still apply.
   if (qname.find('\\') != std::string::npos) qname.clear();
