@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <chrono>
 
 namespace fortisim::protocol {
 namespace {
@@ -134,6 +136,30 @@ bool same_ignoring_case(std::string_view a, std::string_view b) {
 std::string_view upper_case(std::string_view s, std::string& storage) {
   if (std::none_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; })) return s;
   return storage = upper_case(s);
+}
+
+void append_utc(std::int64_t unix_s, std::string& out) {
+  using namespace std::chrono;
+  sys_seconds t{seconds{unix_s}};
+  auto day = floor<days>(t);
+  year_month_day date{day};
+  hh_mm_ss time{t - day};
+  char text[40];
+  char* p = text;
+  int year = static_cast<int>(date.year());
+  for (int width = 1000; year >= 0 && width > 1 && year < width; width /= 10) *p++ = '0';  // four digits at least
+  p = std::to_chars(p, text + 16, year).ptr;
+  auto two = [&](char before, unsigned n) {
+    *p++ = before;
+    *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+  };
+  two('-', static_cast<unsigned>(date.month()));
+  two('-', static_cast<unsigned>(date.day()));
+  two('T', static_cast<unsigned>(time.hours().count()));
+  two(':', static_cast<unsigned>(time.minutes().count()));
+  two(':', static_cast<unsigned>(time.seconds().count()));
+  out.append(text, p);
 }
 
 std::string hex_encode(std::string_view bytes) {

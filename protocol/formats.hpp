@@ -58,6 +58,10 @@ std::string hex_encode(std::string_view bytes);
 /// The same, written into `out` (its storage kept).
 void hex_encode(std::string_view bytes, std::string& out);
 std::optional<std::string> hex_decode(std::string_view hex);
+/// Appends a time as ISO 8601 in UTC to the second, "2026-11-28T08:41:02" (no zone letter: the
+/// caller adds "Z" or its fraction first). Computed from the civil calendar, not by libc's
+/// gmtime/strftime, whose time zone lock and format parser cost more than the rest of a refusal.
+void append_utc(std::int64_t unix_s, std::string& out);
 bool is_lower_hex(std::string_view s, std::size_t length);
 
 }  // namespace fortisim::protocol

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <ctime>
 #include <set>
 
 using namespace fortisim::protocol;
@@ -223,6 +224,28 @@ TEST_CASE("case: ASCII letters alone change case, every other byte is kept") {
     char ch = static_cast<char>(c);
     bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
     CHECK((ascii_lower(ch) != ch || ascii_upper(ch) != ch) == letter);
+  }
+}
+
+TEST_CASE("times: ISO 8601 in UTC, as gmtime and strftime write them, over the years a scenario may name") {
+  auto utc = [](std::int64_t t) {
+    std::string out;
+    append_utc(t, out);
+    return out;
+  };
+  CHECK(utc(0) == "1970-01-01T00:00:00");
+  CHECK(utc(951782400) == "2000-02-29T00:00:00");     // a leap day of a century year
+  CHECK(utc(253402300799) == "9999-12-31T23:59:59");  // the last time a scenario may name
+  CHECK(utc(-62135596800) == "0001-01-01T00:00:00");  // padded to four digits
+  std::uint64_t x = 0x9e3779b97f4a7c15;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    auto t = static_cast<std::time_t>(x % 253402300800);
+    std::tm tm{};
+    char text[40];
+    REQUIRE(::gmtime_r(&t, &tm));
+    std::string expected(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm));
+    REQUIRE(utc(t) == expected);
   }
 }
 

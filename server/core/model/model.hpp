@@ -20,7 +20,6 @@
 #include <charconv>
 #include <concepts>
 #include <condition_variable>
-#include <ctime>
 #include <deque>
 #include <map>
 #include <memory>
@@ -81,10 +80,8 @@ class reason {
     for (std::size_t i = 0; i < items.size(); ++i) (i ? out_->append(", ") : *out_).append(items[i]);
   }
   void append(utc_time t) {
-    std::time_t at = static_cast<std::time_t>(t.unix_s);
-    std::tm utc{};
-    char text[32];
-    if (::gmtime_r(&at, &utc)) out_->append(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc));
+    protocol::append_utc(t.unix_s, *out_);
+    *out_ += 'Z';
   }
   template <std::integral N>
   void append(N n) {

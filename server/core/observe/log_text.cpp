@@ -1,12 +1,12 @@
 #include "server/core/observe/log_text.hpp"
 
+#include "protocol/formats.hpp"
 #include "protocol/json_writer.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <climits>
 #include <concepts>
-#include <ctime>
 
 namespace fortisim::core {
 
@@ -52,19 +52,7 @@ void append_field(const journal_entry& e, std::string& out) {
 }  // namespace
 
 void append_time(std::int64_t time_ms, std::string& out) {
-  // The date and time to the second, formatted once a second per thread: a busy log writes
-  // thousands of lines in the same second.
-  thread_local std::int64_t last_seconds = INT64_MIN;
-  thread_local char text[40];
-  thread_local std::size_t n = 0;
-  if (std::int64_t seconds = time_ms / 1000; seconds != last_seconds) {
-    auto t = static_cast<std::time_t>(seconds);
-    std::tm utc{};
-    ::gmtime_r(&t, &utc);
-    n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-    last_seconds = seconds;
-  }
-  out.append(text, n);
+  protocol::append_utc(time_ms / 1000, out);
   auto ms = static_cast<int>(time_ms % 1000);
   out += '.';
   out += static_cast<char>('0' + ms / 100);
