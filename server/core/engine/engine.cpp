@@ -100,14 +100,14 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
     });
 }
 
-std::shared_ptr<const scenario> engine::current_scenario() const { return current()->scenario; }
+std::shared_ptr<const scenario> engine::current_scenario() const { return current_.read()->scenario; }
 
-std::int64_t engine::refuse_first_ms() const { return current()->rules.refuse_first_ms(); }
+std::int64_t engine::refuse_first_ms() const { return current_.read()->rules.refuse_first_ms(); }
 
 void engine::handle(const http_request& request, http_outcome& out) {
   // The request's number and the rule book that counts it, as one step: one numbered after a
   // reset or reload meets the new book (its counters from zero), one numbered before, the old.
-  auto [in_force, id] = current_.load_with([this] { return request_ids_.fetch_add(1, std::memory_order_relaxed) + 1; });
+  auto [in_force, id] = current_.read_with([this] { return request_ids_.fetch_add(1) + 1; }, counts_request);
   out.reset();
   thread_local worker_scratch scratch;  // handle() runs start to end on one thread, never nested
   scratch.reason.clear();
@@ -136,7 +136,7 @@ void engine::classify(exchange& exchange) {
     exchange.path = mobile_path;  // the app's FortiToken Cloud request, answered as /Mobile [assumed]
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
-  exchange.runtime = runtime_.load();
+  exchange.runtime = runtime_.read();
   bool rules_need_tree =
       exchange.in_force.rules.needs_tree() || (exchange.runtime && exchange.runtime->book.needs_tree());
   auto& read = exchange.scratch.read;
@@ -179,7 +179,7 @@ void engine::match_rules(exchange& exchange) {
   f.direct = exchange.direct;
   f.type = exchange.type;
   f.operation = exchange.op;
-  exchange.hit = first_match(exchange.in_force, stage::http, f, exchange.runtime);
+  exchange.hit = first_match(exchange.in_force, stage::http, f, exchange.runtime.get());
   if (!exchange.hit) return;
   if (exchange.direct && shapes_reply(exchange.hit->action->what))
     build_tree(exchange);  // it may echo or render fields of "d"

@@ -232,7 +232,11 @@ class engine {
         : book(std::move(l), seed, std::move(states)) {}
   };
   struct exchange;
+  /// The scenario in force, for the control API (a reference of its own); workers read() it.
   std::shared_ptr<loaded> current() const { return current_.load(); }
+  /// Whether `id` was issued after `book` loaded (it counts from there): see snapshot::read_with.
+  static bool counts_request(const loaded& book, std::uint64_t id) { return id > book.requests_before; }
+  static bool counts_connection(const loaded& book, std::uint64_t id) { return id > book.connections_before; }
   /// Sets `next`'s counts to start from the ids issued so far: called as it is stored (current_'s
   /// store_with), so no id is taken between the count and the store.
   void count_from_now(loaded& next) const {
@@ -241,7 +245,7 @@ class engine {
   }
   /// The first rule of `at` that fires: one of `runtime` (a snapshot), else one of the scenario's.
   std::optional<rule_book::hit> first_match(loaded& in_force, stage at, const exchange_facts& facts,
-                                            const std::shared_ptr<runtime_rules>& runtime);
+                                            runtime_rules* runtime);
   /// The connection- or TLS-stage verdict of `in_force`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id);
   // The steps of handle(), in order.

@@ -51,8 +51,8 @@ struct engine::exchange {
   std::string_view type;    ///< d.__type
   std::optional<protocol::operation> op;
   std::optional<rule_book::hit> hit;
-  std::shared_ptr<runtime_rules> runtime;  ///< the runtime rules matched, alive while `hit` points into them
-  std::string& reason;                     ///< why this answer, in protocol terms (in scratch)
+  snapshot<runtime_rules>::pin runtime;  ///< the runtime rules matched, alive while `hit` points into them
+  std::string& reason;                   ///< why this answer, in protocol terms (in scratch)
   http_outcome& out;
   int error_code = 0;                         ///< the FortiCare error in the reply, for the journal
   const protocol::response* reply = nullptr;  ///< the model's or the error's reply, when one was encoded

@@ -21,12 +21,12 @@ void connection_fields(journal_entry& e, stage at, std::uint64_t connection, std
 }  // namespace
 
 bool engine::has_tls_rules() const {
-  auto runtime = runtime_.load();
-  return current()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
+  auto runtime = runtime_.read();
+  return current_.read()->rules.has(stage::tls) || (runtime && runtime->book.has(stage::tls));
 }
 
 std::optional<rule_book::hit> engine::first_match(loaded& in_force, stage at, const exchange_facts& facts,
-                                                  const std::shared_ptr<runtime_rules>& runtime) {
+                                                  runtime_rules* runtime) {
   if (runtime)
     if (auto hit = runtime->book.first_match(at, facts)) return hit;
   return in_force.rules.first_match(at, facts);
@@ -35,8 +35,8 @@ std::optional<rule_book::hit> engine::first_match(loaded& in_force, stage at, co
 stage_verdict engine::decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id) {
   stage_verdict v;
   v.connection = id;
-  auto keep = runtime_.load();  // alive while the hit, which may point into it, is used
-  auto hit = first_match(in_force, at, facts, keep);
+  auto runtime = runtime_.read();  // alive while the hit, which may point into it, is used
+  auto hit = first_match(in_force, at, facts, runtime.get());
   if (!hit) return v;
   v.act = *hit->action;
   v.rule = hit->rule->name;
@@ -61,13 +61,12 @@ void engine::settle(stage at, const stage_verdict& v, std::string_view client_ad
 
 stage_verdict engine::on_connection(std::string_view client_address) {
   // As handle(): the connection's number and the rule book that counts it, as one step.
-  auto [in_force, id] =
-      current_.load_with([this] { return connection_ids_.fetch_add(1, std::memory_order_relaxed) + 1; });
+  auto [in_force, id] = current_.read_with([this] { return connection_ids_.fetch_add(1) + 1; }, counts_connection);
   exchange_facts f;
   f.client_address = client_address;
   f.connection = in_force->connection_ordinal(id);
   metrics_.connection_opened();
-  auto runtime = runtime_.load();
+  auto runtime = runtime_.read();
   if (!in_force->rules.has(stage::connection) && !(runtime && runtime->book.has(stage::connection)))
     return stage_verdict{{}, id, {}};
   return decide(*in_force, stage::connection, f, id);
@@ -76,7 +75,7 @@ stage_verdict engine::on_connection(std::string_view client_address) {
 stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
   exchange_facts f;
   f.client_address = client_address;
-  auto in_force = current();
+  auto in_force = current_.read();
   f.connection = in_force->connection_ordinal(connection);
   f.sni = sni;
   return decide(*in_force, stage::tls, f, connection);
@@ -84,7 +83,7 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
 
 void engine::note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
                   std::string_view sni) {
-  auto seed = current()->scenario->seed;
+  auto seed = current_.read()->scenario->seed;
   if (at == stage::tls) metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
     connection_fields(e, at, connection, client_address, sni, seed);
@@ -94,7 +93,7 @@ void engine::note(stage at, std::uint64_t connection, std::string_view client_ad
 
 void engine::note_client_cert(std::uint64_t connection, std::string_view client_address, std::string_view sni,
                               std::string_view client_cert) {
-  auto seed = current()->scenario->seed;
+  auto seed = current_.read()->scenario->seed;
   journal_.record([&](journal_entry& e) {
     connection_fields(e, stage::tls, connection, client_address, sni, seed);
     e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
@@ -104,7 +103,7 @@ void engine::note_client_cert(std::uint64_t connection, std::string_view client_
 
 void engine::note_dns(std::string_view client_address, std::string_view name, std::string_view type,
                       std::string_view answer, std::string_view rule) {
-  auto seed = current()->scenario->seed;
+  auto seed = current_.read()->scenario->seed;
   journal_.record([&](journal_entry& e) {
     e.stage.assign("dns");
     e.client_address.assign(client_address);
@@ -117,13 +116,13 @@ void engine::note_dns(std::string_view client_address, std::string_view name, st
 }
 
 stage_verdict engine::on_dns_query(std::string_view client_address, std::string_view qname, std::string_view qtype) {
-  auto in_force = current();
+  auto in_force = current_.read();
   exchange_facts f;
   f.client_address = client_address;
   f.qname = qname;
   f.qtype = qtype;
   f.query = in_force->dns_queries.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto runtime = runtime_.load();
+  auto runtime = runtime_.read();
   if (!in_force->rules.has(stage::dns) && !(runtime && runtime->book.has(stage::dns))) return {};
   return decide(*in_force, stage::dns, f, 0);  // a DNS query has no connection
 }
