@@ -169,13 +169,17 @@ std::string hex_encode(std::string_view bytes) {
 }
 
 void hex_encode(std::string_view bytes, std::string& out) {
-  static constexpr char digits[] = "0123456789abcdef";
   out.resize(bytes.size() * 2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    auto c = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = digits[c >> 4];
-    out[2 * i + 1] = digits[c & 15];
+  hex_encode(bytes, out.data());
+}
+
+char* hex_encode(std::string_view bytes, char* out) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (unsigned char c : bytes) {
+    *out++ = digits[c >> 4];
+    *out++ = digits[c & 15];
   }
+  return out;
 }
 
 std::optional<std::string> hex_decode(std::string_view hex) {

@@ -57,6 +57,8 @@ std::optional<std::string> base32_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
 /// The same, written into `out` (its storage kept).
 void hex_encode(std::string_view bytes, std::string& out);
+/// The same, written at `out` (two characters a byte, no terminator): where its end is.
+char* hex_encode(std::string_view bytes, char* out);
 std::optional<std::string> hex_decode(std::string_view hex);
 /// Appends a time as ISO 8601 in UTC to the second, "2026-11-28T08:41:02" (no zone letter: the
 /// caller adds "Z" or its fraction first). Computed from the civil calendar, not by libc's

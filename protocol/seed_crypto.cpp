@@ -51,13 +51,8 @@ std::optional<std::string> encrypt_seed_for_phone(std::string_view secret, std::
 
 bool encrypt_seed_for_phone(std::string_view secret, std::string_view mobile_id, std::string& out) {
   // The hex digits of the secret, cut or zero-padded to 48 bytes (three blocks), not PKCS#7 [seen].
-  static constexpr char digits[] = "0123456789abcdef";
   char plain[48] = {};
-  for (std::size_t i = 0; i < secret.size() && 2 * i < sizeof plain; ++i) {
-    auto c = static_cast<unsigned char>(secret[i]);
-    plain[2 * i] = digits[c >> 4];
-    plain[2 * i + 1] = digits[c & 15];
-  }
+  hex_encode(secret.substr(0, sizeof plain / 2), plain);
   unsigned char cipher[sizeof plain + 16];
   auto n = aes128_cbc_nopad(true, mobile_id, std::string_view(plain, sizeof plain), cipher);
   if (!n) return false;
