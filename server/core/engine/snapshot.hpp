@@ -7,7 +7,8 @@
 // unchanged pins the thread's own reference. It reads one word that only a replacement writes,
 // so no cache line passes between workers: no lock, no shared reference count. A read that finds
 // a new version takes the lock once and keeps the new value. So a replaced value lives until
-// every thread that read it has read again (a worker holds at most one old value per snapshot).
+// every thread that read it has read again or ended: a thread holds at most one old value of each
+// type T (the slot is per type, so two snapshots of one T read on one thread take turns in it).
 //
 // Not std::atomic<std::shared_ptr> for the rest: libstdc++ 12 guards it with a lock bit that a
 // read releases with a relaxed store, so nothing orders the read before a later replacement's
@@ -41,11 +42,13 @@ class snapshot {
    public:
     pin() = default;
     pin(pin&& other) noexcept
-        : value_(other.value_), slot_(std::exchange(other.slot_, nullptr)), own_(std::move(other.own_)) {}
+        : value_(std::exchange(other.value_, nullptr)),
+          slot_(std::exchange(other.slot_, nullptr)),
+          own_(std::move(other.own_)) {}
     pin& operator=(pin&& other) noexcept {
       if (this != &other) {
         let_go();
-        value_ = other.value_;
+        value_ = std::exchange(other.value_, nullptr);
         slot_ = std::exchange(other.slot_, nullptr);
         own_ = std::move(other.own_);
       }
@@ -104,10 +107,11 @@ class snapshot {
       // A store began: the step belongs to the value it stored if the store counted from before
       // the step, else to the value it replaced, if that is the one read.
       std::unique_lock lock(mutex_);
-      if (owns(*value_, result)) return {keep(s, value_, version_.load(), lock), result};
+      if (value_ && owns(*value_, result)) return {keep(s, value_, version_.load(), lock), result};
       if (replaced_version_ == seen) return {pin(s), result};
-      // Several stores since the value was read: the step belongs to one already gone, unheard by
-      // any client; take another, for the value in force.
+      // Several stores since the value was read: the step belongs to one already replaced, which
+      // no rule of it can now count; take another, for the value in force (the first id is never
+      // seen: a gap in the ids, never a repeat).
       result = step();
       return {keep(s, value_, version_.load(), lock), result};
     }
