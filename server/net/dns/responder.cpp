@@ -101,8 +101,8 @@ void dns_responder::start() {
   asio::co_spawn(loop_, tcp_accept_loop(),
                  [e = engine_](std::exception_ptr ex) { log_failure(*e, ex, "DNS over TCP"); });
   auto names = protocol::host_names_of(settings_.names);
-  const auto& extra = engine_->current_scenario()->dns_names;
-  names.insert(names.end(), extra.begin(), extra.end());
+  auto scenario = engine_->current_scenario();  // alive while its names are read (a reload may come)
+  names.insert(names.end(), scenario->dns_names.begin(), scenario->dns_names.end());
   auto address = [](const std::string& a) { return a.empty() ? protocol::json(nullptr) : protocol::json(a); };
   engine_->notice("dns", {{"listen", endpoint_text(endpoint_)},
                           {"a", address(settings_.answers.v4)},
