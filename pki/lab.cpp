@@ -124,7 +124,7 @@ cert_and_key ensure_lab_ca(const std::string& dir, key_type type, bool force,
 }
 
 lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool force,
-                                const std::vector<std::string>& permitted) {
+                                const std::vector<std::string>& permitted, host_leaves hosts) {
   fs::path d(dir);
   fs::path leaves = d / name_of(type);
   lab_cert_paths p;
@@ -139,10 +139,15 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
   for (const auto& name : protocol::fortinet_host_names()) {
     host_leaf h{
         name, (leaves / "hosts" / (name + ".pem")).string(), (leaves / "hosts" / (name + "-key.pem")).string(), {}};
-    h.loaded = ensure_leaf(h.cert, h.key, p.ca, {name}, type, force);
+    if (force || hosts == host_leaves::now || !fs::exists(h.cert) || !fs::exists(h.key))
+      h.loaded = ensure_leaf(h.cert, h.key, p.ca, {name}, type, force);
     p.hosts.push_back(std::move(h));
   }
   return p;
+}
+
+void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h) {
+  if (!h.loaded.cert) h.loaded = ensure_leaf(h.cert, h.key, p.ca, {h.name}, p.type, false);
 }
 
 ca_export export_ca(const std::string& ca_cert_path, const std::string& dir) {

@@ -24,7 +24,13 @@ struct host_leaf {
   std::string name;     ///< e.g. "fds1.fortinet.com"
   std::string cert;     ///< <type>/hosts/fds1.fortinet.com.pem
   std::string key;      ///< <type>/hosts/fds1.fortinet.com-key.pem, mode 0600
-  cert_and_key loaded;  ///< the leaf itself, as checked or made (start-up decodes each file once)
+  cert_and_key loaded;  ///< the leaf itself, as checked or made; empty until read (host_leaves::on_first_use)
+};
+
+/// When `ensure_lab_certs` reads the host leaves whose files are there.
+enum class host_leaves {
+  now,           ///< each is read and checked (made anew if stale) before it returns
+  on_first_use,  ///< each is left unread, for `ensure_host_leaf` when a client first names its host
 };
 
 /// Where `ensure_lab_certs` keeps its files.
@@ -54,8 +60,15 @@ cert_and_key ensure_lab_ca(const std::string& dir, key_type type = key_type::ecd
 /// lacks a name, is not signed by the CA, has a key of another type or expires within 30 days is
 /// made anew, signed by the CA it already has. `force` makes everything anew, the CA first. Keys
 /// are written with mode 0600 from the first byte. Throws std::runtime_error naming the file.
+/// With host_leaves::on_first_use, a host leaf whose two files are there is not read (a leaf that is
+/// missing, and every leaf with `force`, is still made now): a start reads four files, not twenty.
 lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type = key_type::ecdsa, bool force = false,
-                                const std::vector<std::string>& permitted = lab_ca_permitted());
+                                const std::vector<std::string>& permitted = lab_ca_permitted(),
+                                host_leaves hosts = host_leaves::now);
+
+/// Reads `h`'s leaf if `ensure_lab_certs` left it unread, and makes it anew, signed by `p.ca`, if
+/// it is stale as above. Throws std::runtime_error naming the file.
+void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h);
 
 /// The lab CA in the forms clients import it in, as written by `export_ca`.
 struct ca_export {

@@ -71,6 +71,54 @@ TEST_CASE("SNI picks the host's own leaf, and no SNI or another name gets the fa
   }
 }
 
+TEST_CASE("a start reads no host leaf: a missing one is made then, a stale one on the first handshake naming it") {
+  temp_folder dir("lazy-leaves");
+  auto lab = pki::ensure_lab_certs(dir.path());
+  const auto& fds1 = lab.hosts[1];
+  const auto& push = lab.hosts[6];
+  REQUIRE(fds1.name == "fds1.fortinet.com");
+  REQUIRE(push.name == "push.fortinet.com");
+  dir.write("ecdsa/hosts/fds1.fortinet.com.pem", "not a certificate");
+  std::filesystem::remove(push.cert);
+  test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
+  CHECK(std::filesystem::exists(push.cert));           // made at start: the folder holds every leaf
+  CHECK(read_file(fds1.cert) == "not a certificate");  // not read yet
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    auto r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));
+    REQUIRE_MESSAGE(r.ok, r.detail);
+    CHECK(r.verify_result == X509_V_OK);
+    CHECK(dns_names_of(r.leaf.get()) == std::vector<std::string>{"fds1.fortinet.com"});
+    CHECK(read_file(fds1.cert).starts_with("-----BEGIN CERTIFICATE-----"));  // made anew, once
+    CHECK(X509_cmp(r.leaf.get(), pki::load_cert_and_key(fds1.cert, fds1.key).cert.get()) == 0);
+  }
+}
+
+TEST_CASE("a host leaf that cannot be made: the fallback, which names that host too, and a notice saying why") {
+  temp_folder dir("unmakeable-leaf");
+  auto lab = pki::ensure_lab_certs(dir.path());
+  const auto& fds1 = lab.hosts[1];
+  std::filesystem::remove(fds1.cert);
+  std::filesystem::create_directory(fds1.cert);  // a folder, not empty, where the leaf's file goes
+  dir.write("ecdsa/hosts/fds1.fortinet.com.pem/in-the-way", "");
+  test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
+  auto feed = srv.engine().feed().subscribe(16, [] {});
+  auto r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));
+  REQUIRE_MESSAGE(r.ok, r.detail);
+  CHECK(r.verify_result == X509_V_OK);
+  std::vector<std::string> every_name = protocol::fortinet_host_names();
+  every_name.push_back("localhost");
+  CHECK(dns_names_of(r.leaf.get()) == every_name);  // the fallback
+  std::string events;
+  feed->take(events, 0);
+  CHECK(events.find(R"("event":"tls")") != std::string::npos);
+  CHECK(events.find(R"("host":"fds1.fortinet.com")") != std::string::npos);
+  CHECK(events.find("fds1.fortinet.com.pem") != std::string::npos);         // the error names the file
+  auto other = probe(srv.port(), for_host("push.fortinet.com", srv.ca()));  // the other hosts keep their own
+  REQUIRE_MESSAGE(other.ok, other.detail);
+  CHECK(dns_names_of(other.leaf.get()) == std::vector<std::string>{"push.fortinet.com"});
+}
+
 TEST_CASE(
     "a returning client resumes its TLS session (a ticket under TLS 1.3, under TLS 1.2 too) with its host's leaf") {
   test_server srv("{}");

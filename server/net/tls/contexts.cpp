@@ -88,10 +88,10 @@ void keep_context(SSL* ssl) {
 void tls_contexts::context_free::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 
 tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_ptr<core::engine> engine)
-    : fallback_(fallback), engine_(std::move(engine)) {
+    : fallback_(fallback), options_(o), engine_(std::move(engine)) {
   if (o.cert.has_value() != o.key.has_value())
     throw startup_error("--cert and --key go together: give both, or neither to use the lab CA's certificates");
-  configure(fallback_, o);
+  configure(fallback_);
   SSL_CTX_set_tlsext_servername_callback(fallback_, on_server_name);
   SSL_CTX_set_tlsext_servername_arg(fallback_, this);
   if (o.cert) {
@@ -102,7 +102,7 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
         {"ocsp", "off: the chain of --cert is served, and fortisim has no CA key to sign OCSP responses for it"}};
     return;
   }
-  load_lab(o);
+  load_lab();
   summary_ = {{"ca", ca_path_},
               {"ca_sha256", ca_sha256_},
               {"key_type", pki::name_of(o.type)},
@@ -111,28 +111,39 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
               {"ocsp", "stapled as the scenario says (tls.ocsp, default good)"}};
 }
 
-void tls_contexts::load_lab(const tls_options& o) {
-  pki::lab_cert_paths paths;
+void tls_contexts::load_lab() {
   try {
-    paths = pki::ensure_lab_certs(o.data_dir, o.type);
-    ocsp_.emplace(paths.ca);
+    lab_ = pki::ensure_lab_certs(options_.data_dir, options_.type, false, pki::lab_ca_permitted(),
+                                 pki::host_leaves::on_first_use);
+    ocsp_.emplace(lab_.ca);
   } catch (const std::exception& ex) {
     throw startup_error(std::string("cannot prepare the lab certificates: ") + ex.what() +
                         "; pass --data DIR with a writable folder, or --cert and --key");
   }
-  ca_path_ = paths.ca_cert;
-  ca_sha256_ = pki::sha256_fingerprint(paths.ca.cert.get());
-  use_leaf(fallback_, paths.server, paths.ca, paths.server_cert);
-  for (const auto& h : paths.hosts) {
+  ca_path_ = lab_.ca_cert;
+  ca_sha256_ = pki::sha256_fingerprint(lab_.ca.cert.get());
+  use_leaf(fallback_, lab_.server, lab_.ca, lab_.server_cert);
+  for (auto& leaf : lab_.hosts) hosts_.emplace_back().leaf = std::move(leaf);
+  lab_.hosts.clear();
+}
+
+void tls_contexts::make_context(host_context& h) {
+  try {
+    pki::ensure_host_leaf(lab_, h.leaf);
     std::unique_ptr<SSL_CTX, context_free> ctx(SSL_CTX_new(TLS_server_method()));
-    if (!ctx) throw startup_error("cannot make a TLS context: " + openssl_reason());
-    configure(ctx.get(), o);
-    use_leaf(ctx.get(), h.loaded, paths.ca, h.cert);
-    hosts_.emplace_back(h.name, std::move(ctx));
+    if (!ctx) throw std::runtime_error("cannot make a TLS context: " + openssl_reason());
+    configure(ctx.get());
+    use_leaf(ctx.get(), h.leaf.loaded, lab_.ca, h.leaf.cert);
+    h.ctx = std::move(ctx);
+  } catch (const std::exception& e) {  // never through OpenSSL's C frames: the fallback names this host too
+    engine_->notice("tls", {{"what", "the host's own leaf cannot be served; it gets the fallback, which names it too"},
+                            {"host", h.leaf.name},
+                            {"error", e.what()}});
   }
 }
 
-void tls_contexts::configure(SSL_CTX* ctx, const tls_options& o) {
+void tls_contexts::configure(SSL_CTX* ctx) {
+  const tls_options& o = options_;
   // TLS 1.2 and 1.3, the server's preference, session resumption (OpenSSL's server cache).
   SSL_CTX_set_options(ctx, SSL_OP_ALL | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -150,9 +161,12 @@ void tls_contexts::configure(SSL_CTX* ctx, const tls_options& o) {
   SSL_CTX_set_tlsext_status_arg(ctx, this);
 }
 
-SSL_CTX* tls_contexts::context_for(std::string_view name) const {
-  for (const auto& [host, ctx] : hosts_)
-    if (protocol::same_host_name(host, name)) return ctx.get();
+SSL_CTX* tls_contexts::context_for(std::string_view name) {
+  for (auto& h : hosts_)
+    if (protocol::same_host_name(h.leaf.name, name)) {
+      std::call_once(h.made, [&] { make_context(h); });
+      return h.ctx.get();
+    }
   return nullptr;
 }
 

@@ -5,11 +5,14 @@
 // serves every name and nothing is stapled (there is no lab CA key to sign with).
 
 #include "pki/certs.hpp"
+#include "pki/lab.hpp"
 #include "pki/ocsp.hpp"
 #include "server/core/engine/engine.hpp"
 #include "server/net/io/config.hpp"
 
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,8 +66,10 @@ class tls_contexts {
   /// that a start-up failure stays one line): the CA (its file and fingerprint) or --cert, the
   /// key type, the number of leaves, --client-cert and what is stapled.
   const protocol::json& summary() const { return summary_; }
-  /// The context of the host `name` (SNI), or null for the fallback's.
-  SSL_CTX* context_for(std::string_view name) const;
+  /// The context of the host `name` (SNI), or null for the fallback's. A host's leaf is read, and
+  /// its context made, when a client first names it (a start reads no host leaf): if that fails,
+  /// the host is served the fallback from then on, and a "tls" notice says why.
+  SSL_CTX* context_for(std::string_view name);
   /// The DER OCSP response to staple on `ssl`, or null for none; `status` gets its word.
   std::shared_ptr<const std::string> staple(SSL* ssl, std::string_view& status);
 
@@ -72,12 +77,21 @@ class tls_contexts {
   struct context_free {
     void operator()(SSL_CTX* ctx) const;
   };
-  void configure(SSL_CTX* ctx, const tls_options& o);
-  void load_lab(const tls_options& o);
+  /// One Fortinet host's leaf and context, made on the first handshake that names the host.
+  struct host_context {
+    pki::host_leaf leaf;
+    std::once_flag made;
+    std::unique_ptr<SSL_CTX, context_free> ctx;  ///< null until made, or when the leaf could not be served
+  };
+  void configure(SSL_CTX* ctx);
+  void load_lab();
+  void make_context(host_context& h);
   SSL_CTX* fallback_;  ///< Asio's, owned by the server
+  tls_options options_;
   std::string ca_path_, ca_sha256_;
   protocol::json summary_;
-  std::vector<std::pair<std::string, std::unique_ptr<SSL_CTX, context_free>>> hosts_;
+  pki::lab_cert_paths lab_;                  ///< the CA and the fallback as loaded; the host leaves' files
+  std::deque<host_context> hosts_;           ///< one per Fortinet name (a deque: a once_flag never moves)
   std::optional<pki::ocsp_responder> ocsp_;  ///< none with --cert
   std::shared_ptr<core::engine> engine_;
 };
