@@ -166,7 +166,26 @@ void store::prepare_file() const {
   if (int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
 }
 
-store::~store() { sqlite3_close(db_); }
+struct store::writes {
+  explicit writes(sqlite3* db)
+      : begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        drop_licence(db, "DELETE FROM licences WHERE code = ?1"),
+        drop_token(db, "DELETE FROM tokens WHERE serial = ?1"),
+        drop_hardware(db, "DELETE FROM hardware WHERE serial = ?1"),
+        licence(db, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        token(
+            db,
+            "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+        hardware(db, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)"),
+        clock(db, "INSERT OR REPLACE INTO clock VALUES (1, ?1, ?2)") {}
+  statement begin, commit, drop_licence, drop_token, drop_hardware, licence, token, hardware, clock;
+};
+
+store::~store() {
+  writes_.reset();  // a statement left unfinalized would keep the database open
+  sqlite3_close(db_);
+}
 
 void store::exec(const char* sql) {
   char* error = nullptr;
@@ -180,9 +199,10 @@ void store::exec(const char* sql) {
 void store::write(const std::vector<const change*>& changes) {
   if (std::all_of(changes.begin(), changes.end(), [](const change* c) { return c->empty(); })) return;
   try {
-    exec("BEGIN IMMEDIATE");
+    if (!writes_) writes_ = std::make_unique<writes>(db_);
+    writes_->begin.run();
     for (const change* c : changes) write_locked(*c);
-    exec("COMMIT");
+    writes_->commit.run();
   } catch (const storage_error& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw storage_error("cannot write the state to " + path_ + ": " + e.what());
@@ -191,26 +211,23 @@ void store::write(const std::vector<const change*>& changes) {
 
 void store::write_locked(const change& c) {
   if (c.wipe) exec("DELETE FROM licences; DELETE FROM tokens; DELETE FROM hardware; DELETE FROM clock;");
-  auto drop = [&](const char* sql, const std::vector<std::string>& keys) {
-    statement st(db_, sql);
+  auto& w = *writes_;
+  auto drop = [](statement& st, const std::vector<std::string>& keys) {
     for (const auto& k : keys) st.bind(1, k).run();
   };
-  drop("DELETE FROM licences WHERE code = ?1", c.dropped_licences);
-  drop("DELETE FROM tokens WHERE serial = ?1", c.dropped_tokens);
-  drop("DELETE FROM hardware WHERE serial = ?1", c.dropped_hardware);
-  statement lic(db_, "INSERT OR REPLACE INTO licences VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  drop(w.drop_licence, c.dropped_licences);
+  drop(w.drop_token, c.dropped_tokens);
+  drop(w.drop_hardware, c.dropped_hardware);
   for (const auto& l : c.licences)
-    lic.bind(1, l.code)
+    w.licence.bind(1, l.code)
         .bind(2, l.serial)
         .bind(3, json_list(l.tokens))
         .bind(4, l.valid_until)
         .bind(5, json_list(l.bound_to))
         .bind(6, l.registered_to)
         .run();
-  statement tok(
-      db_, "INSERT OR REPLACE INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   for (const auto& t : c.tokens)
-    tok.bind(1, t.serial)
+    w.token.bind(1, t.serial)
         .bind(2, t.license)
         .bind(3, std::string(status_text(t.status)))
         .bind(4, t.activation)
@@ -226,15 +243,13 @@ void store::write_locked(const change& c) {
         .bind(14, std::string(protocol::otp_type_text(t.type)))
         .bind(15, static_cast<std::int64_t>(t.counter))
         .run();
-  statement hw(db_, "INSERT OR REPLACE INTO hardware VALUES (?1, ?2, ?3, ?4)");
   for (const auto& h : c.hardware)
-    hw.bind(1, h.serial)
+    w.hardware.bind(1, h.serial)
         .bind(2, protocol::hex_encode(h.secret))
         .bind(3, std::string(h.consumed ? "consumed" : "available"))
         .bind(4, h.activated_by)
         .run();
-  if (c.clock_ms)
-    statement(db_, "INSERT OR REPLACE INTO clock VALUES (1, ?1, ?2)").bind(1, *c.clock_ms).bind(2, real_ms()).run();
+  if (c.clock_ms) w.clock.bind(1, *c.clock_ms).bind(2, real_ms()).run();
 }
 
 }  // namespace fortisim::core

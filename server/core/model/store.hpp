@@ -54,12 +54,16 @@ class store {
   const std::string& path() const { return path_; }
 
  private:
+  struct writes;
   void prepare_file() const;
   void exec(const char* sql);
   /// One change's rows, inside the transaction write() opened.
   void write_locked(const change& c);
   std::string path_;
   sqlite3* db_ = nullptr;
+  /// The statements write() runs, prepared on its first call and kept: a group of changes
+  /// parses no SQL.
+  std::unique_ptr<writes> writes_;
 };
 
 }  // namespace fortisim::core

@@ -32,9 +32,13 @@ class statement {
     check(v ? sqlite3_bind_int64(st_, i, *v) : sqlite3_bind_null(st_, i));
     return *this;
   }
-  /// Runs an insert or update to its end.
+  /// Runs an insert or update to its end, and readies the statement to run again, whatever came.
   void run() {
-    if (int rc = sqlite3_step(st_); rc != SQLITE_DONE) throw storage_error(sqlite3_errmsg(db_));
+    if (int rc = sqlite3_step(st_); rc != SQLITE_DONE) {
+      storage_error why(sqlite3_errmsg(db_));
+      sqlite3_reset(st_);
+      throw why;
+    }
     sqlite3_reset(st_);
   }
   bool next_row() {
