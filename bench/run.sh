@@ -10,10 +10,10 @@
 #    successful re-import (default.json), a poll of the licence's five tokens (default.json), the
 #    captured 7.4.10 ProvisionRequest and the phone's MobileProvisionRequest
 #    (provision-7.4.10.json). bench/workload.py sets each up and checks fortisim's answer.
-# 3. Durable writes: those four in turn with and without --state (on the disk of the checkout),
-#    the provisioning alone with --state (durable changes per second, and how many changes each
-#    commit carried), against SQLite's own limit on that disk (one fsync'd one-row transaction
-#    after another).
+# 3. Durable writes: those four in turn, the provisioning alone and first imports (a code never
+#    sent before, each request: one change), with and without --state (on the disk of the
+#    checkout): durable changes per second and how many each commit carried, against SQLite's own
+#    limit on that disk (one fsync'd one-row transaction after another).
 # 4. Start to the ready line, 21 starts, with the data folder reused and fresh.
 #
 #   bash bench/run.sh                     # 10 s per run
@@ -233,8 +233,8 @@ if want 3; then
   echo "Table 3: durable writes; the state on $(df --output=source,fstype "$disk" | tail -1 | tr -s ' ') ($disk);" \
     "the mix is a re-import, a poll, the 7.4.10 provisioning and the phone, in turn"
   echo
-  echo "| fortisim | mix req/s | vs in memory | p99 ms | provisioning req/s (durable changes/s) | p99 ms | CPU µs/req | changes per commit | vs SQLite's one-row transactions/s |"
-  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+  echo "| fortisim | workload | req/s | vs in memory | p99 ms | CPU µs/req | durable changes/s | changes per commit | vs SQLite's one-row transactions/s |"
+  echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
   sqlite_tps=$(python3 - "$disk/sqlite-limit.db" <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -250,9 +250,9 @@ while time.perf_counter() - start < 3:
 print(int(n / (time.perf_counter() - start)))
 PY
 )
-  mem_ref=""
+  declare -A mem_ref=()
   # With --state a request waiting for its commit holds no worker (it waits on a thread of its
-  # own), so even one worker makes groups of many changes: the last row shows it.
+  # own), so even one worker makes groups of many changes: the last rows show it.
   for mode in "defaults" "defaults --state" "--quiet --state" "defaults --state, 1 worker"; do
     workers=$(nproc) && [[ $mode != *"1 worker" ]] || workers=1
     opts=(--admin 127.0.0.1:0)
@@ -261,20 +261,23 @@ PY
     start_fortisim "$root/scenarios/provision-7.4.10.json" "${opts[@]}"
     dir=$work/mix-${mode//[ ,]/_}
     python3 "$root/bench/workload.py" mix "$fport" "$ca" "$dir"
-    read -r _ rps p99 _ _ <<<"$(load "$fpid" "$fport" "$dir/requests" 0)"
-    [ -n "$mem_ref" ] || mem_ref=$rps
-    row="| $mode | $rps | $(ratio "$rps" "$mem_ref") | $p99"
-    if [[ $mode == *--state* ]]; then
-      read -r c0 k0 _ <<<"$(state_of "$fadmin")"
-      read -r _ prps pp99 pcpu _ <<<"$(load "$fpid" "$fport" "$dir/requests.provision" 0)"
-      read -r c1 k1 u1 <<<"$(state_of "$fadmin")"
-      row+=" | $prps | $pp99 | $pcpu | $(awk "BEGIN{printf \"%.1f\", ($c1-$c0)/(($k1-$k0) > 0 ? ($k1-$k0) : 1)}") | $(ratio "$prps" "$sqlite_tps") |"
-      [ "$u1" = 0 ] || { echo "fortisim undid $u1 changes: a write failed" >&2; exit 1; }
-    else
-      read -r _ prps pp99 pcpu _ <<<"$(load "$fpid" "$fport" "$dir/requests.provision" 0)"
-      row+=" | $prps | $pp99 | $pcpu | – | – |"
-    fi
-    echo "$row"
+    python3 "$root/bench/workload.py" first-import "$fport" "$ca" "$dir-first"
+    for w in "the mix:$dir/requests" "provisioning:$dir/requests.provision" "first imports:$dir-first/requests"; do
+      name=${w%%:*}
+      [[ $mode == *--state* ]] && read -r c0 k0 _ <<<"$(state_of "$fadmin")"
+      read -r _ rps p99 cpu _ <<<"$(load "$fpid" "$fport" "${w#*:}" 0)"
+      [ -n "${mem_ref[$name]:-}" ] || mem_ref[$name]=$rps
+      row="| $mode | $name | $rps | $(ratio "$rps" "${mem_ref[$name]}") | $p99 | $cpu"
+      if [[ $mode == *--state* ]]; then
+        read -r c1 k1 u1 <<<"$(state_of "$fadmin")"
+        [ "$u1" = 0 ] || { echo "fortisim undid $u1 changes: a write failed" >&2; exit 1; }
+        cps=$(( (c1 - c0) / seconds ))
+        row+=" | $cps | $(awk "BEGIN{printf \"%.1f\", ($c1-$c0)/(($k1-$k0) > 0 ? ($k1-$k0) : 1)}") | $(ratio "$cps" "$sqlite_tps") |"
+      else
+        row+=" | – | – | – |"
+      fi
+      echo "$row"
+    done
     stop_fortisim
   done
   workers=""

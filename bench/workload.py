@@ -16,6 +16,8 @@ Names (each with the scenario run.sh serves it from):
   provision   provision-7.4.10.json: the captured ProvisionRequest (the reply is the capture's)
   phone       provision-7.4.10.json: the phone's MobileProvisionRequest with the captured code
   mix         provision-7.4.10.json: import, poll, provision and phone in turn
+  first-import  provision-7.4.10.json: an import of a code never seen, five tokens made: one change
+              a request (post.lua puts a new code where the body says @CODE@)
 Loopback only; every call bounded."""
 import base64
 import http.client
@@ -36,6 +38,10 @@ PROVISION = {"d": {"__type": "SoftToken.ProvisionRequest", "__version": "4", "__
                    "__clustered_sns": [{"sn": "FGT40FHA25099UXR"}],
                    "tokens": [{"token": "FTKMOB5CA3C29179", "seed": "FC8CEE4B56D93C40D590ACBB958840AF2FE76117",
                                "code_expire": 4320, "type": "totp", "period": 60, "digits": 6}]}}
+
+
+# The check's own code: the load's codes begin with wrk's thread number, never FFFF.
+CHECK_CODE = b"FFFF-FFFF-FFFF-FFFF-BEEF"
 
 
 def compact(message):
@@ -77,6 +83,8 @@ def success(name, reply):
         return d["error"] is not None and d["error"]["error_code"] == 14
     if name == "provision":
         return d["result"] == 2 and d["tokens"][0]["token_activation_code"] == "EEIAI6ZLEYIRKOYV"
+    if name == "first-import":
+        return d["error"] is None and len(d["tokens"]) == 5
     if name == "poll":
         return d.get("error") is None and len(d["tokens"]) == 5 and all(t["license"] for t in d["tokens"])
     return d["error"] is None
@@ -103,12 +111,16 @@ def main():
             tokens = json.loads(post(port, ca, PROCESS, compact(IMPORT)))["d"]["tokens"]
             requests += [(PROCESS, compact(IMPORT), "reimport"), (PROCESS, compact(poll_of(tokens)), "poll"),
                          (PROCESS, compact(PROVISION), "provision"), (MOBILE, phone, "phone")]
+    elif name == "first-import":
+        first = json.loads(json.dumps(IMPORT))
+        first["d"]["license_activation_code"] = "@CODE@"
+        requests.append((PROCESS, compact(first), name))
     else:
         sys.exit("unknown workload " + name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "requests"), "w") as listing:
         for i, (path, body, kind) in enumerate(requests):
-            reply = post(port, ca, path, body)
+            reply = post(port, ca, path, body.replace(b"@CODE@", CHECK_CODE))
             if not success(kind, reply):
                 sys.exit("%s: fortisim did not answer as intended: %s" % (name, reply[:400]))
             if i == 0:
