@@ -77,15 +77,36 @@ std::optional<cert_and_key> current_leaf(const std::string& cert_path, const std
   return current ? std::optional(std::move(leaf)) : std::nullopt;
 }
 
+/// A new leaf for `names`, signed by `ca`, written to `cert_path` and `key_path` when `write`.
+cert_and_key new_leaf(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
+                      const std::vector<std::string>& names, key_type type, bool write = true) {
+  auto leaf = make_server_cert(ca, names, -3600, leaf_days * 86400, type);
+  if (!write) return leaf;
+  write_file(key_path, leaf.key_pem(), 0600);
+  write_file(cert_path, leaf.cert_pem() + ca.cert_pem(), 0644);
+  return leaf;
+}
+
 /// The leaf for `names`, made unless it is current; `force`: always.
 cert_and_key ensure_leaf(const std::string& cert_path, const std::string& key_path, const cert_and_key& ca,
                          const std::vector<std::string>& names, key_type type, bool force) {
   if (!force)
     if (auto leaf = current_leaf(cert_path, key_path, ca, names, type)) return std::move(*leaf);
-  auto leaf = make_server_cert(ca, names, -3600, leaf_days * 86400, type);
-  write_file(key_path, leaf.key_pem(), 0600);
-  write_file(cert_path, leaf.cert_pem() + ca.cert_pem(), 0644);
-  return leaf;
+  return new_leaf(cert_path, key_path, ca, names, type);
+}
+
+/// The first certificate of the PEM file at `path`, or null.
+std::shared_ptr<X509> certificate_in(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  return in ? certificate_of_pem(pem.str()) : nullptr;
+}
+
+/// Whether the folder's CA file still holds `ca` (`fortisim certs --force` replaces it).
+bool folder_holds(const std::string& ca_cert_path, const cert_and_key& ca) {
+  auto cert = certificate_in(ca_cert_path);
+  return cert && X509_cmp(cert.get(), ca.cert.get()) == 0;
 }
 
 }  // namespace
@@ -147,14 +168,23 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
 }
 
 void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h) {
-  if (!h.loaded.cert) h.loaded = ensure_leaf(h.cert, h.key, p.ca, {h.name}, p.type, false);
+  if (h.loaded.cert) return;
+  // A file that is there but cannot be opened now (no descriptors left, say) is an error, not a
+  // stale leaf: made anew, it would replace a good one.
+  for (const std::string* path : {&h.cert, &h.key})
+    if (std::ifstream probe(*path); !probe && fs::exists(*path))
+      throw std::runtime_error("cannot read " + *path + ": " + std::strerror(errno));
+  if (auto leaf = current_leaf(h.cert, h.key, p.ca, {h.name}, p.type)) {
+    h.loaded = std::move(*leaf);
+    return;
+  }
+  // Made anew, signed by the CA this process serves; written only while the folder's CA is that
+  // one, so that a server started before `fortisim certs --force` never replaces the new leaves.
+  h.loaded = new_leaf(h.cert, h.key, p.ca, {h.name}, p.type, folder_holds(p.ca_cert, p.ca));
 }
 
 ca_export export_ca(const std::string& ca_cert_path, const std::string& dir) {
-  std::ifstream in(ca_cert_path, std::ios::binary);
-  std::ostringstream pem;
-  pem << in.rdbuf();
-  auto cert = in ? certificate_of_pem(pem.str()) : nullptr;
+  auto cert = certificate_in(ca_cert_path);
   if (!cert) throw std::runtime_error("cannot read the CA certificate " + ca_cert_path);
   fs::path d(dir);
   make_folder(d);

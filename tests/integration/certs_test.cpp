@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 using namespace fortisim;
 using namespace fortisim::test;
@@ -80,18 +81,40 @@ TEST_CASE("a start reads no host leaf: a missing one is made then, a stale one o
   REQUIRE(push.name == "push.fortinet.com");
   dir.write("ecdsa/hosts/fds1.fortinet.com.pem", "not a certificate");
   std::filesystem::remove(push.cert);
-  test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
+  test_server srv("{}", 2, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
   CHECK(std::filesystem::exists(push.cert));           // made at start: the folder holds every leaf
   CHECK(read_file(fds1.cert) == "not a certificate");  // not read yet
-  for (int round = 0; round < 2; ++round) {
-    CAPTURE(round);
-    auto r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));
+  // Four clients name the host at once: one leaf is made, written, and served to each of them.
+  std::vector<probe_result> first(4);
+  std::vector<std::thread> clients;
+  for (auto& r : first) clients.emplace_back([&] { r = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca())); });
+  for (auto& t : clients) t.join();
+  REQUIRE(read_file(fds1.cert).starts_with("-----BEGIN CERTIFICATE-----"));
+  auto written = pki::load_cert_and_key(fds1.cert, fds1.key).cert;
+  for (const auto& r : first) {
     REQUIRE_MESSAGE(r.ok, r.detail);
     CHECK(r.verify_result == X509_V_OK);
     CHECK(dns_names_of(r.leaf.get()) == std::vector<std::string>{"fds1.fortinet.com"});
-    CHECK(read_file(fds1.cert).starts_with("-----BEGIN CERTIFICATE-----"));  // made anew, once
-    CHECK(X509_cmp(r.leaf.get(), pki::load_cert_and_key(fds1.cert, fds1.key).cert.get()) == 0);
+    CHECK(X509_cmp(r.leaf.get(), written.get()) == 0);
   }
+  auto again = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));  // kept: not made again
+  REQUIRE_MESSAGE(again.ok, again.detail);
+  CHECK(X509_cmp(again.leaf.get(), written.get()) == 0);
+}
+
+TEST_CASE("a server started before `certs --force` serves its own CA's leaves and leaves the new ones alone") {
+  temp_folder dir("forced-under");
+  auto lab = pki::ensure_lab_certs(dir.path());
+  const auto& fds1 = lab.hosts[1];
+  test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
+  auto served_ca = dir.write("served-ca.pem", read_file(lab.ca_cert));
+  pki::ensure_lab_certs(dir.path(), pki::key_type::ecdsa, true);  // a new CA and new leaves
+  auto new_leaf = read_file(fds1.cert);
+  auto r = probe(srv.port(), for_host("fds1.fortinet.com", served_ca));
+  REQUIRE_MESSAGE(r.ok, r.detail);
+  CHECK(r.verify_result == X509_V_OK);  // signed by the CA the server serves
+  CHECK(dns_names_of(r.leaf.get()) == std::vector<std::string>{"fds1.fortinet.com"});
+  CHECK(read_file(fds1.cert) == new_leaf);
 }
 
 TEST_CASE("a host leaf that cannot be made: the fallback, which names that host too, and a notice saying why") {
@@ -113,7 +136,13 @@ TEST_CASE("a host leaf that cannot be made: the fallback, which names that host 
   feed->take(events, 0);
   CHECK(events.find(R"("event":"tls")") != std::string::npos);
   CHECK(events.find(R"("host":"fds1.fortinet.com")") != std::string::npos);
-  CHECK(events.find("fds1.fortinet.com.pem") != std::string::npos);         // the error names the file
+  CHECK(events.find("fds1.fortinet.com.pem") != std::string::npos);        // the error names the file
+  auto soon = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));  // not tried again within 10 s
+  REQUIRE_MESSAGE(soon.ok, soon.detail);
+  CHECK(dns_names_of(soon.leaf.get()) == every_name);
+  events.clear();
+  feed->take(events, 0);
+  CHECK(events.find(R"("host":"fds1.fortinet.com")") == std::string::npos);
   auto other = probe(srv.port(), for_host("push.fortinet.com", srv.ca()));  // the other hosts keep their own
   REQUIRE_MESSAGE(other.ok, other.detail);
   CHECK(dns_names_of(other.leaf.get()) == std::vector<std::string>{"push.fortinet.com"});

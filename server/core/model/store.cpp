@@ -206,6 +206,9 @@ void store::write(const std::vector<const change*>& changes) {
   } catch (const storage_error& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw storage_error("cannot write the state to " + path_ + ": " + e.what());
+  } catch (...) {  // out of memory: nothing of it stays open for the next group
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
 }
 

@@ -32,14 +32,15 @@ class statement {
     check(v ? sqlite3_bind_int64(st_, i, *v) : sqlite3_bind_null(st_, i));
     return *this;
   }
-  /// Runs an insert or update to its end, and readies the statement to run again, whatever came.
+  /// Runs an insert or update to its end, and readies the statement to run again, whatever came:
+  /// reset, its values let go (a token's secret is not kept between writes).
   void run() {
-    if (int rc = sqlite3_step(st_); rc != SQLITE_DONE) {
-      storage_error why(sqlite3_errmsg(db_));
-      sqlite3_reset(st_);
-      throw why;
-    }
+    int rc = sqlite3_step(st_);
+    std::optional<storage_error> why;
+    if (rc != SQLITE_DONE) why.emplace(sqlite3_errmsg(db_));
     sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    if (why) throw *why;
   }
   bool next_row() {
     int rc = sqlite3_step(st_);

@@ -33,17 +33,19 @@ int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
 
 /// The ClientHello's server name: remembered for the journal, and the host's own leaf served
 /// (SSL_set_SSL_CTX swaps the certificate; the session, verify mode and options stay).
-int on_server_name(SSL* ssl, int*, void* arg) {
+int on_server_name(SSL* ssl, int*, void* arg) try {
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   tls_connection* c = connection_of(ssl);
   if (c && name) c->sni = name;
   if (!name || (c && c->keep_context)) return SSL_TLSEXT_ERR_OK;
   if (SSL_CTX* ctx = static_cast<tls_contexts*>(arg)->context_for(name)) SSL_set_SSL_CTX(ssl, ctx);
   return SSL_TLSEXT_ERR_OK;  // an unknown name gets the fallback, which names every lab host
+} catch (...) {              // never through OpenSSL's C frames (out of memory): the fallback
+  return SSL_TLSEXT_ERR_OK;
 }
 
 /// A client asked for the certificate's status (status_request): staple the cached response.
-int on_status_request(SSL* ssl, void* arg) {
+int on_status_request(SSL* ssl, void* arg) try {
   std::string_view status;
   auto der = static_cast<tls_contexts*>(arg)->staple(ssl, status);
   if (!der) return SSL_TLSEXT_ERR_NOACK;
@@ -52,6 +54,8 @@ int on_status_request(SSL* ssl, void* arg) {
   if (!copy) return SSL_TLSEXT_ERR_NOACK;
   SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der->size()));  // OpenSSL frees it
   return SSL_TLSEXT_ERR_OK;
+} catch (...) {  // never through OpenSSL's C frames (out of memory): nothing stapled
+  return SSL_TLSEXT_ERR_NOACK;
 }
 
 void use_chain(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
@@ -135,11 +139,16 @@ void tls_contexts::make_context(host_context& h) {
     configure(ctx.get());
     use_leaf(ctx.get(), h.leaf.loaded, lab_.ca, h.leaf.cert);
     h.ctx = std::move(ctx);
-  } catch (const std::exception& e) {  // never through OpenSSL's C frames: the fallback names this host too
-    engine_->notice("tls", {{"what", "the host's own leaf cannot be served; it gets the fallback, which names it too"},
+    h.ready.store(h.ctx.get(), std::memory_order_release);
+  } catch (const std::exception& e) {  // the fallback names this host too
+    h.retry = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    engine_->notice("tls", {{"what",
+                             "the host's own leaf cannot be served; it gets the fallback, which names it too, "
+                             "and a handshake 10 s later or more tries again"},
                             {"host", h.leaf.name},
                             {"error", e.what()}});
   }
+  ERR_clear_error();  // a damaged file's decoding errors stay out of this handshake's
 }
 
 void tls_contexts::configure(SSL_CTX* ctx) {
@@ -164,7 +173,9 @@ void tls_contexts::configure(SSL_CTX* ctx) {
 SSL_CTX* tls_contexts::context_for(std::string_view name) {
   for (auto& h : hosts_)
     if (protocol::same_host_name(h.leaf.name, name)) {
-      std::call_once(h.made, [&] { make_context(h); });
+      if (SSL_CTX* ctx = h.ready.load(std::memory_order_acquire)) return ctx;
+      std::lock_guard lock(h.making);
+      if (!h.ctx && std::chrono::steady_clock::now() >= h.retry) make_context(h);
       return h.ctx.get();
     }
   return nullptr;

@@ -10,6 +10,8 @@
 #include "server/core/engine/engine.hpp"
 #include "server/net/io/config.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -47,8 +49,9 @@ struct tls_options {
   client_cert_mode client_cert = client_cert_mode::off;
 };
 
-/// Configures the fallback context (Asio's, which every connection starts from) and makes one
-/// context per Fortinet host name; the callbacks switch, staple and accept client certificates.
+/// Configures the fallback context (Asio's, which every connection starts from) and one context
+/// per Fortinet host name, each made when a client first names its host; the callbacks switch,
+/// staple and accept client certificates.
 class tls_contexts {
  public:
   /// Loads the certificates into `fallback` and the host contexts. Throws startup_error (one line
@@ -68,7 +71,7 @@ class tls_contexts {
   const protocol::json& summary() const { return summary_; }
   /// The context of the host `name` (SNI), or null for the fallback's. A host's leaf is read, and
   /// its context made, when a client first names it (a start reads no host leaf): if that fails,
-  /// the host is served the fallback from then on, and a "tls" notice says why.
+  /// the host is served the fallback (tried again 10 s later or more), and a "tls" notice says why.
   SSL_CTX* context_for(std::string_view name);
   /// The DER OCSP response to staple on `ssl`, or null for none; `status` gets its word.
   std::shared_ptr<const std::string> staple(SSL* ssl, std::string_view& status);
@@ -77,11 +80,14 @@ class tls_contexts {
   struct context_free {
     void operator()(SSL_CTX* ctx) const;
   };
-  /// One Fortinet host's leaf and context, made on the first handshake that names the host.
+  /// One Fortinet host's leaf and context, made on the first handshake that names the host. One
+  /// that could not be made is tried again by a handshake 10 s later or more (the fallback until then).
   struct host_context {
     pki::host_leaf leaf;
-    std::once_flag made;
-    std::unique_ptr<SSL_CTX, context_free> ctx;  ///< null until made, or when the leaf could not be served
+    std::mutex making;                            ///< held while it is made: the others wait for it
+    std::atomic<SSL_CTX*> ready{nullptr};         ///< ctx, once made
+    std::unique_ptr<SSL_CTX, context_free> ctx;   ///< under `making`
+    std::chrono::steady_clock::time_point retry;  ///< under `making`: after a failure, not before
   };
   void configure(SSL_CTX* ctx);
   void load_lab();
