@@ -58,11 +58,27 @@ bool names_all(X509* cert, const std::vector<std::string>& names) {
   return true;
 }
 
+/// Whether a leaf's file is at `path`. Something there that is not a regular file, or that cannot
+/// be opened (no descriptors left, say), throws std::runtime_error naming it: made anew, a good
+/// leaf would be replaced. Opened without waiting: a FIFO would hold the thread until a writer came.
+bool leaf_file_there(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) throw std::runtime_error(path + ": is not a regular file");
+  return true;
+}
+
 /// The leaf in `cert_path` and `key_path` if it can be served as it is: its key is of `type` and
 /// belongs to it, `ca` signed it, it names every one of `names` and is good for 30 days more.
 std::optional<cert_and_key> current_leaf(const std::string& cert_path, const std::string& key_path,
                                          const cert_and_key& ca, const std::vector<std::string>& names, key_type type) {
-  if (!fs::exists(cert_path) || !fs::exists(key_path)) return std::nullopt;
+  if (!leaf_file_there(cert_path) || !leaf_file_there(key_path)) return std::nullopt;
   cert_and_key leaf;
   try {
     leaf = load_cert_and_key(cert_path, key_path);
@@ -169,11 +185,6 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
 
 void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h) {
   if (h.loaded.cert) return;
-  // A file that is there but cannot be opened now (no descriptors left, say) is an error, not a
-  // stale leaf: made anew, it would replace a good one.
-  for (const std::string* path : {&h.cert, &h.key})
-    if (std::ifstream probe(*path); !probe && fs::exists(*path))
-      throw std::runtime_error("cannot read " + *path + ": " + std::strerror(errno));
   if (auto leaf = current_leaf(h.cert, h.key, p.ca, {h.name}, p.type)) {
     h.loaded = std::move(*leaf);
     return;

@@ -68,8 +68,9 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type = key_type
 
 /// Reads `h`'s leaf if `ensure_lab_certs` left it unread, and makes it anew, signed by `p.ca`, if
 /// it is stale as above: written to its files unless the folder's CA is no longer `p.ca` (after
-/// `fortisim certs --force`), then kept in memory only. A file that is there but cannot be opened
-/// is an error, never a stale leaf. Throws std::runtime_error naming the file.
+/// `fortisim certs --force`), then kept in memory only. A file there that cannot be opened, or is
+/// not a regular file (a FIFO is never waited on), is an error, never a stale leaf (so too in
+/// `ensure_lab_certs`). Throws std::runtime_error naming the file.
 void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h);
 
 /// The lab CA in the forms clients import it in, as written by `export_ca`.

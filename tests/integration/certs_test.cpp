@@ -14,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -146,6 +147,26 @@ TEST_CASE("a host leaf that cannot be made: the fallback, which names that host 
   auto other = probe(srv.port(), for_host("push.fortinet.com", srv.ca()));  // the other hosts keep their own
   REQUIRE_MESSAGE(other.ok, other.detail);
   CHECK(dns_names_of(other.leaf.get()) == std::vector<std::string>{"push.fortinet.com"});
+}
+
+TEST_CASE("a FIFO where a host's key goes holds no worker: that host gets the fallback, with a notice") {
+  temp_folder dir("fifo-leaf");
+  auto lab = pki::ensure_lab_certs(dir.path());
+  const auto& push = lab.hosts[6];
+  std::filesystem::remove(push.key);
+  REQUIRE(::mkfifo(push.key.c_str(), 0600) == 0);  // opening it to read would wait for a writer
+  test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
+  auto feed = srv.engine().feed().subscribe(16, [] {});
+  auto r = probe(srv.port(), for_host("push.fortinet.com", srv.ca()));
+  REQUIRE_MESSAGE(r.ok, r.detail);
+  CHECK(r.verify_result == X509_V_OK);
+  CHECK(dns_names_of(r.leaf.get()).size() == protocol::fortinet_host_names().size() + 1);  // the fallback
+  std::string events;
+  feed->take(events, 0);
+  CHECK(events.find("push.fortinet.com-key.pem: is not a regular file") != std::string::npos);
+  auto other = probe(srv.port(), for_host("fds1.fortinet.com", srv.ca()));  // the worker still serves
+  REQUIRE_MESSAGE(other.ok, other.detail);
+  CHECK(dns_names_of(other.leaf.get()) == std::vector<std::string>{"fds1.fortinet.com"});
 }
 
 TEST_CASE(
