@@ -381,6 +381,7 @@ TEST_CASE("changes made at once are all durable, written together: fewer commits
     CHECK(status["changes"] == 320);
     CHECK(status["commits"].get<int>() <= 320);
     CHECK(status["undone"] == 0);
+    CHECK(status["checkpoints"].is_number_unsigned());
     MESSAGE("320 changes from 16 threads in " << status["commits"].get<int>() << " commits");
   }
   model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <fstream>
 
 using namespace fortisim;
@@ -32,6 +33,30 @@ void make_state(const std::string& path) {
   model m(test::scenario_from(world), path);
   m.import_license({{"", "4", "FG1", "7.2", "1", {}}, "AAAA-0000-0000-0000-0001"});
   m.provision_for_test("FTKMOB0000000001");
+}
+
+/// A change of one licence whose registration fills about three of the log's 4 KiB pages.
+core::change big_licence(int i) {
+  core::change c;
+  c.licences.push_back({"CODE-" + std::to_string(i), "EFTM" + std::to_string(i), {}, {}, {}, std::string(10000, 'x')});
+  return c;
+}
+
+/// The licences the database file alone holds, without its log: a copy of the file read as is.
+std::int64_t licences_in_file(const test::temp_folder& dir, const std::string& path) {
+  auto copy = dir.file("file-alone.db");
+  std::filesystem::copy_file(path, copy, std::filesystem::copy_options::overwrite_existing);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(("file:" + copy + "?immutable=1").c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                          nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM licences", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
 }
 
 /// Why fortisim refuses to start on the state at `path`, or "" when it starts.
@@ -160,6 +185,31 @@ TEST_CASE("a dropped table refuses start-up: it is never made afresh (that would
   CHECK(refusal(path).find("the table hardware is missing") != std::string::npos);
   sql(path, "CREATE TABLE hardware (serial TEXT PRIMARY KEY, secret TEXT NOT NULL)");
   CHECK(refusal(path).find("the table hardware does not have the columns expected") != std::string::npos);
+}
+
+TEST_CASE("the log is copied into the file by a thread of its own, not inside a commit") {
+  test::temp_folder dir("store-copier");
+  std::string path = dir.file("state.db");
+  core::store s(path, core::store::access::serve, {.background = 4, .inline_ = 1'000'000});
+  for (int i = 0; i < 20; ++i) s.write(big_licence(i));
+  // SQLite by itself copies at 1,000 pages, inside a commit: these 60 would stay in the log.
+  REQUIRE(s.await_checkpoint(std::chrono::seconds(10)));
+  CHECK(s.checkpoints() >= 1);
+  CHECK(licences_in_file(dir, path) == 20);
+}
+
+TEST_CASE("the log is bounded: past its bound the writer copies it before the next commit") {
+  test::temp_folder dir("store-log-bound");
+  std::string path = dir.file("state.db");
+  core::store s(path, core::store::access::serve, {.background = 1'000'000, .inline_ = 8});
+  s.write(big_licence(0));  // the tables made and one licence: past the bound already
+  auto first = std::filesystem::file_size(path + "-wal");
+  for (int i = 1; i < 50; ++i) s.write(big_licence(i));  // 4 or 5 pages each: 200 and more in all
+  CHECK(s.checkpoints() >= 20);
+  // Never longer than it was: each copy let the next commit start the log afresh.
+  CHECK(std::filesystem::file_size(path + "-wal") == first);
+  CHECK(first < 20 * (4096 + 24) + 32);
+  CHECK(licences_in_file(dir, path) >= 48);
 }
 
 TEST_CASE("a damaged page refuses start-up, as PRAGMA quick_check reports it") {

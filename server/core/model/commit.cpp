@@ -178,7 +178,11 @@ void model::write_queue(std::unique_lock<std::mutex>& l) {
 protocol::json model::state_status() const {
   if (!store_) return nullptr;
   std::lock_guard l(commit_mutex_);
-  return {{"file", store_->path()}, {"changes", changes_written_}, {"commits", commits_}, {"undone", changes_undone_}};
+  return {{"file", store_->path()},
+          {"changes", changes_written_},
+          {"commits", commits_},
+          {"undone", changes_undone_},
+          {"checkpoints", store_->checkpoints()}};
 }
 
 }  // namespace fortisim::core

@@ -163,7 +163,7 @@ class model {
   protocol::json snapshot(bool with_otps = false, world_page page = {}) const;
   /// With --state, how the writes went: {"file", "changes" written, "commits" (transactions, one
   /// fsync each: fewer than the changes when changes waited together), "undone" (changes a failed
-  /// write took back)}; null without --state.
+  /// write took back), "checkpoints" (copies of the WAL into the file)}; null without --state.
   protocol::json state_status() const;
   /// Whether changes are written to disk (--state): then an answer may wait for its commit.
   bool durable() const { return store_.has_value(); }

@@ -3,6 +3,7 @@
 #include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
 
+#include "server/core/model/checkpointer.hpp"
 #include "server/core/model/store_statement.hpp"
 #include "server/core/scenario/scenario.hpp"
 
@@ -112,7 +113,7 @@ std::int64_t real_ms() {
 
 }  // namespace
 
-store::store(std::string path, access a) : path_(std::move(path)) {
+store::store(std::string path, access a, wal_bounds bounds) : path_(std::move(path)) {
   bool serve = a == access::serve;
   // A FIFO would hold the thread, a folder or device is no state: refused by what they are.
   if (struct stat st{}; ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
@@ -146,11 +147,26 @@ store::store(std::string path, access a) : path_(std::move(path)) {
     if (serve) {
       exec(create_statements().c_str());
       exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
+      // The hook replaces SQLite's checkpoint inside the commit: the copier copies instead.
+      sqlite3_wal_hook(
+          db_,
+          [](void* pages, sqlite3*, const char*, int n) {
+            *static_cast<int*>(pages) = n;
+            return SQLITE_OK;
+          },
+          &log_pages_);
     }
   } catch (const storage_error& e) {
     sqlite3_close(db_);
     throw storage_error(path_ + ": not a fortisim state database (" + e.what() + ")" +
                         (serve ? "; pass --state with a new file, or delete this one to start clean" : ""));
+  }
+  if (!serve) return;
+  try {
+    copier_ = std::make_unique<checkpointer>(path_, bounds);
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
   }
 }
 
@@ -183,9 +199,14 @@ struct store::writes {
 };
 
 store::~store() {
+  copier_.reset();  // first: the last connection to close copies the whole log and removes it
   writes_.reset();  // a statement left unfinalized would keep the database open
   sqlite3_close(db_);
 }
+
+std::uint64_t store::checkpoints() const { return copier_ ? copier_->copies() : 0; }
+
+bool store::await_checkpoint(std::chrono::milliseconds bound) const { return copier_ && copier_->await_copied(bound); }
 
 void store::exec(const char* sql) {
   char* error = nullptr;
@@ -209,6 +230,10 @@ void store::write(const std::vector<const change*>& changes) {
   } catch (...) {  // out of memory: nothing of it stays open for the next group
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
+  }
+  try {  // durable already: nothing here may undo it
+    copier_->committed(db_, log_pages_);
+  } catch (...) {  // a lock that could not be taken: the log is copied at the next commit
   }
 }
 

@@ -8,6 +8,7 @@
 #include "server/core/model/records.hpp"
 #include "server/core/scenario/scenario.hpp"
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,15 @@
 struct sqlite3;
 
 namespace fortisim::core {
+
+class checkpointer;
+
+/// When the store copies its log (SQLite's WAL) into the database file, in pages of the log
+/// (4 KiB each): checkpointer.hpp.
+struct wal_bounds {
+  int background = 1000;  ///< a thread of its own copies it, once per this many pages grown
+  int inline_ = 16000;    ///< the committing thread copies what is left: about 64 MiB
+};
 
 /// A write that could not be made durable: nothing of the change was applied.
 struct storage_error : std::runtime_error {
@@ -29,8 +39,9 @@ class store {
   /// read-only and changes nothing (`fortisim state check`).
   enum class access { serve, check };
   /// Opens the database at `path`; an existing one must have this version's tables and columns.
-  /// Throws storage_error naming the file and the fix.
-  explicit store(std::string path, access a = access::serve);
+  /// Throws storage_error naming the file and the fix. Served, its log is copied into the file
+  /// off the commit path, within `bounds` (checkpointer.hpp).
+  explicit store(std::string path, access a = access::serve, wal_bounds bounds = {});
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -52,6 +63,10 @@ class store {
   void write(const std::vector<const change*>& changes);
   void write(const change& c) { write(std::vector<const change*>{&c}); }
   const std::string& path() const { return path_; }
+  /// The log's copies into the database file so far (checkpointer.hpp); 0 when checked.
+  std::uint64_t checkpoints() const;
+  /// Waits, at most `bound`, until a copy has taken in every commit so far: true when one has.
+  bool await_checkpoint(std::chrono::milliseconds bound) const;
 
  private:
   struct writes;
@@ -64,6 +79,8 @@ class store {
   /// The statements write() runs, prepared on its first call and kept: a group of changes
   /// parses no SQL.
   std::unique_ptr<writes> writes_;
+  int log_pages_ = 0;  // the log's length after the last commit, from SQLite's WAL hook
+  std::unique_ptr<checkpointer> copier_;
 };
 
 }  // namespace fortisim::core
