@@ -116,6 +116,9 @@ TEST_CASE("a server started before `certs --force` serves its own CA's leaves an
   CHECK(r.verify_result == X509_V_OK);  // signed by the CA the server serves
   CHECK(dns_names_of(r.leaf.get()) == std::vector<std::string>{"fds1.fortinet.com"});
   CHECK(read_file(fds1.cert) == new_leaf);
+  // The CA to trust is the one it signs with, not the folder's new one.
+  CHECK(control(srv.admin_port(), "GET", "/ca").second == read_file(served_ca));
+  CHECK(control(srv.admin_port(), "GET", "/ca").second != read_file(lab.ca_cert));
 }
 
 TEST_CASE("a host leaf that cannot be made: the fallback, which names that host too, and a notice saying why") {

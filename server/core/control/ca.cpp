@@ -5,25 +5,19 @@
 #include "pki/certs.hpp"
 #include "server/core/control/call.hpp"
 
-#include <fstream>
-#include <sstream>
-
 namespace fortisim::core::control {
 
 control_reply ca_certificate(call& c) {
   c.only_query({"format"});
   auto format = c.query_text("format").value_or("pem");
   if (format != "pem" && format != "der" && format != "sha256") throw bad_call("format must be pem, der or sha256");
-  auto path = c.server.lab_ca_path();
-  std::ifstream in(path, std::ios::binary);
-  if (path.empty() || !in) throw bad_call("no lab CA: fortisim serves the certificate given with --cert", 404);
-  std::ostringstream pem;
-  pem << in.rdbuf();
-  control_reply r{200, pem.str()};
+  auto pem = c.server.lab_ca_pem();
+  if (pem.empty()) throw bad_call("no lab CA: fortisim serves the certificate given with --cert", 404);
+  control_reply r{200, std::move(pem)};
   r.content_type = "application/x-pem-file";
   if (format == "pem") return r;
   auto cert = pki::certificate_of_pem(r.body);
-  if (!cert) throw bad_call("the lab CA " + path + " is not a PEM certificate", 500);
+  if (!cert) throw bad_call("the lab CA is not a PEM certificate", 500);
   if (format == "der") {
     r.body = pki::der_of(cert.get());
     r.content_type = "application/pkix-cert";

@@ -36,8 +36,10 @@ class server_control {
   virtual protocol::json worker_counts() const = 0;
   /// Requests read and not yet answered, now.
   virtual std::int64_t in_flight() const = 0;
-  /// The lab CA's certificate file (PEM), or "" when fortisim serves a certificate given with --cert.
-  virtual std::string lab_ca_path() const = 0;
+  /// The lab CA's certificate as PEM, the one the leaves served are signed with (not re-read from
+  /// the data folder, which `fortisim certs --force` may have changed since), or "" when fortisim
+  /// serves a certificate given with --cert.
+  virtual std::string lab_ca_pem() const = 0;
   /// The lab CA's SHA-256 fingerprint (as the ready line's `ca_sha256`), or "" with --cert.
   virtual std::string ca_sha256() const = 0;
   /// Where fortisim listens, for GET /status: {"https": "127.0.0.1:8443", "dns": … or null,

@@ -72,7 +72,7 @@ struct service : core::server_control {
     return out;
   }
   std::int64_t in_flight() const override { return in_flight_count.load(); }
-  std::string lab_ca_path() const override { return contexts->ca_path(); }
+  std::string lab_ca_pem() const override { return contexts->ca_pem(); }
   std::string ca_sha256() const override { return contexts->ca_sha256(); }
   std::string shipped_scenarios() const override { return cfg.shipped_scenarios; }
 };

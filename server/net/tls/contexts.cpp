@@ -125,6 +125,7 @@ void tls_contexts::load_lab() {
                         "; pass --data DIR with a writable folder, or --cert and --key");
   }
   ca_path_ = lab_.ca_cert;
+  ca_pem_ = lab_.ca.cert_pem();
   ca_sha256_ = pki::sha256_fingerprint(lab_.ca.cert.get());
   use_leaf(fallback_, lab_.server, lab_.ca, lab_.server_cert);
   for (auto& leaf : lab_.hosts) hosts_.emplace_back().leaf = std::move(leaf);

@@ -62,6 +62,8 @@ class tls_contexts {
 
   /// The lab CA's certificate file ("" with --cert).
   const std::string& ca_path() const { return ca_path_; }
+  /// The lab CA's certificate as PEM, as loaded at start ("" with --cert).
+  const std::string& ca_pem() const { return ca_pem_; }
   /// The lab CA's SHA-256 fingerprint, "3A:7F:…" as GET /ca?format=sha256 gives it ("" with
   /// --cert: the issuer of a user's chain is not ours to name).
   const std::string& ca_sha256() const { return ca_sha256_; }
@@ -94,7 +96,7 @@ class tls_contexts {
   void make_context(host_context& h);
   SSL_CTX* fallback_;  ///< Asio's, owned by the server
   tls_options options_;
-  std::string ca_path_, ca_sha256_;
+  std::string ca_path_, ca_pem_, ca_sha256_;
   protocol::json summary_;
   pki::lab_cert_paths lab_;                  ///< the CA and the fallback as loaded; the host leaves' files
   std::deque<host_context> hosts_;           ///< one per Fortinet name (a deque: a once_flag never moves)
