@@ -39,6 +39,7 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
   std::string state = dir.file("state.db");
   auto scenario = lab_scenario(dir);
   int failed_at = -1;
+  int lock_status = 0;
   {
     // Files may not grow past 96 KiB (SIGXFSZ is ignored: writes fail with EFBIG).
     serve_options small_disk;
@@ -54,9 +55,13 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
         CHECK(r.status == 200);
     }
     REQUIRE(failed_at >= 0);
+    // After a failed write the log is copied into the file and starts afresh in the space it has:
+    // the next change may fit (200) or not (503); either way the client is told what happened.
     auto lock = post_once(port, hw);
-    CHECK(lock.status == 503);
-    CHECK(json::parse(lock.body)["error"].get<std::string>().find("cannot write the state") != std::string::npos);
+    lock_status = lock.status;
+    CHECK((lock.status == 200 || lock.status == 503));
+    if (lock.status == 503)
+      CHECK(json::parse(lock.body)["error"].get<std::string>().find("cannot write the state") != std::string::npos);
     CHECK(p.stop() == 0);
   }
   served_binary again({"--quiet", "--data", dir.path(), "--scenario", scenario, "--state", state});
@@ -66,10 +71,12 @@ TEST_CASE("a full disk: the client is told 503, and nothing it was told failed h
   CHECK(other["error"].is_null());
   // Every import acknowledged before is there: the first device re-imports, another is refused.
   CHECK(json::parse(post_once(port, import_request(code(0), "FG2")).body)["d"]["error"]["error_code"] == 901);
-  // The lock the client was told could not be consumed was not: its seed comes now.
+  // A lock the client was told could not be consumed was not: its seed comes now. One it was told
+  // was consumed stays consumed.
   auto seed = json::parse(post_once(port, hw).body)["d"]["tokens"][0];
-  CHECK(seed["error"].is_null());
-  CHECK(seed["seed"].get<std::string>().size() == 40);
+  CAPTURE(lock_status);
+  CHECK(seed["error"].is_null() == (lock_status == 503));
+  CHECK(seed.value("seed", std::string()).size() == (lock_status == 503 ? 40u : 0u));
 }
 
 TEST_CASE("a full disk under 8 clients at once: each told 200 is on disk, each told 503 is not") {

@@ -14,7 +14,12 @@ checkpointer::checkpointer(const std::string& path, wal_bounds bounds)
     sqlite3_close(db_);
     throw storage_error(path + ": cannot open a second connection to copy its log: " + why);
   }
-  thread_ = std::thread([this] { run(); });
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
 }
 
 checkpointer::~checkpointer() {
@@ -48,6 +53,13 @@ void checkpointer::committed(sqlite3* writer, int log_pages) {
   }
 }
 
+void checkpointer::failed(sqlite3* writer) {
+  // A full disk: the log cannot grow, and no commit will ask for a copy. Copied to its end, the
+  // log starts afresh at the next commit, in the space it already has.
+  std::lock_guard l(copying_);
+  copy(writer);
+}
+
 void checkpointer::run() {
   std::unique_lock l(m_);
   while (true) {
@@ -72,11 +84,12 @@ void checkpointer::copy(sqlite3* db) {
   // PASSIVE: copies what no reader needs without waiting on anyone (the one reader is the
   // writer, between transactions); a failure (a full disk) leaves the pages in the log, durable,
   // for the next copy.
-  if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK) return;
+  int log = 0, copied = 0;
+  if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK) return;
   {
     std::lock_guard l(m_);
     ++copies_;
-    copied_ = std::max(copied_, upto);
+    if (copied == log) copied_ = std::max(copied_, upto);  // not a part: a reader held the rest
   }
   done_.notify_all();
 }

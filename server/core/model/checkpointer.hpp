@@ -4,7 +4,8 @@
 // commit that takes the log past 1,000 pages, and every change waiting on that commit waits for
 // the copy and its fsync too. Here a commit waits for its own fsync only, and the log stays
 // bounded: should the thread fall behind (a writer never pausing), the writer copies the log
-// itself once it reaches the bound, between two commits, so the next commit starts it afresh.
+// itself once it reaches the bound, between two commits, so the next commit starts it afresh
+// (unless a reader, `fortisim state check`, holds an older snapshot).
 
 #include "server/core/model/store.hpp"
 
@@ -33,8 +34,11 @@ class checkpointer {
   /// Wakes the thread past the first bound, copies on `writer` itself past the second. Never
   /// throws: what is committed is durable in the log whether or not it is copied.
   void committed(sqlite3* writer, int log_pages);
+  /// The writer, after a commit that failed (and was rolled back): copies on `writer` what it can.
+  void failed(sqlite3* writer);
 
-  /// Copies made so far (the thread's and the writer's; a failed one is not counted).
+  /// Copies made so far (the thread's and the writer's, whole or in part; a failed one is not
+  /// counted).
   std::uint64_t copies() const;
   /// Waits, at most `bound`, until a copy has taken in every commit made so far: true when one has.
   bool await_copied(std::chrono::milliseconds bound) const;

@@ -226,6 +226,10 @@ void store::write(const std::vector<const change*>& changes) {
     writes_->commit.run();
   } catch (const storage_error& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    try {
+      copier_->failed(db_);
+    } catch (...) {  // a lock that could not be taken: what the caller hears is the write's failure
+    }
     throw storage_error("cannot write the state to " + path_ + ": " + e.what());
   } catch (...) {  // out of memory: nothing of it stays open for the next group
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -25,7 +25,7 @@ class checkpointer;
 /// (4 KiB each): checkpointer.hpp.
 struct wal_bounds {
   int background = 1000;  ///< a thread of its own copies it, once per this many pages grown
-  int inline_ = 16000;    ///< the committing thread copies what is left: about 64 MiB
+  int inline_ = 4000;     ///< the committing thread copies what is left: about 16 MiB
 };
 
 /// A write that could not be made durable: nothing of the change was applied.
