@@ -166,6 +166,46 @@ TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence")
   CHECK(import(off, std::string(trial_activation_code), device("FG1")).error->code == 902);
 }
 
+TEST_CASE("a derived serial already in use is derived again: no two licences share a serial or a token") {
+  // The serials an unknown code and a trial would be given, taken first by the scenario: the
+  // licence's serial by another licence, a token by another licence's list (not yet stored), one by
+  // a mobile token (stored), and the trial's by a mobile token too.
+  const std::string code = "ABCD-EF01-2345-6789-0AB1";
+  const std::string serial = derive_serial("EFTM", 16, "license:" + code);
+  const std::string token0 = derive_serial("FTKMOB", 16, "token:" + code + "#0");
+  const std::string token1 = derive_serial("FTKMOB", 16, "token:" + code + "#1");
+  const std::string trial0 = derive_serial("FTKMOB", 16, "trial-token:FG1#0");
+  const std::string taken =
+      json{{"unknown_codes", {{"answer", "accept"}, {"token_count", 2}}},
+           {"licenses", {{{"activation_code", "AAAA-BBBB-CCCC-DDDD-0001"}, {"license", serial}, {"tokens", {token0}}}}},
+           {"mobile_tokens", {{{"token", token1}}, {{"token", trial0}}}}}
+          .dump();
+  test::temp_folder dir("collide");
+  std::string path = dir.file("state.db");
+  activation_license_response got, trial;
+  {
+    model m(scenario_from(taken), path);
+    got = import(m, code, device("FG1"));
+    trial = import(m, std::string(trial_activation_code), device("FG1"));
+  }
+  REQUIRE_FALSE(got.error.has_value());
+  CHECK(got.license == derive_serial("EFTM", 16, "license:" + code + "#1"));
+  REQUIRE(got.tokens->size() == 2);
+  CHECK((*got.tokens)[0].token == derive_serial("FTKMOB", 16, "token:" + code + "#0#1"));
+  CHECK((*got.tokens)[1].token == derive_serial("FTKMOB", 16, "token:" + code + "#1#1"));
+  REQUIRE(trial.tokens->size() == 2);
+  CHECK((*trial.tokens)[0].token == derive_serial("FTKMOB", 16, "trial-token:FG1#0#1"));
+  // What was stored passes the state's checks (the model loads it), and answers the same again.
+  model again(scenario_from(taken), path);
+  CHECK(import(again, code, device("FG1")) == got);
+  CHECK(import(again, std::string(trial_activation_code), device("FG1")) == trial);  // "TRIAL:FG1" read back
+  // The same world derives the same serials: a fresh model, and one reset after other imports.
+  model fresh(scenario_from(taken));
+  CHECK(import(fresh, code, device("FG1")) == got);
+  fresh.reset();
+  CHECK(import(fresh, code, device("FG1")) == got);
+}
+
 TEST_CASE("the phone's reply written over the last one says exactly what a fresh reply says") {
   // As above, for the phone: a success after a refusal carries its seed, a refusal after a success
   // none of it, and a phone asking again (nothing to change) the same reply.

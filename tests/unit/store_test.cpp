@@ -10,8 +10,10 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace fortisim;
 using core::model;
@@ -39,6 +41,20 @@ void make_state(const std::string& path) {
 core::change big_licence(int i) {
   core::change c;
   c.licences.push_back({"CODE-" + std::to_string(i), "EFTM" + std::to_string(i), {}, {}, {}, std::string(10000, 'x')});
+  return c;
+}
+
+/// A change of one licence `i` and its one token, which names it: a reader that saw the token but
+/// not the licence would find an orphan.
+core::change licence_and_token(int i) {
+  char token[17];
+  std::snprintf(token, sizeof token, "FTKMOB%010d", i);
+  char code[25];
+  std::snprintf(code, sizeof code, "AAAA-0000-0000-0000-%04X", i);
+  core::change c;
+  c.licences.push_back({code, "EFTM" + std::to_string(i), {token}, {}, {"FG1"}, "FG1"});
+  c.tokens.push_back(core::fresh_token(token, "EFTM" + std::to_string(i)));
+  c.tokens.back().secret = std::string(20, 's');
   return c;
 }
 
@@ -210,6 +226,31 @@ TEST_CASE("the log is bounded: past its bound the writer copies it before the ne
   CHECK(std::filesystem::file_size(path + "-wal") == first);
   CHECK(first < 20 * (4096 + 24) + 32);
   CHECK(licences_in_file(dir, path) >= 48);
+}
+
+TEST_CASE("a check beside a server reads the state as of one moment, however the server's writes fall") {
+  test::temp_folder dir("store-check-live");
+  std::string path = dir.file("state.db");
+  core::store served(path, core::store::access::serve);
+  served.write(licence_and_token(0));
+  std::atomic<bool> done = false;
+  std::thread writer([&] {
+    for (int i = 1; i < 300; ++i) served.write(licence_and_token(i));
+    done = true;
+  });
+  // Each table read in a moment of its own would see, now and then, a token whose licence came
+  // after the licences were read.
+  int checks = 0;
+  std::string first_problem;
+  while (!done && first_problem.empty()) {
+    auto loaded = core::store(path, core::store::access::check).load();
+    if (auto* problems = std::get_if<std::vector<core::problem>>(&loaded))
+      first_problem = problems->front().path + ": " + problems->front().reason;
+    ++checks;
+  }
+  writer.join();
+  CHECK(first_problem == "");
+  MESSAGE(checks << " checks beside 300 writes");
 }
 
 TEST_CASE("a damaged page refuses start-up, as PRAGMA quick_check reports it") {

@@ -82,10 +82,11 @@ void model::apply_in_memory_locked(const change& c) {
     hardware_.clear();
     by_activation_.clear();
     licence_codes_.clear();
+    token_owners_.clear();
   }
   for (const auto& code : c.dropped_licences)
     if (auto it = licences_.find(code); it != licences_.end()) {
-      licence_codes_.erase(it->second.serial);
+      forget_locked(it->second);
       licences_.erase(it);
     }
   for (const auto& serial : c.dropped_tokens)

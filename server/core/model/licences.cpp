@@ -66,14 +66,18 @@ const licence_record* model::licence_for_locked(std::string_view code, const env
     if (auto it = licences_.find("TRIAL:" + device); it != licences_.end()) return &it->second;
     licence_record& l = made.emplace();
     l.code = "TRIAL:" + device;
-    l.serial = derive_serial("FTMTRIAL", 16, "trial:" + device);
+    auto taken = [&](const std::string& serial) {
+      return serial_in_use_locked(serial) || std::find(l.tokens.begin(), l.tokens.end(), serial) != l.tokens.end();
+    };
+    l.serial = unique_serial("FTMTRIAL", "trial:" + device, taken);
     for (int i = 0; i < s.trial_token_count; ++i)
-      l.tokens.push_back(derive_serial("FTKMOB", 16, "trial-token:" + device + "#" + std::to_string(i)));
+      l.tokens.push_back(unique_serial("FTKMOB", "trial-token:" + device + "#" + std::to_string(i), taken));
     return &l;
   }
   if (auto it = licences_.find(code); it != licences_.end()) return &it->second;
   if (!is_license_activation_code(code) || !s.unknown_codes.accept) return refusal = error_id::card_not_found, nullptr;
-  return &made.emplace(new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until));
+  return &made.emplace(new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until,
+                                   [&](const std::string& serial) { return serial_in_use_locked(serial); }));
 }
 
 activation_license_response model::import_license(const activation_license_request& r, std::string* why) {

@@ -76,8 +76,28 @@ void model::adopt(std::shared_ptr<const scenario> s) {
 }
 
 void model::apply_locked(const licence_record& l) {
+  auto [it, fresh] = licences_.try_emplace(l.code);
+  if (!fresh) forget_locked(it->second);
+  it->second = l;
   licence_codes_[l.serial] = l.code;
-  licences_[l.code] = l;
+  for (const auto& t : l.tokens) token_owners_.emplace(t, l.code);
+}
+
+void model::forget_locked(const licence_record& l) {
+  if (auto it = licence_codes_.find(l.serial); it != licence_codes_.end() && it->second == l.code)
+    licence_codes_.erase(it);
+  for (const auto& t : l.tokens)
+    if (auto it = token_owners_.find(t); it != token_owners_.end() && it->second == l.code) token_owners_.erase(it);
+}
+
+bool model::serial_in_use_locked(const std::string& serial) const {
+  return tokens_.contains(serial) || token_owners_.contains(serial) || licence_codes_.contains(serial);
+}
+
+std::string model::unique_serial(std::string_view prefix, const std::string& key, const serial_taken& taken) {
+  std::string serial = derive_serial(prefix, 16, key);
+  for (int again = 1; taken(serial); ++again) serial = derive_serial(prefix, 16, key + "#" + std::to_string(again));
+  return serial;
 }
 
 void model::apply_locked(const token_record& t) {
@@ -88,13 +108,16 @@ void model::apply_locked(const token_record& t) {
 }
 
 licence_record model::new_licence(std::string_view code, const std::string& serial, int count,
-                                  std::optional<std::int64_t> valid_until) const {
+                                  std::optional<std::int64_t> valid_until, const serial_taken& taken) {
   licence_record l;
   l.code = code;
-  // Serials derive from the code, so a re-import (even after a restart) gives the same ones.
-  l.serial = serial.empty() ? derive_serial("EFTM", 16, "license:" + l.code) : serial;
+  // Serials derive from the code, so the same world gives the same ones (and a re-import the
+  // stored ones).
+  l.serial = serial.empty() ? unique_serial("EFTM", "license:" + l.code, taken) : serial;
+  auto listed = [&](const std::string& s) { return std::find(l.tokens.begin(), l.tokens.end(), s) != l.tokens.end(); };
   for (int i = 0; i < count; ++i)
-    l.tokens.push_back(derive_serial("FTKMOB", 16, "token:" + l.code + "#" + std::to_string(i)));
+    l.tokens.push_back(unique_serial("FTKMOB", "token:" + l.code + "#" + std::to_string(i),
+                                     [&](const std::string& s) { return listed(s) || taken(s); }));
   l.valid_until = valid_until;
   return l;
 }

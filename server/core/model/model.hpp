@@ -21,6 +21,7 @@
 #include <concepts>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -207,12 +208,24 @@ class model {
                           std::int64_t now_s);
   void apply_locked(const licence_record& l);
   void apply_locked(const token_record& t);
+  /// Drops `l`'s serial and tokens from the indexes (before it is replaced or dropped).
+  void forget_locked(const licence_record& l);
   /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).
   change definitions_locked(const scenario& s, bool from_scratch = false) const;
   /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
   void reset_licence_locked(const std::string& code, const change& start, change& c) const;
-  licence_record new_licence(std::string_view code, const std::string& serial, int count,
-                             std::optional<std::int64_t> valid_until) const;
+  /// Whether a serial is in use already (a new one must not be): the world's, or those of a
+  /// change being built.
+  using serial_taken = std::function<bool(const std::string&)>;
+  /// `prefix` + digits derived from `key`; when those are taken, from `key#1`, `key#2`, …: the same
+  /// world always gives the same serial, and no two records share one (10 digits collide, by the
+  /// birthday bound, after some 100,000 licences).
+  static std::string unique_serial(std::string_view prefix, const std::string& key, const serial_taken& taken);
+  /// Whether a licence or token has `serial`: a stored token, or one a licence lists.
+  bool serial_in_use_locked(const std::string& serial) const;
+  /// A licence for `code`: its serial given or derived, its tokens derived; none `taken`.
+  static licence_record new_licence(std::string_view code, const std::string& serial, int count,
+                                    std::optional<std::int64_t> valid_until, const serial_taken& taken);
   /// The licence `code` names: the stored one (not copied: most imports only read it), or a new
   /// one made into `made` (trial, or an unknown code the scenario accepts); null when refused.
   const licence_record* licence_for_locked(std::string_view code, const protocol::envelope& env,
@@ -253,6 +266,7 @@ class model {
   std::map<std::string, std::uint64_t, std::less<>> hardware_steps_;
   std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> token serial
   std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
+  std::map<std::string, std::string, std::less<>> token_owners_;   // token serial -> the code of the licence listing it
   std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
 

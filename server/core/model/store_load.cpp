@@ -60,8 +60,9 @@ void licences(sqlite3* db, store::contents& out, std::vector<problem>& problems)
     licence_record l;
     row_reader r{st, "licences[" + printable(st.text(0)) + "]", problems};
     l.code = r.key(0, "code");
-    if (!protocol::is_license_activation_code(l.code))
-      r.fail("code", "expected a licence activation code (\"DA8C-0508-1F31-4CF7-C990\")");
+    // A trial licence is keyed by the device that took it: "TRIAL:" and that device's serial.
+    if (!protocol::is_license_activation_code(l.code) && !(l.code.starts_with("TRIAL:") && l.code.size() > 6))
+      r.fail("code", "expected a licence activation code (\"DA8C-0508-1F31-4CF7-C990\") or \"TRIAL:\" and a serial");
     l.serial = r.text(1);
     if (l.serial.empty() || l.serial.size() > 31) r.fail("serial", "expected 1 to 31 characters");
     l.tokens = r.list(2, "tokens");
@@ -172,7 +173,14 @@ void pages(sqlite3* db, std::vector<problem>& problems) {
 std::variant<store::contents, std::vector<problem>> store::load() {
   contents out;
   std::vector<problem> problems;
+  // One read transaction: every table as of one moment, though a server writes beside a check.
+  struct read_end {
+    sqlite3* db;
+    ~read_end() { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
+  };
   try {
+    exec("BEGIN");
+    read_end end{db_};
     pages(db_, problems);
     if (!problems.empty()) return problems;  // rows read from damaged pages would only mislead
     licences(db_, out, problems);

@@ -282,7 +282,7 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
       do
         token =
             derive_serial("FTKMOB", 16, "test-token:" + std::to_string(s.seed) + "#" + std::to_string(test_tokens_++));
-      while (tokens_.contains(token));
+      while (serial_in_use_locked(token));
     } else if (!is_mobile_token_serial(token)) {
       return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
     }

@@ -6,6 +6,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <set>
 #include <shared_mutex>
 
 namespace fortisim::core {
@@ -33,17 +34,29 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
     return (!from_scratch && tokens_.contains(serial)) ||
            std::any_of(c.tokens.begin(), c.tokens.end(), [&](const auto& t) { return t.serial == serial; });
   };
+  // The serials the scenario names, and those derived so far: a derived one is none of them.
+  std::set<std::string, std::less<>> named;
+  for (const auto& spec : s.licenses) {
+    named.insert(spec.license);
+    named.insert(spec.tokens.begin(), spec.tokens.end());
+  }
+  for (const auto& m : s.mobile_tokens) named.insert(m.token);
+  auto taken = [&](const std::string& serial) {
+    return named.contains(serial) || (!from_scratch && serial_in_use_locked(serial));
+  };
   for (const auto& spec : s.licenses) {
     std::string code = upper_case(spec.activation_code);
     auto it = from_scratch ? licences_.end() : licences_.find(code);
     licence_record l =
-        it != licences_.end() ? it->second : new_licence(code, spec.license, spec.token_count, spec.valid_until);
+        it != licences_.end() ? it->second : new_licence(code, spec.license, spec.token_count, spec.valid_until, taken);
     if (l.bound_to.empty()) {
       if (!spec.tokens.empty()) l.tokens = spec.tokens;
       l.bound_to = spec.bound_to;
       std::sort(l.bound_to.begin(), l.bound_to.end());
       l.registered_to = spec.registered_to;
     }
+    named.insert(l.serial);
+    named.insert(l.tokens.begin(), l.tokens.end());
     if (it == licences_.end() || it->second != l) c.licences.push_back(l);
     // A licence the scenario says is redeemed already has its tokens at FortiCare.
     if (!l.bound_to.empty())
