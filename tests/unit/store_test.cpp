@@ -10,7 +10,10 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -74,6 +77,29 @@ std::int64_t licences_in_file(const test::temp_folder& dir, const std::string& p
   sqlite3_close(db);
   return n;
 }
+
+/// While it lives, no file this process writes grows past `bytes`: a write past it fails (EFBIG,
+/// its signal ignored), as on a full disk.
+class file_size_limit {
+ public:
+  explicit file_size_limit(std::uintmax_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &before_);
+    signal_before_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = before_;
+    limit.rlim_cur = static_cast<rlim_t>(bytes);
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  }
+  ~file_size_limit() {
+    ::setrlimit(RLIMIT_FSIZE, &before_);
+    std::signal(SIGXFSZ, signal_before_);
+  }
+  file_size_limit(const file_size_limit&) = delete;
+  file_size_limit& operator=(const file_size_limit&) = delete;
+
+ private:
+  rlimit before_{};
+  void (*signal_before_)(int) = nullptr;
+};
 
 /// Why fortisim refuses to start on the state at `path`, or "" when it starts.
 std::string refusal(const std::string& path) {
@@ -226,6 +252,22 @@ TEST_CASE("the log is bounded: past its bound the writer copies it before the ne
   CHECK(std::filesystem::file_size(path + "-wal") == first);
   CHECK(first < 20 * (4096 + 24) + 32);
   CHECK(licences_in_file(dir, path) >= 48);
+}
+
+TEST_CASE("after a write the disk refused, the log is copied and starts afresh: the next change fits") {
+  test::temp_folder dir("store-refused-write");
+  std::string path = dir.file("state.db");
+  {
+    core::store s(path, core::store::access::serve, {.background = 1'000'000, .inline_ = 1'000'000});
+    for (int i = 0; i < 10; ++i) s.write(big_licence(i));  // 30 pages and more, none copied
+    // No file may grow past the log's size now (a full disk, to SQLite): the log cannot grow, and
+    // the file, which holds fewer pages than the log, has room for them.
+    file_size_limit full(std::filesystem::file_size(path + "-wal"));
+    CHECK_THROWS_AS(s.write(big_licence(10)), core::storage_error);
+    CHECK(s.checkpoints() == 1);
+    s.write(big_licence(10));  // into the log's first pages, once the failure copied it
+  }
+  CHECK(licences_in_file(dir, path) == 11);  // the last one on disk, with the ten before it
 }
 
 TEST_CASE("a check beside a server reads the state as of one moment, however the server's writes fall") {
