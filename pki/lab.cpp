@@ -36,11 +36,26 @@ void write_file(const fs::path& path, const std::string& text, mode_t mode) {
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ::fchmod(fd, mode) == 0 && ok;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok) throw std::runtime_error("cannot write " + tmp.string());
-  fs::rename(tmp, path);
+  int error = 0;  // errno of the first step that failed
+  auto step = [&](bool done) {
+    if (!done && error == 0) error = errno != 0 ? errno : EIO;
+  };
+  std::size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  step(written == text.size());
+  step(::fchmod(fd, mode) == 0);
+  step(::close(fd) == 0);
+  if (error == 0) step(::rename(tmp.c_str(), path.c_str()) == 0);
+  if (error) {
+    // Nothing half written is left behind. A key written without its certificate is made anew at
+    // the next start: current_leaf() checks that the two belong together.
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(error));
+  }
 }
 
 void make_folder(const fs::path& d) {

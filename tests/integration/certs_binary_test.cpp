@@ -62,6 +62,23 @@ TEST_CASE("fortisim certs --export writes the CA as PEM, DER and its SHA-256 fin
         std::string::npos);
 }
 
+TEST_CASE("a certificate the disk refuses is named, leaves nothing half written, and is made at the next run") {
+  temp_folder data_folder("certs-full");
+  const std::string& data = data_folder.path();
+  // No file may grow past 1,200 bytes (SIGXFSZ ignored: the write fails with EFBIG, as on a full
+  // disk): the CA (977 bytes) and the keys fit, a leaf's certificate with the CA's does not.
+  auto refused = run("sh -c \"trap '' XFSZ; exec prlimit --fsize=1200 " + std::string(FORTISIM_BINARY) +
+                     " certs --data " + data + "\" 2>&1; echo \"exit $?\"");
+  CHECK(refused.find(".pem: File too large") != std::string::npos);
+  CHECK(refused.find("exit 0") == std::string::npos);
+  CHECK(run("find " + data + " -name '*.tmp'") == "");
+  auto made = json::parse(run(std::string(FORTISIM_BINARY) + " certs --data " + data));
+  std::string leaf = made["hosts"]["fds1.fortinet.com"];
+  CHECK(run("openssl verify -CAfile " + data + "/ca.pem " + leaf).find(": OK") != std::string::npos);
+  CHECK(run("openssl x509 -in " + leaf + " -noout -pubkey") ==
+        run("openssl pkey -in " + data + "/ecdsa/hosts/fds1.fortinet.com-key.pem -pubout"));  // key and cert agree
+}
+
 TEST_CASE("the lab CA permits the Fortinet domains, localhost and loopback alone (X.509 name constraints)") {
   temp_folder data_folder("certs-constraints"), other_folder("certs-permit");
   const std::string &data = data_folder.path(), &other = other_folder.path();
