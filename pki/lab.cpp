@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -141,6 +142,26 @@ bool folder_holds(const std::string& ca_cert_path, const cert_and_key& ca) {
 }
 
 }  // namespace
+
+served_folder::served_folder(const std::string& dir) {
+  fd_ = ::open((fs::path(dir) / "serving.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ >= 0 && ::flock(fd_, LOCK_SH | LOCK_NB) != 0) {
+    ::close(fd_);  // only while `certs --force` looks: the mark is a courtesy, never a wait
+    fd_ = -1;
+  }
+}
+
+served_folder::~served_folder() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool folder_served(const std::string& dir) {
+  int fd = ::open((fs::path(dir) / "serving.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool served = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return served;
+}
 
 const std::vector<std::string>& lab_host_names() {
   static const std::vector<std::string> names = [] {

@@ -73,6 +73,24 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type = key_type
 /// `ensure_lab_certs`). Throws std::runtime_error naming the file.
 void ensure_host_leaf(const lab_cert_paths& p, host_leaf& h);
 
+/// Marks `dir` as served while it lives: a shared lock on `dir/serving.lock`, which any number of
+/// servers hold at once and the kernel lets go when a server exits, however it exits. Nothing when
+/// the file cannot be made (a read-only folder): the mark only lets `certs --force` warn.
+class served_folder {
+ public:
+  explicit served_folder(const std::string& dir);
+  ~served_folder();
+  served_folder(const served_folder&) = delete;
+  served_folder& operator=(const served_folder&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// Whether a server marks `dir` as served (served_folder): it signs with the CA it started with,
+/// whatever `fortisim certs --force` makes there.
+bool folder_served(const std::string& dir);
+
 /// The lab CA in the forms clients import it in, as written by `export_ca`.
 struct ca_export {
   std::string pem;          ///< DIR/fortisim-ca.pem

@@ -194,6 +194,10 @@ int run_certs(const options& o) {
     if (!o.ca_permit.empty() && !o.force && std::filesystem::exists(ca_file))
       throw std::invalid_argument("--ca-permit makes a new CA, and " + ca_file.string() +
                                   " exists: add --force (clients must then trust the new CA)");
+    if (o.force && std::filesystem::exists(ca_file) && pki::folder_served(o.server.data_dir))
+      std::cerr << "fortisim: warning: a running fortisim serves from " << o.server.data_dir
+                << ": it signs with the CA it started with until it restarts, and a client given the new CA "
+                   "refuses it\n";
     auto p =
         pki::ensure_lab_certs(o.server.data_dir, *pki::key_type_named(o.key_type), o.force, ca_permitted(o.ca_permit));
     protocol::json out{{"ca", p.ca_cert}, {"key_type", o.key_type}, {"cert", p.server_cert}, {"key", p.server_key}};

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include <csignal>
+#include <optional>
 
 namespace {
 
@@ -77,6 +78,16 @@ TEST_CASE("a certificate the disk refuses is named, leaves nothing half written,
   CHECK(run("openssl verify -CAfile " + data + "/ca.pem " + leaf).find(": OK") != std::string::npos);
   CHECK(run("openssl x509 -in " + leaf + " -noout -pubkey") ==
         run("openssl pkey -in " + data + "/ecdsa/hosts/fds1.fortinet.com-key.pem -pubout"));  // key and cert agree
+}
+
+TEST_CASE("certs --force warns when a server serves from the folder, and not once it has stopped") {
+  temp_folder data("certs-served");
+  const std::string force = std::string(FORTISIM_BINARY) + " certs --force --data " + data.path() + " 2>&1 >/dev/null";
+  std::optional<served_binary> server;
+  server.emplace(std::vector<std::string>{"--data", data.path(), "--threads", "1"});
+  CHECK(run(force).find("warning: a running fortisim serves from " + data.path()) != std::string::npos);
+  server.reset();  // SIGTERM; a server killed outright lets go of the folder too (the kernel's lock)
+  CHECK(run(force) == "");
 }
 
 TEST_CASE("the lab CA permits the Fortinet domains, localhost and loopback alone (X.509 name constraints)") {

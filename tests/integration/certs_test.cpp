@@ -109,6 +109,7 @@ TEST_CASE("a server started before `certs --force` serves its own CA's leaves an
   const auto& fds1 = lab.hosts[1];
   test_server srv("{}", 1, std::nullopt, [&](net::server_config& c) { c.data_dir = dir.path(); });
   auto served_ca = dir.write("served-ca.pem", read_file(lab.ca_cert));
+  CHECK(pki::folder_served(dir.path()));                          // what lets `certs --force` warn
   pki::ensure_lab_certs(dir.path(), pki::key_type::ecdsa, true);  // a new CA and new leaves
   auto new_leaf = read_file(fds1.cert);
   auto r = probe(srv.port(), for_host("fds1.fortinet.com", served_ca));

@@ -7,6 +7,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <filesystem>
+
 namespace fortisim::net {
 
 namespace {
@@ -117,6 +119,9 @@ tls_contexts::tls_contexts(SSL_CTX* fallback, const tls_options& o, std::shared_
 
 void tls_contexts::load_lab() {
   try {
+    std::error_code ec;  // a folder that cannot be made is named by ensure_lab_certs
+    std::filesystem::create_directories(options_.data_dir, ec);
+    served_.emplace(options_.data_dir);
     lab_ = pki::ensure_lab_certs(options_.data_dir, options_.type, false, pki::lab_ca_permitted(),
                                  pki::host_leaves::on_first_use);
     ocsp_.emplace(lab_.ca);

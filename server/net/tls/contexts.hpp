@@ -98,9 +98,10 @@ class tls_contexts {
   tls_options options_;
   std::string ca_path_, ca_pem_, ca_sha256_;
   protocol::json summary_;
-  pki::lab_cert_paths lab_;                  ///< the CA and the fallback as loaded; the host leaves' files
-  std::deque<host_context> hosts_;           ///< one per Fortinet name (a deque: a once_flag never moves)
-  std::optional<pki::ocsp_responder> ocsp_;  ///< none with --cert
+  std::optional<pki::served_folder> served_;  ///< the data folder marked as served (lab certificates)
+  pki::lab_cert_paths lab_;                   ///< the CA and the fallback as loaded; the host leaves' files
+  std::deque<host_context> hosts_;            ///< one per Fortinet name (a deque: a once_flag never moves)
+  std::optional<pki::ocsp_responder> ocsp_;   ///< none with --cert
   std::shared_ptr<core::engine> engine_;
 };
 
