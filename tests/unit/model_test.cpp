@@ -206,6 +206,50 @@ TEST_CASE("a derived serial already in use is derived again: no two licences sha
   CHECK(import(fresh, code, device("FG1")) == got);
 }
 
+TEST_CASE(
+    "a licence a reload declares, and its reset, keep clear of the runtime's tokens — a reload that names one is "
+    "refused") {
+  const std::string code = "ABCD-EF01-2345-6789-0AB2";
+  const std::string plain = derive_serial("FTKMOB", 16, "token:" + code + "#0");
+  model m(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"));
+  REQUIRE(std::holds_alternative<core::provisioned_for_test>(m.provision_for_test(plain)));  // a token of no licence
+  auto declaring = [](const json& licence) {
+    return scenario_from(json{{"unknown_codes", {{"answer", "accept"}}}, {"licenses", {licence}}}.dump());
+  };
+  m.adopt(declaring({{"activation_code", code}, {"token_count", 1}}));
+  auto tokens_of = [&] { return m.snapshot()["licenses"][0]["tokens"]; };
+  const json variant = {derive_serial("FTKMOB", 16, "token:" + code + "#0#1")};
+  CHECK(tokens_of() == variant);
+  REQUIRE(m.reset_one(model::reset_target::licence, code));
+  CHECK(tokens_of() == variant);  // not the plain one, which the runtime's token has
+  // A scenario naming that token, or that token as a licence's serial, does not fit: refused, the
+  // world as it was.
+  CHECK_THROWS_WITH_AS(
+      m.adopt(declaring({{"activation_code", "AAAA-0000-0000-0000-0009"}, {"tokens", {plain}}})),
+      doctest::Contains(("$.licenses[0].tokens[0]: " + plain + " is a token of no licence already").c_str()),
+      std::invalid_argument);
+  CHECK(tokens_of() == variant);
+  CHECK(m.snapshot()["licenses"].size() == 1);
+}
+
+TEST_CASE("a scenario that names a stored licence's token for another licence is refused at start, naming both") {
+  test::temp_folder dir("clash");
+  std::string path = dir.file("state.db");
+  std::string token;
+  {
+    model m(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);
+    token = (*import(m, "ABCD-EF01-2345-6789-0AB3", device("FG1")).tokens)[0].token;
+  }
+  auto naming = json{{"licenses", {{{"activation_code", "AAAA-0000-0000-0000-0009"}, {"tokens", {token}}}}}}.dump();
+  CHECK_THROWS_WITH_AS(
+      model(scenario_from(naming), path),
+      doctest::Contains(
+          ("$.licenses[0].tokens[0]: " + token + " is licence ABCD-EF01-2345-6789-0AB3's already").c_str()),
+      std::runtime_error);
+  model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);  // the state as it was
+  CHECK((*import(again, "ABCD-EF01-2345-6789-0AB3", device("FG1")).tokens)[0].token == token);
+}
+
 TEST_CASE("the phone's reply written over the last one says exactly what a fresh reply says") {
   // As above, for the phone: a success after a refusal carries its seed, a refusal after a success
   // none of it, and a phone asking again (nothing to change) the same reply.

@@ -48,6 +48,8 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
       clock_.set(*stored.clock_ms +
                  static_cast<std::int64_t>(static_cast<double>(real_now_ms() - stored.clock_real_ms) * clock_.rate()));
   }
+  if (auto clash = clash_locked(*scenario_); !clash.empty())
+    throw std::runtime_error("the scenario does not fit the stored state " + state_path.value_or("") + ": " + clash);
   auto start = definitions_locked(*scenario_);
   if (store_) store_->write(start);  // no other thread yet: written at once
   apply_in_memory_locked(start);
@@ -60,6 +62,7 @@ void model::adopt(std::shared_ptr<const scenario> s) {
   std::map<std::string, std::string, std::less<>> pinned_before;
   try {
     write_durably([&] {
+      if (auto clash = clash_locked(*s); !clash.empty()) throw std::invalid_argument(clash);
       commit_locked(definitions_locked(*s));
       before = std::exchange(scenario_, s);
       pinned_before = std::exchange(pinned_, {});
@@ -92,6 +95,15 @@ void model::forget_locked(const licence_record& l) {
 
 bool model::serial_in_use_locked(const std::string& serial) const {
   return tokens_.contains(serial) || token_owners_.contains(serial) || licence_codes_.contains(serial);
+}
+
+std::optional<std::string_view> model::owner_locked(const std::string& serial) const {
+  if (auto it = licence_codes_.find(serial); it != licence_codes_.end()) return it->second;
+  if (auto it = token_owners_.find(serial); it != token_owners_.end()) return it->second;
+  auto token = tokens_.find(serial);
+  if (token == tokens_.end()) return std::nullopt;
+  auto code = licence_codes_.find(token->second.license);
+  return code != licence_codes_.end() ? std::string_view(code->second) : std::string_view();
 }
 
 std::string model::unique_serial(std::string_view prefix, const std::string& key, const serial_taken& taken) {

@@ -211,7 +211,12 @@ class model {
   /// Drops `l`'s serial and tokens from the indexes (before it is replaced or dropped).
   void forget_locked(const licence_record& l);
   /// What `s` declares that is not there yet; with `from_scratch`, all of it (the start of the world).
-  change definitions_locked(const scenario& s, bool from_scratch = false) const;
+  /// With `from_scratch` and `clear_of_runtime` (one licence reset), serials derived anew are clear
+  /// of those that records the scenario does not declare have now: the reset one's are not taken.
+  change definitions_locked(const scenario& s, bool from_scratch = false, bool clear_of_runtime = false) const;
+  /// Why the world cannot take `s`: a licence it declares names a serial or token another licence
+  /// or token already has (as "$.licenses[N].tokens[M]: …"); "" when it can.
+  std::string clash_locked(const scenario& s) const;
   /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
   void reset_licence_locked(const std::string& code, const change& start, change& c) const;
   /// Whether a serial is in use already (a new one must not be): the world's, or those of a
@@ -223,6 +228,9 @@ class model {
   static std::string unique_serial(std::string_view prefix, const std::string& key, const serial_taken& taken);
   /// Whether a licence or token has `serial`: a stored token, or one a licence lists.
   bool serial_in_use_locked(const std::string& serial) const;
+  /// The code of the licence whose serial or token `serial` is ("" for a token of no licence), or
+  /// nothing when no record has it.
+  std::optional<std::string_view> owner_locked(const std::string& serial) const;
   /// A licence for `code`: its serial given or derived, its tokens derived; none `taken`.
   static licence_record new_licence(std::string_view code, const std::string& serial, int count,
                                     std::optional<std::int64_t> valid_until, const serial_taken& taken);

@@ -40,7 +40,9 @@ void model::reset_licence_locked(const std::string& code, const change& start, c
 
 bool model::reset_one(reset_target what, const std::string& key) {
   return write_durably([&]() -> bool {
-    const change start = definitions_locked(*scenario_, /*from_scratch=*/true);
+    // The start, its derived serials clear of those the runtime gave (an unknown code's licence):
+    // a licence reset must not take another's token.
+    const change start = definitions_locked(*scenario_, /*from_scratch=*/true, /*clear_of_runtime=*/true);
     change c;
     switch (what) {
       case reset_target::licence: {

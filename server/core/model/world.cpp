@@ -28,7 +28,25 @@ std::optional<token_status> status_from_text(std::string_view text) {
   return std::nullopt;
 }
 
-change model::definitions_locked(const scenario& s, bool from_scratch) const {
+std::string model::clash_locked(const scenario& s) const {
+  for (std::size_t i = 0; i < s.licenses.size(); ++i) {
+    const auto& spec = s.licenses[i];
+    std::string code = upper_case(spec.activation_code);
+    auto clash = [&](const std::string& serial, const std::string& path) -> std::string {
+      auto owner = owner_locked(serial);
+      if (!owner || *owner == code) return "";
+      return "$.licenses[" + std::to_string(i) + "]" + path + ": " + serial + " is " +
+             (owner->empty() ? std::string("a token of no licence") : "licence " + std::string(*owner) + "'s") +
+             " already";
+    };
+    if (auto why = spec.license.empty() ? "" : clash(spec.license, ".license"); !why.empty()) return why;
+    for (std::size_t j = 0; j < spec.tokens.size(); ++j)
+      if (auto why = clash(spec.tokens[j], ".tokens[" + std::to_string(j) + "]"); !why.empty()) return why;
+  }
+  return "";
+}
+
+change model::definitions_locked(const scenario& s, bool from_scratch, bool clear_of_runtime) const {
   change c;
   auto token_known = [&](const std::string& serial) {
     return (!from_scratch && tokens_.contains(serial)) ||
@@ -41,8 +59,14 @@ change model::definitions_locked(const scenario& s, bool from_scratch) const {
     named.insert(spec.tokens.begin(), spec.tokens.end());
   }
   for (const auto& m : s.mobile_tokens) named.insert(m.token);
+  std::set<std::string, std::less<>> declared;
+  for (const auto& spec : s.licenses) declared.insert(upper_case(spec.activation_code));
   auto taken = [&](const std::string& serial) {
-    return named.contains(serial) || (!from_scratch && serial_in_use_locked(serial));
+    if (named.contains(serial)) return true;
+    if (!from_scratch) return serial_in_use_locked(serial);
+    if (!clear_of_runtime) return false;
+    auto owner = owner_locked(serial);
+    return owner && !declared.contains(*owner);
   };
   for (const auto& spec : s.licenses) {
     std::string code = upper_case(spec.activation_code);
