@@ -132,6 +132,18 @@ TEST_CASE("tls.ocsp per scenario and per host, host names compared without case,
   CHECK(has_problem(problems_of(R"({"tsl": {}})"), "$.tsl", "did you mean \"tls\""));
 }
 
+TEST_CASE("no two licences share a code (in any case), a serial or a token: a state holding them would not read back") {
+  auto ps = problems_of(R"({"licenses": [
+      {"activation_code": "AAAA-0000-0000-0000-000A", "license": "EFTM000000000001", "tokens": ["FTKMOB0000000001"]},
+      {"activation_code": "aaaa-0000-0000-0000-000a"},
+      {"activation_code": "AAAA-0000-0000-0000-0002", "license": "EFTM000000000001"},
+      {"activation_code": "AAAA-0000-0000-0000-0003", "tokens": ["FTKMOB0000000002", {"token": "FTKMOB0000000001"}]}]})");
+  CHECK(has_problem(ps, "$.licenses[1].activation_code", "declared twice (codes compare without case)"));
+  CHECK(has_problem(ps, "$.licenses[2].license", "EFTM000000000001 is declared at $.licenses[0].license too"));
+  CHECK(has_problem(ps, "$.licenses[3].tokens[1]", "FTKMOB0000000001 is declared at $.licenses[0].tokens[0] too"));
+  CHECK(ps.size() == 3);
+}
+
 TEST_CASE("invalid JSON is refused with its position") {
   auto ps = problems_of("{\n  \"seed\": 1,\n}");
   REQUIRE(ps.size() == 1);

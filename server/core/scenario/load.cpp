@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <iomanip>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -74,7 +75,8 @@ bool user_code(checker& c, const json& j, const char* key, const std::string& pa
 }
 
 /// A licence's token: "FTKMOB…", or {"token": "FTKMOB…", "activation_code": "EE…"} to pin its code.
-void licence_token(checker& c, const json& t, const std::string& path, license_spec& l, scenario& s) {
+/// Adds a token of licence `l`; false when it is malformed.
+bool licence_token(checker& c, const json& t, const std::string& path, license_spec& l, scenario& s) {
   std::string serial;
   if (t.is_object()) {
     c.only_keys(t, path, {"token", "activation_code"});
@@ -84,10 +86,12 @@ void licence_token(checker& c, const json& t, const std::string& path, license_s
   } else if (t.is_string()) {
     serial = t.get<std::string>();
   }
-  if (!protocol::is_mobile_token_serial(serial))
+  if (!protocol::is_mobile_token_serial(serial)) {
     c.fail(t.is_object() ? path + ".token" : path, "expected \"FTKMOB\" + 10 letters or digits");
-  else
-    l.tokens.push_back(serial);
+    return false;
+  }
+  l.tokens.push_back(serial);
+  return true;
 }
 
 void clusters(checker& c, const json& j, scenario& s) {
@@ -162,7 +166,18 @@ void tls(checker& c, const json& j, scenario& s) {
   }
 }
 
-void licence(checker& c, const json& j, const std::string& path, scenario& s, std::set<std::string>& codes) {
+/// What the licences declared so far have: no two may share a code, a serial or a token (the
+/// state that stored them would not read back).
+struct licences_seen {
+  std::set<std::string> codes;                         // upper case: the model's key
+  std::map<std::string, std::string> serials, tokens;  // -> the path that declared it
+  void once(checker& c, std::map<std::string, std::string>& seen, const std::string& serial, const std::string& path) {
+    if (auto [it, fresh] = seen.emplace(serial, path); !fresh)
+      c.fail(path, serial + " is declared at " + it->second + " too");
+  }
+};
+
+void licence(checker& c, const json& j, const std::string& path, scenario& s, licences_seen& seen) {
   if (!c.is_object(j, path)) return;
   c.only_keys(
       j, path,
@@ -171,16 +186,19 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, st
   if (auto code = c.string_at(j, "activation_code", path, true)) {
     if (!protocol::is_license_activation_code(*code))
       c.fail(path + ".activation_code", "expected 20 hex digits in 5 dashed groups, e.g. \"DA8C-0508-1F31-4CF7-C990\"");
-    else if (!codes.insert(*code).second)
-      c.fail(path + ".activation_code", "declared twice");
+    else if (!seen.codes.insert(protocol::upper_case(*code)).second)
+      c.fail(path + ".activation_code", "declared twice (codes compare without case)");
     l.activation_code = *code;
   }
   if (auto v = c.string_at(j, "license", path)) {
     if (v->empty() || v->size() > 31)
       c.fail(path + ".license", "expected 1 to 31 characters, e.g. \"EFTM000000000001\"");
     l.license = *v;
+    seen.once(c, seen.serials, l.license, path + ".license");
   }
-  c.each(j, "tokens", path, [&](const json& t, const std::string& tp) { licence_token(c, t, tp, l, s); });
+  c.each(j, "tokens", path, [&](const json& t, const std::string& tp) {
+    if (licence_token(c, t, tp, l, s)) seen.once(c, seen.tokens, l.tokens.back(), tp);
+  });
   if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
   l.valid_until = c.time_at(j, "valid_until", path);
   if (auto v = c.strings_at(j, "bound_to", path)) l.bound_to = *v;
@@ -262,8 +280,8 @@ void world(checker& c, const json& root, scenario& s) {
   if (auto k = root.find("tls"); k != root.end()) tls(c, *k, s);
   if (auto k = root.find("http"); k != root.end()) http(c, *k, s);
   policies(c, root, s);
-  std::set<std::string> codes;
-  c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, codes); });
+  licences_seen seen;
+  c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, seen); });
   c.each(root, "mobile_tokens", "$", [&](const json& j, const std::string& path) { mobile_token(c, j, path, s); });
   c.each(root, "hardware_tokens", "$", [&](const json& j, const std::string& path) { hardware_token(c, j, path, s); });
   rules_at(c, root, s);
