@@ -162,6 +162,10 @@ TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence")
   CHECK(import(m, std::string(trial_activation_code), device("FG1")).tokens == a.tokens);
   auto b = import(m, std::string(trial_activation_code), device("FG2"));
   CHECK(b.tokens != a.tokens);
+  // A trial is reset by its key, "TRIAL:" and the device's serial as the device sent it.
+  import(m, std::string(trial_activation_code), device("fg-lower"));
+  CHECK(m.reset_one(model::reset_target::licence, "TRIAL:fg-lower"));
+  CHECK_FALSE(m.reset_one(model::reset_target::licence, "TRIAL:FG-LOWER"));
   model off(scenario_from(R"({"trial": {"available": false}})"));
   CHECK(import(off, std::string(trial_activation_code), device("FG1")).error->code == 902);
 }

@@ -46,7 +46,8 @@ bool model::reset_one(reset_target what, const std::string& key) {
     change c;
     switch (what) {
       case reset_target::licence: {
-        std::string code = upper_case(key);
+        // An activation code in any case; a trial's key ("TRIAL:" and its device's serial) as it is.
+        std::string code = key.starts_with("TRIAL:") ? key : upper_case(key);
         if (!licences_.contains(code)) return false;
         reset_licence_locked(code, start, c);
         break;
