@@ -30,13 +30,15 @@ namespace {
 constexpr std::int64_t leaf_days = 825;
 constexpr std::int64_t renew_before_s = 30 * 86400;
 
-void write_file(const fs::path& path, const std::string& text, mode_t mode) {
-  // Created with its final mode: a key is never readable by others, not even for a moment.
+/// `text` in a new file beside `path`, named for this process, with its final mode from the first
+/// byte (a key is never readable by others, not even for a moment). Throws, leaving nothing, when
+/// the disk refuses it.
+fs::path write_beside(const fs::path& path, const std::string& text, mode_t mode) {
   fs::path tmp = path;
-  tmp += ".tmp";
+  tmp += ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
   int error = 0;  // errno of the first step that failed
   auto step = [&](bool done) {
     if (!done && error == 0) error = errno != 0 ? errno : EIO;
@@ -50,14 +52,59 @@ void write_file(const fs::path& path, const std::string& text, mode_t mode) {
   step(written == text.size());
   step(::fchmod(fd, mode) == 0);
   step(::close(fd) == 0);
-  if (error == 0) step(::rename(tmp.c_str(), path.c_str()) == 0);
   if (error) {
-    // Nothing half written is left behind. A key written without its certificate is made anew at
-    // the next start: current_leaf() checks that the two belong together.
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(error));
+  }
+  return tmp;
+}
+
+/// A key and its certificate: both written whole before either replaces the one there, so a disk
+/// that refuses one leaves the pair as it was, never a key beside another's certificate.
+void write_pair(const fs::path& key, const std::string& key_pem, const fs::path& cert, const std::string& cert_pem) {
+  fs::path key_tmp = write_beside(key, key_pem, 0600);
+  fs::path cert_tmp;
+  try {
+    cert_tmp = write_beside(cert, cert_pem, 0644);
+  } catch (...) {
+    ::unlink(key_tmp.c_str());
+    throw;
+  }
+  if (::rename(key_tmp.c_str(), key.c_str()) != 0 || ::rename(cert_tmp.c_str(), cert.c_str()) != 0) {
+    int error = errno;
+    ::unlink(key_tmp.c_str());
+    ::unlink(cert_tmp.c_str());
+    throw std::runtime_error("cannot write " + cert.string() + ": " + std::strerror(error));
+  }
+}
+
+void write_file(const fs::path& path, const std::string& text, mode_t mode) {
+  fs::path tmp = write_beside(path, text, mode);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int error = errno;
     ::unlink(tmp.c_str());
     throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(error));
   }
 }
+
+/// Held while `fortisim certs` or a start makes certificates in a folder: two at once would mix
+/// one's CA key with the other's certificate. Waits for the other; nothing when the lock cannot be
+/// made (a read-only folder, where nothing is written either).
+class making_lock {
+ public:
+  explicit making_lock(const fs::path& dir)
+      : fd_(::open((dir / "certs.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~making_lock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  making_lock(const making_lock&) = delete;
+  making_lock& operator=(const making_lock&) = delete;
+
+ private:
+  int fd_;
+};
 
 void make_folder(const fs::path& d) {
   std::error_code ec;
@@ -114,8 +161,7 @@ cert_and_key new_leaf(const std::string& cert_path, const std::string& key_path,
                       const std::vector<std::string>& names, key_type type, bool write = true) {
   auto leaf = make_server_cert(ca, names, -3600, leaf_days * 86400, type);
   if (!write) return leaf;
-  write_file(key_path, leaf.key_pem(), 0600);
-  write_file(cert_path, leaf.cert_pem() + ca.cert_pem(), 0644);
+  write_pair(key_path, leaf.key_pem(), cert_path, leaf.cert_pem() + ca.cert_pem());
   return leaf;
 }
 
@@ -188,11 +234,18 @@ cert_and_key ensure_lab_ca(const std::string& dir, key_type type, bool force,
                            const std::vector<std::string>& permitted) {
   fs::path d(dir);
   fs::path cert = d / "ca.pem", key = d / "ca-key.pem";
-  if (!force && fs::exists(cert) && fs::exists(key)) return load_cert_and_key(cert.string(), key.string());
+  if (!force && fs::exists(cert) && fs::exists(key)) {
+    auto ca = load_cert_and_key(cert.string(), key.string());
+    bool pair = X509_check_private_key(ca.cert.get(), ca.key.get()) == 1;
+    ERR_clear_error();
+    if (!pair)
+      throw std::runtime_error(key.string() + " is not the key of " + cert.string() +
+                               ": make a new CA with fortisim certs --force (clients must then trust it)");
+    return ca;
+  }
   make_folder(d);
   auto ca = make_ca("fortisim lab CA", 3650, type, permitted);
-  write_file(key, ca.key_pem(), 0600);
-  write_file(cert, ca.cert_pem(), 0644);
+  write_pair(key, ca.key_pem(), cert, ca.cert_pem());
   return ca;
 }
 
@@ -206,6 +259,8 @@ lab_cert_paths ensure_lab_certs(const std::string& dir, key_type type, bool forc
   p.type = type;
   p.server_cert = (leaves / "server.pem").string();
   p.server_key = (leaves / "server-key.pem").string();
+  make_folder(d);
+  making_lock one_at_a_time(d);
   p.ca = ensure_lab_ca(dir, type, force, permitted);
   make_folder(leaves / "hosts");
   p.server = ensure_leaf(p.server_cert, p.server_key, p.ca, lab_host_names(), type, force);

@@ -234,6 +234,11 @@ TEST_CASE(
       std::invalid_argument);
   CHECK(tokens_of() == variant);
   CHECK(m.snapshot()["licenses"].size() == 1);
+  // Switched to with a reset, it is checked against its own start, which it fits.
+  m.adopt(declaring({{"activation_code", "AAAA-0000-0000-0000-0009"}, {"tokens", {plain}}}), /*from_start=*/true);
+  CHECK(m.snapshot()["licenses"].size() == 1);
+  CHECK(tokens_of() == json{plain});
+  CHECK(m.snapshot()["tokens"].empty());  // the runtime's token went with the reset
 }
 
 TEST_CASE("a scenario that names a stored licence's token for another licence is refused at start, naming both") {

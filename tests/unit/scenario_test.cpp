@@ -138,7 +138,8 @@ TEST_CASE("no two licences share a code (in any case), a serial or a token: a st
       {"activation_code": "aaaa-0000-0000-0000-000a"},
       {"activation_code": "AAAA-0000-0000-0000-0002", "license": "EFTM000000000001"},
       {"activation_code": "AAAA-0000-0000-0000-0003", "tokens": ["FTKMOB0000000002", {"token": "FTKMOB0000000001"}]}]})");
-  CHECK(has_problem(ps, "$.licenses[1].activation_code", "declared twice (codes compare without case)"));
+  CHECK(has_problem(ps, "$.licenses[1].activation_code",
+                    "AAAA-0000-0000-0000-000A is declared at $.licenses[0].activation_code too"));
   CHECK(has_problem(ps, "$.licenses[2].license", "EFTM000000000001 is declared at $.licenses[0].license too"));
   CHECK(has_problem(ps, "$.licenses[3].tokens[1]", "FTKMOB0000000001 is declared at $.licenses[0].tokens[0] too"));
   CHECK(ps.size() == 3);

@@ -26,8 +26,9 @@ class server_control {
   /// Reload the scenario file; the problems found, or "" when it took.
   virtual std::string reload() = 0;
   /// Serve the scenario file at `path` from now on (reloads read it too); the problems found, or
-  /// "" when it took. On problems the scenario in force stays, and so does its file.
-  virtual std::string switch_scenario(const std::string& path) = 0;
+  /// "" when it took. On problems the scenario in force stays, and so does its file. With
+  /// `from_start`, the world is the new scenario's start (a reset follows): it is checked against that.
+  virtual std::string switch_scenario(const std::string& path, bool from_start) = 0;
   /// The folder of the shipped scenarios (GET /scenarios), "" when none was found.
   virtual std::string shipped_scenarios() const = 0;
   /// Whether every worker listens now.

@@ -190,7 +190,7 @@ control_reply switch_scenario(call& request) {
   }
   auto path = scenario_file(request, *given);
   request.announce("switch scenario", {{"file", path}, {"reset", reset}});
-  if (auto problems = request.server.switch_scenario(path); !problems.empty()) throw bad_call(problems, 422);
+  if (auto problems = request.server.switch_scenario(path, reset); !problems.empty()) throw bad_call(problems, 422);
   if (reset) request.server.reset();
   return listeners_follow(status(request));  // answered as GET /status
 }

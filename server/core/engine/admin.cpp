@@ -58,14 +58,14 @@ void engine::record_reload(std::string_view file, std::string_view problems) {
   last_reload_ = std::move(last);
 }
 
-void engine::reload(std::shared_ptr<const scenario> s) {
+void engine::reload(std::shared_ptr<const scenario> s, bool from_start) {
   std::lock_guard lock(runtime_mutex_);  // no runtime rule takes a name meanwhile
   auto runtime = runtime_.load();
   for (std::size_t i = 0; runtime && i < s->rules.size(); ++i)
     if (index_of(runtime->book.rules(), s->rules[i].name))
       throw std::invalid_argument("$.rules[" + std::to_string(i) + "].name: \"" + s->rules[i].name +
                                   "\" is the name of a runtime rule: delete it (DELETE /rules/<name>) first");
-  model_.adopt(s);  // throws (and changes nothing) if the new definitions cannot be stored
+  model_.adopt(s, from_start);  // throws (and changes nothing) if they clash or cannot be stored
   current_.store_with(std::make_shared<loaded>(s), [this](loaded& next) { count_from_now(next); });
   if (runtime)  // the same rules and counters, drawing from the new seed
     runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()));

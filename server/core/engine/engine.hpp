@@ -115,7 +115,7 @@ class engine {
   /// runtime rules their counters; the scenario's rules start from zero. Throws (and changes
   /// nothing) if the new definitions cannot be stored (storage_error) or one of its rules has a
   /// runtime rule's name (std::invalid_argument, "$.rules[N].name: …").
-  void reload(std::shared_ptr<const scenario> s);
+  void reload(std::shared_ptr<const scenario> s, bool from_start = false);
   std::shared_ptr<const scenario> current_scenario() const;
 
   stage_verdict on_connection(std::string_view client_address);

@@ -82,7 +82,7 @@ void model::apply_in_memory_locked(const change& c) {
     hardware_.clear();
     by_activation_.clear();
     licence_codes_.clear();
-    token_owners_.clear();
+    unredeemed_tokens_.clear();
   }
   for (const auto& code : c.dropped_licences)
     if (auto it = licences_.find(code); it != licences_.end()) {

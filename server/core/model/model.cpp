@@ -56,14 +56,18 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
   for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
 }
 
-void model::adopt(std::shared_ptr<const scenario> s) {
+void model::adopt(std::shared_ptr<const scenario> s, bool from_start) {
   // The new definitions and the switch in one section: a reset cannot come between them.
   std::shared_ptr<const scenario> before;
   std::map<std::string, std::string, std::less<>> pinned_before;
   try {
     write_durably([&] {
-      if (auto clash = clash_locked(*s); !clash.empty()) throw std::invalid_argument(clash);
-      commit_locked(definitions_locked(*s));
+      if (from_start) {
+        commit_locked(start_locked(*s));
+      } else {
+        if (auto clash = clash_locked(*s); !clash.empty()) throw std::invalid_argument(clash);
+        commit_locked(definitions_locked(*s));
+      }
       before = std::exchange(scenario_, s);
       pinned_before = std::exchange(pinned_, {});
       for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
@@ -83,23 +87,25 @@ void model::apply_locked(const licence_record& l) {
   if (!fresh) forget_locked(it->second);
   it->second = l;
   licence_codes_[l.serial] = l.code;
-  for (const auto& t : l.tokens) token_owners_.emplace(t, l.code);
+  if (l.bound_to.empty())
+    for (const auto& t : l.tokens) unredeemed_tokens_.emplace(t, l.code);
 }
 
 void model::forget_locked(const licence_record& l) {
   if (auto it = licence_codes_.find(l.serial); it != licence_codes_.end() && it->second == l.code)
     licence_codes_.erase(it);
   for (const auto& t : l.tokens)
-    if (auto it = token_owners_.find(t); it != token_owners_.end() && it->second == l.code) token_owners_.erase(it);
+    if (auto it = unredeemed_tokens_.find(t); it != unredeemed_tokens_.end() && it->second == l.code)
+      unredeemed_tokens_.erase(it);
 }
 
 bool model::serial_in_use_locked(const std::string& serial) const {
-  return tokens_.contains(serial) || token_owners_.contains(serial) || licence_codes_.contains(serial);
+  return tokens_.contains(serial) || unredeemed_tokens_.contains(serial) || licence_codes_.contains(serial);
 }
 
 std::optional<std::string_view> model::owner_locked(const std::string& serial) const {
   if (auto it = licence_codes_.find(serial); it != licence_codes_.end()) return it->second;
-  if (auto it = token_owners_.find(serial); it != token_owners_.end()) return it->second;
+  if (auto it = unredeemed_tokens_.find(serial); it != unredeemed_tokens_.end()) return it->second;
   auto token = tokens_.find(serial);
   if (token == tokens_.end()) return std::nullopt;
   auto code = licence_codes_.find(token->second.license);

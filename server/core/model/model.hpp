@@ -107,9 +107,11 @@ class model {
   /// std::runtime_error naming the file and every problem if the stored state is unusable.
   model(std::shared_ptr<const scenario> s, std::optional<std::string> state_path = std::nullopt);
 
-  /// Adopts a reloaded scenario: new definitions are added, runtime state is kept. Throws
-  /// storage_error (and keeps the old scenario) if the new definitions cannot be stored.
-  void adopt(std::shared_ptr<const scenario> s);
+  /// Adopts a reloaded scenario: new definitions are added, runtime state is kept; with
+  /// `from_start`, the world becomes its start instead (a switch with a reset). Throws
+  /// std::invalid_argument naming the path when a licence it declares names a serial or token
+  /// another has, storage_error if the change cannot be stored; either keeps the old scenario.
+  void adopt(std::shared_ptr<const scenario> s, bool from_start = false);
 
   /// The model's answer to a well-formed request of any operation, and in `why` (if given) the
   /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its
@@ -217,6 +219,8 @@ class model {
   /// Why the world cannot take `s`: a licence it declares names a serial or token another licence
   /// or token already has (as "$.licenses[N].tokens[M]: …"); "" when it can.
   std::string clash_locked(const scenario& s) const;
+  /// The change that makes the world `s`'s start (a reset).
+  change start_locked(const scenario& s) const;
   /// The change that puts licence `code` (and its tokens) back as the scenario starts it.
   void reset_licence_locked(const std::string& code, const change& start, change& c) const;
   /// Whether a serial is in use already (a new one must not be): the world's, or those of a
@@ -226,7 +230,8 @@ class model {
   /// world always gives the same serial, and no two records share one (10 digits collide, by the
   /// birthday bound, after some 100,000 licences).
   static std::string unique_serial(std::string_view prefix, const std::string& key, const serial_taken& taken);
-  /// Whether a licence or token has `serial`: a stored token, or one a licence lists.
+  /// Whether a licence or token has `serial`: a stored token, one an unredeemed licence lists, or a
+  /// licence's serial.
   bool serial_in_use_locked(const std::string& serial) const;
   /// The code of the licence whose serial or token `serial` is ("" for a token of no licence), or
   /// nothing when no record has it.
@@ -274,8 +279,10 @@ class model {
   std::map<std::string, std::uint64_t, std::less<>> hardware_steps_;
   std::map<std::string, std::string, std::less<>> by_activation_;  // 16 hex -> token serial
   std::map<std::string, std::string, std::less<>> licence_codes_;  // licence serial -> activation code
-  std::map<std::string, std::string, std::less<>> token_owners_;   // token serial -> the code of the licence listing it
-  std::map<std::string, std::string, std::less<>> pinned_;         // token -> user code (the scenario's)
+  /// Token serial -> the code of the unredeemed licence that lists it. A redeemed licence's tokens
+  /// are all in tokens_ (its import stored them), so first imports add nothing here.
+  std::map<std::string, std::string, std::less<>> unredeemed_tokens_;
+  std::map<std::string, std::string, std::less<>> pinned_;  // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
 
   // The group commit (commit.cpp), with --state.

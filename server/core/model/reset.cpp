@@ -14,15 +14,19 @@ using namespace protocol;
 
 void model::reset() {
   write_durably([&]() {
-    change c = definitions_locked(*scenario_, /*from_scratch=*/true);
-    c.wipe = true;
-    c.clock_ms = scenario_->clock_start_ms.value_or(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
-    commit_locked(c);
+    commit_locked(start_locked(*scenario_));
     test_tokens_ = 0;
     hardware_steps_.clear();
   });
+}
+
+change model::start_locked(const scenario& s) const {
+  change c = definitions_locked(s, /*from_scratch=*/true);
+  c.wipe = true;
+  c.clock_ms = s.clock_start_ms.value_or(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  return c;
 }
 
 void model::reset_licence_locked(const std::string& code, const change& start, change& c) const {

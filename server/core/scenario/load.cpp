@@ -169,8 +169,7 @@ void tls(checker& c, const json& j, scenario& s) {
 /// What the licences declared so far have: no two may share a code, a serial or a token (the
 /// state that stored them would not read back).
 struct licences_seen {
-  std::set<std::string> codes;                         // upper case: the model's key
-  std::map<std::string, std::string> serials, tokens;  // -> the path that declared it
+  std::map<std::string, std::string> codes, serials, tokens;  // -> the path that declared it; codes upper case
   void once(checker& c, std::map<std::string, std::string>& seen, const std::string& serial, const std::string& path) {
     if (auto [it, fresh] = seen.emplace(serial, path); !fresh)
       c.fail(path, serial + " is declared at " + it->second + " too");
@@ -186,8 +185,8 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, li
   if (auto code = c.string_at(j, "activation_code", path, true)) {
     if (!protocol::is_license_activation_code(*code))
       c.fail(path + ".activation_code", "expected 20 hex digits in 5 dashed groups, e.g. \"DA8C-0508-1F31-4CF7-C990\"");
-    else if (!seen.codes.insert(protocol::upper_case(*code)).second)
-      c.fail(path + ".activation_code", "declared twice (codes compare without case)");
+    else
+      seen.once(c, seen.codes, protocol::upper_case(*code), path + ".activation_code");
     l.activation_code = *code;
   }
   if (auto v = c.string_at(j, "license", path)) {

@@ -30,14 +30,15 @@ struct server::impl : service {
   void raise_descriptor_limit();
   /// Every reload (the control API's, SIGHUP's, --watch's): reload_file(), its outcome recorded
   /// for GET /status and logged.
-  std::string reload() override;
-  std::string switch_scenario(const std::string& path) override;
+  std::string reload() override { return reload(false); }
+  std::string reload(bool from_start);
+  std::string switch_scenario(const std::string& path, bool from_start) override;
   protocol::json addresses() const override;
   /// reload() under the engine's admin lock: for SIGHUP, --watch and server::reload, which do
   /// not come through the control API (which holds it already).
   std::string reload_alone();
   /// Loads the scenario file and switches to it; the problems ("" when it took).
-  std::string reload_file();
+  std::string reload_file(bool from_start);
 };
 
 }  // namespace fortisim::net

@@ -119,8 +119,8 @@ void server::impl::raise_descriptor_limit() {
   }
 }
 
-std::string server::impl::reload() {
-  auto problems = reload_file();
+std::string server::impl::reload(bool from_start) {
+  auto problems = reload_file(from_start);
   // Recorded before it is logged: whoever reads the log line finds it in GET /status already.
   engine->record_reload(cfg.scenario_path, problems);
   if (problems.empty())
@@ -133,19 +133,19 @@ std::string server::impl::reload() {
   return problems;
 }
 
-std::string server::impl::switch_scenario(const std::string& path) {
+std::string server::impl::switch_scenario(const std::string& path, bool from_start) {
   auto previous = cfg.scenario_path;
   cfg.scenario_path = path;
-  auto problems = reload();
+  auto problems = reload(from_start);
   if (!problems.empty()) cfg.scenario_path = previous;  // the last good scenario, and its file, stay
   return problems;
 }
 
-std::string server::impl::reload_file() {
+std::string server::impl::reload_file(bool from_start) {
   auto loaded = core::load_scenario_file(cfg.scenario_path);
   if (!loaded.value) return loaded.describe();
   try {
-    engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)));
+    engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)), from_start);
   } catch (const std::exception& e) {  // its definitions could not be stored: nothing switched
     return cfg.scenario_path + ": " + e.what() + "\n";
   }
