@@ -56,7 +56,7 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 }  // namespace
 
 const licence_record* model::licence_for_locked(std::string_view code, const envelope& env, error_id& refusal,
-                                                std::optional<licence_record>& made) const {
+                                                std::optional<licence_record>& made, bool serials) const {
   const auto& s = *scenario_;
   if (code == trial_activation_code) {
     // One trial licence per device (or cluster), the same again on a re-import.
@@ -66,6 +66,7 @@ const licence_record* model::licence_for_locked(std::string_view code, const env
     if (auto it = licences_.find("TRIAL:" + device); it != licences_.end()) return &it->second;
     licence_record& l = made.emplace();
     l.code = "TRIAL:" + device;
+    if (!serials) return &l;
     auto taken = [&](const std::string& serial) {
       return serial_in_use_locked(serial) || std::find(l.tokens.begin(), l.tokens.end(), serial) != l.tokens.end();
     };
@@ -76,6 +77,12 @@ const licence_record* model::licence_for_locked(std::string_view code, const env
   }
   if (auto it = licences_.find(code); it != licences_.end()) return &it->second;
   if (!is_license_activation_code(code) || !s.unknown_codes.accept) return refusal = error_id::card_not_found, nullptr;
+  if (!serials) {
+    licence_record& l = made.emplace();
+    l.code = code;
+    l.valid_until = s.unknown_codes.valid_until;
+    return &l;
+  }
   return &made.emplace(new_licence(code, "", s.unknown_codes.token_count, s.unknown_codes.valid_until,
                                    [&](const std::string& serial) { return serial_in_use_locked(serial); }));
 }
@@ -118,7 +125,7 @@ bool model::import_locked(const activation_license_request& r, activation_licens
   std::string_view code = upper_case(r.license_activation_code, upper);
   error_id refusal{};
   std::optional<licence_record> made;
-  const licence_record* found = licence_for_locked(code, r.env, refusal, made);
+  const licence_record* found = licence_for_locked(code, r.env, refusal, made, may_change);
   if (!found)
     return refusal == error_id::trial_already_used ? refuse(refusal, "the scenario has no trial (trial.available)")
            : is_license_activation_code(code)      ? refuse(refusal, "FortiCare knows no licence card ", code)
@@ -127,6 +134,8 @@ bool model::import_locked(const activation_license_request& r, activation_licens
   if (found->bound_to.empty() && found->valid_until && clock_.now_s() > *found->valid_until)
     return refuse(error_id::license_expired, "licence code ", code, " was never redeemed and expired at ",
                   utc_time{*found->valid_until});
+  // A new licence always changes the world: made again, serials and all, under the exclusive lock.
+  if (made && !may_change) return false;
   // A re-import by devices the licence is bound to, every token known: nothing changes, and the
   // answer is written from the record as it stands (most imports are these).
   if (!made && all_bound(r.env, found->bound_to) &&

@@ -240,9 +240,11 @@ class model {
   static licence_record new_licence(std::string_view code, const std::string& serial, int count,
                                     std::optional<std::int64_t> valid_until, const serial_taken& taken);
   /// The licence `code` names: the stored one (not copied: most imports only read it), or a new
-  /// one made into `made` (trial, or an unknown code the scenario accepts); null when refused.
+  /// one made into `made` (trial, or an unknown code the scenario accepts), its serials derived
+  /// only with `serials` (the shared pass needs its code and date alone); null when refused.
   const licence_record* licence_for_locked(std::string_view code, const protocol::envelope& env,
-                                           protocol::error_id& refusal, std::optional<licence_record>& made) const;
+                                           protocol::error_id& refusal, std::optional<licence_record>& made,
+                                           bool serials) const;
   token_status status_now_locked(const token_record& t) const;
   /// Whether `t` belongs to a licence some device redeemed (so a reset token starts fresh, not gone).
   bool owns_token_of_redeemed_licence_locked(const token_record& t) const;
