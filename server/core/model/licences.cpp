@@ -67,12 +67,9 @@ const licence_record* model::licence_for_locked(std::string_view code, const env
     licence_record& l = made.emplace();
     l.code = "TRIAL:" + device;
     if (!serials) return &l;
-    auto taken = [&](const std::string& serial) {
-      return serial_in_use_locked(serial) || std::find(l.tokens.begin(), l.tokens.end(), serial) != l.tokens.end();
-    };
+    auto taken = [&](const std::string& serial) { return serial_in_use_locked(serial); };
     l.serial = unique_serial("FTMTRIAL", "trial:" + device, taken);
-    for (int i = 0; i < s.trial_token_count; ++i)
-      l.tokens.push_back(unique_serial("FTKMOB", "trial-token:" + device + "#" + std::to_string(i), taken));
+    add_tokens(l, "trial-token:" + device, s.trial_token_count, taken);
     return &l;
   }
   if (auto it = licences_.find(code); it != licences_.end()) return &it->second;

@@ -132,12 +132,16 @@ licence_record model::new_licence(std::string_view code, const std::string& seri
   // Serials derive from the code, so the same world gives the same ones (and a re-import the
   // stored ones).
   l.serial = serial.empty() ? unique_serial("EFTM", "license:" + l.code, taken) : serial;
-  auto listed = [&](const std::string& s) { return std::find(l.tokens.begin(), l.tokens.end(), s) != l.tokens.end(); };
-  for (int i = 0; i < count; ++i)
-    l.tokens.push_back(unique_serial("FTKMOB", "token:" + l.code + "#" + std::to_string(i),
-                                     [&](const std::string& s) { return listed(s) || taken(s); }));
+  add_tokens(l, "token:" + l.code, count, taken);
   l.valid_until = valid_until;
   return l;
+}
+
+void model::add_tokens(licence_record& l, const std::string& key, int count, const serial_taken& taken) {
+  auto listed = [&](const std::string& s) { return std::find(l.tokens.begin(), l.tokens.end(), s) != l.tokens.end(); };
+  for (int i = 0; i < count; ++i)
+    l.tokens.push_back(unique_serial("FTKMOB", key + "#" + std::to_string(i),
+                                     [&](const std::string& s) { return listed(s) || taken(s); }));
 }
 
 token_status model::status_now_locked(const token_record& t) const {

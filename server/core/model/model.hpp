@@ -236,6 +236,8 @@ class model {
   /// The code of the licence whose serial or token `serial` is ("" for a token of no licence), or
   /// nothing when no record has it.
   std::optional<std::string_view> owner_locked(const std::string& serial) const;
+  /// Adds `count` tokens derived from `key#0`, `key#1`, … to `l`: none `taken`, none twice.
+  static void add_tokens(licence_record& l, const std::string& key, int count, const serial_taken& taken);
   /// A licence for `code`: its serial given or derived, its tokens derived; none `taken`.
   static licence_record new_licence(std::string_view code, const std::string& serial, int count,
                                     std::optional<std::int64_t> valid_until, const serial_taken& taken);

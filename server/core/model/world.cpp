@@ -59,8 +59,9 @@ change model::definitions_locked(const scenario& s, bool from_scratch, bool clea
     named.insert(spec.tokens.begin(), spec.tokens.end());
   }
   for (const auto& m : s.mobile_tokens) named.insert(m.token);
-  std::set<std::string, std::less<>> declared;
-  for (const auto& spec : s.licenses) declared.insert(upper_case(spec.activation_code));
+  std::set<std::string, std::less<>> declared;  // for a reset beside the runtime's records alone
+  if (clear_of_runtime)
+    for (const auto& spec : s.licenses) declared.insert(upper_case(spec.activation_code));
   auto taken = [&](const std::string& serial) {
     if (named.contains(serial)) return true;
     if (!from_scratch) return serial_in_use_locked(serial);

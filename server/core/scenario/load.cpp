@@ -170,9 +170,9 @@ void tls(checker& c, const json& j, scenario& s) {
 /// state that stored them would not read back).
 struct licences_seen {
   std::map<std::string, std::string> codes, serials, tokens;  // -> the path that declared it; codes upper case
-  void once(checker& c, std::map<std::string, std::string>& seen, const std::string& serial, const std::string& path) {
-    if (auto [it, fresh] = seen.emplace(serial, path); !fresh)
-      c.fail(path, serial + " is declared at " + it->second + " too");
+  void once(checker& c, std::map<std::string, std::string>& seen, const std::string& key, const std::string& path) {
+    if (auto [it, fresh] = seen.emplace(key, path); !fresh)
+      c.fail(path, key + " is declared at " + it->second + " too");
   }
 };
 
