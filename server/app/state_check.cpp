@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string_view>
 
 namespace fortisim {
 
@@ -30,7 +31,9 @@ int run_state_check(const std::string& file, std::ostream& out) {
         << " hardware tokens (" << consumed << " locks consumed)" << (c.clock_ms ? ", the clock moved" : "") << "\n";
     return 0;
   } catch (const core::storage_error& e) {
-    out << file << ": $: " << e.what() << "\n";
+    std::string_view why = e.what();  // some name the file already: "<file>: cannot open …"
+    if (why.starts_with(file + ": ")) why.remove_prefix(file.size() + 2);
+    out << file << ": $: " << why << "\n";
     return 1;
   }
 }

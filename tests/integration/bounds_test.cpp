@@ -251,6 +251,7 @@ TEST_CASE("fortisim state check: a good state is ok and unchanged, anything else
   CHECK(out.find("not a fortisim state database") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
   out = run(std::string(FORTISIM_BINARY) + " state check " + data.path() + "/missing.db; echo \"exit=$?\"");
+  CHECK(out.starts_with(data.path() + "/missing.db: $: cannot open the state database: "));  // the file named once
   CHECK(out.find("cannot open the state database") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(data.path() + "/missing.db"));

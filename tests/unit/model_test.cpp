@@ -211,6 +211,36 @@ TEST_CASE("a derived serial already in use is derived again: no two licences sha
 }
 
 TEST_CASE(
+    "a redeemed licence's token declared under mobile_tokens has the details given there and the licence's serial") {
+  // Before, the licence's plain token was made and the mobile token's details dropped; a mobile
+  // token naming its licence by the derived serial was refused by the state on restart.
+  const std::string token = "FTKMOB0000000077";
+  const std::string world = json{{"licenses",
+                                  {{{"activation_code", "AAAA-0000-0000-0000-0007"},
+                                    {"tokens", {token}},
+                                    {"bound_to", {"FG100F0000000001"}}}}},
+                                 {"mobile_tokens",
+                                  {{{"token", token},
+                                    {"secret", "3132333435363738393031323334353637383930"},
+                                    {"mobile_id", "0123456789abcdef"}}}}}
+                                .dump();
+  test::temp_folder dir("declared-twice");
+  std::string path = dir.file("state.db");
+  json tokens;
+  {
+    model m(scenario_from(world), path);
+    tokens = m.snapshot()["tokens"];
+    REQUIRE(tokens.size() == 1);
+    CHECK(tokens[0]["license"] == m.snapshot()["licenses"][0]["license"]);
+    CHECK(tokens[0]["secret"] == "3132333435363738393031323334353637383930");
+    CHECK(tokens[0]["mobile_id"] == "0123456789abcdef");
+    CHECK(tokens[0]["status"] == "provisioned");
+  }
+  model again(scenario_from(world), path);  // the state reads back
+  CHECK(again.snapshot()["tokens"] == tokens);
+}
+
+TEST_CASE(
     "a licence a reload declares, and its reset, keep clear of the runtime's tokens — a reload that names one is "
     "refused") {
   const std::string code = "ABCD-EF01-2345-6789-0AB2";
@@ -252,8 +282,9 @@ TEST_CASE("a scenario that names a stored licence's token for another licence is
   auto naming = json{{"licenses", {{{"activation_code", "AAAA-0000-0000-0000-0009"}, {"tokens", {token}}}}}}.dump();
   CHECK_THROWS_WITH_AS(
       model(scenario_from(naming), path),
-      doctest::Contains(
-          ("$.licenses[0].tokens[0]: " + token + " is licence ABCD-EF01-2345-6789-0AB3's already").c_str()),
+      doctest::Contains(("test scenario: $.licenses[0].tokens[0]: " + token +
+                         " is licence ABCD-EF01-2345-6789-0AB3's already in " + "the stored state " + path)
+                            .c_str()),
       std::runtime_error);
   model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);  // the state as it was
   CHECK((*import(again, "ABCD-EF01-2345-6789-0AB3", device("FG1")).tokens)[0].token == token);

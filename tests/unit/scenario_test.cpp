@@ -145,6 +145,36 @@ TEST_CASE("no two licences share a code (in any case), a serial or a token: a st
   CHECK(ps.size() == 3);
 }
 
+TEST_CASE("a token is declared once, and a mobile token's licence is the redeemed one that lists it") {
+  // From a new user's trial: each of these passed, and a state holding the token (with a licence
+  // that does not list it) was refused when the server restarted on it.
+  auto ps = problems_of(R"({"licenses": [
+      {"activation_code": "AAAA-0000-0000-0000-0001", "license": "EFTM000000000001", "tokens": ["FTKMOB0000000001"],
+       "bound_to": ["FG100F0000000001"]},
+      {"activation_code": "AAAA-0000-0000-0000-0002", "tokens": ["FTKMOB0000000002"]},
+      {"activation_code": "AAAA-0000-0000-0000-0003", "tokens": ["FTKMOB0000000003"], "bound_to": ["FG1"]}],
+    "mobile_tokens": [{"token": "FTKMOB0000000001", "license": "EFTM000000000001"},
+                      {"token": "FTKMOB0000000002"}, {"token": "FTKMOB0000000003", "license": "EFTM000000000003"},
+                      {"token": "FTKMOB0000000009", "license": "EFTM000000000001"},
+                      {"token": "FTKMOB0000000008"}, {"token": "FTKMOB0000000008"}],
+    "hardware_tokens": [{"token": "FTK2000000000001"}, {"token": "FTK2000000000001"}]})");
+  CHECK(has_problem(ps, "$.mobile_tokens[1].token", "$.licenses[1] lists it and is not redeemed"));
+  CHECK(has_problem(ps, "$.mobile_tokens[2].license",
+                    "the token is $.licenses[2]'s: expected no \"license\" (that licence's serial is derived)"));
+  CHECK(has_problem(ps, "$.mobile_tokens[3].license", "no licence lists FTKMOB0000000009 among its tokens"));
+  CHECK(has_problem(ps, "$.mobile_tokens[5].token", "FTKMOB0000000008 is declared at $.mobile_tokens[4].token too"));
+  CHECK(
+      has_problem(ps, "$.hardware_tokens[1].token", "FTK2000000000001 is declared at $.hardware_tokens[0].token too"));
+  CHECK(ps.size() == 5);
+  // The first is valid: a redeemed licence's token with the details the phone sees.
+  auto good =
+      parse_scenario(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "tokens": ["FTKMOB0000000001"],
+                                               "bound_to": ["FG1"]}],
+                                 "mobile_tokens": [{"token": "FTKMOB0000000001", "mobile_id": "0123456789abcdef"}]})",
+                     "good.json");
+  CHECK(good.describe() == "");
+}
+
 TEST_CASE("invalid JSON is refused with its position") {
   auto ps = problems_of("{\n  \"seed\": 1,\n}");
   REQUIRE(ps.size() == 1);

@@ -6,6 +6,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <shared_mutex>
 
@@ -58,7 +59,8 @@ change model::definitions_locked(const scenario& s, bool from_scratch, bool clea
     named.insert(spec.license);
     named.insert(spec.tokens.begin(), spec.tokens.end());
   }
-  for (const auto& m : s.mobile_tokens) named.insert(m.token);
+  std::map<std::string, std::string, std::less<>> owner;  // a mobile token -> the licence listing it
+  for (const auto& m : s.mobile_tokens) named.insert(m.token), owner.emplace(m.token, m.license);
   std::set<std::string, std::less<>> declared;  // for a reset beside the runtime's records alone
   if (clear_of_runtime)
     for (const auto& spec : s.licenses) declared.insert(upper_case(spec.activation_code));
@@ -83,10 +85,16 @@ change model::definitions_locked(const scenario& s, bool from_scratch, bool clea
     named.insert(l.serial);
     named.insert(l.tokens.begin(), l.tokens.end());
     if (it == licences_.end() || it->second != l) c.licences.push_back(l);
-    // A licence the scenario says is redeemed already has its tokens at FortiCare.
-    if (!l.bound_to.empty())
-      for (const auto& serial : l.tokens)
-        if (!token_known(serial)) c.tokens.push_back(fresh_token(serial, l.serial));
+    // A licence the scenario says is redeemed already has its tokens at FortiCare; one declared
+    // under mobile_tokens too is made there, with the details it gives.
+    if (!l.bound_to.empty()) {
+      for (const auto& serial : l.tokens) {
+        if (auto m = owner.find(serial); m != owner.end())
+          m->second = l.serial;
+        else if (!token_known(serial))
+          c.tokens.push_back(fresh_token(serial, l.serial));
+      }
+    }
   }
   std::int64_t now = clock_.now_s();
   for (const auto& m : s.mobile_tokens) {
@@ -98,7 +106,7 @@ change model::definitions_locked(const scenario& s, bool from_scratch, bool clea
       auto raw = derive_bytes(s.seed, "activation:" + m.token, 8);
       std::copy(raw.begin(), raw.end(), bytes.begin());
     }
-    token_record t = fresh_token(m.token, m.license);
+    token_record t = fresh_token(m.token, owner.at(m.token));
     t.activation = activation_code_for_phone(bytes);
     t.secret = m.secret.empty() ? derive_secret(s.seed, m.token) : m.secret;
     t.digits = m.digits;

@@ -166,17 +166,19 @@ void tls(checker& c, const json& j, scenario& s) {
   }
 }
 
-/// What the licences declared so far have: no two may share a code, a serial or a token (the
-/// state that stored them would not read back).
-struct licences_seen {
+/// The codes and serials the world declared so far: no two licences may share a code, a serial or
+/// a token, nor two tokens a serial (the state that stored them would not read back).
+struct serials_seen {
   std::map<std::string, std::string> codes, serials, tokens;  // -> the path that declared it; codes upper case
+  std::map<std::string, std::string> mobile, hardware;        // the tokens declared on their own, likewise
+  std::map<std::string, std::size_t> listed_by;               // a licence's token -> its index in licenses
   void once(checker& c, std::map<std::string, std::string>& seen, const std::string& key, const std::string& path) {
     if (auto [it, fresh] = seen.emplace(key, path); !fresh)
       c.fail(path, key + " is declared at " + it->second + " too");
   }
 };
 
-void licence(checker& c, const json& j, const std::string& path, scenario& s, licences_seen& seen) {
+void licence(checker& c, const json& j, const std::string& path, scenario& s, serials_seen& seen) {
   if (!c.is_object(j, path)) return;
   c.only_keys(
       j, path,
@@ -196,7 +198,9 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, li
     seen.once(c, seen.serials, l.license, path + ".license");
   }
   c.each(j, "tokens", path, [&](const json& t, const std::string& tp) {
-    if (licence_token(c, t, tp, l, s)) seen.once(c, seen.tokens, l.tokens.back(), tp);
+    if (!licence_token(c, t, tp, l, s)) return;
+    seen.once(c, seen.tokens, l.tokens.back(), tp);
+    seen.listed_by.emplace(l.tokens.back(), s.licenses.size());
   });
   if (auto n = c.int_at(j, "token_count", path, 1, 1000)) l.token_count = static_cast<int>(*n);
   l.valid_until = c.time_at(j, "valid_until", path);
@@ -205,7 +209,30 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, li
   s.licenses.push_back(std::move(l));
 }
 
-void mobile_token(checker& c, const json& j, const std::string& path, scenario& s) {
+/// A mobile token is declared once, and its licence is the one whose `tokens` list it: that
+/// licence must be redeemed (an unredeemed one's tokens are made when a device imports it), and a
+/// `license` given must be its serial. A state holding a token of a licence that does not list it
+/// would not read back.
+void licensed_token(checker& c, const mobile_token_spec& t, const std::string& path, const scenario& s,
+                    serials_seen& seen) {
+  seen.once(c, seen.mobile, t.token, path + ".token");
+  auto owner = seen.listed_by.find(t.token);
+  if (owner == seen.listed_by.end()) {
+    if (!t.license.empty())
+      c.fail(path + ".license", "no licence lists " + t.token + " among its tokens (leave \"license\" out)");
+    return;
+  }
+  const license_spec& l = s.licenses[owner->second];
+  std::string at = "$.licenses[" + std::to_string(owner->second) + "]";
+  if (l.bound_to.empty())
+    c.fail(path + ".token", at + " lists it and is not redeemed (no bound_to): a device's import makes its tokens");
+  else if (!t.license.empty() && t.license != l.license)
+    c.fail(path + ".license", "the token is " + at + "'s: expected " +
+                                  (l.license.empty() ? "no \"license\" (that licence's serial is derived)"
+                                                     : "\"" + l.license + "\" or none"));
+}
+
+void mobile_token(checker& c, const json& j, const std::string& path, scenario& s, serials_seen& seen) {
   if (!c.is_object(j, path)) return;
   c.only_keys(j, path,
               {"token", "license", "activation_code", "secret", "digits", "period", "type", "counter", "expire",
@@ -216,6 +243,7 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
     t.token = *v;
   }
   t.license = c.string_at(j, "license", path).value_or("");
+  if (!t.token.empty()) licensed_token(c, t, path, s, seen);
   user_code(c, j, "activation_code", path, t.activation_code);
   t.secret = c.secret_at(j, "secret", path);
   if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
@@ -235,7 +263,7 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
   s.mobile_tokens.push_back(std::move(t));
 }
 
-void hardware_token(checker& c, const json& j, const std::string& path, scenario& s) {
+void hardware_token(checker& c, const json& j, const std::string& path, scenario& s, serials_seen& seen) {
   if (!c.is_object(j, path)) return;
   c.only_keys(j, path, {"token", "secret", "lock", "activated_by", "comment"});
   hardware_token_spec h;
@@ -243,6 +271,7 @@ void hardware_token(checker& c, const json& j, const std::string& path, scenario
     if (!protocol::is_hardware_token_serial(*v))
       c.fail(path + ".token", "expected \"FTK200\" or \"FTK220\" + 10 letters or digits");
     h.token = *v;
+    seen.once(c, seen.hardware, h.token, path + ".token");
   }
   h.secret = c.secret_at(j, "secret", path);
   if (auto v = c.string_at(j, "lock", path)) {
@@ -279,10 +308,12 @@ void world(checker& c, const json& root, scenario& s) {
   if (auto k = root.find("tls"); k != root.end()) tls(c, *k, s);
   if (auto k = root.find("http"); k != root.end()) http(c, *k, s);
   policies(c, root, s);
-  licences_seen seen;
+  serials_seen seen;
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, seen); });
-  c.each(root, "mobile_tokens", "$", [&](const json& j, const std::string& path) { mobile_token(c, j, path, s); });
-  c.each(root, "hardware_tokens", "$", [&](const json& j, const std::string& path) { hardware_token(c, j, path, s); });
+  c.each(root, "mobile_tokens", "$",
+         [&](const json& j, const std::string& path) { mobile_token(c, j, path, s, seen); });
+  c.each(root, "hardware_tokens", "$",
+         [&](const json& j, const std::string& path) { hardware_token(c, j, path, s, seen); });
   rules_at(c, root, s);
 }
 
