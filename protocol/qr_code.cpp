@@ -48,6 +48,10 @@ std::string qr_png(std::string_view text, int module_px, int border_px) {
   png_set_IHDR(png, info, static_cast<png_uint_32>(side), static_cast<png_uint_32>(side), 1, PNG_COLOR_TYPE_GRAY,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);  // the captured rows are unfiltered
+  // zlib's smallest tables (1 KiB, not 128 KiB allocated, touched and handed back to the kernel
+  // on every reply): an image this small (under 3 KB raw) compresses as well (the captured code's
+  // PNG is the same 246 bytes), in a quarter less time.
+  png_set_compression_mem_level(png, 1);
   png_write_info(png, info);
   for (int py = 0, drawn = -2; py < side; ++py) {  // each module row drawn once, written module_px times
     int y = py < border_px ? -1 : (py - border_px) / module_px;

@@ -46,6 +46,7 @@ TEST_CASE("the QR code of the 7.4.10 capture: level Q, mask 0, 6-pixel modules, 
   CHECK(depth_ours == depth_captured);  // 1 bit
   CHECK(ours[25] == (*captured)[25]);   // grayscale
   CHECK(got == want);                   // every pixel
+  CHECK(ours.size() == 246);            // libpng's deflate stream, as docs/protocol.md says (the capture: 249)
   auto symbol = qr_modules("EEIAI6ZLEYIRKOYV");
   CHECK(symbol.width == 21);                     // version 1
   CHECK(symbol.mask == 0);                       // libqrencode's own choice would be 7

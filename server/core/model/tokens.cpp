@@ -148,7 +148,7 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
     return failed(p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
-  token_record t = it->second;
+  token_record& t = c.tokens.emplace_back(it->second);  // the change, made in place: one copy
   reissue(t, *code, clock_.now_s() + minutes * 60);
   t.secret = *secret;
   t.digits = p.digits;
@@ -156,7 +156,6 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
   t.type = *type;
   t.counter = 0;  // a new seed starts its count again
   ++t.provisions;
-  c.tokens.push_back(t);
   std::string user_code = activation_code_for_user(*code, t.period);
   why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
   return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
