@@ -31,17 +31,25 @@ void pixel_row(const qr_symbol& s, int y, int module_px, int border_px, std::vec
 }  // namespace
 
 std::string qr_png(std::string_view text, int module_px, int border_px) {
-  if (module_px < 1 || border_px < 0) return {};
-  qr_symbol s = qr_modules(text);
-  if (s.width == 0) return {};
+  std::string out;
+  out.reserve(1024);  // the PNG of a short code (the captured one is 249 bytes)
+  qr_png(text, out, module_px, border_px);
+  return out;
+}
+
+bool qr_png(std::string_view text, std::string& out, int module_px, int border_px) {
+  out.clear();
+  if (module_px < 1 || border_px < 0) return false;
+  thread_local qr_symbol s;  // kept for the next code, as are the row and the symbol's room
+  thread_local std::vector<png_byte> row;
+  qr_modules(text, s);
+  if (s.width == 0) return false;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
-  std::string out;
-  out.reserve(1024);          // the PNG of a short code (the captured one is 249 bytes)
-  std::vector<png_byte> row;  // before setjmp: libpng's longjmp leaves nothing to destroy
-  if (!info || setjmp(png_jmpbuf(png))) {
+  if (!info || setjmp(png_jmpbuf(png))) {  // nothing of ours to destroy: libpng's longjmp is safe
     png_destroy_write_struct(&png, &info);
-    return {};
+    out.clear();
+    return false;
   }
   int side = s.width * module_px + 2 * border_px;
   png_set_write_fn(png, &out, append_to_string, nullptr);
@@ -61,7 +69,7 @@ std::string qr_png(std::string_view text, int module_px, int border_px) {
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  return out;
+  return true;
 }
 
 }  // namespace fortisim::protocol

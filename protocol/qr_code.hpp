@@ -14,4 +14,9 @@ namespace fortisim::protocol {
 /// `border_px` under 0.
 std::string qr_png(std::string_view text, int module_px = 6, int border_px = 8);
 
+/// The same PNG into `out`, whose storage (and the thread's working room) is reused: no
+/// allocation of its own once warm, only the libraries'. False (and `out` empty) where the above
+/// is empty.
+bool qr_png(std::string_view text, std::string& out, int module_px = 6, int border_px = 8);
+
 }  // namespace fortisim::protocol

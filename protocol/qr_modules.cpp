@@ -108,12 +108,21 @@ int qr_penalty(const qr_symbol& s) {
 }
 
 qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
-  if (mask && (*mask < 0 || *mask > 7)) return {};
-  std::string input(text);
+  qr_symbol out;
+  qr_modules(text, out, mask);
+  return out;
+}
+
+void qr_modules(std::string_view text, qr_symbol& best, std::optional<int> mask) {
+  best.width = 0;
+  if (mask && (*mask < 0 || *mask > 7)) return;
+  thread_local std::string input;  // NUL-terminated for libqrencode; this and below kept for the next symbol
+  thread_local qr_symbol plain, candidate;
+  thread_local std::vector<std::uint8_t> columns;
+  input.assign(text);
   std::unique_ptr<QRcode, decltype(&QRcode_free)> qr(QRcode_encodeString(input.c_str(), 0, QR_ECLEVEL_Q, QR_MODE_8, 1),
                                                      &QRcode_free);
-  qr_symbol plain;
-  if (!qr) return plain;
+  if (!qr) return;
   plain.width = qr->width;
   auto cells = static_cast<std::size_t>(qr->width * qr->width);
   plain.dark.resize(cells);
@@ -124,9 +133,7 @@ qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
   for (int y = 0; y < plain.width; ++y)
     for (int x = 0; x < plain.width; ++x)
       if (data_module(y, x) && flips(theirs, y, x)) plain.dark[static_cast<std::size_t>(y * plain.width + x)] ^= 1;
-  // ...and take the mask ISO/IEC 18004 chooses (or the one asked for). Two symbols' room, reused.
-  qr_symbol best, candidate;
-  std::vector<std::uint8_t> columns;
+  // ...and take the mask ISO/IEC 18004 chooses (or the one asked for).
   int best_penalty = 0;
   for (int k = mask.value_or(0); k < (mask ? *mask + 1 : 8); ++k) {
     candidate.width = plain.width;
@@ -142,7 +149,6 @@ qr_symbol qr_modules(std::string_view text, std::optional<int> mask) {
       best_penalty = p;
     }
   }
-  return best;
 }
 
 }  // namespace fortisim::protocol

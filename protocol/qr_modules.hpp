@@ -22,6 +22,10 @@ struct qr_symbol {
 /// the `mask` given; width 0 if it cannot be encoded.
 qr_symbol qr_modules(std::string_view text, std::optional<int> mask = std::nullopt);
 
+/// The same, into `out`, whose storage (and the thread's working room) is reused: no allocation
+/// of its own once warm, only libqrencode's.
+void qr_modules(std::string_view text, qr_symbol& out, std::optional<int> mask = std::nullopt);
+
 /// The penalty ISO/IEC 18004 §7.8.3.1 gives a symbol (N1 runs, N2 blocks, N3 finder-like
 /// patterns, N4 dark proportion): the mask with the lowest is chosen, the first of equals.
 int qr_penalty(const qr_symbol& s);

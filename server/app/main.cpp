@@ -342,7 +342,11 @@ int main(int argc, char** argv) {
   std::string state_file;
   auto* state = add_state_check(app, state_file);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version print and exit 0; a usage error, 2
+  }
   if (*validate) return run_validate(o);
   if (*certs) return run_certs(o);
   if (*lab) return run_lab_config(lab_options, std::cout, std::cerr);

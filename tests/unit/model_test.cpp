@@ -210,6 +210,25 @@ TEST_CASE("a derived serial already in use is derived again: no two licences sha
   CHECK(import(fresh, code, device("FG1")) == got);
 }
 
+TEST_CASE("POST /tokens does not make a token a licence lists before its import does") {
+  // From an attacker's trial: the token was made as a token of no licence; the import then listed
+  // it, the importing FortiGate could not provision it (31), and the server refused its state.
+  test::temp_folder dir("test-token");
+  const std::string world = R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0005", "license": "EFTM5",
+                                            "tokens": ["FTKMOB0000000005"]}]})";
+  model m(scenario_from(world), dir.file("state.db"));
+  auto refused = m.provision_for_test("FTKMOB0000000005");
+  REQUIRE(std::holds_alternative<std::string>(refused));
+  CHECK(std::get<std::string>(refused) ==
+        "token: FTKMOB0000000005 is licence AAAA-0000-0000-0000-0005's, which no device has imported yet: its import "
+        "makes the token");
+  REQUIRE_FALSE(import(m, "AAAA-0000-0000-0000-0005", device("FG1")).error.has_value());
+  auto made = m.provision_for_test("FTKMOB0000000005");  // imported: the licence's token, provisioned
+  REQUIRE(std::holds_alternative<core::provisioned_for_test>(made));
+  CHECK(m.snapshot()["tokens"][0]["license"] == "EFTM5");
+  model again(scenario_from(world), dir.file("state.db"));  // and the state reads back
+}
+
 TEST_CASE(
     "a redeemed licence's token declared under mobile_tokens has the details given there and the licence's serial") {
   // Before, the licence's plain token was made and the mobile token's details dropped; a mobile
@@ -260,7 +279,7 @@ TEST_CASE(
   // world as it was.
   CHECK_THROWS_WITH_AS(
       m.adopt(declaring({{"activation_code", "AAAA-0000-0000-0000-0009"}, {"tokens", {plain}}})),
-      doctest::Contains(("$.licenses[0].tokens[0]: " + plain + " is a token of no licence already").c_str()),
+      doctest::Contains(("$.licenses[0].tokens[0]: " + plain + " is already a token of no licence").c_str()),
       std::invalid_argument);
   CHECK(tokens_of() == variant);
   CHECK(m.snapshot()["licenses"].size() == 1);
@@ -283,7 +302,7 @@ TEST_CASE("a scenario that names a stored licence's token for another licence is
   CHECK_THROWS_WITH_AS(
       model(scenario_from(naming), path),
       doctest::Contains(("test scenario: $.licenses[0].tokens[0]: " + token +
-                         " is licence ABCD-EF01-2345-6789-0AB3's already in " + "the stored state " + path)
+                         " is already licence ABCD-EF01-2345-6789-0AB3's in " + "the stored state " + path)
                             .c_str()),
       std::runtime_error);
   model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);  // the state as it was

@@ -196,6 +196,9 @@ TEST_CASE("a state keeps its relations and ranges: NULL keys, orphans, a token t
        "registered_to FROM licences",
        "is the serial of licence AAAA-0000-0000-0000-0001 too"},
       {"UPDATE licences SET tokens = '[]'", "does not list this token among its tokens"},
+      // A token of no licence that a licence lists (POST /tokens made one, found by an attacker's trial).
+      {"UPDATE tokens SET license = ''",
+       "tokens[FTKMOB0000000001].license: names no licence, but licence AAAA-0000-0000-0000-0001 lists this token"},
       {"UPDATE tokens SET period = 30.5", "period: expected an integer from 1 to 3600, got 30.5"},
       // Stored bytes reach a terminal escaped, and cut: no escape sequence, no 2 MB line.
       {"UPDATE hardware SET serial = char(27) || '[2J' || char(7)", "hardware[\\x1B[2J\\x07].serial"},

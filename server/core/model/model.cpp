@@ -174,7 +174,8 @@ void model::answer(const request& r, response& out, std::string* why) {
           auto* reply = std::get_if<mobile_provision_response>(&out);
           mobile_provision(q, reply ? *reply : out.emplace<mobile_provision_response>(), why);
         } else if constexpr (std::is_same_v<T, provision_request>) {
-          out = provision(q, why);
+          auto* reply = std::get_if<provision_response>(&out);
+          provision(q, reply ? *reply : out.emplace<provision_response>(), why);
         } else {
           out = activate_hardware(q, why);
         }

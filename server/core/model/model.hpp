@@ -125,6 +125,8 @@ class model {
   void import_license(const protocol::activation_license_request& r, protocol::activation_license_response& out,
                       std::string* why = nullptr);
   protocol::provision_response provision(const protocol::provision_request& r, std::string* why = nullptr);
+  /// The provisioning answered into `out`, over the last such reply, whose strings keep their storage.
+  void provision(const protocol::provision_request& r, protocol::provision_response& out, std::string* why = nullptr);
   protocol::mobile_provision_response mobile_provision(const protocol::mobile_provision_request& r,
                                                        std::string* why = nullptr);
   /// The phone's request answered into `out`, over the last such reply (no allocation when the
@@ -258,8 +260,8 @@ class model {
   /// serial its licence is registered to: those members' entries say "Product is not registered"
   /// [inferred: KB 424201's reply is KB 308115's].
   void mark_unregistered_members_locked(const token_record& t, protocol::reply_head& head) const;
-  protocol::provisioned_result provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
-                                                    protocol::reply_head& head, change& c, reason& why);
+  void provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
+                            protocol::reply_head& head, change& c, reason& why, protocol::provisioned_result& out);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
   /// when that is malformed or another token's), or derived from the seed, the token and its
   /// provisioning count (and never one in use).
@@ -288,6 +290,7 @@ class model {
   std::map<std::string, std::string, std::less<>> unredeemed_tokens_;
   std::map<std::string, std::string, std::less<>> pinned_;  // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
+  std::string qr_png_;  // a provisioned token's QR code before base64, its storage kept (exclusive lock)
 
   // The group commit (commit.cpp), with --state.
   struct queued_change {

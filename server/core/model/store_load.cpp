@@ -126,7 +126,8 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
 }
 
 /// The relations between the tables: no two licences share a serial, no token belongs to two
-/// licences, and every stored token's licence is stored and lists it. (A licence may list tokens
+/// licences, every stored token's licence is stored and lists it, and a token a licence lists
+/// names that licence. (A licence may list tokens
 /// that are not stored: those the scenario defines, never changed.)
 void relations(const store::contents& c, std::vector<problem>& problems) {
   std::map<std::string, std::string> owner;    // token -> the code of the licence that lists it
@@ -140,7 +141,12 @@ void relations(const store::contents& c, std::vector<problem>& problems) {
         problems.push_back({"licences[" + l.code + "].tokens", t + " is listed by licence " + it->second + " too"});
   }
   for (const auto& t : c.tokens) {
-    if (t.license.empty()) continue;
+    if (t.license.empty()) {
+      if (auto listed = owner.find(t.serial); listed != owner.end())
+        problems.push_back({"tokens[" + t.serial + "].license",
+                            "names no licence, but licence " + listed->second + " lists this token among its tokens"});
+      continue;
+    }
     auto licence = serials.find(t.license);
     if (licence == serials.end())
       problems.push_back({"tokens[" + t.serial + "].license", "no stored licence has the serial " + t.license});

@@ -38,9 +38,15 @@ bool in_identity(const envelope& env, const std::vector<std::string>& bound) {
   return lists(env, [&](const std::string& sn) { return std::binary_search(bound.begin(), bound.end(), sn); });
 }
 
-provisioned_result failed(const std::string& token, error_value e) {
-  return {token, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::move(e)};
+/// `out` says `token` was refused with `e`.
+void failed(provisioned_result& out, const std::string& token, error_value e) {
+  out.token.assign(token);
+  out.license.reset(), out.token_activation_code.reset(), out.qr_code.reset(), out.code_expire.reset();
+  out.error = std::move(e);
 }
+
+/// `field`'s string, made if absent and kept if present (with its storage).
+std::string& kept(std::optional<std::string>& field) { return field ? *field : field.emplace(); }
 
 /// A token that starts afresh for a new phone.
 void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
@@ -116,26 +122,26 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
   }
 }
 
-provisioned_result model::provision_one_locked(const provisioned_token& p, const envelope& env, reply_head& head,
-                                               change& c, reason& why) {
+void model::provision_one_locked(const provisioned_token& p, const envelope& env, reply_head& head, change& c,
+                                 reason& why, provisioned_result& out) {
   const auto& s = *scenario_;
   auto it = tokens_.find(p.token);
   // Unknown to FortiCare, or another's: 31 [seen for another's token, KB 308115].
   if (it == tokens_.end()) {
     why(p.token, ": unknown to FortiCare");
-    return failed(p.token, s.errors[error_id::token_not_owned]);
+    return failed(out, p.token, s.errors[error_id::token_not_owned]);
   }
   if (!owns_locked(it->second, env)) {
     why(p.token, ": ", ownership_locked(it->second, env));
     mark_unregistered_members_locked(it->second, head);
-    return failed(p.token, s.errors[error_id::token_not_owned]);
+    return failed(out, p.token, s.errors[error_id::token_not_owned]);
   }
   auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
   auto invalid = [&](const char* what) {
     auto e = s.errors[error_id::invalid_field];
     e.message += std::string(": ") + what;
     why(p.token, ": not ", what);
-    return failed(p.token, std::move(e));
+    failed(out, p.token, std::move(e));
   };
   if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
   auto type = p.type.empty() ? protocol::otp_type::totp : protocol::otp_type_from_text(p.type);
@@ -145,35 +151,49 @@ provisioned_result model::provision_one_locked(const provisioned_token& p, const
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
     // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
     why(p.token, ": activation_code \"", p.activation_code, "\" is not 16 lowercase hex digits, or is another token's");
-    return failed(p.token, s.errors[error_id::activation_code_invalid]);
+    return failed(out, p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
   token_record& t = c.tokens.emplace_back(it->second);  // the change, made in place: one copy
   reissue(t, *code, clock_.now_s() + minutes * 60);
-  t.secret = *secret;
+  t.secret = std::move(*secret);
   t.digits = p.digits;
   t.period = p.period;
   t.type = *type;
   t.counter = 0;  // a new seed starts its count again
   ++t.provisions;
-  std::string user_code = activation_code_for_user(*code, t.period);
+  out.token.assign(t.serial);
+  kept(out.license).assign(t.license);
+  std::string& user_code = kept(out.token_activation_code);
+  user_code = activation_code_for_user(*code, t.period);
   why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
-  return {t.serial, t.license, user_code, base64_encode(qr_png(user_code)), minutes, std::nullopt};
+  qr_png(user_code, qr_png_);  // under the exclusive lock: one PNG at a time
+  base64_encode(qr_png_, kept(out.qr_code));
+  out.code_expire = minutes;
+  out.error.reset();
 }
 
-provision_response model::provision(const provision_request& r, std::string* why_out) {
-  return write_durably([&]() -> provision_response {
+provision_response model::provision(const provision_request& r, std::string* why) {
+  provision_response out;
+  provision(r, out, why);
+  return out;
+}
+
+void model::provision(const provision_request& r, provision_response& out, std::string* why_out) {
+  // Every field of `out` is written: it may hold the last reply, whose strings keep their storage.
+  write_durably([&] {
     reason why(why_out);
-    provision_response out;
     head_locked(r.env, operation::provision, out.head);
     change c;
-    for (const auto& p : r.tokens) out.tokens.push_back(provision_one_locked(p, r.env, out.head, c, why));
+    out.tokens.resize(r.tokens.size());
+    for (std::size_t i = 0; i < r.tokens.size(); ++i)
+      provision_one_locked(r.tokens[i], r.env, out.head, c, why, out.tokens[i]);
     bool any = std::any_of(out.tokens.begin(), out.tokens.end(), [](const auto& t) { return !t.error; });
     // 2 on success [seen]; when no token succeeds, 0 and 17 [seen]. Some of each: 2 [assumed].
     out.result = any ? 2 : 0;
+    out.error.reset();
     if (!any) out.error = scenario_->errors[error_id::no_valid_token];
     commit_locked(c);
-    return out;
   });
 }
 
@@ -284,6 +304,11 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
       while (serial_in_use_locked(token));
     } else if (!is_mobile_token_serial(token)) {
       return std::string("token: expected \"FTKMOB\" + 10 letters or digits");
+    } else if (auto owner = tokens_.contains(token) ? std::nullopt : owner_locked(token)) {
+      // A serial a licence has that no import has made a token yet: made here, it would be a token
+      // of no licence, which the licence's import and the state then disagree with.
+      return "token: " + token + " is licence " + std::string(*owner) +
+             "'s, which no device has imported yet: its import makes the token";
     }
     token_record t = tokens_.contains(token) ? tokens_.at(token) : fresh_token(token, "");
     activation_bytes bytes{};

@@ -36,9 +36,9 @@ std::string model::clash_locked(const scenario& s) const {
     auto clash = [&](const std::string& serial, const std::string& path) -> std::string {
       auto owner = owner_locked(serial);
       if (!owner || *owner == code) return "";
-      return "$.licenses[" + std::to_string(i) + "]" + path + ": " + serial + " is " +
-             (owner->empty() ? std::string("a token of no licence") : "licence " + std::string(*owner) + "'s") +
-             " already";
+      return "$.licenses[" + std::to_string(i) + "]" + path + ": " + serial + " is already " +
+             (owner->empty() ? std::string("a token of no licence (made by POST /tokens or a scenario's mobile_tokens)")
+                             : "licence " + std::string(*owner) + "'s");
     };
     if (auto why = spec.license.empty() ? "" : clash(spec.license, ".license"); !why.empty()) return why;
     for (std::size_t j = 0; j < spec.tokens.size(); ++j)

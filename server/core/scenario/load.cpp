@@ -225,7 +225,8 @@ void licensed_token(checker& c, const mobile_token_spec& t, const std::string& p
   const license_spec& l = s.licenses[owner->second];
   std::string at = "$.licenses[" + std::to_string(owner->second) + "]";
   if (l.bound_to.empty())
-    c.fail(path + ".token", at + " lists it and is not redeemed (no bound_to): a device's import makes its tokens");
+    c.fail(path + ".token",
+           at + " lists it and is not redeemed (no device in bound_to): a device's import makes its tokens");
   else if (!t.license.empty() && t.license != l.license)
     c.fail(path + ".license", "the token is " + at + "'s: expected " +
                                   (l.license.empty() ? "no \"license\" (that licence's serial is derived)"
