@@ -106,6 +106,30 @@ TEST_CASE("a reply written over the last one says exactly what a fresh reply say
   answer_alike(reused, fresh, asked);
 }
 
+TEST_CASE("a provisioning reply written over the last one says exactly what a fresh reply says") {
+  // As above, for ProvisionRequest: a refusal after a success carries no code or QR code, a
+  // success after a refusal no error, a reply of fewer tokens nothing of the last one's others.
+  model reused(scenario_from(world)), fresh(scenario_from(world));
+  std::vector<std::string> tokens;
+  for (auto* m : {&reused, &fresh}) {
+    tokens.clear();
+    auto licence = import(*m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+    for (const auto& t : *licence.tokens) tokens.push_back(t.token);
+  }
+  auto token = [](const std::string& serial, const std::string& seed = hex_encode(derive_secret(1, "p"))) {
+    return provisioned_token{serial, seed, 4320, "totp", 60, 6, ""};
+  };
+  const std::vector<request> asked = {
+      provision_request{device("FG1"), {token(tokens[0]), token(tokens[1])}},
+      provision_request{device("FG9"), {token(tokens[0])}},                             // not its own: 31 and 17
+      provision_request{device("FG1"), {token("FTKMOB0000000999"), token(tokens[2])}},  // one of each
+      provision_request{device("FG1"), {token(tokens[0], "00")}},                       // a bad seed
+      polling_request{device("FG1"), {tokens[0]}},
+      provision_request{device("FG1", {"FG1", "FG2"}), {token(tokens[1])}},
+  };
+  answer_alike(reused, fresh, asked);
+}
+
 TEST_CASE("an HA cluster is one device: any member may re-import") {
   model m(scenario_from(world));
   auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));
