@@ -119,9 +119,17 @@ std::string model::unique_serial(std::string_view prefix, const std::string& key
 }
 
 void model::apply_locked(const token_record& t) {
+  // The old code's index entry, taken out whole: a new code of a provisioning reuses its node.
+  decltype(by_activation_)::node_type entry;
   if (auto old = tokens_.find(t.serial); old != tokens_.end() && !old->second.activation.empty())
-    by_activation_.erase(old->second.activation);
-  if (!t.activation.empty()) by_activation_[t.activation] = t.serial;
+    entry = by_activation_.extract(old->second.activation);
+  if (!t.activation.empty() && entry) {
+    entry.key() = t.activation;
+    entry.mapped() = t.serial;
+    if (auto put = by_activation_.insert(std::move(entry)); !put.inserted) put.position->second = t.serial;
+  } else if (!t.activation.empty()) {
+    by_activation_[t.activation] = t.serial;
+  }
   tokens_[t.serial] = t;
 }
 
