@@ -127,8 +127,8 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
 
 /// The relations between the tables: no two licences share a serial, no token belongs to two
 /// licences, every stored token's licence is stored and lists it, and a token a licence lists
-/// names that licence. (A licence may list tokens
-/// that are not stored: those the scenario defines, never changed.)
+/// names that licence. (A licence may list tokens that are not stored: those the scenario
+/// defines, never changed.)
 void relations(const store::contents& c, std::vector<problem>& problems) {
   std::map<std::string, std::string> owner;    // token -> the code of the licence that lists it
   std::map<std::string, std::string> serials;  // a licence's own serial, "EFTM…", as tokens name it -> its code
