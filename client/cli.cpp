@@ -217,7 +217,8 @@ CLI::App* add_cli(CLI::App& app, cli_options& o) {
   phone->add_option("code", o.code, "The user's activation code, e.g. EEIAI6ZLEYIRKOYV")->required();
   phone->add_option("--mobile-id", o.mobile_id, "The phone's id (16 characters)")->capture_default_str();
   phone->add_option("--registration-id", o.registration_id, "The push id polling shows as reg_id");
-  phone->add_option("--counter", o.counter, "HOTP: the counter whose code to print (default: the reply's counter)");
+  phone->add_option("--counter", o.counter, "HOTP: the counter whose code to print (default: the reply's counter)")
+      ->check(CLI::NonNegativeNumber);
   for (auto* op : {import, poll, provision, activate, phone}) op->fallthrough();  // client options after the operation
   return client;
 }

@@ -89,10 +89,16 @@ CLI::App* add_serve(CLI::App& app, options& o) {
   serve->add_option("--max-connections", cfg.max_connections, "Connections served at once (more are closed on accept)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
+  // Ranges, as every count here has: a negative number would wrap round to a limit of none.
   serve->add_option("--body-limit", cfg.body_limit, "Largest request body in bytes (larger: 413)")
-      ->capture_default_str();
-  serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")->capture_default_str();
-  serve->add_option("--journal-size", o.journal_size, "Exchanges kept in the request journal")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  serve->add_option("--idle-timeout-ms", cfg.idle_timeout_ms, "How long to wait for a request")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
+  serve->add_option("--journal-size", o.journal_size, "Exchanges kept in the request journal")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   serve
       ->add_option("--journal-bytes", o.journal_bytes,
                    "Bytes the journal holds per worker at most (entries and their text); the oldest go first")

@@ -95,6 +95,8 @@ TEST_CASE("bad input gets 400 with the reason, never silence") {
   CHECK(error_of(admin, "POST", "/tokens", R"({"tokn": "x"})").find("unknown key \"tokn\"") != std::string::npos);
   CHECK(status_of(admin, "POST", "/tokens", "{\"token\": \"\xff\"}") == 400);  // not UTF-8: not JSON
   CHECK(status_of(admin, "POST", "/tokens", "[1]") == 400);
+  CHECK(error_of(admin, "POST", "/tokens", R"({"token": ""})").find("no \"token\": a new one") !=
+        std::string::npos);  // not a new serial: that is {}
   CHECK(status_of(admin, "GET", "/journal?error_code=1e3") == 400);
   auto wrong_method = control(admin, "DELETE", "/status");
   CHECK(wrong_method.first == 405);

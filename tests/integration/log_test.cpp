@@ -271,6 +271,9 @@ TEST_CASE("stderr a terminal: text by default (a pty, through python3's pty modu
 TEST_CASE("--log-format takes text or json, nothing else") {
   auto failed = expect_startup_failure({"--log-format", "yaml"}, {"--log-format"});
   CHECK(failed.status == 2);  // a usage error, as every command's
+  // A negative count wrapped round to no limit at all (found by an attacker's trial).
+  for (const char* option : {"--body-limit", "--idle-timeout-ms", "--journal-size"})
+    CHECK(expect_startup_failure({option, "-1"}, {option}).status == 2);
 }
 
 }  // TEST_SUITE

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 using namespace fortisim;
@@ -627,6 +628,29 @@ const char* cluster_world(const char* policy) {
 }
 
 }  // namespace
+
+TEST_CASE("POST /tokens gives a code as a provisioning does: counted, never one handed out before, the pin if any") {
+  // From an attacker's trial: it did not count, so the FortiGate's next provisioning handed out
+  // the code this call had given (a phone could activate with it again), and after a restart it
+  // gave its own codes again.
+  test::temp_folder dir("test-code");
+  const std::string world = R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0006", "bound_to": ["FG1"],
+      "tokens": ["FTKMOB0000000006", {"token": "FTKMOB0000000007", "activation_code": "EEIAI6ZLEYIRKOYV"}]}]})";
+  std::set<std::string> codes;
+  {
+    model m(scenario_from(world), dir.file("state.db"));
+    for (int i = 0; i < 2; ++i)
+      codes.insert(std::get<core::provisioned_for_test>(m.provision_for_test("FTKMOB0000000006")).user_activation_code);
+    auto prov = m.provision(provision_of(device("FG1"), "FTKMOB0000000006", hex_encode(derive_secret(1, "s"))));
+    codes.insert(*prov.tokens[0].token_activation_code);
+    CHECK(m.snapshot()["tokens"][0]["provisions"] == 3);
+    auto pinned = std::get<core::provisioned_for_test>(m.provision_for_test("FTKMOB0000000007"));
+    CHECK(pinned.user_activation_code == "EEIAI6ZLEYIRKOYV");
+  }
+  model again(scenario_from(world), dir.file("state.db"));  // after a restart, the count goes on
+  codes.insert(std::get<core::provisioned_for_test>(again.provision_for_test("FTKMOB0000000006")).user_activation_code);
+  CHECK(codes.size() == 4);
+}
 
 TEST_CASE("who may provision: the licence's cluster, or (7.4.9, KB 424201) only the serial it is registered to") {
   std::string seed = hex_encode(derive_secret(1, "s"));

@@ -102,7 +102,10 @@ control_reply clock(call& request) {
 control_reply new_token(call& request) {
   request.only_query({});
   request.only_keys({"token"});
-  auto r = request.engine.world().provision_for_test(request.text("token").value_or(""));
+  auto given = request.text("token");
+  if (given && given->empty())
+    throw bad_call("token: expected \"FTKMOB\" + 10 letters or digits (no \"token\": a new one)");
+  auto r = request.engine.world().provision_for_test(given.value_or(""));
   if (auto* why = std::get_if<std::string>(&r)) throw bad_call(*why);
   const auto& p = std::get<provisioned_for_test>(r);
   request.announce("new token", {{"token", p.token}});
