@@ -55,11 +55,15 @@ std::string derive_serial(std::string_view prefix, std::size_t total_length, std
 }
 
 std::string activation_code_for_user(const activation_bytes& b, int period) {
-  std::string raw;
-  raw += static_cast<char>(0x21);
-  raw += static_cast<char>(period == 30 ? 0x00 : 0x10);
-  raw.append(reinterpret_cast<const char*>(b.data()), b.size());
-  return base32_encode(raw);
+  std::string out;
+  activation_code_for_user(b, period, out);
+  return out;
+}
+
+void activation_code_for_user(const activation_bytes& b, int period, std::string& out) {
+  std::array<char, 2 + std::tuple_size_v<activation_bytes>> raw{0x21, static_cast<char>(period == 30 ? 0x00 : 0x10)};
+  std::copy(b.begin(), b.end(), raw.begin() + 2);
+  base32_encode(std::string_view(raw.data(), raw.size()), out);
 }
 
 int activation_code_period(std::string_view user_code) {
@@ -69,7 +73,13 @@ int activation_code_period(std::string_view user_code) {
 }
 
 std::string activation_code_for_phone(const activation_bytes& b) {
-  return hex_encode(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  std::string out;
+  activation_code_for_phone(b, out);
+  return out;
+}
+
+void activation_code_for_phone(const activation_bytes& b, std::string& out) {
+  hex_encode(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), out);
 }
 
 std::optional<activation_bytes> parse_phone_activation_code(std::string_view hex16) {
@@ -90,6 +100,12 @@ std::optional<activation_bytes> parse_user_activation_code(std::string_view base
 
 std::string base32_encode(std::string_view bytes) {
   std::string out;
+  base32_encode(bytes, out);
+  return out;
+}
+
+void base32_encode(std::string_view bytes, std::string& out) {
+  out.clear();
   std::uint32_t buffer = 0;
   int bits = 0;
   for (unsigned char c : bytes) {
@@ -101,7 +117,6 @@ std::string base32_encode(std::string_view bytes) {
     }
   }
   if (bits > 0) out += base32_alphabet[(buffer << (5 - bits)) & 31];
-  return out;
 }
 
 std::optional<std::string> base32_decode(std::string_view text) {
@@ -183,21 +198,27 @@ char* hex_encode(std::string_view bytes, char* out) {
 }
 
 std::optional<std::string> hex_decode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  if (!hex_decode(hex, out)) return std::nullopt;
+  return out;
+}
+
+bool hex_decode(std::string_view hex, std::string& out) {
+  out.clear();
+  if (hex.size() % 2 != 0) return false;
   auto nibble = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
   };
-  std::string out;
   out.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    if (hi < 0 || lo < 0) return false;
     out += static_cast<char>(hi * 16 + lo);
   }
-  return out;
+  return true;
 }
 
 bool is_lower_hex(std::string_view s, std::size_t length) {

@@ -41,11 +41,15 @@ using activation_bytes = std::array<std::uint8_t, 8>;
 /// 30-second token and 0x10 for a 60-second one [seen: the 7.4.10 capture's 0x10 for 60 s;
 /// inferred: the public clients (zcpnate PR #9, ss23 issues #3/#6/#7/#8) read 0x00 as 30 s].
 std::string activation_code_for_user(const activation_bytes& b, int period = 60);
+/// The same, written into `out` (its storage kept).
+void activation_code_for_user(const activation_bytes& b, int period, std::string& out);
 /// The OTP period a user's code announces: 60 for period byte 0x10, else 30 (as the public clients
 /// read it); 0 if `user_code` is not an activation code.
 int activation_code_period(std::string_view user_code);
 /// What the phone sends: the 8 bytes as 16 lowercase hex digits, e.g. "0d3a4c...".
 std::string activation_code_for_phone(const activation_bytes& b);
+/// The same, written into `out` (its storage kept).
+void activation_code_for_phone(const activation_bytes& b, std::string& out);
 /// Parses the phone's 16 lowercase hex digits back into the 8 bytes.
 std::optional<activation_bytes> parse_phone_activation_code(std::string_view hex16);
 /// Parses the user's 16 base32 characters (case-insensitive) into the 8 bytes.
@@ -53,6 +57,8 @@ std::optional<activation_bytes> parse_user_activation_code(std::string_view base
 
 /// RFC 4648 base32, no padding for multiples of 5 bytes.
 std::string base32_encode(std::string_view bytes);
+/// The same, written into `out` (its storage kept).
+void base32_encode(std::string_view bytes, std::string& out);
 std::optional<std::string> base32_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
 /// The same, written into `out` (its storage kept).
@@ -60,6 +66,9 @@ void hex_encode(std::string_view bytes, std::string& out);
 /// The same, written at `out` (two characters a byte, no terminator): where its end is.
 char* hex_encode(std::string_view bytes, char* out);
 std::optional<std::string> hex_decode(std::string_view hex);
+/// The same, written into `out` (its storage kept): false, and `out` unspecified, when `hex` is not
+/// an even number of hex digits.
+bool hex_decode(std::string_view hex, std::string& out);
 /// Appends a time as ISO 8601 in UTC to the second, "2026-11-28T08:41:02" (no zone letter: the
 /// caller adds "Z" or its fraction first). Computed from the civil calendar, not by libc's
 /// gmtime/strftime, whose time zone lock and format parser cost more than the rest of a refusal.

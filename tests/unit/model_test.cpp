@@ -131,6 +131,39 @@ TEST_CASE("a provisioning reply written over the last one says exactly what a fr
   answer_alike(reused, fresh, asked);
 }
 
+TEST_CASE("a provisioning changes its own tokens only, never one of the last provisioning's again") {
+  // A provisioning fills the change it made the time before (its records' storage reused): a
+  // record of the last change left in it would put that token back as it was then, in memory and
+  // on disk.
+  test::temp_folder dir("provision-change");
+  auto state = dir.file("state.db");
+  model m(scenario_from(world), state);
+  auto licence = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  std::vector<std::string> tokens;
+  for (const auto& t : *licence.tokens) tokens.push_back(t.token);
+  auto provision = [&](const std::vector<std::string>& serials) {
+    provision_request r{device("FG1"), {}};
+    for (const auto& s : serials)
+      r.tokens.push_back(provisioned_token{s, hex_encode(derive_secret(1, s)), 4320, "totp", 60, 6, ""});
+    return m.provision(r);
+  };
+  auto activate = [&](const provisioned_result& p, const std::string& reg_id) {  // the phone, with p's code
+    auto code = activation_code_for_phone(*parse_user_activation_code(*p.token_activation_code));
+    REQUIRE_FALSE(m.mobile_provision({"", "5", "PHONE00000000001", code, reg_id, "5.4.2_IOS", "100"}).error);
+  };
+  activate(provision({tokens[0], tokens[1]}).tokens[0], "reg-1");
+  CHECK(provision({tokens[0], "FTKMOB0000000999"}).tokens[1].error->code == 31);  // a refusal beside
+  activate(provision({tokens[0]}).tokens[0], "reg-2");
+  REQUIRE_FALSE(provision({tokens[2]}).tokens[0].error.has_value());
+  auto polled = m.poll({device("FG1"), {tokens[0], tokens[1], tokens[2]}});
+  CHECK(polled.tokens[0].status == "provisioned");  // not provisioning again, as in the changes before
+  CHECK(polled.tokens[0].reg_id == "reg-2");
+  CHECK(polled.tokens[1].status == "provisioning");
+  CHECK(polled.tokens[2].status == "provisioning");
+  auto now = m.snapshot();
+  CHECK(model(scenario_from(world), state).snapshot() == now);
+}
+
 TEST_CASE("an HA cluster is one device: any member may re-import") {
   model m(scenario_from(world));
   auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));

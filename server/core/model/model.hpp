@@ -260,6 +260,10 @@ class model {
   /// serial its licence is registered to: those members' entries say "Product is not registered"
   /// [inferred: KB 424201's reply is KB 308115's].
   void mark_unregistered_members_locked(const token_record& t, protocol::reply_head& head) const;
+  /// The change a provisioning fills: the last one's, emptied, its token records kept aside.
+  change& provisioning_change_locked();
+  /// `from`, copied into `c` over a record kept aside when there is one (its strings' storage reused).
+  token_record& copy_into_locked(change& c, const token_record& from);
   void provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
                             protocol::reply_head& head, change& c, reason& why, protocol::provisioned_result& out);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
@@ -290,7 +294,15 @@ class model {
   std::map<std::string, std::string, std::less<>> unredeemed_tokens_;
   std::map<std::string, std::string, std::less<>> pinned_;  // token -> user code (the scenario's)
   std::uint64_t test_tokens_ = 0;
-  std::string qr_png_;  // a provisioned token's QR code before base64, its storage kept (exclusive lock)
+  /// What a provisioning works in, kept with its storage from one to the next (under the exclusive
+  /// lock): the change it makes, a few token records of the last change for the next copies to
+  /// reuse, the seed it decodes and the QR code's PNG before base64.
+  struct provisioning_scratch {
+    static constexpr std::size_t kept_tokens = 8;
+    change c;
+    std::vector<token_record> spare;
+    std::string seed, qr_png;
+  } provisioning_;
 
   // The group commit (commit.cpp), with --state.
   struct queued_change {

@@ -50,7 +50,7 @@ std::string& kept(std::optional<std::string>& field) { return field ? *field : f
 
 /// A token that starts afresh for a new phone.
 void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
-  t.activation = activation_code_for_phone(code);
+  activation_code_for_phone(code, t.activation);
   t.expire = expire;
   t.mobile_id.clear();
   t.os_ver.clear();
@@ -122,6 +122,27 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
   }
 }
 
+change& model::provisioning_change_locked() {
+  auto& [c, spare, seed, png] = provisioning_;
+  for (auto& t : c.tokens)
+    if (spare.size() < provisioning_scratch::kept_tokens) spare.push_back(std::move(t));
+  if (c.tokens.capacity() > provisioning_scratch::kept_tokens) c.tokens = {};  // a request of many tokens
+  c.tokens.clear();
+  c.wipe = false;  // a provisioning changes tokens only, but the change is emptied whole
+  for (auto* v : {&c.dropped_licences, &c.dropped_tokens, &c.dropped_hardware}) v->clear();
+  c.licences.clear(), c.hardware.clear(), c.clock_ms.reset();
+  return c;
+}
+
+token_record& model::copy_into_locked(change& c, const token_record& from) {
+  auto& spare = provisioning_.spare;
+  if (spare.empty()) return c.tokens.emplace_back(from);
+  token_record& t = c.tokens.emplace_back(std::move(spare.back()));
+  spare.pop_back();
+  t = from;
+  return t;
+}
+
 void model::provision_one_locked(const provisioned_token& p, const envelope& env, reply_head& head, change& c,
                                  reason& why, provisioned_result& out) {
   const auto& s = *scenario_;
@@ -136,14 +157,17 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
     mark_unregistered_members_locked(it->second, head);
     return failed(out, p.token, s.errors[error_id::token_not_owned]);
   }
-  auto secret = p.seed.empty() ? std::optional<std::string>(derive_secret(s.seed, p.token)) : hex_decode(p.seed);
   auto invalid = [&](const char* what) {
     auto e = s.errors[error_id::invalid_field];
     e.message += std::string(": ") + what;
     why(p.token, ": not ", what);
     failed(out, p.token, std::move(e));
   };
-  if (!secret || secret->size() != 20) return invalid("seed (40 hex digits)");
+  std::string& seed = provisioning_.seed;  // the FortiGate's, else derived
+  if (p.seed.empty())
+    seed = derive_secret(s.seed, p.token);
+  else if (!hex_decode(p.seed, seed) || seed.size() != 20)
+    return invalid("seed (40 hex digits)");
   auto type = p.type.empty() ? protocol::otp_type::totp : protocol::otp_type_from_text(p.type);
   if (!type) return invalid("type (\"totp\" or \"hotp\")");
   auto code = next_code_locked(it->second, p.activation_code, c);
@@ -154,9 +178,9 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
     return failed(out, p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
-  token_record& t = c.tokens.emplace_back(it->second);  // the change, made in place: one copy
+  token_record& t = copy_into_locked(c, it->second);  // the change, made in place: one copy
   reissue(t, *code, clock_.now_s() + minutes * 60);
-  t.secret = std::move(*secret);
+  t.secret.assign(seed);
   t.digits = p.digits;
   t.period = p.period;
   t.type = *type;
@@ -165,10 +189,10 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   out.token.assign(t.serial);
   kept(out.license).assign(t.license);
   std::string& user_code = kept(out.token_activation_code);
-  user_code = activation_code_for_user(*code, t.period);
+  activation_code_for_user(*code, t.period, user_code);
   why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
-  qr_png(user_code, qr_png_);  // under the exclusive lock: one PNG at a time
-  base64_encode(qr_png_, kept(out.qr_code));
+  qr_png(user_code, provisioning_.qr_png);
+  base64_encode(provisioning_.qr_png, kept(out.qr_code));
   out.code_expire = minutes;
   out.error.reset();
 }
@@ -184,7 +208,7 @@ void model::provision(const provision_request& r, provision_response& out, std::
   write_durably([&] {
     reason why(why_out);
     head_locked(r.env, operation::provision, out.head);
-    change c;
+    change& c = provisioning_change_locked();
     out.tokens.resize(r.tokens.size());
     for (std::size_t i = 0; i < r.tokens.size(); ++i)
       provision_one_locked(r.tokens[i], r.env, out.head, c, why, out.tokens[i]);
