@@ -159,6 +159,7 @@ TEST_CASE("a token is declared once, and a mobile token's licence is the redeeme
                       {"token": "FTKMOB0000000008"}, {"token": "FTKMOB0000000008"}],
     "hardware_tokens": [{"token": "FTK2000000000001"}, {"token": "FTK2000000000001"}]})");
   CHECK(has_problem(ps, "$.mobile_tokens[1].token", "$.licenses[1] lists it and is not redeemed"));
+  CHECK(has_problem(ps, "$.mobile_tokens[1].token", "give that licence a bound_to, or drop this entry"));
   CHECK(has_problem(ps, "$.mobile_tokens[2].license",
                     "the token is $.licenses[2]'s: expected no \"license\" (that licence's serial is derived)"));
   CHECK(has_problem(ps, "$.mobile_tokens[3].license", "no licence lists FTKMOB0000000009 among its tokens"));

@@ -226,7 +226,8 @@ void licensed_token(checker& c, const mobile_token_spec& t, const std::string& p
   std::string at = "$.licenses[" + std::to_string(owner->second) + "]";
   if (l.bound_to.empty())
     c.fail(path + ".token",
-           at + " lists it and is not redeemed (no device in bound_to): a device's import makes its tokens");
+           at + " lists it and is not redeemed (no device in bound_to): a device's import makes its tokens; "
+                "give that licence a bound_to, or drop this entry");
   else if (!t.license.empty() && t.license != l.license)
     c.fail(path + ".license", "the token is " + at + "'s: expected " +
                                   (l.license.empty() ? "no \"license\" (that licence's serial is derived)"
