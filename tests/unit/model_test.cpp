@@ -164,6 +164,61 @@ TEST_CASE("a provisioning changes its own tokens only, never one of the last pro
   CHECK(model(scenario_from(world), state).snapshot() == now);
 }
 
+/// The stored record of token `serial` as the control API shows it (null when there is none).
+auto stored_token(model& m, const std::string& serial) {
+  auto tokens = m.snapshot()["tokens"];
+  for (const auto& t : tokens)
+    if (t["token"] == serial) return t;
+  return decltype(tokens)();
+}
+
+TEST_CASE("a token listed twice in one ProvisionRequest is provisioned twice, as by two requests") {
+  // From an attacker's trial: both entries were told they succeeded, yet the token counted one
+  // provisioning and a code another token had given up in the same request stayed refused. Each
+  // entry now provisions the token as the request so far left it.
+  test::temp_folder dir("twice");
+  auto state = dir.file("state.db");
+  model m(scenario_from(world), state);
+  auto licence = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  auto a = (*licence.tokens)[0].token, b = (*licence.tokens)[1].token;
+  auto first = hex_encode(derive_secret(1, "first")), second = hex_encode(derive_secret(1, "second"));
+  auto before = m.provision({device("FG1"), {provisioned_token{b, first, 4320, "totp", 60, 6, "0123456789abcdef"}}});
+  REQUIRE_FALSE(before.tokens[0].error.has_value());
+  auto r = m.provision({device("FG1"),
+                        {provisioned_token{a, first, 10, "totp", 30, 6, ""},
+                         provisioned_token{b, first, 4320, "totp", 60, 6, ""},                      // b leaves 0123…
+                         provisioned_token{a, second, 4320, "totp", 60, 6, "0123456789abcdef"}}});  // … and a takes it
+  for (const auto& t : r.tokens) CHECK_FALSE(t.error.has_value());
+  CHECK(*r.tokens[2].token_activation_code ==
+        activation_code_for_user(*parse_phone_activation_code("0123456789abcdef")));
+  auto stored = stored_token(m, a);
+  CHECK(stored["provisions"] == 2);
+  CHECK(stored["activation"] == "0123456789abcdef");
+  CHECK(stored["secret"] == second);
+  auto phone = [&](const std::optional<std::string>& user_code) {
+    auto code = activation_code_for_phone(*parse_user_activation_code(*user_code));
+    return m.mobile_provision({"", "5", "PHONE00000000001", code, "", "", ""});
+  };
+  CHECK(phone(r.tokens[0].token_activation_code).error->code == 40);  // the first entry's code, superseded
+  CHECK(phone(r.tokens[2].token_activation_code).token == a);
+  CHECK(model(scenario_from(world), state).snapshot() == m.snapshot());  // and so it reads back
+}
+
+TEST_CASE("a provisioning with the clock near the end of time stores an expiry the state reads back") {
+  // From an attacker's trial: with the clock set to 9999-12-30, now + code_expire passed the last
+  // time a state may hold, and the server refused its own state on the next start.
+  test::temp_folder dir("end-of-time");
+  auto state = dir.file("state.db");
+  model m(scenario_from(world), state);
+  auto licence = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  m.advance_clock((core::last_time_s - 86400 - m.clock().now_s()) * 1000);  // 9999-12-30T23:59:59Z
+  auto serial = (*licence.tokens)[0].token;
+  auto r = m.provision({device("FG1"), {provisioned_token{serial, "", 527040, "totp", 60, 6, ""}}});
+  REQUIRE_FALSE(r.tokens[0].error.has_value());
+  CHECK(stored_token(m, serial)["expire"] == core::last_time_s);
+  CHECK(model(scenario_from(world), state).snapshot()["tokens"] == m.snapshot()["tokens"]);
+}
+
 TEST_CASE("an HA cluster is one device: any member may re-import") {
   model m(scenario_from(world));
   auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));

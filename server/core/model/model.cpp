@@ -119,10 +119,12 @@ std::string model::unique_serial(std::string_view prefix, const std::string& key
 }
 
 void model::apply_locked(const token_record& t) {
-  // The old code's index entry, taken out whole: a new code of a provisioning reuses its node.
+  // The old code's index entry, taken out whole: a new code of a provisioning reuses its node. Not
+  // when another token of the same change took that code already (the entry is that token's now).
   decltype(by_activation_)::node_type entry;
   if (auto old = tokens_.find(t.serial); old != tokens_.end() && !old->second.activation.empty())
-    entry = by_activation_.extract(old->second.activation);
+    if (auto e = by_activation_.find(old->second.activation); e != by_activation_.end() && e->second == t.serial)
+      entry = by_activation_.extract(e);
   if (!t.activation.empty() && entry) {
     entry.key() = t.activation;
     entry.mapped() = t.serial;

@@ -51,7 +51,7 @@ std::string& kept(std::optional<std::string>& field) { return field ? *field : f
 /// A token that starts afresh for a new phone.
 void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
   activation_code_for_phone(code, t.activation);
-  t.expire = expire;
+  t.expire = std::min(expire, last_time_s);  // a clock set near the end of time: held there, as stored
   t.mobile_id.clear();
   t.os_ver.clear();
   t.reg_id.clear();
@@ -103,11 +103,14 @@ void model::mark_unregistered_members_locked(const token_record& t, reply_head& 
 std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
                                                         const change& c) const {
   if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) return parse_user_activation_code(pin->second);
+  // In use by another token: as the change leaves it (a code this request moved a token off is free).
   auto taken = [&](const std::string& hex) {
+    if (std::any_of(c.tokens.begin(), c.tokens.end(),
+                    [&](const auto& o) { return o.activation == hex && o.serial != t.serial; }))
+      return true;
     auto in_use = by_activation_.find(hex);
-    return (in_use != by_activation_.end() && in_use->second != t.serial) ||
-           std::any_of(c.tokens.begin(), c.tokens.end(),
-                       [&](const auto& o) { return o.activation == hex && o.serial != t.serial; });
+    if (in_use == by_activation_.end() || in_use->second == t.serial) return false;
+    return std::none_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.serial == in_use->second; });
   };
   if (!client_code.empty()) {  // the FortiGate's own code: refused when malformed or another token's
     auto given = parse_phone_activation_code(client_code);
@@ -170,7 +173,11 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
     return invalid("seed (40 hex digits)");
   auto type = p.type.empty() ? protocol::otp_type::totp : protocol::otp_type_from_text(p.type);
   if (!type) return invalid("type (\"totp\" or \"hotp\")");
-  auto code = next_code_locked(it->second, p.activation_code, c);
+  // A token an earlier entry of this request provisioned is provisioned again from there, as by a
+  // second request: the last entry's code is the token's, and each one counts [assumed: no capture
+  // lists a token twice].
+  auto earlier = std::find_if(c.tokens.begin(), c.tokens.end(), [&](const auto& t) { return t.serial == p.token; });
+  auto code = next_code_locked(earlier != c.tokens.end() ? *earlier : it->second, p.activation_code, c);
   if (!code) {
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
     // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
@@ -178,7 +185,8 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
     return failed(out, p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
-  token_record& t = copy_into_locked(c, it->second);  // the change, made in place: one copy
+  // The change, made in place: one copy.
+  token_record& t = earlier != c.tokens.end() ? *earlier : copy_into_locked(c, it->second);
   reissue(t, *code, clock_.now_s() + minutes * 60);
   t.secret.assign(seed);
   t.digits = p.digits;
