@@ -126,7 +126,8 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
 }
 
 change& model::provisioning_change_locked() {
-  auto& [c, spare, seed, png] = provisioning_;
+  auto& c = provisioning_.c;
+  auto& spare = provisioning_.spare;
   for (auto& t : c.tokens)
     if (spare.size() < provisioning_scratch::kept_tokens) spare.push_back(std::move(t));
   if (c.tokens.capacity() > provisioning_scratch::kept_tokens) c.tokens = {};  // a request of many tokens
