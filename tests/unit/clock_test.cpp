@@ -2,9 +2,12 @@
 // on other threads see only times that were set, in the order they were set.
 #include "server/core/model/clock.hpp"
 
+#include "server/core/scenario/scenario.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 
@@ -29,8 +32,23 @@ TEST_CASE("a running clock moves at its rate from where it was set") {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto later = c.now_ms();
   CHECK(later - first >= 5'000);
+  c.set(10'000'000);
+  CHECK(c.now_ms() >= 10'000'000);
+}
+
+TEST_CASE("a running clock stops at the last millisecond fortisim takes, and never goes before 1970") {
+  constexpr std::int64_t last_ms = fortisim::core::last_time_s * 1000 + 999;
+  virtual_clock c(last_ms - 2'000, 1000.0);  // two real milliseconds from the end
+  auto start = std::chrono::steady_clock::now();
+  while (c.now_ms() < last_ms && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::yield();
+  }
+  CHECK(c.now_ms() == last_ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // 5,000 virtual seconds past the end
+  CHECK(c.now_ms() == last_ms);
+  CHECK(c.now_s() == fortisim::core::last_time_s);
   c.set(-10'000'000);
-  CHECK(c.now_ms() < 0);
+  CHECK(c.now_ms() == 0);
 }
 
 TEST_CASE("a reader on another thread sees only times that were set, never going back") {

@@ -219,6 +219,21 @@ TEST_CASE("a provisioning with the clock near the end of time stores an expiry t
   CHECK(model(scenario_from(world), state).snapshot()["tokens"] == m.snapshot()["tokens"]);
 }
 
+TEST_CASE("a clock moved to the last millisecond fortisim takes is stored, read back, and stays there") {
+  // From a trial: a running clock left near 9999-12-31 ran past it, and a clock moved to its last
+  // millisecond (POST /clock advance_ms) was written to the state, which the next start refused.
+  test::temp_folder dir("last-millisecond");
+  auto state = dir.file("state.db");
+  constexpr std::int64_t last_ms = core::last_time_s * 1000 + 999;
+  {
+    model m(scenario_from(world), state);
+    m.advance_clock(last_ms - m.clock().now_ms());
+    CHECK(m.clock().now_ms() == last_ms);
+  }
+  model again(scenario_from(world), state);
+  CHECK(again.clock().now_ms() == last_ms);
+}
+
 TEST_CASE("an HA cluster is one device: any member may re-import") {
   model m(scenario_from(world));
   auto a = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1", {"FG1", "FG2"}));

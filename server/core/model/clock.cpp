@@ -1,6 +1,9 @@
 #include "server/core/model/clock.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "server/core/scenario/scenario.hpp"
 
 namespace fortisim::core {
 
@@ -21,7 +24,9 @@ double virtual_clock::scaled_steady_ms() const {
 }
 
 std::int64_t virtual_clock::now_ms() const {
-  return static_cast<std::int64_t>(std::floor(offset_ms_.load(std::memory_order_relaxed) + scaled_steady_ms()));
+  constexpr double first_ms = first_time_s * 1000.0, last_ms = last_time_s * 1000.0 + 999.0;
+  double now = offset_ms_.load(std::memory_order_relaxed) + scaled_steady_ms();
+  return static_cast<std::int64_t>(std::floor(std::clamp(now, first_ms, last_ms)));
 }
 
 void virtual_clock::set(std::int64_t unix_ms) {

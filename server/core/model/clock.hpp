@@ -15,6 +15,8 @@ class virtual_clock {
   /// `start_unix_ms` absent: start at the real time. `rate` 2.0: two virtual seconds per real
   /// second; 0: frozen.
   explicit virtual_clock(std::optional<std::int64_t> start_unix_ms = std::nullopt, double rate = 1.0);
+  /// Held to the times fortisim takes (first_time_s to the last millisecond of last_time_s): a
+  /// running clock left near the end stops there rather than run into a time no state may hold.
   std::int64_t now_ms() const;
   std::int64_t now_s() const { return now_ms() / 1000; }
   double rate() const { return rate_; }

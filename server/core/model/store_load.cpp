@@ -161,7 +161,7 @@ void clock(sqlite3* db, store::contents& out, std::vector<problem>& problems) {
   statement st(db, "SELECT now_ms, real_ms FROM clock WHERE id = 1");
   if (!st.next_row()) return;
   row_reader r{st, "clock[1]", problems};
-  out.clock_ms = r.number(0, "now_ms", 0, last_time_s * 1000);
+  out.clock_ms = r.number(0, "now_ms", 0, last_time_s * 1000 + 999);
   out.clock_real_ms = r.number(1, "real_ms", 0, last_time_s * 1000);
 }
 
