@@ -52,7 +52,8 @@ mkdir -p shipped-scenarios
 for f in "$root"/scenarios/*.json; do
   [ "$(basename "$f")" = schema.json ] || cp "$f" shipped-scenarios/
 done
-for target in request scenario client_reply state; do
+fuzz() {  # target: its two runs, one after the other
+  target=$1
   rm -rf "large-$target" "corpus-$target"
   mkdir -p "large-$target" "corpus-$target"
   python3 -c "import sys; sys.stdout.write('{\"d\":' + '[' * 524000 + ']' * 524000 + '}')" >"large-$target/deep-1mib"
@@ -65,4 +66,20 @@ for target in request scenario client_reply state; do
   if [ "$target" = scenario ]; then set -- "$@" shipped-scenarios; fi
   # shellcheck disable=SC2086
   run "$target" "fuzz-$target.log" $budget -max_len=65536 "$@"
+}
+# The targets run side by side (each libFuzzer run is one thread; a seeded run's inputs do not
+# depend on what else runs), and each one's report is printed whole, in order, when all are done.
+targets="request scenario client_reply state"
+for target in $targets; do
+  (fuzz "$target") >"fuzz-$target.out" 2>&1 &
+  echo $! >"fuzz-$target.pid"
 done
+failed=""
+for target in $targets; do
+  wait "$(cat "fuzz-$target.pid")" || failed="$failed $target"
+  cat "fuzz-$target.out"
+done
+if [ -n "$failed" ]; then
+  echo "fuzzing FAILED:$failed" >&2
+  exit 1
+fi
