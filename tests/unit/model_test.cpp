@@ -2,6 +2,7 @@
 #include "server/core/model/model.hpp"
 
 #include "protocol/formats.hpp"
+#include "protocol/qr_code.hpp"
 #include "protocol/seed_crypto.hpp"
 
 #include "../support/fixtures.hpp"
@@ -202,6 +203,34 @@ TEST_CASE("a token listed twice in one ProvisionRequest is provisioned twice, as
   CHECK(phone(r.tokens[0].token_activation_code).error->code == 40);  // the first entry's code, superseded
   CHECK(phone(r.tokens[2].token_activation_code).token == a);
   CHECK(model(scenario_from(world), state).snapshot() == m.snapshot());  // and so it reads back
+}
+
+TEST_CASE("each entry of a provisioning carries the QR code of its own activation code, a refused one none") {
+  // The QR codes are drawn after the model's lock is released, from each entry's code: a reply
+  // object reused from a larger provisioning must not keep a QR code of another entry or request.
+  model m(scenario_from(world));
+  auto licence = import(m, "AAAA-BBBB-CCCC-DDDD-0001", device("FG1"));
+  auto a = (*licence.tokens)[0].token, b = (*licence.tokens)[1].token;
+  provision_response out;
+  m.provision({device("FG1"),
+               {provisioned_token{a, "", 0, "totp", 60, 6, ""}, provisioned_token{b, "", 0, "totp", 30, 6, ""},
+                provisioned_token{a, "", 0, "totp", 60, 8, ""}}},
+              out);
+  auto drawn = [](const provisioned_result& t) { return base64_encode(qr_png(*t.token_activation_code)); };
+  REQUIRE(out.tokens.size() == 3);
+  for (const auto& t : out.tokens) {
+    REQUIRE_FALSE(t.error.has_value());
+    CHECK(*t.qr_code == drawn(t));
+  }
+  CHECK(*out.tokens[0].qr_code != *out.tokens[2].qr_code);  // the token's two codes, each its own
+  m.provision({device("FG1"),
+               {provisioned_token{"FTKMOB0000000000", "", 0, "totp", 60, 6, ""},
+                provisioned_token{b, "", 0, "totp", 60, 6, ""}}},
+              out);
+  REQUIRE(out.tokens.size() == 2);
+  CHECK(out.tokens[0].error->code == 31);
+  CHECK_FALSE(out.tokens[0].qr_code.has_value());
+  CHECK(*out.tokens[1].qr_code == drawn(out.tokens[1]));
 }
 
 TEST_CASE("a provisioning with the clock near the end of time stores an expiry the state reads back") {

@@ -296,12 +296,12 @@ class model {
   std::uint64_t test_tokens_ = 0;
   /// What a provisioning works in, kept with its storage from one to the next (under the exclusive
   /// lock): the change it makes, a few token records of the last change for the next copies to
-  /// reuse, the seed it decodes and the QR code's PNG before base64.
+  /// reuse, and the seed it decodes.
   struct provisioning_scratch {
     static constexpr std::size_t kept_tokens = 8;
     change c;
     std::vector<token_record> spare;
-    std::string seed, qr_png;
+    std::string seed;
   } provisioning_;
 
   // The group commit (commit.cpp), with --state.

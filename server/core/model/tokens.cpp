@@ -48,6 +48,18 @@ void failed(provisioned_result& out, const std::string& token, error_value e) {
 /// `field`'s string, made if absent and kept if present (with its storage).
 std::string& kept(std::optional<std::string>& field) { return field ? *field : field.emplace(); }
 
+/// Each provisioned token's QR code, drawn from its activation code alone: outside the model's lock,
+/// as it is most of a provisioning's cost (two workers draw side by side, and a request of many
+/// tokens does not hold every other request back while it draws).
+void draw_qr_codes(provision_response& out) {
+  thread_local std::string png;  // each worker's own, kept between requests
+  for (auto& t : out.tokens) {
+    if (t.error || !t.token_activation_code) continue;
+    qr_png(*t.token_activation_code, png);
+    base64_encode(png, kept(t.qr_code));
+  }
+}
+
 /// A token that starts afresh for a new phone.
 void reissue(token_record& t, const activation_bytes& code, std::int64_t expire) {
   activation_code_for_phone(code, t.activation);
@@ -200,8 +212,7 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   std::string& user_code = kept(out.token_activation_code);
   activation_code_for_user(*code, t.period, user_code);
   why(t.serial, ": provisioned with the FortiGate's seed, activation code ", user_code);
-  qr_png(user_code, provisioning_.qr_png);
-  base64_encode(provisioning_.qr_png, kept(out.qr_code));
+  kept(out.qr_code).clear();  // drawn once the lock is released (draw_qr_codes)
   out.code_expire = minutes;
   out.error.reset();
 }
@@ -228,6 +239,7 @@ void model::provision(const provision_request& r, provision_response& out, std::
     if (!any) out.error = scenario_->errors[error_id::no_valid_token];
     commit_locked(c);
   });
+  draw_qr_codes(out);
 }
 
 mobile_provision_response model::mobile_provision(const mobile_provision_request& r, std::string* why) {
