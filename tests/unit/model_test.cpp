@@ -924,4 +924,32 @@ TEST_CASE("a scenario pins a token's activation code: every provisioning answers
   }
 }
 
+TEST_CASE(
+    "a code pinned to one token is never another's: not a FortiGate's own code, not after a reload that pins it") {
+  // From an attacker's trial: a FortiGate's code could take a code pinned to a token not yet
+  // provisioned; the pinned token then got it too, and the phone got the pinned token's seed.
+  const std::string licence = R"({"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens":
+    ["FTKMOB0000000006", {"token": "FTKMOB5CA3C29179", "activation_code": "EEIAI6ZLEYIRKOYV"}]})";
+  const std::string pinned_hex = activation_code_for_phone(*parse_user_activation_code("EEIAI6ZLEYIRKOYV"));
+  auto given = [&](const std::string& token) {
+    return provision_request{device("FG1"), {provisioned_token{token, "", 0, "totp", 60, 6, pinned_hex}}};
+  };
+  auto phone = [&](model& m) { return m.mobile_provision({"", "5", "PHONE00000000001", pinned_hex, "", "", ""}); };
+  {
+    model m(scenario_from(R"({"licenses": [)" + licence + "]}"));
+    CHECK(m.provision(given("FTKMOB0000000006")).tokens[0].error->code == 40);
+    CHECK(m.provision(given("FTKMOB5CA3C29179")).tokens[0].token_activation_code == "EEIAI6ZLEYIRKOYV");
+    CHECK(phone(m).token == "FTKMOB5CA3C29179");
+  }
+  // A token that holds the code when a reload pins it to another keeps it; the pinned one is refused.
+  auto unpinned = R"({"licenses": [{"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens":
+    ["FTKMOB0000000006", "FTKMOB5CA3C29179"]}]})";
+  model m(scenario_from(unpinned));
+  REQUIRE_FALSE(m.provision(given("FTKMOB0000000006")).tokens[0].error.has_value());
+  m.adopt(scenario_from(R"({"licenses": [)" + licence + "]}"));
+  CHECK(m.provision(given("FTKMOB5CA3C29179")).tokens[0].error->code == 40);
+  CHECK(std::holds_alternative<std::string>(m.provision_for_test("FTKMOB5CA3C29179")));
+  CHECK(phone(m).token == "FTKMOB0000000006");
+}
+
 }  // TEST_SUITE

@@ -145,6 +145,17 @@ TEST_CASE("no two licences share a code (in any case), a serial or a token: a st
   CHECK(ps.size() == 3);
 }
 
+TEST_CASE("no two tokens pin one code, whatever its period: the phone's code names one token") {
+  // From an attacker's trial: two pins of one code validated, and the phone got the second token.
+  auto ps = problems_of(R"({"licenses": [
+      {"activation_code": "AAAA-0000-0000-0000-0001", "tokens": [{"token": "FTKMOB0000000001", "activation_code": "EEIAI6ZLEYIRKOYV"}]},
+      {"activation_code": "AAAA-0000-0000-0000-0002", "tokens": ["FTKMOB0000000002",
+        {"token": "FTKMOB0000000003", "activation_code": "eeaai6zleyirkoyv"}]}]})");
+  CHECK(has_problem(ps, "$.licenses[1].tokens[1].activation_code",
+                    "pins the code that $.licenses[0].tokens[0].activation_code pins too"));
+  CHECK(ps.size() == 1);
+}
+
 TEST_CASE("a token is declared once, and a mobile token's licence is the redeemed one that lists it") {
   // From a new user's trial: each of these passed, and a state holding the token (with a licence
   // that does not list it) was refused when the server restarted on it.
@@ -338,6 +349,12 @@ TEST_CASE("times parse as dates, RFC 3339 UTC times, or unix seconds") {
   CHECK(parse_time(json("2020-01-01T00:00:10Z")) == 1577836810);
   CHECK(parse_time(json(5)) == 5);
   CHECK_FALSE(parse_time(json("2020-01-01 00:00")).has_value());
+  // A day the month does not have is refused, not rolled over (from a trial: 2023-02-29 was 03-01).
+  CHECK(parse_time(json("2024-02-29")) == 1709164800);
+  for (const char* no_such_day :
+       {"2023-02-29", "2023-02-29T00:00:00Z", "9999-02-30T00:00:00Z", "2023-04-31", "2023-06-31"})
+    CHECK_FALSE(parse_time(json(no_such_day)).has_value());
+  CHECK(parse_time(json("9999-12-31T23:59:59Z")) == fortisim::core::last_time_s);
 }
 
 }  // TEST_SUITE

@@ -53,13 +53,22 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
   auto start = definitions_locked(*scenario_);
   if (store_) store_->write(start);  // no other thread yet: written at once
   apply_in_memory_locked(start);
-  for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+  pin_locked(*scenario_);
+}
+
+void model::pin_locked(const scenario& s) {
+  pinned_.clear();
+  pinned_by_code_.clear();
+  for (const auto& p : s.pinned_codes) {
+    pinned_[p.token] = p.activation_code;
+    if (auto bytes = parse_user_activation_code(p.activation_code))
+      pinned_by_code_[activation_code_for_phone(*bytes)] = p.token;
+  }
 }
 
 void model::adopt(std::shared_ptr<const scenario> s, bool from_start) {
   // The new definitions and the switch in one section: a reset cannot come between them.
   std::shared_ptr<const scenario> before;
-  std::map<std::string, std::string, std::less<>> pinned_before;
   try {
     write_durably([&] {
       if (from_start) {
@@ -69,14 +78,13 @@ void model::adopt(std::shared_ptr<const scenario> s, bool from_start) {
         commit_locked(definitions_locked(*s));
       }
       before = std::exchange(scenario_, s);
-      pinned_before = std::exchange(pinned_, {});
-      for (const auto& p : scenario_->pinned_codes) pinned_[p.token] = p.activation_code;
+      pin_locked(*scenario_);
     });
   } catch (const storage_error&) {  // the definitions were undone: the scenario goes back too
     std::lock_guard lock(mutex_);
     if (before && scenario_ == s) {
       scenario_ = std::move(before);
-      pinned_ = std::move(pinned_before);
+      pin_locked(*scenario_);
     }
     throw;
   }

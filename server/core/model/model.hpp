@@ -260,6 +260,8 @@ class model {
   /// serial its licence is registered to: those members' entries say "Product is not registered"
   /// [inferred: KB 424201's reply is KB 308115's].
   void mark_unregistered_members_locked(const token_record& t, protocol::reply_head& head) const;
+  /// `s`'s pinned codes, by token and by code.
+  void pin_locked(const scenario& s);
   /// The change a provisioning fills: the last one's, emptied, its token records kept aside.
   change& provisioning_change_locked();
   /// `from`, copied into `c` over a record kept aside when there is one (its strings' storage reused).
@@ -267,8 +269,8 @@ class model {
   void provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
                             protocol::reply_head& head, change& c, reason& why, protocol::provisioned_result& out);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
-  /// when that is malformed or another token's), or derived from the seed, the token and its
-  /// provisioning count (and never one in use).
+  /// when that is malformed, or another token's or pinned to another), or derived from the seed,
+  /// the token and its provisioning count (and never one in use or pinned to another).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
                                                              const change& c) const;
   void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;
@@ -292,7 +294,8 @@ class model {
   /// Token serial -> the code of the unredeemed licence that lists it. A redeemed licence's tokens
   /// are all in tokens_ (its import stored them), so first imports add nothing here.
   std::map<std::string, std::string, std::less<>> unredeemed_tokens_;
-  std::map<std::string, std::string, std::less<>> pinned_;  // token -> user code (the scenario's)
+  std::map<std::string, std::string, std::less<>> pinned_;          // token -> user code (the scenario's)
+  std::map<std::string, std::string, std::less<>> pinned_by_code_;  // a pinned code's 16 hex -> its token
   std::uint64_t test_tokens_ = 0;
   /// What a provisioning works in, kept with its storage from one to the next (under the exclusive
   /// lock): the change it makes, a few token records of the last change for the next copies to

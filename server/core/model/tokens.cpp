@@ -114,9 +114,11 @@ void model::mark_unregistered_members_locked(const token_record& t, reply_head& 
 
 std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
                                                         const change& c) const {
-  if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) return parse_user_activation_code(pin->second);
-  // In use by another token: as the change leaves it (a code this request moved a token off is free).
+  // In use by another token: as the change leaves it (a code this request moved a token off is
+  // free); or pinned to another, which holds it for that token alone (from a trial: a FortiGate's
+  // code could take a pinned code first, and a phone then got the other token).
   auto taken = [&](const std::string& hex) {
+    if (auto pin = pinned_by_code_.find(hex); pin != pinned_by_code_.end() && pin->second != t.serial) return true;
     if (std::any_of(c.tokens.begin(), c.tokens.end(),
                     [&](const auto& o) { return o.activation == hex && o.serial != t.serial; }))
       return true;
@@ -124,6 +126,11 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
     if (in_use == by_activation_.end() || in_use->second == t.serial) return false;
     return std::none_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.serial == in_use->second; });
   };
+  if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) {  // another token may hold it (pinned since)
+    auto pinned = parse_user_activation_code(pin->second);
+    if (pinned && taken(activation_code_for_phone(*pinned))) return std::nullopt;
+    return pinned;
+  }
   if (!client_code.empty()) {  // the FortiGate's own code: refused when malformed or another token's
     auto given = parse_phone_activation_code(client_code);
     if (given && taken(activation_code_for_phone(*given))) return std::nullopt;
@@ -194,7 +201,11 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   if (!code) {
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
     // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
-    why(p.token, ": activation_code \"", p.activation_code, "\" is not 16 lowercase hex digits, or is another token's");
+    if (pinned_.contains(p.token))
+      why(p.token, ": its pinned activation code is another token's");
+    else
+      why(p.token, ": activation_code \"", p.activation_code,
+          "\" is not 16 lowercase hex digits, or is another token's or pinned to another");
     return failed(out, p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
@@ -361,8 +372,7 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
     // token's count (an attacker's trial found this call handing out the codes that count gives
     // next, without counting).
     auto code = next_code_locked(t, "", c);
-    if (!code)
-      return "token: " + token + "'s pinned activation code is not one";  // the scenario's checks say otherwise
+    if (!code) return "token: " + token + "'s pinned activation code is another token's";
     activation_bytes bytes = *code;
     reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
     if (t.secret.empty()) t.secret = derive_secret(s.seed, token);

@@ -172,6 +172,7 @@ struct serials_seen {
   std::map<std::string, std::string> codes, serials, tokens;  // -> the path that declared it; codes upper case
   std::map<std::string, std::string> mobile, hardware;        // the tokens declared on their own, likewise
   std::map<std::string, std::size_t> listed_by;               // a licence's token -> its index in licenses
+  std::map<std::string, std::string> pins;                    // a pinned code's 16 hex -> the path that pinned it
   void once(checker& c, std::map<std::string, std::string>& seen, const std::string& key, const std::string& path) {
     if (auto [it, fresh] = seen.emplace(key, path); !fresh)
       c.fail(path, key + " is declared at " + it->second + " too");
@@ -198,7 +199,15 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, se
     seen.once(c, seen.serials, l.license, path + ".license");
   }
   c.each(j, "tokens", path, [&](const json& t, const std::string& tp) {
+    auto pins = s.pinned_codes.size();
     if (!licence_token(c, t, tp, l, s)) return;
+    if (s.pinned_codes.size() > pins) {  // a phone's code names one token: one pin per code
+      auto phone = protocol::activation_code_for_phone(
+          *protocol::parse_user_activation_code(s.pinned_codes.back().activation_code));
+      if (auto [it, fresh] = seen.pins.emplace(phone, tp + ".activation_code"); !fresh)
+        c.fail(tp + ".activation_code",
+               "pins the code that " + it->second + " pins too (a phone's code names one token)");
+    }
     seen.once(c, seen.tokens, l.tokens.back(), tp);
     seen.listed_by.emplace(l.tokens.back(), s.licenses.size());
   });
@@ -341,7 +350,10 @@ std::optional<std::int64_t> parse_time(const protocol::json& j) {
   else
     return std::nullopt;
   if (in.fail()) return std::nullopt;
-  return within(static_cast<std::int64_t>(timegm(&tm)));
+  std::tm given = tm;
+  auto t = static_cast<std::int64_t>(timegm(&tm));  // which rolls 2023-02-29 over to 03-01, so:
+  if (tm.tm_mday != given.tm_mday || tm.tm_mon != given.tm_mon || tm.tm_year != given.tm_year) return std::nullopt;
+  return within(t);
 }
 
 std::string load_result::describe() const {
