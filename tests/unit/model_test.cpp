@@ -952,4 +952,25 @@ TEST_CASE(
   CHECK(phone(m).token == "FTKMOB0000000006");
 }
 
+TEST_CASE(
+    "a reload that makes a mobile token with a code another token holds is refused, as a start on that state is") {
+  // From a second trial: the new token got the code too, was written to the state, and the phone got it.
+  test::temp_folder dir("mobile-code");
+  auto state = dir.file("state.db");
+  const std::string licence =
+      R"({"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000006"]})";
+  model m(scenario_from(R"({"licenses": [)" + licence + "]}"), state);
+  auto given = provision_request{device("FG1"),
+                                 {provisioned_token{"FTKMOB0000000006", "", 0, "totp", 60, 6, "1111111111111111"}}};
+  REQUIRE_FALSE(m.provision(given).tokens[0].error.has_value());
+  auto with_mobile = R"({"licenses": [)" + licence +
+                     R"(], "mobile_tokens": [{"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"}]})";
+  CHECK_THROWS_WITH_AS(m.adopt(scenario_from(with_mobile)),
+                       "$.mobile_tokens[0].activation_code: EEIBCEIRCEIRCEIR is token FTKMOB0000000006's already",
+                       std::invalid_argument);
+  CHECK(m.snapshot()["tokens"].size() == 1);
+  CHECK_THROWS_WITH_AS(model(scenario_from(with_mobile), state),
+                       doctest::Contains("is token FTKMOB0000000006's already"), std::runtime_error);
+}
+
 }  // TEST_SUITE

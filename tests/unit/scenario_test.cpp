@@ -152,8 +152,24 @@ TEST_CASE("no two tokens pin one code, whatever its period: the phone's code nam
       {"activation_code": "AAAA-0000-0000-0000-0002", "tokens": ["FTKMOB0000000002",
         {"token": "FTKMOB0000000003", "activation_code": "eeaai6zleyirkoyv"}]}]})");
   CHECK(has_problem(ps, "$.licenses[1].tokens[1].activation_code",
-                    "pins the code that $.licenses[0].tokens[0].activation_code pins too"));
+                    "gives the code that $.licenses[0].tokens[0].activation_code gives too"));
   CHECK(ps.size() == 1);
+}
+
+TEST_CASE("a mobile token's code is no other token's: not another mobile token's, not a pin") {
+  // From a second trial: two mobile_tokens with one code both held it, and the phone got the second.
+  auto ps = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "bound_to": ["FG1"],
+      "tokens": [{"token": "FTKMOB0000000001", "activation_code": "EEIAI6ZLEYIRKOYV"}]}],
+    "mobile_tokens": [
+      {"token": "FTKMOB0000000042", "activation_code": "EEAAI6ZLEYIRKOYV"},
+      {"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"},
+      {"token": "FTKMOB0000000044", "activation_code": "eeibceirceirceir"},
+      {"token": "FTKMOB0000000001", "activation_code": "EEIAI6ZLEYIRKOYV"}]})");
+  CHECK(has_problem(ps, "$.mobile_tokens[0].activation_code",
+                    "gives the code that $.licenses[0].tokens[0].activation_code gives too"));
+  CHECK(has_problem(ps, "$.mobile_tokens[2].activation_code",
+                    "gives the code that $.mobile_tokens[1].activation_code gives too"));
+  CHECK(ps.size() == 2);  // the pinned token's own entry may give it its pinned code
 }
 
 TEST_CASE("a token is declared once, and a mobile token's licence is the redeemed one that lists it") {

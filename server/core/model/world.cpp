@@ -44,6 +44,15 @@ std::string model::clash_locked(const scenario& s) const {
     for (std::size_t j = 0; j < spec.tokens.size(); ++j)
       if (auto why = clash(spec.tokens[j], ".tokens[" + std::to_string(j) + "]"); !why.empty()) return why;
   }
+  // A mobile token made with a code another token holds: a phone's code names one token.
+  for (std::size_t i = 0; i < s.mobile_tokens.size(); ++i) {
+    const auto& m = s.mobile_tokens[i];
+    if (m.activation_code.empty() || tokens_.contains(m.token)) continue;
+    auto held = by_activation_.find(activation_code_for_phone(*parse_user_activation_code(m.activation_code)));
+    if (held != by_activation_.end() && held->second != m.token)
+      return "$.mobile_tokens[" + std::to_string(i) + "].activation_code: " + m.activation_code + " is token " +
+             held->second + "'s already";
+  }
   return "";
 }
 

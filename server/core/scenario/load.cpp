@@ -172,10 +172,17 @@ struct serials_seen {
   std::map<std::string, std::string> codes, serials, tokens;  // -> the path that declared it; codes upper case
   std::map<std::string, std::string> mobile, hardware;        // the tokens declared on their own, likewise
   std::map<std::string, std::size_t> listed_by;               // a licence's token -> its index in licenses
-  std::map<std::string, std::string> pins;                    // a pinned code's 16 hex -> the path that pinned it
+  std::map<std::string, std::pair<std::string, std::string>> codes_given;  // a code's 16 hex -> its token and path
   void once(checker& c, std::map<std::string, std::string>& seen, const std::string& key, const std::string& path) {
     if (auto [it, fresh] = seen.emplace(key, path); !fresh)
       c.fail(path, key + " is declared at " + it->second + " too");
+  }
+  /// A phone's code names one token: a code (its 8 bytes, whatever the period byte) is given to
+  /// one token, as a pin or as a mobile token's code.
+  void code_once(checker& c, const std::string& user_code, const std::string& token, const std::string& path) {
+    auto phone = protocol::activation_code_for_phone(*protocol::parse_user_activation_code(user_code));
+    if (auto [it, fresh] = codes_given.try_emplace(phone, token, path); !fresh && it->second.first != token)
+      c.fail(path, "gives the code that " + it->second.second + " gives too (a phone's code names one token)");
   }
 };
 
@@ -201,13 +208,8 @@ void licence(checker& c, const json& j, const std::string& path, scenario& s, se
   c.each(j, "tokens", path, [&](const json& t, const std::string& tp) {
     auto pins = s.pinned_codes.size();
     if (!licence_token(c, t, tp, l, s)) return;
-    if (s.pinned_codes.size() > pins) {  // a phone's code names one token: one pin per code
-      auto phone = protocol::activation_code_for_phone(
-          *protocol::parse_user_activation_code(s.pinned_codes.back().activation_code));
-      if (auto [it, fresh] = seen.pins.emplace(phone, tp + ".activation_code"); !fresh)
-        c.fail(tp + ".activation_code",
-               "pins the code that " + it->second + " pins too (a phone's code names one token)");
-    }
+    if (s.pinned_codes.size() > pins)
+      seen.code_once(c, s.pinned_codes.back().activation_code, s.pinned_codes.back().token, tp + ".activation_code");
     seen.once(c, seen.tokens, l.tokens.back(), tp);
     seen.listed_by.emplace(l.tokens.back(), s.licenses.size());
   });
@@ -255,7 +257,8 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
   }
   t.license = c.string_at(j, "license", path).value_or("");
   if (!t.token.empty()) licensed_token(c, t, path, s, seen);
-  user_code(c, j, "activation_code", path, t.activation_code);
+  if (user_code(c, j, "activation_code", path, t.activation_code))
+    seen.code_once(c, t.activation_code, t.token, path + ".activation_code");
   t.secret = c.secret_at(j, "secret", path);
   if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
   if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
