@@ -202,4 +202,29 @@ TEST_CASE("the app's FortiToken Cloud request is answered as /Mobile only when t
   }
 }
 
+TEST_CASE("POST /reset of a token whose start code another token holds now is 409, and names the holder") {
+  test_server srv(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "bound_to": ["FGT40FHA25099UXR"],
+      "tokens": ["FTKMOB0000000006", "FTKMOB0000000043"]}],
+    "mobile_tokens": [{"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"}]})");
+  fortigate fg(srv);
+  auto provision = [&](const std::string& token, const std::string& code) {
+    json t{{"token", token}, {"type", "totp"}, {"period", 60}, {"digits", 6}};
+    if (!code.empty()) t["activation_code"] = code;
+    return fg.d(request("ProvisionRequest", {{"tokens", {t}}}).dump())["tokens"][0];
+  };
+  const std::string hex =
+      protocol::activation_code_for_phone(*protocol::parse_user_activation_code("EEIBCEIRCEIRCEIR"));
+  REQUIRE(provision("FTKMOB0000000043", "")["error"].is_null());  // a new code: the scenario's is free
+  REQUIRE(provision("FTKMOB0000000006", hex)["error"].is_null());
+  auto [status, body] = control(srv.admin_port(), "POST", "/reset", R"({"token": "FTKMOB0000000043"})");
+  CHECK(status == 409);
+  CHECK(json::parse(body)["error"] ==
+        "FTKMOB0000000043's activation code at the start, EEIBCEIRCEIRCEIR, is token FTKMOB0000000006's now (a "
+        "phone's code names one token): reset that token first, or everything");
+  CHECK(control(srv.admin_port(), "POST", "/reset", R"({"license": "AAAA-0000-0000-0000-0001"})").first == 200);
+  auto world = json::parse(control(srv.admin_port(), "GET", "/world").second);
+  for (const auto& t : world["tokens"])
+    CHECK(t["activation"] == (t["token"] == "FTKMOB0000000043" ? json(hex) : json("")));
+}
+
 }  // TEST_SUITE

@@ -321,8 +321,8 @@ TEST_CASE("the trial code yields 2 tokens per device under an FTMTRIAL licence")
   CHECK(b.tokens != a.tokens);
   // A trial is reset by its key, "TRIAL:" and the device's serial as the device sent it.
   import(m, std::string(trial_activation_code), device("fg-lower"));
-  CHECK(m.reset_one(model::reset_target::licence, "TRIAL:fg-lower"));
-  CHECK_FALSE(m.reset_one(model::reset_target::licence, "TRIAL:FG-LOWER"));
+  CHECK(m.reset_one(model::reset_target::licence, "TRIAL:fg-lower").outcome == model::reset_result::done);
+  CHECK(m.reset_one(model::reset_target::licence, "TRIAL:FG-LOWER").outcome == model::reset_result::unknown);
   model off(scenario_from(R"({"trial": {"available": false}})"));
   CHECK(import(off, std::string(trial_activation_code), device("FG1")).error->code == 902);
 }
@@ -430,7 +430,7 @@ TEST_CASE(
   auto tokens_of = [&] { return m.snapshot()["licenses"][0]["tokens"]; };
   const json variant = {derive_serial("FTKMOB", 16, "token:" + code + "#0#1")};
   CHECK(tokens_of() == variant);
-  REQUIRE(m.reset_one(model::reset_target::licence, code));
+  REQUIRE(m.reset_one(model::reset_target::licence, code).outcome == model::reset_result::done);
   CHECK(tokens_of() == variant);  // not the plain one, which the runtime's token has
   // A scenario naming that token, or that token as a licence's serial, does not fit: refused, the
   // world as it was.
@@ -971,6 +971,62 @@ TEST_CASE(
   CHECK(m.snapshot()["tokens"].size() == 1);
   CHECK_THROWS_WITH_AS(model(scenario_from(with_mobile), state),
                        doctest::Contains("is token FTKMOB0000000006's already"), std::runtime_error);
+}
+
+TEST_CASE("a reload that makes a mobile token whose derived code another token holds is refused") {
+  // From a third trial: only a given code was checked, and the new token took the held code too.
+  auto raw = derive_bytes(1, "activation:FTKMOB0000000043", 8);
+  activation_bytes derived{};
+  std::copy(raw.begin(), raw.end(), derived.begin());
+  const std::string licence =
+      R"({"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000006"]})";
+  model m(scenario_from(R"({"licenses": [)" + licence + "]}"));
+  auto given = provision_request{
+      device("FG1"), {provisioned_token{"FTKMOB0000000006", "", 0, "totp", 60, 6, activation_code_for_phone(derived)}}};
+  REQUIRE_FALSE(m.provision(given).tokens[0].error.has_value());
+  CHECK_THROWS_WITH_AS(
+      m.adopt(scenario_from(R"({"licenses": [)" + licence + R"(], "mobile_tokens": [{"token": "FTKMOB0000000043"}]})")),
+      ("$.mobile_tokens[0].token: FTKMOB0000000043's derived activation code " + activation_code_for_user(derived, 60) +
+       " is token FTKMOB0000000006's already; give it an \"activation_code\" of its own")
+          .c_str(),
+      std::invalid_argument);
+  CHECK(m.snapshot()["tokens"].size() == 1);
+}
+
+TEST_CASE("a reset that would give a token a code another token holds now is refused, and changes nothing") {
+  // From a third trial: a mobile token reset took its scenario code back from the token that held it.
+  const std::string code = "EEIBCEIRCEIRCEIR";
+  const std::string hex = activation_code_for_phone(*parse_user_activation_code(code));
+  model m(scenario_from(R"({"licenses": [
+      {"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000006"]},
+      {"activation_code": "AAAA-BBBB-CCCC-DDDD-0002", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000043"]}],
+    "mobile_tokens": [{"token": "FTKMOB0000000043", "activation_code": ")" +
+                        code + R"("}]})"));
+  auto provision = [&](const std::string& token, const std::string& given) {
+    return m.provision(provision_request{device("FG1"), {provisioned_token{token, "", 0, "totp", 60, 6, given}}});
+  };
+  CHECK(provision("FTKMOB0000000006", hex).tokens[0].error->code == 40);         // the mobile token's
+  REQUIRE_FALSE(provision("FTKMOB0000000043", "").tokens[0].error.has_value());  // a new code: its own is free
+  REQUIRE_FALSE(provision("FTKMOB0000000006", hex).tokens[0].error.has_value());
+  auto before = m.snapshot();
+  for (auto [what, key] : {std::pair{model::reset_target::token, "FTKMOB0000000043"},
+                           std::pair{model::reset_target::licence, "AAAA-BBBB-CCCC-DDDD-0002"}}) {
+    auto done = m.reset_one(what, key);
+    CAPTURE(key);
+    CHECK(done.outcome == model::reset_result::refused);
+    CHECK(done.why == "FTKMOB0000000043's activation code at the start, " + code +
+                          ", is token FTKMOB0000000006's now (a phone's code names one token): reset that token "
+                          "first, or everything");
+    CHECK(m.snapshot() == before);
+  }
+  // A reset of both gives it back (the device's licences), as does one after the holder's.
+  CHECK(m.reset_one(model::reset_target::device, "FG1").outcome == model::reset_result::done);
+  CHECK(m.mobile_provision({"", "5", "PHONE00000000001", hex, "", "", ""}).token == "FTKMOB0000000043");
+  REQUIRE_FALSE(provision("FTKMOB0000000043", "").tokens[0].error.has_value());
+  REQUIRE_FALSE(provision("FTKMOB0000000006", hex).tokens[0].error.has_value());
+  CHECK(m.reset_one(model::reset_target::token, "FTKMOB0000000006").outcome == model::reset_result::done);
+  CHECK(m.reset_one(model::reset_target::token, "FTKMOB0000000043").outcome == model::reset_result::done);
+  CHECK(m.mobile_provision({"", "5", "PHONE00000000002", hex, "", "", ""}).token == "FTKMOB0000000043");
 }
 
 }  // TEST_SUITE

@@ -2,6 +2,8 @@
 // JSON path and the reason, every problem at once.
 #include "server/core/scenario/scenario.hpp"
 
+#include "protocol/seed_crypto.hpp"
+
 #include "../support/fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -10,6 +12,7 @@
 #include <set>
 
 using namespace fortisim::core;
+using namespace fortisim::protocol;
 
 namespace {
 
@@ -170,6 +173,38 @@ TEST_CASE("a mobile token's code is no other token's: not another mobile token's
   CHECK(has_problem(ps, "$.mobile_tokens[2].activation_code",
                     "gives the code that $.mobile_tokens[1].activation_code gives too"));
   CHECK(ps.size() == 2);  // the pinned token's own entry may give it its pinned code
+}
+
+TEST_CASE("a mobile token's derived code is no code the scenario gives another token") {
+  // From a third trial: with seed 7, FTKMOB0000000009's derived code is the one this file pins on
+  // FTKMOB0000000001 (read from the derivation, then written here on purpose), and both held it.
+  auto derived = derive_bytes(7, "activation:FTKMOB0000000009", 8);
+  activation_bytes bytes{};
+  std::copy(derived.begin(), derived.end(), bytes.begin());
+  const std::string code = activation_code_for_user(bytes, 30);
+  auto ps = problems_of(R"({"seed": 7, "licenses": [{"activation_code": "AAAA-0000-0000-0000-0001",
+      "tokens": [{"token": "FTKMOB0000000001", "activation_code": ")" +
+                        code + R"("}]}],
+    "mobile_tokens": [{"token": "FTKMOB0000000009", "period": 30}, {"token": "FTKMOB0000000010"}]})");
+  CHECK(has_problem(ps, "$.mobile_tokens[0].token",
+                    "FTKMOB0000000009's derived activation code " + code +
+                        " is the code that $.licenses[0].tokens[0].activation_code gives"));
+  CHECK(ps.size() == 1);
+  auto other_seed = parse_scenario(R"({"seed": 8, "licenses": [{"activation_code": "AAAA-0000-0000-0000-0001",
+      "tokens": [{"token": "FTKMOB0000000001", "activation_code": ")" +
+                                       code + R"("}]}],
+    "mobile_tokens": [{"token": "FTKMOB0000000009"}]})",
+                                   "good.json");
+  CHECK(other_seed.describe() == "");
+}
+
+TEST_CASE("a given code's period byte is 0x10 (60 s) or 0x00 (30 s)") {
+  // From a new user's trial: "EEYA…" (period byte 0x30) passed, and the message named 0x10|0x00.
+  auto ps = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001",
+      "tokens": [{"token": "FTKMOB0000000001", "activation_code": "EEYAI6ZLEYIRKOYV"}]}]})");
+  CHECK(has_problem(ps, "$.licenses[0].tokens[0].activation_code",
+                    "its second byte, the period's, is 0x30: expected 0x10 (60 s) or 0x00 (30 s)"));
+  CHECK(ps.size() == 1);
 }
 
 TEST_CASE("a token is declared once, and a mobile token's licence is the redeemed one that lists it") {

@@ -200,6 +200,10 @@ TEST_CASE("a state keeps its relations and ranges: NULL keys, orphans, a token t
       {"UPDATE tokens SET license = ''",
        "tokens[FTKMOB0000000001].license: names no licence, but licence AAAA-0000-0000-0000-0001 lists this token"},
       {"UPDATE tokens SET period = 30.5", "period: expected an integer from 1 to 3600, got 30.5"},
+      // Two tokens with one code: the phone would get either (a phone's code names one token).
+      {"CREATE TEMP TABLE copy AS SELECT * FROM tokens; UPDATE copy SET serial = 'FTKMOB0000000002', license = ''; "
+       "INSERT INTO tokens SELECT * FROM copy",
+       "tokens[FTKMOB0000000002].activation: is token FTKMOB0000000001's code too"},
       // Stored bytes reach a terminal escaped, and cut: no escape sequence, no 2 MB line.
       {"UPDATE hardware SET serial = char(27) || '[2J' || char(7)", "hardware[\\x1B[2J\\x07].serial"},
       {"UPDATE tokens SET digits = printf('%.3000c', 'x')",

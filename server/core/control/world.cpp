@@ -67,7 +67,9 @@ control_reply reset(call& request) {
                 : key == "token"  ? target::token
                 : key == "serial" ? target::device
                                   : target::hardware;
-  if (!request.engine.world().reset_one(what, *value)) throw bad_call("no " + key + " " + *value + " to reset", 404);
+  auto done = request.engine.world().reset_one(what, *value);
+  if (done.outcome == model::reset_result::unknown) throw bad_call("no " + key + " " + *value + " to reset", 404);
+  if (done.outcome == model::reset_result::refused) throw bad_call(done.why, 409);
   request.announce("reset", {{key, *value}});
   return ok({{"reset", key}, {key, *value}});
 }

@@ -156,9 +156,15 @@ class model {
   void reset();
   /// What POST /reset can reset one of.
   enum class reset_target { licence, token, device, hardware };
+  /// What a reset of one thing did: done; `unknown`, fortisim knows no such thing; or `refused`,
+  /// with why (a token's start code is another token's now: a phone's code names one token).
+  struct reset_result {
+    enum { done, unknown, refused } outcome = done;
+    std::string why;
+  };
   /// Puts one licence (by activation code), token, device (its bindings) or hardware token back
-  /// as the scenario starts it; false if fortisim knows no such thing. Throws storage_error.
-  bool reset_one(reset_target what, const std::string& key);
+  /// as the scenario starts it. Throws storage_error.
+  reset_result reset_one(reset_target what, const std::string& key);
   void advance_clock(std::int64_t ms);
   /// The world (or one page of it, with "page": {"offset", "limit", and each kind's total}) as
   /// JSON, as the control API shows it; with `with_otps`, each FortiToken Mobile token's current OTP
@@ -221,6 +227,8 @@ class model {
   /// Why the world cannot take `s`: a licence it declares names a serial or token another licence
   /// or token already has (as "$.licenses[N].tokens[M]: …"); "" when it can.
   std::string clash_locked(const scenario& s) const;
+  /// Why `c` cannot be made: a token it gives a code that a token it leaves alone holds; or "".
+  std::string code_clash_locked(const change& c) const;
   /// The change that makes the world `s`'s start (a reset).
   change start_locked(const scenario& s) const;
   /// The change that puts licence `code` (and its tokens) back as the scenario starts it.

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 
 namespace fortisim::core {
 
@@ -42,8 +44,8 @@ void model::reset_licence_locked(const std::string& code, const change& start, c
   }
 }
 
-bool model::reset_one(reset_target what, const std::string& key) {
-  return write_durably([&]() -> bool {
+model::reset_result model::reset_one(reset_target what, const std::string& key) {
+  return write_durably([&]() -> reset_result {
     // The start, its derived serials clear of those the runtime gave (an unknown code's licence):
     // a licence reset must not take another's token.
     const change start = definitions_locked(*scenario_, /*from_scratch=*/true, /*clear_of_runtime=*/true);
@@ -52,19 +54,19 @@ bool model::reset_one(reset_target what, const std::string& key) {
       case reset_target::licence: {
         // An activation code in any case; a trial's key ("TRIAL:" and its device's serial) as it is.
         std::string code = key.starts_with("TRIAL:") ? key : upper_case(key);
-        if (!licences_.contains(code)) return false;
+        if (!licences_.contains(code)) return {reset_result::unknown, {}};
         reset_licence_locked(code, start, c);
         break;
       }
       case reset_target::device: {
         for (const auto& [code, l] : licences_)
           if (std::binary_search(l.bound_to.begin(), l.bound_to.end(), key)) reset_licence_locked(code, start, c);
-        if (c.empty()) return false;
+        if (c.empty()) return {reset_result::unknown, {}};
         break;
       }
       case reset_target::token: {
         auto it = tokens_.find(key);
-        if (it == tokens_.end()) return false;
+        if (it == tokens_.end()) return {reset_result::unknown, {}};
         c.dropped_tokens.push_back(key);
         auto defined = std::find_if(start.tokens.begin(), start.tokens.end(), [&](auto& t) { return t.serial == key; });
         if (defined != start.tokens.end())
@@ -74,16 +76,37 @@ bool model::reset_one(reset_target what, const std::string& key) {
         break;
       }
       case reset_target::hardware: {
-        if (!hardware_.contains(key)) return false;
+        if (!hardware_.contains(key)) return {reset_result::unknown, {}};
         c.dropped_hardware.push_back(key);
         for (const auto& h : start.hardware)
           if (h.serial == key) c.hardware.push_back(h);
         break;
       }
     }
+    if (auto why = code_clash_locked(c); !why.empty()) return {reset_result::refused, why};
     commit_locked(c);
-    return true;
+    return {};
   });
+}
+
+std::string model::code_clash_locked(const change& c) const {
+  // The tokens the change rewrites or drops give up their codes; a code is given once in it.
+  std::set<std::string_view> moved(c.dropped_tokens.begin(), c.dropped_tokens.end());
+  for (const auto& t : c.tokens) moved.insert(t.serial);
+  std::map<std::string_view, std::string_view> given;
+  for (const auto& t : c.tokens) {
+    if (t.activation.empty()) continue;
+    std::string_view holder;
+    if (auto [it, fresh] = given.emplace(t.activation, t.serial); !fresh)
+      holder = it->second;
+    else if (auto held = by_activation_.find(t.activation);
+             held != by_activation_.end() && !moved.contains(held->second))
+      holder = held->second;
+    if (!holder.empty())
+      return t.serial + "'s activation code at the start, " + user_activation_code(t) + ", is token " +
+             std::string(holder) + "'s now (a phone's code names one token): reset that token first, or everything";
+  }
+  return "";
 }
 
 bool model::owns_token_of_redeemed_licence_locked(const token_record& t) const {

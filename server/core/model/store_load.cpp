@@ -125,8 +125,8 @@ void hardware(sqlite3* db, store::contents& out, std::vector<problem>& problems)
   }
 }
 
-/// The relations between the tables: no two licences share a serial, no token belongs to two
-/// licences, every stored token's licence is stored and lists it, and a token a licence lists
+/// The relations between the tables: no two licences share a serial, no two tokens a code, no
+/// token belongs to two licences, every stored token's licence is stored and lists it, and a token a licence lists
 /// names that licence. (A licence may list tokens that are not stored: those the scenario
 /// defines, never changed.)
 void relations(const store::contents& c, std::vector<problem>& problems) {
@@ -140,7 +140,12 @@ void relations(const store::contents& c, std::vector<problem>& problems) {
       if (auto [it, fresh] = owner.emplace(t, l.code); !fresh)
         problems.push_back({"licences[" + l.code + "].tokens", t + " is listed by licence " + it->second + " too"});
   }
+  std::map<std::string, std::string> codes;  // a token's activation code -> the token
   for (const auto& t : c.tokens) {
+    if (!t.activation.empty())
+      if (auto [it, fresh] = codes.emplace(t.activation, t.serial); !fresh)
+        problems.push_back({"tokens[" + t.serial + "].activation",
+                            "is token " + it->second + "'s code too (a phone's code names one token)"});
     if (t.license.empty()) {
       if (auto listed = owner.find(t.serial); listed != owner.end())
         problems.push_back({"tokens[" + t.serial + "].license",

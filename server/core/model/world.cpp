@@ -44,14 +44,19 @@ std::string model::clash_locked(const scenario& s) const {
     for (std::size_t j = 0; j < spec.tokens.size(); ++j)
       if (auto why = clash(spec.tokens[j], ".tokens[" + std::to_string(j) + "]"); !why.empty()) return why;
   }
-  // A mobile token made with a code another token holds: a phone's code names one token.
+  // A mobile token made with a code another token holds, given or derived (a reload or a stored
+  // state can add one whose derived code a provisioning gave another): a phone's code names one token.
   for (std::size_t i = 0; i < s.mobile_tokens.size(); ++i) {
     const auto& m = s.mobile_tokens[i];
-    if (m.activation_code.empty() || tokens_.contains(m.token)) continue;
-    auto held = by_activation_.find(activation_code_for_phone(*parse_user_activation_code(m.activation_code)));
-    if (held != by_activation_.end() && held->second != m.token)
-      return "$.mobile_tokens[" + std::to_string(i) + "].activation_code: " + m.activation_code + " is token " +
-             held->second + "'s already";
+    if (tokens_.contains(m.token)) continue;
+    auto code = start_code(s, m);
+    auto held = by_activation_.find(activation_code_for_phone(code));
+    if (held == by_activation_.end() || held->second == m.token) continue;
+    std::string at = "$.mobile_tokens[" + std::to_string(i) + "]";
+    return m.activation_code.empty()
+               ? at + ".token: " + m.token + "'s derived activation code " + activation_code_for_user(code, m.period) +
+                     " is token " + held->second + "'s already; give it an \"activation_code\" of its own"
+               : at + ".activation_code: " + m.activation_code + " is token " + held->second + "'s already";
   }
   return "";
 }
@@ -108,15 +113,8 @@ change model::definitions_locked(const scenario& s, bool from_scratch, bool clea
   std::int64_t now = clock_.now_s();
   for (const auto& m : s.mobile_tokens) {
     if (token_known(m.token)) continue;
-    activation_bytes bytes{};
-    if (!m.activation_code.empty()) {
-      bytes = *parse_user_activation_code(m.activation_code);
-    } else {
-      auto raw = derive_bytes(s.seed, "activation:" + m.token, 8);
-      std::copy(raw.begin(), raw.end(), bytes.begin());
-    }
     token_record t = fresh_token(m.token, owner.at(m.token));
-    t.activation = activation_code_for_phone(bytes);
+    t.activation = activation_code_for_phone(start_code(s, m));
     t.secret = m.secret.empty() ? derive_secret(s.seed, m.token) : m.secret;
     t.digits = m.digits;
     t.period = m.period;

@@ -4,6 +4,7 @@
 #include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
 #include "protocol/hosts.hpp"
+#include "protocol/seed_crypto.hpp"
 #include "server/core/scenario/parse.hpp"
 
 #include <fcntl.h>
@@ -68,6 +69,11 @@ bool user_code(checker& c, const json& j, const char* key, const std::string& pa
   if (!v) return false;
   if (!protocol::parse_user_activation_code(*v)) {
     c.fail(path + "." + key, "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+    return false;
+  }
+  if (auto period = protocol::base32_decode(*v)->at(1); period != 0x10 && period != 0x00) {
+    c.fail(path + "." + key, "its second byte, the period's, is 0x" + protocol::hex_encode(std::string(1, period)) +
+                                 ": expected 0x10 (60 s) or 0x00 (30 s)");
     return false;
   }
   out = protocol::upper_case(*v);
@@ -183,6 +189,15 @@ struct serials_seen {
     auto phone = protocol::activation_code_for_phone(*protocol::parse_user_activation_code(user_code));
     if (auto [it, fresh] = codes_given.try_emplace(phone, token, path); !fresh && it->second.first != token)
       c.fail(path, "gives the code that " + it->second.second + " gives too (a phone's code names one token)");
+  }
+  /// Nor is a code given to one token another's derived code (a trial wrote one on purpose).
+  void derived_code_once(checker& c, const scenario& s, const mobile_token_spec& m, const std::string& path) {
+    auto code = start_code(s, m);
+    auto given = codes_given.find(protocol::activation_code_for_phone(code));
+    if (given != codes_given.end() && given->second.first != m.token)
+      c.fail(path, m.token + "'s derived activation code " + protocol::activation_code_for_user(code, m.period) +
+                       " is the code that " + given->second.second +
+                       " gives (a phone's code names one token): give it an \"activation_code\" of its own");
   }
 };
 
@@ -326,6 +341,9 @@ void world(checker& c, const json& root, scenario& s) {
   c.each(root, "licenses", "$", [&](const json& j, const std::string& path) { licence(c, j, path, s, seen); });
   c.each(root, "mobile_tokens", "$",
          [&](const json& j, const std::string& path) { mobile_token(c, j, path, s, seen); });
+  for (std::size_t i = 0; i < s.mobile_tokens.size(); ++i)  // once every given code is known
+    if (s.mobile_tokens[i].activation_code.empty())
+      seen.derived_code_once(c, s, s.mobile_tokens[i], "$.mobile_tokens[" + std::to_string(i) + "].token");
   c.each(root, "hardware_tokens", "$",
          [&](const json& j, const std::string& path) { hardware_token(c, j, path, s, seen); });
   rules_at(c, root, s);
@@ -357,6 +375,14 @@ std::optional<std::int64_t> parse_time(const protocol::json& j) {
   auto t = static_cast<std::int64_t>(timegm(&tm));  // which rolls 2023-02-29 over to 03-01, so:
   if (tm.tm_mday != given.tm_mday || tm.tm_mon != given.tm_mon || tm.tm_year != given.tm_year) return std::nullopt;
   return within(t);
+}
+
+protocol::activation_bytes start_code(const scenario& s, const mobile_token_spec& m) {
+  if (!m.activation_code.empty()) return *protocol::parse_user_activation_code(m.activation_code);
+  auto raw = protocol::derive_bytes(s.seed, "activation:" + m.token, 8);
+  protocol::activation_bytes bytes{};
+  std::copy(raw.begin(), raw.end(), bytes.begin());
+  return bytes;
 }
 
 std::string load_result::describe() const {

@@ -6,6 +6,7 @@
 // and scenarios/schema.json.
 
 #include "protocol/errors.hpp"
+#include "protocol/formats.hpp"
 #include "protocol/hosts.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/otp.hpp"
@@ -232,6 +233,9 @@ std::variant<rule, std::vector<problem>> parse_rule(const protocol::json& j, con
 /// the stored state and POST /clock are held to them, so the virtual clock never leaves them.
 inline constexpr std::int64_t first_time_s = 0;
 inline constexpr std::int64_t last_time_s = 253402300799;
+/// A mobile token's activation code at the start: the one the scenario gives it, else derived from
+/// the seed and its serial.
+protocol::activation_bytes start_code(const scenario& s, const mobile_token_spec& m);
 /// Parses "2026-01-31" or "2026-01-31T12:00:00Z" (or a unix number) into unix seconds; nothing
 /// for a time outside first_time_s to last_time_s.
 std::optional<std::int64_t> parse_time(const protocol::json& j);
