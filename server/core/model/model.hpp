@@ -10,6 +10,7 @@
 
 #include "protocol/formats.hpp"
 #include "protocol/messages.hpp"
+#include "server/core/model/change_index.hpp"
 #include "server/core/model/clock.hpp"
 #include "server/core/model/records.hpp"
 #include "server/core/model/store.hpp"
@@ -278,9 +279,10 @@ class model {
                             protocol::reply_head& head, change& c, reason& why, protocol::provisioned_result& out);
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
   /// when that is malformed, or another token's or pinned to another), or derived from the seed,
-  /// the token and its provisioning count (and never one in use or pinned to another).
+  /// the token and its provisioning count (and never one in use or pinned to another). In use: as
+  /// `c`, the change so far (found through `index`), leaves it.
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
-                                                             const change& c) const;
+                                                             const change& c, const change_index& index) const;
   void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;
   /// The import, under a lock: the shared one when `may_change` is false, and then false (no
   /// answer) when the import would change the world.
@@ -311,6 +313,7 @@ class model {
   struct provisioning_scratch {
     static constexpr std::size_t kept_tokens = 8;
     change c;
+    change_index index;  ///< of c
     std::vector<token_record> spare;
     std::string seed;
   } provisioning_;

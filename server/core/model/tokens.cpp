@@ -7,6 +7,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <shared_mutex>
 
@@ -113,34 +114,37 @@ void model::mark_unregistered_members_locked(const token_record& t, reply_head& 
 }
 
 std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
-                                                        const change& c) const {
+                                                        const change& c, const change_index& index) const {
   // In use by another token: as the change leaves it (a code this request moved a token off is
   // free); or pinned to another, which holds it for that token alone (from a trial: a FortiGate's
   // code could take a pinned code first, and a phone then got the other token).
-  auto taken = [&](const std::string& hex) {
+  thread_local std::string hex, key;  // a worker's: their storage kept from one provisioning to the next
+  auto taken = [&](const activation_bytes& code) {
+    activation_code_for_phone(code, hex);
     if (auto pin = pinned_by_code_.find(hex); pin != pinned_by_code_.end() && pin->second != t.serial) return true;
-    if (std::any_of(c.tokens.begin(), c.tokens.end(),
-                    [&](const auto& o) { return o.activation == hex && o.serial != t.serial; }))
-      return true;
+    if (auto in_change = index.of_code(c, hex); in_change != change_index::none)
+      return c.tokens[in_change].serial != t.serial;
     auto in_use = by_activation_.find(hex);
     if (in_use == by_activation_.end() || in_use->second == t.serial) return false;
-    return std::none_of(c.tokens.begin(), c.tokens.end(), [&](const auto& o) { return o.serial == in_use->second; });
+    return index.of_serial(c, in_use->second) == change_index::none;  // not moved off it by the change
   };
   if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) {  // another token may hold it (pinned since)
     auto pinned = parse_user_activation_code(pin->second);
-    if (pinned && taken(activation_code_for_phone(*pinned))) return std::nullopt;
+    if (pinned && taken(*pinned)) return std::nullopt;
     return pinned;
   }
   if (!client_code.empty()) {  // the FortiGate's own code: refused when malformed or another token's
     auto given = parse_phone_activation_code(client_code);
-    if (given && taken(activation_code_for_phone(*given))) return std::nullopt;
+    if (given && taken(*given)) return std::nullopt;
     return given;
   }
   activation_bytes bytes{};
   for (std::uint64_t n = t.provisions;; ++n) {
-    auto raw = derive_bytes(scenario_->seed, "activation:" + t.serial + "#" + std::to_string(n), 8);
+    char count[24];
+    key.assign("activation:").append(t.serial).append("#").append(count, std::to_chars(count, count + 24, n).ptr);
+    auto raw = derive_bytes(scenario_->seed, key, 8);
     std::copy(raw.begin(), raw.end(), bytes.begin());
-    if (!taken(activation_code_for_phone(bytes))) return bytes;
+    if (!taken(bytes)) return bytes;
   }
 }
 
@@ -151,6 +155,7 @@ change& model::provisioning_change_locked() {
     if (spare.size() < provisioning_scratch::kept_tokens) spare.push_back(std::move(t));
   if (c.tokens.capacity() > provisioning_scratch::kept_tokens) c.tokens = {};  // a request of many tokens
   c.tokens.clear();
+  provisioning_.index.clear();
   c.wipe = false;  // a provisioning changes tokens only, but the change is emptied whole
   for (auto* v : {&c.dropped_licences, &c.dropped_tokens, &c.dropped_hardware}) v->clear();
   c.licences.clear(), c.hardware.clear(), c.clock_ms.reset();
@@ -196,8 +201,10 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   // A token an earlier entry of this request provisioned is provisioned again from there, as by a
   // second request: the last entry's code is the token's, and each one counts [assumed: no capture
   // lists a token twice].
-  auto earlier = std::find_if(c.tokens.begin(), c.tokens.end(), [&](const auto& t) { return t.serial == p.token; });
-  auto code = next_code_locked(earlier != c.tokens.end() ? *earlier : it->second, p.activation_code, c);
+  auto& index = provisioning_.index;
+  std::size_t earlier = index.of_serial(c, p.token);
+  auto code =
+      next_code_locked(earlier != change_index::none ? c.tokens[earlier] : it->second, p.activation_code, c, index);
   if (!code) {
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
     // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
@@ -210,8 +217,11 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
   // The change, made in place: one copy.
-  token_record& t = earlier != c.tokens.end() ? *earlier : copy_into_locked(c, it->second);
+  std::size_t at = earlier != change_index::none ? earlier : (copy_into_locked(c, it->second), c.tokens.size() - 1);
+  token_record& t = c.tokens[at];
+  index.recoding(c, at);
   reissue(t, *code, clock_.now_s() + minutes * 60);
+  index.noted(c, at);
   t.secret.assign(seed);
   t.digits = p.digits;
   t.period = p.period;
@@ -371,7 +381,7 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
     // A code as a FortiGate's provisioning gets one: the scenario's pin, or the next of the
     // token's count (an attacker's trial found this call handing out the codes that count gives
     // next, without counting).
-    auto code = next_code_locked(t, "", c);
+    auto code = next_code_locked(t, "", c, change_index{});
     if (!code) return "token: " + token + "'s pinned activation code is another token's";
     activation_bytes bytes = *code;
     reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
