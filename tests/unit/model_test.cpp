@@ -924,8 +924,11 @@ TEST_CASE("a FortiGate that gives its own activation code gets 40 on /Process wh
   CHECK(clash.tokens[0].error->code == 40);
   CHECK(clash.tokens[0].error->message == "FTM token Activation Code is invalid");
   CHECK(clash.error->code == 17);
-  CHECK(why.find("another token's") != std::string::npos);
-  CHECK(own(b, "not a code").tokens[0].error->code == 40);
+  CHECK(why.find(b + ": activation_code \"0123456789abcdef\" is token " + a + "'s") != std::string::npos);
+  CHECK(m.provision({device("FG1"), {provisioned_token{b, seed, 60, "totp", 60, 6, "not a code"}}}, &why)
+            .tokens[0]
+            .error->code == 40);
+  CHECK(why.find(b + ": activation_code \"not a code\" is not 16 lowercase hex digits") != std::string::npos);
   CHECK_FALSE(own(a, "0123456789abcdef").tokens[0].error.has_value());  // its own code again: fine
   // The same token twice in one request with its own code: its code, not another's (found by an attack run).
   provisioned_token twice{a, seed, 60, "totp", 60, 6, "0123456789abcdef"};
@@ -980,7 +983,10 @@ TEST_CASE(
   auto phone = [&](model& m) { return m.mobile_provision({"", "5", "PHONE00000000001", pinned_hex, "", "", ""}); };
   {
     model m(scenario_from(R"({"licenses": [)" + licence + "]}"));
-    CHECK(m.provision(given("FTKMOB0000000006")).tokens[0].error->code == 40);
+    std::string why;
+    CHECK(m.provision(given("FTKMOB0000000006"), &why).tokens[0].error->code == 40);
+    CHECK(why.find("FTKMOB0000000006: activation_code \"" + pinned_hex +
+                   "\" is pinned to token FTKMOB5CA3C29179 by the scenario") != std::string::npos);
     CHECK(m.provision(given("FTKMOB5CA3C29179")).tokens[0].token_activation_code == "EEIAI6ZLEYIRKOYV");
     CHECK(phone(m).token == "FTKMOB5CA3C29179");
   }
@@ -990,8 +996,14 @@ TEST_CASE(
   model m(scenario_from(unpinned));
   REQUIRE_FALSE(m.provision(given("FTKMOB0000000006")).tokens[0].error.has_value());
   m.adopt(scenario_from(R"({"licenses": [)" + licence + "]}"));
-  CHECK(m.provision(given("FTKMOB5CA3C29179")).tokens[0].error->code == 40);
-  CHECK(std::holds_alternative<std::string>(m.provision_for_test("FTKMOB5CA3C29179")));
+  std::string why;
+  CHECK(m.provision(given("FTKMOB5CA3C29179"), &why).tokens[0].error->code == 40);
+  CHECK(why.find("FTKMOB5CA3C29179: its pinned activation code EEIAI6ZLEYIRKOYV is token FTKMOB0000000006's now") !=
+        std::string::npos);
+  auto for_test = m.provision_for_test("FTKMOB5CA3C29179");
+  REQUIRE(std::holds_alternative<std::string>(for_test));
+  CHECK(std::get<std::string>(for_test) ==
+        "token: FTKMOB5CA3C29179's pinned activation code EEIAI6ZLEYIRKOYV is token FTKMOB0000000006's now");
   CHECK(phone(m).token == "FTKMOB0000000006");
 }
 

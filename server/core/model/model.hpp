@@ -277,10 +277,17 @@ class model {
   token_record& copy_into_locked(change& c, const token_record& from);
   void provision_one_locked(const protocol::provisioned_token& p, const protocol::envelope& env,
                             protocol::reply_head& head, change& c, reason& why, protocol::provisioned_result& out);
+  /// The token that keeps `code` from `t`: its holder as `c` (found through `index`) leaves the
+  /// world, or the token the scenario pins it to (`pinned`); no token when the code is free for `t`.
+  struct code_holder {
+    std::string_view token;
+    bool pinned = false;
+  };
+  code_holder code_holder_locked(const protocol::activation_bytes& code, const token_record& t, const change& c,
+                                 const change_index& index) const;
   /// The 8 bytes of `t`'s next activation code: pinned by the scenario, given by the client (none
   /// when that is malformed, or another token's or pinned to another), or derived from the seed,
-  /// the token and its provisioning count (and never one in use or pinned to another). In use: as
-  /// `c`, the change so far (found through `index`), leaves it.
+  /// the token and its provisioning count (and never one in use or pinned to another).
   std::optional<protocol::activation_bytes> next_code_locked(const token_record& t, const std::string& client_code,
                                                              const change& c, const change_index& index) const;
   void head_locked(const protocol::envelope& env, protocol::operation op, protocol::reply_head& out) const;

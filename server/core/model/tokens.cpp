@@ -113,21 +113,26 @@ void model::mark_unregistered_members_locked(const token_record& t, reply_head& 
       m.error = words;
 }
 
-std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
-                                                        const change& c, const change_index& index) const {
+model::code_holder model::code_holder_locked(const activation_bytes& code, const token_record& t, const change& c,
+                                             const change_index& index) const {
   // In use by another token: as the change leaves it (a code this request moved a token off is
   // free); or pinned to another, which holds it for that token alone (from a trial: a FortiGate's
   // code could take a pinned code first, and a phone then got the other token).
-  thread_local std::string hex, key;  // a worker's: their storage kept from one provisioning to the next
-  auto taken = [&](const activation_bytes& code) {
-    activation_code_for_phone(code, hex);
-    if (auto pin = pinned_by_code_.find(hex); pin != pinned_by_code_.end() && pin->second != t.serial) return true;
-    if (auto in_change = index.of_code(c, hex); in_change != change_index::none)
-      return c.tokens[in_change].serial != t.serial;
-    auto in_use = by_activation_.find(hex);
-    if (in_use == by_activation_.end() || in_use->second == t.serial) return false;
-    return index.of_serial(c, in_use->second) == change_index::none;  // not moved off it by the change
-  };
+  thread_local std::string hex;  // a worker's: its storage kept from one provisioning to the next
+  activation_code_for_phone(code, hex);
+  if (auto pin = pinned_by_code_.find(hex); pin != pinned_by_code_.end() && pin->second != t.serial)
+    return {pin->second, true};
+  if (auto in_change = index.of_code(c, hex); in_change != change_index::none)
+    return {c.tokens[in_change].serial != t.serial ? std::string_view(c.tokens[in_change].serial) : "", false};
+  auto in_use = by_activation_.find(hex);
+  if (in_use == by_activation_.end() || in_use->second == t.serial) return {};
+  if (index.of_serial(c, in_use->second) != change_index::none) return {};  // the change moved it off
+  return {in_use->second, false};
+}
+
+std::optional<activation_bytes> model::next_code_locked(const token_record& t, const std::string& client_code,
+                                                        const change& c, const change_index& index) const {
+  auto taken = [&](const activation_bytes& code) { return !code_holder_locked(code, t, c, index).token.empty(); };
   if (auto pin = pinned_.find(t.serial); pin != pinned_.end()) {  // another token may hold it (pinned since)
     auto pinned = parse_user_activation_code(pin->second);
     if (pinned && taken(*pinned)) return std::nullopt;
@@ -139,6 +144,7 @@ std::optional<activation_bytes> model::next_code_locked(const token_record& t, c
     return given;
   }
   activation_bytes bytes{};
+  thread_local std::string key;  // likewise
   for (std::uint64_t n = t.provisions;; ++n) {
     char count[24];
     key.assign("activation:").append(t.serial).append("#").append(count, std::to_chars(count, count + 24, n).ptr);
@@ -208,11 +214,17 @@ void model::provision_one_locked(const provisioned_token& p, const envelope& env
   if (!code) {
     // The activation code the FortiGate gave is invalid: 40, as the FortiOS GUI reports it from a
     // /Process reply [seen: KB 241195; assumed: that this request and case carry it].
-    if (pinned_.contains(p.token))
-      why(p.token, ": its pinned activation code is another token's");
-    else
-      why(p.token, ": activation_code \"", p.activation_code,
-          "\" is not 16 lowercase hex digits, or is another token's or pinned to another");
+    const token_record& from = earlier != change_index::none ? c.tokens[earlier] : it->second;
+    if (auto pin = pinned_.find(p.token); pin != pinned_.end()) {
+      auto held = code_holder_locked(*parse_user_activation_code(pin->second), from, c, index);
+      why(p.token, ": its pinned activation code ", pin->second, " is token ", held.token, "'s now");
+    } else if (auto given = parse_phone_activation_code(p.activation_code); !given) {
+      why(p.token, ": activation_code \"", p.activation_code, "\" is not 16 lowercase hex digits");
+    } else {
+      auto held = code_holder_locked(*given, from, c, index);
+      why(p.token, ": activation_code \"", p.activation_code, held.pinned ? "\" is pinned to token " : "\" is token ",
+          held.token, held.pinned ? " by the scenario" : "'s");
+    }
     return failed(out, p.token, s.errors[error_id::activation_code_invalid]);
   }
   std::int64_t minutes = p.code_expire > 0 ? p.code_expire : s.activation_expiry_s / 60;
@@ -382,7 +394,11 @@ std::variant<provisioned_for_test, std::string> model::provision_for_test(std::s
     // token's count (an attacker's trial found this call handing out the codes that count gives
     // next, without counting).
     auto code = next_code_locked(t, "", c, change_index{});
-    if (!code) return "token: " + token + "'s pinned activation code is another token's";
+    if (!code) {  // its pinned code, held by another token
+      const std::string& pin = pinned_.at(token);
+      auto held = code_holder_locked(*parse_user_activation_code(pin), t, c, change_index{});
+      return "token: " + token + "'s pinned activation code " + pin + " is token " + std::string(held.token) + "'s now";
+    }
     activation_bytes bytes = *code;
     reissue(t, bytes, clock_.now_s() + s.activation_expiry_s);
     if (t.secret.empty()) t.secret = derive_secret(s.seed, token);
