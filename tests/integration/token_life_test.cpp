@@ -222,6 +222,17 @@ TEST_CASE("POST /reset of a token whose start code another token holds now is 40
         "FTKMOB0000000043's activation code at the start, EEIBCEIRCEIRCEIR, is token FTKMOB0000000006's now (a "
         "phone's code names one token): reset that token first, or everything");
   CHECK(control(srv.admin_port(), "POST", "/reset", R"({"license": "AAAA-0000-0000-0000-0001"})").first == 200);
+  // The mistakes a new user made, each answered with what the key takes.
+  auto refused = [&](const std::string& body) {
+    auto [status, text] = control(srv.admin_port(), "POST", "/reset", body);
+    return std::to_string(status) + " " + json::parse(text).value("error", "");
+  };
+  CHECK(refused(R"({"license": "EFTM000000000001"})") ==
+        "404 no license EFTM000000000001 to reset (by its activation_code, in any case, as GET /world lists it, not "
+        "its EFTM… serial)");
+  CHECK(refused(R"({"token": "ftkmob0000000043"})") ==
+        "404 no token ftkmob0000000043 to reset (a serial, in upper case, as GET /world lists it)");
+  CHECK(refused(R"({"token": ""})") == "400 token: empty; expected a serial");
   auto world = json::parse(control(srv.admin_port(), "GET", "/world").second);
   for (const auto& t : world["tokens"])
     CHECK(t["activation"] == (t["token"] == "FTKMOB0000000043" ? json(hex) : json("")));

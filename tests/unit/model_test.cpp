@@ -1048,6 +1048,21 @@ TEST_CASE("a reload that makes a mobile token whose derived code another token h
   CHECK(m.snapshot()["tokens"].size() == 1);
 }
 
+TEST_CASE("a phone's code that is not 16 lowercase hex digits is refused with those words") {
+  // From a new user's trial: upper-case hex, or the user's base32 code, read "no token has it".
+  const activation_bytes bytes{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89};
+  const std::string code = activation_code_for_user(bytes), hex = activation_code_for_phone(bytes);
+  model m(scenario_from(R"({"mobile_tokens": [{"token": "FTKMOB0000000043", "activation_code": ")" + code + R"("}]})"));
+  std::string why;
+  for (std::string sent : {upper_case(hex), code}) {
+    CHECK(m.mobile_provision({"", "5", "PHONE00000000001", sent, "", "", ""}, &why).error->code == 40);
+    CHECK(why == "token_activation_code \"" + sent + "\" is not 16 lowercase hex digits");
+  }
+  CHECK(m.mobile_provision({"", "5", "PHONE00000000001", "0000000000000000", "", "", ""}, &why).error->code == 40);
+  CHECK(why == "no token has activation code 0000000000000000");
+  CHECK(m.mobile_provision({"", "5", "PHONE00000000001", hex, "", "", ""}).token == "FTKMOB0000000043");
+}
+
 TEST_CASE("a reset that would give a token a code another token holds now is refused, and changes nothing") {
   // From a third trial: a mobile token reset took its scenario code back from the token that held it.
   const std::string code = "EEIBCEIRCEIRCEIR";

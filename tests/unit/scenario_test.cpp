@@ -164,7 +164,7 @@ TEST_CASE("a mobile token's code is no other token's: not another mobile token's
   auto ps = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "bound_to": ["FG1"],
       "tokens": [{"token": "FTKMOB0000000001", "activation_code": "EEIAI6ZLEYIRKOYV"}]}],
     "mobile_tokens": [
-      {"token": "FTKMOB0000000042", "activation_code": "EEAAI6ZLEYIRKOYV"},
+      {"token": "FTKMOB0000000042", "activation_code": "EEAAI6ZLEYIRKOYV", "period": 30},
       {"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"},
       {"token": "FTKMOB0000000044", "activation_code": "eeibceirceirceir"},
       {"token": "FTKMOB0000000001", "activation_code": "EEIAI6ZLEYIRKOYV"}]})");
@@ -196,6 +196,35 @@ TEST_CASE("a mobile token's derived code is no code the scenario gives another t
     "mobile_tokens": [{"token": "FTKMOB0000000009"}]})",
                                    "good.json");
   CHECK(other_seed.describe() == "");
+}
+
+TEST_CASE("a mobile token's code announces its period: one that says another is refused, not rewritten") {
+  // From a new user's trial: EEA… (30 s) on a 60-second token was shown as EEI…, and a phone
+  // given the code as written showed OTPs the server did not take.
+  auto ps = problems_of(R"({"mobile_tokens": [
+      {"token": "FTKMOB0000000001", "activation_code": "EEAKDMWD2TS7MBYA"},
+      {"token": "FTKMOB0000000002", "activation_code": "EEIBCEIRCEIRCEIR", "period": 30},
+      {"token": "FTKMOB0000000003", "activation_code": "EEABCEIRCEIRCEIA", "period": 30},
+      {"token": "FTKMOB0000000004", "activation_code": "eeibceirceirceiq", "period": 45}]})");
+  CHECK(has_problem(ps, "$.mobile_tokens[0].activation_code",
+                    "announces a period of 30 s (its second byte), and the token's \"period\" is 60: give the code "
+                    "EEIKDMWD2TS7MBYA, or \"period\": 30"));
+  CHECK(has_problem(ps, "$.mobile_tokens[1].activation_code",
+                    "announces a period of 60 s (its second byte), and the token's \"period\" is 30: give the code "
+                    "EEABCEIRCEIRCEIR, or \"period\": 60"));
+  CHECK(ps.size() == 2);
+}
+
+TEST_CASE("a code that is not a user's says what it is, and a phone's hex form what its user's code is") {
+  auto ps = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "tokens": [
+      {"token": "FTKMOB0000000001", "activation_code": "EEIBCEIRCEIRCEI0"},
+      {"token": "FTKMOB0000000002", "activation_code": "1122334455667788"}]}]})");
+  CHECK(has_problem(ps, "$.licenses[0].tokens[0].activation_code",
+                    "\"EEIBCEIRCEIRCEI0\": expected 16 base32 characters (A-Z, 2-7) starting with \"EE\""));
+  CHECK(has_problem(ps, "$.licenses[0].tokens[1].activation_code",
+                    "that is the phone's hex form, whose user's code is " +
+                        activation_code_for_user(*parse_phone_activation_code("1122334455667788"))));
+  CHECK(ps.size() == 2);
 }
 
 TEST_CASE("a given code's period byte is 0x10 (60 s) or 0x00 (30 s)") {

@@ -3,6 +3,7 @@
 // hardware locks.
 #include "server/core/control/call.hpp"
 
+#include "protocol/printable.hpp"
 #include "protocol/qr_code.hpp"
 
 namespace fortisim::core::control {
@@ -67,8 +68,18 @@ control_reply reset(call& request) {
                 : key == "token"  ? target::token
                 : key == "serial" ? target::device
                                   : target::hardware;
+  if (value->empty())
+    throw bad_call(key + ": empty; expected a " + (what == target::licence ? "licence activation code" : "serial"));
   auto done = request.engine.world().reset_one(what, *value);
-  if (done.outcome == model::reset_result::unknown) throw bad_call("no " + key + " " + *value + " to reset", 404);
+  if (done.outcome == model::reset_result::unknown) {
+    // What GET /world names it by, for the mistakes a new user made: a licence's serial for its
+    // code, a serial in lower case.
+    const char* by = what == target::licence ? " (by its activation_code, in any case, as GET /world lists it, not its "
+                                               "EFTM… serial)"
+                     : what == target::device ? " (no licence is bound to it; a device's serial, as it sent it)"
+                                              : " (a serial, in upper case, as GET /world lists it)";
+    throw bad_call("no " + key + " " + protocol::printable(*value, 64) + " to reset" + by, 404);
+  }
   if (done.outcome == model::reset_result::refused) throw bad_call(done.why, 409);
   request.announce("reset", {{key, *value}});
   return ok({{"reset", key}, {key, *value}});

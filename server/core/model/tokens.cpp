@@ -306,7 +306,11 @@ void model::mobile_provision(const mobile_provision_request& r, mobile_provision
     auto phone = std::string_view(r.mobile_id).substr(0, 16);
     // Unknown, expired, or bound to another phone: all one error 40 [seen].
     auto code = by_activation_.find(r.token_activation_code);
-    if (code == by_activation_.end()) return refuse("no token has activation code ", r.token_activation_code);
+    if (code == by_activation_.end()) {
+      if (!is_lower_hex(r.token_activation_code, 16))  // the app sends the code's last 8 bytes so
+        return refuse("token_activation_code \"", r.token_activation_code, "\" is not 16 lowercase hex digits");
+      return refuse("no token has activation code ", r.token_activation_code);
+    }
     const token_record& stored = tokens_.at(code->second);
     if (status_now_locked(stored) == token_status::timed_out)
       return refuse(stored.serial, ": its activation code expired at ", utc_time{stored.expire});

@@ -4,6 +4,7 @@
 #include "protocol/bounded_json.hpp"
 #include "protocol/formats.hpp"
 #include "protocol/hosts.hpp"
+#include "protocol/printable.hpp"
 #include "protocol/seed_crypto.hpp"
 #include "server/core/scenario/parse.hpp"
 
@@ -68,7 +69,12 @@ bool user_code(checker& c, const json& j, const char* key, const std::string& pa
   auto v = c.string_at(j, key, path);
   if (!v) return false;
   if (!protocol::parse_user_activation_code(*v)) {
-    c.fail(path + "." + key, "expected 16 base32 characters starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)");
+    std::string why =
+        "\"" + protocol::printable(*v, 64) +
+        "\": expected 16 base32 characters (A-Z, 2-7) starting with \"EE\" (bytes 0x21, 0x10|0x00, then 8)";
+    if (auto phone = protocol::parse_phone_activation_code(*v))  // copied from GET /world's "activation"
+      why += "; that is the phone's hex form, whose user's code is " + protocol::activation_code_for_user(*phone);
+    c.fail(path + "." + key, why);
     return false;
   }
   if (auto period = protocol::base32_decode(*v)->at(1); period != 0x10 && period != 0x00) {
@@ -277,6 +283,17 @@ void mobile_token(checker& c, const json& j, const std::string& path, scenario& 
   t.secret = c.secret_at(j, "secret", path);
   if (auto v = c.int_at(j, "digits", path, 6, 8)) t.digits = static_cast<int>(*v);
   if (auto v = c.int_at(j, "period", path, 1, 3600)) t.period = static_cast<int>(*v);
+  if (auto code = protocol::parse_user_activation_code(t.activation_code); code) {
+    // The phone reads the period from the code: one that says another than the token's would
+    // show OTPs the server does not take (from a new user's trial: it was rewritten silently).
+    auto as_period = protocol::activation_code_for_user(*code, t.period);
+    if (as_period != t.activation_code)
+      c.fail(path + ".activation_code",
+             "announces a period of " + std::to_string(protocol::activation_code_period(t.activation_code)) +
+                 " s (its second byte), and the token's \"period\" is " + std::to_string(t.period) +
+                 ": give the code " + as_period +
+                 ", or \"period\": " + std::to_string(protocol::activation_code_period(t.activation_code)));
+  }
   if (auto v = c.string_at(j, "type", path)) {
     auto type = protocol::otp_type_from_text(*v);
     if (!type) c.fail(path + ".type", "expected \"totp\" or \"hotp\"");
