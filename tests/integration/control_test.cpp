@@ -411,6 +411,9 @@ TEST_CASE("a runtime rule cannot take a name a rule has, nor a reloaded file's r
                   R"({"name": "mine", "when": {"serial_number": "FG-Y"}, "then": {"action": "close"}})") == 200);
   { std::ofstream(file) << R"({"seed": 9, "rules": [{"name": "mine", "then": {"action": "close"}}]})"; }
   CHECK(status_of(admin, "POST", "/reload") == 422);
+  auto refused = error_of(admin, "POST", "/reload");
+  CHECK(refused.ends_with("\nrefused: the last good scenario stays live"));
+  CHECK(refused.find("\n\n") == std::string::npos);
   CHECK(error_of(admin, "POST", "/reload").find(file + ": $.rules[0].name: \"mine\" is the name of a runtime rule") !=
         std::string::npos);
   CHECK(json::parse(control(admin, "GET", "/status").second)["seed"] == 1);  // the last good scenario stays live

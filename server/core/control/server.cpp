@@ -110,12 +110,19 @@ control_reply journal_clear(call& request) {
   return ok(json::object());
 }
 
+/// A scenario a reload or a switch refused: 422, a problem a line, and what stays (from a new
+/// user's trial: the text ended in a line break, and said nothing of the scenario in force).
+[[noreturn]] void refused_scenario(std::string problems) {
+  while (!problems.empty() && problems.back() == '\n') problems.pop_back();
+  throw bad_call(problems + "\nrefused: the last good scenario stays live", 422);
+}
+
 control_reply reload(call& request) {
   request.only_query({});
   request.only_keys({});
   request.announce("reload");  // what came of it is the "reload" event every reload logs
   std::string problems = request.server.reload();
-  if (!problems.empty()) throw bad_call(problems, 422);
+  if (!problems.empty()) refused_scenario(problems);
   return listeners_follow(status(request));  // answered as GET /status
 }
 
@@ -190,7 +197,7 @@ control_reply switch_scenario(call& request) {
   }
   auto path = scenario_file(request, *given);
   request.announce("switch scenario", {{"file", path}, {"reset", reset}});
-  if (auto problems = request.server.switch_scenario(path, reset); !problems.empty()) throw bad_call(problems, 422);
+  if (auto problems = request.server.switch_scenario(path, reset); !problems.empty()) refused_scenario(problems);
   if (reset) request.server.reset();
   return listeners_follow(status(request));  // answered as GET /status
 }
