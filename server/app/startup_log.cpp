@@ -59,10 +59,15 @@ json scenario_event(const core::scenario& s) {
 }  // namespace
 
 void log_scenario(const core::scenario& s, core::engine& engine, bool json) {
-  if (json)
-    engine.notice("scenario", scenario_event(s));
-  else
+  auto warnings = engine.world().held_pins();  // a stored state's token holding a code pinned since
+  if (json) {
+    auto event = scenario_event(s);
+    if (!warnings.empty()) event["warnings"] = warnings;
+    engine.notice("scenario", event);
+  } else {
     print_scenario(s);
+    for (const auto& w : warnings) std::cerr << "fortisim: warning: " << w << "\n" << std::flush;
+  }
 }
 
 json resumed_state(const core::model& world, const std::string& file, bool existed) {

@@ -238,4 +238,34 @@ TEST_CASE("POST /reset of a token whose start code another token holds now is 40
     CHECK(t["activation"] == (t["token"] == "FTKMOB0000000043" ? json(hex) : json("")));
 }
 
+TEST_CASE("a reload that pins a code a token holds takes, and says which pinned token gets 40 until when") {
+  // From a new user's trial: the reload answered ok, with no word of the pinned token's 40 to come.
+  temp_folder dir("held-pin");
+  auto file = dir.file("lab.json");
+  auto lab = [](const std::string& second) {
+    return R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "bound_to": ["FGT40FHA25099UXR"],
+        "tokens": ["FTKMOB0000000006", )" +
+           second + "]}]}";
+  };
+  dir.write("lab.json", lab(R"("FTKMOB0000000043")"));
+  test_server srv(lab(R"("FTKMOB0000000043")"), 1, std::nullopt,
+                  [&](net::server_config& cfg) { cfg.scenario_path = file; });
+  fortigate fg(srv);
+  const std::string hex =
+      protocol::activation_code_for_phone(*protocol::parse_user_activation_code("EEIBCEIRCEIRCEIR"));
+  json t{{"token", "FTKMOB0000000006"}, {"activation_code", hex}};
+  REQUIRE(fg.d(request("ProvisionRequest", {{"tokens", {t}}}).dump())["tokens"][0]["error"].is_null());
+  dir.write("lab.json", lab(R"({"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"})"));
+  auto [status, body] = control(srv.admin_port(), "POST", "/reload");
+  CHECK(status == 200);
+  CHECK(json::parse(body)["last_reload"]["warnings"] ==
+        json::array({"$.licenses[0].tokens[1].activation_code: EEIBCEIRCEIRCEIR is token FTKMOB0000000006's: "
+                     "FTKMOB0000000043 gets 40 until that token gives it up (provisioned with another code, or POST "
+                     "/reset {\"token\": \"FTKMOB0000000006\"})"}));
+  CHECK(control(srv.admin_port(), "POST", "/reset", R"({"token": "FTKMOB0000000006"})").first == 200);
+  dir.write("lab.json", lab(R"({"token": "FTKMOB0000000043", "activation_code": "EEIBCEIRCEIRCEIR"})"));
+  auto again = json::parse(control(srv.admin_port(), "POST", "/reload").second);
+  CHECK(again["last_reload"]["warnings"] == json::array());
+}
+
 }  // TEST_SUITE

@@ -995,7 +995,13 @@ TEST_CASE(
     ["FTKMOB0000000006", "FTKMOB5CA3C29179"]}]})";
   model m(scenario_from(unpinned));
   REQUIRE_FALSE(m.provision(given("FTKMOB0000000006")).tokens[0].error.has_value());
+  CHECK(m.held_pins().empty());
   m.adopt(scenario_from(R"({"licenses": [)" + licence + "]}"));
+  CHECK(m.held_pins() ==
+        std::vector<std::string>{
+            "$.licenses[0].tokens[1].activation_code: EEIAI6ZLEYIRKOYV is token FTKMOB0000000006's: FTKMOB5CA3C29179 "
+            "gets 40 until that token gives it up (provisioned with another code, or POST /reset {\"token\": "
+            "\"FTKMOB0000000006\"})"});
   std::string why;
   CHECK(m.provision(given("FTKMOB5CA3C29179"), &why).tokens[0].error->code == 40);
   CHECK(why.find("FTKMOB5CA3C29179: its pinned activation code EEIAI6ZLEYIRKOYV is token FTKMOB0000000006's now") !=

@@ -42,7 +42,7 @@ void engine::notice(std::string_view event, json fields) {
   log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void engine::record_reload(std::string_view file, std::string_view problems) {
+void engine::record_reload(std::string_view file, std::string_view problems, std::vector<std::string> warnings) {
   json lines = json::array();
   for (std::size_t at = 0; at < problems.size();) {
     auto end = std::min(problems.find('\n', at), problems.size());
@@ -53,6 +53,7 @@ void engine::record_reload(std::string_view file, std::string_view problems) {
   json last{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
             {"ok", lines.empty()},
             {"problems", std::move(lines)},
+            {"warnings", std::move(warnings)},
             {"file", file}};
   std::lock_guard lock(reload_mutex_);
   last_reload_ = std::move(last);

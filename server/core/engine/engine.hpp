@@ -164,9 +164,10 @@ class engine {
   /// Logs an event that is not an exchange: {"event": "reload", …fields}. Never blocks.
   void notice(std::string_view event, protocol::json fields = protocol::json::object());
   /// Keeps a reload's outcome (control API, SIGHUP or --watch) for GET /status's "last_reload":
-  /// {"time_ms", "ok", "problems" (one line each, [] when it took), "file"}. The network layer,
-  /// which owns the scenario file, calls it after every attempt, good or bad.
-  void record_reload(std::string_view file, std::string_view problems);
+  /// {"time_ms", "ok", "problems" (one line each, [] when it took), "warnings" (of one that took:
+  /// model::held_pins), "file"}. The network layer, which owns the scenario file, calls it after
+  /// every attempt, good or bad.
+  void record_reload(std::string_view file, std::string_view problems, std::vector<std::string> warnings = {});
 
   /// One administrative change at a time (reload, reset, rules, clock, listener, tokens, locks),
   /// whoever asks: the control API and the fixture (handle_control holds it for every call but

@@ -113,6 +113,10 @@ class model {
   /// std::invalid_argument naming the path when a licence it declares names a serial or token
   /// another has, storage_error if the change cannot be stored; either keeps the old scenario.
   void adopt(std::shared_ptr<const scenario> s, bool from_start = false);
+  /// The scenario's pinned codes that another token holds (a reload or a stored state pinned a
+  /// code a token got before), a warning each with its JSON path: the pinned token gets 40 until
+  /// that token gives the code up.
+  std::vector<std::string> held_pins() const;
 
   /// The model's answer to a well-formed request of any operation, and in `why` (if given) the
   /// reason in protocol terms ("licence DA8C-… is bound to FG100F…; FG200F… is not in its

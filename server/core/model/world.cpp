@@ -61,6 +61,27 @@ std::string model::clash_locked(const scenario& s) const {
   return "";
 }
 
+std::vector<std::string> model::held_pins() const {
+  return read_durably([&] {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < scenario_->licenses.size(); ++i) {
+      const auto& tokens = scenario_->licenses[i].tokens;
+      for (std::size_t j = 0; j < tokens.size(); ++j) {
+        auto pin = pinned_.find(tokens[j]);
+        if (pin == pinned_.end()) continue;
+        auto held = by_activation_.find(activation_code_for_phone(*parse_user_activation_code(pin->second)));
+        if (held == by_activation_.end() || held->second == tokens[j]) continue;
+        out.push_back("$.licenses[" + std::to_string(i) + "].tokens[" + std::to_string(j) +
+                      "].activation_code: " + pin->second + " is token " + held->second + "'s: " + tokens[j] +
+                      " gets 40 until that token gives it up (provisioned with another code, or POST /reset "
+                      "{\"token\": \"" +
+                      held->second + "\"})");
+      }
+    }
+    return out;
+  });
+}
+
 change model::definitions_locked(const scenario& s, bool from_scratch, bool clear_of_runtime) const {
   change c;
   auto token_known = [&](const std::string& serial) {

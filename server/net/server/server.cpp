@@ -121,10 +121,16 @@ void server::impl::raise_descriptor_limit() {
 
 std::string server::impl::reload(bool from_start) {
   auto problems = reload_file(from_start);
+  auto warnings = problems.empty() ? engine->world().held_pins() : std::vector<std::string>{};
   // Recorded before it is logged: whoever reads the log line finds it in GET /status already.
-  engine->record_reload(cfg.scenario_path, problems);
-  if (problems.empty())
+  engine->record_reload(cfg.scenario_path, problems, warnings);
+  if (problems.empty() && warnings.empty())
     engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", true}, {"seed", engine->current_scenario()->seed}});
+  else if (problems.empty())
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", true},
+                              {"seed", engine->current_scenario()->seed},
+                              {"warnings", warnings}});
   else
     engine->notice("reload", {{"file", cfg.scenario_path},
                               {"ok", false},
