@@ -91,6 +91,7 @@ std::optional<activation_bytes> parse_phone_activation_code(std::string_view hex
 }
 
 std::optional<activation_bytes> parse_user_activation_code(std::string_view base32) {
+  if (base32.size() != 16) return std::nullopt;  // 10 bytes and no more (from a trial: 17 passed)
   auto raw = base32_decode(base32);
   if (!raw || raw->size() != 10 || (*raw)[0] != 0x21) return std::nullopt;
   activation_bytes b{};

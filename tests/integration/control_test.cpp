@@ -6,6 +6,7 @@
 #include "protocol/seed_crypto.hpp"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -418,6 +419,51 @@ TEST_CASE("a runtime rule cannot take a name a rule has, nor a reloaded file's r
         std::string::npos);
   CHECK(json::parse(control(admin, "GET", "/status").second)["seed"] == 1);  // the last good scenario stays live
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "a switch with a reset is one change: a failed write answers 503 and changes nothing, a good one commits once") {
+  // From an attacker's trial: the switch and the reset were two writes; when the second failed,
+  // the switch that had taken (file, world, rules) was answered 503.
+  temp_folder dir("switch-reset");
+  auto state = dir.file("state.db");
+  auto a = dir.write("a.json", world);
+  auto b = dir.write("b.json", R"({"seed": 5, "unknown_codes": {"answer": "accept"}})");
+  test_server srv(world, 1, state, [&](net::server_config& cfg) { cfg.scenario_path = a; });
+  auto admin = srv.admin_port();
+  auto status = [&] { return json::parse(control(admin, "GET", "/status").second); };
+  REQUIRE(d_of(post_once(srv.port(), import_request("AAAA-0000-0000-0000-0001", "FG1")))["error"].is_null());
+  REQUIRE(status_of(admin, "POST", "/rules",
+                    R"({"name": "x", "when": {"serial_number": "FG9"}, "then": {"action": "close"}})") == 200);
+  auto world_now = [&] {  // without the running clock
+    auto w = json::parse(control(admin, "GET", "/state").second);
+    w.erase("clock_ms");
+    return w;
+  };
+  auto world_before = world_now();
+  auto file_before = status()["file"];
+  auto switch_to_b = json{{"scenario", b}, {"reset", true}}.dump();
+  sqlite3* other = nullptr;  // holds the database's write lock: the next commit fails at once
+  REQUIRE(sqlite3_open(state.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto [refused, why] = control(admin, "POST", "/scenario", switch_to_b);
+  CHECK(refused == 503);
+  CHECK(json::parse(why)["error"].get<std::string>().find("cannot write the state") != std::string::npos);
+  CHECK(status()["file"] == file_before);
+  CHECK(status()["seed"] == 4);
+  CHECK(status()["last_reload"]["ok"] == false);
+  CHECK(world_now() == world_before);
+  CHECK(json::parse(control(admin, "GET", "/rules").second).size() == 1);
+  REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  auto commits = status()["state"]["commits"].get<int>();
+  CHECK(status_of(admin, "POST", "/scenario", switch_to_b) == 200);
+  auto after = status();
+  CHECK(after["file"] == b);
+  CHECK(after["seed"] == 5);
+  CHECK(after["state"]["commits"] == commits + 1);  // the switch and the reset, written at once
+  CHECK(json::parse(control(admin, "GET", "/state").second)["tokens"].empty());
+  CHECK(json::parse(control(admin, "GET", "/rules").second).empty());
 }
 
 TEST_CASE("changes are made one at a time, whoever asks, and reads go on beside a change") {

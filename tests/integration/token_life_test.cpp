@@ -220,7 +220,8 @@ TEST_CASE("POST /reset of a token whose start code another token holds now is 40
   CHECK(status == 409);
   CHECK(json::parse(body)["error"] ==
         "FTKMOB0000000043's activation code at the start, EEIBCEIRCEIRCEIR, is token FTKMOB0000000006's now (a "
-        "phone's code names one token): reset that token first, or everything");
+        "phone's code names one token): reset that token first, or both at once (a licence or device they share, or "
+        "everything)");
   CHECK(control(srv.admin_port(), "POST", "/reset", R"({"license": "AAAA-0000-0000-0000-0001"})").first == 200);
   // The mistakes a new user made, each answered with what the key takes.
   auto refused = [&](const std::string& body) {

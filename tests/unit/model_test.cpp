@@ -502,7 +502,7 @@ TEST_CASE("a scenario that names a stored licence's token for another licence is
   CHECK_THROWS_WITH_AS(
       model(scenario_from(naming), path),
       doctest::Contains(("test scenario: $.licenses[0].tokens[0]: " + token +
-                         " is already licence ABCD-EF01-2345-6789-0AB3's in " + "the stored state " + path)
+                         " is already licence ABCD-EF01-2345-6789-0AB3's [the stored state " + path + "]")
                             .c_str()),
       std::runtime_error);
   model again(scenario_from(R"({"unknown_codes": {"answer": "accept"}})"), path);  // the state as it was
@@ -1092,7 +1092,7 @@ TEST_CASE("a reset that would give a token a code another token holds now is ref
     CHECK(done.outcome == model::reset_result::refused);
     CHECK(done.why == "FTKMOB0000000043's activation code at the start, " + code +
                           ", is token FTKMOB0000000006's now (a phone's code names one token): reset that token "
-                          "first, or everything");
+                          "first, or both at once (a licence or device they share, or everything)");
     CHECK(m.snapshot() == before);
   }
   // A reset of both gives it back (the device's licences), as does one after the holder's.

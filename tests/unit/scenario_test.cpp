@@ -216,15 +216,20 @@ TEST_CASE("a mobile token's code announces its period: one that says another is 
 }
 
 TEST_CASE("a code that is not a user's says what it is, and a phone's hex form what its user's code is") {
+  // From an attacker's trial: 17 characters, or trailing "=", passed, the rest dropped.
   auto ps = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "tokens": [
       {"token": "FTKMOB0000000001", "activation_code": "EEIBCEIRCEIRCEI0"},
-      {"token": "FTKMOB0000000002", "activation_code": "1122334455667788"}]}]})");
+      {"token": "FTKMOB0000000002", "activation_code": "1122334455667788"},
+      {"token": "FTKMOB0000000003", "activation_code": "EEIAI6ZLEYIRKOYVB"},
+      {"token": "FTKMOB0000000004", "activation_code": "EEIAI6ZLEYIRKOYV=="}]}]})");
+  CHECK(has_problem(ps, "$.licenses[0].tokens[2].activation_code", "\"EEIAI6ZLEYIRKOYVB\": expected 16 base32"));
+  CHECK(has_problem(ps, "$.licenses[0].tokens[3].activation_code", "\"EEIAI6ZLEYIRKOYV==\": expected 16 base32"));
   CHECK(has_problem(ps, "$.licenses[0].tokens[0].activation_code",
                     "\"EEIBCEIRCEIRCEI0\": expected 16 base32 characters (A-Z, 2-7) starting with \"EE\""));
   CHECK(has_problem(ps, "$.licenses[0].tokens[1].activation_code",
                     "that is the phone's hex form, whose user's code is " +
                         activation_code_for_user(*parse_phone_activation_code("1122334455667788"))));
-  CHECK(ps.size() == 2);
+  CHECK(ps.size() == 4);
 }
 
 TEST_CASE("a given code's period byte is 0x10 (60 s) or 0x00 (30 s)") {

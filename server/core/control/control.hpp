@@ -23,11 +23,14 @@ class server_control {
   /// Back to the scenario's start (POST /reset): the engine's reset, then listening as the
   /// scenario does from its start (refusing again if it refuses from the start).
   virtual void reset() = 0;
-  /// Reload the scenario file; the problems found, or "" when it took.
+  /// Reload the scenario file; the problems found, or "" when it took. Throws storage_error (and
+  /// changes nothing) when the state cannot be written.
   virtual std::string reload() = 0;
   /// Serve the scenario file at `path` from now on (reloads read it too); the problems found, or
   /// "" when it took. On problems the scenario in force stays, and so does its file. With
-  /// `from_start`, the world is the new scenario's start (a reset follows): it is checked against that.
+  /// `from_start`, it is POST /reset's too, in one change: the world is the new scenario's start
+  /// (checked against that), and the rule counters, runtime rules, journal and listener start again.
+  /// Throws storage_error (and changes nothing) when the state cannot be written.
   virtual std::string switch_scenario(const std::string& path, bool from_start) = 0;
   /// The folder of the shipped scenarios (GET /scenarios), "" when none was found.
   virtual std::string shipped_scenarios() const = 0;

@@ -197,8 +197,8 @@ control_reply switch_scenario(call& request) {
   }
   auto path = scenario_file(request, *given);
   request.announce("switch scenario", {{"file", path}, {"reset", reset}});
+  // With reset, the switch is the reset too, in one change: a write that fails leaves both undone.
   if (auto problems = request.server.switch_scenario(path, reset); !problems.empty()) refused_scenario(problems);
-  if (reset) request.server.reset();
   return listeners_follow(status(request));  // answered as GET /status
 }
 

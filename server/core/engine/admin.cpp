@@ -68,8 +68,12 @@ void engine::reload(std::shared_ptr<const scenario> s, bool from_start) {
                                   "\" is the name of a runtime rule: delete it (DELETE /rules/<name>) first");
   model_.adopt(s, from_start);  // throws (and changes nothing) if they clash or cannot be stored
   current_.store_with(std::make_shared<loaded>(s), [this](loaded& next) { count_from_now(next); });
-  if (runtime)  // the same rules and counters, drawing from the new seed
+  if (from_start) {           // the rest as a reset starts it, the world being written already (from a trial:
+    runtime_.store(nullptr);  // a second write of it could fail and answer 503 for a switch that took)
+    start_records_again();
+  } else if (runtime) {  // the same rules and counters, drawing from the new seed
     runtime_.store(std::make_shared<runtime_rules>(runtime->book.rules(), s->seed, runtime->book.states()));
+  }
 }
 
 void engine::reset() {
@@ -78,6 +82,10 @@ void engine::reset() {
     std::lock_guard lock(runtime_mutex_);
     runtime_.store(nullptr);
   }
+  start_records_again();
+}
+
+void engine::start_records_again() {
   // Rule counters and ordinals from zero. The request count starts again where the journal does,
   // at one number taken while no entry can be recorded: a request counted before the reset has no
   // entry after it, however long its answer takes, and every request counted after has one.

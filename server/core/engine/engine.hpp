@@ -112,9 +112,11 @@ class engine {
   explicit engine(std::shared_ptr<const scenario> first, engine_options opts = {});
 
   /// Replaces the scenario (rules, protocol table, definitions); the model keeps its state, the
-  /// runtime rules their counters; the scenario's rules start from zero. Throws (and changes
-  /// nothing) if the new definitions cannot be stored (storage_error) or one of its rules has a
-  /// runtime rule's name (std::invalid_argument, "$.rules[N].name: …").
+  /// runtime rules their counters; the scenario's rules start from zero. With `from_start`, the
+  /// world is the new scenario's start instead and the rest starts again as reset() starts it, in
+  /// one change. Throws (and changes nothing) if the new definitions cannot be stored
+  /// (storage_error) or one of its rules has a runtime rule's name (std::invalid_argument,
+  /// "$.rules[N].name: …").
   void reload(std::shared_ptr<const scenario> s, bool from_start = false);
   std::shared_ptr<const scenario> current_scenario() const;
 
@@ -209,6 +211,9 @@ class engine {
   protocol::json rules() const;
 
  private:
+  /// A reset's part beside the world: the scenario's rule counters and ordinals, the journal, the
+  /// devices read from it (the runtime rules are the caller's, under runtime_mutex_).
+  void start_records_again();
   /// A scenario in force: it, its rule book, and its counters since it loaded.
   struct loaded {
     std::shared_ptr<const core::scenario> scenario;

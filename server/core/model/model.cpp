@@ -48,8 +48,8 @@ model::model(std::shared_ptr<const scenario> s, std::optional<std::string> state
       clock_.set(*stored.clock_ms +
                  static_cast<std::int64_t>(static_cast<double>(real_now_ms() - stored.clock_real_ms) * clock_.rate()));
   }
-  if (auto clash = clash_locked(*scenario_); !clash.empty())
-    throw std::runtime_error(scenario_->file + ": " + clash + " in the stored state " + state_path.value_or(""));
+  if (auto clash = clash_locked(*scenario_); !clash.empty())  // the other party is the stored state's
+    throw std::runtime_error(scenario_->file + ": " + clash + " [the stored state " + state_path.value_or("") + "]");
   auto start = definitions_locked(*scenario_);
   if (store_) store_->write(start);  // no other thread yet: written at once
   apply_in_memory_locked(start);

@@ -104,7 +104,9 @@ std::string model::code_clash_locked(const change& c) const {
       holder = held->second;
     if (!holder.empty())
       return t.serial + "'s activation code at the start, " + user_activation_code(t) + ", is token " +
-             std::string(holder) + "'s now (a phone's code names one token): reset that token first, or everything";
+             std::string(holder) +
+             "'s now (a phone's code names one token): reset that token first, or both at once (a licence or device "
+             "they share, or everything)";
   }
   return "";
 }

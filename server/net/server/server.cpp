@@ -120,7 +120,17 @@ void server::impl::raise_descriptor_limit() {
 }
 
 std::string server::impl::reload(bool from_start) {
-  auto problems = reload_file(from_start);
+  auto refused = [&](const std::string& problems, const char* what) {
+    engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", false}, {"problems", problems}, {"what", what}});
+  };
+  std::string problems;
+  try {
+    problems = reload_file(from_start);
+  } catch (const core::storage_error& e) {  // nothing switched: answered 503, as any write that fails
+    engine->record_reload(cfg.scenario_path, cfg.scenario_path + ": " + e.what());
+    refused(cfg.scenario_path + ": " + e.what(), "the state could not be written: the last good scenario stays live");
+    throw;
+  }
   auto warnings = problems.empty() ? engine->world().held_pins() : std::vector<std::string>{};
   // Recorded before it is logged: whoever reads the log line finds it in GET /status already.
   engine->record_reload(cfg.scenario_path, problems, warnings);
@@ -132,17 +142,20 @@ std::string server::impl::reload(bool from_start) {
                               {"seed", engine->current_scenario()->seed},
                               {"warnings", warnings}});
   else
-    engine->notice("reload", {{"file", cfg.scenario_path},
-                              {"ok", false},
-                              {"problems", problems},
-                              {"what", "refused: the last good scenario stays live"}});
+    refused(problems, "refused: the last good scenario stays live");
   return problems;
 }
 
 std::string server::impl::switch_scenario(const std::string& path, bool from_start) {
   auto previous = cfg.scenario_path;
   cfg.scenario_path = path;
-  auto problems = reload(from_start);
+  std::string problems;
+  try {
+    problems = reload(from_start);
+  } catch (...) {
+    cfg.scenario_path = previous;
+    throw;
+  }
   if (!problems.empty()) cfg.scenario_path = previous;  // the last good scenario, and its file, stay
   return problems;
 }
@@ -152,7 +165,9 @@ std::string server::impl::reload_file(bool from_start) {
   if (!loaded.value) return loaded.describe();
   try {
     engine->reload(std::make_shared<const core::scenario>(std::move(*loaded.value)), from_start);
-  } catch (const std::exception& e) {  // its definitions could not be stored: nothing switched
+  } catch (const core::storage_error&) {
+    throw;                             // not the file's fault: the caller answers it as a failed write
+  } catch (const std::exception& e) {  // its definitions clash with the world: nothing switched
     return cfg.scenario_path + ": " + e.what() + "\n";
   }
   listeners->begin(engine->refuse_first_ms());  // a reload ends a "refuse until told otherwise"
