@@ -1073,7 +1073,7 @@ TEST_CASE("a reset that would give a token a code another token holds now is ref
   // From a third trial: a mobile token reset took its scenario code back from the token that held it.
   const std::string code = "EEIBCEIRCEIRCEIR";
   const std::string hex = activation_code_for_phone(*parse_user_activation_code(code));
-  model m(scenario_from(R"({"licenses": [
+  model m(scenario_from(R"({"clock": {"now": "2026-01-01T00:00:00Z", "rate": 0}, "licenses": [
       {"activation_code": "AAAA-BBBB-CCCC-DDDD-0001", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000006"]},
       {"activation_code": "AAAA-BBBB-CCCC-DDDD-0002", "bound_to": ["FG1"], "tokens": ["FTKMOB0000000043"]}],
     "mobile_tokens": [{"token": "FTKMOB0000000043", "activation_code": ")" +
