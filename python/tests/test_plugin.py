@@ -131,7 +131,8 @@ def test_reset_of_one_item_and_its_refusal(fortisim):
     with pytest.raises(FortisimError) as refused:
         fortisim.reset(hardware="FTK2000000000077")
     assert refused.value.status == 404
-    assert str(refused.value) == "fortisim: POST /reset: no hardware FTK2000000000077 to reset"
+    assert str(refused.value) == (
+        "fortisim: POST /reset: no hardware FTK2000000000077 to reset (a serial, in upper case, as GET /world lists it)")
 
 
 # --- rules -----------------------------------------------------------------------------------
