@@ -1087,8 +1087,9 @@ TEST_CASE("a reset that would give a token a code another token holds now is ref
   auto before = m.snapshot();
   for (auto [what, key] : {std::pair{model::reset_target::token, "FTKMOB0000000043"},
                            std::pair{model::reset_target::licence, "AAAA-BBBB-CCCC-DDDD-0002"}}) {
+    std::string named = key;  // CAPTURE takes it by a lambda, which clang 14 does not let see a binding
+    CAPTURE(named);
     auto done = m.reset_one(what, key);
-    CAPTURE(key);
     CHECK(done.outcome == model::reset_result::refused);
     CHECK(done.why == "FTKMOB0000000043's activation code at the start, " + code +
                           ", is token FTKMOB0000000006's now (a phone's code names one token): reset that token "
