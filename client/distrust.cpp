@@ -147,7 +147,7 @@ believed believe(protocol::operation op, std::string_view body, const std::vecto
   auto* j = std::get_if<json>(&parsed);
   if (!j || !j->is_object() || !j->contains("d")) {
     std::string why = "the reply is not the protocol's JSON ({\"d\": {…}})";
-    if (auto* reason = std::get_if<std::string>(&parsed)) why += ": " + *reason;
+    if (auto* refusal = std::get_if<protocol::json_refusal>(&parsed)) why += ": " + refusal->reason;
     return {std::nullopt, why};
   }
   if (auto why = wrong_shape((*j)["d"])) return {std::nullopt, *why};

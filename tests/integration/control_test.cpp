@@ -99,6 +99,12 @@ TEST_CASE("bad input gets 400 with the reason, never silence") {
   CHECK(error_of(admin, "POST", "/tokens", R"({"token": ""})").find("no \"token\": a new one") !=
         std::string::npos);  // not a new serial: that is {}
   CHECK(status_of(admin, "GET", "/journal?error_code=1e3") == 400);
+  // A key given twice: which one was meant is not guessed (JSON would keep the last), as a query
+  // parameter given twice is not; nothing is added.
+  auto rules_before = control(admin, "GET", "/rules").second;
+  CHECK(error_of(admin, "POST", "/rules", R"({"then": {"action": "error", "code": 14, "code": 10}})") ==
+        "the body's key $.then.code is given twice in one object (JSON would keep the last one silently)");
+  CHECK(control(admin, "GET", "/rules").second == rules_before);
   auto wrong_method = control(admin, "DELETE", "/status");
   CHECK(wrong_method.first == 405);
   CHECK(status_of(admin, "GET", "/no/such/call") == 404);

@@ -281,6 +281,26 @@ TEST_CASE("invalid JSON is refused with its position") {
   CHECK(r.describe().starts_with("x.json: $: not valid JSON"));
 }
 
+TEST_CASE("a key given twice in one object is refused with its path, not kept last silently") {
+  // A world that lists its licences twice would otherwise serve the second list alone.
+  auto top = problems_of(R"({"seed": 1, "licenses": [], "seed": 2})");
+  REQUIRE(top.size() == 1);
+  CHECK(top[0].path == "$.seed");
+  CHECK(top[0].reason.starts_with("given twice in one object"));
+  // Inside an array of objects, after a nested array and object: the path counts the elements.
+  auto deep = problems_of(R"({"licenses": [{"activation_code": "AAAA-0000-0000-0000-0001", "tokens": ["A", {"x": 1}]},
+                                          {"tokens": [], "bound_to": ["FG1"], "tokens": []}]})");
+  REQUIRE(deep.size() == 1);
+  CHECK(deep[0].path == "$.licenses[1].tokens");
+  auto r = parse_scenario(R"({"rules": [{"when": {"type": "x", "type": "y"}}]})", "x.json");
+  CHECK(r.describe() ==
+        "x.json: $.rules[0].when.type: given twice in one object (JSON would keep the last one silently)\n");
+  // The same key in two objects, and in an object and its child, is no duplicate.
+  auto same_names = problems_of(R"({"clock": {"rate": 0}, "tls": {"x": {"rate": 1}, "rate": 2}})");
+  REQUIRE_FALSE(same_names.empty());  // the unknown keys under tls: the file was parsed and checked
+  for (const auto& p : same_names) CHECK_FALSE(p.reason.starts_with("given twice"));
+}
+
 TEST_CASE("a number out of range is refused like any invalid JSON (found by fuzzing)") {
   auto ps = problems_of(R"({"seed": 1e999})");
   REQUIRE(ps.size() == 1);

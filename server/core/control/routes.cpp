@@ -106,8 +106,10 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) 
 
 json parse_body(std::string_view body) {
   if (body.empty()) return json::object();
-  auto parsed = protocol::parse_bounded(body);
-  if (auto* why = std::get_if<std::string>(&parsed)) throw bad_call("the body is not JSON: " + *why);
+  auto parsed = protocol::parse_bounded(body, {.unique_keys = true});
+  if (auto* why = std::get_if<protocol::json_refusal>(&parsed))
+    throw bad_call(why->path == "$" ? "the body is not JSON: " + why->reason
+                                    : "the body's key " + why->path + " is " + why->reason);
   if (!std::get<json>(parsed).is_object()) throw bad_call("the body must be a JSON object");
   return std::get<json>(std::move(parsed));
 }

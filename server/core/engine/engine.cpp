@@ -153,8 +153,8 @@ void engine::classify(exchange& exchange) {
 
 void engine::build_tree(exchange& exchange) {
   auto parsed = parse_bounded(exchange.request.body);
-  if (auto* why = std::get_if<std::string>(&parsed))
-    exchange.unparsable = why->starts_with("nesting") ? "body " + *why : "body is not JSON";
+  if (auto* why = std::get_if<protocol::json_refusal>(&parsed))
+    exchange.unparsable = why->reason.starts_with("nesting") ? "body " + why->reason : "body is not JSON";
   else
     exchange.parsed = std::get<json>(std::move(parsed));
   if (exchange.unparsable.empty() && exchange.parsed.is_object())

@@ -411,9 +411,9 @@ std::string load_result::describe() const {
 load_result parse_scenario(std::string_view text, std::string file_label) {
   load_result result;
   result.file = std::move(file_label);
-  auto parsed = protocol::parse_bounded(text, /*comments=*/true);
-  if (auto* why = std::get_if<std::string>(&parsed)) {
-    result.problems.push_back({"$", "not valid JSON: " + *why});
+  auto parsed = protocol::parse_bounded(text, {.comments = true, .unique_keys = true});
+  if (auto* why = std::get_if<protocol::json_refusal>(&parsed)) {
+    result.problems.push_back({why->path, why->path == "$" ? "not valid JSON: " + why->reason : why->reason});
     return result;
   }
   const auto& root = std::get<protocol::json>(parsed);
