@@ -13,7 +13,9 @@
 # 3. Durable writes: those four in turn, the provisioning alone and first imports (a code never
 #    sent before, each request: one change), with and without --state (on the disk of the
 #    checkout): durable changes per second and how many each commit carried, against SQLite's own
-#    limit on that disk (one fsync'd one-row transaction after another).
+#    limit on that disk (one fsync'd one-row transaction after another). BENCH_FLUSH_MS=N makes
+#    every flush of that table wait N ms first (bench/slow_flush.c, preloaded into fortisim and
+#    into SQLite's own loop alike), as a disk without a power-safe write cache does.
 # 4. Start to the ready line, 21 starts, with the data folder reused and fresh.
 #
 #   bash bench/run.sh                     # 10 s per run
@@ -22,6 +24,7 @@
 #   BENCH_PEERS=1 bash bench/run.sh       # also mountebank and WireMock (npm, Java), in table 1
 #   BENCH_HANDSHAKE_SECONDS=0 bash bench/run.sh   # without the handshake table
 #   BENCH_TABLES="1 3" bash bench/run.sh  # only some tables
+#   BENCH_TABLES=3 BENCH_FLUSH_MS=2 bash bench/run.sh   # durable writes on a disk that flushes in 2 ms
 #
 # Installs wrk (and nginx) from Debian's packages when missing. Loopback only; bounded in time.
 set -euo pipefail
@@ -33,6 +36,7 @@ want_nginx=${BENCH_NGINX:-1}
 want_peers=${BENCH_PEERS:-0}
 idle_conns=${BENCH_IDLE:-1000}
 hs_seconds=${BENCH_HANDSHAKE_SECONDS:-5}
+flush_ms=${BENCH_FLUSH_MS:-0}
 ulimit -n 8192 2>/dev/null || true
 
 need=(wrk curl)
@@ -134,7 +138,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_fortisim() {
   local scenario=$1; shift
   : >"$work/ready"
-  "$build/fortisim" serve --listen 127.0.0.1:0 --scenario "$scenario" --cert "$cert" --key "$key" \
+  LD_PRELOAD=${preload:-} "$build/fortisim" serve --listen 127.0.0.1:0 --scenario "$scenario" --cert "$cert" --key "$key" \
     --threads "${workers:-$(nproc)}" --journal-size 1000 "$@" >"$work/ready" 2> >(cat >>"$work/fortisim.log") &
   fpid=$!
   pids+=("$fpid")
@@ -229,13 +233,19 @@ state_of() {
 if want 3; then
   disk=$build/bench-state
   rm -rf "$disk" && mkdir -p "$disk"
+  flush="its own flush"
+  if [ "$flush_ms" != 0 ]; then
+    cc -shared -fPIC -O2 -o "$work/slow_flush.so" "$root/bench/slow_flush.c" -ldl
+    preload=$work/slow_flush.so flush="each flush made to wait $flush_ms ms first (bench/slow_flush.c)"
+    export BENCH_FLUSH_MS=$flush_ms
+  fi
   echo
-  echo "Table 3: durable writes; the state on $(df --output=source,fstype "$disk" | tail -1 | tr -s ' ') ($disk);" \
-    "the mix is a re-import, a poll, the 7.4.10 provisioning and the phone, in turn"
+  echo "Table 3: durable writes; the state on $(df --output=source,fstype "$disk" | tail -1 | tr -s ' ') ($disk)," \
+    "$flush; the mix is a re-import, a poll, the 7.4.10 provisioning and the phone, in turn"
   echo
   echo "| fortisim | workload | req/s | vs in memory | p99 ms | CPU µs/req | durable changes/s | changes per commit | vs SQLite's one-row transactions/s |"
   echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
-  sqlite_tps=$(python3 - "$disk/sqlite-limit.db" <<'PY'
+  sqlite_tps=$(LD_PRELOAD=${preload:-} python3 - "$disk/sqlite-limit.db" <<'PY'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
@@ -285,6 +295,7 @@ PY
   echo "SQLite's own limit on this disk: $sqlite_tps one-row transactions/s (WAL, synchronous=FULL, one after another):" \
     "what one fsync per change allows at best"
   rm -rf "$disk"
+  preload=""
 fi
 
 if want 4; then
