@@ -59,6 +59,37 @@ TEST_CASE("a body nested 70,000 deep gets error 990 (it once overflowed the stac
   still_serves(srv.port());
 }
 
+/// An object of `n` keys k0, k1, … each holding 0.
+std::string object_of_keys(int n) {
+  std::string out = "{";
+  for (int i = 0; i < n; ++i) out += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+  return out + "}";
+}
+
+TEST_CASE("an object of more than 256 keys gets 990, in a request and a control call (70,000 took 4 s to read)") {
+  test_server srv(shipped("default.json"));
+  auto request = [](int keys) {
+    return R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":"DA8C-0508-1F31-4CF7-C990",)"
+           R"("serial_number":"FG1","extra":)" +
+           object_of_keys(keys) + "}}";
+  };
+  auto at_bound = post_once(srv.port(), request(256));
+  REQUIRE(at_bound.status == 200);
+  CHECK(json::parse(at_bound.body)["d"]["error"].is_null());  // 256 keys are read; the unknown field is ignored
+  auto past = post_once(srv.port(), request(257));
+  REQUIRE(past.status == 200);
+  auto error = json::parse(past.body)["d"]["error"];
+  CHECK(error["error_code"] == 990);
+  CHECK(error["error_message"] == "malformed request: body has an object of more than 256 keys");
+  auto journal = json::parse(control(srv.admin_port(), "GET", "/journal?error_code=990").second);
+  CHECK(journal.size() == 1);
+  auto call = control(srv.admin_port(), "POST", "/rules",
+                      R"({"then": {"action": "reply", "body": )" + object_of_keys(300) + "}}");
+  CHECK(call.first == 400);
+  CHECK(json::parse(call.second)["error"] == "the body's $.then.body is an object of more than 256 keys");
+  still_serves(srv.port());
+}
+
 TEST_CASE("patterns run in linear time: a 40,000-character serial and a catastrophic pattern are answered") {
   test_server srv(R"({"unknown_codes": {"answer": "accept"}, "rules": [
     {"when": {"serial_number": {"regex": "^(a|aa)*$"}}, "then": {"action": "error", "code": 14}}]})");

@@ -106,10 +106,13 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) 
 
 json parse_body(std::string_view body) {
   if (body.empty()) return json::object();
-  auto parsed = protocol::parse_bounded(body, {.unique_keys = true});
+  std::vector<protocol::json_refusal> twice;
+  auto parsed = protocol::parse_bounded(body, {.given_twice = &twice});
   if (auto* why = std::get_if<protocol::json_refusal>(&parsed))
-    throw bad_call(why->path == "$" ? "the body is not JSON: " + why->reason
-                                    : "the body's key " + why->path + " is " + why->reason);
+    throw bad_call(why->what == protocol::json_refusal::kind::too_many_keys
+                       ? "the body's " + why->path + " is " + why->reason
+                       : "the body is not JSON: " + why->reason);
+  if (!twice.empty()) throw bad_call("the body's key " + twice.front().path + " is " + twice.front().reason);
   if (!std::get<json>(parsed).is_object()) throw bad_call("the body must be a JSON object");
   return std::get<json>(std::move(parsed));
 }

@@ -154,7 +154,9 @@ void engine::classify(exchange& exchange) {
 void engine::build_tree(exchange& exchange) {
   auto parsed = parse_bounded(exchange.request.body);
   if (auto* why = std::get_if<protocol::json_refusal>(&parsed))
-    exchange.unparsable = why->reason.starts_with("nesting") ? "body " + why->reason : "body is not JSON";
+    exchange.unparsable = why->what == json_refusal::kind::too_deep        ? "body " + why->reason
+                          : why->what == json_refusal::kind::too_many_keys ? "body has " + why->reason
+                                                                           : "body is not JSON";
   else
     exchange.parsed = std::get<json>(std::move(parsed));
   if (exchange.unparsable.empty() && exchange.parsed.is_object())

@@ -43,8 +43,9 @@ void checker::only_keys(const json& j, const std::string& path, const std::vecto
     std::string list;
     for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
     auto near = closest(key, allowed);
-    fail(path + "." + key, "unknown key" + (near ? "; did you mean \"" + std::string(*near) + "\"?" : std::string()) +
-                               " (expected one of: " + list + ")");
+    fail(path + protocol::json_path_key(key),
+         "unknown key" + (near ? "; did you mean \"" + std::string(*near) + "\"?" : std::string()) +
+             " (expected one of: " + list + ")");
   }
 }
 

@@ -213,7 +213,8 @@ faults::error read(as<faults::error>, input& in) {
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (m.value().is_string() && !protocol::find_error(m.value().get<std::string>())) {
           f.members.push_back({m.key(), m.value().get<std::string>()});  // the text itself
-        } else if (auto e = error_ref(in.c, m.value(), in.path + ".members." + m.key(), in.errors)) {
+        } else if (auto e =
+                       error_ref(in.c, m.value(), in.path + ".members" + protocol::json_path_key(m.key()), in.errors)) {
           f.members.push_back({m.key(), e->message});
         }
       }

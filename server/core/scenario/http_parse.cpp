@@ -63,7 +63,7 @@ header_edits header_edits_at(checker& c, const json& j, const std::string& path,
   for (const auto& item : j.items()) {
     const std::string& name = item.key();  // not a structured binding: clang 14 cannot capture one
     const json& value = item.value();
-    std::string at = path + "." + name;
+    std::string at = path + protocol::json_path_key(name);
     if (auto why = refusal(name); !why.empty()) {
       c.fail(at, why);
       continue;

@@ -166,7 +166,7 @@ void tls(checker& c, const json& j, scenario& s) {
   auto hosts = j.find("hosts");
   if (hosts == j.end() || !c.is_object(*hosts, "$.tls.hosts")) return;
   for (auto it = hosts->begin(); it != hosts->end(); ++it) {
-    std::string path = "$.tls.hosts[" + json(it.key()).dump() + "]";
+    std::string path = "$.tls.hosts" + protocol::json_path_key(it.key());
     std::string name = protocol::canonical_host_name(it.key());
     if (!protocol::is_host_name(it.key()))
       c.fail(path, "expected a host name as the key, e.g. \"fds1.fortinet.com\"");
@@ -411,13 +411,18 @@ std::string load_result::describe() const {
 load_result parse_scenario(std::string_view text, std::string file_label) {
   load_result result;
   result.file = std::move(file_label);
-  auto parsed = protocol::parse_bounded(text, {.comments = true, .unique_keys = true});
+  parse::checker c;
+  std::vector<protocol::json_refusal> twice;
+  auto parsed = protocol::parse_bounded(text, {.comments = true, .given_twice = &twice});
+  for (const auto& t : twice) c.fail(t.path, t.reason);
   if (auto* why = std::get_if<protocol::json_refusal>(&parsed)) {
-    result.problems.push_back({why->path, why->path == "$" ? "not valid JSON: " + why->reason : why->reason});
+    using kind = protocol::json_refusal::kind;
+    c.fail(why->path, why->what == kind::too_many_keys ? why->reason : "not valid JSON: " + why->reason);
+    result.problems = std::move(c.problems);
     return result;
   }
+  // The keys given twice and every other problem, checked as JSON kept them (the last of each).
   const auto& root = std::get<protocol::json>(parsed);
-  parse::checker c;
   scenario s;
   parse::world(c, root, s);
   if (!c.problems.empty()) {

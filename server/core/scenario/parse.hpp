@@ -2,6 +2,7 @@
 // Private to the scenario loader: the checker that walks a document collecting every problem
 // with its JSON path, and the parsers of each part of a scenario (one file each).
 
+#include "protocol/bounded_json.hpp"
 #include "protocol/printable.hpp"
 #include "server/core/scenario/scenario.hpp"
 

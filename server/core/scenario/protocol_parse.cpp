@@ -13,7 +13,7 @@ constexpr std::string_view operation_list =
 
 void types(checker& c, const json& t, const std::string& path, scenario& s) {
   for (auto it = t.begin(); it != t.end(); ++it) {
-    std::string kp = path + "." + it.key();
+    std::string kp = path + protocol::json_path_key(it.key());
     auto op = protocol::operation_from_name(it.key());
     if (!op) {
       c.fail(kp, "unknown operation (expected " + std::string(operation_list) + ")");
@@ -29,7 +29,7 @@ void types(checker& c, const json& t, const std::string& path, scenario& s) {
 
 void errors(checker& c, const json& e, const std::string& path, scenario& s) {
   for (auto it = e.begin(); it != e.end(); ++it) {
-    std::string kp = path + "." + it.key();
+    std::string kp = path + protocol::json_path_key(it.key());
     const auto* entry = protocol::find_error(it.key());
     if (!entry) {
       c.fail(kp, "unknown error name (see the catalogue in scenarios/README.md)");

@@ -32,7 +32,7 @@ std::optional<matcher> matcher_at(checker& c, const json& j, const std::string& 
     return matcher(value.get<std::vector<std::string>>());
   }
   if (!value.is_string()) {
-    c.fail(path + "." + key, "expected a string");
+    c.fail(path + protocol::json_path_key(key), "expected a string");
     return std::nullopt;
   }
   std::string text = value.get<std::string>();
@@ -48,7 +48,8 @@ std::optional<matcher> matcher_at(checker& c, const json& j, const std::string& 
     }
     return std::get<matcher>(std::move(m));
   }
-  c.fail(path + "." + key, "unknown matcher (expected equals, prefix, suffix, contains, regex or any_of)");
+  c.fail(path + protocol::json_path_key(key),
+         "unknown matcher (expected equals, prefix, suffix, contains, regex or any_of)");
   return std::nullopt;
 }
 
@@ -230,7 +231,8 @@ stage when_key(checker& c, const std::string& key, const json& value, const std:
     // Any field of d by its exact name, for fields fortisim does not know.
     if (c.is_object(value, kp))
       for (auto it = value.begin(); it != value.end(); ++it)
-        if (auto m = matcher_at(c, it.value(), kp + "." + it.key())) w.fields.emplace_back(it.key(), std::move(*m));
+        if (auto m = matcher_at(c, it.value(), kp + protocol::json_path_key(it.key())))
+          w.fields.emplace_back(it.key(), std::move(*m));
   } else if (std::find(protocol::request_field_names.begin(), protocol::request_field_names.end(), key) !=
              protocol::request_field_names.end()) {
     if (auto m = matcher_at(c, value, kp)) w.fields.emplace_back(key, std::move(*m));
@@ -344,7 +346,7 @@ void rule_at(checker& c, const json& j, const std::string& path, scenario& s) {
   std::vector<std::pair<std::string, stage>> known_at;
   if (auto w = j.find("when"); w != j.end() && c.is_object(*w, path + ".when")) {
     for (auto it = w->begin(); it != w->end(); ++it) {
-      std::string kp = path + ".when." + it.key();
+      std::string kp = path + ".when" + protocol::json_path_key(it.key());
       stage at = when_key(c, it.key(), it.value(), kp, r.when);
       known_at.emplace_back(kp, at);
       needed = std::max(needed, at);
