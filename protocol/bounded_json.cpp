@@ -30,32 +30,27 @@ std::string without_excerpt(std::string message) {
   return message.erase(from, to + 1 - from);
 }
 
-/// Where the parser is, as the parser's events tell it: each open object with the keys it gave
-/// so far, each open array with the index of its next element. Lists each key given twice.
+/// Where the parser is: each open object with the keys it gave so far, each open array with the
+/// index of its next element. Lists each key given twice.
 class key_tracker {
  public:
   explicit key_tracker(std::vector<json_refusal>& twice) : twice_(twice) {}
 
-  void on(json::parse_event_t event, const json& parsed) {
-    using e = json::parse_event_t;
-    switch (event) {
-      case e::object_start: open_.push_back({true}); break;
-      case e::array_start: open_.push_back({false}); break;
-      case e::key: {
-        auto& top = open_.back();
-        top.key = parsed.get_ref<const std::string&>();
-        if (!top.keys.insert(top.key).second && twice_.size() < max_listed_twice)
-          twice_.push_back({json_refusal::kind::given_twice, path(),
-                            "given twice in one object (JSON would keep the last one silently)"});
-        break;
-      }
-      case e::object_end:
-      case e::array_end:
-        open_.pop_back();
-        next_element();
-        break;
-      case e::value: next_element(); break;
-    }
+  void open(bool object) { open_.push_back({object}); }
+  void key(const std::string& k) {
+    auto& top = open_.back();
+    top.key = k;
+    if (!top.keys.insert(k).second && twice_.size() < max_listed_twice)
+      twice_.push_back({json_refusal::kind::given_twice, path(),
+                        "given twice in one object (JSON would keep the last one silently)"});
+  }
+  void close() {
+    open_.pop_back();
+    value();
+  }
+  /// A value ended: an array's next element has the next index.
+  void value() {
+    if (!open_.empty() && !open_.back().object) ++open_.back().index;
   }
 
   /// The path of the key or element the parser is at, in the checker's form: $.licenses[0].name
@@ -64,13 +59,6 @@ class key_tracker {
   std::string open_path() const { return path_of(open_.empty() ? 0 : open_.size() - 1); }
 
  private:
-  std::string path_of(std::size_t levels) const {
-    std::string out = "$";
-    for (std::size_t i = 0; i < levels; ++i)
-      out += open_[i].object ? json_path_key(open_[i].key) : "[" + std::to_string(open_[i].index) + "]";
-    return out;
-  }
-
   struct level {
     bool object;
     std::set<std::string, std::less<>> keys{};
@@ -78,12 +66,68 @@ class key_tracker {
     std::size_t index = 0;
   };
 
-  void next_element() {
-    if (!open_.empty() && !open_.back().object) ++open_.back().index;
+  std::string path_of(std::size_t levels) const {
+    std::string out = "$";
+    for (std::size_t i = 0; i < levels; ++i)
+      out += open_[i].object ? json_path_key(open_[i].key) : "[" + std::to_string(open_[i].index) + "]";
+    return out;
   }
 
   std::vector<json_refusal>& twice_;
   std::vector<level> open_;
+};
+
+/// nlohmann's own tree builder behind the bounds. Its callback parser would check them as well, but
+/// scans an object's or array's parent for discarded values whenever one ends: quadratic in the
+/// elements of an array of objects (a 1 MiB array of 350,000 {} took 20 s to read).
+class bounded_builder {
+ public:
+  bounded_builder(json& root, key_tracker* tracker) : dom_(root), tracker_(tracker) {}
+
+  bool null() { return value(), dom_.null(); }
+  bool boolean(bool v) { return value(), dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return value(), dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return value(), dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) { return value(), dom_.number_float(v, s); }
+  bool string(json::string_t& v) { return value(), dom_.string(v); }
+  bool binary(json::binary_t& v) { return value(), dom_.binary(v); }
+
+  bool start_object(std::size_t n) {
+    open(true);
+    keys_at_[depth_] = 0;
+    return dom_.start_object(n);
+  }
+  bool key(json::string_t& k) {
+    // Counted before the tracker sees the key: a refusal names the object, not its 257th key.
+    if (++keys_at_[depth_] > max_object_keys) throw crossed{json_refusal::kind::too_many_keys};
+    if (tracker_) tracker_->key(k);
+    return dom_.key(k);
+  }
+  bool end_object() { return close(), dom_.end_object(); }
+  bool start_array(std::size_t n) { return open(false), dom_.start_array(n); }
+  bool end_array() { return close(), dom_.end_array(); }
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& e) {
+    return dom_.parse_error(position, token, e);  // throws it
+  }
+
+ private:
+  void open(bool object) {
+    if (++depth_ > max_json_depth) throw crossed{json_refusal::kind::too_deep};
+    if (tracker_) tracker_->open(object);
+  }
+  void close() {
+    --depth_;
+    if (tracker_) tracker_->close();
+  }
+  void value() {
+    if (tracker_) tracker_->value();
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  key_tracker* tracker_;
+  std::size_t depth_ = 0;
+  std::array<std::uint32_t, max_json_depth + 1> keys_at_{};  ///< keys of the open object at each depth
 };
 
 bool plain_word(std::string_view key) {
@@ -111,24 +155,14 @@ std::string json_path_key(std::string_view key) {
 std::variant<json, json_refusal> parse_bounded(std::string_view text, json_rules rules) {
   std::optional<key_tracker> tracker;
   if (rules.given_twice) tracker.emplace(*rules.given_twice);
-  // How many keys the open object at each depth gave (no allocation: a request's parse makes none).
-  std::array<std::uint32_t, max_json_depth + 2> keys_at{};
-  // The callback sees each value's depth as the (iterative) parser reaches it.
-  json::parser_callback_t bound = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (depth > max_json_depth) throw crossed{json_refusal::kind::too_deep};
-    if (event == json::parse_event_t::object_start)
-      keys_at[static_cast<std::size_t>(depth) + 1] = 0;
-    else if (event == json::parse_event_t::key && ++keys_at[static_cast<std::size_t>(depth)] > max_object_keys)
-      throw crossed{json_refusal::kind::too_many_keys};
-    if (tracker) tracker->on(event, parsed);
-    return true;
-  };
+  json root;
+  bounded_builder builder(root, tracker ? &*tracker : nullptr);
   try {
-    return json::parse(text, bound, /*allow_exceptions=*/true, rules.comments);
+    json::sax_parse(text, &builder, json::input_format_t::json, /*strict=*/true, rules.comments);
+    return root;
   } catch (const crossed& c) {
     if (c.what == json_refusal::kind::too_deep)
       return json_refusal{c.what, "$", "nesting deeper than " + std::to_string(max_json_depth) + " levels"};
-    // The bound is crossed before the tracker sees the key: the innermost open object is the one.
     return json_refusal{c.what, tracker ? tracker->open_path() : "$",
                         "an object of more than " + std::to_string(max_object_keys) + " keys"};
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
