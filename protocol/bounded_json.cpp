@@ -10,7 +10,7 @@ namespace fortisim::protocol {
 
 namespace {
 
-/// Thrown by the parser's callback to stop at the first bound crossed.
+/// Thrown by the builder to stop at the first bound crossed.
 struct crossed {
   json_refusal::kind what;
 };
