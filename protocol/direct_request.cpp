@@ -94,9 +94,12 @@ struct reader {
   bool d_next = false;  ///< the key "d" was read: its object comes next
 
   list_type& list() { return current == f_clustered_sns ? sns : tokens; }
+  /// A list past max_list_entries is declined: the tree path refuses it with its field.
+  bool room() { return list().size() < max_list_entries; }
 
   bool start_object() {
     if (level == 3) {
+      if (!room()) return false;
       list().push_back(item{true});
       member = -1;
     } else if (!(level == 0 || (level == 1 && d_next))) {
@@ -144,6 +147,7 @@ struct reader {
       return true;
     }
     if (level == 3 && current == f_tokens) {
+      if (!room()) return false;
       list().push_back(item{false, 1u << i_token, {v}});
       return true;
     }

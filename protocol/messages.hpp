@@ -28,6 +28,12 @@ inline constexpr std::string_view mobile_path = "/SoftToken/Provisioning.asmx/Mo
 /// request shape there]; answered as /Mobile when the scenario says "phone": {"fortitoken_cloud": true}.
 inline constexpr std::string_view cloud_activation_path = "/api/v1/token/activation";
 
+/// The most entries a request's list may give (`tokens`, `__clustered_sns`); more is an invalid
+/// field (992), answered before the model is asked [assumed: FortiCare's own bound is not known].
+/// A poll of 262,000 one-letter tokens in a 1 MiB body made a 30 MB reply and held a worker a
+/// second; 20,000 leaves a 2 MB reply, and room for the largest FortiGate's tokens.
+inline constexpr std::size_t max_list_entries = 20000;
+
 /// The operations fortisim speaks. The first three are seen on the wire; provision and
 /// hardware_activation are assumed (docs/protocol.md §4.4).
 enum class operation { activation_license, polling, mobile_provision, provision, hardware_activation };

@@ -48,6 +48,13 @@ std::optional<field_error> read_int(const json& d, const char* key, std::int64_t
   return std::nullopt;
 }
 
+/// A list of more than max_list_entries entries, refused before any is read.
+std::optional<field_error> too_long(const json& list, std::string_view path) {
+  if (list.size() <= max_list_entries) return std::nullopt;
+  return field_error{std::string(path), "more than " + std::to_string(max_list_entries) + " entries (" +
+                                            std::to_string(list.size()) + " given)"};
+}
+
 /// Reads `tokens: [{"token": "..."}]` into serials; also accepts plain strings in the list.
 std::optional<field_error> read_token_list(const json& d, std::vector<std::string>& out, bool required) {
   auto it = d.find("tokens");
@@ -56,6 +63,7 @@ std::optional<field_error> read_token_list(const json& d, std::vector<std::strin
     return std::nullopt;
   }
   if (!it->is_array()) return field_error{"d.tokens", std::string("expected an array, got ") + it->type_name()};
+  if (auto e = too_long(*it, "d.tokens")) return e;
   for (std::size_t i = 0; i < it->size(); ++i) {
     const json& entry = (*it)[i];
     std::string path = "d.tokens[" + std::to_string(i) + "]";
@@ -135,6 +143,7 @@ std::optional<field_error> decode_envelope(const json& d, envelope& out) {
   if (it == d.end() || it->is_null()) return std::nullopt;
   if (!it->is_array())
     return field_error{"d.__clustered_sns", std::string("expected an array, got ") + it->type_name()};
+  if (auto e = too_long(*it, "d.__clustered_sns")) return e;
   for (std::size_t i = 0; i < it->size(); ++i) {
     const json& m = (*it)[i];
     std::string path = "d.__clustered_sns[" + std::to_string(i) + "]";
@@ -191,6 +200,7 @@ std::variant<request, field_error> decode_provision(const json& d) {
   if (auto e = decode_envelope(d, r.env)) return *e;
   auto it = d.find("tokens");
   if (it == d.end() || !it->is_array()) return field_error{"d.tokens", "expected an array of tokens"};
+  if (auto e = too_long(*it, "d.tokens")) return *e;
   for (std::size_t i = 0; i < it->size(); ++i) {
     auto t = decode_provisioned((*it)[i], "d.tokens[" + std::to_string(i) + "]");
     if (auto* e = std::get_if<field_error>(&t)) return *e;

@@ -14,6 +14,7 @@ std::vector<std::string> default_scenario_candidates() {
     auto bin = exe.parent_path();
     // FORTISIM_SCENARIOS_FROM_BIN: the install's share/fortisim/scenarios seen from its bin/ (CMake).
     out.push_back((bin / FORTISIM_SCENARIOS_FROM_BIN / "default.json").lexically_normal().string());
+    out.push_back((bin / "scenarios" / "default.json").lexically_normal().string());  // a copy beside its folder
     out.push_back((bin / ".." / "scenarios" / "default.json").lexically_normal().string());
   }
   out.push_back((fs::path(FORTISIM_SOURCE_SCENARIOS) / "default.json").lexically_normal().string());

@@ -1,7 +1,8 @@
 #pragma once
 // Where `fortisim serve` finds scenarios/default.json without --scenario, from any working folder:
 // beside the binary as installed (<prefix>/bin/fortisim -> <prefix>/share/fortisim/scenarios),
-// beside it in a build tree inside the checkout (build/fortisim -> scenarios/), then in the
+// in a scenarios folder beside a copied binary (<folder>/fortisim -> <folder>/scenarios), beside
+// it in a build tree inside the checkout (build/fortisim -> scenarios/), then in the
 // checkout it was built from.
 
 #include <string>

@@ -129,6 +129,14 @@ TEST_CASE("the ready line and the start-up log carry the lab CA's fingerprint, a
   CHECK(fingerprint.get<std::string>().size() == 32 * 3 - 1);  // "3A:7F:…"
   CHECK(p.next_event("tls", 5s)["ca_sha256"] == fingerprint);
 
+  // --data relative to the folder fortisim runs in: the CA's path is still one a harness in
+  // another folder can open (it was "./lab/ca.pem").
+  served_binary relative({"--scenario", source + "/scenarios/default.json", "--threads", "1", "--data", "./lab"});
+  auto ca = relative.ready()["ca"].get<std::string>();
+  CHECK(fs::path(ca).is_absolute());
+  CHECK(fs::path(ca).filename() == "ca.pem");
+  CHECK(fs::is_regular_file(ca));
+
   // With --cert the server's chain is the user's: no lab CA to name.
   temp_folder certs("ready-cert");
   auto made = json::parse(run(std::string(FORTISIM_BINARY) + " certs --data '" + certs.path() + "'"));
@@ -155,6 +163,17 @@ TEST_CASE("without --scenario, serve finds scenarios/default.json from any folde
   copy.binary = prefix.file("bin/fortisim");
   served_binary installed({"--threads", "1"}, copy);
   CHECK(installed.ready()["scenario"] == "installed copy");
+
+  // A binary copied beside a scenarios folder (a tarball unpacked, a trial's folder) serves that
+  // folder's default, not the checkout it was built from.
+  temp_folder beside("beside");
+  fs::create_directories(beside.file("scenarios"));
+  fs::copy_file(FORTISIM_BINARY, beside.file("fortisim"));
+  beside.write("scenarios/default.json", R"({"name": "the copy beside"})");
+  serve_options next_to;
+  next_to.binary = beside.file("fortisim");
+  served_binary copied({"--threads", "1"}, next_to);
+  CHECK(copied.ready()["scenario"] == "the copy beside");
 }
 
 TEST_CASE("validate over the shipped folder skips the schema beside the scenarios and passes") {

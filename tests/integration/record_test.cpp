@@ -7,8 +7,12 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <future>
+#include <set>
 
 using steady = std::chrono::steady_clock;
 
@@ -122,6 +126,80 @@ TEST_CASE("a connection that ends after the handshake with no request leaves an 
   CHECK(entries[0]["action"] ==
         "closed by the client after the handshake, before any request (the stapled OCSP response said revoked)");
   CHECK(entries[0]["sni"] == "directregistration.fortinet.com");
+}
+
+TEST_CASE(
+    "a request fortisim cannot read is numbered, counted and journaled with the status and bytes the client got") {
+  // They were journaled with status 0, no outcome and no number, and counted in no metric.
+  test_server srv(shipped("default.json"));
+  const std::string process = "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\n";
+  std::vector<std::pair<int, std::string>> sent = {{413, process + "Content-Length: 2097152\r\n\r\n"},
+                                                   {400, "NOT HTTP AT ALL\r\n\r\n"},
+                                                   {431, process + "X-Big: " + std::string(20000, 'a') + "\r\n\r\n"},
+                                                   {400, process + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n"}};
+  std::vector<std::size_t> received;
+  for (const auto& [status, bytes] : sent) {
+    client c(srv.port());
+    auto r = c.raw_exchange(bytes);
+    REQUIRE(r.status == status);
+    received.push_back(r.raw.size());
+  }
+  auto entries = get(srv, "/journal?stage=http");  // no wait: each was journaled before its reply went
+  REQUIRE(entries.size() == sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    CAPTURE(i);
+    CHECK(entries[i]["status"] == sent[i].first);
+    CHECK(entries[i]["outcome"] == "sent");
+    CHECK(entries[i]["bytes_sent"] == received[i]);
+    CHECK(entries[i]["request"] == i + 1);
+    CHECK(entries[i]["reason"].get<std::string>().starts_with("bad request: "));
+  }
+  CHECK(entries[0]["target"] == "/SoftToken/Provisioning.asmx/Process");  // its head was read
+  CHECK(get(srv, "/status")["requests"] == sent.size());
+  auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
+  for (auto status : {"413\"} 1", "400\"} 2", "431\"} 1"})
+    CHECK_MESSAGE(metrics.find(std::string(",status=\"") + status + "\n") != std::string::npos, status);
+}
+
+TEST_CASE("a request cut off by its client is journaled as such, not as a connection with no request") {
+  test_server srv(shipped("default.json"));
+  {
+    client c(srv.port());
+    REQUIRE(c.ok());
+    REQUIRE(
+        c.send_raw("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+  }  // closed with 99 bytes of the body to come
+  REQUIRE(wait_count(srv, "stage=http", 1) == 1);
+  auto e = get(srv, "/journal?stage=http")[0];
+  CHECK(e["status"] == 0);
+  CHECK(e["outcome"] == "client_gone");
+  CHECK(e["target"] == "/SoftToken/Provisioning.asmx/Process");
+  CHECK(e["reason"].get<std::string>().starts_with("the client closed the connection in the middle of a request"));
+  CHECK(count(srv, "stage=connection") == 0);
+  CHECK(get(srv, "/status")["requests"] == 1);
+}
+
+TEST_CASE("a connection its client resets before it is served still leaves its record") {
+  // Its peer's address was asked of the socket after the reset, which no longer had one: the
+  // session ended there, and 19 of 20 such connections left no entry, metric or log line.
+  test_server srv(shipped("default.json"));
+  constexpr std::size_t resets = 20;
+  for (std::size_t i = 0; i < resets; ++i) {
+    int fd = connect_loopback(srv.port(), 5000ms);
+    REQUIRE(fd >= 0);
+    ::linger abort_on_close{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+    ::close(fd);  // a reset, before the server has read a byte
+  }
+  REQUIRE(wait_count(srv, "stage=tls", resets) == resets);
+  std::set<std::uint64_t> connections;
+  for (const auto& e : get(srv, "/journal?stage=tls")) {
+    CHECK(e["client_address"] == "127.0.0.1");
+    connections.insert(e["connection"].get<std::uint64_t>());
+  }
+  CHECK(connections.size() == resets);
+  CHECK(control(srv.admin_port(), "GET", "/metrics")
+            .second.find("fortisim_connections_total " + std::to_string(resets) + "\n") != std::string::npos);
 }
 
 TEST_CASE("wait_ms answers as soon as the count is reached, or with the count when the time is up") {

@@ -127,7 +127,7 @@ TEST_CASE("an oversized body gets 413, oversized headers 431, a broken request 4
   auto journal = json::parse(control(srv.admin_port(), "GET", "/journal").second);
   int bad = 0;
   for (const auto& e : journal)
-    if (e["action"].get<std::string>().starts_with("bad request")) ++bad;
+    if (e["reason"].get<std::string>().starts_with("bad request")) ++bad;
   CHECK(bad == 3);
 }
 

@@ -234,3 +234,34 @@ TEST_CASE("every one-character edit of a plain request either reads as over the 
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("a list of more than max_list_entries entries is declined, and refused over the tree with its path") {
+  // A poll of 262,000 one-letter tokens made a 30 MB reply. Each list, as strings or objects.
+  auto request_of = [](std::string_view type, std::string_view list, std::size_t n, std::string_view entry) {
+    std::string body =
+        R"({"d":{"__type":")" + std::string(type) + R"(","serial_number":"FG1",")" + std::string(list) + R"(":[)";
+    for (std::size_t i = 0; i < n; ++i) body.append(i ? "," : "").append(entry);
+    return body + "]}}";
+  };
+  struct shape {
+    std::string_view type, list, entry, path;
+  };
+  for (auto s : {shape{"SoftToken.PollingRequest", "tokens", R"("FTK1")", "d.tokens"},
+                 shape{"SoftToken.PollingRequest", "tokens", R"({"token":"FTK1"})", "d.tokens"},
+                 shape{"SoftToken.ProvisionRequest", "tokens", R"({"token":"FTK1"})", "d.tokens"},
+                 shape{"SoftToken.PollingRequest", "__clustered_sns", R"({"sn":"FG1"})", "d.__clustered_sns"}}) {
+    CAPTURE(s.type);
+    CAPTURE(s.entry);
+    auto at_bound = request_of(s.type, s.list, max_list_entries, s.entry);
+    REQUIRE(direct(at_bound));
+    CHECK(through_tree(at_bound, false) == direct(at_bound));
+    auto past = request_of(s.type, s.list, max_list_entries + 1, s.entry);
+    CHECK_FALSE(direct(past));
+    auto tree = std::get<json>(parse_bounded(past));
+    auto op = default_message_names().find(tree["d"]["__type"].get<std::string>());
+    auto decoded = decode_request(*op, tree["d"]);
+    REQUIRE(std::holds_alternative<field_error>(decoded));
+    CHECK(std::get<field_error>(decoded).path == s.path);
+    CHECK(std::get<field_error>(decoded).reason == "more than 20000 entries (20001 given)");
+  }
+}

@@ -85,6 +85,7 @@ TEST_CASE("malformed requests get well-formed replies with 9xx errors — HTTP m
            {R"({"d": {"__type": "SoftToken.PollingRequest", "x": 1e999}})", 990, "body is not JSON"},
            {R"({"d": 5})", 990, "expected {\"d\""},
            {R"({"d": {"serial_number": "FG1"}})", 991, "d.__type is missing"},
+           {R"({"d": {"__type": 5}})", 992, "d.__type: expected a string, got number"},  // it was "missing"
            {R"({"d": {"__type": "SoftToken.FooRequest"}})", 991, "SoftToken.FooRequest"},
            {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest"}})", 992, "d.license_activation_code: missing"},
            {R"({"d": {"__type": "SoftToken.ActivationLicenseRequest", "license_activation_code": 5}})", 992,

@@ -129,6 +129,9 @@ TEST_CASE("seeds are hidden from exchanges unless the feed may show them") {
         R"j({"seed":"(hidden)","secret":"(hidden)","x":1})j");
   CHECK(hide_secrets(R"j({"seed":[["AB",)j") == R"j({"seed":"(hidden)")j");  // cut inside it
   CHECK(hide_secrets(R"j({"seed":null})j") == R"j({"seed":null})j");
+  // An empty seed is none (a hardware token whose lock is consumed): shown as sent, not "(hidden)".
+  CHECK(hide_secrets(R"j({"tokens":[{"seed": "","error":{"error_code":903}},{"seed":"AB"}]})j") ==
+        R"j({"tokens":[{"seed": "","error":{"error_code":903}},{"seed":"(hidden)"}]})j");
   CHECK(hide_secrets("not json at all") == "not json at all");
   // A key is read as JSON reads it: an escaped "seed" is a seed.
   CHECK(hide_secrets(R"j({"s\u0065ed":"4A5B","\u0073ecret":"00"})j") ==

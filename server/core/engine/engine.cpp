@@ -114,9 +114,13 @@ void engine::handle(const http_request& request, http_outcome& out) {
   exchange ongoing(*in_force, request, out, scratch);
   ongoing.id = id;
   try {
-    classify(ongoing);
-    match_rules(ongoing);
-    if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
+    if (!request.unreadable.empty()) {
+      refuse_unreadable(ongoing);
+    } else {
+      classify(ongoing);
+      match_rules(ongoing);
+      if (!answers_alone(out.act, out, ongoing.d, model_.clock().now_s()) && !http_misuse(ongoing)) answer(ongoing);
+    }
   } catch (const std::exception& e) {  // a rule's template too large, memory exhausted: the process goes on
     fail_internally(ongoing, e.what());
   }
@@ -205,6 +209,23 @@ void engine::fail_internally(exchange& exchange, std::string_view what) {
   exchange.reply = nullptr;
 }
 
+void engine::refuse_unreadable(exchange& exchange) {
+  exchange.ordinal = exchange.id - exchange.in_force.requests_before;
+  const auto& request = exchange.request;
+  auto& out = exchange.out;
+  if (request.unreadable_status == 0) {  // the client is gone or stalled: nothing is sent
+    exchange.reason.assign(request.unreadable);
+    out.act = faults::close{};
+    return;
+  }
+  exchange.reason.assign("bad request: ").append(request.unreadable);
+  out.status = request.unreadable_status;
+  out.content_type = "text/html; charset=utf-8";
+  out.body = http_error_page(out.status, out.status == 413   ? "Request entity too large"
+                                         : out.status == 431 ? "Request header too large"
+                                                             : "Bad request: " + std::string(request.unreadable));
+}
+
 bool engine::http_misuse(exchange& exchange) {
   // HTTP errors for what is not an ASMX call; a HEAD request gets the head alone (RFC 9110 §9.3.2).
   exchange.out.head_only = exchange.request.method == "HEAD";
@@ -249,6 +270,8 @@ void engine::answer(exchange& exchange) {
     reply = fail(error_id::malformed_request, exchange.unparsable);
   } else if (!exchange.d) {
     reply = fail(error_id::malformed_request, "expected {\"d\": {...}}");
+  } else if (auto t = exchange.d->find("__type"); !exchange.op && t != exchange.d->end() && !t->is_string()) {
+    reply = fail(error_id::invalid_field, std::string("d.__type: expected a string, got ") + t->type_name());
   } else if (!exchange.op) {
     reply = fail(error_id::unknown_type,
                  exchange.type.empty() ? std::string("d.__type is missing") : "\"" + std::string(exchange.type) + "\"");

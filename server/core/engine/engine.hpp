@@ -42,6 +42,12 @@ struct http_request {
   std::uint64_t connection = 0;
   std::string_view headers;           ///< "Name: value" lines, as received (journaled)
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject\nissuer" ("" none)
+  /// Set by the network layer for a request it could not read whole: what went wrong, and the
+  /// HTTP status the client gets for it (400, 413, 431), or 0 when the client left or stalled in
+  /// the middle of it and gets nothing. Such a request is answered without rules, and numbered,
+  /// counted and journaled as any other.
+  std::string_view unreadable = {};
+  int unreadable_status = 0;
 };
 
 /// What the client saw of what fortisim did: the journal's `outcome`.
@@ -254,6 +260,8 @@ class engine {
                                             runtime_rules* runtime);
   /// The connection- or TLS-stage verdict of `in_force`'s rules, journaled when a rule fires.
   stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id);
+  /// handle() for a request the network layer could not read whole: its HTTP error, or nothing.
+  void refuse_unreadable(exchange& exchange);
   // The steps of handle(), in order.
   void classify(exchange& exchange);
   void build_tree(exchange& exchange);  // the request's JSON tree: for rules, faults and errors

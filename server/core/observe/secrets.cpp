@@ -67,7 +67,8 @@ std::string hide_secrets(std::string_view s) {
     }
     std::size_t end = string_end(s, i);
     std::string_view text = s.substr(i, end - i);
-    out += hide_next ? std::string_view("\"(hidden)\"") : text;
+    // An empty string is no secret: a reply without a seed ("seed": "", a consumed lock) says so.
+    out += hide_next && text != "\"\"" ? std::string_view("\"(hidden)\"") : text;
     hide_next = false;
     std::size_t k = end;
     while (k < s.size() && space(s[k])) ++k;

@@ -194,22 +194,22 @@ task<> dns_responder::answer_udp_later(std::vector<std::uint8_t> query, udp::end
 
 task<> dns_responder::tcp_accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await tcp_.async_accept(use_nothrow);
+    tcp::endpoint peer;  // as accept() gave it: a connection reset since has no peer
+    auto [ec, socket] = co_await tcp_.async_accept(peer, use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // stopping
     if (ec) {
       co_await sleep_for(50);  // out of descriptors and the like: back off rather than spin
       continue;
     }
-    boost::system::error_code peer_ec;
-    auto client = socket.remote_endpoint(peer_ec).address();
-    if (peer_ec || tcp_sessions_ >= max_tcp_sessions || tcp_per_client_[client] >= max_tcp_sessions_per_client) {
+    auto client = peer.address();
+    if (tcp_sessions_ >= max_tcp_sessions || tcp_per_client_[client] >= max_tcp_sessions_per_client) {
       if (auto it = tcp_per_client_.find(client); it != tcp_per_client_.end() && it->second == 0)
         tcp_per_client_.erase(it);
       continue;  // closed as it goes out of scope
     }
     ++tcp_sessions_;
     ++tcp_per_client_[client];
-    asio::co_spawn(loop_, tcp_session(std::move(socket)), [this, client](std::exception_ptr e) {
+    asio::co_spawn(loop_, tcp_session(std::move(socket), client.to_string()), [this, client](std::exception_ptr e) {
       --tcp_sessions_;
       if (--tcp_per_client_[client] == 0) tcp_per_client_.erase(client);
       log_failure(*engine_, e, "DNS over TCP session");
@@ -217,11 +217,7 @@ task<> dns_responder::tcp_accept_loop() {
   }
 }
 
-task<> dns_responder::tcp_session(tcp::socket socket) {
-  boost::system::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  if (ec) co_return;  // already gone
-  std::string client = peer.address().to_string();
+task<> dns_responder::tcp_session(tcp::socket socket, std::string client) {
   beast::tcp_stream stream(std::move(socket));
   std::vector<std::uint8_t> query;
   for (;;) {

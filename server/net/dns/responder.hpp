@@ -58,7 +58,7 @@ class dns_responder {
   task<> answer_udp_later(std::vector<std::uint8_t> query, udp::endpoint client, dns::resolution r, std::string rule,
                           std::int64_t delay_ms);
   task<> tcp_accept_loop();
-  task<> tcp_session(tcp::socket socket);
+  task<> tcp_session(tcp::socket socket, std::string client);
   void bind(const udp::endpoint& where);
   /// Refuses an upstream that is this responder itself (queries would loop).
   void refuse_own_upstream(const udp::endpoint& own) const;

@@ -80,6 +80,6 @@ struct service : core::server_control {
 /// Accepts on one worker's listener until it closes, counting into `accepted`.
 task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted);
 /// One HTTPS connection, from the ClientHello to the last reply.
-task<> run_session(tcp_socket socket, service* s);
+task<> run_session(tcp_socket socket, std::string client, service* s);
 
 }  // namespace fortisim::net

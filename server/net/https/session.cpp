@@ -125,31 +125,41 @@ task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buf
   co_return ec;
 }
 
-/// A request that cannot be parsed gets an HTTP error and is journaled; the connection then ends.
-task<> refuse_request(tls_stream& stream, session_state& st, boost::system::error_code ec) {
+bool client_left(boost::system::error_code ec) {
+  return ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
+         ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+/// A request that could not be read whole, numbered, counted and journaled as any other (the
+/// engine answers it without rules). A client still there gets an HTTP error (413, 431, 400) and
+/// the connection ends; one that left or stalled in the middle of the request gets nothing.
+task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const request_parser& parser,
+                      boost::system::error_code ec, core::http_outcome& o, std::string& head) {
+  auto& engine = *st.s->engine;
   bool too_big = ec == http::error::body_limit;
   // Headers, chunk extensions and trailers all count against the header limit: the read buffer
   // holds no more than that (a trailer field of 64 KiB once made Beast throw out of the loop).
   bool headers_too_big = ec == http::error::header_limit || ec == http::error::buffer_overflow;
-  st.s->engine->note(core::stage::http, st.connection, st.client, std::string("bad request: ") + ec.message(), st.sni);
-  int status = too_big ? 413 : headers_too_big ? 431 : 400;
-  std::string body = core::http_error_page(status, too_big           ? "Request entity too large"
-                                                   : headers_too_big ? "Request header too large"
-                                                                     : "Bad request: " + ec.message());
-  // The head every other reply has, the scenario's headers included, and then the connection ends.
-  auto scenario = st.s->engine->current_scenario();
-  std::string head;
-  write_head({status, "text/html; charset=utf-8", {}, body.size(), 11, false, http_date(), scenario->http_headers},
-             head);
-  stream.next_layer().expires_after(milliseconds(st.s->cfg.write_timeout_ms));
-  std::array<asio::const_buffer, 2> reply{asio::buffer(head), asio::buffer(body)};
-  co_await asio::async_write(stream, reply, use_nothrow);
+  bool left = client_left(ec) || ec == http::error::partial_message;
+  bool stalled = ec == beast::error::timeout;
+  std::string why = stalled ? "the request was not whole within " + std::to_string(st.s->cfg.idle_timeout_ms) +
+                                  " ms (--idle-timeout-ms): the connection is closed"
+                    : left ? "the client closed the connection in the middle of a request (" + ec.message() + ")"
+                           : ec.message();
+  // The start line, as far as it was read (the parser's message keeps what it had parsed).
+  const auto& got = parser.get();
+  core::http_request r{got.method_string(), got.target(), {}, st.client, st.sni, st.connection, {}};
+  r.client_cert = st.client_cert;
+  r.unreadable = why;
+  r.unreadable_status = left ? 0 : too_big ? 413 : headers_too_big ? 431 : 400;
+  in_flight guard(*st.s);
+  engine.handle(r, o);
+  if (r.unreadable_status == 0) {
+    engine.finish(o, stalled ? core::delivery::not_sent : core::delivery::client_gone, 0);
+    co_return;
+  }
+  co_await deliver(engine, stream, w, o, 11, false, head);
   co_await linger(stream);
-}
-
-bool client_left(boost::system::error_code ec) {
-  return ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout ||
-         ec == asio::error::eof || ec == asio::error::connection_reset;
 }
 
 /// Journals a connection that ended after its handshake without a request: the client closed it
@@ -184,12 +194,12 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     parser.header_limit(header_limit);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
-    if (client_left(ec)) {
+    if (client_left(ec) && !parser.got_some()) {  // not a byte of another request came
       if (!answered) note_no_request(st, ec);
       co_return true;
     }
     if (ec) {
-      co_await refuse_request(stream, st, ec);
+      co_await refuse_request(stream, st, w, parser, ec, o, head);
       co_return true;
     }
     in_flight guard(*st.s);
@@ -307,7 +317,10 @@ task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection
 task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_t>* accepted) {
   auto loop = co_await asio::this_coro::executor;
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(loop, use_nothrow);
+    // The client's address as accept() gave it: a client that resets the connection before it is
+    // served leaves a socket with no peer, and still gets its record.
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acceptor->async_accept(loop, peer, use_nothrow);
     if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;  // refusing or stopping
     if (ec) {
       // Out of descriptors and the like: wait a moment rather than spin.
@@ -316,27 +329,24 @@ task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_
     }
     if (s->engine->counters().open_connections() >= static_cast<std::int64_t>(s->cfg.max_connections)) {
       // Over the limit: closed at once (the client sees the connection end before TLS), journaled.
-      boost::system::error_code peer_ec;
-      auto peer = socket.remote_endpoint(peer_ec);
-      s->engine->note(core::stage::connection, 0, peer_ec ? "" : peer.address().to_string(),
+      s->engine->note(core::stage::connection, 0, peer.address().to_string(),
                       "closed: " + std::to_string(s->cfg.max_connections) + " connections open (--max-connections)");
-      socket.close(peer_ec);
+      boost::system::error_code close_ec;
+      socket.close(close_ec);
       continue;
     }
     accepted->fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(loop, run_session(std::move(socket), s),
+    asio::co_spawn(loop, run_session(std::move(socket), peer.address().to_string(), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }
 }
 
-task<> run_session(tcp_socket socket, service* s) {
+task<> run_session(tcp_socket socket, std::string client, service* s) {
   session_state st{s};
   tls_connection tc;  // before the stream: the SSL object's callbacks point at it
+  st.client = std::move(client);
   boost::system::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  if (ec) co_return;  // already gone
-  st.client = peer.address().to_string();
-  socket.set_option(tcp::no_delay(true), ec);
+  socket.set_option(tcp::no_delay(true), ec);  // fails only for a connection already reset: journaled below
   tls_stream stream(std::move(socket), s->tls);
   attach(stream.native_handle(), &tc);
   wire w{stream, *s->listeners, s->fault_certs, s->cfg.write_timeout_ms};
