@@ -76,4 +76,17 @@ TEST_CASE("a verdict per device: refused our CA with the alert, trusted it, its 
   CHECK(control(admin, "DELETE", "/journal").first == 200);
   CHECK(json::parse(control(admin, "GET", "/devices").second).empty());
 }
+
+TEST_CASE("a device's line follows the exchange that revealed it, in the log as in time") {
+  // The device's observer ran before the log's: its line came first, stamped a millisecond
+  // after the exchange line that followed it.
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "1"});
+  REQUIRE(post_once(p.port(), captured_request).status == 200);
+  auto d = p.next_event("device", 5s);
+  REQUIRE(!d.is_null());
+  CHECK(d["serial"] == "FG4H0ETB20900993");
+  const std::string& before = p.proc().passed_over();  // the lines before the device's
+  CAPTURE(before);
+  CHECK(before.find("\"event\":\"exchange\"") != std::string::npos);
+}
 }

@@ -82,11 +82,6 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
       feed_(opts.show_secrets),
       journal_(opts.journal_size, opts.journal_bytes) {
   journal_.add_observer([feed = &feed_](const journal_entry& e) { feed->publish_exchange(e); });
-  // A device first seen, or its verdict changed: one line in the log and the console's feed.
-  journal_.add_observer([this](const journal_entry& e) {
-    if (auto d = devices_.observe(e))
-      notice("device", {{"address", d->address}, {"serial", d->serial}, {"verdict", d->verdict}});
-  });
   if (log_ && opts.log_exchanges)
     journal_.add_observer([sink = log_.get(), text = opts.format == log_format::text, s = secrets_,
                            bodies = opts.log_bodies](const journal_entry& e) {
@@ -98,6 +93,12 @@ engine::engine(std::shared_ptr<const scenario> first, engine_options opts)
         core::journal::write_line(e, line, s);
       sink->write(line);
     });
+  // A device first seen, or its verdict changed: one line in the log and the console's feed,
+  // after the exchange that revealed it (the observers run in the order they were added).
+  journal_.add_observer([this](const journal_entry& e) {
+    if (auto d = devices_.observe(e))
+      notice("device", {{"address", d->address}, {"serial", d->serial}, {"verdict", d->verdict}});
+  });
 }
 
 std::shared_ptr<const scenario> engine::current_scenario() const { return current_.read()->scenario; }
