@@ -128,15 +128,17 @@ TEST_CASE("a connection that ends after the handshake with no request leaves an 
   CHECK(entries[0]["sni"] == "directregistration.fortinet.com");
 }
 
-TEST_CASE(
-    "a request fortisim cannot read is numbered, counted and journaled with the status and bytes the client got") {
+TEST_CASE("a request fortisim cannot read is numbered, counted and journaled with the status and bytes sent") {
   // They were journaled with status 0, no outcome and no number, and counted in no metric.
   test_server srv(shipped("default.json"));
   const std::string process = "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\n";
-  std::vector<std::pair<int, std::string>> sent = {{413, process + "Content-Length: 2097152\r\n\r\n"},
-                                                   {400, "NOT HTTP AT ALL\r\n\r\n"},
-                                                   {431, process + "X-Big: " + std::string(20000, 'a') + "\r\n\r\n"},
-                                                   {400, process + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n"}};
+  std::vector<std::pair<int, std::string>> sent = {
+      {413, process + "Content-Length: 2097152\r\n\r\n"},
+      {400, "NOT HTTP AT ALL\r\n\r\n"},
+      {431, process + "X-Big: " + std::string(20000, 'a') + "\r\n\r\n"},
+      {400, process + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n"},
+      // A coding fortisim cannot end: its body was read as the next request (a smuggled poll).
+      {400, process + "Transfer-Encoding: gzip\r\n\r\n" + process + "Content-Length: 2\r\n\r\n{}"}};
   std::vector<std::size_t> received;
   for (const auto& [status, bytes] : sent) {
     client c(srv.port());
@@ -157,7 +159,7 @@ TEST_CASE(
   CHECK(entries[0]["target"] == "/SoftToken/Provisioning.asmx/Process");  // its head was read
   CHECK(get(srv, "/status")["requests"] == sent.size());
   auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
-  for (auto status : {"413\"} 1", "400\"} 2", "431\"} 1"})
+  for (auto status : {"413\"} 1", "400\"} 3", "431\"} 1"})
     CHECK_MESSAGE(metrics.find(std::string(",status=\"") + status + "\n") != std::string::npos, status);
 }
 
@@ -200,6 +202,36 @@ TEST_CASE("a connection its client resets before it is served still leaves its r
   CHECK(connections.size() == resets);
   CHECK(control(srv.admin_port(), "GET", "/metrics")
             .second.find("fortisim_connections_total " + std::to_string(resets) + "\n") != std::string::npos);
+}
+
+TEST_CASE("a client that leaves part way through a large reply: client_gone, with the bytes that went out") {
+  // The write's bytes were counted only when it finished: a client that read part of a large
+  // reply and left was journaled with bytes_sent 0. The reply (20,000 tokens of 240-character
+  // serials, 7 MB) is more than the server's socket (at most 4 MiB here) and the client's
+  // (16 KiB, set before it reads) can hold, so the server is still writing when the client leaves.
+  test_server srv(shipped("default.json"), 1, std::nullopt, [](net::server_config& c) { c.body_limit = 8 << 20; });
+  std::string poll = R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1","tokens":[)";
+  for (std::size_t i = 0; i < 20000; ++i)
+    poll += (i ? ",\"" : "\"") + std::string(230, 'F') + std::to_string(1000000000 + i) + "\"";
+  poll += "]}}";
+  auto whole = post_once(srv.port(), poll);
+  REQUIRE(whole.status == 200);
+  REQUIRE(whole.raw.size() > 6'000'000);
+  {
+    client c(srv.port());
+    int small = 16384;
+    REQUIRE(::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    REQUIRE(c.send_raw("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                       std::to_string(poll.size()) + "\r\n\r\n" + poll));
+    REQUIRE(c.read_at_least(100'000));  // a part of the reply
+  }                                     // closed with the rest unread: a reset
+  REQUIRE(wait_count(srv, "stage=http", 2) == 2);
+  auto e = get(srv, "/journal?stage=http")[1];
+  CHECK(e["outcome"] == "client_gone");
+  CHECK(e["status"] == 200);
+  auto sent = e["bytes_sent"].get<std::size_t>();
+  CHECK(sent >= 100'000);
+  CHECK(sent < whole.raw.size());
 }
 
 TEST_CASE("wait_ms answers as soon as the count is reached, or with the count when the time is up") {

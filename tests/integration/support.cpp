@@ -282,6 +282,16 @@ bool client::send_raw(const std::string& bytes) {
   return ok() && SSL_write(static_cast<SSL*>(ssl_), bytes.data(), static_cast<int>(bytes.size())) > 0;
 }
 
+bool client::read_at_least(std::size_t n) {
+  char buf[16384];
+  for (std::size_t got = 0; got < n;) {
+    int r = ok() ? SSL_read(static_cast<SSL*>(ssl_), buf, sizeof buf) : 0;
+    if (r <= 0) return false;
+    got += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
 outcome post_once(std::uint16_t port, const std::string& body, client_options opts) {
   client c(port, std::move(opts));
   return c.post(body);

@@ -85,6 +85,8 @@ class client {
   outcome raw_exchange(const std::string& bytes);
   /// Sends raw bytes over TLS without reading; false if the write failed.
   bool send_raw(const std::string& bytes);
+  /// Reads at least `n` bytes of what the server sends, within the timeout: false if fewer came.
+  bool read_at_least(std::size_t n);
   int fd() const { return fd_; }
 
  private:

@@ -48,6 +48,7 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
   // At once when the socket takes it all (the journal then records it before anything else runs
   // on this thread), else the rest with a wait, within the write timeout.
   boost::system::error_code ec;
+  auto sealed = stream.sealed(), sealed_sent = stream.sealed_sent();
   std::size_t n = stream.write_now(bytes, ec);
   std::size_t taken = n;  // counted once the socket has it all
   if (!ec && !stream.unsent()) bytes_sent += std::exchange(taken, 0);
@@ -58,6 +59,7 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
     n -= skip;
     if (b.size() > skip && count < rest.size()) rest[count++] = asio::buffer(b + skip);
   }
+  std::size_t more = 0;  // of the rest, the bytes that went out (on an error too: those before it)
   if (!ec && (count > 0 || stream.unsent())) {
     stream.next_layer().expires_after(milliseconds(write_timeout_ms));
     if (count == 0) {
@@ -66,10 +68,16 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
     } else {
       auto [wec, wn] = co_await asio::async_write(stream, std::span(rest.data(), count), use_nothrow);
       ec = wec;
-      if (!ec) bytes_sent += wn;
+      more = wn;
     }
-    if (!ec) bytes_sent += taken;
   }
+  if (ec && taken > 0 && more == 0) {
+    // The client left while what was taken at once went out: its share that the socket took, to
+    // within a TLS record's overhead (a client that read megabytes was journaled with 0).
+    auto made = stream.sealed() - sealed, out = std::min(stream.sealed_sent() - sealed_sent, made);
+    if (made > 0) taken = static_cast<std::size_t>(static_cast<double>(taken) * static_cast<double>(out) / made);
+  }
+  bytes_sent += taken + more;
   if (ec && !write_error) write_error = ec;
   co_return !ec;
 }

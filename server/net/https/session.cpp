@@ -114,6 +114,10 @@ task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buf
   // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
   // 1 KiB) waits for our go-ahead before it sends the body.
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
+  // A coding but chunked last (gzip, identity): the body's end cannot be known, and read as none
+  // it became a request of its own. Refused, and the connection closed (RFC 9112 §6.3).
+  if (!ec && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked())
+    ec = http::error::bad_transfer_encoding;
   if (!ec && !parser.is_done()) {
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -58,7 +58,9 @@ int tls_stream::buffers::read(BIO* bio, char* data, int size) {
 }
 
 int tls_stream::buffers::write(BIO* bio, const char* data, int size) {
-  static_cast<buffers*>(BIO_get_data(bio))->out.append(data, static_cast<std::size_t>(size));
+  auto* io = static_cast<buffers*>(BIO_get_data(bio));
+  io->out.append(data, static_cast<std::size_t>(size));
+  io->sealed += static_cast<std::size_t>(size);
   return size;
 }
 
@@ -166,6 +168,7 @@ std::size_t tls_stream::write_now(std::span<const asio::const_buffer> buffers, b
   auto& out = io_->out;
   if (out.empty()) return o.done;
   ssize_t n = ::send(tcp_.socket().native_handle(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n > 0) io_->sealed_sent += static_cast<std::size_t>(n);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     ec.assign(errno, boost::system::system_category());
   else if (n > 0 && static_cast<std::size_t>(n) == out.size())

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -68,6 +69,10 @@ class tls_stream {
   /// so, and async_write_some of the remaining buffers (or of none) sends it first.
   std::size_t write_now(std::span<const asio::const_buffer> buffers, boost::system::error_code& ec);
   bool unsent() const { return !io_->out.empty(); }
+  /// Encrypted bytes made since the stream began, and those the socket took (the difference is
+  /// what a failed write left unsent): how far a reply got, when its client left part way.
+  std::uint64_t sealed() const { return io_->sealed; }
+  std::uint64_t sealed_sent() const { return io_->sealed_sent; }
   /// Writes every buffer of the sequence (up to eight) in one TCP write: as one TLS record when
   /// together they fit in `gather_limit` bytes, else a record each.
   template <class Buffers, class Token>
@@ -102,8 +107,10 @@ class tls_stream {
   struct buffers {
     std::string in;  ///< received, not yet given to OpenSSL (from in_pos)
     std::size_t in_pos = 0;
-    std::size_t in_end = 0;  ///< while a read is pending: where its room in `in` starts
-    std::string out;         ///< from OpenSSL, not yet sent
+    std::size_t in_end = 0;         ///< while a read is pending: where its room in `in` starts
+    std::string out;                ///< from OpenSSL, not yet sent
+    std::uint64_t sealed = 0;       ///< bytes OpenSSL has written into `out`, ever
+    std::uint64_t sealed_sent = 0;  ///< of those, the bytes the socket has taken
     bool eof = false;
     bool filled = false;  ///< the last read filled its room: the socket may hold more
     static int read(BIO* bio, char* data, int size);
@@ -149,6 +156,7 @@ class tls_stream {
             else if (ec)
               return finish(self, ec, 0);
           } else if (state == 2) {  // a flush completed
+            io_->sealed_sent += n;
             sent();
             if (ec) return finish(self, ec, 0);
             if (o.finished) return finish(self, o.ec, o.done);
