@@ -181,6 +181,24 @@ TEST_CASE("a request cut off by its client is journaled as such, not as a connec
   CHECK(get(srv, "/status")["requests"] == 1);
 }
 
+TEST_CASE("a connection that breaks TLS after its handshake is a connection entry, not a request") {
+  // A record that does not decrypt, with no byte of HTTP before it, was answered 400 and counted
+  // as a request.
+  test_server srv(shipped("default.json"));
+  {
+    client c(srv.port());
+    REQUIRE(c.ok());
+    const char record[] = {0x17, 0x03, 0x03, 0x00, 0x20, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                           15,   16,   17,   18,   19,   20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    REQUIRE(::send(c.fd(), record, sizeof record, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof record));
+    REQUIRE(wait_count(srv, "stage=connection", 1) == 1);
+  }
+  auto e = get(srv, "/journal?stage=connection")[0];
+  CHECK(e["action"].get<std::string>().starts_with("ended after the handshake, before any request: "));
+  CHECK(count(srv, "stage=http") == 0);
+  CHECK(get(srv, "/status")["requests"] == 0);
+}
+
 TEST_CASE("a connection its client resets before it is served still leaves its record") {
   // Its peer's address was asked of the socket after the reset, which no longer had one: the
   // session ended there, and 19 of 20 such connections left no entry, metric or log line.

@@ -166,14 +166,17 @@ task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const requ
   co_await linger(stream);
 }
 
-/// Journals a connection that ended after its handshake without a request: the client closed it
-/// (with what the OCSP staple said, the likeliest reason a client that checks it leaves), or sent
-/// nothing within the idle timeout.
-void note_no_request(const session_state& st, boost::system::error_code ec) {
+/// Journals a connection that ended with no request after its handshake (or after its last
+/// request, when it ended in an error): the client closed it (with what the OCSP staple said, the
+/// likeliest reason a client that checks it leaves), sent nothing within the idle timeout, or
+/// broke TLS (an alert, a record that does not decrypt).
+void note_no_request(const session_state& st, boost::system::error_code ec, bool answered) {
   std::string what = ec == beast::error::timeout
                          ? "no request within " + std::to_string(st.s->cfg.idle_timeout_ms) + " ms (--idle-timeout-ms)"
-                         : "closed by the client after the handshake, before any request";
-  if (ec != beast::error::timeout && st.tls && !st.tls->stapled.empty() && st.tls->stapled != "good")
+                     : client_left(ec) ? "closed by the client after the handshake, before any request"
+                     : answered        ? "ended after its requests: " + ec.message()
+                                       : "ended after the handshake, before any request: " + ec.message();
+  if (ec != beast::error::timeout && !answered && st.tls && !st.tls->stapled.empty() && st.tls->stapled != "good")
     what += " (the stapled OCSP response said " + std::string(st.tls->stapled) + ")";
   st.s->engine->note(core::stage::connection, st.connection, st.client, what, st.sni);
 }
@@ -198,8 +201,8 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     parser.header_limit(header_limit);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
-    if (client_left(ec) && !parser.got_some()) {  // not a byte of another request came
-      if (!answered) note_no_request(st, ec);
+    if (ec && !parser.got_some()) {  // not a byte of another request came: no request to journal
+      if (!answered || !client_left(ec)) note_no_request(st, ec, answered);
       co_return true;
     }
     if (ec) {
