@@ -211,7 +211,6 @@ void engine::fail_internally(exchange& exchange, std::string_view what) {
 }
 
 void engine::refuse_unreadable(exchange& exchange) {
-  exchange.ordinal = exchange.id - exchange.in_force.requests_before;
   const auto& request = exchange.request;
   auto& out = exchange.out;
   if (request.unreadable_status == 0) {  // the client is gone or stalled: nothing is sent
