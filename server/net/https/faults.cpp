@@ -48,12 +48,12 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
   // At once when the socket takes it all (the journal then records it before anything else runs
   // on this thread), else the rest with a wait, within the write timeout.
   boost::system::error_code ec;
-  auto sealed = stream.sealed(), sealed_sent = stream.sealed_sent();
-  std::size_t n = stream.write_now(bytes, ec);
-  std::size_t taken = n;  // counted once the socket has it all
-  if (!ec && !stream.unsent()) bytes_sent += std::exchange(taken, 0);
+  auto sealed = stream.sealed();
+  const std::size_t taken = stream.write_now(bytes, ec);
+  std::size_t counted = 0;  // at once, when the socket took it all
+  if (!ec && !stream.unsent()) bytes_sent += counted = taken;
   std::array<asio::const_buffer, 8> rest{};
-  std::size_t count = 0;
+  std::size_t count = 0, n = taken;
   for (const auto& b : bytes) {  // the buffers past the n bytes taken
     std::size_t skip = std::min(n, b.size());
     n -= skip;
@@ -71,13 +71,17 @@ task<bool> wire::send(std::span<const asio::const_buffer> bytes) {
       more = wn;
     }
   }
-  if (ec && taken > 0 && more == 0) {
-    // The client left while what was taken at once went out: its share that the socket took, to
-    // within a TLS record's overhead (a client that read megabytes was journaled with 0).
-    auto made = stream.sealed() - sealed, out = std::min(stream.sealed_sent() - sealed_sent, made);
-    if (made > 0) taken = static_cast<std::size_t>(static_cast<double>(taken) * static_cast<double>(out) / made);
+  std::size_t went = taken + more;
+  if (ec) {
+    // The client left part way: the share of the reply that left this machine, to within a TLS
+    // record's overhead. What OpenSSL or the socket took is not (a client that read 200 KB was
+    // journaled with 3 MB, the rest still in the server's send buffer).
+    auto made = stream.sealed() - sealed;
+    if (made > 0)
+      went = static_cast<std::size_t>(static_cast<double>(went) * static_cast<double>(stream.delivered_since(sealed)) /
+                                      static_cast<double>(made));
   }
-  bytes_sent += taken + more;
+  bytes_sent = bytes_sent - counted + went;
   if (ec && !write_error) write_error = ec;
   co_return !ec;
 }

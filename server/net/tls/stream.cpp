@@ -1,5 +1,7 @@
 #include "server/net/tls/stream.hpp"
 
+#include "server/net/io/bytes_transmitted.hpp"
+
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
@@ -176,6 +178,14 @@ std::size_t tls_stream::write_now(std::span<const asio::const_buffer> buffers, b
   else if (n > 0)
     out.erase(0, static_cast<std::size_t>(n));
   return o.done;
+}
+
+std::uint64_t tls_stream::delivered_since(std::uint64_t from) {
+  // Every byte of the connection was sealed here (the handshake's too), in the order it went, so
+  // the bytes transmitted are the first ones sealed.
+  std::uint64_t reached = io_->sealed_sent;
+  if (auto out = bytes_transmitted(tcp_.socket().native_handle())) reached = std::min(reached, *out);
+  return reached > from ? std::min(reached - from, io_->sealed - from) : 0;
 }
 
 boost::system::error_code tls_stream::error_of(int ssl_error, bool eof) {

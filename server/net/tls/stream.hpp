@@ -69,10 +69,13 @@ class tls_stream {
   /// so, and async_write_some of the remaining buffers (or of none) sends it first.
   std::size_t write_now(std::span<const asio::const_buffer> buffers, boost::system::error_code& ec);
   bool unsent() const { return !io_->out.empty(); }
-  /// Encrypted bytes made since the stream began, and those the socket took (the difference is
-  /// what a failed write left unsent): how far a reply got, when its client left part way.
+  /// Encrypted bytes made since the stream began: with delivered_since, how far a reply got when
+  /// its client left part way.
   std::uint64_t sealed() const { return io_->sealed; }
-  std::uint64_t sealed_sent() const { return io_->sealed_sent; }
+  /// Of the encrypted bytes made since `sealed() == from`, those that left this machine (those the
+  /// socket took, where the kernel does not say: they also count what was still in the send
+  /// buffer, megabytes, when the client left).
+  std::uint64_t delivered_since(std::uint64_t from);
   /// Writes every buffer of the sequence (up to eight) in one TCP write: as one TLS record when
   /// together they fit in `gather_limit` bytes, else a record each.
   template <class Buffers, class Token>
