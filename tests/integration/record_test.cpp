@@ -138,7 +138,9 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
       {431, process + "X-Big: " + std::string(20000, 'a') + "\r\n\r\n"},
       {400, process + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n"},
       // A coding fortisim cannot end: its body was read as the next request (a smuggled poll).
-      {400, process + "Transfer-Encoding: gzip\r\n\r\n" + process + "Content-Length: 2\r\n\r\n{}"}};
+      {400, process + "Transfer-Encoding: gzip\r\n\r\n" + process + "Content-Length: 2\r\n\r\n{}"},
+      // Chunked last, but a coding fortisim does not decode before it: its body was answered 990.
+      {501, process + "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"}};
   std::vector<std::size_t> received;
   for (const auto& [status, bytes] : sent) {
     client c(srv.port());
@@ -154,13 +156,43 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
     CHECK(entries[i]["outcome"] == "sent");
     CHECK(entries[i]["bytes_sent"] == received[i]);
     CHECK(entries[i]["request"] == i + 1);
-    CHECK(entries[i]["reason"].get<std::string>().starts_with("bad request: "));
+    CHECK(entries[i]["reason"].get<std::string>().starts_with(sent[i].first == 501 ? "not implemented: "
+                                                                                   : "bad request: "));
   }
   CHECK(entries[0]["target"] == "/SoftToken/Provisioning.asmx/Process");  // its head was read
+  CHECK(entries[0]["request_headers"] == "Host: x\nContent-Length: 2097152\n");
+  CHECK(entries[5]["request_headers"] == "Host: x\nTransfer-Encoding: gzip, chunked\n");
+  CHECK(entries[2]["request_headers"] == "");  // never read whole
+  CHECK(entries[5]["reason"] == "not implemented: the transfer coding gzip, chunked (fortisim decodes chunked alone)");
   CHECK(get(srv, "/status")["requests"] == sent.size());
   auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
-  for (auto status : {"413\"} 1", "400\"} 3", "431\"} 1"})
+  for (auto status : {"413\"} 1", "400\"} 3", "431\"} 1", "501\"} 1"})
     CHECK_MESSAGE(metrics.find(std::string(",status=\"") + status + "\n") != std::string::npos, status);
+}
+
+TEST_CASE("empty lines before a request line are dropped, as RFC 9112 §2.2 asks") {
+  // They were answered 400 "bad method".
+  test_server srv(shipped("default.json"));
+  auto import = import_request("AAAA-0000-0000-0000-0001");
+  auto post = "POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+              std::to_string(import.size()) + "\r\n\r\n" + import;
+  client c(srv.port());
+  CHECK(c.raw_exchange("\r\n" + post).status == 200);
+  CHECK(c.raw_exchange("\r\n\n\r\n" + post).status == 200);  // on the same connection, between requests
+  {
+    client alone(srv.port());
+    REQUIRE(alone.send_raw("\r\n"));
+  }  // and alone: no request
+  REQUIRE(wait_count(srv, "stage=connection", 1) == 1);
+  CHECK(get(srv, "/journal?stage=connection")[0]["action"] ==
+        "closed by the client after the handshake, before any request");
+  auto entries = get(srv, "/journal?stage=http");
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0]["method"] == "POST");
+  CHECK(entries[1]["request"] == 2);
+  // More than the header limit of them is refused as any oversized head.
+  client flood(srv.port());
+  CHECK(flood.raw_exchange(std::string(40000, '\n') + post).status == 400);
 }
 
 TEST_CASE("a request cut off by its client is journaled as such, not as a connection with no request") {

@@ -218,11 +218,13 @@ void engine::refuse_unreadable(exchange& exchange) {
     out.act = faults::close{};
     return;
   }
-  exchange.reason.assign("bad request: ").append(request.unreadable);
   out.status = request.unreadable_status;
+  bool unimplemented = out.status == 501;
+  exchange.reason.assign(unimplemented ? "not implemented: " : "bad request: ").append(request.unreadable);
   out.content_type = "text/html; charset=utf-8";
   out.body = http_error_page(out.status, out.status == 413   ? "Request entity too large"
                                          : out.status == 431 ? "Request header too large"
+                                         : unimplemented     ? "Not implemented: " + std::string(request.unreadable)
                                                              : "Bad request: " + std::string(request.unreadable));
 }
 

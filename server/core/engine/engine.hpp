@@ -43,7 +43,7 @@ struct http_request {
   std::string_view headers;           ///< "Name: value" lines, as received (journaled)
   std::string_view client_cert = {};  ///< the connection's client certificate, "subject\nissuer" ("" none)
   /// Set by the network layer for a request it could not read whole: what went wrong, and the
-  /// HTTP status the client gets for it (400, 413, 431), or 0 when the client left or stalled in
+  /// HTTP status the client gets for it (400, 413, 431, 501), or 0 when the client left or stalled in
   /// the middle of it and gets nothing. Such a request is answered without rules, and numbered,
   /// counted and journaled as any other.
   std::string_view unreadable = {};
