@@ -138,8 +138,10 @@ task<boost::system::error_code> skip_empty_lines(tls_stream& stream, beast::flat
 /// Whether a Transfer-Encoding that ends in chunked names another coding too (gzip, chunked):
 /// fortisim decodes none (RFC 9112 §6.1: 501).
 bool other_codings(const request_parser& parser) {
-  for (auto coding : http::token_list(parser.get()[http::field::transfer_encoding]))
-    if (!beast::iequals(coding, "chunked")) return true;
+  auto [first, last] = parser.get().equal_range(http::field::transfer_encoding);
+  for (auto field = first; field != last; ++field)  // every Transfer-Encoding line
+    for (auto coding : http::token_list(field->value()))
+      if (!beast::iequals(coding, "chunked")) return true;
   return false;
 }
 
