@@ -135,6 +135,11 @@ TEST_CASE("--max-connections: one more is closed on accept and journaled — the
   REQUIRE_FALSE(journal.empty());
   CHECK(journal.back()["action"].get<std::string>().find("3 connections open (--max-connections)") !=
         std::string::npos);
+  // Numbered and counted as every connection (it was connection 0, in no metric).
+  CHECK(journal.back()["connection"] == 4);
+  std::string metrics;
+  srv.engine().counters().write(metrics);
+  CHECK(metrics.find("fortisim_connections_total 4\n") != std::string::npos);
   held.clear();
   bool served = false;
   for (int i = 0; i < 100 && !served; ++i) {  // the server sees the closes a moment after us

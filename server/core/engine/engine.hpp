@@ -127,6 +127,9 @@ class engine {
   std::shared_ptr<const scenario> current_scenario() const;
 
   stage_verdict on_connection(std::string_view client_address);
+  /// A connection closed as it was accepted (`why`: --max-connections): numbered and counted as
+  /// any other, and journaled, without rules (it is never served).
+  void turn_away(std::string_view client_address, std::string_view why);
   bool has_tls_rules() const;
   stage_verdict on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni);
   /// Answers a request and journals it as sent (or not sent, for a fault that sends nothing): for

@@ -72,6 +72,12 @@ stage_verdict engine::on_connection(std::string_view client_address) {
   return decide(*in_force, stage::connection, f, id);
 }
 
+void engine::turn_away(std::string_view client_address, std::string_view why) {
+  auto id = connection_ids_.fetch_add(1) + 1;
+  metrics_.connection_turned_away();
+  note(stage::connection, id, client_address, why);
+}
+
 stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
   exchange_facts f;
   f.client_address = client_address;

@@ -36,6 +36,8 @@ class metrics {
     connections_total_.fetch_add(1, std::memory_order_relaxed);
     open_.fetch_add(1, std::memory_order_relaxed);
   }
+  /// A connection closed as it was accepted: counted, never open.
+  void connection_turned_away() { connections_total_.fetch_add(1, std::memory_order_relaxed); }
   /// The connections still open after this one closed.
   std::int64_t connection_closed() { return open_.fetch_sub(1, std::memory_order_relaxed) - 1; }
   std::int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }

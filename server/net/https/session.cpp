@@ -380,15 +380,16 @@ task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_
       co_await sleep_for(50);
       continue;
     }
+    accepted->fetch_add(1, std::memory_order_relaxed);
     if (s->engine->counters().open_connections() >= static_cast<std::int64_t>(s->cfg.max_connections)) {
-      // Over the limit: closed at once (the client sees the connection end before TLS), journaled.
-      s->engine->note(core::stage::connection, 0, peer.address().to_string(),
-                      "closed: " + std::to_string(s->cfg.max_connections) + " connections open (--max-connections)");
+      // Over the limit: closed at once (the client sees the connection end before TLS), numbered,
+      // counted and journaled as every connection.
+      s->engine->turn_away(peer.address().to_string(), "closed: " + std::to_string(s->cfg.max_connections) +
+                                                           " connections open (--max-connections)");
       boost::system::error_code close_ec;
       socket.close(close_ec);
       continue;
     }
-    accepted->fetch_add(1, std::memory_order_relaxed);
     asio::co_spawn(loop, run_session(std::move(socket), peer.address().to_string(), s),
                    [s](std::exception_ptr e) { log_failure(*s->engine, e, "session"); });
   }
