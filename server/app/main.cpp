@@ -226,10 +226,7 @@ std::string ready_line(const net::server& srv, const core::scenario& s) {
   ready["event"] = "ready";
   ready["listen"] = srv.listen_address();
   ready["scenario"] = s.name;
-  // Absolute: a harness in another folder than --data's reads it as given.
-  ready["ca"] = srv.ca_path().empty()
-                    ? protocol::json(nullptr)
-                    : protocol::json(std::filesystem::absolute(srv.ca_path()).lexically_normal().string());
+  ready["ca"] = srv.ca_path().empty() ? protocol::json(nullptr) : protocol::json(srv.ca_path());  // absolute
   ready["ca_sha256"] = srv.ca_sha256().empty() ? protocol::json(nullptr) : protocol::json(srv.ca_sha256());
   ready["admin"] = srv.admin_address() ? protocol::json(*srv.admin_address()) : protocol::json(nullptr);
   ready["dns"] = srv.dns_address() ? protocol::json(*srv.dns_address()) : protocol::json(nullptr);

@@ -47,6 +47,27 @@ TEST_CASE("a chunked body with a 64 KiB trailer field gets 431, on the TLS port 
   CHECK(control(srv.admin_port(), "GET", "/health").first == 200);
 }
 
+TEST_CASE("chunk extensions count together against the header limit: 431, on the TLS port and the control API") {
+  // Each was bounded by the read buffer, but not all of them: the control API read 40 chunks of a
+  // byte each, each with a 1,000-byte extension.
+  test_server srv(shipped("default.json"));
+  auto request = [](const std::string& target, int chunks) {
+    std::string r = "POST " + target +
+                    " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < chunks; ++i) r += "1;x=" + std::string(1000, 'e') + "\r\n" + (i ? " " : "{") + "\r\n";
+    return r + "1\r\n}\r\n0\r\n\r\n";
+  };
+  client few(srv.port());
+  CHECK(few.raw_exchange(request("/SoftToken/Provisioning.asmx/Process", 10)).status == 200);  // 10 KB: read
+  client many(srv.port());
+  CHECK(many.raw_exchange(request("/SoftToken/Provisioning.asmx/Process", 40)).status == 431);
+  auto admin = control_raw(srv.admin_port(), request("/rules", 40));
+  REQUIRE(admin.has_value());
+  CHECK(admin->first == 431);
+  still_serves(srv.port());
+}
+
 TEST_CASE("a body nested 70,000 deep gets error 990 (it once overflowed the stack)") {
   test_server srv(shipped("default.json"));
   std::string deep = R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":)" +
@@ -137,6 +158,7 @@ TEST_CASE("--max-connections: one more is closed on accept and journaled — the
         std::string::npos);
   // Numbered and counted as every connection (it was connection 0, in no metric).
   CHECK(journal.back()["connection"] == 4);
+  CHECK(journal.back()["outcome"] == "not_sent");
   std::string metrics;
   srv.engine().counters().write(metrics);
   CHECK(metrics.find("fortisim_connections_total 4\n") != std::string::npos);

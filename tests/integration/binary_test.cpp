@@ -89,7 +89,7 @@ TEST_CASE("fortisim validate reports every problem with its path and exits non-z
   std::string out = run(std::string(FORTISIM_BINARY) + " validate " + source + "/scenarios/default.json " + bad +
                         "; echo \"exit=$?\"");
   CHECK(out.find("default.json: ok") != std::string::npos);
-  CHECK(out.find(bad + ": $.seed: expected a non-negative integer") != std::string::npos);
+  CHECK(out.find(bad + ": $.seed: expected a non-negative integer, got -1") != std::string::npos);
   CHECK(out.find(bad + ": $.rules[0].then.ms: missing") != std::string::npos);
   CHECK(out.find("exit=1") != std::string::npos);
 }
@@ -130,7 +130,8 @@ TEST_CASE("SIGHUP reloads the scenario — a bad edit is refused, the last good 
   p.signal(SIGHUP);
   auto refused = p.next_event("reload", 5s);
   CHECK_FALSE(refused.value("ok", true));
-  CHECK(refused.value("problems", "").find("$.unknown_codes.answer") != std::string::npos);
+  REQUIRE(refused["problems"].is_array());  // as GET /status gives them (it was one joined string)
+  CHECK(refused["problems"][0].get<std::string>().find("$.unknown_codes.answer") != std::string::npos);
   CHECK(code() == 14);   // the last good scenario, still live
   CHECK(p.stop() == 0);  // and the signals still work after a failed reload
 }

@@ -311,6 +311,7 @@ TEST_CASE("--client-cert request: the certificate a FortiGate presents is journa
     REQUIRE_MESSAGE(probe(srv.port(), o).ok, "");
     auto e = last_entry(srv, "tls");
     CHECK(e["action"] == "client certificate");
+    CHECK(e["outcome"] == "handshake");
     CHECK(e["client_cert"] == json{{"subject", "CN=FGT40FHA25099UXR,O=fortisim lab (not Fortinet)"},
                                    {"issuer", "CN=fortisim lab device CA,O=fortisim lab (not Fortinet)"}});
     CHECK(e["sni"] == "fds1.fortinet.com");

@@ -54,6 +54,13 @@ TEST_CASE("refuse for_ms: the matching connection is reset, then nothing listens
   client second(srv.port());
   CHECK_FALSE(second.ok());
   CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
+  // The entry says what the client met: the reset, then the refusals (its reason was empty).
+  core::journal_filter f;
+  f.stage = "connection";
+  auto entries = srv.engine().journal().select(f);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["reason"] == "reset; new connections refused (ECONNREFUSED) for 700 ms");
+  CHECK(entries[0]["outcome"] == "not_sent");
   CHECK(eventually_connect(srv.port(), 0, 5s));
   CHECK(post_once(srv.port(), captured_request).status == 200);
 }
@@ -104,12 +111,13 @@ TEST_CASE("tls_alert for one SNI: a handshake_failure alert — other names hand
   o.sni = "directregistration.fortinet.com";
   client good(srv.port(), o);
   CHECK(good.ok());
-  // The rule's entry is written once the alert is played out: waited for, not polled.
-  auto j = json::parse(control(srv.admin_port(), "GET", "/journal?stage=tls&wait_ms=5000").second);
+  // The rule's entry is written before the alert goes: no wait (it came after, and said nothing).
+  auto j = json::parse(control(srv.admin_port(), "GET", "/journal?stage=tls").second);
   REQUIRE(j.size() == 1);
   CHECK(j[0]["sni"] == "fds1.fortinet.com");
   CHECK(j[0]["action"] == "tls_alert");
   CHECK(j[0]["outcome"] == "not_sent");
+  CHECK(j[0]["reason"] == "the fatal alert handshake_failure instead of a ServerHello");
 }
 
 TEST_CASE("tls_alert with another alert name") {

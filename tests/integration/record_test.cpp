@@ -125,6 +125,7 @@ TEST_CASE("a connection that ends after the handshake with no request leaves an 
   REQUIRE(entries.size() == 1);
   CHECK(entries[0]["action"] ==
         "closed by the client after the handshake, before any request (the stapled OCSP response said revoked)");
+  CHECK(entries[0]["outcome"] == "client_gone");
   CHECK(entries[0]["sni"] == "directregistration.fortinet.com");
 }
 
@@ -171,6 +172,14 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
   auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
   for (auto status : {"413\"} 1", "400\"} 4", "431\"} 1", "501\"} 2"})
     CHECK_MESSAGE(metrics.find(std::string(",status=\"") + status + "\n") != std::string::npos, status);
+}
+
+TEST_CASE("a connection that sends no request within the idle timeout: a connection entry, outcome timeout") {
+  test_server srv(shipped("default.json"), 1, std::nullopt, [](net::server_config& c) { c.idle_timeout_ms = 200; });
+  client c(srv.port());
+  REQUIRE(c.ok());
+  REQUIRE(wait_count(srv, "stage=connection&outcome=timeout", 1) == 1);
+  CHECK(get(srv, "/journal?stage=connection")[0]["action"] == "no request within 200 ms (--idle-timeout-ms)");
 }
 
 TEST_CASE("empty lines before a request line are dropped, as RFC 9112 §2.2 asks") {
@@ -250,6 +259,7 @@ TEST_CASE("a connection its client resets before it is served still leaves its r
   std::set<std::uint64_t> connections;
   for (const auto& e : get(srv, "/journal?stage=tls")) {
     CHECK(e["client_address"] == "127.0.0.1");
+    CHECK(e["outcome"] == "client_refused");  // it was empty: no outcome= filter found it
     connections.insert(e["connection"].get<std::uint64_t>());
   }
   CHECK(connections.size() == resets);

@@ -42,13 +42,18 @@ void engine::notice(std::string_view event, json fields) {
   log_->write(line.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void engine::record_reload(std::string_view file, std::string_view problems, std::vector<std::string> warnings) {
-  json lines = json::array();
+std::vector<std::string> engine::problem_lines(std::string_view problems) {
+  std::vector<std::string> lines;
   for (std::size_t at = 0; at < problems.size();) {
     auto end = std::min(problems.find('\n', at), problems.size());
-    if (end > at) lines.push_back(problems.substr(at, end - at));
+    if (end > at) lines.emplace_back(problems.substr(at, end - at));
     at = end + 1;
   }
+  return lines;
+}
+
+void engine::record_reload(std::string_view file, std::string_view problems, std::vector<std::string> warnings) {
+  auto lines = problem_lines(problems);
   auto now = std::chrono::system_clock::now().time_since_epoch();
   json last{{"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
             {"ok", lines.empty()},

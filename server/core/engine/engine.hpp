@@ -154,9 +154,9 @@ class engine {
   void settle(stage at, const stage_verdict& v, std::string_view client_address, std::string_view sni, delivery how,
               std::string_view words = {});
   /// Journals a connection that the network layer could not complete at stage `at` (TLS failure
-  /// and so on), with the SNI when the ClientHello named one. At stage::tls it also counts a TLS
-  /// failure.
-  void note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
+  /// and so on), with how it ended (`how`: the journal's outcome) and the SNI when the ClientHello
+  /// named one. At stage::tls it also counts a TLS failure.
+  void note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what, delivery how,
             std::string_view sni = {});
   /// Journals the certificate a client presented in its handshake (--client-cert request|require):
   /// stage::tls, action "client certificate" with `client_cert` ("subject\nissuer"), or "no
@@ -179,6 +179,8 @@ class engine {
   /// model::held_pins), "file"}. The network layer, which owns the scenario file, calls it after
   /// every attempt, good or bad.
   void record_reload(std::string_view file, std::string_view problems, std::vector<std::string> warnings = {});
+  /// A reload's problems, one line each: as GET /status and the log's reload event give them.
+  static std::vector<std::string> problem_lines(std::string_view problems);
 
   /// One administrative change at a time (reload, reset, rules, clock, listener, tokens, locks),
   /// whoever asks: the control API and the fixture (handle_control holds it for every call but

@@ -75,7 +75,7 @@ stage_verdict engine::on_connection(std::string_view client_address) {
 void engine::turn_away(std::string_view client_address, std::string_view why) {
   auto id = connection_ids_.fetch_add(1) + 1;
   metrics_.connection_turned_away();
-  note(stage::connection, id, client_address, why);
+  note(stage::connection, id, client_address, why, delivery::not_sent);
 }
 
 stage_verdict engine::on_client_hello(std::string_view client_address, std::uint64_t connection, std::string_view sni) {
@@ -88,12 +88,13 @@ stage_verdict engine::on_client_hello(std::string_view client_address, std::uint
 }
 
 void engine::note(stage at, std::uint64_t connection, std::string_view client_address, std::string_view what,
-                  std::string_view sni) {
+                  delivery how, std::string_view sni) {
   auto seed = current_.read()->scenario->seed;
   if (at == stage::tls) metrics_.tls_failure(what);
   journal_.record([&](journal_entry& e) {
     connection_fields(e, at, connection, client_address, sni, seed);
     e.action.assign(what);
+    e.outcome.assign(delivery_name(how));
   });
 }
 
@@ -103,6 +104,7 @@ void engine::note_client_cert(std::uint64_t connection, std::string_view client_
   journal_.record([&](journal_entry& e) {
     connection_fields(e, stage::tls, connection, client_address, sni, seed);
     e.action.assign(client_cert.empty() ? "no client certificate" : "client certificate");
+    e.outcome.assign(delivery_name(delivery::handshake));
     e.client_cert.assign(client_cert);
   });
 }

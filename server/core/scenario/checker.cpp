@@ -95,7 +95,7 @@ std::optional<double> checker::number_at(const json& j, const char* key, const s
   auto it = j.find(key);
   if (it == j.end()) return std::nullopt;
   if (!it->is_number() || it->get<double>() < min || it->get<double>() > max) {
-    fail(path + "." + key, "expected a number from " + json(min).dump() + " to " + json(max).dump());
+    fail(path + "." + key, "expected a number from " + json(min).dump() + " to " + json(max).dump() + got(*it));
     return std::nullopt;
   }
   return it->get<double>();
@@ -117,7 +117,8 @@ std::optional<std::int64_t> checker::time_at(const json& j, const char* key, con
   auto t = parse_time(*it);
   if (!t)
     fail(path + "." + key,
-         "expected a date \"YYYY-MM-DD\", a time \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds, from 1970 to 9999");
+         "expected a date \"YYYY-MM-DD\", a time \"YYYY-MM-DDThh:mm:ssZ\" or unix seconds, from 1970 to 9999" +
+             got(*it));
   return t;
 }
 

@@ -45,7 +45,7 @@ void policies(checker& c, const json& root, scenario& s) {
       else if (*a == "card_not_found")
         s.unknown_codes.accept = false;
       else
-        c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"");
+        c.fail("$.unknown_codes.answer", "expected \"accept\" or \"card_not_found\"" + c.got(*a));
     }
     if (auto n = c.int_at(*u, "token_count", "$.unknown_codes", 1, 1000))
       s.unknown_codes.token_count = static_cast<int>(*n);
@@ -138,7 +138,7 @@ void dns(checker& c, const json& j, scenario& s) {
   c.only_keys(j, "$.dns", {"names"});
   c.each(j, "names", "$.dns", [&](const json& n, const std::string& path) {
     if (!n.is_string() || !protocol::is_host_name(n.get_ref<const std::string&>()))
-      c.fail(path, "expected a host name, e.g. \"lab.example.net\"");
+      c.fail(path, "expected a host name, e.g. \"lab.example.net\"" + c.got(n));
     else
       s.dns_names.push_back(protocol::canonical_host_name(n.get_ref<const std::string&>()));
   });
@@ -341,7 +341,7 @@ void world(checker& c, const json& root, scenario& s) {
   s.description = c.string_at(root, "description", "$").value_or("");
   if (auto it = root.find("seed"); it != root.end()) {
     if (!it->is_number_unsigned())
-      c.fail("$.seed", "expected a non-negative integer");
+      c.fail("$.seed", "expected a non-negative integer" + c.got(*it));
     else
       s.seed = it->get<std::uint64_t>();
   }

@@ -26,6 +26,11 @@ class checker {
   void fail(const std::string& path, const std::string& reason) {
     problems.push_back({protocol::printable(path, 1024), protocol::printable(reason, 2048)});
   }
+  /// ", got <v>" for a problem's reason: the value as the file has it, cut at 64 bytes.
+  static std::string got(const json& v) {
+    auto text = v.dump();
+    return ", got " + (text.size() > 64 ? text.substr(0, 61) + "..." : text);
+  }
   /// Reports keys of `j` not in `allowed`, naming the closest allowed key (typos are the
   /// commonest scenario bug).
   void only_keys(const json& j, const std::string& path, std::initializer_list<std::string_view> allowed);

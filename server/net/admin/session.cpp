@@ -5,6 +5,7 @@
 #include "server/net/admin/session.hpp"
 #include "server/net/admin/access.hpp"
 #include "server/net/admin/console.hpp"
+#include "server/net/io/chunk_extensions.hpp"
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
@@ -203,9 +204,11 @@ task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections
     }
   } count{*all, me};
   beast::flat_buffer buffer(header_limit + 4096);  // headers and trailers stay within the header limit
+  chunk_extension_bound extensions(header_limit);  // and chunk extensions, together
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
+    extensions.watch(parser);
     parser.body_limit(boost::none);  // weighed once the headers are believed: a stranger gets 401, not 413
     auto ec = co_await read_head(me, buffer, parser, *all);
     if (!ec) {

@@ -7,6 +7,7 @@
 #include "server/net/https/reply_head.hpp"
 #include "server/net/https/request_arena.hpp"
 #include "server/net/https/service.hpp"
+#include "server/net/io/chunk_extensions.hpp"
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
@@ -225,7 +226,8 @@ void note_no_request(const session_state& st, boost::system::error_code ec, bool
                                        : "ended after the handshake, before any request: " + ec.message();
   if (ec != beast::error::timeout && !answered && st.tls && !st.tls->stapled.empty() && st.tls->stapled != "good")
     what += " (the stapled OCSP response said " + std::string(st.tls->stapled) + ")";
-  st.s->engine->note(core::stage::connection, st.connection, st.client, what, st.sni);
+  auto how = ec == beast::error::timeout ? core::delivery::timeout : core::delivery::client_gone;
+  st.s->engine->note(core::stage::connection, st.connection, st.client, what, how, st.sni);
 }
 
 /// Serves requests on an established TLS stream until the client or a fault ends it. Returns
@@ -235,17 +237,19 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   auto& tcp = stream.next_layer();
   // Unparsed bytes never exceed the header limit and a little: bodies are consumed as they come.
   beast::flat_buffer buffer(header_limit + 4096);
-  std::string headers;    // reused: the journal's copy of each request's header lines
-  std::string head;       // reused: each reply's status line and fields
-  request_arena arena;    // reused: each request's parser
-  core::http_outcome o;   // reused: each request's outcome, its reply body included
-  bool answered = false;  // a connection that ends with no request is journaled as such
+  std::string headers;                             // reused: the journal's copy of each request's header lines
+  std::string head;                                // reused: each reply's status line and fields
+  request_arena arena;                             // reused: each request's parser
+  core::http_outcome o;                            // reused: each request's outcome, its reply body included
+  bool answered = false;                           // a connection that ends with no request is journaled as such
+  chunk_extension_bound extensions(header_limit);  // together, as the headers: 431 past it
   for (;;) {
     arena.reset();
     arena_allocator in_arena(&arena);
     request_parser parser(std::piecewise_construct, std::make_tuple(in_arena), std::make_tuple(in_arena));
     parser.body_limit(cfg.body_limit);
     parser.header_limit(header_limit);
+    extensions.watch(parser);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
     if (ec && !parser.got_some()) {  // not a byte of another request came: no request to journal
@@ -282,6 +286,38 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   }
 }
 
+/// A connection- or TLS-stage fault that ends the connection, in words as its client meets it: the
+/// reason its rule's entry gives (curl's error alone does not tell a refusal's reset from the
+/// refusals after it). Empty for one that shapes the handshake instead (tls_cert, tls_version).
+std::string ending_fault_words(const core::fault& f) {
+  namespace faults = core::faults;
+  auto held = [](std::int64_t ms, std::string_view after) {
+    return "held silently " + std::string(after) +
+           (ms > 0 ? "for up to " + std::to_string(ms) + " ms, then closed" : "until the client left");
+  };
+  if (const auto* r = std::get_if<faults::refuse>(&f))
+    return "reset; new connections refused (ECONNREFUSED) " +
+           (r->for_ms > 0 ? "for " + std::to_string(r->for_ms) + " ms" : std::string("until POST /listener/open"));
+  if (std::holds_alternative<faults::reset>(f)) return "reset (RST)";
+  if (const auto* h = std::get_if<faults::hang>(&f)) return held(h->for_ms, "");
+  if (const auto* t = std::get_if<faults::tls_stall>(&f)) return held(t->for_ms, "after its ClientHello ");
+  if (const auto* a = std::get_if<faults::tls_alert>(&f))
+    return "the fatal alert " + std::string(a->alert.name) + " instead of a ServerHello";
+  return {};
+}
+
+/// Plays a connection- or TLS-stage verdict. One that ends the connection is journaled first, so
+/// a client that met it finds its entry. False when the session ends here.
+task<bool> play(core::stage at, const core::stage_verdict& verdict, session_state& st, wire& w) {
+  auto words = ending_fault_words(verdict.act.what);
+  bool settled = !verdict.rule.empty() && !words.empty();
+  if (settled) st.s->engine->settle(at, verdict, st.client, st.sni, core::delivery::not_sent, words);
+  bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
+  if (!go_on && !verdict.rule.empty() && !settled)
+    st.s->engine->settle(at, verdict, st.client, st.sni, core::delivery::not_sent);
+  co_return go_on;
+}
+
 /// The TLS stage: peeks at the ClientHello (for its SNI) and plays the engine's TLS verdict.
 /// False when the session ends here.
 task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
@@ -289,18 +325,15 @@ task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   if (!engine.has_tls_rules()) co_return true;
   auto hello = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
   if (hello.status != client_hello_info::state::complete) {
-    engine.note(core::stage::tls, st.connection, st.client, "no TLS ClientHello");
+    engine.note(core::stage::tls, st.connection, st.client, "no TLS ClientHello", core::delivery::client_refused);
     co_return false;
   }
   st.sni = hello.sni;
   auto verdict = engine.on_client_hello(st.client, st.connection, st.sni);
   w.hello_bytes = hello.record_bytes;
-  bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
+  bool go_on = co_await play(core::stage::tls, verdict, st, w);
   w.hello_bytes = 0;
-  if (go_on)
-    st.shaped = std::move(verdict);  // its outcome is the handshake's
-  else if (!verdict.rule.empty())
-    engine.settle(core::stage::tls, verdict, st.client, st.sni, core::delivery::not_sent);
+  if (go_on) st.shaped = std::move(verdict);  // its outcome is the handshake's
   co_return go_on;
 }
 
@@ -348,13 +381,12 @@ task<bool> handshake(tls_stream& stream, session_state& st, const tls_connection
   bool shaped = !st.shaped.rule.empty();  // a rule's entry carries the client's verdict
   if (ec) {
     auto failure = failure_of(ec, cfg.handshake_timeout_ms);
+    auto how =
+        failure.what == core::tls_failure::kind::timeout ? core::delivery::timeout : core::delivery::client_refused;
     if (!shaped)
-      engine.note(core::stage::tls, st.connection, st.client, core::describe(failure), st.sni);
+      engine.note(core::stage::tls, st.connection, st.client, core::describe(failure), how, st.sni);
     else
-      engine.settle(
-          core::stage::tls, st.shaped, st.client, st.sni,
-          failure.what == core::tls_failure::kind::timeout ? core::delivery::timeout : core::delivery::client_refused,
-          core::describe(failure));
+      engine.settle(core::stage::tls, st.shaped, st.client, st.sni, how, core::describe(failure));
     co_return false;
   }
   if (shaped) engine.settle(core::stage::tls, st.shaped, st.client, st.sni, core::delivery::handshake);
@@ -415,11 +447,7 @@ task<> run_session(tcp_socket socket, std::string client, service* s) {
   } counted{engine.counters()};
   st.connection = verdict.connection;
   st.tls = &tc;
-  bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
-  if (!verdict.rule.empty())
-    engine.settle(core::stage::connection, verdict, st.client, {},
-                  go_on ? core::delivery::sent : core::delivery::not_sent);
-  if (!go_on) co_return;
+  if (!co_await play(core::stage::connection, verdict, st, w)) co_return;
   if (!co_await tls_stage(stream, st, w)) co_return;
 
   if (!co_await handshake(stream, st, tc)) co_return;

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <latch>
 #include <memory>
@@ -31,7 +32,7 @@ task<> signal_loop(server* srv, server::impl* s) {
     try {
       s->reload_alone();  // a failed reload changes nothing, and signals are still handled after it
     } catch (const std::exception& e) {
-      s->engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+      s->engine->notice("reload", {{"ok", false}, {"problems", protocol::json::array({e.what()})}});
     }
   }
 }
@@ -68,6 +69,10 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
   }
   auto dns_options = dns_settings_of(cfg, endpoint);
   if (cfg.threads < 1) cfg.threads = 1;
+  // Absolute, so that every surface (the ready line, the log's tls event, GET /status) names the
+  // same file whatever folder its reader runs in.
+  for (auto* path : {&cfg.data_dir, cfg.cert ? &*cfg.cert : nullptr, cfg.key ? &*cfg.key : nullptr})
+    if (path && !path->empty()) *path = std::filesystem::absolute(*path).lexically_normal().string();
   raise_descriptor_limit();
   contexts.emplace(tls.native_handle(), tls_options{cfg.cert, cfg.key, cfg.data_dir, cfg.lab_key, cfg.client_cert},
                    engine);
@@ -93,7 +98,7 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
       try {
         reload_alone();  // as SIGHUP: a failed reload changes nothing, and is logged
       } catch (const std::exception& e) {
-        engine->notice("reload", {{"ok", false}, {"problems", e.what()}});
+        engine->notice("reload", {{"ok", false}, {"problems", protocol::json::array({e.what()})}});
       }
     });
   listeners->begin(engine->refuse_first_ms());  // listening, unless the scenario refuses from the start
@@ -121,7 +126,10 @@ void server::impl::raise_descriptor_limit() {
 
 std::string server::impl::reload(bool from_start) {
   auto refused = [&](const std::string& problems, const char* what) {
-    engine->notice("reload", {{"file", cfg.scenario_path}, {"ok", false}, {"problems", problems}, {"what", what}});
+    engine->notice("reload", {{"file", cfg.scenario_path},
+                              {"ok", false},
+                              {"problems", core::engine::problem_lines(problems)},
+                              {"what", what}});
   };
   std::string problems;
   try {
