@@ -168,6 +168,7 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
   CHECK(entries[5]["request_headers"] == "Host: x\nTransfer-Encoding: gzip, chunked\n");
   CHECK(entries[2]["request_headers"] == "");  // never read whole
   CHECK(entries[5]["reason"] == "not implemented: the transfer coding gzip, chunked (fortisim decodes chunked alone)");
+  CHECK(entries[6]["reason"] == entries[5]["reason"]);  // the same codings, on two lines
   CHECK(get(srv, "/status")["requests"] == sent.size());
   auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
   for (auto status : {"413\"} 1", "400\"} 4", "431\"} 1", "501\"} 2"})

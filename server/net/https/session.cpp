@@ -136,13 +136,19 @@ task<boost::system::error_code> skip_empty_lines(tls_stream& stream, beast::flat
   co_return boost::system::error_code{};
 }
 
+/// Every Transfer-Encoding line of a request, as one list ("gzip, chunked").
+std::string transfer_codings(const request_parser& parser) {
+  std::string all;
+  auto [first, last] = parser.get().equal_range(http::field::transfer_encoding);
+  for (auto field = first; field != last; ++field) all.append(all.empty() ? "" : ", ").append(field->value());
+  return all;
+}
+
 /// Whether a Transfer-Encoding that ends in chunked names another coding too (gzip, chunked):
 /// fortisim decodes none (RFC 9112 §6.1: 501).
 bool other_codings(const request_parser& parser) {
-  auto [first, last] = parser.get().equal_range(http::field::transfer_encoding);
-  for (auto field = first; field != last; ++field)  // every Transfer-Encoding line
-    for (auto coding : http::token_list(field->value()))
-      if (!beast::iequals(coding, "chunked")) return true;
+  for (auto coding : http::token_list(transfer_codings(parser)))
+    if (!beast::iequals(coding, "chunked")) return true;
   return false;
 }
 
@@ -192,8 +198,7 @@ task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const requ
                                   " ms (--idle-timeout-ms): the connection is closed"
                     : left ? "the client closed the connection in the middle of a request (" + ec.message() + ")"
                     : unimplemented
-                        ? "the transfer coding " + std::string(parser.get()[http::field::transfer_encoding]) +
-                              " (fortisim decodes chunked alone)"
+                        ? "the transfer coding " + transfer_codings(parser) + " (fortisim decodes chunked alone)"
                         : ec.message();
   // The start line, as far as it was read (the parser's message keeps what it had parsed), and
   // the header lines once they were read whole (a Content-Length past the limit is found then).
