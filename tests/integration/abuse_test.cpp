@@ -68,6 +68,27 @@ TEST_CASE("chunk extensions count together against the header limit: 431, on the
   still_serves(srv.port());
 }
 
+TEST_CASE("the control API frames a body as the TLS port does: no second request hidden in it") {
+  // A Transfer-Encoding it could not end was ignored there, and the body answered as a call of
+  // its own (a hidden POST /listener/refuse shut the listener).
+  test_server srv(shipped("default.json"));
+  const std::string clock = "POST /clock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  const std::string hidden =
+      "POST /listener/refuse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+      "application/json\r\nContent-Length: 2\r\n\r\n{}";
+  for (const auto& te : std::vector<std::pair<std::string, int>>{
+           {"gzip", 400}, {"identity", 400}, {"chunked, gzip", 400}, {"gzip, chunked", 501}}) {
+    CAPTURE(te.first);
+    auto r = control_raw(srv.admin_port(), clock + "Transfer-Encoding: " + te.first + "\r\n\r\n" + hidden);
+    REQUIRE(r.has_value());
+    CHECK(r->first == te.second);
+    CHECK_MESSAGE(r->second.find(te.second == 501 ? "the transfer coding gzip, chunked" : "bad Transfer-Encoding") !=
+                      std::string::npos,
+                  r->second);
+  }
+  CHECK(json::parse(control(srv.admin_port(), "GET", "/health").second)["listening"] == true);
+}
+
 TEST_CASE("a body nested 70,000 deep gets error 990 (it once overflowed the stack)") {
   test_server srv(shipped("default.json"));
   std::string deep = R"({"d":{"__type":"SoftToken.ActivationLicenseRequest","license_activation_code":)" +

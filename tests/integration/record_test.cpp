@@ -166,7 +166,8 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
   CHECK(entries[0]["target"] == "/SoftToken/Provisioning.asmx/Process");  // its head was read
   CHECK(entries[0]["request_headers"] == "Host: x\nContent-Length: 2097152\n");
   CHECK(entries[5]["request_headers"] == "Host: x\nTransfer-Encoding: gzip, chunked\n");
-  CHECK(entries[2]["request_headers"] == "");  // never read whole
+  CHECK(entries[2]["request_headers"] == "Host: x\n");                     // as far as they were read
+  CHECK(entries[3]["request_headers"] == "Host: x\nContent-Length: 1\n");  // up to the second Content-Length
   CHECK(entries[5]["reason"] == "not implemented: the transfer coding gzip, chunked (fortisim decodes chunked alone)");
   CHECK(entries[6]["reason"] == entries[5]["reason"]);  // the same codings, on two lines
   CHECK(get(srv, "/status")["requests"] == sent.size());
@@ -203,9 +204,15 @@ TEST_CASE("empty lines before a request line are dropped, as RFC 9112 §2.2 asks
   REQUIRE(entries.size() == 2);
   CHECK(entries[0]["method"] == "POST");
   CHECK(entries[1]["request"] == 2);
-  // More than the header limit of them is refused as any oversized head.
+  // More than the header limit of them is refused as any oversized head; a bare CR is no line.
   client flood(srv.port());
   CHECK(flood.raw_exchange(std::string(40000, '\n') + post).status == 400);
+  client cr(srv.port());
+  CHECK(cr.raw_exchange("\r" + post).status == 400);
+  // The control API drops them too.
+  auto admin = control_raw(srv.admin_port(), "\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  REQUIRE(admin.has_value());
+  CHECK(admin->first == 200);
 }
 
 TEST_CASE("a request cut off by its client is journaled as such, not as a connection with no request") {
@@ -298,6 +305,31 @@ TEST_CASE("a client that leaves part way through a large reply: client_gone, wit
   // The bytes that left the server: the part read, and what the client's 32 KiB of socket (the
   // kernel doubles 16 KiB) and its TLS reader held. The bytes the server's socket took, counted
   // before, were megabytes more (its send buffer).
+  CHECK(sent < 100'000 + 256 * 1024);
+}
+
+TEST_CASE("a client that stops reading a large reply: timeout, with the bytes that left the server") {
+  // The write timeout closed the socket before its bytes were counted: the record fell back on
+  // what the socket took, megabytes more than reached the client.
+  test_server srv(shipped("default.json"), 1, std::nullopt, [](net::server_config& c) {
+    c.body_limit = 8 << 20;
+    c.write_timeout_ms = 2000;  // the client has read its part well before
+  });
+  std::string poll = R"({"d":{"__type":"SoftToken.PollingRequest","serial_number":"FG1","tokens":[)";
+  for (std::size_t i = 0; i < 20000; ++i)
+    poll += (i ? ",\"" : "\"") + std::string(230, 'F') + std::to_string(1000000000 + i) + "\"";
+  poll += "]}}";
+  client c(srv.port());
+  int small = 16384;
+  REQUIRE(::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  REQUIRE(c.send_raw("POST /SoftToken/Provisioning.asmx/Process HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(poll.size()) + "\r\n\r\n" + poll));
+  REQUIRE(c.read_at_least(100'000));  // then reads no more, and stays
+  REQUIRE(wait_count(srv, "outcome=timeout", 1) == 1);
+  auto e = get(srv, "/journal?stage=http")[0];
+  CHECK(e["status"] == 200);
+  auto sent = e["bytes_sent"].get<std::size_t>();
+  CHECK(sent >= 100'000);
   CHECK(sent < 100'000 + 256 * 1024);
 }
 

@@ -10,6 +10,7 @@
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
 #include "server/net/io/on_pool.hpp"
+#include "server/net/io/request_framing.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -161,15 +162,11 @@ struct waiting {
 task<boost::system::error_code> read_head(slot& me, beast::flat_buffer& buffer,
                                           http::request_parser<http::string_body>& parser, connections& all) {
   waiting wait(all, me);
-  if (buffer.size() == 0) {
-    me.stream.expires_after(idle_timeout);
-    auto [ec, n] = co_await me.stream.async_read_some(buffer.prepare(4096), use_nothrow);
-    if (ec) co_return ec;
-    buffer.commit(n);
-  }
+  me.stream.expires_after(idle_timeout);
+  if (auto ec = co_await skip_empty_lines(me.stream, buffer, header_limit)) co_return ec;
   me.stream.expires_after(header_deadline);
   auto [ec, n] = co_await http::async_read_header(me.stream, buffer, parser, use_nothrow);
-  co_return ec;
+  co_return ec ? ec : framing_error(parser);  // as the TLS port: no body read as a request
 }
 
 bool connection_over(boost::system::error_code ec) {
@@ -229,6 +226,10 @@ task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections
       }
     }
     if (connection_over(ec)) co_return;
+    if (ec == boost::system::errc::not_supported)
+      co_return co_await turn_away(
+          stream, json_reply(501, "the transfer coding " + transfer_codings(parser) + " (chunked alone is decoded)"),
+          11);
     int status = ec == http::error::body_limit                                           ? 413
                  : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
                                                                                          : 400;

@@ -11,6 +11,7 @@
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
+#include "server/net/io/request_framing.hpp"
 #include "server/net/tls/client_hello.hpp"
 #include "server/net/tls/contexts.hpp"
 
@@ -117,54 +118,15 @@ void header_lines(const Fields& fields, std::string& out) {
   for (const auto& field : fields) out.append(field.name_string()).append(": ").append(field.value()).append("\n");
 }
 
-/// Drops the empty lines a client sends before a request line (RFC 9112 §2.2: a server should
-/// ignore at least one), up to the header limit's worth; past that the parser refuses them.
-task<boost::system::error_code> skip_empty_lines(tls_stream& stream, beast::flat_buffer& buffer) {
-  for (std::size_t dropped = 0; dropped < header_limit;) {
-    if (buffer.size() == 0) {
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), use_nothrow);
-      if (ec) co_return ec;
-      buffer.commit(n);
-    }
-    auto bytes = static_cast<const char*>(buffer.data().data());
-    std::size_t n = 0;
-    while (n < buffer.size() && (bytes[n] == '\r' || bytes[n] == '\n')) ++n;
-    buffer.consume(n);
-    if (buffer.size() > 0) break;
-    dropped += n;
-  }
-  co_return boost::system::error_code{};
-}
-
-/// Every Transfer-Encoding line of a request, as one list ("gzip, chunked").
-std::string transfer_codings(const request_parser& parser) {
-  std::string all;
-  auto [first, last] = parser.get().equal_range(http::field::transfer_encoding);
-  for (auto field = first; field != last; ++field) all.append(all.empty() ? "" : ", ").append(field->value());
-  return all;
-}
-
-/// Whether a Transfer-Encoding that ends in chunked names another coding too (gzip, chunked):
-/// fortisim decodes none (RFC 9112 §6.1: 501).
-bool other_codings(const request_parser& parser) {
-  for (auto coding : http::token_list(transfer_codings(parser)))
-    if (!beast::iequals(coding, "chunked")) return true;
-  return false;
-}
-
 /// Reads one request (answering "Expect: 100-continue" before its body, as IIS does).
 task<boost::system::error_code> read_request(tls_stream& stream, beast::flat_buffer& buffer, request_parser& parser) {
-  if (auto ec = co_await skip_empty_lines(stream, buffer)) co_return ec;
+  if (auto ec = co_await skip_empty_lines(stream, buffer, header_limit)) co_return ec;
   // The header first: a client that sent "Expect: 100-continue" (curl does for bodies over
   // 1 KiB) waits for our go-ahead before it sends the body.
   auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_nothrow);
   // A coding but chunked last (gzip, identity): the body's end cannot be known, and read as none
-  // it became a request of its own. Refused, and the connection closed (RFC 9112 §6.3). One
-  // that ends in chunked but names another (gzip, chunked) is not implemented (§6.1).
-  if (!ec && parser.get().count(http::field::transfer_encoding) > 0)
-    ec = !parser.chunked()       ? http::error::bad_transfer_encoding
-         : other_codings(parser) ? make_error_code(boost::system::errc::not_supported)
-                                 : ec;
+  // it became a request of its own. Refused, and the connection closed.
+  if (!ec) ec = framing_error(parser);
   if (!ec && !parser.is_done()) {
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
       static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -200,11 +162,11 @@ task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const requ
                     : unimplemented
                         ? "the transfer coding " + transfer_codings(parser) + " (fortisim decodes chunked alone)"
                         : ec.message();
-  // The start line, as far as it was read (the parser's message keeps what it had parsed), and
-  // the header lines once they were read whole (a Content-Length past the limit is found then).
+  // The start line and the header lines, as far as they were read (the parser's message keeps
+  // what it had parsed).
   const auto& got = parser.get();
   std::string headers;
-  if (parser.is_header_done() || too_big) header_lines(got, headers);
+  header_lines(got, headers);
   core::http_request r{got.method_string(), got.target(), {}, st.client, st.sni, st.connection, headers};
   r.client_cert = st.client_cert;
   r.unreadable = why;

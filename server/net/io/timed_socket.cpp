@@ -1,5 +1,7 @@
 #include "server/net/io/timed_socket.hpp"
 
+#include "server/net/io/bytes_transmitted.hpp"
+
 namespace fortisim::net {
 
 timed_socket::timed_socket(tcp_socket&& socket)
@@ -10,6 +12,11 @@ timed_socket::timed_socket(tcp_socket&& socket)
 timed_socket::~timed_socket() {
   timing_->socket = nullptr;
   timing_->timer.cancel();
+}
+
+std::optional<std::uint64_t> timed_socket::transmitted() {
+  if (timing_->expired) return timing_->transmitted_at_expiry;
+  return bytes_transmitted(socket_.native_handle());
 }
 
 void timed_socket::expires_after(clock::duration d) {
@@ -54,7 +61,13 @@ void timed_socket::fired(const std::shared_ptr<timing>& t) {
 void timed_socket::timing::expire() {
   expired = true;
   boost::system::error_code ignored;
-  if (socket) socket->close(ignored);  // pending operations complete, as cancelled
+  if (!socket) return;
+  // A client that stopped reading is reset, not closed: the kernel would go on sending what it
+  // holds after the record has said how far the reply went.
+  transmitted_at_expiry = bytes_transmitted(socket->native_handle());
+  if (bytes_unacknowledged(socket->native_handle()) > 0)
+    socket->set_option(asio::socket_base::linger(true, 0), ignored);
+  socket->close(ignored);  // pending operations complete, as cancelled
 }
 
 }  // namespace fortisim::net

@@ -17,7 +17,9 @@
 #include <boost/beast/core/error.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace fortisim::net {
 
@@ -36,6 +38,8 @@ class timed_socket {
 
   /// Operations from now on must end within `d` (they time out together, not each).
   void expires_after(clock::duration d);
+  /// The bytes this socket has transmitted (bytes_transmitted()), also once the deadline closed it.
+  std::optional<std::uint64_t> transmitted();
 
   /// For a composed operation that drives the socket itself: call `begin` before each socket
   /// operation and pass its result through `end`. False from `begin`: the deadline has passed;
@@ -72,6 +76,7 @@ class timed_socket {
     tcp_socket* socket = nullptr;                            ///< null once the owner is gone
     int pending = 0;                                         ///< operations under the deadline
     bool expired = false;
+    std::optional<std::uint64_t> transmitted_at_expiry;  ///< what the socket had sent when closed
     void expire();
   };
   /// Waits for `t`'s deadline; the handler keeps `t`.

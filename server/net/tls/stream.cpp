@@ -1,7 +1,5 @@
 #include "server/net/tls/stream.hpp"
 
-#include "server/net/io/bytes_transmitted.hpp"
-
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/err.h>
@@ -184,7 +182,7 @@ std::uint64_t tls_stream::delivered_since(std::uint64_t from) {
   // Every byte of the connection was sealed here (the handshake's too), in the order it went, so
   // the bytes transmitted are the first ones sealed.
   std::uint64_t reached = io_->sealed_sent;
-  if (auto out = bytes_transmitted(tcp_.socket().native_handle())) reached = std::min(reached, *out);
+  if (auto out = tcp_.transmitted()) reached = std::min(reached, *out);
   return reached > from ? std::min(reached - from, io_->sealed - from) : 0;
 }
 
