@@ -5,7 +5,6 @@
 #include "server/net/admin/session.hpp"
 #include "server/net/admin/access.hpp"
 #include "server/net/admin/console.hpp"
-#include "server/net/io/chunk_extensions.hpp"
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
@@ -227,9 +226,7 @@ task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections
     }
     if (connection_over(ec)) co_return;
     if (ec == boost::system::errc::not_supported)
-      co_return co_await turn_away(
-          stream, json_reply(501, "the transfer coding " + transfer_codings(parser) + " (chunked alone is decoded)"),
-          11);
+      co_return co_await turn_away(stream, json_reply(501, unimplemented_codings(parser)), 11);
     int status = ec == http::error::body_limit                                           ? 413
                  : ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
                                                                                          : 400;

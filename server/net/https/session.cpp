@@ -7,7 +7,6 @@
 #include "server/net/https/reply_head.hpp"
 #include "server/net/https/request_arena.hpp"
 #include "server/net/https/service.hpp"
-#include "server/net/io/chunk_extensions.hpp"
 #include "server/net/io/deadline.hpp"
 #include "server/net/io/linger.hpp"
 #include "server/net/io/log_failure.hpp"
@@ -159,9 +158,8 @@ task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const requ
   std::string why = stalled ? "the request was not whole within " + std::to_string(st.s->cfg.idle_timeout_ms) +
                                   " ms (--idle-timeout-ms): the connection is closed"
                     : left ? "the client closed the connection in the middle of a request (" + ec.message() + ")"
-                    : unimplemented
-                        ? "the transfer coding " + transfer_codings(parser) + " (fortisim decodes chunked alone)"
-                        : ec.message();
+                    : unimplemented ? unimplemented_codings(parser)
+                                    : ec.message();
   // The start line and the header lines, as far as they were read (the parser's message keeps
   // what it had parsed).
   const auto& got = parser.get();
