@@ -172,8 +172,13 @@ TEST_CASE("a request fortisim cannot read is numbered, counted and journaled wit
   CHECK(entries[6]["reason"] == entries[5]["reason"]);  // the same codings, on two lines
   CHECK(get(srv, "/status")["requests"] == sent.size());
   auto metrics = control(srv.admin_port(), "GET", "/metrics").second;
-  for (auto status : {"413\"} 1", "400\"} 4", "431\"} 1", "501\"} 2"})
-    CHECK_MESSAGE(metrics.find(std::string(",status=\"") + status + "\n") != std::string::npos, status);
+  // Each under the endpoint its request line named, as a 405 there is (they were all "other").
+  for (auto line : {R"(endpoint="process",operation="",error_code="0",status="413"} 1)",
+                    R"(endpoint="process",operation="",error_code="0",status="400"} 3)",
+                    R"(endpoint="process",operation="",error_code="0",status="431"} 1)",
+                    R"(endpoint="process",operation="",error_code="0",status="501"} 2)",
+                    R"(endpoint="other",operation="",error_code="0",status="400"} 1)"})
+    CHECK_MESSAGE(metrics.find(std::string("fortisim_requests_total{") + line + "\n") != std::string::npos, line);
 }
 
 TEST_CASE("a connection that sends no request within the idle timeout: a connection entry, outcome timeout") {

@@ -133,12 +133,16 @@ void engine::handle(const http_request& request, http_outcome& out) {
   scratch.trim(request.body.size());
 }
 
-void engine::classify(exchange& exchange) {
+void engine::locate(exchange& exchange) {
   exchange.ordinal = exchange.id - exchange.in_force.requests_before;
   exchange.path = canonical_path(exchange.request.target.substr(0, exchange.request.target.find('?')),
                                  exchange.in_force.scenario->case_insensitive_paths);
   if (exchange.path == cloud_activation_path && exchange.in_force.scenario->fortitoken_cloud_path)
     exchange.path = mobile_path;  // the app's FortiToken Cloud request, answered as /Mobile [assumed]
+}
+
+void engine::classify(exchange& exchange) {
+  locate(exchange);
   // The runtime rules this exchange is matched against, from here on (a rule added meanwhile that
   // reads fields would otherwise meet a request read without a tree).
   exchange.runtime = runtime_.read();
@@ -213,6 +217,8 @@ void engine::fail_internally(exchange& exchange, std::string_view what) {
 void engine::refuse_unreadable(exchange& exchange) {
   const auto& request = exchange.request;
   auto& out = exchange.out;
+  // Counted under its endpoint, as far as its request line was read.
+  locate(exchange);
   if (request.unreadable_status == 0) {  // the client is gone or stalled: nothing is sent
     exchange.reason.assign(request.unreadable);
     out.act = faults::close{};

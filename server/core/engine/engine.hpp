@@ -267,6 +267,8 @@ class engine {
   stage_verdict decide(loaded& in_force, stage at, const exchange_facts& facts, std::uint64_t id);
   /// handle() for a request the network layer could not read whole: its HTTP error, or nothing.
   void refuse_unreadable(exchange& exchange);
+  /// The exchange's ordinal and the path it is answered as (its endpoint).
+  void locate(exchange& exchange);
   // The steps of handle(), in order.
   void classify(exchange& exchange);
   void build_tree(exchange& exchange);  // the request's JSON tree: for rules, faults and errors
