@@ -280,6 +280,55 @@ TEST_CASE("a connection its client resets before it is served still leaves its r
             .second.find("fortisim_connections_total " + std::to_string(resets) + "\n") != std::string::npos);
 }
 
+TEST_CASE("what is not a ClientHello meets no TLS rule, and is journaled as it is without one") {
+  // A handshake record of another message fired the rule (its reason saying "instead of a
+  // ServerHello"); plain HTTP or a reset became "no TLS ClientHello" only where TLS rules exist.
+  auto lab = [](const std::string& scenario) {
+    return std::make_unique<test_server>(scenario, 1, std::nullopt,
+                                         [](net::server_config& c) { c.handshake_timeout_ms = 300; });
+  };
+  auto with_rule = lab(R"({"rules": [{"name": "alert", "then": {"action": "tls_alert"}}]})");
+  auto without = lab(R"({})");
+  const std::vector<std::pair<std::string, std::string>> firsts = {
+      {"plain HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"a ServerHello's record", std::string("\x16\x03\x03\x00\x06\x02\x00\x00\x02\x03\x03", 11)},
+      {"a record longer than TLS allows", std::string("\x16\x03\x01\xff\xff\x01", 6)},
+      {"a reset before a byte", ""},
+      {"silence past the handshake timeout", "-"}};
+  for (auto* srv : {with_rule.get(), without.get()}) {
+    for (const auto& [what, bytes] : firsts) {
+      int fd = connect_loopback(srv->port(), 5000ms);
+      REQUIRE(fd >= 0);
+      if (bytes.empty()) {
+        ::linger abort_on_close{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+      } else if (bytes != "-") {
+        REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+      }
+      char buf[4096];
+      while (bytes != "" && ::recv(fd, buf, sizeof buf, 0) > 0) {
+      }  // until the server closes (the socket's timeout bounds each read)
+      ::close(fd);
+    }
+    REQUIRE(wait_count(*srv, "stage=tls", firsts.size()) == firsts.size());
+  }
+  auto ruled = get(*with_rule, "/journal?stage=tls");
+  auto plain = get(*without, "/journal?stage=tls");
+  for (std::size_t i = 0; i < firsts.size(); ++i) {
+    CAPTURE(firsts[i].first);
+    CHECK(ruled[i]["rule"] == "");
+    CHECK(ruled[i]["action"] == plain[i]["action"]);
+    CHECK(ruled[i]["outcome"] == plain[i]["outcome"]);
+  }
+  CHECK(ruled[0]["action"] == "the client spoke plain HTTP to the TLS port");
+  CHECK(ruled[3]["action"] == "the client closed the connection during the handshake");
+  CHECK(ruled[4]["action"] == "no handshake within 300 ms");
+  CHECK(ruled[4]["outcome"] == "timeout");
+  client c(with_rule->port());  // a ClientHello still meets the rule
+  CHECK_FALSE(c.ok());
+  CHECK(count(*with_rule, "rule=alert") == 1);
+}
+
 TEST_CASE("a client that leaves part way through a large reply: client_gone, with the bytes that went out") {
   // The write's bytes were counted only when it finished: a client that read part of a large
   // reply and left was journaled with bytes_sent 0. The reply (20,000 tokens of 240-character

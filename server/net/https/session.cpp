@@ -56,12 +56,18 @@ struct session_state {
   core::stage_verdict shaped = {};  ///< a TLS-stage rule that shaped the handshake, journaled once it ends
 };
 
+/// What the peek at a connection's first record found, and whether its time ran out first.
+struct peeked_hello {
+  client_hello_info info;
+  bool timed_out = false;
+};
+
 /// Peeks at the ClientHello without consuming it (the handshake reads it again), within
 /// `timeout_ms`. Waits for readability only: once the record's length is known, SO_RCVLOWAT makes
 /// the socket readable when the whole record is there (no polling while a slow client sends it).
-task<client_hello_info> peek_client_hello(tls_stream::next_layer_type& tcp, std::int64_t timeout_ms) {
+task<peeked_hello> peek_client_hello(tls_stream::next_layer_type& tcp, std::int64_t timeout_ms) {
   auto& socket = tcp.socket();
-  std::string buf(16 * 1024 + 5, '\0');
+  std::string buf(16 * 1024 + 5, '\0');  // a record's largest size (RFC 8446 §5.1)
   client_hello_info info;
   socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
   int low_water = 1;
@@ -73,8 +79,11 @@ task<client_hello_info> peek_client_hello(tls_stream::next_layer_type& tcp, std:
     if (rec || n == 0) break;
     info = parse_client_hello(std::string_view(buf.data(), n));
     if (info.status != client_hello_info::state::need_more) break;
-    int want = static_cast<int>(std::min(info.bytes_needed, buf.size()));
-    if (want <= static_cast<int>(n)) break;  // a record larger than we peek: take it as it is
+    if (info.bytes_needed > buf.size()) {  // longer than a record may be: the handshake refuses it
+      info.status = client_hello_info::state::not_tls;
+      break;
+    }
+    int want = static_cast<int>(info.bytes_needed);
     low_water = want;
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
   }
@@ -82,7 +91,7 @@ task<client_hello_info> peek_client_hello(tls_stream::next_layer_type& tcp, std:
     low_water = 1;
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &low_water, sizeof low_water);
   }
-  co_return info;
+  co_return peeked_hello{std::move(info), deadline.expired()};
 }
 
 /// When the last connection closes, hands the memory its buffers took back to the system (glibc
@@ -288,9 +297,16 @@ task<bool> play(core::stage at, const core::stage_verdict& verdict, session_stat
 task<bool> tls_stage(tls_stream& stream, session_state& st, wire& w) {
   auto& engine = *st.s->engine;
   if (!engine.has_tls_rules()) co_return true;
-  auto hello = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
-  if (hello.status != client_hello_info::state::complete) {
-    engine.note(core::stage::tls, st.connection, st.client, "no TLS ClientHello", core::delivery::client_refused);
+  auto [hello, timed_out] = co_await peek_client_hello(stream.next_layer(), st.s->cfg.handshake_timeout_ms);
+  // What is not a ClientHello meets no rule: the handshake refuses it, in the words it would
+  // without TLS rules (plain HTTP, an unexpected message).
+  if (hello.status == client_hello_info::state::not_tls) co_return true;
+  if (hello.status != client_hello_info::state::complete) {  // closed, or no whole record in time
+    using kind = core::tls_failure::kind;
+    auto timeout_ms = st.s->cfg.handshake_timeout_ms;
+    engine.note(core::stage::tls, st.connection, st.client,
+                core::describe({timed_out ? kind::timeout : kind::closed, 0, timeout_ms, {}}),
+                timed_out ? core::delivery::timeout : core::delivery::client_refused);
     co_return false;
   }
   st.sni = hello.sni;

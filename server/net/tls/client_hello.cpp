@@ -14,6 +14,10 @@ client_hello_info parse_client_hello(std::string_view b) {
     return info;
   }
   std::size_t record_len = u16(3);
+  if (b.size() > 5 && u8(5) != 0x01) {  // a handshake record, but not a ClientHello (a ServerHello ...)
+    info.status = client_hello_info::state::not_tls;
+    return info;
+  }
   info.bytes_needed = 5 + record_len;
   if (b.size() < 5 + record_len) return info;
   info.record_bytes = 5 + record_len;

@@ -9,6 +9,7 @@
 namespace fortisim::net {
 
 struct client_hello_info {
+  /// not_tls: the bytes are no TLS record, or a handshake record whose message is not a ClientHello.
   enum class state { need_more, complete, not_tls };
   state status = state::need_more;
   std::size_t record_bytes = 0;  ///< the bytes of the ClientHello's record(s), to consume
