@@ -297,15 +297,17 @@ int run_serve(options& o) {
     bool resuming = !o.state.empty() && std::filesystem::file_size(o.state, ec) > 0 && !ec;
     net::mask_server_signals(SIG_BLOCK);  // before the first thread: only the loops take them
     auto engine = std::make_shared<core::engine>(scenario, opts);
-    net::server srv(cfg, engine);
-    app::log_scenario(*scenario, *engine, json);
-    if (!o.state.empty()) engine->notice("state", app::resumed_state(engine->world(), o.state, resuming));
-    srv.start();
-    auto ready = ready_line(srv, *scenario);
-    if (!o.ready_file.empty())
-      if (auto why = app::write_file_atomically(o.ready_file, ready + "\n")) return fail("--ready-file: " + *why);
-    std::cout << ready << std::endl;
-    srv.wait();
+    {
+      net::server srv(cfg, engine);
+      app::log_scenario(*scenario, *engine, json);
+      if (!o.state.empty()) engine->notice("state", app::resumed_state(engine->world(), o.state, resuming));
+      srv.start();
+      auto ready = ready_line(srv, *scenario);
+      if (!o.ready_file.empty())
+        if (auto why = app::write_file_atomically(o.ready_file, ready + "\n")) return fail("--ready-file: " + *why);
+      std::cout << ready << std::endl;
+      srv.wait();
+    }  // the connections it still held are journaled as it goes ("closed as fortisim stopped")
     engine->notice("stopped");
     return 0;
   } catch (const std::exception& e) {  // startup_error: one line with the cause and the fix

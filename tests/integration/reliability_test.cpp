@@ -187,6 +187,44 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
   CHECK(p.proc().wait_exit(10s) == 0);
 }
 
+TEST_CASE("SIGTERM with connections open and no request in flight: each is logged as closed by the stop") {
+  // They went with the loops, and left no record: a connection counted in the metrics but nowhere
+  // in the journal or the log.
+  served_binary p({"--scenario", source + "/scenarios/default.json", "--threads", "1"});
+  int in_handshake = connect_loopback(p.port(), 5000ms);  // no ClientHello yet
+  REQUIRE(in_handshake >= 0);
+  client idle(p.port());  // accepted after the first, on the one worker: both are sessions now
+  REQUIRE(idle.ok());
+  client served(p.port());
+  REQUIRE(served.ok());
+  REQUIRE(served.post(import_request("AAAA-0000-0000-0000-0001", "FG1")).status == 200);
+  CHECK(control(p.admin_port(), "GET", "/metrics").second.find("fortisim_connections_total 3\n") != std::string::npos);
+  CHECK(p.stop(15s) == 0);
+  std::string log;
+  for (std::string part; !(part = p.read_stderr(2s)).empty();) log += part;
+  std::map<std::uint64_t, json> closed;  // by connection
+  bool stopped_after = false;
+  for (std::size_t at = 0, end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
+    auto line = json::parse(log.substr(at, end - at), nullptr, false);
+    if (line.is_discarded()) continue;
+    if (line.value("action", "").starts_with("closed as fortisim stopped")) {
+      CHECK_FALSE(stopped_after);
+      closed[line["connection"].get<std::uint64_t>()] = line;
+    }
+    if (line.value("event", "") == "stopped") stopped_after = true;
+  }
+  INFO(log);
+  REQUIRE(closed.size() == 3);
+  CHECK(closed[1]["stage"] == "tls");
+  CHECK(closed[1]["action"] == "closed as fortisim stopped, during the handshake");
+  CHECK(closed[2]["stage"] == "connection");
+  CHECK(closed[2]["action"] == "closed as fortisim stopped, before any request");
+  CHECK(closed[3]["action"] == "closed as fortisim stopped, after its requests");
+  for (auto& [connection, e] : closed) CHECK(e["outcome"] == "not_sent");
+  CHECK(stopped_after);
+  ::close(in_handshake);
+}
+
 TEST_CASE("a drain's closed listener stays closed through a reload, a reset and POST /listener/open") {
   // With --state a control call runs on another thread than SIGTERM's: neither order may reopen.
   temp_folder dir("drain-closed");

@@ -54,6 +54,10 @@ struct session_state {
   std::string sni = {};
   std::string client_cert = {};     ///< "subject\nissuer" of the certificate the client presented
   core::stage_verdict shaped = {};  ///< a TLS-stage rule that shaped the handshake, journaled once it ends
+  /// How far the connection got: what its record says if fortisim stops with it open.
+  enum class step { connecting, handshake, requests } at = step::connecting;
+  bool answered = false;  ///< a request was answered (a connection that ends with none is journaled so)
+  bool recorded = false;  ///< its end is journaled already (a fault that ends it, entered before it acts)
 };
 
 /// What the peek at a connection's first record found, and whether its time ran out first.
@@ -215,7 +219,6 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
   std::string head;                                // reused: each reply's status line and fields
   request_arena arena;                             // reused: each request's parser
   core::http_outcome o;                            // reused: each request's outcome, its reply body included
-  bool answered = false;                           // a connection that ends with no request is journaled as such
   chunk_extension_bound extensions(header_limit);  // together, as the headers: 431 past it
   for (;;) {
     arena.reset();
@@ -227,7 +230,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
     auto ec = co_await read_request(stream, buffer, parser);
     if (ec && !parser.got_some()) {  // not a byte of another request came: no request to journal
-      if (!answered || !client_left(ec)) note_no_request(st, ec, answered);
+      if (!st.answered || !client_left(ec)) note_no_request(st, ec, st.answered);
       co_return true;
     }
     if (ec) {
@@ -235,7 +238,7 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
       co_return true;
     }
     in_flight guard(*st.s);
-    answered = true;
+    st.answered = true;
     auto started = std::chrono::steady_clock::now();
     auto& req = parser.get();
     header_lines(req, headers);
@@ -286,6 +289,7 @@ task<bool> play(core::stage at, const core::stage_verdict& verdict, session_stat
   auto words = ending_fault_words(verdict.act.what);
   bool settled = !verdict.rule.empty() && !words.empty();
   if (settled) st.s->engine->settle(at, verdict, st.client, st.sni, core::delivery::not_sent, words);
+  st.recorded = settled;
   bool go_on = co_await execute(verdict.act.what, w) == after_fault::carry_on;
   if (!go_on && !verdict.rule.empty() && !settled)
     st.s->engine->settle(at, verdict, st.client, st.sni, core::delivery::not_sent);
@@ -408,6 +412,38 @@ task<> accept_loop(service* s, tcp::acceptor* acceptor, std::atomic<std::uint64_
   }
 }
 
+namespace {
+
+/// Journals a connection whose loop was destroyed with it open (fortisim stopped: its drain ended,
+/// or ran out), so that every connection counted has its record. A session that ran to its end
+/// (or failed) is destroyed before the service is torn down, and journaled its own end.
+struct cut_by_stop {
+  session_state& st;
+  explicit cut_by_stop(session_state& s) : st(s) {}
+  cut_by_stop(const cut_by_stop&) = delete;
+  cut_by_stop& operator=(const cut_by_stop&) = delete;
+  ~cut_by_stop() {
+    if (!st.s->torn_down || st.recorded) return;
+    using step = session_state::step;
+    auto& engine = *st.s->engine;
+    std::string words = "closed as fortisim stopped, ";
+    words += st.at == step::connecting  ? "before its handshake"
+             : st.at == step::handshake ? "during the handshake"
+             : st.answered              ? "after its requests"
+                                        : "before any request";
+    try {
+      if (st.at == step::handshake && !st.shaped.rule.empty())
+        engine.settle(core::stage::tls, st.shaped, st.client, st.sni, core::delivery::not_sent, words);
+      else
+        engine.note(st.at == step::handshake ? core::stage::tls : core::stage::connection, st.connection, st.client,
+                    words, core::delivery::not_sent, st.sni);
+    } catch (...) {  // a destructor: the entry is lost rather than the process
+    }
+  }
+};
+
+}  // namespace
+
 task<> run_session(tcp_socket socket, std::string client, service* s) {
   session_state st{s};
   tls_connection tc;  // before the stream: the SSL object's callbacks point at it
@@ -428,10 +464,12 @@ task<> run_session(tcp_socket socket, std::string client, service* s) {
   } counted{engine.counters()};
   st.connection = verdict.connection;
   st.tls = &tc;
+  cut_by_stop record{st};
   if (!co_await play(core::stage::connection, verdict, st, w)) co_return;
+  st.at = session_state::step::handshake;
   if (!co_await tls_stage(stream, st, w)) co_return;
-
   if (!co_await handshake(stream, st, tc)) co_return;
+  st.at = session_state::step::requests;
   if (!co_await serve_http(stream, st, w)) co_return;
   stream.next_layer().expires_after(milliseconds(2000));
   co_await stream.async_shutdown(use_nothrow);

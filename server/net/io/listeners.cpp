@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
+#include <vector>
 
 namespace fortisim::net {
 
@@ -148,8 +150,40 @@ void listener_set::change(bool listen, std::int64_t reopen_after_ms) {
   });
 }
 
+namespace {
+
+/// The connections waiting in `a`'s backlog (their handshakes done, accept() not yet called).
+std::vector<std::pair<tcp::socket, tcp::endpoint>> take_backlog(tcp::acceptor& a) {
+  std::vector<std::pair<tcp::socket, tcp::endpoint>> waiting;
+  boost::system::error_code ec;
+  a.non_blocking(true, ec);
+  while (!ec) {
+    tcp::endpoint peer;
+    auto socket = a.accept(peer, ec);  // would_block once the backlog is empty
+    if (!ec) waiting.emplace_back(std::move(socket), peer);
+  }
+  return waiting;
+}
+
+}  // namespace
+
 void listener_set::apply(std::size_t i) {
-  std::lock_guard lock(mutex_);
+  std::vector<std::pair<tcp::socket, tcp::endpoint>> waiting;
+  bool for_good = false;
+  {
+    std::lock_guard lock(mutex_);
+    apply_locked(i, waiting);
+    for_good = closed_;
+  }
+  for (auto& [socket, peer] : waiting) {  // recorded before the client meets its reset
+    if (backlog_reset_) backlog_reset_(peer, i, for_good);
+    boost::system::error_code ec;
+    socket.set_option(asio::socket_base::linger(true, 0), ec);
+    socket.close(ec);
+  }
+}
+
+void listener_set::apply_locked(std::size_t i, std::vector<std::pair<tcp::socket, tcp::endpoint>>& waiting) {
   auto& s = slots_[i];
   s.error.clear();
   if (listening_ && !s.acceptor) {
@@ -165,6 +199,7 @@ void listener_set::apply(std::size_t i) {
       s.error = e.what();
     }
   } else if (!listening_ && s.acceptor) {
+    waiting = take_backlog(*s.acceptor);
     s.acceptor.reset();  // its accept loop ends with operation_aborted
   }
   s.applied = generation_;

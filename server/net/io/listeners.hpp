@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fortisim::net {
@@ -45,6 +46,11 @@ class listener_set {
   /// Called (on loop 0) when a timed refusal ends by itself, so that the end is logged as its
   /// start was: `refuse(ms)` with ms > 0 from the control API, a `refuse` fault or a scenario.
   void on_refuse_ended(std::function<void()> f) { refuse_ended_ = std::move(f); }
+  /// Called on a worker's loop for each connection waiting in its listener's backlog as the
+  /// listener stops (`for_good`: close(), else refuse()), before the connection is reset: the
+  /// kernel would reset it unseen. Set before the threads start.
+  using backlog_reset = std::function<void(const tcp::endpoint& peer, std::size_t worker, bool for_good)>;
+  void on_backlog_reset(backlog_reset f) { backlog_reset_ = std::move(f); }
   /// Whether every worker has been asked to listen (and is not refusing).
   bool listening() const;
   /// Completes once every worker has carried out the last refuse() or open(): "" if all did, else
@@ -61,6 +67,7 @@ class listener_set {
   struct waiter;
   void change(bool listen, std::int64_t reopen_after_ms);
   void apply(std::size_t i);
+  void apply_locked(std::size_t i, std::vector<std::pair<tcp::socket, tcp::endpoint>>& waiting);
   void notify_locked();
   std::string failures_locked() const;
   std::uint64_t settled_generation_locked() const;
@@ -77,6 +84,7 @@ class listener_set {
   std::optional<tcp::acceptor> placeholder_;  ///< holds the port while refusing
   std::optional<asio::steady_timer> reopen_;  ///< on loop 0 only
   std::function<void()> refuse_ended_;
+  backlog_reset backlog_reset_;
   std::vector<std::shared_ptr<waiter>> waiters_;
 };
 

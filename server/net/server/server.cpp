@@ -86,6 +86,14 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
   listeners->on_refuse_ended([e = engine.get()] {
     e->notice("listener", {{"listening", true}, {"reason", "refuse ended"}});
   });
+  // A connection still in the backlog as the listener stops: numbered, counted and journaled as
+  // one closed on accept (the kernel reset it unseen).
+  listeners->on_backlog_reset([this](const tcp::endpoint& peer, std::size_t worker, bool for_good) {
+    accepted[worker].fetch_add(1, std::memory_order_relaxed);
+    engine->turn_away(peer.address().to_string(), for_good ? "reset (RST): it waited to be accepted as fortisim stopped"
+                                                           : "reset (RST): it waited to be accepted as the listener "
+                                                             "stopped (new connections refused)");
+  });
   if (admin_endpoint) {
     admin_acceptor.emplace(workers.front()->ioc);
     bind_socket(*admin_acceptor, *admin_endpoint, "--admin", false);
