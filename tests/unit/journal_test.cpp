@@ -96,6 +96,24 @@ TEST_CASE("the last `capacity` entries are kept, whichever thread recorded them"
   CHECK(j.since(0).front().seq == 29);
 }
 
+TEST_CASE("an exchange begun before a clear is observed with seq 0, not kept, and takes no seq from the next") {
+  journal j(10);
+  std::vector<std::uint64_t> observed;
+  j.add_observer([&](const journal_entry& e) { observed.push_back(e.seq); });
+  record(j, "before");
+  auto begun = j.epoch();                    // a connection-stage event under way ...
+  j.clear([] { return std::uint64_t{3}; });  // ... when a reset counted three requests
+  j.record([](journal_entry& e) { e.stage.assign("connection"); }, begun);
+  j.record([](journal_entry& e) {
+    e.stage.assign("http");
+    e.request = 3;  // answered after the reset, counted before it
+  });
+  record(j, "after");
+  CHECK(observed == std::vector<std::uint64_t>{1, 0, 0, 2});
+  REQUIRE(j.since(0).size() == 1);
+  CHECK(j.since(0).front().client_address == "after");
+}
+
 TEST_CASE("a ring holds at most its bytes: the oldest go first, the newest is always kept") {
   journal j(1000, 256 * 1024);
   for (int i = 0; i < 200; ++i)
