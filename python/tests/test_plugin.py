@@ -2,6 +2,7 @@
 before each test, rules that go with their `with` block, percent-encoded journal filters, the
 clock, the listener, OTPs, hardware locks, and HTTPS that ignores the environment."""
 
+import concurrent.futures
 import os
 import socket
 import time
@@ -185,6 +186,18 @@ def test_wait_count_answers_once_reached_or_when_the_time_is_up(fortisim):
     started = time.monotonic()
     assert fortisim.wait_count(1, timeout_ms=200, serial="FGT60F0000000099") == 0
     assert time.monotonic() - started >= 0.2
+
+
+def test_wait_in_flight_answers_once_the_requests_are_in_flight_then_once_none_are(fortisim):
+    slow = fortisim.rule(name="slow", when={"operation": "activation_license"},
+                         then={"action": "delay", "ms": 1000})
+    with slow, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        flying = pool.submit(fortisim.post, PROCESS, import_request(serial="FGT60F0000000008"))
+        assert fortisim.wait_in_flight(1, timeout_ms=10000)["in_flight"] == 1
+        assert fortisim.count(stage="http") == 0  # still in its delay
+        assert fortisim.wait_in_flight(0, timeout_ms=10000)["in_flight"] == 0
+        assert fortisim.count(stage="http") == 1  # its entry is in once it has ended
+        assert flying.result(timeout=10).status_code == 200
 
 
 # --- clock, listener, tokens -----------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -337,6 +338,20 @@ TEST_CASE("fixture: status tells the scenario, its counts, the clock and the lis
   CHECK(s.clock == scenario_start);
   CHECK(s.listening);
   CHECK(s.in_flight == 0);
+}
+
+TEST_CASE("fixture: wait_in_flight answers once the requests are in flight, then once none are") {
+  fixture fx(scenario_text{world});
+  fx.add_rule(
+      R"({"name": "slow", "when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 1000}})");
+  auto flying = std::async(std::launch::async, [&] { return import_error(fx, other_code); });
+  CHECK(fx.wait_in_flight(1, 10s).in_flight == 1);
+  CHECK(fx.count(journal_query().stage("http")) == 0);  // still in its delay
+  CHECK(fx.wait_in_flight(0, 10s).in_flight == 0);
+  CHECK(fx.count(journal_query().stage("http")) == 1);  // its entry is in once it has ended
+  REQUIRE(flying.wait_for(10s) == std::future_status::ready);
+  CHECK(flying.get() == 0);
+  CHECK(fx.wait_in_flight(1, 100ms).in_flight == 0);  // the time ran out
 }
 
 TEST_CASE("fixture: from a file, reload() takes an edit and refuses a bad one, and text has no file") {

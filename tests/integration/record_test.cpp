@@ -408,6 +408,33 @@ TEST_CASE("wait_ms answers as soon as the count is reached, or with the count wh
   CHECK(next.get()[0]["code"] == "AAAA-0000-0000-0000-0003");
 }
 
+TEST_CASE("GET /status?in_flight=N&wait_ms: answered once N requests are in flight, then once none are") {
+  // A test waited for its requests to reach the server by polling in_flight.
+  test_server srv(R"({"unknown_codes": {"answer": "accept"},
+    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 1500}}]})");
+  std::vector<std::future<outcome>> flying;
+  for (int i = 1; i <= 3; ++i)
+    flying.push_back(std::async(std::launch::async, [&, i] {
+      return post_once(srv.port(), import_request("AAAA-0000-0000-0000-000" + std::to_string(i)));
+    }));
+  auto held = get(srv, "/status?in_flight=3&wait_ms=10000");
+  CHECK(held["in_flight"] == 3);
+  CHECK(held["requests"] == 3);
+  CHECK(count(srv, "stage=http") == 0);  // each is still in its delay
+  auto done = get(srv, "/status?in_flight=0&wait_ms=10000");
+  CHECK(done["in_flight"] == 0);
+  CHECK(count(srv, "stage=http&outcome=sent") == 3);  // each entry is in before its request leaves the count
+  for (auto& f : flying) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    CHECK(f.get().status == 200);
+  }
+  auto started = steady::now();
+  CHECK(get(srv, "/status?in_flight=1&wait_ms=200")["in_flight"] == 0);  // the time ran out: as it is
+  CHECK(steady::now() - started >= 200ms);
+  CHECK(control(srv.admin_port(), "GET", "/status?in_flight=1").first == 400);  // needs wait_ms
+  CHECK(control(srv.admin_port(), "GET", "/status?wait_ms=100").first == 400);  // needs in_flight
+}
+
 TEST_CASE("wait parameters are checked as every other: at_least needs wait_ms, outcome its words") {
   test_server srv(hardware_lab);
   CHECK(control(srv.admin_port(), "GET", "/journal/count?at_least=1").first == 400);

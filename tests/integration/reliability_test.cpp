@@ -171,12 +171,8 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
   for (int i = 0; i < 12; ++i)
     flying.push_back(
         std::async(std::launch::async, [&, i] { return post_once(port, import_request(code(i), "FG1")); }));
-  bool all_in_flight = false;  // bounded wait until the server holds all twelve
-  for (int i = 0; i < 250 && !all_in_flight; ++i) {
-    all_in_flight = json::parse(control(admin, "GET", "/status").second)["in_flight"] == 12;
-    if (!all_in_flight) std::this_thread::sleep_for(10ms);
-  }
-  REQUIRE(all_in_flight);
+  // Answered once the server holds all twelve.
+  REQUIRE(json::parse(control(admin, "GET", "/status?in_flight=12&wait_ms=5000").second)["in_flight"] == 12);
   p.signal(SIGTERM);
   for (auto& f : flying) {
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
@@ -235,12 +231,7 @@ TEST_CASE("a drain's closed listener stays closed through a reload, a reset and 
   auto port = p.port();
   auto admin = p.admin_port();
   auto flying = std::async(std::launch::async, [&] { return post_once(port, import_request(code(1), "FG1")); });
-  bool in_flight = false;  // bounded wait until the server holds it
-  for (int i = 0; i < 250 && !in_flight; ++i) {
-    in_flight = json::parse(control(admin, "GET", "/status").second)["in_flight"] == 1;
-    if (!in_flight) std::this_thread::sleep_for(10ms);
-  }
-  REQUIRE(in_flight);
+  REQUIRE(json::parse(control(admin, "GET", "/status?in_flight=1&wait_ms=5000").second)["in_flight"] == 1);
   p.signal(SIGTERM);
   bool closed = false;  // the signal is handled on the server's loop: bounded wait for the refusal
   for (int i = 0; i < 250 && !closed; ++i) {

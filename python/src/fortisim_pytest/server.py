@@ -201,6 +201,13 @@ class Fortisim:
     def status(self):
         return self.control("GET", "/status")
 
+    def wait_in_flight(self, n, timeout_ms=5000):
+        """`GET /status`, answered as soon as `n` requests are in flight (0: every one started has
+        ended, its entry in the journal), or once `timeout_ms` has passed: its `in_flight` says
+        which. `GET /status?in_flight=n&wait_ms=timeout_ms`; fortisim wakes as each starts or ends."""
+        return self.control("GET", "/status", params={"in_flight": n, "wait_ms": timeout_ms},
+                            timeout=CALL_TIMEOUT_S + timeout_ms / 1000)
+
     def state(self):
         return self.control("GET", "/state")
 

@@ -53,9 +53,11 @@ struct journal_wait {
   std::int64_t wait_ms;
 };
 
+/// The longest a call may wait (wait_ms).
+constexpr std::int64_t most_wait_ms = 10 * 60 * 1000;
+
 journal_wait wait_of(const call& request, std::size_t fallback) {
-  constexpr std::int64_t most_ms = 10 * 60 * 1000;
-  auto wait_ms = request.query_integer("wait_ms", 0, most_ms).value_or(0);
+  auto wait_ms = request.query_integer("wait_ms", 0, most_wait_ms).value_or(0);
   auto at_least = request.query_integer("at_least", 0, 1'000'000);
   if (at_least && !request.query.contains("wait_ms")) throw bad_call("at_least: needs wait_ms (how long to wait)");
   return {static_cast<std::size_t>(at_least.value_or(static_cast<std::int64_t>(fallback))), wait_ms};
@@ -77,11 +79,22 @@ control_reply health(call& request) {
 }
 
 control_reply status(call& request) {
-  request.only_query({});
+  request.only_query({"in_flight", "wait_ms"});
+  // ?in_flight=N&wait_ms=MS: answered once N requests are in flight (or when the time is up), so a
+  // test waits for the exchanges it started, or for none left, without polling.
+  auto wanted = request.query_integer("in_flight", 0, 1'000'000);
+  if (wanted && !request.query.contains("wait_ms")) throw bad_call("in_flight: needs wait_ms (how long to wait)");
+  if (!wanted && request.query.contains("wait_ms")) throw bad_call("wait_ms: needs in_flight (what to wait for)");
+  auto in_flight = request.server.in_flight();
+  if (wanted && in_flight != *wanted && request.may_wait) {
+    control_reply not_yet;
+    not_yet.wait_ms = request.query_integer("wait_ms", 0, most_wait_ms).value_or(0);
+    if (not_yet.wait_ms > 0) return not_yet;
+  }
   auto s = request.engine.status();
   s["listening"] = request.server.listening();
   s["workers"] = request.server.worker_counts();
-  s["in_flight"] = request.server.in_flight();
+  s["in_flight"] = in_flight;
   s["addresses"] = request.server.addresses();
   auto ca = request.server.ca_sha256();
   s["ca"] = {{"sha256", ca.empty() ? json(nullptr) : json(ca)}};  // null: a certificate given with --cert

@@ -81,6 +81,15 @@ class journal {
   /// The seq of the newest entry recorded so far (0 for none): a waiter reads it before it counts,
   /// and after it starts watching, to know whether it missed one.
   std::uint64_t last_seq() const { return next_.load(std::memory_order_acquire) - 1; }
+  /// Wakes the watchers without an entry: something a waiting control call asks about changed
+  /// (requests in flight). Costs one load when nobody watches.
+  void nudge() {
+    if (watchers_count_.load(std::memory_order_seq_cst) == 0) return;
+    nudges_.fetch_add(1, std::memory_order_seq_cst);
+    wake_watchers();
+  }
+  /// Entries and nudges so far: a waiter reads it before it asks, and waits while it is unchanged.
+  std::uint64_t changes() const { return last_seq() + nudges_.load(std::memory_order_seq_cst); }
   /// A reply is being written whose entry follows at once (engine::finish): until end_write(),
   /// readers wait for it (briefly, see settle), so a client that has read a reply finds its entry.
   void begin_write() { writing_.fetch_add(1, std::memory_order_seq_cst); }
@@ -146,6 +155,7 @@ class journal {
   std::vector<std::pair<std::uint64_t, std::function<void()>>> watchers_;
   std::uint64_t next_watcher_ = 1;
   std::atomic<std::size_t> watchers_count_{0};  ///< read without the lock on every entry
+  std::atomic<std::uint64_t> nudges_{0};
 };
 
 }  // namespace fortisim::core

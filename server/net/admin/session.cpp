@@ -43,14 +43,24 @@ core::control_reply json_reply(int status, const std::string& why) {
   return {status, protocol::json{{"error", why}}.dump()};
 }
 
-/// Answers a control call; one that waits for journal entries (wait_ms) is asked again after each
-/// new entry, until it answers or its time is up, without holding the worker meanwhile.
+/// Answers a control call; one that waits (wait_ms: for journal entries, or requests in flight) is
+/// asked again after each new entry or nudge, until it answers or its time is up, without holding
+/// the worker meanwhile.
 task<core::control_reply> wait_for_journal(service* s, const http::request<http::string_body>& req) {
   auto ask = [&](bool may_wait) {
     return core::handle_control(*s->engine, *s, req.method_string(), req.target(), req.body(), may_wait);
   };
   auto& journal = s->engine->journal();
-  auto seen = journal.last_seq();
+  auto executor = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(executor);
+  // Watching before the first ask: a nudge leaves no trace but its wake-up. Recorded on a worker,
+  // the wake-up runs on this session's loop, where it cuts the wait short.
+  core::journal::watching watch(journal, [executor, weak = std::weak_ptr(timer)] {
+    asio::post(executor, [weak] {
+      if (auto timer = weak.lock()) timer->cancel();
+    });
+  });
+  auto seen = journal.changes();
   core::control_reply reply;
   auto first = [&] { reply = ask(true); };
   if (s->answerers && req.method() != http::verb::get)
@@ -59,20 +69,12 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
     first();
   if (reply.wait_ms == 0) co_return reply;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
-  auto executor = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(executor);
-  // Recorded on a worker: the wake-up runs on this session's loop, where it cuts the wait short.
-  core::journal::watching watch(journal, [executor, weak = std::weak_ptr(timer)] {
-    asio::post(executor, [weak] {
-      if (auto timer = weak.lock()) timer->cancel();
-    });
-  });
   while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
-    if (journal.last_seq() == seen) {  // else an entry came while we counted: count again at once
+    if (journal.changes() == seen) {  // else something changed while we asked: ask again at once
       timer->expires_at(deadline);
       co_await timer->async_wait(use_nothrow);
     }
-    seen = journal.last_seq();
+    seen = journal.changes();
     reply = ask(true);
   }
   co_return reply.wait_ms == 0 ? reply : ask(false);

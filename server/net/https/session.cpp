@@ -112,9 +112,15 @@ void give_memory_back() {
 /// the last one to finish stops the loops.
 class in_flight {
  public:
-  explicit in_flight(service& s) : s_(s) { s_.in_flight_count.fetch_add(1, std::memory_order_relaxed); }
+  // seq_cst, with the nudge's load: a control call that started watching sees the new count.
+  explicit in_flight(service& s) : s_(s) {
+    s_.in_flight_count.fetch_add(1, std::memory_order_seq_cst);
+    s_.engine->journal().nudge();  // GET /status?in_flight=N&wait_ms=...
+  }
   ~in_flight() {
-    if (s_.in_flight_count.fetch_sub(1, std::memory_order_acq_rel) == 1 && s_.draining) s_.stop_loops();
+    bool last = s_.in_flight_count.fetch_sub(1, std::memory_order_seq_cst) == 1;
+    s_.engine->journal().nudge();
+    if (last && s_.draining) s_.stop_loops();
   }
   in_flight(const in_flight&) = delete;
   in_flight& operator=(const in_flight&) = delete;

@@ -226,28 +226,28 @@ std::string server::impl::reload_alone() {
 
 namespace {
 
-/// A control call made in process, asked again after each new journal entry while it waits
-/// (wait_ms), until it answers or its time is up.
+/// A control call made in process, asked again after each new journal entry or nudge while it
+/// waits (wait_ms), until it answers or its time is up.
 core::control_reply wait_for_journal(core::engine& engine, core::server_control& server, std::string_view method,
                                      std::string_view target, std::string_view body) {
   auto ask = [&](bool may_wait) { return core::handle_control(engine, server, method, target, body, may_wait); };
   auto& journal = engine.journal();
-  auto seen = journal.last_seq();
-  auto reply = ask(true);
-  if (reply.wait_ms == 0) return reply;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
   std::mutex mutex;
   std::condition_variable grew;
   core::journal::watching watch(journal, [&] {  // unwatched before `mutex` and `grew` go, however this ends
     std::lock_guard lock(mutex);
     grew.notify_all();
   });
+  auto seen = journal.changes();  // after watching: a nudge before it would be missed
+  auto reply = ask(true);
+  if (reply.wait_ms == 0) return reply;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
   while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
     {
       std::unique_lock lock(mutex);
-      grew.wait_until(lock, deadline, [&] { return journal.last_seq() != seen; });
+      grew.wait_until(lock, deadline, [&] { return journal.changes() != seen; });
     }
-    seen = journal.last_seq();
+    seen = journal.changes();
     reply = ask(true);
   }
   return reply.wait_ms == 0 ? reply : ask(false);
