@@ -22,14 +22,13 @@ std::string with_rule(const std::string& rule) {
   return R"({"seed": 3, "unknown_codes": {"answer": "accept"}, "rules": [)" + rule + "]}";
 }
 
-/// Waits (bounded) until a TCP connect gives `expected` (0: accepted, or an errno).
-bool eventually_connect(std::uint16_t port, int expected, std::chrono::milliseconds within) {
-  auto end = steady::now() + within;
-  while (steady::now() < end) {
-    if (tcp_connect_errno(port) == expected) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
+/// Whether a TCP connect gives `expected` (0: accepted, or ECONNREFUSED) once every worker listens
+/// (or refuses) as that needs, or `within` has passed: GET /status?listening=…&wait_ms=….
+bool eventually_connect(test_server& srv, int expected, std::chrono::milliseconds within) {
+  auto target = std::string("/status?listening=") + (expected == 0 ? "true" : "false") +
+                "&wait_ms=" + std::to_string(within.count());
+  CHECK(control(srv.admin_port(), "GET", target).first == 200);
+  return tcp_connect_errno(srv.port()) == expected;
 }
 
 long ms_since(steady::time_point t) {
@@ -61,14 +60,14 @@ TEST_CASE("refuse for_ms: the matching connection is reset, then nothing listens
   REQUIRE(entries.size() == 1);
   CHECK(entries[0]["reason"] == "reset; new connections refused (ECONNREFUSED) for 700 ms");
   CHECK(entries[0]["outcome"] == "not_sent");
-  CHECK(eventually_connect(srv.port(), 0, 5s));
+  CHECK(eventually_connect(srv, 0, 5s));
   CHECK(post_once(srv.port(), captured_request).status == 200);
 }
 
 TEST_CASE("refuse first_ms: refused from the start, then served") {
   test_server srv(with_rule(R"({"then": {"action": "refuse", "first_ms": 600}})"));
   CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
-  CHECK(eventually_connect(srv.port(), 0, 5s));
+  CHECK(eventually_connect(srv, 0, 5s));
   CHECK(post_once(srv.port(), captured_request).status == 200);
 }
 
@@ -77,10 +76,10 @@ TEST_CASE("refused.json: refused until the control API opens the listener, and a
   CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
   CHECK(client(srv.port()).connected().what == outcome::kind::refused);
   CHECK(control(srv.admin_port(), "POST", "/listener/open").first == 200);
-  CHECK(eventually_connect(srv.port(), 0, 5s));
+  CHECK(eventually_connect(srv, 0, 5s));
   CHECK(post_once(srv.port(), captured_request).status == 200);
   CHECK(control(srv.admin_port(), "POST", "/listener/refuse", "{}").first == 200);
-  CHECK(eventually_connect(srv.port(), ECONNREFUSED, 5s));
+  CHECK(eventually_connect(srv, ECONNREFUSED, 5s));
 }
 
 TEST_CASE("reset on accept: ECONNRESET") {

@@ -310,9 +310,7 @@ TEST_CASE("fixture: the listener refuses until opened, or for a while") {
 
   fx.refuse(200ms);
   CHECK_FALSE(fx.listening());
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!fx.listening() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-  CHECK(fx.listening());
+  CHECK(fx.wait_listening(true, 10s));
   CHECK(import_error(fx, other_code) == 0);
 
   fixture_options no_admin;

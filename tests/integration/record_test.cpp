@@ -280,33 +280,63 @@ TEST_CASE("a connection its client resets before it is served still leaves its r
             .second.find("fortisim_connections_total " + std::to_string(resets) + "\n") != std::string::npos);
 }
 
-TEST_CASE("what is not a ClientHello meets no TLS rule, and is journaled as it is without one") {
-  // A handshake record of another message fired the rule (its reason saying "instead of a
-  // ServerHello"); plain HTTP or a reset became "no TLS ClientHello" only where TLS rules exist.
+/// A minimal ClientHello handshake message (TLS 1.2 framing, one cipher suite) naming `sni`.
+std::string client_hello_message(const std::string& sni) {
+  auto u16 = [](std::size_t v) { return std::string{static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; };
+  std::string name_list = u16(sni.size() + 3) + '\0' + u16(sni.size()) + sni;
+  std::string extensions = u16(0) + u16(name_list.size()) + name_list;
+  std::string body = std::string("\x03\x03", 2) + std::string(32, 'r') + '\0' + u16(2) + std::string("\xc0\x2b", 2) +
+                     std::string("\x01\x00", 2) + u16(extensions.size()) + extensions;
+  return std::string("\x01\x00", 2) + u16(body.size()) + body;
+}
+
+/// `message` as one TLS handshake record.
+std::string handshake_record(const std::string& message) {
+  return std::string("\x16\x03\x01", 3) + static_cast<char>(message.size() >> 8) +
+         static_cast<char>(message.size() & 0xff) + message;
+}
+
+TEST_CASE("what is not a whole ClientHello meets no TLS rule, and is journaled as it is without one") {
+  // A handshake record of another message, an empty one or a ClientHello cut short fired the rule
+  // (its reason saying "instead of a ServerHello"); plain HTTP or a reset became "no TLS
+  // ClientHello" only where TLS rules exist; a client that closed after part of a record was
+  // journaled as a timeout once the handshake timeout had passed.
   auto lab = [](const std::string& scenario) {
     return std::make_unique<test_server>(scenario, 1, std::nullopt,
                                          [](net::server_config& c) { c.handshake_timeout_ms = 300; });
   };
-  auto with_rule = lab(R"({"rules": [{"name": "alert", "then": {"action": "tls_alert"}}]})");
+  auto with_rule = lab(R"({"rules": [{"name": "alert", "when": {"sni": "alert.test"}, "then": {"action": "tls_alert"}},
+                                     {"name": "any", "then": {"action": "tls_alert"}}]})");
   auto without = lab(R"({})");
-  const std::vector<std::pair<std::string, std::string>> firsts = {
-      {"plain HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"a ServerHello's record", std::string("\x16\x03\x03\x00\x06\x02\x00\x00\x02\x03\x03", 11)},
-      {"a record longer than TLS allows", std::string("\x16\x03\x01\xff\xff\x01", 6)},
-      {"a reset before a byte", ""},
-      {"silence past the handshake timeout", "-"}};
+  enum class then { read, close, reset, silence };
+  struct first_bytes {
+    std::string what, bytes;
+    then after;
+  };
+  const std::vector<first_bytes> firsts = {
+      {"plain HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", then::read},
+      {"a ServerHello's record", std::string("\x16\x03\x03\x00\x06\x02\x00\x00\x02\x03\x03", 11), then::read},
+      {"a record longer than TLS allows", std::string("\x16\x03\x01\xff\xff\x01", 6), then::read},
+      {"a reset before a byte", "", then::reset},
+      {"silence past the handshake timeout", "", then::silence},
+      {"a record's header, then a close", std::string("\x16\x03\x01\x00\x40", 5), then::close},
+      {"an empty handshake record", std::string("\x16\x03\x01\x00\x00", 5), then::read},
+      {"a ClientHello's start claiming more, then a close",
+       std::string("\x16\x03\x01\x00\x09\x01\x00\x00\xffhello", 14), then::close}};
   for (auto* srv : {with_rule.get(), without.get()}) {
-    for (const auto& [what, bytes] : firsts) {
+    for (const auto& first : firsts) {
       int fd = connect_loopback(srv->port(), 5000ms);
       REQUIRE(fd >= 0);
-      if (bytes.empty()) {
+      if (first.after == then::reset) {
         ::linger abort_on_close{1, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-      } else if (bytes != "-") {
-        REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+      } else if (!first.bytes.empty()) {
+        REQUIRE(::send(fd, first.bytes.data(), first.bytes.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(first.bytes.size()));
       }
+      if (first.after == then::close) ::shutdown(fd, SHUT_WR);
       char buf[4096];
-      while (bytes != "" && ::recv(fd, buf, sizeof buf, 0) > 0) {
+      while (first.after != then::reset && ::recv(fd, buf, sizeof buf, 0) > 0) {
       }  // until the server closes (the socket's timeout bounds each read)
       ::close(fd);
     }
@@ -315,7 +345,7 @@ TEST_CASE("what is not a ClientHello meets no TLS rule, and is journaled as it i
   auto ruled = get(*with_rule, "/journal?stage=tls");
   auto plain = get(*without, "/journal?stage=tls");
   for (std::size_t i = 0; i < firsts.size(); ++i) {
-    CAPTURE(firsts[i].first);
+    CAPTURE(firsts[i].what);
     CHECK(ruled[i]["rule"] == "");
     CHECK(ruled[i]["action"] == plain[i]["action"]);
     CHECK(ruled[i]["outcome"] == plain[i]["outcome"]);
@@ -324,9 +354,28 @@ TEST_CASE("what is not a ClientHello meets no TLS rule, and is journaled as it i
   CHECK(ruled[3]["action"] == "the client closed the connection during the handshake");
   CHECK(ruled[4]["action"] == "no handshake within 300 ms");
   CHECK(ruled[4]["outcome"] == "timeout");
-  client c(with_rule->port());  // a ClientHello still meets the rule
+  CHECK(ruled[5]["action"] == "the client closed the connection during the handshake");  // at once, not a timeout
+  CHECK(ruled[7]["outcome"] == "client_refused");
+
+  // A ClientHello split across two records (RFC 8446 §5.1 allows it) is read whole: its name
+  // meets the rule for it (it met "any", the first record holding no name).
+  auto hello = client_hello_message("alert.test");
+  int fd = connect_loopback(with_rule->port(), 5000ms);
+  REQUIRE(fd >= 0);
+  auto split = handshake_record(hello.substr(0, 10)) + handshake_record(hello.substr(10));
+  REQUIRE(::send(fd, split.data(), split.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(split.size()));
+  char buf[4096];
+  while (::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  ::close(fd);
+  CHECK(count(*with_rule, "rule=alert") == 1);  // journaled before the alert went
+  CHECK(get(*with_rule, "/journal?rule=alert")[0]["sni"] == "alert.test");
+  client_options real;
+  real.sni = "alert.test";
+  client c(with_rule->port(), real);  // and a real client's ClientHello
   CHECK_FALSE(c.ok());
-  CHECK(count(*with_rule, "rule=alert") == 1);
+  CHECK(count(*with_rule, "rule=alert") == 2);
+  CHECK(count(*with_rule, "rule=any") == 0);
 }
 
 TEST_CASE("a client that leaves part way through a large reply: client_gone, with the bytes that went out") {
@@ -433,6 +482,24 @@ TEST_CASE("GET /status?in_flight=N&wait_ms: answered once N requests are in flig
   CHECK(steady::now() - started >= 200ms);
   CHECK(control(srv.admin_port(), "GET", "/status?in_flight=1").first == 400);  // needs wait_ms
   CHECK(control(srv.admin_port(), "GET", "/status?wait_ms=100").first == 400);  // needs in_flight
+  CHECK(control(srv.admin_port(), "GET", "/status?listening=yes&wait_ms=100").first == 400);
+}
+
+TEST_CASE("GET /status?open=N or listening=true|false with wait_ms: answered once it holds") {
+  test_server srv(shipped("default.json"), 2);
+  {
+    client c(srv.port());
+    REQUIRE(c.ok());
+    CHECK(get(srv, "/status?open=1&wait_ms=10000")["open"] == 1);
+  }
+  CHECK(get(srv, "/status?open=0&wait_ms=10000")["open"] == 0);  // the server has seen the close
+  CHECK(control(srv.admin_port(), "POST", "/listener/refuse", R"({"for_ms": 300})").first == 200);
+  auto refused = steady::now();
+  CHECK(tcp_connect_errno(srv.port()) == ECONNREFUSED);
+  auto back = get(srv, "/status?listening=true&wait_ms=10000");  // the timed refusal's end, on both workers
+  CHECK(back["listening"] == true);
+  CHECK(steady::now() - refused >= 250ms);
+  for (int i = 0; i < 8; ++i) CHECK(tcp_connect_errno(srv.port()) == 0);  // whichever worker takes it
 }
 
 TEST_CASE("wait parameters are checked as every other: at_least needs wait_ms, outcome its words") {

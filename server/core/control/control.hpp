@@ -36,6 +36,9 @@ class server_control {
   virtual std::string shipped_scenarios() const = 0;
   /// Whether every worker listens now.
   virtual bool listening() const = 0;
+  /// Whether every worker has carried out the last refuse, open or close: then listening() is
+  /// what a client meets (a timed refusal's end is carried out on each worker in turn).
+  virtual bool listener_settled() const = 0;
   /// Each worker's counters: [{"accepted": N}, …].
   virtual protocol::json worker_counts() const = 0;
   /// Requests read and not yet answered, now.

@@ -79,22 +79,36 @@ control_reply health(call& request) {
 }
 
 control_reply status(call& request) {
-  request.only_query({"in_flight", "wait_ms"});
-  // ?in_flight=N&wait_ms=MS: answered once N requests are in flight (or when the time is up), so a
-  // test waits for the exchanges it started, or for none left, without polling.
-  auto wanted = request.query_integer("in_flight", 0, 1'000'000);
-  if (wanted && !request.query.contains("wait_ms")) throw bad_call("in_flight: needs wait_ms (how long to wait)");
-  if (!wanted && request.query.contains("wait_ms")) throw bad_call("wait_ms: needs in_flight (what to wait for)");
+  request.only_query({"in_flight", "open", "listening", "wait_ms"});
+  // ?in_flight=N, ?open=N, ?listening=true|false with wait_ms=MS: answered once each given holds
+  // (or when the time is up), so a test waits for the server's state without polling.
+  auto in_flight_wanted = request.query_integer("in_flight", 0, 1'000'000);
+  auto open_wanted = request.query_integer("open", 0, 1'000'000);
+  std::optional<bool> listening_wanted;
+  if (auto it = request.query.find("listening"); it != request.query.end()) {
+    if (it->second != "true" && it->second != "false") throw bad_call("listening: expected true or false");
+    listening_wanted = it->second == "true";
+  }
+  bool waits_for = in_flight_wanted || open_wanted || listening_wanted;
+  if (waits_for && !request.query.contains("wait_ms"))
+    throw bad_call("in_flight, open and listening: need wait_ms (how long to wait)");
+  if (!waits_for && request.query.contains("wait_ms"))
+    throw bad_call("wait_ms: needs in_flight, open or listening (what to wait for)");
   auto in_flight = request.server.in_flight();
-  if (wanted && in_flight != *wanted && request.may_wait) {
+  auto open = request.engine.counters().open_connections();
+  bool listening = request.server.listening();
+  bool reached = (!in_flight_wanted || in_flight == *in_flight_wanted) && (!open_wanted || open == *open_wanted) &&
+                 (!listening_wanted || (listening == *listening_wanted && request.server.listener_settled()));
+  if (!reached && request.may_wait) {
     control_reply not_yet;
     not_yet.wait_ms = request.query_integer("wait_ms", 0, most_wait_ms).value_or(0);
     if (not_yet.wait_ms > 0) return not_yet;
   }
   auto s = request.engine.status();
-  s["listening"] = request.server.listening();
+  s["listening"] = listening;
   s["workers"] = request.server.worker_counts();
   s["in_flight"] = in_flight;
+  s["open"] = open;
   s["addresses"] = request.server.addresses();
   auto ca = request.server.ca_sha256();
   s["ca"] = {{"sha256", ca.empty() ? json(nullptr) : json(ca)}};  // null: a certificate given with --cert

@@ -66,6 +66,7 @@ struct service : core::server_control {
     listeners->begin(engine->refuse_first_ms());  // after a drain's close() it listens no more
   }
   bool listening() const override { return listeners->listening(); }
+  bool listener_settled() const override { return listeners->settled_now(); }
   protocol::json worker_counts() const override {
     auto out = protocol::json::array();
     for (const auto& n : accepted) out.push_back({{"accepted", n.load()}});

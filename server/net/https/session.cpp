@@ -75,15 +75,18 @@ task<peeked_hello> peek_client_hello(tls_stream::next_layer_type& tcp, std::int6
   client_hello_info info;
   socket_deadline deadline(co_await asio::this_coro::executor, socket, timeout_ms);
   int low_water = 1;
+  std::size_t seen = 0;
   while (info.status == client_hello_info::state::need_more && !deadline.expired()) {
     auto [ec] = co_await socket.async_wait(tcp_socket::wait_read, use_nothrow);
     if (ec) break;
     boost::system::error_code rec;
     std::size_t n = socket.receive(asio::buffer(buf), tcp_socket::message_peek, rec);
-    if (rec || n == 0) break;
+    // Readable with no more bytes than before (below the low-water mark): the client closed.
+    if (rec || n == seen) break;
+    seen = n;
     info = parse_client_hello(std::string_view(buf.data(), n));
     if (info.status != client_hello_info::state::need_more) break;
-    if (info.bytes_needed > buf.size()) {  // longer than a record may be: the handshake refuses it
+    if (info.bytes_needed > buf.size()) {  // more than we peek at: the handshake takes it as it is
       info.status = client_hello_info::state::not_tls;
       break;
     }
@@ -214,6 +217,37 @@ void note_no_request(const session_state& st, boost::system::error_code ec, bool
   st.s->engine->note(core::stage::connection, st.connection, st.client, what, how, st.sni);
 }
 
+/// A request whose loop was destroyed while it was being read (fortisim stopped with it not
+/// whole): numbered, counted and journaled as a request cut short, as the idle timeout's is, and
+/// the connection's end with it.
+struct cut_while_reading {
+  session_state& st;
+  const request_parser& parser;
+  const beast::flat_buffer& buffer;
+  core::http_outcome& o;
+  bool reading = false;
+  cut_while_reading(session_state& s, const request_parser& p, const beast::flat_buffer& b, core::http_outcome& out)
+      : st(s), parser(p), buffer(b), o(out) {}
+  cut_while_reading(const cut_while_reading&) = delete;
+  cut_while_reading& operator=(const cut_while_reading&) = delete;
+  ~cut_while_reading() {
+    if (!reading || !st.s->torn_down || (!parser.got_some() && buffer.size() == 0)) return;
+    try {
+      const auto& got = parser.get();
+      std::string headers;
+      header_lines(got, headers);
+      core::http_request r{got.method_string(), got.target(), {}, st.client, st.sni, st.connection, headers};
+      r.client_cert = st.client_cert;
+      r.unreadable = "the request was not whole when fortisim stopped: the connection is closed";
+      r.unreadable_status = 0;
+      st.s->engine->handle(r, o);
+      st.s->engine->finish(o, core::delivery::not_sent, 0);
+      st.recorded = true;
+    } catch (...) {  // a destructor: the entry is lost rather than the process
+    }
+  }
+};
+
 /// Serves requests on an established TLS stream until the client or a fault ends it. Returns
 /// whether the TLS session may be shut down cleanly (not after a reset or a hang).
 task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
@@ -234,7 +268,10 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
     parser.header_limit(header_limit);
     extensions.watch(parser);
     tcp.expires_after(milliseconds(cfg.idle_timeout_ms));
+    cut_while_reading cut(st, parser, buffer, o);
+    cut.reading = true;
     auto ec = co_await read_request(stream, buffer, parser);
+    cut.reading = false;
     if (ec && !parser.got_some()) {  // not a byte of another request came: no request to journal
       if (!st.answered || !client_left(ec)) note_no_request(st, ec, st.answered);
       co_return true;
@@ -462,12 +499,14 @@ task<> run_session(tcp_socket socket, std::string client, service* s) {
   auto& engine = *s->engine;
 
   auto verdict = engine.on_connection(st.client);
+  engine.journal().nudge();  // GET /status?open=N&wait_ms=...
   struct closed {
-    core::metrics& m;
+    core::engine& e;
     ~closed() {
-      if (m.connection_closed() == 0) give_memory_back();
+      if (e.counters().connection_closed() == 0) give_memory_back();
+      e.journal().nudge();
     }
-  } counted{engine.counters()};
+  } counted{engine};
   st.connection = verdict.connection;
   st.tls = &tc;
   cut_by_stop record{st};

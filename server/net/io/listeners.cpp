@@ -103,6 +103,11 @@ bool listener_set::listening() const {
   return listening_;
 }
 
+bool listener_set::settled_now() const {
+  std::lock_guard lock(mutex_);
+  return settled_generation_locked() == generation_;
+}
+
 void listener_set::open() { change(true, 0); }
 
 void listener_set::close() {
@@ -204,6 +209,7 @@ void listener_set::apply_locked(std::size_t i, std::vector<std::pair<tcp::socket
   }
   s.applied = generation_;
   notify_locked();
+  if (applied_) applied_();
 }
 
 std::uint64_t listener_set::settled_generation_locked() const {

@@ -53,6 +53,11 @@ class listener_set {
   void on_backlog_reset(backlog_reset f) { backlog_reset_ = std::move(f); }
   /// Whether every worker has been asked to listen (and is not refusing).
   bool listening() const;
+  /// Whether every worker has carried out the last refuse(), open() or close().
+  bool settled_now() const;
+  /// Called (under the set's lock: it must not call back) each time a worker has carried out a
+  /// change. Set before the threads start.
+  void on_applied(std::function<void()> f) { applied_ = std::move(f); }
   /// Completes once every worker has carried out the last refuse() or open(): "" if all did, else
   /// why not (e.g. "cannot listen on 0.0.0.0:443: the address is already in use").
   task<std::string> settled();
@@ -85,6 +90,7 @@ class listener_set {
   std::optional<asio::steady_timer> reopen_;  ///< on loop 0 only
   std::function<void()> refuse_ended_;
   backlog_reset backlog_reset_;
+  std::function<void()> applied_;
   std::vector<std::shared_ptr<waiter>> waiters_;
 };
 

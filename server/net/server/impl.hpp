@@ -25,6 +25,10 @@ struct server::impl : service {
   std::optional<scenario_watch> watch;  ///< on worker 0's loop, with --watch
   std::optional<asio::steady_timer> drain_deadline;
   void drain();
+  /// The drain's end, on worker 0's loop: once every worker has closed its listener (journaling its
+  /// backlog) and run what it had queued (a connection accepted meanwhile starts its session, so
+  /// it is journaled as the loops go), the loops stop, or once the exchanges in flight end.
+  task<> stop_when_drained();
 
   impl(server_config c, std::shared_ptr<core::engine> e);
   void raise_descriptor_limit();

@@ -6,6 +6,7 @@
 #include "server/net/server/signals.hpp"
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <sys/resource.h>
 
@@ -86,6 +87,8 @@ server::impl::impl(server_config c, std::shared_ptr<core::engine> e) : service(s
   listeners->on_refuse_ended([e = engine.get()] {
     e->notice("listener", {{"listening", true}, {"reason", "refuse ended"}});
   });
+  // A control call waiting for the listener's state (GET /status?listening=...) asks again.
+  listeners->on_applied([e = engine.get()] { e->journal().nudge(); });
   // A connection still in the backlog as the listener stops: numbered, counted and journaled as
   // one closed on accept (the kernel reset it unseen).
   listeners->on_backlog_reset([this](const tcp::endpoint& peer, std::size_t worker, bool for_good) {
@@ -315,14 +318,19 @@ void server::impl::drain() {
   if (draining.exchange(true)) return;
   engine->notice("stopping", {{"in_flight", in_flight_count.load()}, {"drain_ms", cfg.drain_ms}});
   listeners->close();  // new connections are refused from here on, whatever asks to listen
-  if (in_flight_count.load() == 0) return stop_loops();
+  asio::co_spawn(workers.front()->ioc, stop_when_drained(),
+                 [this](std::exception_ptr e) { log_failure(*engine, e, "drain"); });
+}
+
+task<> server::impl::stop_when_drained() {
+  co_await listeners->settled();
+  for (int round = 0; round < 2; ++round)  // an accept completed as its listener closed, then its session
+    for (auto& w : workers) co_await asio::post(w->ioc.get_executor(), use_nothrow);
+  if (in_flight_count.load() == 0) co_return stop_loops();
   // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
-  asio::post(workers.front()->ioc, [this] {
-    drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));
-    drain_deadline->async_wait([this](boost::system::error_code ec) {
-      if (!ec) stop_loops();
-    });
-  });
+  drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));
+  auto [ec] = co_await drain_deadline->async_wait(use_nothrow);
+  if (!ec) stop_loops();
 }
 
 }  // namespace fortisim::net

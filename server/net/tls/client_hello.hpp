@@ -9,11 +9,12 @@
 namespace fortisim::net {
 
 struct client_hello_info {
-  /// not_tls: the bytes are no TLS record, or a handshake record whose message is not a ClientHello.
+  /// complete: a whole ClientHello, in one record or several. not_tls: the bytes are no TLS
+  /// handshake record (or an empty one), or its message is not a ClientHello.
   enum class state { need_more, complete, not_tls };
   state status = state::need_more;
   std::size_t record_bytes = 0;  ///< the bytes of the ClientHello's record(s), to consume
-  std::size_t bytes_needed = 5;  ///< need_more: how many bytes the whole record takes
+  std::size_t bytes_needed = 5;  ///< need_more: how many bytes from the start the next step takes
   std::string sni;               ///< "" when the client sent none
 };
 
