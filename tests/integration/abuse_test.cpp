@@ -87,6 +87,15 @@ TEST_CASE("the control API frames a body as the TLS port does: no second request
                   r->second);
   }
   CHECK(json::parse(control(srv.admin_port(), "GET", "/health").second)["listening"] == true);
+  // With --admin-token, a stranger gets 401 whatever its framing (it got 501 and 400 first).
+  test_server guarded(shipped("default.json"), 1, std::nullopt,
+                      [](net::server_config& cfg) { cfg.admin_token = "s3cret"; });
+  for (const auto& te : {"gzip", "gzip, chunked"}) {
+    CAPTURE(te);
+    auto r = control_raw(guarded.admin_port(), clock + "Transfer-Encoding: " + te + "\r\n\r\n" + hidden);
+    REQUIRE(r.has_value());
+    CHECK(r->first == 401);
+  }
 }
 
 TEST_CASE("a body nested 70,000 deep gets error 990 (it once overflowed the stack)") {

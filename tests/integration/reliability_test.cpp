@@ -242,6 +242,30 @@ TEST_CASE("SIGTERM with connections open and no request in flight: each is logge
   ::close(in_handshake);
 }
 
+TEST_CASE("SIGTERM past --drain-ms with a reply held: its exchange is the connection's one record") {
+  // The connection got a second entry, "closed as fortisim stopped, after its requests".
+  temp_folder dir("drain-cut");
+  std::string file = dir.write("slow.json", R"({"unknown_codes": {"answer": "accept"},
+    "rules": [{"when": {"operation": "activation_license"}, "then": {"action": "delay", "ms": 20000}}]})");
+  served_binary p({"--scenario", file, "--threads", "1", "--drain-ms", "200"});
+  auto flying = std::async(std::launch::async, [&] { return post_once(p.port(), import_request(code(1), "FG1")); });
+  REQUIRE(json::parse(control(p.admin_port(), "GET", "/status?in_flight=1&wait_ms=5000").second)["in_flight"] == 1);
+  CHECK(p.stop(15s) == 0);
+  REQUIRE(flying.wait_for(10s) == std::future_status::ready);
+  CHECK(flying.get().status != 200);
+  std::string log;
+  for (std::string part; !(part = p.read_stderr(2s)).empty();) log += part;
+  INFO(log);
+  std::vector<json> entries;
+  for (std::size_t at = 0, end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
+    auto line = json::parse(log.substr(at, end - at), nullptr, false);
+    if (!line.is_discarded() && line.value("event", "") == "exchange") entries.push_back(line);
+  }
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["stage"] == "http");
+  CHECK(entries[0]["outcome"] == "not_sent");
+}
+
 TEST_CASE("SIGTERM with connections waiting to be accepted: each is logged once, before the stopped line") {
   // With no request in flight the loops stopped at once: connections in the backlog, or accepted
   // with their session not yet started, were reset or closed with no record.

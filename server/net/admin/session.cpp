@@ -167,7 +167,7 @@ task<boost::system::error_code> read_head(slot& me, beast::flat_buffer& buffer,
   if (auto ec = co_await skip_empty_lines(me.stream, buffer, header_limit)) co_return ec;
   me.stream.expires_after(header_deadline);
   auto [ec, n] = co_await http::async_read_header(me.stream, buffer, parser, use_nothrow);
-  co_return ec ? ec : framing_error(parser);  // as the TLS port: no body read as a request
+  co_return ec;
 }
 
 bool connection_over(boost::system::error_code ec) {
@@ -209,10 +209,13 @@ task<> admin_session(tcp::socket socket, service* s, std::shared_ptr<connections
     extensions.watch(parser);
     parser.body_limit(boost::none);  // weighed once the headers are believed: a stranger gets 401, not 413
     auto ec = co_await read_head(me, buffer, parser, *all);
+    auto kind = core::route_kind_of(parser.get().method_string(), parser.get().target());
     if (!ec) {
-      auto kind = core::route_kind_of(parser.get().method_string(), parser.get().target());
-      if (auto refused = refuse(*s, parser, kind))
+      if (auto refused = refuse(*s, parser, kind))  // a stranger learns nothing of its framing
         co_return co_await turn_away(stream, *refused, parser.get().version());
+      ec = framing_error(parser);  // as the TLS port: no body read as a request
+    }
+    if (!ec) {
       if (parser.content_length().value_or(0) > body_limit)
         co_return co_await turn_away(stream, json_reply(413, "the body is over 4 MiB"), parser.get().version());
       parser.body_limit(body_limit);  // a chunked body is counted as it comes

@@ -56,8 +56,9 @@ struct session_state {
   core::stage_verdict shaped = {};  ///< a TLS-stage rule that shaped the handshake, journaled once it ends
   /// How far the connection got: what its record says if fortisim stops with it open.
   enum class step { connecting, handshake, requests } at = step::connecting;
-  bool answered = false;  ///< a request was answered (a connection that ends with none is journaled so)
-  bool recorded = false;  ///< its end is journaled already (a fault that ends it, entered before it acts)
+  bool answered = false;   ///< a request was answered (a connection that ends with none is journaled so)
+  bool recorded = false;   ///< its end is journaled already (a fault that ends it, entered before it acts)
+  bool answering = false;  ///< a reply is being delivered, which journals itself however it ends
 };
 
 /// What the peek at a connection's first record found, and whether its time ran out first.
@@ -197,6 +198,7 @@ task<> refuse_request(tls_stream& stream, session_state& st, wire& w, const requ
     engine.finish(o, stalled ? core::delivery::not_sent : core::delivery::client_gone, 0);
     co_return;
   }
+  st.answering = true;  // its entry is the connection's last word
   co_await deliver(engine, stream, w, o, 11, false, head);
   co_await linger(stream);
 }
@@ -294,7 +296,10 @@ task<bool> serve_http(tls_stream& stream, session_state& st, wire& w) {
       co_await on_pool(*st.s->answerers, answer);  // it may wait for the disk; this loop does not
     else
       answer();
-    switch (co_await deliver(*st.s->engine, stream, w, o, req.version(), req.keep_alive() && !st.s->draining, head)) {
+    st.answering = true;  // until deliver returns: an exchange cut short by a stop has its own entry
+    auto next = co_await deliver(*st.s->engine, stream, w, o, req.version(), req.keep_alive() && !st.s->draining, head);
+    st.answering = false;
+    switch (next) {
       case after_fault::close: co_return true;
       case after_fault::abort: co_return false;
       case after_fault::reply:
@@ -466,7 +471,7 @@ struct cut_by_stop {
   cut_by_stop(const cut_by_stop&) = delete;
   cut_by_stop& operator=(const cut_by_stop&) = delete;
   ~cut_by_stop() {
-    if (!st.s->torn_down || st.recorded) return;
+    if (!st.s->torn_down || st.recorded || st.answering) return;
     using step = session_state::step;
     auto& engine = *st.s->engine;
     std::string words = "closed as fortisim stopped, ";
