@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include <malloc.h>
+#include <poll.h>
 
 #include <array>
 #include <atomic>
@@ -61,6 +62,12 @@ struct session_state {
   bool answering = false;  ///< a reply is being delivered, which journals itself however it ends
 };
 
+/// Whether the client has closed its side (or reset): readable below the low-water mark.
+bool peer_hung_up(tcp_socket& socket) {
+  pollfd p{socket.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 /// What the peek at a connection's first record found, and whether its time ran out first.
 struct peeked_hello {
   client_hello_info info;
@@ -82,8 +89,7 @@ task<peeked_hello> peek_client_hello(tls_stream::next_layer_type& tcp, std::int6
     if (ec) break;
     boost::system::error_code rec;
     std::size_t n = socket.receive(asio::buffer(buf), tcp_socket::message_peek, rec);
-    // Readable with no more bytes than before (below the low-water mark): the client closed.
-    if (rec || n == seen) break;
+    if (rec || (n == seen && peer_hung_up(socket))) break;  // readable with no more bytes: closed
     seen = n;
     info = parse_client_hello(std::string_view(buf.data(), n));
     if (info.status != client_hello_info::state::need_more) break;

@@ -175,10 +175,12 @@ std::vector<std::pair<tcp::socket, tcp::endpoint>> take_backlog(tcp::acceptor& a
 void listener_set::apply(std::size_t i) {
   std::vector<std::pair<tcp::socket, tcp::endpoint>> waiting;
   bool for_good = false;
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
     apply_locked(i, waiting);
     for_good = closed_;
+    generation = generation_;
   }
   for (auto& [socket, peer] : waiting) {  // recorded before the client meets its reset
     if (backlog_reset_) backlog_reset_(peer, i, for_good);
@@ -186,6 +188,11 @@ void listener_set::apply(std::size_t i) {
     socket.set_option(asio::socket_base::linger(true, 0), ec);
     socket.close(ec);
   }
+  // Carried out, its backlog journaled: a caller waiting in settled() finds every entry.
+  std::lock_guard lock(mutex_);
+  slots_[i].applied = std::max(slots_[i].applied, generation);
+  notify_locked();
+  if (applied_) applied_();
 }
 
 void listener_set::apply_locked(std::size_t i, std::vector<std::pair<tcp::socket, tcp::endpoint>>& waiting) {
@@ -207,9 +214,6 @@ void listener_set::apply_locked(std::size_t i, std::vector<std::pair<tcp::socket
     waiting = take_backlog(*s.acceptor);
     s.acceptor.reset();  // its accept loop ends with operation_aborted
   }
-  s.applied = generation_;
-  notify_locked();
-  if (applied_) applied_();
 }
 
 std::uint64_t listener_set::settled_generation_locked() const {

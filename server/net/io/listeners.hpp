@@ -72,6 +72,8 @@ class listener_set {
   struct waiter;
   void change(bool listen, std::int64_t reopen_after_ms);
   void apply(std::size_t i);
+  /// The change itself, under the lock: apply() then journals the backlog it took, and only then
+  /// marks the change carried out.
   void apply_locked(std::size_t i, std::vector<std::pair<tcp::socket, tcp::endpoint>>& waiting);
   void notify_locked();
   std::string failures_locked() const;
