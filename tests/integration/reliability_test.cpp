@@ -174,6 +174,12 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
         std::async(std::launch::async, [&, i] { return post_once(port, import_request(code(i), "FG1")); }));
   // Answered once the server holds all twelve.
   REQUIRE(json::parse(control(admin, "GET", "/status?in_flight=12&wait_ms=5000").second)["in_flight"] == 12);
+  // Control calls waiting as the drain ends are answered, with the status as it stands (they
+  // were cut with no reply): one whose wait it meets, one whose wait it never meets.
+  auto none_left =
+      std::async(std::launch::async, [&] { return try_control(admin, "GET", "/status?in_flight=0&wait_ms=20000"); });
+  auto never =
+      std::async(std::launch::async, [&] { return try_control(admin, "GET", "/status?in_flight=5&wait_ms=20000"); });
   p.signal(SIGTERM);
   for (auto& f : flying) {
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
@@ -182,6 +188,13 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
     CHECK(json::parse(r.body)["d"]["error"].is_null());
   }
   CHECK(p.proc().wait_exit(10s) == 0);
+  for (auto* waiter : {&none_left, &never}) {
+    REQUIRE(waiter->wait_for(10s) == std::future_status::ready);
+    auto answer = waiter->get();
+    REQUIRE(answer.has_value());
+    CHECK(answer->first == 200);
+    CHECK(json::parse(answer->second)["in_flight"] == 0);
+  }
 }
 
 TEST_CASE("SIGTERM with connections open and no request in flight: each is logged as closed by the stop") {

@@ -69,7 +69,7 @@ task<core::control_reply> wait_for_journal(service* s, const http::request<http:
     first();
   if (reply.wait_ms == 0) co_return reply;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(reply.wait_ms);
-  while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (reply.wait_ms != 0 && std::chrono::steady_clock::now() < deadline && !s->stopping) {
     if (journal.changes() == seen) {  // else something changed while we asked: ask again at once
       timer->expires_at(deadline);
       co_await timer->async_wait(use_nothrow);

@@ -12,6 +12,8 @@
 #include "server/net/io/on_pool.hpp"
 #include "server/net/tls/contexts.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -53,10 +55,23 @@ struct service : core::server_control {
   std::atomic<int> in_flight_count{0};
   std::atomic<bool> draining{false};
   std::atomic<bool> torn_down{false};
-  /// Stops every worker's loop at once (the last exchange of a drain calls it).
+  /// Stops every worker's loop at once.
   void stop_loops() {
     if (torn_down) return;
     for (auto& w : workers) w->ioc.stop();
+  }
+  /// A drain's end (its last exchange, or its deadline): control calls still waiting (wait_ms) are
+  /// woken to answer with the status as it stands, and worker 0's loop, which serves them, turns
+  /// a few times to send their replies before the loops stop.
+  std::atomic<bool> stopping{false};
+  void stop_soon() {
+    if (torn_down || stopping.exchange(true)) return;
+    engine->journal().nudge();
+    turn_then_stop(4);
+  }
+  void turn_then_stop(int turns) {
+    if (turns == 0) return stop_loops();
+    asio::post(workers.front()->ioc, [this, turns] { turn_then_stop(turns - 1); });
   }
 
   void refuse(std::int64_t ms) override { listeners->refuse(ms); }

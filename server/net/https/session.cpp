@@ -130,7 +130,7 @@ class in_flight {
   ~in_flight() {
     bool last = s_.in_flight_count.fetch_sub(1, std::memory_order_seq_cst) == 1;
     s_.engine->journal().nudge();
-    if (last && s_.draining) s_.stop_loops();
+    if (last && s_.draining) s_.stop_soon();
   }
   in_flight(const in_flight&) = delete;
   in_flight& operator=(const in_flight&) = delete;

@@ -326,11 +326,11 @@ task<> server::impl::stop_when_drained() {
   co_await listeners->settled();
   for (int round = 0; round < 2; ++round)  // an accept completed as its listener closed, then its session
     for (auto& w : workers) co_await asio::post(w->ioc.get_executor(), use_nothrow);
-  if (in_flight_count.load() == 0) co_return stop_loops();
+  if (in_flight_count.load() == 0) co_return stop_soon();
   // The last exchange to finish stops the loops (session.cpp); this deadline, if none does.
   drain_deadline.emplace(workers.front()->ioc, std::chrono::milliseconds(cfg.drain_ms));
   auto [ec] = co_await drain_deadline->async_wait(use_nothrow);
-  if (!ec) stop_loops();
+  if (!ec) stop_soon();
 }
 
 }  // namespace fortisim::net
