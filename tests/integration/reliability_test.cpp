@@ -179,7 +179,7 @@ TEST_CASE("SIGTERM lets the requests in flight finish, then exits 0") {
   auto none_left =
       std::async(std::launch::async, [&] { return try_control(admin, "GET", "/status?in_flight=0&wait_ms=20000"); });
   auto never =
-      std::async(std::launch::async, [&] { return try_control(admin, "GET", "/status?in_flight=5&wait_ms=20000"); });
+      std::async(std::launch::async, [&] { return try_control(admin, "GET", "/status?open=1000&wait_ms=20000"); });
   p.signal(SIGTERM);
   for (auto& f : flying) {
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
