@@ -483,6 +483,9 @@ TEST_CASE("GET /status?in_flight=N&wait_ms: answered once N requests are in flig
   CHECK(control(srv.admin_port(), "GET", "/status?in_flight=1").first == 400);  // needs wait_ms
   CHECK(control(srv.admin_port(), "GET", "/status?wait_ms=100").first == 400);  // needs in_flight
   CHECK(control(srv.admin_port(), "GET", "/status?listening=yes&wait_ms=100").first == 400);
+  // wait_ms is checked even when the wait is met at once (a typo passed whenever it was).
+  CHECK(control(srv.admin_port(), "GET", "/status?in_flight=0&wait_ms=-1").first == 400);
+  CHECK(control(srv.admin_port(), "GET", "/status?in_flight=0&wait_ms=600001").first == 400);
 }
 
 TEST_CASE("GET /status?open=N or listening=true|false with wait_ms: answered once it holds") {

@@ -82,6 +82,7 @@ control_reply status(call& request) {
   request.only_query({"in_flight", "open", "listening", "wait_ms"});
   // ?in_flight=N, ?open=N, ?listening=true|false with wait_ms=MS: answered once each given holds
   // (or when the time is up), so a test waits for the server's state without polling.
+  auto wait_ms = request.query_integer("wait_ms", 0, most_wait_ms);  // checked whether or not it must wait
   auto in_flight_wanted = request.query_integer("in_flight", 0, 1'000'000);
   auto open_wanted = request.query_integer("open", 0, 1'000'000);
   std::optional<bool> listening_wanted;
@@ -90,10 +91,8 @@ control_reply status(call& request) {
     listening_wanted = it->second == "true";
   }
   bool waits_for = in_flight_wanted || open_wanted || listening_wanted;
-  if (waits_for && !request.query.contains("wait_ms"))
-    throw bad_call("in_flight, open and listening: need wait_ms (how long to wait)");
-  if (!waits_for && request.query.contains("wait_ms"))
-    throw bad_call("wait_ms: needs in_flight, open or listening (what to wait for)");
+  if (waits_for && !wait_ms) throw bad_call("in_flight, open and listening: need wait_ms (how long to wait)");
+  if (!waits_for && wait_ms) throw bad_call("wait_ms: needs in_flight, open or listening (what to wait for)");
   auto in_flight = request.server.in_flight();
   auto open = request.engine.counters().open_connections();
   bool listening = request.server.listening();
@@ -101,7 +100,7 @@ control_reply status(call& request) {
                  (!listening_wanted || (listening == *listening_wanted && request.server.listener_settled()));
   if (!reached && request.may_wait) {
     control_reply not_yet;
-    not_yet.wait_ms = request.query_integer("wait_ms", 0, most_wait_ms).value_or(0);
+    not_yet.wait_ms = *wait_ms;
     if (not_yet.wait_ms > 0) return not_yet;
   }
   auto s = request.engine.status();
